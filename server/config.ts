@@ -1,0 +1,35 @@
+// Engine settings from TRAMLINE_* environment variables (DESIGN.md); every one optional.
+import path from 'node:path';
+
+export interface Config {
+  dbUrl: string;
+  amqpUrl?: string;
+  lpresUrl?: string;
+  httpPort: number;
+  mllpPort: number;
+  channelsDir: string;
+  contentKey?: string;
+  dataDir: string;
+}
+
+function port(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a TCP port (0-65535), got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = env.TRAMLINE_DATA_DIR || './data';
+  return {
+    dbUrl: env.TRAMLINE_DB_URL || `sqlite:${path.join(dataDir, 'tramline.db')}`,
+    amqpUrl: env.TRAMLINE_AMQP_URL || undefined,
+    lpresUrl: env.TRAMLINE_LPRES_URL || undefined,
+    httpPort: port('TRAMLINE_HTTP_PORT', 8080, env),
+    mllpPort: port('TRAMLINE_MLLP_PORT', 2575, env),
+    channelsDir: env.TRAMLINE_CHANNELS || 'channels/examples',
+    contentKey: env.TRAMLINE_CONTENT_KEY || undefined,
+    dataDir,
+  };
+}
