@@ -4,7 +4,7 @@
 export const MESSAGE_STATUSES = ['received', 'rejected', 'duplicate', 'filtered', 'transformed', 'queued', 'sent', 'errored'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
-export const DESTINATION_STATUSES = ['queued', 'retrying', 'sent', 'errored', 'dead-lettered'] as const;
+export const DESTINATION_STATUSES = ['queued', 'filtered', 'retrying', 'sent', 'errored', 'dead-lettered'] as const;
 export type DestinationStatus = (typeof DESTINATION_STATUSES)[number];
 
 export type ContentStage = 'raw' | 'transformed' | 'response';
