@@ -1,0 +1,205 @@
+// Loads channel YAML files, validates them against schemas/channel.schema.json and reports
+// every problem with file, line and field, the way an engineer fixes them in an editor.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { ChannelDefinition } from './definition.js';
+
+export interface Problem {
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted path of the offending field, e.g. `destinations[0].retry.maxAttempts`. */
+  field: string;
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.column} ${p.field || '(root)'}: ${p.message}`;
+}
+
+const schemaPath = fileURLToPath(new URL('../schemas/channel.schema.json', import.meta.url));
+let validator: ReturnType<Ajv['compile']> | undefined;
+
+function channelValidator() {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+    validator = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
+  }
+  return validator;
+}
+
+/** `${VAR}` and `${VAR:-default}` in string values, so a channel can follow TRAMLINE_* settings. */
+const ENV_REF = /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g;
+
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, missing: string[]): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\$\{[A-Z0-9_]+(?::-[^}]*)?\}$/.test(value);
+    const out = value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      missing.push(name);
+      return '';
+    });
+    // A value that is one reference to a number ("${TRAMLINE_MLLP_PORT:-2575}") becomes a number.
+    return whole && /^-?\d+(\.\d+)?$/.test(out) ? Number(out) : out;
+  }
+  if (Array.isArray(value)) return value.map((v) => substituteEnv(v, env, missing));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, missing)]));
+  }
+  return value;
+}
+
+function pathSegments(instancePath: string): (string | number)[] {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function fieldName(segments: (string | number)[]): string {
+  return segments.reduce<string>((acc, s) => (typeof s === 'number' ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), '');
+}
+
+/** Position of the YAML node at `segments`, or of its nearest existing ancestor. */
+function positionOf(doc: Document, lines: LineCounter, segments: (string | number)[], keyOnly = false) {
+  for (let n = segments.length; n >= 0; n--) {
+    const node = doc.getIn(segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) {
+      // For a map value, point at its key where we can (what editors highlight).
+      if (n > 0 && !keyOnly) {
+        const parent = n > 1 ? doc.getIn(segments.slice(0, n - 1), true) : doc.contents;
+        if (isMap(parent)) {
+          const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === segments[n - 1]);
+          const keyRange = pair && isScalar(pair.key) ? pair.key.range : undefined;
+          if (keyRange) return lines.linePos(keyRange[0]);
+        }
+      }
+      return lines.linePos(node.range[0]);
+    }
+  }
+  return { line: 1, col: 1 };
+}
+
+function describe(err: ErrorObject): { segments: (string | number)[]; message: string } {
+  const segments = pathSegments(err.instancePath);
+  const p = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'required':
+      return { segments, message: `missing required field "${String(p.missingProperty)}"` };
+    case 'additionalProperties':
+      return { segments: [...segments, String(p.additionalProperty)], message: `unknown field "${String(p.additionalProperty)}"` };
+    case 'enum':
+      return { segments, message: `must be one of: ${(p.allowedValues as unknown[]).join(', ')}` };
+    case 'const':
+      return { segments, message: `must be ${JSON.stringify(p.allowedValue)}` };
+    default:
+      return { segments, message: err.message ?? err.keyword };
+  }
+}
+
+export interface LoadResult {
+  channel?: ChannelDefinition;
+  problems: Problem[];
+}
+
+export function loadChannelText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const problems: Problem[] = [];
+  for (const e of doc.errors) {
+    const pos = lines.linePos(e.pos[0]);
+    problems.push({ file, line: pos.line, column: pos.col, field: '', message: `YAML: ${e.message.split('\n')[0]}` });
+  }
+  if (problems.length) return { problems };
+
+  const missing: string[] = [];
+  const data = substituteEnv(doc.toJS(), env, missing) as Record<string, unknown>;
+  for (const name of new Set(missing)) {
+    problems.push({ file, line: 1, column: 1, field: '', message: `environment variable ${name} is not set and has no default` });
+  }
+  const validate = channelValidator();
+  if (!validate(data)) {
+    const seen = new Set<string>();
+    for (const err of validate.errors ?? []) {
+      if (err.keyword === 'if') continue; // the inner errors say what is wrong
+      const { segments, message } = describe(err);
+      const pos = positionOf(doc, lines, segments);
+      const problem = { file, line: pos.line, column: pos.col, field: fieldName(segments), message };
+      const key = formatProblem(problem);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      problems.push(problem);
+    }
+  }
+  if (!problems.length) {
+    const channel = data as unknown as ChannelDefinition;
+    const names = new Set<string>();
+    channel.destinations.forEach((d, i) => {
+      if (names.has(d.name)) {
+        const pos = positionOf(doc, lines, ['destinations', i, 'name']);
+        problems.push({ file, line: pos.line, column: pos.col, field: `destinations[${i}].name`, message: `duplicate destination name "${d.name}"` });
+      }
+      names.add(d.name);
+    });
+  }
+  if (problems.length) return { problems };
+  return { channel: { ...(data as unknown as ChannelDefinition), file }, problems };
+}
+
+export function loadChannelFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problems: [{ file, line: 0, column: 0, field: '', message: `cannot read file: ${(err as Error).message}` }] };
+  }
+  return loadChannelText(text, file, env);
+}
+
+/** Channel files in a folder (recursive), skipping mapping example cases and hidden folders. */
+export function channelFiles(target: string): string[] {
+  const stat = statSync(target, { throwIfNoEntry: false });
+  if (!stat) return [];
+  if (stat.isFile()) return [target];
+  return readdirSync(target, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.'))
+    .flatMap((e) => {
+      const full = path.join(target, e.name);
+      if (e.isDirectory()) return channelFiles(full);
+      return /\.ya?ml$/.test(e.name) ? [full] : [];
+    })
+    .sort();
+}
+
+/** Loads every channel in `dir`; problems include cross-channel conflicts (ids, ports). */
+export function loadChannelFolder(dir: string, env: NodeJS.ProcessEnv = process.env): { channels: ChannelDefinition[]; problems: Problem[] } {
+  const files = channelFiles(dir);
+  const problems: Problem[] = [];
+  if (!files.length) problems.push({ file: dir, line: 0, column: 0, field: '', message: 'no channel files (*.yaml) found' });
+  const channels: ChannelDefinition[] = [];
+  for (const file of files) {
+    const r = loadChannelFile(file, env);
+    problems.push(...r.problems);
+    if (r.channel) channels.push(r.channel);
+  }
+  const byId = new Map<string, string>();
+  const byPort = new Map<number, string>();
+  for (const c of channels) {
+    const other = byId.get(c.id);
+    if (other) problems.push({ file: c.file, line: 1, column: 1, field: 'id', message: `channel id "${c.id}" is also used by ${other}` });
+    byId.set(c.id, c.file);
+    if (c.enabled && c.source.port) {
+      const clash = byPort.get(c.source.port);
+      if (clash) problems.push({ file: c.file, line: 1, column: 1, field: 'source.port', message: `port ${c.source.port} is also used by channel ${clash}` });
+      byPort.set(c.source.port, c.id);
+    }
+  }
+  return { channels, problems };
+}

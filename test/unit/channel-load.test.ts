@@ -1,0 +1,91 @@
+import { describe, expect, test } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { formatProblem, loadChannelFile, loadChannelFolder, loadChannelText } from '../../channels/load.js';
+
+const valid = `id: adt-in
+source:
+  type: mllp
+  port: 2600
+destinations:
+  - name: inbox
+    type: case-inbox
+    database: sqlite:./data/x.db
+`;
+
+describe('channel loading', () => {
+  test('a valid channel loads with defaults applied', () => {
+    const { channel, problems } = loadChannelText(valid, 'adt.yaml');
+    expect(problems).toEqual([]);
+    expect(channel?.source).toEqual({
+      type: 'mllp', port: 2600, host: '0.0.0.0', maxMessageBytes: 1048576, idleTimeoutMs: 600000, ackMode: 'auto', whenQueueDown: 'store-and-ack',
+    });
+    expect(channel?.enabled).toBe(true);
+    expect(channel?.destinations[0]).toMatchObject({ name: 'inbox', table: 'case_inbox', concurrency: 8 });
+  });
+
+  test('every problem names file, line and field', () => {
+    const text = `id: adt-in
+source:
+  type: mllp
+  port: 99999
+  colour: blue
+destinations:
+  - name: inbox
+    type: case-inbox
+    retry:
+      maxAttempts: 0
+`;
+    const { channel, problems } = loadChannelText(text, 'bad.yaml');
+    expect(channel).toBeUndefined();
+    const lines = problems.map(formatProblem);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'bad.yaml:4:3 source.port: must be <= 65535',
+        'bad.yaml:5:3 source.colour: unknown field "colour"',
+        'bad.yaml:7:5 destinations[0]: missing required field "database"',
+        'bad.yaml:10:7 destinations[0].retry.maxAttempts: must be >= 1',
+      ]),
+    );
+  });
+
+  test('an unknown destination type is named with the allowed values', () => {
+    const { problems } = loadChannelText(valid.replace('type: case-inbox', 'type: carrier-pigeon'), 'c.yaml');
+    expect(problems.map(formatProblem)).toContain('c.yaml:7:5 destinations[0].type: must be one of: case-inbox');
+  });
+
+  test('YAML syntax errors carry their position', () => {
+    const { problems } = loadChannelText('id: [unclosed\n', 'y.yaml');
+    expect(problems[0]).toMatchObject({ file: 'y.yaml', line: 2 });
+    expect(problems[0].message).toMatch(/^YAML:/);
+  });
+
+  test('environment references are substituted, numbers coerced', () => {
+    const text = valid.replace('port: 2600', 'port: ${TEST_MLLP_PORT:-2575}');
+    expect(loadChannelText(text, 'e.yaml', {}).channel?.source.port).toBe(2575);
+    expect(loadChannelText(text, 'e.yaml', { TEST_MLLP_PORT: '3001' }).channel?.source.port).toBe(3001);
+    const { problems } = loadChannelText(valid.replace('sqlite:./data/x.db', '${NO_SUCH_VAR}'), 'e.yaml', {});
+    expect(problems.map((p) => p.message)).toContain('environment variable NO_SUCH_VAR is not set and has no default');
+  });
+
+  test('a folder with clashing ids and ports is reported', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-ch-'));
+    writeFileSync(path.join(dir, 'a.yaml'), valid);
+    writeFileSync(path.join(dir, 'b.yaml'), valid);
+    const { problems } = loadChannelFolder(dir);
+    expect(problems.map((p) => p.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/channel id "adt-in" is also used by/), expect.stringMatching(/port 2600 is also used/)]),
+    );
+  });
+
+  test('the shipped sample channels are valid', () => {
+    const { channels, problems } = loadChannelFolder('channels/examples', {});
+    expect(problems).toEqual([]);
+    expect(channels.map((c) => c.id)).toContain('adt-to-case-system');
+  });
+
+  test('an unreadable file is a problem, not a crash', () => {
+    expect(loadChannelFile('/nonexistent/x.yaml').problems[0].message).toMatch(/cannot read file/);
+  });
+});
