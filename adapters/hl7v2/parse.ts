@@ -1,0 +1,363 @@
+// Lazy HL7 v2 tokenizer. Parsing only finds segment boundaries, checks segment ids and
+// splits MSH; other segments are split into fields the first time they are read, and values
+// are unescaped only when returned. See adapters/hl7v2/README.md for the API and the JSON view.
+import { ParseError } from '../../channels/errors.js';
+import { unescapeHl7, type Separators } from './escape.js';
+import { parseHl7Path, type Hl7Path } from './path.js';
+
+export type { Separators } from './escape.js';
+
+/** Decoded MSH values most callers need (component 1 of each HD field, unescaped). */
+export interface Hl7Header {
+  sendingApplication: string;
+  sendingFacility: string;
+  receivingApplication: string;
+  receivingFacility: string;
+  /** MSH-7 as written. */
+  dateTime: string;
+  messageType: string;
+  triggerEvent: string;
+  structure: string;
+  controlId: string;
+  processingId: string;
+  version: string;
+  acceptAckType: string;
+  applicationAckType: string;
+  /** MSH-18 first repetition, e.g. `8859/1`, `UNICODE UTF-8`; '' when absent. */
+  charset: string;
+}
+
+/** `Component = string[]` (subcomponents), `Repetition = Component[]`, `Field = Repetition[]`. */
+export type Component = string[];
+export type Repetition = Component[];
+export type Field = Repetition[];
+/** Indexed by HL7 field number; index 0 holds the segment id as `[[[id]]]`. */
+export type Segment = Field[];
+/** Segments keyed by id, in order of appearance. */
+export type Hl7View = Record<string, Segment[]>;
+
+const BOM = 0xfeff;
+
+function isSegmentIdChar(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39);
+}
+
+function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0c) return false;
+  }
+  return true;
+}
+
+/** The n-th (1-based) part of `text` split on `sep`, without allocating the other parts. */
+function nthPart(text: string, sep: string, n: number): string {
+  let start = 0;
+  for (let i = 1; i < n; i++) {
+    const next = text.indexOf(sep, start);
+    if (next < 0) return '';
+    start = next + 1;
+  }
+  const end = text.indexOf(sep, start);
+  return end < 0 ? text.slice(start) : text.slice(start, end);
+}
+
+function splitLines(text: string): string[] {
+  // Fast path for the standard CR-only message; anything else goes through the regex.
+  return text.indexOf('\n') < 0 ? text.split('\r') : text.split(/\r\n|\r|\n/);
+}
+
+/** One segment of a parsed message; reads are lazy like the message's. */
+export class Hl7Segment {
+  constructor(private readonly msg: Hl7Message, readonly index: number) {}
+
+  get id(): string {
+    return this.msg.segmentIds[this.index];
+  }
+
+  /** The segment text as received (segment terminator removed). */
+  get raw(): string {
+    return this.msg.segmentText(this.index);
+  }
+
+  /** Number of the last field present (trailing empty fields count if written). */
+  get fieldCount(): number {
+    return this.msg.fieldsOf(this.index).length - 1;
+  }
+
+  /** Encoded text of field `n` (all repetitions), '' when absent. */
+  field(n: number): string {
+    return this.msg.fieldsOf(this.index)[n] ?? '';
+  }
+
+  /** `seg.get('3[2].1')` — same rules as Hl7Message.get, relative to this segment. */
+  get(fieldPath: string | number): string | undefined {
+    return this.msg.read(this.index, parseHl7Path(`${this.id}-${fieldPath}`));
+  }
+
+  getAll(fieldPath: string | number): string[] {
+    return this.msg.readAll(this.index, parseHl7Path(`${this.id}-${fieldPath}`));
+  }
+}
+
+export class Hl7Message {
+  /** Segment ids in order of appearance. */
+  readonly segmentIds: readonly string[];
+  private readonly fieldCache: (string[] | undefined)[];
+  private headerCache?: Hl7Header;
+
+  /** @internal use parseHl7() */
+  constructor(
+    private readonly lines: string[],
+    readonly separators: Separators,
+    mshFields: string[],
+    segmentIds: string[],
+  ) {
+    this.segmentIds = segmentIds;
+    this.fieldCache = new Array<string[] | undefined>(lines.length);
+    this.fieldCache[0] = mshFields;
+  }
+
+  get segmentCount(): number {
+    return this.lines.length;
+  }
+
+  /** The message with segments joined by CR (the HL7 terminator), no trailing CR. */
+  toString(): string {
+    return this.lines.join('\r');
+  }
+
+  segmentText(index: number): string {
+    return this.lines[index];
+  }
+
+  /**
+   * Fields of segment `index`, indexed by HL7 field number (index 0 = segment id). For MSH,
+   * index 1 is the field separator and index 2 the encoding characters.
+   */
+  fieldsOf(index: number): string[] {
+    let fields = this.fieldCache[index];
+    if (fields === undefined) {
+      fields = this.lines[index].split(this.separators.field);
+      // A repeated MSH (batches) numbers its fields like the first one.
+      if (this.segmentIds[index] === 'MSH') fields.splice(1, 1, this.separators.field, fields[1]);
+      this.fieldCache[index] = fields;
+    }
+    return fields;
+  }
+
+  /** Index of the n-th (1-based) segment with this id, or -1. */
+  indexOf(segmentId: string, occurrence = 1): number {
+    const ids = this.segmentIds;
+    let seen = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] === segmentId && ++seen === occurrence) return i;
+    }
+    return -1;
+  }
+
+  /** All segments with this id (or every segment when no id is given), in order. */
+  segments(segmentId?: string): Hl7Segment[] {
+    const out: Hl7Segment[] = [];
+    for (let i = 0; i < this.segmentIds.length; i++) {
+      if (segmentId === undefined || this.segmentIds[i] === segmentId) out.push(new Hl7Segment(this, i));
+    }
+    return out;
+  }
+
+  segment(segmentId: string, occurrence = 1): Hl7Segment | undefined {
+    const i = this.indexOf(segmentId, occurrence);
+    return i < 0 ? undefined : new Hl7Segment(this, i);
+  }
+
+  /**
+   * One decoded value. Missing repetition/component/subcomponent numbers default to 1, so
+   * `get('PID-5')` is the family name and `get('PID-3[2].1')` the second identifier's id.
+   * Returns undefined when the segment is absent, '' when the value is empty.
+   */
+  get(path: string): string | undefined {
+    const p = parseHl7Path(path);
+    const i = this.indexOf(p.segment, p.occurrence);
+    return i < 0 ? undefined : this.read(i, p);
+  }
+
+  /** The addressed value for every repetition of the field (`getAll('PID-3.5')` → `['NH','MR']`). */
+  getAll(path: string): string[] {
+    const p = parseHl7Path(path);
+    const i = this.indexOf(p.segment, p.occurrence);
+    return i < 0 ? [] : this.readAll(i, p);
+  }
+
+  /**
+   * Encoded text at the addressed level with separators and escapes kept, e.g.
+   * `getRaw('PID-3')` is the whole field with all repetitions; `getRaw('PID')` the segment.
+   */
+  getRaw(path: string): string | undefined {
+    const p = parseHl7Path(path);
+    const i = this.indexOf(p.segment, p.occurrence);
+    if (i < 0) return undefined;
+    if (p.field === 0) return this.lines[i];
+    let text = this.fieldsOf(i)[p.field] ?? '';
+    if (this.isMshLiteral(i, p.field)) return text;
+    const s = this.separators;
+    if (p.repetition !== undefined || p.component !== undefined) text = nthPart(text, s.repetition, p.repetition ?? 1);
+    if (p.component !== undefined) text = nthPart(text, s.component, p.component);
+    if (p.subcomponent !== undefined) text = nthPart(text, s.subcomponent, p.subcomponent);
+    return text;
+  }
+
+  /** @internal */
+  read(index: number, p: Hl7Path): string {
+    const fields = this.fieldsOf(index);
+    if (p.field === 0) return this.segmentIds[index];
+    const text = fields[p.field];
+    if (text === undefined || text === '') return '';
+    if (this.isMshLiteral(index, p.field)) return text;
+    return this.leaf(nthPart(text, this.separators.repetition, p.repetition ?? 1), p);
+  }
+
+  /** @internal */
+  readAll(index: number, p: Hl7Path): string[] {
+    const fields = this.fieldsOf(index);
+    if (p.field === 0) return [this.segmentIds[index]];
+    const text = fields[p.field];
+    if (text === undefined || text === '') return [];
+    if (this.isMshLiteral(index, p.field)) return [text];
+    if (p.repetition !== undefined) return [this.leaf(nthPart(text, this.separators.repetition, p.repetition), p)];
+    return text.split(this.separators.repetition).map((rep) => this.leaf(rep, p));
+  }
+
+  private leaf(repetition: string, p: Hl7Path): string {
+    const s = this.separators;
+    const comp = nthPart(repetition, s.component, p.component ?? 1);
+    const sub = nthPart(comp, s.subcomponent, p.subcomponent ?? 1);
+    return unescapeHl7(sub, s);
+  }
+
+  /** MSH-1 and MSH-2 are the separators themselves: never split or unescaped. */
+  private isMshLiteral(index: number, field: number): boolean {
+    return field <= 2 && this.segmentIds[index] === 'MSH';
+  }
+
+  get header(): Hl7Header {
+    if (this.headerCache) return this.headerCache;
+    const g = (path: string): string => this.read(0, parseHl7Path(path));
+    this.headerCache = {
+      sendingApplication: g('MSH-3'),
+      sendingFacility: g('MSH-4'),
+      receivingApplication: g('MSH-5'),
+      receivingFacility: g('MSH-6'),
+      dateTime: g('MSH-7'),
+      messageType: g('MSH-9.1'),
+      triggerEvent: g('MSH-9.2'),
+      structure: g('MSH-9.3'),
+      controlId: g('MSH-10'),
+      processingId: g('MSH-11'),
+      version: g('MSH-12'),
+      acceptAckType: g('MSH-15'),
+      applicationAckType: g('MSH-16'),
+      charset: g('MSH-18'),
+    };
+    return this.headerCache;
+  }
+
+  get controlId(): string {
+    return this.header.controlId;
+  }
+}
+
+function separatorsFrom(first: string): Separators {
+  if (first.length < 4) throw new ParseError('MSH segment is too short to declare separators', 'MSH-1');
+  const field = first.charAt(3);
+  if (/[A-Za-z0-9\s]/.test(field)) throw new ParseError('MSH-1 (field separator) is missing or not a delimiter', 'MSH-1');
+  const end = first.indexOf(field, 4);
+  const enc = end < 0 ? first.slice(4) : first.slice(4, end);
+  if (enc.length < 4) throw new ParseError('MSH-2 must hold at least 4 encoding characters', 'MSH-2');
+  const chars = enc.slice(0, enc.length >= 5 ? 5 : 4);
+  if (new Set(chars + field).size !== chars.length + 1 || /[A-Za-z0-9\s]/.test(chars)) {
+    throw new ParseError('MSH-2 encoding characters must be distinct delimiters', 'MSH-2');
+  }
+  return {
+    field,
+    component: chars.charAt(0),
+    repetition: chars.charAt(1),
+    escape: chars.charAt(2),
+    subcomponent: chars.charAt(3),
+    truncation: chars.length >= 5 ? chars.charAt(4) : undefined,
+  };
+}
+
+/** Parse HL7 v2 text; throws ParseError (with an HL7 location) when it is not a message. */
+export function parseHl7(text: string): Hl7Message {
+  if (text.charCodeAt(0) === BOM) text = text.slice(1);
+  const raw = splitLines(text);
+  // Blank lines (trailing ones are common in files) are not segments.
+  let lines = raw;
+  for (let i = 0; i < raw.length; i++) {
+    const line = raw[i];
+    if (line.length === 0 || (line.charCodeAt(0) <= 0x20 && isBlank(line))) {
+      lines = raw.filter((l) => l.length > 0 && !(l.charCodeAt(0) <= 0x20 && isBlank(l)));
+      break;
+    }
+  }
+  if (lines.length === 0) throw new ParseError('Empty message', 'MSH');
+  const first = lines[0];
+  if (!first.startsWith('MSH')) throw new ParseError('Message does not start with an MSH segment', 'MSH');
+  const seps = separatorsFrom(first);
+
+  const ids = new Array<string>(lines.length);
+  ids[0] = 'MSH';
+  const fieldSep = seps.field;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    if (
+      !isSegmentIdChar(line.charCodeAt(0)) ||
+      !isSegmentIdChar(line.charCodeAt(1)) ||
+      !isSegmentIdChar(line.charCodeAt(2)) ||
+      (line.length > 3 && line.charAt(3) !== fieldSep)
+    ) {
+      throw new ParseError(`Segment ${i + 1} does not start with a 3-character segment id`, `segment ${i + 1}`);
+    }
+    ids[i] = line.slice(0, 3);
+  }
+
+  // MSH fields indexed by HL7 number: [id, MSH-1 separator, MSH-2, MSH-3, ...].
+  const parts = first.split(fieldSep);
+  parts[0] = fieldSep;
+  parts.unshift('MSH');
+  const type = parts[9];
+  if (type === undefined || type === '' || type.startsWith(seps.component)) {
+    throw new ParseError('MSH-9 (message type) is missing', 'MSH-9');
+  }
+  if (parts[10] === undefined || parts[10] === '') throw new ParseError('MSH-10 (message control id) is missing', 'MSH-10');
+  return new Hl7Message(lines, seps, parts, ids);
+}
+
+/** Segment ids in order of appearance (e.g. for structure checks). */
+export function segmentOrder(msg: Hl7Message): string[] {
+  return [...msg.segmentIds];
+}
+
+function fieldView(text: string, s: Separators): Field {
+  if (text === '') return [];
+  return text.split(s.repetition).map((rep) =>
+    rep.split(s.component).map((comp) => comp.split(s.subcomponent).map((sub) => unescapeHl7(sub, s))),
+  );
+}
+
+/** The documented JSON view mappings read (adapters/hl7v2/README.md). */
+export function toView(msg: Hl7Message): Hl7View {
+  const view: Hl7View = {};
+  const s = msg.separators;
+  for (let i = 0; i < msg.segmentCount; i++) {
+    const id = msg.segmentIds[i];
+    const fields = msg.fieldsOf(i);
+    const segment: Segment = new Array<Field>(fields.length);
+    segment[0] = [[[id]]];
+    for (let n = 1; n < fields.length; n++) {
+      segment[n] = id === 'MSH' && n <= 2 ? [[[fields[n]]]] : fieldView(fields[n], s);
+    }
+    (view[id] ??= []).push(segment);
+  }
+  return view;
+}
