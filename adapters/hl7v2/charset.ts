@@ -1,0 +1,79 @@
+// Bytes → text for HL7 v2. MSH-18 names the character set, and MSH itself is ASCII, so we
+// read MSH-18 from the raw bytes first and then decode the whole message with iconv-lite.
+import iconv from 'iconv-lite';
+
+export interface DecodedHl7 {
+  text: string;
+  /** iconv-lite encoding used, e.g. `utf8`, `latin1`. */
+  encoding: string;
+  /** MSH-18 as found ('' when absent). */
+  declared: string;
+  /** Set when MSH-18 was not understood and UTF-8 was used instead. */
+  note?: string;
+}
+
+// HL7 table 0211 values → iconv-lite names.
+const CHARSETS: Record<string, string> = {
+  '': 'utf8',
+  ASCII: 'ascii',
+  UNICODE: 'utf8',
+  'UNICODE UTF-8': 'utf8',
+  'UTF-8': 'utf8',
+  'UNICODE UTF-16': 'utf16le',
+  '8859/1': 'latin1',
+  '8859/2': 'iso-8859-2',
+  '8859/3': 'iso-8859-3',
+  '8859/4': 'iso-8859-4',
+  '8859/5': 'iso-8859-5',
+  '8859/6': 'iso-8859-6',
+  '8859/7': 'iso-8859-7',
+  '8859/8': 'iso-8859-8',
+  '8859/9': 'iso-8859-9',
+  '8859/15': 'iso-8859-15',
+};
+
+function startsWithUtf8Bom(buf: Buffer): boolean {
+  return buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+}
+
+/** MSH-18 (first repetition) read straight from the bytes; '' when absent or not an MSH. */
+export function peekCharset(buf: Buffer): string {
+  let start = startsWithUtf8Bom(buf) ? 3 : 0;
+  // Tolerate leading blank lines like the parser does.
+  while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+  if (buf.length < start + 4 || buf.toString('latin1', start, start + 3) !== 'MSH') return '';
+  const fieldSep = buf[start + 3];
+  let end = start;
+  while (end < buf.length && buf[end] !== 0x0d && buf[end] !== 0x0a) end++;
+  const fields = buf.toString('latin1', start, end).split(String.fromCharCode(fieldSep));
+  // fields[0] = 'MSH', fields[1] = MSH-2, so MSH-n is fields[n - 1].
+  const msh18 = fields[17] ?? '';
+  const repetition = fields[1]?.charAt(1) || '~';
+  return msh18.split(repetition)[0].trim();
+}
+
+export function encodingFor(declared: string): string | undefined {
+  return CHARSETS[declared.toUpperCase()];
+}
+
+/** Decode HL7 bytes per MSH-18 (UTF-8 when absent or unknown), dropping a UTF-8 BOM. */
+export function decodeHl7Bytes(buf: Buffer): DecodedHl7 {
+  const declared = peekCharset(buf);
+  let encoding = encodingFor(declared);
+  let note: string | undefined;
+  if (encoding === undefined) {
+    encoding = 'utf8';
+    note = `MSH-18 character set "${declared}" not supported; decoded as UTF-8`;
+  }
+  const bytes = startsWithUtf8Bom(buf) ? buf.subarray(3) : buf;
+  // Buffer's own decoders are faster than iconv-lite for the common cases.
+  const text =
+    encoding === 'utf8' ? bytes.toString('utf8') : encoding === 'latin1' ? bytes.toString('latin1') : iconv.decode(bytes, encoding);
+  return { text, encoding, declared, note };
+}
+
+/** Encode text for sending, per its MSH-18 (the inverse of decodeHl7Bytes). */
+export function encodeHl7Text(text: string, declared = ''): Buffer {
+  const encoding = encodingFor(declared) ?? 'utf8';
+  return encoding === 'utf8' ? Buffer.from(text, 'utf8') : iconv.encode(text, encoding);
+}

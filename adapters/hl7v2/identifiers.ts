@@ -1,0 +1,26 @@
+// Patient identifiers from PID-3 (CX data type), with the NHS number recognised however the
+// sender flags it: CX.5 `NH`, `NH{status:01}`, or only CX.4 `NHS`.
+import { toView, type Hl7Message } from './parse.js';
+
+export interface PatientIdentifier {
+  value: string;
+  /** CX.5 identifier type, e.g. `NH` (NHS number), `MR` (hospital number). */
+  type?: string;
+  /** CX.4 assigning authority, e.g. `NHS`, `RCB`. */
+  authority?: string;
+}
+
+export function isNhsNumberIdentifier(id: PatientIdentifier): boolean {
+  return (id.type ?? '').toUpperCase().startsWith('NH') || (id.authority ?? '').toUpperCase() === 'NHS';
+}
+
+export function patientIdentifiers(msg: Hl7Message): PatientIdentifier[] {
+  const pid3 = toView(msg).PID?.[0]?.[3] ?? [];
+  return pid3
+    .map((rep) => ({ value: (rep[0]?.[0] ?? '').trim(), authority: rep[3]?.[0] || undefined, type: rep[4]?.[0] || undefined }))
+    .filter((id) => id.value !== '');
+}
+
+export function nhsNumberOf(ids: PatientIdentifier[]): string | undefined {
+  return ids.find(isNhsNumberIdentifier)?.value.replace(/\s+/g, '');
+}
