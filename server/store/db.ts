@@ -1,0 +1,98 @@
+// Opens a database for Tramline: SQLite (embedded default) or PostgreSQL, behind one Kysely
+// instance so every query is written once for both. General on purpose: the store, the
+// embedded queue, the audit trail and case-system inbox tables all open their db here.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Db<DB = unknown> {
+  readonly kysely: Kysely<DB>;
+  readonly dialect: DialectName;
+  /** PostgreSQL schema selected with `?schema=` (created if missing), else undefined. */
+  readonly schema?: string;
+  /** Where the data lives without credentials: a file path, `:memory:` or host/database. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+const PG_INT8_OID = 20;
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * `sqlite:./data/tramline.db`, `sqlite::memory:` or `postgres://user@host:5432/db[?schema=name]`.
+ * Times are stored as epoch milliseconds (bigint) in both engines; PostgreSQL int8 values are
+ * returned as JS numbers, so do not keep integers beyond 2^53 in int8 columns.
+ */
+export async function openDatabase<DB = unknown>(url: string): Promise<Db<DB>> {
+  if (url.startsWith('sqlite:')) return openSqlite<DB>(url.slice('sqlite:'.length));
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres<DB>(url);
+  throw new Error(`unsupported database URL scheme (expected sqlite: or postgres://): ${url.split(':')[0]}`);
+}
+
+function openSqlite<DB>(file: string): Db<DB> {
+  if (file === '') throw new Error('sqlite URL needs a path, e.g. sqlite:./data/tramline.db or sqlite::memory:');
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new Database(file);
+  sqlite.pragma('journal_mode = WAL');
+  // Store-before-ACK: a commit must survive power loss, so WAL is fsynced on every commit.
+  // NORMAL would only survive a process crash. Group commit keeps the fsync count low.
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
+}
+
+async function openPostgres<DB>(url: string): Promise<Db<DB>> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? undefined;
+  parsed.searchParams.delete('schema');
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`invalid PostgreSQL schema name: ${schema}`);
+  const connectionString = parsed.toString();
+  if (schema) {
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    try {
+      await client.query(`create schema if not exists "${schema}"`);
+    } finally {
+      await client.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    // search_path in the startup packet applies before the first query on every connection.
+    options: schema ? `-c search_path="${schema}"` : undefined,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const location = `${parsed.host}${parsed.pathname}${schema ? `#${schema}` : ''}`;
+  return { kysely, dialect: 'postgres', schema, location, close: () => kysely.destroy() };
+}
+
+/** Drop a PostgreSQL schema and everything in it (test clean-up). */
+export async function dropPostgresSchema(url: string): Promise<void> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  if (!schema || !SCHEMA_NAME.test(schema)) throw new Error('dropPostgresSchema needs a ?schema=<name> URL');
+  parsed.searchParams.delete('schema');
+  const client = new pg.Client({ connectionString: parsed.toString() });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Which engine a Kysely instance talks to (migrations receive only the Kysely instance). */
+export function dialectOf(kysely: Kysely<unknown>): DialectName {
+  return kysely.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}

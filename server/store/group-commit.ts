@@ -1,0 +1,134 @@
+// Group commit: writes that arrive while a commit is under way are gathered and committed
+// together in one transaction, so one fsync / one PostgreSQL commit serves many callers.
+// Each caller's promise settles only after the transaction holding its write has committed.
+import type { Kysely, Transaction } from 'kysely';
+
+/** A kind of write that can be applied to many items at once (e.g. one multi-row insert). */
+export interface BulkWrite<DB, I, R> {
+  readonly name: string;
+  /** Must return one result per item, in order. */
+  apply(trx: Transaction<DB>, items: I[]): Promise<R[]>;
+}
+
+interface Pending<DB> {
+  kind: BulkWrite<DB, unknown, unknown>;
+  item: unknown;
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+}
+
+export interface GroupCommitOptions {
+  /** Most writes per transaction. */
+  maxBatch?: number;
+  /** Transactions in flight at once (1 keeps commit order equal to call order). */
+  maxConcurrent?: number;
+}
+
+type SingleOp<DB> = (trx: Transaction<DB>) => Promise<unknown>;
+
+export class GroupCommitter<DB> {
+  private pending: Pending<DB>[] = [];
+  private active = 0;
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly maxBatch: number;
+  private readonly maxConcurrent: number;
+  /** Arbitrary transactional functions, run one after another inside the shared transaction. */
+  private readonly singleOps: BulkWrite<DB, SingleOp<DB>, unknown> = {
+    name: 'op',
+    apply: async (trx, ops) => {
+      const results: unknown[] = [];
+      for (const op of ops) results.push(await op(trx));
+      return results;
+    },
+  };
+
+  constructor(
+    private readonly kysely: Kysely<DB>,
+    options: GroupCommitOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 500;
+    this.maxConcurrent = options.maxConcurrent ?? 1;
+  }
+
+  /** Queue one item of a bulk write; resolves with its result after commit. */
+  submit<I, R>(kind: BulkWrite<DB, I, R>, item: I): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.pending.push({ kind: kind as BulkWrite<DB, unknown, unknown>, item, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** Queue a transactional function; it shares a transaction with other queued writes. */
+  run<T>(op: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    return this.submit(this.singleOps, op) as Promise<T>;
+  }
+
+  /** Resolves once everything queued so far has been committed or failed. */
+  async drain(): Promise<void> {
+    if (this.pending.length === 0 && this.active === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.active >= this.maxConcurrent) return;
+    this.scheduled = true;
+    // Let callers that arrive in the same turn of the event loop join this batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.startFlushes();
+    });
+  }
+
+  private startFlushes(): void {
+    while (this.active < this.maxConcurrent && this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      this.active++;
+      void this.flush(batch).finally(() => {
+        this.active--;
+        if (this.pending.length > 0) this.startFlushes();
+        else if (this.active === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
+      });
+    }
+  }
+
+  private async flush(batch: Pending<DB>[]): Promise<void> {
+    try {
+      const results = await this.kysely.transaction().execute((trx) => applyGrouped(trx, batch));
+      batch.forEach((p, i) => p.resolve(results[i]));
+    } catch {
+      if (batch.length === 1) return this.flushAlone(batch[0]);
+      // One bad write must not fail its neighbours: commit each on its own to find it.
+      for (const p of batch) await this.flushAlone(p);
+    }
+  }
+
+  private async flushAlone(p: Pending<DB>): Promise<void> {
+    try {
+      const [result] = await this.kysely.transaction().execute((trx) => p.kind.apply(trx, [p.item]));
+      p.resolve(result);
+    } catch (err) {
+      p.reject(err);
+    }
+  }
+}
+
+/** Apply a batch, one bulk call per kind (in order of first appearance); results in batch order. */
+async function applyGrouped<DB>(trx: Transaction<DB>, batch: Pending<DB>[]): Promise<unknown[]> {
+  const byKind = new Map<BulkWrite<DB, unknown, unknown>, number[]>();
+  batch.forEach((p, i) => {
+    const list = byKind.get(p.kind);
+    if (list) list.push(i);
+    else byKind.set(p.kind, [i]);
+  });
+  const results = new Array<unknown>(batch.length);
+  for (const [kind, indexes] of byKind) {
+    const out = await kind.apply(
+      trx,
+      indexes.map((i) => batch[i].item),
+    );
+    if (out.length !== indexes.length) throw new Error(`bulk write ${kind.name} returned ${out.length} results for ${indexes.length} items`);
+    indexes.forEach((batchIndex, k) => (results[batchIndex] = out[k]));
+  }
+  return results;
+}

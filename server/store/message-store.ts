@@ -1,0 +1,322 @@
+// The message store: searchable metadata, encrypted content, per-destination state and the
+// lifecycle history, over SQLite or PostgreSQL. Writes go through group commit so that many
+// concurrent receives cost one transaction.
+import type { Kysely, Transaction } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import type { Db } from './db.js';
+import { open, seal, type ContentKeyRing } from './crypto.js';
+import { GroupCommitter, type BulkWrite } from './group-commit.js';
+import type { MessagesTable, StoreDatabase } from './schema.js';
+import type {
+  ContentStage,
+  DestinationState,
+  DestinationStatus,
+  MessageFilter,
+  MessageRecord,
+  MessageStatus,
+  NewMessage,
+  ReceiveResult,
+} from './types.js';
+
+export interface MessageEvent {
+  at: Date;
+  event: string;
+  destination?: string;
+  detail?: string;
+}
+
+export interface MessageStoreOptions {
+  /** Most writes committed in one transaction (default 500). */
+  maxBatch?: number;
+  /** Concurrent group-commit transactions (default 1 on SQLite, 2 on PostgreSQL). */
+  maxConcurrentCommits?: number;
+}
+
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 10_000;
+/** Rows per multi-row insert: keeps bound parameters well under both engines' limits. */
+const INSERT_CHUNK = 200;
+
+type Trx = Transaction<StoreDatabase>;
+
+function contentAad(messageId: string, stage: ContentStage): string {
+  return `message:${messageId}:${stage}`;
+}
+
+function toBuffer(content: Buffer | string): Buffer {
+  return typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export class MessageStore {
+  private readonly kysely: Kysely<StoreDatabase>;
+  private readonly writes: GroupCommitter<StoreDatabase>;
+  private readonly receiveWrite: BulkWrite<StoreDatabase, NewMessage, ReceiveResult>;
+
+  /** `db` must already be migrated (see `migrateToLatest` in ./migrations/index.ts). */
+  constructor(
+    db: Db<StoreDatabase>,
+    private readonly keys: ContentKeyRing,
+    options: MessageStoreOptions = {},
+  ) {
+    this.kysely = db.kysely;
+    this.writes = new GroupCommitter(db.kysely, {
+      maxBatch: options.maxBatch ?? 500,
+      maxConcurrent: options.maxConcurrentCommits ?? (db.dialect === 'postgres' ? 2 : 1),
+    });
+    this.receiveWrite = { name: 'receive', apply: (trx, items) => this.insertReceived(trx, items) };
+  }
+
+  /**
+   * Store a new message (metadata, encrypted raw content, 'received' event) durably. When
+   * (channel, sender, controlId) is already stored, nothing new is stored and the original id
+   * comes back with `duplicate: true` (a 'duplicate' event is added to the original).
+   */
+  receive(message: NewMessage): Promise<ReceiveResult> {
+    return this.writes.submit(this.receiveWrite, message);
+  }
+
+  async saveContent(id: string, stage: ContentStage, content: Buffer | string): Promise<void> {
+    const sealed = seal(this.keys, toBuffer(content), contentAad(id, stage));
+    const row = { message_id: id, stage, key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext };
+    await this.writes.run((trx) =>
+      trx
+        .insertInto('message_content')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['message_id', 'stage']).doUpdateSet({ key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext }),
+        )
+        .execute(),
+    );
+  }
+
+  /** Decrypted content, or undefined when never saved or pruned. */
+  async readContent(id: string, stage: ContentStage): Promise<Buffer | undefined> {
+    const row = await this.kysely
+      .selectFrom('message_content')
+      .select(['key_id', 'iv', 'tag', 'ciphertext'])
+      .where('message_id', '=', id)
+      .where('stage', '=', stage)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return open(this.keys, { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext }, contentAad(id, stage));
+  }
+
+  async setStatus(id: string, status: MessageStatus, error?: string): Promise<void> {
+    await this.writes.run((trx) =>
+      trx
+        .updateTable('messages')
+        .set({ status, error: error ?? null, updated_at: Date.now() })
+        .where('id', '=', id)
+        .execute(),
+    );
+  }
+
+  /** Upsert one destination's state; `attempts` left out keeps the stored count. */
+  async setDestinationStatus(
+    id: string,
+    destination: string,
+    status: DestinationStatus,
+    options: { attempts?: number; error?: string } = {},
+  ): Promise<void> {
+    const now = Date.now();
+    await this.writes.run((trx) =>
+      trx
+        .insertInto('message_destinations')
+        .values({ message_id: id, destination, status, attempts: options.attempts ?? 0, error: options.error ?? null, updated_at: now })
+        .onConflict((oc) =>
+          oc.columns(['message_id', 'destination']).doUpdateSet((eb) => ({
+            status: eb.ref('excluded.status'),
+            error: eb.ref('excluded.error'),
+            updated_at: eb.ref('excluded.updated_at'),
+            ...(options.attempts !== undefined ? { attempts: eb.ref('excluded.attempts') } : {}),
+          })),
+        )
+        .execute(),
+    );
+  }
+
+  async addEvent(id: string, event: string, options: { destination?: string; detail?: string; at?: Date } = {}): Promise<void> {
+    const at = (options.at ?? new Date()).getTime();
+    await this.writes.run((trx) =>
+      trx
+        .insertInto('message_events')
+        .values({ message_id: id, at, event, destination: options.destination ?? null, detail: options.detail ?? null })
+        .execute(),
+    );
+  }
+
+  async get(id: string): Promise<MessageRecord | undefined> {
+    const row = await this.kysely.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const destinations = await this.destinationsOf([id]);
+    return toRecord(row, destinations.get(id) ?? []);
+  }
+
+  /** Lifecycle history of one message, oldest first. */
+  async events(id: string): Promise<MessageEvent[]> {
+    const rows = await this.kysely
+      .selectFrom('message_events')
+      .select(['at', 'event', 'destination', 'detail'])
+      .where('message_id', '=', id)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      at: new Date(r.at),
+      event: r.event,
+      ...(r.destination !== null ? { destination: r.destination } : {}),
+      ...(r.detail !== null ? { detail: r.detail } : {}),
+    }));
+  }
+
+  /** Messages matching every given criterion, newest first (default limit 100). */
+  async list(filter: MessageFilter = {}): Promise<MessageRecord[]> {
+    const limit = Math.min(Math.max(1, filter.limit ?? DEFAULT_LIST_LIMIT), MAX_LIST_LIMIT);
+    let query = this.kysely.selectFrom('messages').selectAll();
+    if (filter.channel !== undefined) query = query.where('channel', '=', filter.channel);
+    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.messageType !== undefined) query = query.where('message_type', '=', filter.messageType);
+    if (filter.controlId !== undefined) query = query.where('control_id', '=', filter.controlId);
+    if (filter.patientKey !== undefined) query = query.where('patient_key', '=', filter.patientKey);
+    if (filter.from !== undefined) query = query.where('received_at', '>=', filter.from.getTime());
+    if (filter.to !== undefined) query = query.where('received_at', '<', filter.to.getTime());
+    if (filter.destinationStatus !== undefined) {
+      const wanted = filter.destinationStatus;
+      query = query.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('message_destinations as d')
+            .select('d.message_id')
+            .whereRef('d.message_id', '=', 'messages.id')
+            .where('d.status', '=', wanted),
+        ),
+      );
+    }
+    const rows = await query.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    const destinations = await this.destinationsOf(rows.map((r) => r.id));
+    return rows.map((r) => toRecord(r, destinations.get(r.id) ?? []));
+  }
+
+  /**
+   * Retention: delete the content (all stages) of a channel's messages received before
+   * `olderThan`. Metadata, destination state and events stay. Returns content rows deleted.
+   */
+  async prune(options: { channel: string; olderThan: Date }): Promise<number> {
+    const result = await this.writes.run(async (trx) => {
+      const deleted = await trx
+        .deleteFrom('message_content')
+        .where('message_id', 'in', (eb) =>
+          eb.selectFrom('messages').select('id').where('channel', '=', options.channel).where('received_at', '<', options.olderThan.getTime()),
+        )
+        .executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    });
+    return result;
+  }
+
+  /** Wait for queued writes. The Db is owned by whoever opened it and is not closed here. */
+  async close(): Promise<void> {
+    await this.writes.drain();
+  }
+
+  private async destinationsOf(ids: string[]): Promise<Map<string, DestinationState[]>> {
+    const byMessage = new Map<string, DestinationState[]>();
+    for (const chunk of chunks(ids, 500)) {
+      if (chunk.length === 0) continue;
+      const rows = await this.kysely
+        .selectFrom('message_destinations')
+        .selectAll()
+        .where('message_id', 'in', chunk)
+        .orderBy('destination')
+        .execute();
+      for (const r of rows) {
+        const state: DestinationState = {
+          destination: r.destination,
+          status: r.status as DestinationStatus,
+          attempts: r.attempts,
+          updatedAt: new Date(r.updated_at),
+          ...(r.error !== null ? { error: r.error } : {}),
+        };
+        const list = byMessage.get(r.message_id);
+        if (list) list.push(state);
+        else byMessage.set(r.message_id, [state]);
+      }
+    }
+    return byMessage;
+  }
+
+  /** Bulk part of receive: insert what is new, resolve duplicates to the stored original. */
+  private async insertReceived(trx: Trx, messages: NewMessage[]): Promise<ReceiveResult[]> {
+    const now = Date.now();
+    const rows: MessagesTable[] = messages.map((m) => ({
+      id: uuidv7(),
+      channel: m.channel,
+      received_at: m.receivedAt.getTime(),
+      sender: m.sender ?? '',
+      control_id: m.controlId ?? null,
+      message_type: m.messageType ?? null,
+      patient_key: m.patientKey ?? null,
+      status: m.status,
+      error: m.error ?? null,
+      updated_at: now,
+    }));
+    const inserted = new Set<string>();
+    for (const chunk of chunks(rows, INSERT_CHUNK)) {
+      // Conflict on the duplicate key (also within this batch) inserts nothing for that row;
+      // PostgreSQL waits for a concurrent inserter of the same key, so this is race-safe.
+      const returned = await trx
+        .insertInto('messages')
+        .values(chunk)
+        .onConflict((oc) => oc.doNothing())
+        .returning('id')
+        .execute();
+      for (const r of returned) inserted.add(r.id);
+    }
+
+    const results: ReceiveResult[] = [];
+    const contentRows = [];
+    const eventRows = [];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (inserted.has(row.id)) {
+        const sealed = seal(this.keys, toBuffer(messages[i].raw), contentAad(row.id, 'raw'));
+        contentRows.push({ message_id: row.id, stage: 'raw', key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext });
+        eventRows.push({ message_id: row.id, at: now, event: 'received', destination: null, detail: null });
+        results.push({ id: row.id, duplicate: false });
+        continue;
+      }
+      if (row.control_id === null) throw new Error(`message insert returned no row for ${row.id}`);
+      const original = await trx
+        .selectFrom('messages')
+        .select('id')
+        .where('channel', '=', row.channel)
+        .where('sender', '=', row.sender)
+        .where('control_id', '=', row.control_id)
+        .executeTakeFirstOrThrow();
+      eventRows.push({ message_id: original.id, at: now, event: 'duplicate', destination: null, detail: 'same sender and control id received again' });
+      results.push({ id: original.id, duplicate: true });
+    }
+    for (const chunk of chunks(contentRows, INSERT_CHUNK)) await trx.insertInto('message_content').values(chunk).execute();
+    for (const chunk of chunks(eventRows, INSERT_CHUNK)) await trx.insertInto('message_events').values(chunk).execute();
+    return results;
+  }
+}
+
+function toRecord(row: MessagesTable, destinations: DestinationState[]): MessageRecord {
+  return {
+    id: row.id,
+    channel: row.channel,
+    receivedAt: new Date(row.received_at),
+    ...(row.sender !== '' ? { sender: row.sender } : {}),
+    ...(row.control_id !== null ? { controlId: row.control_id } : {}),
+    ...(row.message_type !== null ? { messageType: row.message_type } : {}),
+    ...(row.patient_key !== null ? { patientKey: row.patient_key } : {}),
+    status: row.status as MessageStatus,
+    ...(row.error !== null ? { error: row.error } : {}),
+    destinations,
+  };
+}

@@ -1,0 +1,23 @@
+// The one ordered list of store migrations. Other parts (audit, auth) add their own files here
+// under a new name prefix (0003-…, 0004-…): Kysely runs them in name order and refuses to
+// start if a previously applied migration is missing from the list.
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { messagesMigration } from './0001-messages.js';
+import { embeddedQueueMigration } from './0002-embedded-queue.js';
+
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001-messages': messagesMigration,
+  '0002-embedded-queue': embeddedQueueMigration,
+};
+
+/** Bring the database up to date; safe to call on every start. Returns the names applied now. */
+export async function migrateToLatest<DB>(kysely: Kysely<DB>): Promise<string[]> {
+  const db = kysely as unknown as Kysely<unknown>;
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`database migration ${failed ?? ''} failed: ${(result.error as Error).message ?? String(result.error)}`);
+  }
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,81 @@
+// Row shapes of the store's tables as Kysely sees them. Times are epoch milliseconds.
+import type { Generated } from 'kysely';
+
+export interface MessagesTable {
+  id: string;
+  channel: string;
+  received_at: number;
+  /** '' when the sender is unknown, so the duplicate key still applies. */
+  sender: string;
+  control_id: string | null;
+  message_type: string | null;
+  patient_key: string | null;
+  status: string;
+  error: string | null;
+  updated_at: number;
+}
+
+/** AES-256-GCM sealed content; see crypto.ts. */
+export interface SealedColumns {
+  key_id: string;
+  iv: Buffer;
+  tag: Buffer;
+  ciphertext: Buffer;
+}
+
+export interface MessageContentTable extends SealedColumns {
+  message_id: string;
+  stage: string;
+}
+
+export interface MessageDestinationsTable {
+  message_id: string;
+  destination: string;
+  status: string;
+  attempts: number;
+  error: string | null;
+  updated_at: number;
+}
+
+export interface MessageEventsTable {
+  id: Generated<number>;
+  message_id: string;
+  at: number;
+  event: string;
+  destination: string | null;
+  detail: string | null;
+}
+
+/** Embedded queue: one row per (message, destination) waiting for delivery. */
+export interface QueueItemsTable extends SealedColumns {
+  seq: Generated<number>;
+  destination: string;
+  message_id: string;
+  channel: string;
+  routing_key: string;
+  partition_key: string;
+  attempt: number;
+  available_at: number;
+  enqueued_at: number;
+}
+
+export interface DeadLettersTable extends SealedColumns {
+  seq: Generated<number>;
+  destination: string;
+  message_id: string;
+  channel: string;
+  routing_key: string;
+  partition_key: string;
+  attempts: number;
+  reason: string;
+  dead_lettered_at: number;
+}
+
+export interface StoreDatabase {
+  messages: MessagesTable;
+  message_content: MessageContentTable;
+  message_destinations: MessageDestinationsTable;
+  message_events: MessageEventsTable;
+  queue_items: QueueItemsTable;
+  dead_letters: DeadLettersTable;
+}
