@@ -1,6 +1,7 @@
 // Bytes → text for HL7 v2. MSH-18 names the character set, and MSH itself is ASCII, so we
 // read MSH-18 from the raw bytes first and then decode the whole message with iconv-lite.
 import iconv from 'iconv-lite';
+import { peekMshFields } from './peek.js';
 
 export interface DecodedHl7 {
   text: string;
@@ -38,18 +39,10 @@ function startsWithUtf8Bom(buf: Buffer): boolean {
 
 /** MSH-18 (first repetition) read straight from the bytes; '' when absent or not an MSH. */
 export function peekCharset(buf: Buffer): string {
-  let start = startsWithUtf8Bom(buf) ? 3 : 0;
-  // Tolerate leading blank lines like the parser does.
-  while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
-  if (buf.length < start + 4 || buf.toString('latin1', start, start + 3) !== 'MSH') return '';
-  const fieldSep = buf[start + 3];
-  let end = start;
-  while (end < buf.length && buf[end] !== 0x0d && buf[end] !== 0x0a) end++;
-  const fields = buf.toString('latin1', start, end).split(String.fromCharCode(fieldSep));
-  // fields[0] = 'MSH', fields[1] = MSH-2, so MSH-n is fields[n - 1].
-  const msh18 = fields[17] ?? '';
-  const repetition = fields[1]?.charAt(1) || '~';
-  return msh18.split(repetition)[0].trim();
+  const fields = peekMshFields(buf);
+  if (!fields) return '';
+  const repetition = fields[2]?.charAt(1) || '~';
+  return (fields[18] ?? '').split(repetition)[0].trim();
 }
 
 export function encodingFor(declared: string): string | undefined {
