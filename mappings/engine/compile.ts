@@ -1,0 +1,643 @@
+// Compiles a mapping's YAML nodes into closures. Every node becomes a function of a small
+// run context (the input and an array of named slots), so running a mapping walks no YAML,
+// parses no paths and looks nothing up by name.
+import { MappingError } from '../../channels/errors.js';
+import type { Hl7View } from '../../adapters/hl7v2/parse.js';
+import { getFunction } from '../functions/index.js';
+import type { BindEnv } from '../functions/types.js';
+import { text } from '../functions/types.js';
+import { compileHl7ItemKey, compileHl7Path, levelOf, parseHl7MappingPath, type Hl7Level } from './hl7-path.js';
+import { InvalidValueError } from './invalid-value.js';
+import { checkJsonPath, compileJsonItemKey, compileJsonPath } from './json-path.js';
+import { isMap, isScalar, isSeq, lineOf, mapEntries, resolve, seqItems, type SourceFile } from './source.js';
+import type { InputKind, MappingIssue } from './types.js';
+
+export interface RunContext {
+  view?: Hl7View;
+  data?: unknown;
+  slots: unknown[];
+  issues: MappingIssue[];
+}
+
+export interface Compiled {
+  run: (ctx: RunContext) => unknown;
+  /** False for constants: an object whose every dynamic field is empty is left out. */
+  dynamic: boolean;
+  /** A list whose items are spread into the enclosing array ($forEach, $items). */
+  spread?: boolean;
+  /** For HL7 values: what the value is, so `@.1` can be checked when it becomes a loop item. */
+  level?: Hl7Level;
+}
+
+interface ItemBinding {
+  slot: number;
+  level: Hl7Level;
+}
+
+export interface Scope {
+  names: ReadonlyMap<string, { slot: number; level?: Hl7Level }>;
+  item?: ItemBinding;
+  /** Segment id → slot of the segment being looped over (so `AL1-3` reads the current AL1). */
+  segments: ReadonlyMap<string, number>;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const VALUE_SOURCES = ['$path', '$var', '$const', '$first', '$list', '$template'] as const;
+const VALUE_KEYS = new Set<string>([...VALUE_SOURCES, '$where', '$many', '$fn', '$default', '$required', '$onInvalid', '$when']);
+const TEST_KEYS = new Set(['$eq', '$ne', '$in', '$notIn', '$startsWith', '$exists']);
+const FOREACH_KEYS = new Set(['$forEach', '$as', '$where', '$do', '$when', '$distinctBy']);
+const ITEMS_KEYS = new Set(['$items', '$when', '$distinctBy']);
+const USE_KEYS = new Set(['$use', '$with', '$when', '$required']);
+const OBJECT_KEYS = new Set(['$when', '$required']);
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function isEmpty(v: unknown): boolean {
+  if (v === undefined || v === null || v === '') return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === 'object') {
+    for (const _k in v as object) return false;
+    return true;
+  }
+  return false;
+}
+
+function truthy(v: unknown): boolean {
+  return !isEmpty(v) && v !== false;
+}
+
+type Predicate = (ctx: RunContext) => boolean;
+
+export class MappingCompiler {
+  slotCount = 0;
+  private useDepth = 0;
+
+  constructor(
+    private readonly src: SourceFile,
+    private readonly input: InputKind,
+    private readonly templates: ReadonlyMap<string, unknown>,
+    private readonly env: BindEnv,
+  ) {}
+
+  newSlot(): number {
+    return this.slotCount++;
+  }
+
+  fail(node: unknown, target: string, message: string): never {
+    const line = lineOf(this.src, node);
+    throw new MappingError(`${this.src.file}:${line ?? '?'}: ${target || '(mapping)'}: ${message}`, this.src.file, line, target);
+  }
+
+  private js(node: unknown): unknown {
+    const n = resolve(this.src, node) as { toJSON?: () => unknown } | null;
+    if (n && typeof n === 'object' && 'toJSON' in n && typeof n.toJSON === 'function') return (n as { toJSON: () => unknown }).toJSON();
+    return isScalar(n) ? n.value : n;
+  }
+
+  /** Compile any template node: constant, list, object, value expression, loop or include. */
+  node(raw: unknown, target: string, scope: Scope): Compiled {
+    const node = resolve(this.src, raw);
+    if (isScalar(node) || node === null || node === undefined) {
+      const v = isScalar(node) ? node.value : null;
+      const value = v === null ? undefined : v;
+      return { run: () => value, dynamic: false };
+    }
+    if (isSeq(node)) return this.list(seqItems(this.src, node), target, scope);
+    if (!isMap(node)) this.fail(node, target, 'unsupported YAML node');
+    const entries = mapEntries(this.src, node);
+    const keys = new Set(entries.map(([k]) => k));
+    let compiled: Compiled;
+    if (keys.has('$forEach')) compiled = this.forEach(entries, node, target, scope);
+    else if (keys.has('$items')) compiled = this.items(entries, node, target, scope);
+    else if (keys.has('$use')) compiled = this.use(entries, node, target, scope);
+    else if (VALUE_SOURCES.some((k) => keys.has(k))) compiled = this.value(entries, node, target, scope);
+    else compiled = this.object(entries, node, target, scope);
+    return compiled;
+  }
+
+  private checkKeys(entries: [string, unknown, unknown][], allowed: Set<string>, node: unknown, target: string, what: string): void {
+    for (const [k, , pair] of entries) {
+      if (k.startsWith('$') && !allowed.has(k)) {
+        this.fail((pair as { key?: unknown }).key ?? node, target, `"${k}" is not allowed in ${what} (allowed: ${[...allowed].join(', ')})`);
+      }
+    }
+  }
+
+  private get(entries: [string, unknown, unknown][], key: string): unknown {
+    return entries.find(([k]) => k === key)?.[1];
+  }
+
+  private has(entries: [string, unknown, unknown][], key: string): boolean {
+    return entries.some(([k]) => k === key);
+  }
+
+  private withWhen(compiled: Compiled, entries: [string, unknown, unknown][], target: string, scope: Scope): Compiled {
+    if (!this.has(entries, '$when')) return compiled;
+    const cond = this.condition(this.get(entries, '$when'), `${target}.$when`, scope);
+    const inner = compiled.run;
+    return { ...compiled, dynamic: true, run: (ctx) => (cond(ctx) ? inner(ctx) : undefined) };
+  }
+
+  private withRequired(compiled: Compiled, entries: [string, unknown, unknown][], node: unknown, target: string): Compiled {
+    const req = this.get(entries, '$required');
+    if (req === undefined) return compiled;
+    if (this.js(req) !== true && this.js(req) !== false) this.fail(req, target, '$required must be true or false');
+    if (this.js(req) !== true) return compiled;
+    const line = lineOf(this.src, node);
+    const file = this.src.file;
+    const inner = compiled.run;
+    return {
+      ...compiled,
+      run: (ctx) => {
+        const v = inner(ctx);
+        if (isEmpty(v)) throw new MappingError(`${file}:${line ?? '?'}: required value missing at ${target}`, file, line, target);
+        return v;
+      },
+    };
+  }
+
+  private list(items: unknown[], target: string, scope: Scope): Compiled {
+    const parts = items.map((item, i) => this.node(item, `${target}[${i}]`, scope));
+    return { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic) };
+  }
+
+  private buildList(parts: Compiled[], distinctBy?: string): (ctx: RunContext) => unknown {
+    return (ctx) => {
+      const out: unknown[] = [];
+      for (let i = 0; i < parts.length; i++) {
+        const v = parts[i].run(ctx);
+        if (isEmpty(v)) continue;
+        if (parts[i].spread && Array.isArray(v)) {
+          for (const x of v) if (!isEmpty(x)) out.push(x);
+        } else out.push(v);
+      }
+      const result = distinctBy ? distinct(out, distinctBy) : out;
+      return result.length ? result : undefined;
+    };
+  }
+
+  private object(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
+    this.checkKeys(entries, OBJECT_KEYS, node, target, 'an object');
+    const fields: { key: string; c: Compiled }[] = [];
+    for (const [key, value, pair] of entries) {
+      if (key.startsWith('$')) continue;
+      if (FORBIDDEN_KEYS.has(key)) this.fail((pair as { key?: unknown }).key, target, `output key "${key}" is not allowed`);
+      fields.push({ key, c: this.node(value, target ? `${target}.${key}` : key, scope) });
+    }
+    const dynamic = fields.some((f) => f.c.dynamic);
+    const run = (ctx: RunContext): unknown => {
+      const out: Record<string, unknown> = {};
+      let any = false;
+      let anyDynamic = false;
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i];
+        const v = f.c.run(ctx);
+        if (isEmpty(v)) continue;
+        out[f.key] = v;
+        any = true;
+        if (f.c.dynamic) anyDynamic = true;
+      }
+      // Constants alone never make an element: `{system: X, value: <missing>}` is left out.
+      if (!any || (dynamic && !anyDynamic)) return undefined;
+      return out;
+    };
+    return this.withRequired(this.withWhen({ run, dynamic }, entries, target, scope), entries, node, target);
+  }
+
+  private items(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
+    this.checkKeys(entries, ITEMS_KEYS, node, target, '$items');
+    const list = this.get(entries, '$items');
+    if (!isSeq(resolve(this.src, list))) this.fail(list, target, '$items must be a list');
+    const parts = seqItems(this.src, list).map((item, i) => this.node(item, `${target}[${i}]`, scope));
+    const distinctBy = this.distinctBy(entries, target);
+    return this.withWhen({ run: this.buildList(parts, distinctBy), dynamic: true, spread: true }, entries, target, scope);
+  }
+
+  private distinctBy(entries: [string, unknown, unknown][], target: string): string | undefined {
+    const d = this.get(entries, '$distinctBy');
+    if (d === undefined) return undefined;
+    const key = this.js(d);
+    if (typeof key !== 'string' || !NAME.test(key)) this.fail(d, target, '$distinctBy must be a property name');
+    return key;
+  }
+
+  /** A loop source: a path string or a value expression; returns its matches and their level. */
+  private loopSource(raw: unknown, target: string, scope: Scope): { all: (ctx: RunContext) => unknown[]; level: Hl7Level; segment?: string } {
+    const node = resolve(this.src, raw);
+    if (isScalar(node) && typeof node.value === 'string') {
+      const path = this.path(node.value, node, target, scope);
+      return { all: path.all, level: path.level, segment: path.segment };
+    }
+    if (!isMap(node)) this.fail(node, target, '$forEach needs a path or a value expression');
+    const entries = mapEntries(this.src, node);
+    const compiled = this.value(entries, node, target, scope, true);
+    const run = compiled.run;
+    return {
+      all: (ctx) => {
+        const v = run(ctx);
+        if (isEmpty(v)) return [];
+        return Array.isArray(v) ? v : [v];
+      },
+      level: compiled.level ?? 'value',
+    };
+  }
+
+  private forEach(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
+    this.checkKeys(entries, FOREACH_KEYS, node, target, '$forEach');
+    if (!this.has(entries, '$do')) this.fail(node, target, '$forEach needs $do (the template built for each item)');
+    const source = this.loopSource(this.get(entries, '$forEach'), target, scope);
+    const slot = this.newSlot();
+    const names = new Map(scope.names);
+    const asNode = this.get(entries, '$as');
+    if (asNode !== undefined) {
+      const name = this.js(asNode);
+      if (typeof name !== 'string' || !NAME.test(name)) this.fail(asNode, target, '$as must be a name');
+      names.set(name, { slot, level: source.level });
+    }
+    const segments = new Map(scope.segments);
+    if (source.segment) segments.set(source.segment, slot);
+    const inner: Scope = { names, item: { slot, level: source.level }, segments };
+    const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, source.level) : undefined;
+    const body = this.node(this.get(entries, '$do'), `${target}[*]`, inner);
+    const distinctBy = this.distinctBy(entries, target);
+    const all = source.all;
+    const run = (ctx: RunContext): unknown => {
+      let items = all(ctx);
+      if (items.length === 1 && Array.isArray(items[0]) && source.level === 'value') items = items[0] as unknown[];
+      const out: unknown[] = [];
+      const saved = ctx.slots[slot];
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (where && !where(item)) continue;
+        ctx.slots[slot] = item;
+        const v = body.run(ctx);
+        if (isEmpty(v)) continue;
+        if (body.spread && Array.isArray(v)) out.push(...v);
+        else out.push(v);
+      }
+      ctx.slots[slot] = saved;
+      const result = distinctBy ? distinct(out, distinctBy) : out;
+      return result.length ? result : undefined;
+    };
+    return this.withWhen({ run, dynamic: true, spread: true }, entries, target, scope);
+  }
+
+  private use(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
+    this.checkKeys(entries, USE_KEYS, node, target, '$use');
+    const nameNode = this.get(entries, '$use');
+    const name = this.js(nameNode);
+    if (typeof name !== 'string' || !this.templates.has(name)) {
+      this.fail(nameNode, target, `unknown template "${String(name)}" (define it under templates:)`);
+    }
+    if (this.useDepth > 16) this.fail(node, target, `templates nest too deeply (is "${name}" using itself?)`);
+    this.useDepth++;
+    try {
+      if (!this.has(entries, '$with')) {
+        const body = this.node(this.templates.get(name), target, scope);
+        return this.withRequired(this.withWhen(body, entries, target, scope), entries, node, target);
+      }
+      const source = this.loopSource(this.get(entries, '$with'), `${target}.$with`, scope);
+      const slot = this.newSlot();
+      const inner: Scope = { names: scope.names, item: { slot, level: source.level }, segments: scope.segments };
+      const body = this.node(this.templates.get(name), target, inner);
+      const all = source.all;
+      const run = (ctx: RunContext): unknown => {
+        const items = all(ctx);
+        if (items.length === 0) return undefined;
+        const saved = ctx.slots[slot];
+        ctx.slots[slot] = items[0];
+        const v = body.run(ctx);
+        ctx.slots[slot] = saved;
+        return v;
+      };
+      return this.withRequired(this.withWhen({ run, dynamic: true }, entries, target, scope), entries, node, target);
+    } finally {
+      this.useDepth--;
+    }
+  }
+
+  /** Compile a path for this mapping's input kind into a function returning all matches. */
+  path(pathText: string, node: unknown, target: string, scope: Scope): { all: (ctx: RunContext) => unknown[]; level: Hl7Level; segment?: string } {
+    if (this.input === 'hl7v2') {
+      let parsed;
+      try {
+        parsed = parseHl7MappingPath(pathText);
+      } catch (e) {
+        this.fail(node, target, (e as Error).message);
+      }
+      const item = scope.item;
+      const readItem = item ? (slots: unknown[]) => slots[item.slot] : undefined;
+      const reboundSlot = !parsed.relative && parsed.occurrence === undefined ? scope.segments.get(parsed.segment as string) : undefined;
+      const rebound = reboundSlot === undefined ? undefined : (slots: unknown[]) => slots[reboundSlot];
+      let fn;
+      try {
+        fn = compileHl7Path(parsed, item?.level, readItem, rebound);
+      } catch (e) {
+        this.fail(node, target, (e as Error).message);
+      }
+      const level = levelOf(parsed, item?.level);
+      const loopSegment = !parsed.relative && parsed.field === undefined && parsed.occurrence === undefined ? parsed.segment : undefined;
+      return {
+        all: (ctx) => (ctx.view === undefined ? [] : fn(ctx.view, ctx.slots)),
+        level,
+        segment: loopSegment,
+      };
+    }
+    let checked;
+    try {
+      checked = checkJsonPath(pathText);
+    } catch (e) {
+      this.fail(node, target, (e as Error).message);
+    }
+    const fn = compileJsonPath(checked.path);
+    if (checked.relative) {
+      const item = scope.item;
+      if (!item) this.fail(node, target, '"@" paths are only meaningful inside $forEach or $use … $with');
+      return { all: (ctx) => fn(ctx.slots[item.slot]), level: 'value' };
+    }
+    return { all: (ctx) => fn(ctx.data), level: 'value' };
+  }
+
+  /** A value expression: one source, then $where, $fn, $default, $required, $when. */
+  value(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope, many = false): Compiled {
+    this.checkKeys(entries, VALUE_KEYS, node, target, 'a value expression');
+    for (const [k, , pair] of entries) {
+      if (!k.startsWith('$')) this.fail((pair as { key?: unknown }).key, target, `"${k}" cannot sit beside ${VALUE_SOURCES.filter((s) => this.has(entries, s)).join(', ')}; nest it in an object`);
+    }
+    const sources = VALUE_SOURCES.filter((s) => this.has(entries, s));
+    if (sources.length !== 1) this.fail(node, target, `a value takes exactly one of ${VALUE_SOURCES.join(', ')}`);
+    const source = sources[0];
+    const srcNode = this.get(entries, source);
+    const manyNode = this.get(entries, '$many');
+    const takeAll = many || this.js(manyNode) === true;
+    let level: Hl7Level | undefined;
+    let read: (ctx: RunContext) => unknown;
+
+    if (source === '$path') {
+      const p = this.js(srcNode);
+      if (typeof p !== 'string') this.fail(srcNode, target, '$path must be a string');
+      const compiled = this.path(p, srcNode, target, scope);
+      level = compiled.level;
+      const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, level) : undefined;
+      const all = compiled.all;
+      read = takeAll
+        ? (ctx) => {
+            const found = all(ctx);
+            const kept = where ? found.filter(where) : found;
+            return kept.length ? kept : undefined;
+          }
+        : (ctx) => {
+            const found = all(ctx);
+            if (!where) return found[0];
+            for (const f of found) if (where(f)) return f;
+            return undefined;
+          };
+    } else {
+      if (this.has(entries, '$where') && source !== '$var') this.fail(node, target, '$where applies to $path and $var values');
+      if (source === '$var') {
+        const name = this.js(srcNode);
+        const binding = typeof name === 'string' ? scope.names.get(name) : undefined;
+        if (!binding) this.fail(srcNode, target, `unknown name "${String(name)}" (define it under let:, or with $as)`);
+        level = binding.level;
+        const slot = binding.slot;
+        const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, level ?? 'value') : undefined;
+        read = where
+          ? (ctx) => {
+              const v = ctx.slots[slot];
+              const list = Array.isArray(v) && level === 'value' ? v : v === undefined ? [] : [v];
+              const kept = list.filter(where);
+              return takeAll ? (kept.length ? kept : undefined) : kept[0];
+            }
+          : (ctx) => ctx.slots[slot];
+      } else if (source === '$const') {
+        const value = this.js(srcNode);
+        read = () => value;
+      } else if (source === '$first') {
+        const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$first[${i}]`, scope));
+        if (!parts.length) this.fail(srcNode, target, '$first needs a list of values');
+        level = parts.every((p) => p.level === parts[0].level) ? parts[0].level : undefined;
+        read = (ctx) => {
+          for (let i = 0; i < parts.length; i++) {
+            const v = parts[i].run(ctx);
+            if (!isEmpty(v)) return v;
+          }
+          return undefined;
+        };
+      } else if (source === '$list') {
+        const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$list[${i}]`, scope));
+        read = (ctx) => parts.map((p) => p.run(ctx));
+      } else {
+        read = this.template(srcNode, target, scope);
+      }
+    }
+
+    let run = read;
+    if (this.has(entries, '$fn')) run = this.pipeline(this.get(entries, '$fn'), run, entries, node, target);
+    if (this.has(entries, '$default')) {
+      const dflt = this.node(this.get(entries, '$default'), `${target}.$default`, scope);
+      const before = run;
+      run = (ctx) => {
+        const v = before(ctx);
+        return isEmpty(v) ? dflt.run(ctx) : v;
+      };
+    }
+    const compiled: Compiled = { run, dynamic: source !== '$const', level: this.has(entries, '$fn') ? 'value' : level };
+    return this.withRequired(this.withWhen(compiled, entries, target, scope), entries, node, target);
+  }
+
+  private template(node: unknown, target: string, scope: Scope): (ctx: RunContext) => unknown {
+    const t = this.js(node);
+    if (typeof t !== 'string') this.fail(node, target, '$template must be a string');
+    const parts: (string | number)[] = [];
+    let last = 0;
+    const re = /\$\{([^}]*)\}/g;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(t)) !== null) {
+      parts.push(t.slice(last, m.index));
+      const name = m[1].trim();
+      const binding = scope.names.get(name);
+      if (!binding) this.fail(node, target, `$template refers to unknown name "${name}"`);
+      parts.push(binding.slot);
+      last = m.index + m[0].length;
+    }
+    parts.push(t.slice(last));
+    return (ctx) => {
+      let out = '';
+      for (const p of parts) {
+        if (typeof p === 'string') out += p;
+        else {
+          const v = text(ctx.slots[p]);
+          if (v === undefined) return undefined;
+          out += v;
+        }
+      }
+      return out;
+    };
+  }
+
+  private pipeline(
+    fnNode: unknown,
+    read: (ctx: RunContext) => unknown,
+    entries: [string, unknown, unknown][],
+    node: unknown,
+    target: string,
+  ): (ctx: RunContext) => unknown {
+    const n = resolve(this.src, fnNode);
+    const stepNodes = isSeq(n) ? seqItems(this.src, n) : [n];
+    const steps: ((v: unknown) => unknown)[] = [];
+    for (const stepNode of stepNodes) {
+      const s = resolve(this.src, stepNode);
+      let name: string;
+      let args: unknown[];
+      if (isScalar(s) && typeof s.value === 'string') {
+        name = s.value;
+        args = [];
+      } else if (isMap(s) && s.items.length === 1) {
+        const [k, v] = mapEntries(this.src, s)[0];
+        name = k;
+        const a = this.js(v);
+        args = Array.isArray(a) ? a : [a];
+      } else {
+        this.fail(stepNode, target, '$fn steps are a function name or { name: argument(s) }');
+      }
+      const fn = getFunction(name);
+      if (!fn) this.fail(stepNode, target, `unknown function "${name}" (see mappings/README.md for the library)`);
+      try {
+        steps.push(fn.bind(args, this.env));
+      } catch (e) {
+        this.fail(stepNode, target, (e as Error).message);
+      }
+    }
+    const onInvalidNode = this.get(entries, '$onInvalid');
+    const onInvalid = onInvalidNode === undefined ? 'error' : this.js(onInvalidNode);
+    if (onInvalid !== 'error' && onInvalid !== 'warn') this.fail(onInvalidNode, target, '$onInvalid must be error or warn');
+    const file = this.src.file;
+    const line = lineOf(this.src, node);
+    return (ctx) => {
+      let v = read(ctx);
+      if (isEmpty(v)) return undefined;
+      try {
+        for (let i = 0; i < steps.length; i++) {
+          v = steps[i](v);
+          if (isEmpty(v)) return undefined;
+        }
+        return v;
+      } catch (e) {
+        if (!(e instanceof InvalidValueError)) throw e;
+        if (onInvalid === 'warn') {
+          ctx.issues.push({ severity: 'warning', message: e.message, file, line, target });
+          return undefined;
+        }
+        throw new MappingError(`${file}:${line ?? '?'}: ${target}: ${e.message}`, file, line, target);
+      }
+    };
+  }
+
+  /** `$when` conditions: a value (truthy), a value with a test, or $and/$or/$not. */
+  condition(raw: unknown, target: string, scope: Scope): Predicate {
+    const node = resolve(this.src, raw);
+    if (isScalar(node) && typeof node.value === 'boolean') {
+      const b = node.value;
+      return () => b;
+    }
+    if (!isMap(node)) this.fail(node, target, 'a condition is a value expression, optionally with $eq/$ne/$in/$notIn/$startsWith/$exists, or $and/$or/$not');
+    const entries = mapEntries(this.src, node);
+    if (entries.length === 1 && ['$and', '$or', '$not'].includes(entries[0][0])) {
+      const [k, v] = entries[0];
+      if (k === '$not') {
+        const inner = this.condition(v, target, scope);
+        return (ctx) => !inner(ctx);
+      }
+      const parts = seqItems(this.src, v).map((n, i) => this.condition(n, `${target}.${k}[${i}]`, scope));
+      if (!parts.length) this.fail(v, target, `${k} needs a list of conditions`);
+      return k === '$and' ? (ctx) => parts.every((p) => p(ctx)) : (ctx) => parts.some((p) => p(ctx));
+    }
+    const tests = entries.filter(([k]) => TEST_KEYS.has(k));
+    if (tests.length > 1) this.fail(node, target, 'a condition takes at most one test');
+    const valueEntries = entries.filter(([k]) => !TEST_KEYS.has(k));
+    const value = this.value(valueEntries, node, target, scope);
+    const run = value.run;
+    if (!tests.length) return (ctx) => truthy(run(ctx));
+    const [op, argNode] = tests[0];
+    const test = this.test(op, argNode, target);
+    return (ctx) => test(run(ctx));
+  }
+
+  private test(op: string, argNode: unknown, target: string): (v: unknown) => boolean {
+    const arg = this.js(argNode);
+    const str = (v: unknown) => (v === undefined || v === null ? undefined : (text(v) ?? (typeof v === 'boolean' ? String(v) : undefined)));
+    switch (op) {
+      case '$eq':
+        return (v) => str(v) === String(arg);
+      case '$ne':
+        return (v) => str(v) !== String(arg);
+      case '$in':
+      case '$notIn': {
+        if (!Array.isArray(arg)) this.fail(argNode, target, `${op} needs a list`);
+        const set = new Set(arg.map(String));
+        return op === '$in' ? (v) => set.has(str(v) ?? '\0') : (v) => !set.has(str(v) ?? '\0');
+      }
+      case '$startsWith':
+        return (v) => (str(v) ?? '').startsWith(String(arg));
+      default: {
+        if (typeof arg !== 'boolean') this.fail(argNode, target, '$exists needs true or false');
+        return (v) => !isEmpty(v) === arg;
+      }
+    }
+  }
+
+  /** Declarative `$where` filters on loop items / path matches. */
+  where(raw: unknown, target: string, level: Hl7Level): (item: unknown) => boolean {
+    const node = resolve(this.src, raw);
+    if (!isMap(node)) this.fail(node, target, "$where is a mapping such as { 'CX.5': NH }");
+    const preds: ((item: unknown) => boolean)[] = [];
+    for (const [key, valueNode, pair] of mapEntries(this.src, node)) {
+      if (key === '$and' || key === '$or') {
+        const parts = seqItems(this.src, valueNode).map((n, i) => this.where(n, `${target}.${key}[${i}]`, level));
+        preds.push(key === '$and' ? (item) => parts.every((p) => p(item)) : (item) => parts.some((p) => p(item)));
+        continue;
+      }
+      if (key === '$not') {
+        const inner = this.where(valueNode, `${target}.$not`, level);
+        preds.push((item) => !inner(item));
+        continue;
+      }
+      let read: (item: unknown) => string;
+      try {
+        read = this.input === 'hl7v2' ? compileHl7ItemKey(key, level) : compileJsonItemKey(key);
+      } catch (e) {
+        this.fail((pair as { key?: unknown }).key, target, (e as Error).message);
+      }
+      const v = resolve(this.src, valueNode);
+      if (isMap(v)) {
+        const ops = mapEntries(this.src, v);
+        for (const [op, argNode] of ops) {
+          if (!TEST_KEYS.has(op)) this.fail(argNode, target, `unknown test "${op}" (use ${[...TEST_KEYS].join(', ')})`);
+          const test = this.test(op, argNode, target);
+          preds.push((item) => test(read(item) || undefined));
+        }
+      } else if (isSeq(v)) {
+        const set = new Set((this.js(v) as unknown[]).map(String));
+        preds.push((item) => set.has(read(item)));
+      } else {
+        const want = String(this.js(v));
+        preds.push((item) => read(item) === want);
+      }
+    }
+    return (item) => {
+      for (let i = 0; i < preds.length; i++) if (!preds[i](item)) return false;
+      return true;
+    };
+  }
+}
+
+function distinct(items: unknown[], key: string): unknown[] {
+  const seen = new Set<unknown>();
+  const out: unknown[] = [];
+  for (const item of items) {
+    const k = item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[key] : item;
+    if (k !== undefined && seen.has(k)) continue;
+    seen.add(k);
+    out.push(item);
+  }
+  return out;
+}

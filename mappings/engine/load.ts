@@ -1,0 +1,132 @@
+// loadMapping(file): read YAML with positions, check it against schemas/mapping.schema.json,
+// compile it once. Every problem is a MappingError naming file, line and target path.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { MappingError } from '../../channels/errors.js';
+import { getCodeMap, type CodeMap } from '../functions/codemap-store.js';
+import type { BindEnv } from '../functions/types.js';
+import { MappingCompiler, type Compiled, type RunContext, type Scope } from './compile.js';
+import { lineOf, mapEntries, nodeAt, readSource, type SourceFile } from './source.js';
+import { HL7_BUILTIN_VARS, type CompiledMapping, type InputKind, type MappingInput, type MappingResult } from './types.js';
+
+const SCHEMA_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas', 'mapping.schema.json');
+
+let validator: ValidateFunction | undefined;
+function schemaValidator(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
+  }
+  return validator;
+}
+
+export interface MappingProblem {
+  file: string;
+  line?: number;
+  target: string;
+  message: string;
+}
+
+function describe(err: ErrorObject): string {
+  if (err.keyword === 'additionalProperties') return `unknown key "${(err.params as { additionalProperty: string }).additionalProperty}"`;
+  if (err.keyword === 'propertyNames') return `key "${(err.params as { propertyName: string }).propertyName}" is not allowed`;
+  if (err.keyword === 'enum') return `${err.message}: ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  return err.message ?? err.keyword;
+}
+
+function schemaProblems(src: SourceFile): MappingProblem[] {
+  const validate = schemaValidator();
+  if (validate(src.doc.toJS())) return [];
+  // Drop the echo errors of composite keywords; the specific ones say more.
+  const errors = (validate.errors ?? []).filter((e) => !['oneOf', 'anyOf', 'if'].includes(e.keyword) && !(e.keyword === 'pattern' && e.propertyName));
+  return errors.slice(0, 20).map((e) => {
+    const path = e.instancePath + (e.keyword === 'propertyNames' && e.propertyName ? `/${e.propertyName}` : '');
+    return { file: src.file, line: lineOf(src, nodeAt(src, path)), target: path.slice(1).replace(/\//g, '.') || '(mapping)', message: describe(e) };
+  });
+}
+
+function codemapEnv(mappingDir: string): BindEnv {
+  const local = join(mappingDir, 'codemaps');
+  const hasLocal = existsSync(local);
+  return {
+    codemap(name: string): CodeMap {
+      if (hasLocal && existsSync(join(local, `${name}.yaml`))) return getCodeMap(name, local);
+      return getCodeMap(name);
+    },
+  };
+}
+
+function compileSource(src: SourceFile): CompiledMapping {
+  const problems = schemaProblems(src);
+  if (problems.length) {
+    const text = problems.map((p) => `${p.file}:${p.line ?? '?'}: ${p.target}: ${p.message}`).join('\n');
+    const first = problems[0];
+    throw new MappingError(text, first.file, first.line, first.target);
+  }
+  const top = new Map(mapEntries(src, src.doc.contents).map(([k, v]) => [k, v]));
+  const js = src.doc.toJS() as { id: string; description?: string; input: InputKind; params?: string[]; validate?: string[]; cases?: string };
+  const templates = new Map(mapEntries(src, top.get('templates')).map(([k, v]) => [k, v]));
+  const compiler = new MappingCompiler(src, js.input, templates, codemapEnv(dirname(src.file)));
+
+  const names = new Map<string, { slot: number }>();
+  const inputs: { name: string; slot: number }[] = [];
+  const builtins = js.input === 'hl7v2' ? [...HL7_BUILTIN_VARS] : [];
+  for (const name of [...builtins, ...(js.params ?? [])]) {
+    const slot = compiler.newSlot();
+    names.set(name, { slot });
+    inputs.push({ name, slot });
+  }
+  const lets: { slot: number; c: Compiled }[] = [];
+  for (const [name, node, pair] of mapEntries(src, top.get('let'))) {
+    if (names.has(name)) compiler.fail((pair as { key?: unknown }).key, `let.${name}`, `"${name}" is already defined`);
+    const c = compiler.node(node, `let.${name}`, { names, segments: new Map() });
+    const slot = compiler.newSlot();
+    lets.push({ slot, c });
+    (names as Map<string, { slot: number; level?: string }>).set(name, { slot, level: c.level });
+  }
+  const scope: Scope = { names, segments: new Map() };
+  const output = compiler.node(top.get('output'), '', scope);
+  const slotCount = compiler.slotCount;
+  const file = src.file;
+
+  return {
+    id: js.id,
+    file,
+    description: js.description ?? '',
+    input: js.input,
+    validate: js.validate ?? [],
+    casesDir: resolvePath(dirname(file), js.cases ?? 'cases'),
+    run(input: MappingInput): MappingResult {
+      if (input.kind !== js.input) throw new MappingError(`${file}: mapping ${js.id} reads ${js.input} input, not ${input.kind}`, file);
+      const ctx: RunContext = { view: input.view, data: input.data, slots: new Array<unknown>(slotCount), issues: [] };
+      const vars = input.vars;
+      if (vars) for (const { name, slot } of inputs) ctx.slots[slot] = vars[name];
+      for (const l of lets) ctx.slots[l.slot] = l.c.run(ctx);
+      return { output: output.run(ctx), issues: ctx.issues };
+    },
+  };
+}
+
+/** Load and compile a mapping file; throws MappingError (file:line: target: message). */
+export function loadMapping(file: string, text?: string): CompiledMapping {
+  const src = readSource(resolvePath(file), text);
+  return compileSource(src);
+}
+
+/** All problems in a mapping file (empty when it loads), for `tramline validate`. */
+export function checkMappingFile(file: string, text?: string): MappingProblem[] {
+  try {
+    const src = readSource(resolvePath(file), text);
+    const problems = schemaProblems(src);
+    if (problems.length) return problems;
+    compileSource(src);
+    return [];
+  } catch (e) {
+    if (e instanceof MappingError) {
+      return [{ file: e.file ?? file, line: e.line, target: e.target ?? '(mapping)', message: e.message.replace(/^[^:]+:[^:]+: (?:[^:]+: )?/, '') }];
+    }
+    throw e;
+  }
+}

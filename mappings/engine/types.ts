@@ -1,0 +1,58 @@
+// Public shapes of compiled mappings. A mapping is compiled once (loadMapping) and then run
+// as a plain function per message: no file access, no I/O, no shared mutable state.
+import type { Hl7View } from '../../adapters/hl7v2/parse.js';
+
+export type InputKind = 'hl7v2' | 'json';
+
+/**
+ * What a mapping reads. HL7 v2 mappings read `view` through HL7 field notation; JSON
+ * mappings read `data` through JSONPath. `vars` are named values available as `$var`
+ * (for HL7 v2: event, messageType, controlId, sendingFacility, … from MSH).
+ */
+export interface MappingInput {
+  kind: InputKind;
+  view?: Hl7View;
+  data?: unknown;
+  vars?: Record<string, unknown>;
+}
+
+/** A problem that did not stop the mapping (e.g. an invalid NHS number left out). */
+export interface MappingIssue {
+  severity: 'warning';
+  message: string;
+  file: string;
+  line?: number;
+  /** Output location the value was meant for, e.g. `entry[0].resource.birthDate`. */
+  target: string;
+}
+
+export interface MappingResult {
+  output: unknown;
+  issues: MappingIssue[];
+}
+
+export interface CompiledMapping {
+  id: string;
+  file: string;
+  description: string;
+  input: InputKind;
+  /** Output checks the mapping asks for (`validate:` in the file), e.g. `fhir-r4-uk-core`. */
+  validate: string[];
+  /** Folder holding this mapping's example cases. */
+  casesDir: string;
+  run(input: MappingInput): MappingResult;
+}
+
+/** HL7 v2 names every HL7 mapping can read with `$var`. */
+export const HL7_BUILTIN_VARS = [
+  'messageType',
+  'event',
+  'structure',
+  'controlId',
+  'sendingApplication',
+  'sendingFacility',
+  'receivingApplication',
+  'receivingFacility',
+  'messageDateTime',
+  'version',
+] as const;

@@ -1,0 +1,168 @@
+// HL7 v2 TS/DTM → FHIR date and dateTime. A time without an explicit offset is UK local
+// time, so it gets the Europe/London offset in force at that moment (GMT +00:00 or BST
+// +01:00), worked out with Intl rather than a date library.
+import { InvalidValueError } from '../engine/invalid-value.js';
+import { noArgs, text, type MappingFunction } from './types.js';
+
+interface Hl7Timestamp {
+  year: string;
+  month?: string;
+  day?: string;
+  hour?: string;
+  minute?: string;
+  second?: string;
+  fraction?: string;
+  /** `+hhmm` / `-hhmm` as written. */
+  offset?: string;
+}
+
+const TS_RE = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?)?)?([+-]\d{4})?$/;
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** Split and range-check an HL7 timestamp; throws InvalidValueError when it is not one. */
+export function parseHl7Timestamp(raw: string): Hl7Timestamp {
+  const m = TS_RE.exec(raw.trim());
+  if (!m) throw new InvalidValueError(`not an HL7 date/time (expected YYYY[MM[DD[HHMM[SS]]]][+ZZZZ])`);
+  const [, year, month, day, hour, minute, second, fraction, offset] = m;
+  const y = Number(year);
+  if (month !== undefined && (Number(month) < 1 || Number(month) > 12)) throw new InvalidValueError(`HL7 date has month ${month}`);
+  if (day !== undefined && (Number(day) < 1 || Number(day) > daysInMonth(y, Number(month)))) {
+    throw new InvalidValueError(`HL7 date has day ${day} in month ${month}`);
+  }
+  if (hour !== undefined && Number(hour) > 23) throw new InvalidValueError(`HL7 time has hour ${hour}`);
+  if (minute !== undefined && Number(minute) > 59) throw new InvalidValueError(`HL7 time has minute ${minute}`);
+  if (second !== undefined && Number(second) > 59) throw new InvalidValueError(`HL7 time has second ${second}`);
+  if (offset !== undefined && (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(3)) > 59)) {
+    throw new InvalidValueError(`HL7 time has offset ${offset}`);
+  }
+  return { year, month, day, hour, minute, second, fraction, offset };
+}
+
+const londonParts = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+});
+
+// Offsets change twice a year on the hour, so memoising per UTC hour keeps Intl off the
+// hot path for a stream of messages from the same day.
+const offsetByHour = new Map<number, number>();
+
+/** Minutes Europe/London is ahead of UTC at the instant `utcMs`. */
+export function londonOffsetMinutes(utcMs: number): number {
+  const hourKey = Math.floor(utcMs / 3_600_000);
+  const cached = offsetByHour.get(hourKey);
+  if (cached !== undefined) return cached;
+  const at = hourKey * 3_600_000;
+  const p: Record<string, number> = {};
+  for (const part of londonParts.formatToParts(new Date(at))) {
+    if (part.type !== 'literal') p[part.type] = Number(part.value);
+  }
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  const offset = Math.round((wall - at) / 60_000);
+  if (offsetByHour.size > 50_000) offsetByHour.clear();
+  offsetByHour.set(hourKey, offset);
+  return offset;
+}
+
+/**
+ * Offset for a London wall-clock time. In the autumn repeated hour the earlier (BST)
+ * reading is taken; a time in the spring gap is read with the offset in force before it.
+ */
+export function londonOffsetForWallTime(wallAsUtcMs: number): number {
+  const day = 86_400_000;
+  const before = londonOffsetMinutes(wallAsUtcMs - day);
+  const after = londonOffsetMinutes(wallAsUtcMs + day);
+  const candidates = before === after ? [before] : [Math.max(before, after), Math.min(before, after)];
+  for (const offset of candidates) {
+    if (londonOffsetMinutes(wallAsUtcMs - offset * 60_000) === offset) return offset;
+  }
+  return before;
+}
+
+function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/** FHIR `date` at the precision given (year, year-month or full date). */
+export function hl7ToFhirDate(raw: string): string {
+  const ts = parseHl7Timestamp(raw);
+  if (ts.month === undefined) return ts.year;
+  if (ts.day === undefined) return `${ts.year}-${ts.month}`;
+  return `${ts.year}-${ts.month}-${ts.day}`;
+}
+
+/** FHIR `dateTime`: a date when no time is given, otherwise seconds and an offset. */
+export function hl7ToFhirDateTime(raw: string): string {
+  const ts = parseHl7Timestamp(raw);
+  const date = hl7ToFhirDate(raw);
+  if (ts.hour === undefined) return date;
+  const minute = ts.minute ?? '00';
+  const second = ts.second ?? '00';
+  const fraction = ts.fraction ? `.${ts.fraction}` : '';
+  let offset: string;
+  if (ts.offset !== undefined) {
+    offset = `${ts.offset.slice(0, 3)}:${ts.offset.slice(3)}`;
+  } else {
+    const wall = Date.UTC(Number(ts.year), Number(ts.month) - 1, Number(ts.day), Number(ts.hour), Number(minute), Number(second));
+    offset = formatOffset(londonOffsetForWallTime(wall));
+  }
+  return `${date}T${ts.hour}:${minute}:${second}${fraction}${offset}`;
+}
+
+export const dateFunctions: MappingFunction[] = [
+  {
+    name: 'hl7Date',
+    description: 'HL7 TS/DT → FHIR date (time of day dropped, precision kept).',
+    examples: [
+      { input: '19651213', output: '1965-12-13' },
+      { input: '196512131515', output: '1965-12-13' },
+      { input: '196512', output: '1965-12' },
+      { input: '196513121515', error: 'month 13' },
+      { input: '20230229', error: 'day 29' },
+      { input: '', output: undefined },
+    ],
+    bind(args) {
+      noArgs('hl7Date', args);
+      return (value) => {
+        const t = text(value);
+        return t === undefined ? undefined : hl7ToFhirDate(t);
+      };
+    },
+  },
+  {
+    name: 'hl7DateTime',
+    description: 'HL7 TS/DTM → FHIR dateTime; local times get the Europe/London offset (GMT/BST).',
+    examples: [
+      { input: '202601151030', output: '2026-01-15T10:30:00+00:00' },
+      { input: '20260715103045', output: '2026-07-15T10:30:45+01:00' },
+      { input: '20260329005959', output: '2026-03-29T00:59:59+00:00' },
+      { input: '20260329020000', output: '2026-03-29T02:00:00+01:00' },
+      { input: '20261025013000', output: '2026-10-25T01:30:00+01:00' },
+      { input: '20261025020000', output: '2026-10-25T02:00:00+00:00' },
+      { input: '202607151030-0500', output: '2026-07-15T10:30:00-05:00' },
+      { input: '20260715', output: '2026-07-15' },
+      { input: '2026071510', output: '2026-07-15T10:00:00+01:00' },
+      { input: '20260715103045.25', output: '2026-07-15T10:30:45.25+01:00' },
+      { input: '2026-07-15', error: 'not an HL7 date/time' },
+      { input: '202607152500', error: 'hour 25' },
+    ],
+    bind(args) {
+      noArgs('hl7DateTime', args);
+      return (value) => {
+        const t = text(value);
+        return t === undefined ? undefined : hl7ToFhirDateTime(t);
+      };
+    },
+  },
+];

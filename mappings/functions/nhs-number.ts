@@ -1,0 +1,71 @@
+// NHS number: ten digits, the last a Modulus 11 check digit (weights 10..2; 11 → 0; 10 is
+// never valid). Spaces and hyphens, as in the displayed `943 476 5919`, are removed.
+import { InvalidValueError } from '../engine/invalid-value.js';
+import { noArgs, text, type MappingFunction } from './types.js';
+
+const WEIGHTS = [10, 9, 8, 7, 6, 5, 4, 3, 2];
+
+/** Digits only, or undefined when what is left is not ten digits. */
+export function normaliseNhsNumber(raw: string): string | undefined {
+  const compact = raw.replace(/[\s-]/g, '');
+  return /^\d{10}$/.test(compact) ? compact : undefined;
+}
+
+export function nhsNumberCheckDigit(firstNine: string): number | undefined {
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += (firstNine.charCodeAt(i) - 48) * WEIGHTS[i];
+  const check = 11 - (sum % 11);
+  if (check === 11) return 0;
+  if (check === 10) return undefined;
+  return check;
+}
+
+export function isValidNhsNumber(raw: string): boolean {
+  const n = normaliseNhsNumber(raw);
+  if (n === undefined) return false;
+  return nhsNumberCheckDigit(n.slice(0, 9)) === n.charCodeAt(9) - 48;
+}
+
+export const nhsNumberFunctions: MappingFunction[] = [
+  {
+    name: 'nhsNumber',
+    description: 'Normalise an NHS number (drop spaces/hyphens) and require a valid Modulus 11 check digit.',
+    examples: [
+      { input: '9434765919', output: '9434765919' },
+      { input: '943 476 5919', output: '9434765919' },
+      { input: '944-930-5552', output: '9449305552' },
+      { input: '9434765918', error: 'fails the Modulus 11 check' },
+      { input: '4123456879', error: 'fails the Modulus 11 check' },
+      { input: '12345', error: 'not 10 digits' },
+      { input: '', output: undefined },
+    ],
+    bind(args) {
+      noArgs('nhsNumber', args);
+      return (value) => {
+        const t = text(value);
+        if (t === undefined) return undefined;
+        const n = normaliseNhsNumber(t);
+        // The number itself is never put in the message: warnings can end up in logs.
+        if (n === undefined) throw new InvalidValueError('NHS number is not 10 digits');
+        if (!isValidNhsNumber(n)) throw new InvalidValueError('NHS number fails the Modulus 11 check');
+        return n;
+      };
+    },
+  },
+  {
+    name: 'isNhsNumber',
+    description: 'true when the value is a valid NHS number (Modulus 11), else false; never fails.',
+    examples: [
+      { input: '9912003888', output: true },
+      { input: '9912003889', output: false },
+      { input: undefined, output: false },
+    ],
+    bind(args) {
+      noArgs('isNhsNumber', args);
+      return (value) => {
+        const t = text(value);
+        return t !== undefined && isValidNhsNumber(t);
+      };
+    },
+  },
+];

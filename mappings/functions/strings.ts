@@ -1,0 +1,143 @@
+// String operations. All treat '' and absent alike (nothing in, nothing out).
+import { InvalidValueError } from '../engine/invalid-value.js';
+import { postcodeOf } from './postcode.js';
+import { noArgs, stringArg, text, type MappingFunction } from './types.js';
+
+function simple(
+  name: string,
+  description: string,
+  examples: MappingFunction['examples'],
+  op: (s: string) => unknown,
+): MappingFunction {
+  return {
+    name,
+    description,
+    examples,
+    bind(args) {
+      noArgs(name, args);
+      return (value) => {
+        const t = text(value);
+        return t === undefined ? undefined : op(t);
+      };
+    },
+  };
+}
+
+function titleCase(s: string): string {
+  // Keeps the capital after an apostrophe or hyphen: O'BRIEN → O'Brien, SMITH-JONES → Smith-Jones.
+  return s.toLowerCase().replace(/(^|[\s'’-])(\p{L})/gu, (_m, sep: string, ch: string) => sep + ch.toUpperCase());
+}
+
+export const stringFunctions: MappingFunction[] = [
+  simple('trim', 'Remove leading and trailing white space; nothing left → absent.', [{ input: '  a b ', output: 'a b' }, { input: '   ', output: undefined }], (s) => s.trim() || undefined),
+  simple('upper', 'Upper case.', [{ input: 'yo32 5tt', output: 'YO32 5TT' }], (s) => s.toUpperCase()),
+  simple('lower', 'Lower case.', [{ input: 'EN', output: 'en' }], (s) => s.toLowerCase()),
+  simple('titleCase', 'Capitalise each word (names arrive in upper case from many PAS systems).', [
+    { input: "O'BRIEN-SMITH", output: "O'Brien-Smith" },
+    { input: 'ÉLODIE DUPONT', output: 'Élodie Dupont' },
+  ], titleCase),
+  simple('digits', 'Keep only the digits.', [{ input: '+44 (0)1234 567890', output: '4401234567890' }], (s) => s.replace(/\D/g, '') || undefined),
+  simple('postcode', 'Normalise a UK postcode (upper case, single space before the inward code).', [
+    { input: 'yo325tt', output: 'YO32 5TT' },
+    { input: 'SW1A  1AA', output: 'SW1A 1AA' },
+    { input: 'abroad', output: 'ABROAD' },
+  ], (s) => postcodeOf(s)),
+  simple('yesNo', 'Y/Yes/true/1 → true, N/No/false/0 → false; anything else is invalid.', [
+    { input: 'Y', output: true },
+    { input: 'no', output: false },
+    { input: 'maybe', error: 'not a yes/no value' },
+  ], (s) => {
+    const v = s.trim().toLowerCase();
+    if (['y', 'yes', 'true', '1'].includes(v)) return true;
+    if (['n', 'no', 'false', '0'].includes(v)) return false;
+    throw new InvalidValueError('not a yes/no value');
+  }),
+  simple('integer', 'Whole number from text; anything else is invalid.', [
+    { input: '42', output: 42 },
+    { input: '4.5', error: 'not a whole number' },
+  ], (s) => {
+    if (!/^\s*-?\d+\s*$/.test(s)) throw new InvalidValueError('not a whole number');
+    return Number(s);
+  }),
+  simple('decimal', 'Decimal number from text; anything else is invalid.', [
+    { input: '12.50', output: 12.5 },
+    { input: 'abc', error: 'not a number' },
+  ], (s) => {
+    if (!/^\s*-?\d+(\.\d+)?\s*$/.test(s)) throw new InvalidValueError('not a number');
+    return Number(s);
+  }),
+  simple('uriComponent', 'Percent-encode for use inside a URL query (e.g. conditional references).', [
+    { input: 'a b|c', output: 'a%20b%7Cc' },
+  ], encodeURIComponent),
+  {
+    name: 'prefix',
+    description: 'Put constant text before a present value.',
+    usage: '{ prefix: "Ward " }',
+    examples: [{ input: 'OBS1', args: ['Ward '], output: 'Ward OBS1' }, { input: '', args: ['x'], output: undefined }],
+    bind(args) {
+      const p = stringArg('prefix', args, 0);
+      return (value) => {
+        const t = text(value);
+        return t === undefined ? undefined : p + t;
+      };
+    },
+  },
+  {
+    name: 'suffix',
+    description: 'Put constant text after a present value.',
+    usage: '{ suffix: " (temporary)" }',
+    examples: [{ input: 'Bay 2', args: [' (temporary)'], output: 'Bay 2 (temporary)' }],
+    bind(args) {
+      const p = stringArg('suffix', args, 0);
+      return (value) => {
+        const t = text(value);
+        return t === undefined ? undefined : t + p;
+      };
+    },
+  },
+  {
+    name: 'substring',
+    description: 'Characters from start (0-based) up to, not including, end.',
+    usage: '{ substring: [0, 3] }',
+    examples: [{ input: 'RCB55', args: [0, 3], output: 'RCB' }],
+    bind(args) {
+      const start = Number(args[0]);
+      const end = args[1] === undefined ? undefined : Number(args[1]);
+      if (!Number.isInteger(start) || (end !== undefined && !Number.isInteger(end))) throw new Error('function substring: arguments must be whole numbers');
+      return (value) => text(value)?.slice(start, end) || undefined;
+    },
+  },
+  {
+    name: 'replaceText',
+    description: 'Replace every occurrence of a literal text (no regular expressions).',
+    usage: '{ replaceText: ["-", " "] }',
+    examples: [{ input: 'BAY2-6', args: ['-', ' '], output: 'BAY2 6' }],
+    bind(args) {
+      const from = stringArg('replaceText', args, 0);
+      const to = stringArg('replaceText', args, 1, true);
+      if (from === '') throw new Error('function replaceText: text to replace must not be empty');
+      return (value) => text(value)?.split(from).join(to) || undefined;
+    },
+  },
+  {
+    name: 'join',
+    description: 'Join the present texts of a list (e.g. from `$all` or `$list`) with a separator.',
+    usage: '{ join: " " }',
+    examples: [
+      { input: ['RCB', '', 'OBS1', undefined, 'BAY2'], args: [' '], output: 'RCB OBS1 BAY2' },
+      { input: [], args: ['-'], output: undefined },
+    ],
+    bind(args) {
+      const sep = stringArg('join', args, 0, true);
+      return (value) => {
+        const list = Array.isArray(value) ? value : [value];
+        const parts: string[] = [];
+        for (const v of list) {
+          const t = text(v);
+          if (t !== undefined) parts.push(t);
+        }
+        return parts.length ? parts.join(sep) : undefined;
+      };
+    },
+  },
+];

@@ -1,0 +1,64 @@
+// Runs every example each library function documents, plus the date and NHS number rules.
+import { describe, expect, it } from '@jest/globals';
+import { InvalidValueError } from '../../mappings/engine/invalid-value.js';
+import { getCodeMap } from '../../mappings/functions/codemap-store.js';
+import { hl7ToFhirDateTime, londonOffsetMinutes } from '../../mappings/functions/dates.js';
+import { FUNCTIONS } from '../../mappings/functions/index.js';
+import { isValidNhsNumber } from '../../mappings/functions/nhs-number.js';
+
+const env = { codemap: (name: string) => getCodeMap(name) };
+
+describe('function library examples', () => {
+  for (const fn of FUNCTIONS.values()) {
+    it(`${fn.name} documents itself and has examples`, () => {
+      expect(fn.description.length).toBeGreaterThan(10);
+      expect(fn.examples.length).toBeGreaterThan(0);
+    });
+    fn.examples.forEach((ex, i) => {
+      it(`${fn.name} example ${i + 1}: ${JSON.stringify(ex.input)}`, () => {
+        const run = fn.bind(ex.args ?? [], env);
+        if (ex.error) {
+          expect(() => run(ex.input)).toThrow(InvalidValueError);
+          expect(() => run(ex.input)).toThrow(ex.error);
+        } else {
+          expect(run(ex.input)).toEqual(ex.output);
+        }
+      });
+    });
+  }
+});
+
+describe('NHS number Modulus 11', () => {
+  it('accepts the published valid examples and rejects check-digit 10 and wrong digits', () => {
+    for (const n of ['9434765919', '9449305552', '9912003888', '3333333333']) expect(isValidNhsNumber(n)).toBe(true);
+    // 4123456879 is a published example that fails; 1234567890 has check digit 10 (never valid).
+    for (const n of ['4123456879', '1234567890', '9434765918', '943476591', 'abcdefghij']) expect(isValidNhsNumber(n)).toBe(false);
+  });
+});
+
+describe('UK time zone', () => {
+  it('knows GMT and BST instants', () => {
+    expect(londonOffsetMinutes(Date.UTC(2026, 0, 15, 12))).toBe(0);
+    expect(londonOffsetMinutes(Date.UTC(2026, 6, 15, 12))).toBe(60);
+    // Clocks go forward at 01:00 UTC on the last Sunday of March.
+    expect(londonOffsetMinutes(Date.UTC(2026, 2, 29, 0, 59))).toBe(0);
+    expect(londonOffsetMinutes(Date.UTC(2026, 2, 29, 1, 0))).toBe(60);
+  });
+
+  it('reads the repeated autumn hour as BST and the hour after as GMT', () => {
+    expect(hl7ToFhirDateTime('202610250059')).toBe('2026-10-25T00:59:00+01:00');
+    expect(hl7ToFhirDateTime('202610250130')).toBe('2026-10-25T01:30:00+01:00');
+    expect(hl7ToFhirDateTime('202610250200')).toBe('2026-10-25T02:00:00+00:00');
+  });
+
+  it('uses historical offsets (British Standard Time all year in 1970)', () => {
+    expect(hl7ToFhirDateTime('197001151200')).toBe('1970-01-15T12:00:00+01:00');
+    expect(hl7ToFhirDateTime('201010101400')).toBe('2010-10-10T14:00:00+01:00');
+    expect(hl7ToFhirDateTime('201011011512')).toBe('2010-11-01T15:12:00+00:00');
+  });
+
+  it('rejects impossible dates with an InvalidValueError', () => {
+    expect(() => hl7ToFhirDateTime('20260230')).toThrow(InvalidValueError);
+    expect(() => hl7ToFhirDateTime('2026013112')).not.toThrow();
+  });
+});
