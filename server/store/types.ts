@@ -62,4 +62,6 @@ export interface MessageFilter {
   controlId?: string;
   patientKey?: string;
   limit?: number;
+  /** Oldest first (default newest first). */
+  oldestFirst?: boolean;
 }

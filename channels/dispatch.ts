@@ -1,0 +1,57 @@
+// The consumer side of one destination: filter, deliver, record the outcome, and turn a
+// failure into a retry or a dead letter by the destination's retry policy.
+import { parseHl7 } from '../adapters/hl7v2/parse.js';
+import type { Destination } from '../adapters/types.js';
+import { log } from '../server/logger.js';
+import type { MessageStore } from '../server/store/message-store.js';
+import type { MessageFilter, RetryPolicy } from './definition.js';
+import { hl7Matches } from './filter.js';
+import type { Delivery, DeliveryHandler, DeliveryOutcome } from './queue/types.js';
+import { outcomeForFailure } from './retry.js';
+
+export interface DispatchOptions {
+  destinationId: string;
+  destination: Destination;
+  store: MessageStore;
+  retry: RetryPolicy;
+  filter?: MessageFilter;
+  /** Observer for metrics and tests; never sees content. */
+  onOutcome?: (delivery: Delivery, outcome: DeliveryOutcome | { kind: 'filtered' }) => void;
+}
+
+function passesFilter(filter: MessageFilter | undefined, body: string): boolean {
+  if (!filter) return true;
+  try {
+    return hl7Matches(filter, parseHl7(body));
+  } catch {
+    return true; // unparseable content was rejected at intake; let the destination decide
+  }
+}
+
+export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
+  const { destinationId, destination, store, retry, filter } = opts;
+  return async (delivery) => {
+    const { envelope, attempt } = delivery;
+    const messageId = envelope.messageId;
+    if (!passesFilter(filter, envelope.body)) {
+      await store.setDestinationStatus(messageId, destinationId, 'filtered', { attempts: attempt });
+      opts.onOutcome?.(delivery, { kind: 'filtered' });
+      return { kind: 'done' };
+    }
+    let outcome: DeliveryOutcome;
+    try {
+      await destination.deliver(envelope);
+      await store.setDestinationStatus(messageId, destinationId, 'sent', { attempts: attempt });
+      outcome = { kind: 'done' };
+    } catch (err) {
+      outcome = outcomeForFailure(err, attempt, retry);
+      const status = outcome.kind === 'retry' ? 'retrying' : 'dead-lettered';
+      const reason = outcome.kind === 'done' ? undefined : outcome.reason;
+      await store.setDestinationStatus(messageId, destinationId, status, { attempts: attempt, error: reason });
+      await store.addEvent(messageId, status, { destination: destinationId, detail: reason });
+      log.warn({ messageId, destination: destinationId, attempt, outcome: outcome.kind }, 'delivery failed');
+    }
+    opts.onOutcome?.(delivery, outcome);
+    return outcome;
+  };
+}

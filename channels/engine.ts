@@ -1,0 +1,113 @@
+// Deploys channels: opens each destination and its queue consumer, starts each source, and
+// stops them in the safe order (sources first, so nothing new arrives; then the queue, which
+// waits for in-flight deliveries; then destinations).
+import { MllpServer } from '../adapters/mllp/server.js';
+import { createDestination } from '../adapters/registry.js';
+import type { Destination } from '../adapters/types.js';
+import { log } from '../server/logger.js';
+import type { MessageStore } from '../server/store/message-store.js';
+import { BacklogPublisher } from './backlog.js';
+import { destinationId, type ChannelDefinition } from './definition.js';
+import { createDispatcher, type DispatchOptions } from './dispatch.js';
+import { Hl7Intake } from './hl7-intake.js';
+import type { DeliveryQueue } from './queue/types.js';
+import { subscriptionsOf } from './routing.js';
+
+export interface DeployedChannel {
+  definition: ChannelDefinition;
+  intake: Hl7Intake;
+  server: MllpServer;
+  /** Bound MLLP port (differs from the configured one when that was 0). */
+  port: number;
+}
+
+export interface EngineOptions {
+  store: MessageStore;
+  queue: DeliveryQueue;
+  channels: ChannelDefinition[];
+  /** False while the queue is unreachable (RabbitMQ); intake then stores and ACKs. */
+  queueAvailable?: () => boolean;
+  onOutcome?: DispatchOptions['onOutcome'];
+  /** How often to look for stored-but-unqueued messages (default 5 s). */
+  backlogIntervalMs?: number;
+}
+
+export class Engine {
+  readonly channels: DeployedChannel[] = [];
+  private readonly destinations: { id: string; destination: Destination }[] = [];
+  private backlog?: BacklogPublisher;
+  private backlogTimer?: NodeJS.Timeout;
+  private stopping?: Promise<void>;
+
+  constructor(private readonly options: EngineOptions) {}
+
+  async start(): Promise<void> {
+    const { store, queue } = this.options;
+    const enabled = this.options.channels.filter((c) => c.enabled);
+    await queue.start(enabled.flatMap(subscriptionsOf));
+
+    for (const channel of enabled) {
+      for (const config of channel.destinations) {
+        const id = destinationId(channel.id, config.name);
+        const destination = createDestination(config);
+        await destination.open();
+        this.destinations.push({ id, destination });
+        const handler = createDispatcher({
+          destinationId: id,
+          destination,
+          store,
+          retry: config.retry,
+          filter: config.filter,
+          onOutcome: this.options.onOutcome,
+        });
+        await queue.consume(id, handler);
+      }
+    }
+
+    // Anything stored but not queued before a crash goes out before new traffic.
+    this.backlog = new BacklogPublisher(store, queue, enabled.map((c) => c.id));
+    await this.backlog.run();
+    const interval = this.options.backlogIntervalMs ?? 5000;
+    this.backlogTimer = setInterval(() => {
+      if (this.options.queueAvailable?.() === false) return;
+      // Leave fresh messages to the intake that is queueing them right now.
+      void this.backlog?.run(new Date(Date.now() - interval)).catch(() => undefined);
+    }, interval);
+    this.backlogTimer.unref();
+
+    for (const channel of enabled) {
+      const intake = new Hl7Intake({ channel, store, queue, queueAvailable: this.options.queueAvailable });
+      const source = channel.source;
+      const server = new MllpServer({
+        host: source.host,
+        port: source.port,
+        maxMessageBytes: source.maxMessageBytes,
+        idleTimeoutMs: source.idleTimeoutMs,
+        onMessage: (raw, conn) => intake.handle(raw, conn.remoteAddress),
+        onOversize: (prefix, conn) => intake.oversize(prefix, source.maxMessageBytes, conn.remoteAddress),
+      });
+      const port = await server.start();
+      this.channels.push({ definition: channel, intake, server, port });
+      log.info({ channel: channel.id, port }, 'channel started (MLLP)');
+    }
+  }
+
+  /** Queue the backlog now (e.g. when the broker comes back). */
+  flushBacklog(): Promise<number> {
+    return this.backlog?.run() ?? Promise.resolve(0);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    clearInterval(this.backlogTimer);
+    // Sources first: they stop accepting and finish the messages in flight (store + ACK).
+    await Promise.all(this.channels.map((c) => c.server.close()));
+    await this.options.queue.close();
+    await Promise.all(this.destinations.map((d) => d.destination.close()));
+    log.info({ channels: this.channels.length }, 'channels stopped');
+  }
+}

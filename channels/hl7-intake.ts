@@ -1,0 +1,168 @@
+// HL7 v2 intake for a channel: bytes in, ACK out. The order is the safety property:
+// decode → parse → store (durable) → queue (durable) → ACK. An AA/CA therefore always means
+// the message is on disk; anything that fails before that gets AR/CR and an ERR segment.
+import { ackForUnparseable, ackMode, buildAck, immediateAckCode, type AckCode, type AckOutcome } from '../adapters/hl7v2/ack.js';
+import { decodeHl7Bytes } from '../adapters/hl7v2/charset.js';
+import { parseHl7, type Hl7Message } from '../adapters/hl7v2/parse.js';
+import { log } from '../server/logger.js';
+import type { MessageStore } from '../server/store/message-store.js';
+import type { ChannelDefinition } from './definition.js';
+import { ParseError, reasonOf } from './errors.js';
+import { hl7Matches } from './filter.js';
+import type { DeliveryQueue, Envelope } from './queue/types.js';
+import { hl7PatientKey, hl7RoutingKey } from './routing.js';
+
+export interface IntakeStats {
+  received: number;
+  rejected: number;
+  duplicates: number;
+  filtered: number;
+  queued: number;
+  backlogged: number;
+}
+
+export interface Hl7IntakeOptions {
+  channel: ChannelDefinition;
+  store: MessageStore;
+  queue: DeliveryQueue;
+  /** False while the queue (RabbitMQ) is unreachable. */
+  queueAvailable?: () => boolean;
+}
+
+/** The envelope for a stored HL7 v2 message (also used to republish the backlog). */
+export function hl7Envelope(channel: string, messageId: string, text: string, msg: Hl7Message, receivedAt: Date): Envelope {
+  const h = msg.header;
+  return {
+    messageId,
+    channel,
+    routingKey: hl7RoutingKey(channel, msg),
+    partitionKey: hl7PatientKey(msg) ?? `msg:${messageId}`,
+    body: text,
+    headers: {
+      messageType: `${h.messageType}^${h.triggerEvent}`,
+      sendingFacility: h.sendingFacility,
+      controlId: h.controlId,
+      receivedAt: receivedAt.toISOString(),
+    },
+  };
+}
+
+export class Hl7Intake {
+  readonly stats: IntakeStats = { received: 0, rejected: 0, duplicates: 0, filtered: 0, queued: 0, backlogged: 0 };
+
+  constructor(private readonly opts: Hl7IntakeOptions) {}
+
+  private get channelId(): string {
+    return this.opts.channel.id;
+  }
+
+  /** Handle one framed message; resolves with the ACK to send. Never throws. */
+  async handle(raw: Buffer, remoteAddress = ''): Promise<string> {
+    const receivedAt = new Date();
+    let text: string;
+    let msg: Hl7Message;
+    try {
+      text = decodeHl7Bytes(raw).text;
+    } catch (err) {
+      return this.reject(raw, raw.toString('latin1'), err, remoteAddress, receivedAt);
+    }
+    try {
+      msg = parseHl7(text);
+    } catch (err) {
+      return this.reject(raw, text, err, remoteAddress, receivedAt);
+    }
+
+    const h = msg.header;
+    const filtered = !hl7Matches(this.opts.channel.pipeline?.filter, msg);
+    let stored;
+    try {
+      stored = await this.opts.store.receive({
+        channel: this.channelId,
+        receivedAt,
+        sender: h.sendingFacility || h.sendingApplication || remoteAddress,
+        controlId: h.controlId,
+        messageType: `${h.messageType}^${h.triggerEvent}`,
+        patientKey: hl7PatientKey(msg),
+        status: filtered ? 'filtered' : 'received',
+        raw,
+      });
+    } catch (err) {
+      log.error({ channel: this.channelId, controlId: h.controlId, reason: reasonOf(err) }, 'message could not be stored');
+      return this.ack(msg, 'reject', 'message could not be stored; send again later');
+    }
+    this.stats.received++;
+
+    if (stored.duplicate) {
+      this.stats.duplicates++;
+      log.info({ channel: this.channelId, messageId: stored.id }, 'duplicate acknowledged, not delivered again');
+      return this.ack(msg, 'accept');
+    }
+    if (filtered) {
+      this.stats.filtered++;
+      return this.ack(msg, 'accept');
+    }
+
+    const envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt);
+    const available = this.opts.queueAvailable?.() ?? true;
+    try {
+      if (!available) throw new Error('queue unavailable');
+      await this.opts.queue.publish([envelope]);
+      await this.opts.store.setStatus(stored.id, 'queued');
+      this.stats.queued++;
+    } catch (err) {
+      // Stored but not queued: the backlog publisher sends it when the queue is back.
+      this.stats.backlogged++;
+      log.warn({ channel: this.channelId, messageId: stored.id, reason: reasonOf(err) }, 'stored; queued later');
+      if (this.opts.channel.source.whenQueueDown === 'nak') {
+        return this.ack(msg, 'reject', 'delivery queue unavailable; message kept, send again later');
+      }
+    }
+    return this.ack(msg, 'accept');
+  }
+
+  private ack(msg: Hl7Message, outcome: AckOutcome, errorText?: string): string {
+    const mode = this.ackMode(msg);
+    // Enhanced mode with MSH-15 NE asks for no commit ACK, but MLLP needs a reply: answer in
+    // original mode then, which every sender understands.
+    const code: AckCode = immediateAckCode(mode, outcome) ?? immediateAckCode({ ...mode, enhanced: false }, outcome)!;
+    return buildAck(msg, errorText ? { code, error: { text: errorText, hl7ErrorCode: '207', severity: 'E' } } : { code });
+  }
+
+  private ackMode(msg: Hl7Message) {
+    const configured = this.opts.channel.source.ackMode;
+    if (configured === 'original') return { enhanced: false, accept: 'NE', application: 'AL' } as const;
+    const mode = ackMode(msg);
+    if (configured === 'enhanced' && !mode.enhanced) return { enhanced: true, accept: 'AL', application: 'NE' } as const;
+    return mode;
+  }
+
+  /** Unreadable input: keep the bytes (as rejected, for inspection) and answer AR/CR. */
+  private async reject(raw: Buffer, text: string, err: unknown, remoteAddress: string, receivedAt: Date): Promise<string> {
+    this.stats.rejected++;
+    const reason = err instanceof ParseError ? err.message : reasonOf(err);
+    let messageId: string | undefined;
+    if (raw.length) {
+      try {
+        ({ id: messageId } = await this.opts.store.receive({
+          channel: this.channelId,
+          receivedAt,
+          sender: remoteAddress,
+          status: 'rejected',
+          error: reasonOf(err),
+          raw,
+        }));
+      } catch (storeErr) {
+        log.error({ channel: this.channelId, reason: reasonOf(storeErr) }, 'rejected message could not be stored');
+      }
+    }
+    log.warn({ channel: this.channelId, messageId, reason }, 'message rejected');
+    return ackForUnparseable(text, err instanceof Error ? err : reason);
+  }
+
+  /** A frame over the size limit: answer AR/CR from what arrived and record it. */
+  oversize(prefix: Buffer, limit: number, remoteAddress = ''): string {
+    const err = new ParseError(`message exceeds the ${limit}-byte limit`);
+    void this.reject(prefix, prefix.toString('latin1'), err, remoteAddress, new Date());
+    return ackForUnparseable(prefix.toString('latin1'), err);
+  }
+}

@@ -1,0 +1,31 @@
+// Routing keys and subscriptions. Keys are `<channel>.hl7v2.<type>.<event>.<facility>`: the
+// channel comes first so one exchange serves every channel, and a destination's `routes`
+// (written relative to its channel, e.g. `hl7v2.ADT.#`) cannot pick up another channel's feed.
+import { nhsNumberOf, patientIdentifiers } from '../adapters/hl7v2/identifiers.js';
+import type { Hl7Message } from '../adapters/hl7v2/parse.js';
+import { destinationId, type ChannelDefinition } from './definition.js';
+import type { Subscription } from './queue/types.js';
+
+/** Routing-key words may not contain dots or be empty. */
+const word = (s: string): string => (s.replace(/[.\s]/g, '_') || '_');
+
+export function hl7RoutingKey(channel: string, msg: Hl7Message): string {
+  const h = msg.header;
+  return [channel, 'hl7v2', word(h.messageType), word(h.triggerEvent), word(h.sendingFacility)].join('.');
+}
+
+export function subscriptionsOf(channel: ChannelDefinition): Subscription[] {
+  return channel.destinations.map((d) => ({
+    destination: destinationId(channel.id, d.name),
+    bindings: (d.routes?.length ? d.routes : ['#']).map((r) => `${channel.id}.${r}`),
+    concurrency: d.concurrency,
+  }));
+}
+
+/** Ordering key: the NHS number where there is one, else the first PID-3 identifier. */
+export function hl7PatientKey(msg: Hl7Message): string | undefined {
+  const ids = patientIdentifiers(msg);
+  const nhs = nhsNumberOf(ids);
+  if (nhs) return `nhs:${nhs}`;
+  return ids[0] ? `${ids[0].authority ?? ids[0].type ?? 'id'}:${ids[0].value}` : undefined;
+}

@@ -1,0 +1,49 @@
+// `tramline start`: load and validate the channel folder, run the engine until SIGTERM/SIGINT,
+// then stop gracefully (in-flight messages are stored and acknowledged before exit).
+import type { Command } from 'commander';
+import { formatProblem, loadChannelFolder } from '../../../channels/load.js';
+import { loadConfig } from '../../config.js';
+import { runEngine } from '../../engine-process.js';
+import { log } from '../../logger.js';
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run the engine with the channels in TRAMLINE_CHANNELS (default channels/examples)')
+    .action(async () => {
+      const config = loadConfig();
+      const { channels, problems } = loadChannelFolder(config.channelsDir);
+      if (problems.length) {
+        for (const p of problems) console.error(formatProblem(p));
+        throw new Error(`${problems.length} problem(s) in ${config.channelsDir}; nothing started`);
+      }
+      const running = await runEngine(config, channels);
+      const store = running.opened.db.location;
+      log.info(
+        {
+          http: running.httpPort,
+          store: `${running.opened.db.dialect}:${store}`,
+          queue: config.amqpUrl ? 'rabbitmq' : 'embedded',
+          channels: running.engine.channels.map((c) => ({ id: c.definition.id, mllp: c.port })),
+        },
+        'tramline started',
+      );
+      let signals = 0;
+      const shutdown = (signal: string) => {
+        if (++signals > 1) process.exit(130); // a second Ctrl-C means now
+        log.info({ signal }, 'stopping: finishing in-flight messages');
+        running.stop().then(
+          () => {
+            log.info('stopped');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            log.error({ reason: (err as Error).message }, 'stop failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    });
+}

@@ -1,0 +1,24 @@
+// The `tramline` command line. Each command lives in its own module under commands/.
+import { Command, CommanderError } from 'commander';
+import { registerSendCommand } from './commands/send.js';
+import { registerStartCommand } from './commands/start.js';
+import { registerValidateCommand } from './commands/validate.js';
+
+const program = new Command()
+  .name('tramline')
+  .description('Tramline health and social care integration engine')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerStartCommand(program);
+registerValidateCommand(program);
+registerSendCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) {
+    console.error(`tramline: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}
