@@ -1,0 +1,212 @@
+// One destination's consumer in the embedded queue. It hands out only the head item of each
+// partition (so a later item never overtakes an earlier one that is in flight or waiting to
+// retry), keeps up to `concurrency` handlers running, and records each outcome before the item
+// can be handed out again.
+//
+// Claims live in memory, not in the table: the embedded queue is single-node, so when the
+// process dies its claims die with it and every unfinished row is simply handed out again on the
+// next start (at-least-once) without lease expiry to wait for. Two processes must therefore not
+// consume the same database's embedded queue; use RabbitMQ to scale out.
+import type { Kysely } from 'kysely';
+import { reasonOf } from '../errors.js';
+import { log } from '../../server/logger.js';
+import type { ContentKeyRing } from '../../server/store/crypto.js';
+import type { BulkWrite, GroupCommitter } from '../../server/store/group-commit.js';
+import type { StoreDatabase } from '../../server/store/schema.js';
+import { sealedColumnsOf, toEnvelope, type QueueItemRow } from './embedded-rows.js';
+import type { DeliveryHandler, DeliveryOutcome, Envelope } from './types.js';
+
+/** A handler that throws (instead of returning an outcome) is retried after this delay. */
+export const THROWN_HANDLER_RETRY_MS = 1000;
+const ROW_CHUNK = 200;
+
+export interface OutcomeWrite {
+  row: QueueItemRow;
+  outcome: DeliveryOutcome;
+  now: number;
+}
+
+/** done → delete; retry → later and attempt + 1; dead-letter → move to dead_letters. */
+export const applyOutcomes: BulkWrite<StoreDatabase, OutcomeWrite, void> = {
+  name: 'queue-outcome',
+  async apply(trx, writes) {
+    const remove: number[] = [];
+    const deadLetters = [];
+    for (const { row, outcome, now } of writes) {
+      if (outcome.kind === 'retry') {
+        await trx
+          .updateTable('queue_items')
+          .set({ available_at: now + outcome.delayMs, attempt: row.attempt + 1 })
+          .where('seq', '=', row.seq)
+          .execute();
+        continue;
+      }
+      remove.push(row.seq);
+      if (outcome.kind === 'dead-letter') {
+        deadLetters.push({ ...sealedColumnsOf(row), attempts: row.attempt, reason: outcome.reason, dead_lettered_at: now });
+      }
+    }
+    for (let i = 0; i < deadLetters.length; i += ROW_CHUNK) {
+      await trx.insertInto('dead_letters').values(deadLetters.slice(i, i + ROW_CHUNK)).execute();
+    }
+    for (let i = 0; i < remove.length; i += ROW_CHUNK) {
+      await trx.deleteFrom('queue_items').where('seq', 'in', remove.slice(i, i + ROW_CHUNK)).execute();
+    }
+    return writes.map(() => undefined);
+  },
+};
+
+export interface ConsumerDeps {
+  kysely: Kysely<StoreDatabase>;
+  keys: ContentKeyRing;
+  outcomes: GroupCommitter<StoreDatabase>;
+  destination: string;
+  concurrency: number;
+  handler: DeliveryHandler;
+  /** Safety net for work nobody woke us for (e.g. retries left by an earlier run). */
+  pollIntervalMs: number;
+}
+
+function checkedOutcome(outcome: DeliveryOutcome): DeliveryOutcome {
+  if (outcome?.kind === 'done') return outcome;
+  if (outcome?.kind === 'dead-letter' && typeof outcome.reason === 'string') return outcome;
+  if (outcome?.kind === 'retry' && Number.isFinite(outcome.delayMs) && outcome.delayMs >= 0) return outcome;
+  return { kind: 'retry', delayMs: THROWN_HANDLER_RETRY_MS, reason: 'Error: handler returned an invalid outcome' };
+}
+
+export class DestinationConsumer {
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
+  private closed = false;
+  private readonly pollTimer: NodeJS.Timeout;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimes: number[] = [];
+
+  constructor(private readonly deps: ConsumerDeps) {
+    this.pollTimer = setInterval(() => this.wake(), deps.pollIntervalMs);
+    this.pollTimer.unref();
+    this.wake();
+  }
+
+  /** Look for ready items now (called on publish, completion, timers). */
+  wake(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => (this.pumping = undefined));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.pollTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.pumping;
+    await Promise.all(this.inFlight.values());
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.pumpAgain = false;
+        const free = this.deps.concurrency - this.inFlight.size;
+        if (free <= 0) return; // a completion wakes us
+        // Rows in flight when the read started may be stale (finished meanwhile): skip them;
+        // their completion sets pumpAgain, so the next round reads them afresh.
+        const busyAtStart = new Set(this.inFlight.keys());
+        // In-flight items are partition heads too, so ask for enough rows to see past them.
+        const rows = await this.fetchHeads(free + busyAtStart.size);
+        for (const row of rows) {
+          if (this.closed || this.inFlight.size >= this.deps.concurrency) break;
+          if (!busyAtStart.has(row.seq) && !this.inFlight.has(row.seq)) this.start(row);
+        }
+      } while (this.pumpAgain && !this.closed);
+    } catch (err) {
+      // Database trouble: the poll timer tries again.
+      log.error({ destination: this.deps.destination, err: reasonOf(err) }, 'embedded queue: fetching deliveries failed');
+    }
+  }
+
+  /** Ready items that are the earliest remaining item of their partition, in publish order. */
+  private fetchHeads(limit: number): Promise<QueueItemRow[]> {
+    return this.deps.kysely
+      .selectFrom('queue_items as q')
+      .selectAll('q')
+      .where('q.destination', '=', this.deps.destination)
+      .where('q.available_at', '<=', Date.now())
+      // "Is the partition's smallest seq": a min() per row is an index probe on
+      // (destination, partition_key, seq) in both engines, even before statistics exist.
+      .where('q.seq', '=', (eb) =>
+        eb
+          .selectFrom('queue_items as p')
+          .select((p) => p.fn.min('p.seq').as('head'))
+          .whereRef('p.destination', '=', 'q.destination')
+          .whereRef('p.partition_key', '=', 'q.partition_key'),
+      )
+      .orderBy('q.seq')
+      .limit(limit)
+      .execute();
+  }
+
+  private start(row: QueueItemRow): void {
+    const task = this.deliver(row).finally(() => {
+      this.inFlight.delete(row.seq);
+      this.wake();
+    });
+    this.inFlight.set(row.seq, task);
+  }
+
+  private async deliver(row: QueueItemRow): Promise<void> {
+    const outcome = await this.runHandler(row);
+    const now = Date.now();
+    try {
+      await this.deps.outcomes.submit(applyOutcomes, { row, outcome, now });
+    } catch (err) {
+      // Not recorded: the row is unchanged and will be handed out again (at-least-once).
+      log.error({ destination: this.deps.destination, messageId: row.message_id, err: reasonOf(err) }, 'embedded queue: recording outcome failed');
+      await new Promise((resolve) => setTimeout(resolve, this.deps.pollIntervalMs));
+      return;
+    }
+    if (outcome.kind === 'retry') this.wakeAt(now + outcome.delayMs);
+  }
+
+  private async runHandler(row: QueueItemRow): Promise<DeliveryOutcome> {
+    let envelope: Envelope;
+    try {
+      envelope = toEnvelope(this.deps.keys, row);
+    } catch (err) {
+      // Unreadable payload (key missing): park it where an operator can replay it once fixed.
+      return { kind: 'dead-letter', reason: `ConfigError: ${(err as Error).message}` };
+    }
+    try {
+      return checkedOutcome(await this.deps.handler({ envelope, destination: this.deps.destination, attempt: row.attempt }));
+    } catch (err) {
+      log.warn({ destination: this.deps.destination, messageId: row.message_id, attempt: row.attempt }, 'embedded queue: handler threw; retrying');
+      return { kind: 'retry', delayMs: THROWN_HANDLER_RETRY_MS, reason: reasonOf(err) };
+    }
+  }
+
+  /** One timer, set for the earliest retry this process knows of. */
+  private wakeAt(at: number): void {
+    if (this.closed) return;
+    this.retryTimes.push(at);
+    this.armRetryTimer();
+  }
+
+  private armRetryTimer(): void {
+    const now = Date.now();
+    this.retryTimes = this.retryTimes.filter((t) => t > now);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.closed || this.retryTimes.length === 0) return;
+    const next = this.retryTimes.reduce((a, b) => Math.min(a, b));
+    // +1 ms: a timer may fire within the same millisecond it was due, before the row is ready.
+    this.retryTimer = setTimeout(() => {
+      this.wake();
+      this.armRetryTimer();
+    }, next - now + 1);
+    this.retryTimer.unref();
+  }
+}
