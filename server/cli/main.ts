@@ -1,5 +1,6 @@
 // The `tramline` command line. Each command lives in its own module under commands/.
 import { Command, CommanderError } from 'commander';
+import { registerMessagesCommand } from './commands/messages.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerValidateCommand } from './commands/validate.js';
@@ -13,6 +14,7 @@ const program = new Command()
 registerStartCommand(program);
 registerValidateCommand(program);
 registerSendCommand(program);
+registerMessagesCommand(program);
 
 try {
   await program.parseAsync(process.argv);

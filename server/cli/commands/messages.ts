@@ -1,0 +1,137 @@
+// `tramline messages list|show|reprocess`: browse stored messages and queue them again.
+// Output shows metadata and status only; content is printed only by `show --content`.
+import { InvalidArgumentError, type Command } from 'commander';
+import { decodeHl7Bytes } from '../../../adapters/hl7v2/charset.js';
+import { parseHl7 } from '../../../adapters/hl7v2/parse.js';
+import { hl7Envelope } from '../../../channels/hl7-intake.js';
+import { DESTINATION_STATUSES, MESSAGE_STATUSES, type MessageFilter, type MessageRecord, type MessageStatus } from '../../store/types.js';
+import { loadChannelsOrThrow, openPublisher, withStore } from '../context.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
+
+function date(value: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('must be a date/time such as 2026-11-26T10:00:00Z');
+  return d;
+}
+
+function status(value: string): MessageStatus {
+  if (!(MESSAGE_STATUSES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${MESSAGE_STATUSES.join(', ')}`);
+  return value as MessageStatus;
+}
+
+function toJson(m: MessageRecord) {
+  return {
+    id: m.id,
+    channel: m.channel,
+    receivedAt: m.receivedAt.toISOString(),
+    sender: m.sender,
+    controlId: m.controlId,
+    messageType: m.messageType,
+    status: m.status,
+    error: m.error,
+    destinations: Object.fromEntries(m.destinations.map((d) => [d.destination, { status: d.status, attempts: d.attempts, error: d.error, updatedAt: d.updatedAt.toISOString() }])),
+  };
+}
+
+function line(m: MessageRecord): string {
+  const dests = m.destinations.map((d) => `${d.destination}=${d.status}`).join(' ') || '-';
+  return [m.id, m.receivedAt.toISOString(), m.channel, m.messageType ?? '-', m.controlId ?? '-', m.status, dests].join('  ');
+}
+
+interface FilterOptions {
+  channel?: string;
+  status?: MessageStatus;
+  destinationStatus?: MessageFilter['destinationStatus'];
+  from?: Date;
+  to?: Date;
+  type?: string;
+  controlId?: string;
+  limit?: number;
+}
+
+function filterOf(o: FilterOptions): MessageFilter {
+  return { channel: o.channel, status: o.status, destinationStatus: o.destinationStatus, from: o.from, to: o.to, messageType: o.type, controlId: o.controlId, limit: o.limit };
+}
+
+function addFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--channel <id>', 'channel id')
+    .option('--status <status>', `message status (${MESSAGE_STATUSES.join(', ')})`, status)
+    .option('--destination-status <status>', `status at any destination (${DESTINATION_STATUSES.join(', ')})`)
+    .option('--from <time>', 'received at or after', date)
+    .option('--to <time>', 'received before', date)
+    .option('--type <type>', 'message type, e.g. ADT^A01')
+    .option('--control-id <id>', "sender's message control id (MSH-10)");
+}
+
+export function registerMessagesCommand(program: Command): void {
+  const messages = program.command('messages').description('browse and reprocess stored messages');
+
+  addFilterOptions(messages.command('list').description('list messages, newest first'))
+    .option('--limit <n>', 'most messages to show', positiveInt, 50)
+    .option('--json', 'print JSON (one array)')
+    .action(async (o: FilterOptions & { json?: boolean }) => {
+      await withStore(async ({ store }) => {
+        const list = await store.list(filterOf(o));
+        if (o.json) console.log(JSON.stringify(list.map(toJson), null, 2));
+        else if (!list.length) console.log('no messages');
+        else for (const m of list) console.log(line(m));
+      });
+    });
+
+  messages
+    .command('show')
+    .description('one message with its destinations and history')
+    .argument('<id>', 'message id')
+    .option('--content', 'also print the raw content (patient data: mind where you paste it)')
+    .action(async (id: string, o: { content?: boolean }) => {
+      await withStore(async ({ store }) => {
+        const m = await store.get(id);
+        if (!m) throw new Error(`no message with id ${id}`);
+        const events = await store.events(id);
+        const out: Record<string, unknown> = { ...toJson(m), events: events.map((e) => ({ ...e, at: e.at.toISOString() })) };
+        if (o.content) {
+          const raw = await store.readContent(id, 'raw');
+          out.content = raw ? decodeHl7Bytes(raw).text.replace(/\r/g, '\n') : null;
+        }
+        console.log(JSON.stringify(out, null, 2));
+      });
+    });
+
+  addFilterOptions(messages.command('reprocess').description('queue messages again (by id, or every message matching the filter)'))
+    .argument('[ids...]', 'message ids')
+    .option('--limit <n>', 'most messages to reprocess with a filter', positiveInt, 1000)
+    .action(async (ids: string[], o: FilterOptions) => {
+      const filtered = Object.entries(o).some(([k, v]) => k !== 'limit' && v !== undefined);
+      if (!ids.length && !filtered) throw new Error('name message ids or give a filter (e.g. --channel C --destination-status dead-lettered)');
+      await withStore(async (opened, config) => {
+        const { store } = opened;
+        const records = ids.length ? await Promise.all(ids.map((id) => store.get(id))) : await store.list({ ...filterOf(o), oldestFirst: true });
+        const queue = await openPublisher(opened, config, loadChannelsOrThrow(config.channelsDir));
+        let done = 0;
+        try {
+          for (const [i, m] of records.entries()) {
+            if (!m) throw new Error(`no message with id ${ids[i]}`);
+            const raw = await store.readContent(m.id, 'raw');
+            if (!raw) {
+              console.error(`${m.id}: content no longer stored (pruned); skipped`);
+              continue;
+            }
+            const text = decodeHl7Bytes(raw).text;
+            await queue.publish([hl7Envelope(m.channel, m.id, text, parseHl7(text), m.receivedAt)]);
+            await store.setStatus(m.id, 'queued');
+            await store.addEvent(m.id, 'reprocessed', { detail: 'via CLI' });
+            done++;
+          }
+        } finally {
+          await queue.close();
+        }
+        console.log(`${done} message(s) queued again`);
+      });
+    });
+}
