@@ -17,7 +17,7 @@ export async function openStore(config: Pick<Config, 'dbUrl' | 'contentKey' | 'd
   const keys = loadContentKeys(config);
   const db = await openDatabase<StoreDatabase>(config.dbUrl);
   try {
-    await migrateToLatest(db.kysely);
+    await migrateToLatest(db.kysely, db.schema);
   } catch (err) {
     await db.close();
     throw err;

@@ -11,9 +11,11 @@ export const migrations: Readonly<Record<string, Migration>> = {
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */
-export async function migrateToLatest<DB>(kysely: Kysely<DB>): Promise<string[]> {
+export async function migrateToLatest<DB>(kysely: Kysely<DB>, schema?: string): Promise<string[]> {
   const db = kysely as unknown as Kysely<unknown>;
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+  // With a PostgreSQL schema, Kysely must be told it: its table-exists check otherwise sees
+  // another schema's migration tables and never creates its own.
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) }, ...(schema ? { migrationTableSchema: schema } : {}) });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;

@@ -1,0 +1,27 @@
+// Unique PostgreSQL schemas per test run, so runs never collide; the test fails (not skips)
+// when PostgreSQL is unreachable.
+import { randomBytes } from 'node:crypto';
+import { dropPostgresSchema, openDatabase } from '../../server/store/db.js';
+
+export const PG_BASE = process.env.TRAMLINE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export function uniquePgUrl(label: string): string {
+  return `${PG_BASE}?schema=t_${label}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+export async function dropPg(url: string): Promise<void> {
+  if (url.startsWith('postgres')) await dropPostgresSchema(url);
+}
+
+/** Rows of the case inbox table, read as the case system would. */
+export async function inboxRows(url: string, table = 'case_inbox'): Promise<Record<string, unknown>[]> {
+  const db = await openDatabase<Record<string, Record<string, unknown>>>(url);
+  try {
+    return (await db.kysely.selectFrom(table).selectAll().orderBy('delivered_at').execute()) as Record<string, unknown>[];
+  } catch (err) {
+    if (/no such table|does not exist/.test((err as Error).message)) return [];
+    throw err;
+  } finally {
+    await db.close();
+  }
+}
