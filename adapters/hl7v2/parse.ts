@@ -338,11 +338,60 @@ export function segmentOrder(msg: Hl7Message): string[] {
   return [...msg.segmentIds];
 }
 
-function fieldView(text: string, s: Separators): Field {
-  if (text === '') return [];
-  return text.split(s.repetition).map((rep) =>
-    rep.split(s.component).map((comp) => comp.split(s.subcomponent).map((sub) => unescapeHl7(sub, s))),
-  );
+/**
+ * One segment's view in a single pass over its text: only leaf values are sliced out, and
+ * only leaves containing the escape character are unescaped (the view feeds every mapping,
+ * so nested split() calls would dominate mapping time).
+ */
+function segmentView(line: string, id: string, s: Separators): Segment {
+  const F = s.field.charCodeAt(0);
+  const R = s.repetition.charCodeAt(0);
+  const C = s.component.charCodeAt(0);
+  const S = s.subcomponent.charCodeAt(0);
+  const E = s.escape.charCodeAt(0);
+  const len = line.length;
+  const segment: Segment = [[[[id]]]];
+  let i = 3; // at the field separator after the id (or the end)
+  if (id === 'MSH') {
+    const encEnd = line.indexOf(s.field, 4);
+    segment.push([[[s.field]]], [[[line.slice(4, encEnd < 0 ? len : encEnd)]]]);
+    i = encEnd < 0 ? len : encEnd;
+  }
+  while (i < len) {
+    const start = i + 1; // skip the field separator
+    if (start >= len || line.charCodeAt(start) === F) {
+      segment.push([]);
+      i = start;
+      continue;
+    }
+    const field: Field = [];
+    let rep: Repetition = [];
+    let comp: Component = [];
+    let leaf = start;
+    let escaped = false;
+    let j = start;
+    for (; j <= len; j++) {
+      const c = j === len ? F : line.charCodeAt(j);
+      if (c === F || c === R || c === C || c === S) {
+        const v = line.slice(leaf, j);
+        comp.push(escaped ? unescapeHl7(v, s) : v);
+        escaped = false;
+        leaf = j + 1;
+        if (c === S) continue;
+        rep.push(comp);
+        comp = [];
+        if (c === C) continue;
+        field.push(rep);
+        rep = [];
+        if (c === F) break;
+      } else if (c === E) {
+        escaped = true;
+      }
+    }
+    segment.push(field);
+    i = j;
+  }
+  return segment;
 }
 
 /** The documented JSON view mappings read (adapters/hl7v2/README.md). */
@@ -351,13 +400,7 @@ export function toView(msg: Hl7Message): Hl7View {
   const s = msg.separators;
   for (let i = 0; i < msg.segmentCount; i++) {
     const id = msg.segmentIds[i];
-    const fields = msg.fieldsOf(i);
-    const segment: Segment = new Array<Field>(fields.length);
-    segment[0] = [[[id]]];
-    for (let n = 1; n < fields.length; n++) {
-      segment[n] = id === 'MSH' && n <= 2 ? [[[fields[n]]]] : fieldView(fields[n], s);
-    }
-    (view[id] ??= []).push(segment);
+    (view[id] ??= []).push(segmentView(msg.segmentText(i), id, s));
   }
   return view;
 }

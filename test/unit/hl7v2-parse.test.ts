@@ -173,6 +173,33 @@ describe('toView', () => {
     expect(JSON.parse(JSON.stringify(view))).toEqual(view);
   });
 
+  // The single-pass builder must agree with the obvious nested split().
+  function reference(text: string): Record<string, unknown[]> {
+    const msg = parseHl7(text);
+    const s = msg.separators;
+    const out: Record<string, unknown[]> = {};
+    for (const seg of msg.segments()) {
+      const fields = seg.raw.split(s.field);
+      if (seg.id === 'MSH') fields.splice(1, 0, s.field);
+      const view = fields.map((f, n) =>
+        n === 0 || (seg.id === 'MSH' && n <= 2)
+          ? [[[f]]]
+          : f === ''
+            ? []
+            : f.split(s.repetition).map((r) => r.split(s.component).map((c) => c.split(s.subcomponent).map((x) => unescapeHl7(x, s)))),
+      );
+      (out[seg.id] ??= []).push(view);
+    }
+    return out;
+  }
+  test.each([
+    ['fixture', ADT_A01],
+    ['edge separators', 'MSH|^~\\&|A||C||||ADT^A01|X1\rNTE|1|~|^|&|~~|^^&|a\\F\\b^c\\T\\d&e~\\X41\\|||\rZZ1\rZZ2|\rZZ3||'],
+    ['custom', 'MSH#*$!@#APP#FAC#RAPP#RFAC#20260101##ADT*A04#C9#P#2.5\rPID#1##9449305552**NHS@x*NH$MRN1##Doe*Jane!S!ne#'],
+  ])('toView equals nested split: %s', (_n, text) => {
+    expect(toView(parseHl7(text))).toEqual(reference(text));
+  });
+
   test('repeated segments keep order', () => {
     const v = toView(parseHl7(ADT_A01 + 'NK1|2|TESTPATIENT^Jo\r'));
     expect(v.NK1.map((s) => s[1][0][0][0])).toEqual(['1', '2']);
