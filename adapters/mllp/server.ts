@@ -26,8 +26,11 @@ export interface MllpServerOptions {
   maxInFlightPerConnection?: number;
   /** Serve MLLP over TLS with these options (key/cert/ca/requestCert …). */
   tls?: tls.TlsOptions;
-  /** Handle one message; resolve with the reply (usually an ACK) to frame and send. */
-  onMessage: (raw: Buffer, conn: MllpConnectionInfo) => Promise<MllpReply>;
+  /**
+   * Handle one message; resolve with the reply (usually an ACK) to frame and send, or null to
+   * send nothing (enhanced mode with MSH-15 = NE/ER/SU may call for no commit ACK).
+   */
+  onMessage: (raw: Buffer, conn: MllpConnectionInfo) => Promise<MllpReply | null>;
   /** onMessage threw: return a reply (e.g. an AE/AR ACK), or undefined to drop the connection. */
   onError?: (err: unknown, raw: Buffer, conn: MllpConnectionInfo) => MllpReply | undefined | Promise<MllpReply | undefined>;
   /** A frame exceeded maxMessageBytes: build the reply (e.g. an AR) from its first bytes. */
@@ -74,6 +77,7 @@ export class MllpServer {
     const onSocket = (socket: net.Socket): void => this.accept(socket);
     const server = this.options.tls ? tls.createServer(this.options.tls, onSocket) : net.createServer(onSocket);
     this.server = server;
+    server.on('tlsClientError', (err: Error) => log.warn({ err: err.message }, 'mllp tls handshake failed'));
     // Errors on the listening socket after start are logged rather than thrown.
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -144,7 +148,7 @@ export class MllpServer {
   }
 
   /** Start work now; write its reply once every earlier reply on this connection is written. */
-  private enqueue(conn: Connection, work: () => Promise<MllpReply | undefined>): void {
+  private enqueue(conn: Connection, work: () => Promise<MllpReply | null | undefined>): void {
     this.inFlight++;
     conn.outstanding++;
     if (conn.outstanding >= this.maxInFlight) conn.socket.pause();
@@ -152,7 +156,7 @@ export class MllpServer {
     conn.tail = conn.tail.then(async () => {
       try {
         const reply = await result;
-        if (conn.closed) return;
+        if (conn.closed || reply === null) return;
         if (reply === undefined) {
           conn.closed = true;
           conn.socket.destroy();
@@ -167,7 +171,7 @@ export class MllpServer {
     }).catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'mllp reply write failed'));
   }
 
-  private async handle(conn: Connection, raw: Buffer): Promise<MllpReply | undefined> {
+  private async handle(conn: Connection, raw: Buffer): Promise<MllpReply | null | undefined> {
     try {
       return await this.options.onMessage(raw, conn.info);
     } catch (err) {

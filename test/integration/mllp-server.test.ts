@@ -1,5 +1,9 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { DeliveryError, ParseError } from '../../channels/errors.js';
 import { ackForUnparseable, buildAck } from '../../adapters/hl7v2/ack.js';
 import { decodeHl7Bytes } from '../../adapters/hl7v2/charset.js';
@@ -246,6 +250,39 @@ describe('MLLP server and client', () => {
     await waitFor(() => server.connections === 0);
   });
 
+  test('null reply sends nothing and keeps the connection (enhanced mode NE)', async () => {
+    const { port } = await startServer({
+      onMessage: async (raw) => {
+        const msg = parseHl7(raw.toString('utf8'));
+        return msg.controlId === 'QUIET1' ? null : buildAck(msg, { code: 'CA' });
+      },
+    });
+    const peer = await rawPeer(port);
+    peer.socket.write(Buffer.concat([encodeFrame(message('QUIET1')), encodeFrame(message('LOUD1'))]));
+    await waitFor(() => peer.replies.length === 1);
+    expect(parseAckCode(peer.replies[0])).toMatchObject({ code: 'CA', controlId: 'LOUD1' });
+    expect(peer.socket.destroyed).toBe(false);
+  });
+
+  test('back-pressure: more in flight than the per-connection limit still all answered in order', async () => {
+    const gate = deferred();
+    const { server, port } = await startServer({
+      maxInFlightPerConnection: 2,
+      onMessage: async (raw) => {
+        await gate.promise;
+        return ackHandler(raw);
+      },
+    });
+    const peer = await rawPeer(port);
+    const ids = Array.from({ length: 10 }, (_, i) => `BP${i}`);
+    for (const id of ids) peer.socket.write(encodeFrame(message(id)));
+    await waitFor(() => server.pending >= 2);
+    gate.resolve();
+    await waitFor(() => peer.replies.length === ids.length);
+    expect(peer.replies.map((r) => parseAckCode(r).controlId)).toEqual(ids);
+    expect(server.pending).toBe(0);
+  });
+
   test('Latin-1 message bytes survive the round trip', async () => {
     let family = '';
     const { port } = await startServer({
@@ -259,6 +296,36 @@ describe('MLLP server and client', () => {
     const ack = await client(port).send(text);
     expect(family).toBe('Müller');
     expect(parseAckCode(ack).code).toBe('AA');
+  });
+});
+
+describe('MLLP over TLS', () => {
+  let dir = '';
+  let key: Buffer;
+  let cert: Buffer;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-mllp-tls-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    key = readFileSync(path.join(dir, 'key.pem'));
+    cert = readFileSync(path.join(dir, 'cert.pem'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('round trip with a verified server certificate', async () => {
+    const { port } = await startServer({ tls: { key, cert } });
+    const c = new MllpClient({ host: HOST, port, tls: { ca: cert } });
+    clients.push(c);
+    expect(parseAckCode(await c.send(message('TLS1')))).toMatchObject({ code: 'AA', controlId: 'TLS1' });
+  });
+
+  test('untrusted certificate is refused by the client', async () => {
+    const { port } = await startServer({ tls: { key, cert } });
+    const tlsClient = new MllpClient({ host: HOST, port, tls: {} });
+    clients.push(tlsClient);
+    await expect(tlsClient.send(message('TLS2'))).rejects.toBeInstanceOf(DeliveryError);
   });
 });
 
