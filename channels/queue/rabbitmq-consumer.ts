@@ -1,0 +1,320 @@
+// One destination's consumer in one engine process.
+//
+// Partitions: the destination has N quorum queues (single active consumer). An engine consumes a
+// partition only while it holds that partition's lock, an exclusive queue owned by its
+// connection, so the broker itself says who owns what and a lost connection frees its
+// partitions at once. Every engine counts the engines (consumers on the members queue) and
+// claims or releases partitions towards an even share.
+//
+// Order: within a partition, deliveries of one partition key run one after another (a promise
+// chain per key); other keys run in parallel up to `concurrency`. A retry waits in place, so a
+// later message of the same key cannot overtake it.
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { reasonOf } from '../errors.js';
+import { log } from '../../server/logger.js';
+import { decodeMessage, encodeEnvelope, HEADER, type DecodedMessage } from './rabbitmq-codec.js';
+import { declareMembers, type DestinationNames } from './rabbitmq-topology.js';
+import type { DeliveryHandler, DeliveryOutcome, Envelope } from './types.js';
+
+export interface DestinationConsumerSettings {
+  destination: string;
+  names: DestinationNames;
+  partitions: number;
+  /** Handler calls in flight for this destination. */
+  concurrency: number;
+  /** Unacked deliveries the broker may push to each partition consumer. */
+  prefetch: number;
+  /** An in-place retry never waits longer than this (the broker's consumer_timeout is 30 min). */
+  maxRetryDelayMs: number;
+  rebalanceIntervalMs: number;
+}
+
+/** One consumer channel on one connection; aborted when either goes away. */
+interface Generation {
+  model: ChannelModel;
+  channel: ConfirmChannel;
+  abort: AbortController;
+}
+
+interface OwnedPartition {
+  partition: number;
+  generation: Generation;
+  consumerTag?: string;
+  inFlight: number;
+  onDrained?: () => void;
+}
+
+class Slots {
+  private free: number;
+  private readonly waiters: Array<() => void> = [];
+  constructor(size: number) {
+    this.free = Math.max(1, size);
+  }
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiters.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Backoff when a handler throws instead of returning an outcome. */
+function fallbackDelay(attempt: number): number {
+  return Math.min(1000 * 2 ** Math.max(0, attempt - 1), 60_000);
+}
+
+export class DestinationConsumer {
+  private model: ChannelModel | undefined;
+  private generation: Generation | undefined;
+  private readonly owned = new Map<number, OwnedPartition>();
+  private readonly keyTails = new Map<string, Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly slots: Slots;
+  private timer: NodeJS.Timeout | undefined;
+  private rebalancing: Promise<void> | undefined;
+  private stopped = false;
+  /** Deliveries waiting in place for their next attempt. */
+  retrying = 0;
+
+  constructor(private readonly settings: DestinationConsumerSettings, private readonly handler: DeliveryHandler) {
+    this.slots = new Slots(settings.concurrency);
+  }
+
+  /** Partitions this process consumes right now. */
+  get ownedPartitions(): number[] {
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  /** A (re)connected model: open a channel, join the members and claim a share. */
+  async attach(model: ChannelModel): Promise<void> {
+    this.model = model;
+    this.timer ??= setInterval(() => void this.rebalance(), this.settings.rebalanceIntervalMs);
+    this.timer.unref();
+    await this.rebalance();
+  }
+
+  /** The connection is gone: its channel, consumers and partition locks went with it. */
+  detach(): void {
+    this.model = undefined;
+    if (this.generation) this.lose(this.generation);
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.rebalancing;
+    const generation = this.generation;
+    if (generation) {
+      for (const owned of this.owned.values()) {
+        if (owned.consumerTag) await generation.channel.cancel(owned.consumerTag).catch(() => undefined);
+      }
+      // In-place retries give up; their messages return to the queue when the channel closes.
+      generation.abort.abort();
+    }
+    await Promise.allSettled([...this.inFlight]);
+    if (generation) {
+      this.generation = undefined;
+      await generation.channel.close().catch(() => undefined);
+    }
+    this.owned.clear();
+  }
+
+  rebalance(): Promise<void> {
+    if (this.rebalancing) return this.rebalancing;
+    this.rebalancing = this.balance()
+      .catch((err: unknown) => log.warn({ destination: this.settings.destination, err: reasonOf(err) }, 'rabbitmq: rebalance failed'))
+      .finally(() => {
+        this.rebalancing = undefined;
+      });
+    return this.rebalancing;
+  }
+
+  private async balance(): Promise<void> {
+    if (this.stopped || !this.model) return;
+    const generation = this.generation ?? (await this.openGeneration(this.model));
+    const { consumerCount } = await generation.channel.checkQueue(this.settings.names.members);
+    const share = Math.ceil(this.settings.partitions / Math.max(1, consumerCount));
+    if (this.owned.size > share) {
+      const extra = [...this.owned.keys()].slice(share);
+      await Promise.all(extra.map((p) => this.release(p)));
+      return;
+    }
+    // Start at a random partition so engines starting together do not all race for p0.
+    const start = Math.floor(Math.random() * this.settings.partitions);
+    for (let i = 0; i < this.settings.partitions && this.owned.size < share; i++) {
+      const partition = (start + i) % this.settings.partitions;
+      if (this.owned.has(partition) || this.stopped || this.generation !== generation) continue;
+      if (await this.claim(generation, partition)) await this.startConsuming(generation, partition);
+    }
+  }
+
+  private async openGeneration(model: ChannelModel): Promise<Generation> {
+    const channel = await model.createConfirmChannel();
+    const generation: Generation = { model, channel, abort: new AbortController() };
+    channel.on('error', (err: unknown) => log.warn({ destination: this.settings.destination, err: reasonOf(err) }, 'rabbitmq: consumer channel error'));
+    channel.on('close', () => this.lose(generation));
+    await channel.prefetch(this.settings.prefetch, false);
+    await declareMembers(channel, this.settings.names);
+    await channel.consume(this.settings.names.members, () => undefined, { noAck: true });
+    this.generation = generation;
+    return generation;
+  }
+
+  private lose(generation: Generation): void {
+    if (this.generation === generation) this.generation = undefined;
+    generation.abort.abort();
+    for (const [partition, owned] of this.owned) if (owned.generation === generation) this.owned.delete(partition);
+  }
+
+  /** Declare the partition's lock queue; the broker refuses (405) while another connection has it. */
+  private async claim(generation: Generation, partition: number): Promise<boolean> {
+    const probe = await generation.model.createChannel();
+    probe.on('error', () => undefined);
+    try {
+      await probe.assertQueue(this.settings.names.partitionLock(partition), { exclusive: true, durable: false });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await probe.close().catch(() => undefined);
+    }
+  }
+
+  private async startConsuming(generation: Generation, partition: number): Promise<void> {
+    const owned: OwnedPartition = { partition, generation, inFlight: 0 };
+    this.owned.set(partition, owned);
+    try {
+      const { consumerTag } = await generation.channel.consume(this.settings.names.partitionQueue(partition), (msg) => this.receive(owned, msg), { noAck: false });
+      owned.consumerTag = consumerTag;
+      log.debug({ destination: this.settings.destination, partition }, 'rabbitmq: partition claimed');
+    } catch (err) {
+      this.owned.delete(partition);
+      throw err;
+    }
+  }
+
+  /** Stop taking deliveries, finish those already here, then give the lock back. */
+  private async release(partition: number): Promise<void> {
+    const owned = this.owned.get(partition);
+    if (!owned?.consumerTag) return;
+    const { channel } = owned.generation;
+    await channel.cancel(owned.consumerTag);
+    if (owned.inFlight > 0) await new Promise<void>((resolve) => (owned.onDrained = resolve));
+    this.owned.delete(partition);
+    await channel.deleteQueue(this.settings.names.partitionLock(partition));
+    log.debug({ destination: this.settings.destination, partition }, 'rabbitmq: partition released');
+  }
+
+  private receive(owned: OwnedPartition, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // The broker cancelled us (queue deleted): forget the partition; rebalance reclaims it.
+      if (this.owned.get(owned.partition) === owned) this.owned.delete(owned.partition);
+      return;
+    }
+    let decoded: DecodedMessage;
+    try {
+      decoded = decodeMessage(msg);
+    } catch (err) {
+      // Not ours to deliver: the queue's dead-letter exchange takes it (x-death reason "rejected").
+      log.warn({ destination: this.settings.destination, err: reasonOf(err) }, 'rabbitmq: malformed message dead-lettered');
+      this.settle(owned.generation, (ch) => ch.nack(msg, false, false));
+      return;
+    }
+    owned.inFlight++;
+    const key = decoded.envelope.partitionKey;
+    const previous = this.keyTails.get(key) ?? Promise.resolve();
+    const tail = previous.then(() => this.slots.run(() => this.deliver(owned.generation, msg, decoded)));
+    this.keyTails.set(key, tail);
+    this.inFlight.add(tail);
+    void tail.finally(() => {
+      this.inFlight.delete(tail);
+      if (this.keyTails.get(key) === tail) this.keyTails.delete(key);
+      owned.inFlight--;
+      if (owned.inFlight === 0) owned.onDrained?.();
+    });
+  }
+
+  /** Never rejects: every failure either settles the message or leaves it to be redelivered. */
+  private async deliver(generation: Generation, msg: ConsumeMessage, decoded: DecodedMessage): Promise<void> {
+    const { envelope } = decoded;
+    let attempt = decoded.attempt;
+    for (;;) {
+      // Connection lost or closing: the broker redelivers this message, in order, later.
+      if (generation.abort.signal.aborted) return;
+      let outcome: DeliveryOutcome;
+      try {
+        outcome = await this.handler({ envelope, destination: this.settings.destination, attempt });
+      } catch (err) {
+        outcome = { kind: 'retry', delayMs: fallbackDelay(attempt), reason: reasonOf(err) };
+      }
+      switch (outcome.kind) {
+        case 'done':
+          this.settle(generation, (ch) => ch.ack(msg));
+          return;
+        case 'dead-letter':
+          await this.deadLetter(generation, msg, envelope, outcome.reason, attempt);
+          return;
+        case 'retry':
+          log.debug({ destination: this.settings.destination, messageId: envelope.messageId, attempt }, 'rabbitmq: retrying in place');
+          this.retrying++;
+          try {
+            await sleep(Math.max(0, Math.min(outcome.delayMs, this.settings.maxRetryDelayMs)), generation.abort.signal);
+          } finally {
+            this.retrying--;
+          }
+          attempt++;
+          break;
+        default: {
+          const unknownOutcome: never = outcome;
+          throw new Error(`unknown delivery outcome ${JSON.stringify(unknownOutcome)}`);
+        }
+      }
+    }
+  }
+
+  /** Publish to the dead-letter exchange on this channel, wait for the confirm, then ack. */
+  private async deadLetter(generation: Generation, msg: ConsumeMessage, envelope: Envelope, reason: string, attempts: number): Promise<void> {
+    const encoded = encodeEnvelope(envelope, this.settings.partitions, 1, {
+      [HEADER.reason]: reason,
+      [HEADER.attempts]: attempts,
+      [HEADER.deadLetteredAt]: Date.now(),
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        generation.channel.publish(this.settings.names.deadLetterExchange, '', encoded.content, encoded.options, (err: unknown) => (err ? reject(err) : resolve()));
+      });
+    } catch (err) {
+      // Channel gone before the confirm: the message is redelivered and decided again.
+      log.warn({ destination: this.settings.destination, messageId: envelope.messageId, err: reasonOf(err) }, 'rabbitmq: dead-letter publish not confirmed');
+      return;
+    }
+    log.info({ destination: this.settings.destination, messageId: envelope.messageId, attempts }, 'rabbitmq: dead-lettered');
+    this.settle(generation, (ch) => ch.ack(msg));
+  }
+
+  private settle(generation: Generation, action: (channel: ConfirmChannel) => void): void {
+    try {
+      action(generation.channel);
+    } catch {
+      // Channel already closed: the broker requeued the message; it will come again.
+    }
+  }
+}

@@ -1,0 +1,186 @@
+// RabbitQueue against the real local broker: routing, retries, dead letters, replay, depth.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
+import type { Delivery, DeliveryOutcome, Envelope } from '../../channels/queue/types.js';
+import { createTestVhost, waitFor, type TestVhost } from '../support/rabbit.js';
+
+let vhost: TestVhost;
+const queues: RabbitQueue[] = [];
+
+beforeAll(async () => {
+  vhost = await createTestVhost('queue');
+});
+
+afterAll(async () => {
+  await Promise.allSettled(queues.map((q) => q.close()));
+  await vhost?.remove();
+});
+
+function envelope(id: string, routingKey: string, partitionKey: string): Envelope {
+  return { messageId: id, channel: 'adt-in', routingKey, partitionKey, body: `MSH|^~\\&|PAS|RCB|||20260101||ADT^A01|${id}|P|2.4`, headers: { messageType: 'ADT' } };
+}
+
+function queue(label: string, partitions = 4): RabbitQueue {
+  const q = new RabbitQueue({ url: vhost.url, prefix: vhost.prefix(label), partitions, rebalanceIntervalMs: 200 });
+  queues.push(q);
+  return q;
+}
+
+describe('RabbitQueue', () => {
+  test('routes by binding pattern and fans out to several destinations', async () => {
+    const q = queue('fanout');
+    await q.start([
+      { destination: 'adt.caseA', bindings: ['hl7v2.ADT.#'], concurrency: 4 },
+      { destination: 'adt.caseB', bindings: ['hl7v2.*.A01.*', 'hl7v2.ORU.#'], concurrency: 4 },
+    ]);
+    const seen: Record<string, string[]> = { 'adt.caseA': [], 'adt.caseB': [] };
+    const record = (d: Delivery): Promise<DeliveryOutcome> => {
+      seen[d.destination].push(d.envelope.messageId);
+      return Promise.resolve({ kind: 'done' });
+    };
+    await q.consume('adt.caseA', record);
+    await q.consume('adt.caseB', record);
+    await q.publish([
+      envelope('m1', 'hl7v2.ADT.A01.RCB', '9434765919'),
+      envelope('m2', 'hl7v2.ADT.A03.RCB', '9434765919'),
+      envelope('m3', 'hl7v2.ORU.R01.RCB', '9449305552'),
+      envelope('m4', 'hl7v2.SIU.S12.RCB', '9449305552'),
+    ]);
+    await waitFor('both destinations', () => seen['adt.caseA'].length === 2 && seen['adt.caseB'].length === 2);
+    expect(seen['adt.caseA']).toEqual(['m1', 'm2']);
+    expect(seen['adt.caseB'].sort()).toEqual(['m1', 'm3']);
+    expect(await q.depth('adt.caseA')).toBe(0);
+  });
+
+  test('carries the envelope through the broker unchanged', async () => {
+    const q = queue('codec');
+    await q.start([{ destination: 'd', bindings: ['#'], concurrency: 1 }]);
+    const received: Delivery[] = [];
+    await q.consume('d', (d) => {
+      received.push(d);
+      return Promise.resolve({ kind: 'done' });
+    });
+    const sent = { ...envelope('ü-1', 'hl7v2.ADT.A08.RCB', '9912003888'), body: 'PID|||9912003888^^^NHS||Ñame^Test', headers: { ward: 'W1', facility: 'RCB' } };
+    await q.publish([sent]);
+    await waitFor('delivery', () => received.length === 1);
+    expect(received[0]).toEqual({ envelope: sent, destination: 'd', attempt: 1 });
+  });
+
+  test('retries in place with backoff, keeps the key blocked, lets other keys through', async () => {
+    const q = queue('retry');
+    await q.start([{ destination: 'd', bindings: ['#'], concurrency: 4 }]);
+    const events: string[] = [];
+    await q.consume('d', async (d) => {
+      events.push(`${d.envelope.messageId}#${d.attempt}`);
+      if (d.envelope.messageId === 'a1' && d.attempt < 3) return { kind: 'retry', delayMs: 150, reason: 'DeliveryError: HTTP 503' };
+      return { kind: 'done' };
+    });
+    await q.publish([envelope('a1', 'hl7v2.ADT.A01.RCB', 'patient-a'), envelope('a2', 'hl7v2.ADT.A03.RCB', 'patient-a')]);
+    await q.publish([envelope('b1', 'hl7v2.ADT.A01.RCB', 'patient-b')]);
+    await waitFor('a2 delivered', () => events.includes('a2#1'));
+    // a1 was tried three times, a2 waited for it, b1 did not.
+    expect(events.filter((e) => e.startsWith('a'))).toEqual(['a1#1', 'a1#2', 'a1#3', 'a2#1']);
+    expect(events.indexOf('b1#1')).toBeLessThan(events.indexOf('a1#3'));
+    expect(await q.depth('d')).toBe(0);
+  });
+
+  test('a thrown handler error is retried like a retry outcome', async () => {
+    const q = queue('throw');
+    await q.start([{ destination: 'd', bindings: ['#'], concurrency: 1 }]);
+    const attempts: number[] = [];
+    await q.consume('d', (d) => {
+      attempts.push(d.attempt);
+      if (d.attempt === 1) return Promise.reject(new Error('socket hang up'));
+      return Promise.resolve({ kind: 'done' });
+    });
+    await q.publish([envelope('t1', 'hl7v2.ADT.A01.RCB', 'p')]);
+    await waitFor('second attempt', () => attempts.length === 2);
+    expect(attempts).toEqual([1, 2]);
+  });
+
+  test('dead-letters with reason and attempts, lists without losing, replays with the same id', async () => {
+    const q = queue('dlq');
+    await q.start([{ destination: 'case.rest', bindings: ['#'], concurrency: 2 }]);
+    let fixed = false;
+    const delivered: Delivery[] = [];
+    await q.consume('case.rest', async (d) => {
+      if (!fixed) {
+        if (d.attempt < 2) return { kind: 'retry', delayMs: 10, reason: 'DeliveryError: HTTP 503' };
+        return { kind: 'dead-letter', reason: 'DeliveryError: HTTP 400 Bad Request' };
+      }
+      delivered.push(d);
+      return { kind: 'done' };
+    });
+    const before = Date.now();
+    await q.publish([envelope('d1', 'hl7v2.ADT.A01.RCB', 'p1'), envelope('d2', 'hl7v2.ADT.A01.RCB', 'p2'), envelope('d3', 'hl7v2.ADT.A01.RCB', 'p1')]);
+    await waitFor('three dead letters', async () => (await q.listDeadLetters('case.rest')).length === 3);
+
+    const first = await q.listDeadLetters('case.rest');
+    const again = await q.listDeadLetters('case.rest');
+    expect(again.map((d) => d.envelope.messageId)).toEqual(first.map((d) => d.envelope.messageId));
+    expect(first.map((d) => d.envelope.messageId).sort()).toEqual(['d1', 'd2', 'd3']);
+    // Same partition key: dead-lettered in publish order.
+    const ids = first.map((d) => d.envelope.messageId);
+    expect(ids.indexOf('d1')).toBeLessThan(ids.indexOf('d3'));
+    for (const dl of first) {
+      expect(dl.reason).toBe('DeliveryError: HTTP 400 Bad Request');
+      expect(dl.attempts).toBe(2);
+      expect(dl.destination).toBe('case.rest');
+      expect(dl.deadLetteredAt.getTime()).toBeGreaterThanOrEqual(before);
+      expect(dl.envelope.headers).toEqual({ messageType: 'ADT' });
+    }
+    expect(await q.listDeadLetters('case.rest', 1)).toHaveLength(1);
+    expect(await q.depth('case.rest')).toBe(0);
+
+    fixed = true;
+    expect(await q.replayDeadLetters('case.rest', ['d2'])).toBe(1);
+    await waitFor('d2 replayed', () => delivered.length === 1);
+    expect(delivered[0].envelope.messageId).toBe('d2');
+    expect(delivered[0].attempt).toBe(1);
+    expect((await q.listDeadLetters('case.rest')).map((d) => d.envelope.messageId)).toEqual(ids.filter((id) => id !== 'd2'));
+
+    expect(await q.replayDeadLetters('case.rest')).toBe(2);
+    await waitFor('all replayed', () => delivered.length === 3);
+    expect(delivered.map((d) => d.envelope.messageId)).toEqual(['d2', 'd1', 'd3']);
+    expect(await q.listDeadLetters('case.rest')).toEqual([]);
+  });
+
+  test('replay goes only to the dead-lettering destination, not to every subscriber', async () => {
+    const q = queue('replay-scope');
+    await q.start([
+      { destination: 'a', bindings: ['#'], concurrency: 1 },
+      { destination: 'b', bindings: ['#'], concurrency: 1 },
+    ]);
+    const seen: string[] = [];
+    let failA = true;
+    await q.consume('a', async (d) => {
+      seen.push(`a:${d.envelope.messageId}`);
+      return failA ? { kind: 'dead-letter', reason: 'DeliveryError: HTTP 400' } : { kind: 'done' };
+    });
+    await q.consume('b', async (d) => {
+      seen.push(`b:${d.envelope.messageId}`);
+      return { kind: 'done' };
+    });
+    await q.publish([envelope('r1', 'hl7v2.ADT.A01.RCB', 'p')]);
+    await waitFor('dead letter in a', async () => (await q.listDeadLetters('a')).length === 1);
+    failA = false;
+    expect(await q.replayDeadLetters('a')).toBe(1);
+    await waitFor('replayed to a', () => seen.filter((s) => s === 'a:r1').length === 2);
+    expect(seen.filter((s) => s === 'b:r1')).toHaveLength(1);
+  });
+
+  test('depth counts waiting messages before anyone consumes', async () => {
+    const q = queue('depth');
+    await q.start([{ destination: 'd', bindings: ['hl7v2.#'], concurrency: 1 }]);
+    await q.publish(Array.from({ length: 25 }, (_, i) => envelope(`x${i}`, 'hl7v2.ADT.A01.RCB', `p${i % 7}`)));
+    await q.publish([envelope('ignored', 'fhir.Patient', 'p1')]);
+    expect(await q.depth('d')).toBe(25);
+    expect(q.connected).toBe(true);
+  });
+
+  test('start fails when the broker cannot be reached', async () => {
+    const q = new RabbitQueue({ url: 'amqp://guest:guest@127.0.0.1:1', reconnect: { initialDelayMs: 10, attemptsAtStart: 1 } });
+    await expect(q.start([])).rejects.toThrow();
+    await q.close();
+  });
+});
