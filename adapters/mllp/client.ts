@@ -31,6 +31,7 @@ export class MllpClient {
   private decoder?: MllpDecoder;
   private readonly pending: Pending[] = [];
   private closed = false;
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: MllpClientOptions) {}
 
@@ -40,21 +41,33 @@ export class MllpClient {
    */
   async send(message: string | Buffer): Promise<string> {
     if (this.closed) throw new DeliveryError('MLLP client is closed', false);
-    const socket = await this.connect();
+    const frame = encodeFrame(typeof message === 'string' ? encodeText(message) : message);
     return new Promise<string>((resolve, reject) => {
-      const entry: Pending = { resolve, reject };
-      this.pending.push(entry);
-      const timeout = this.options.responseTimeoutMs ?? 30_000;
-      entry.timer = setTimeout(() => {
-        this.failAll(new DeliveryError(`No MLLP reply from ${this.address} within ${timeout} ms`, true));
-      }, timeout);
-      socket.write(encodeFrame(typeof message === 'string' ? encodeText(message) : message));
+      // Chained so frames go out in call order even while a connection is being opened.
+      this.writes = this.writes.then(async () => {
+        let socket: net.Socket;
+        try {
+          if (this.closed) throw new DeliveryError('MLLP client is closed', false);
+          socket = await this.connect();
+        } catch (err) {
+          reject(err as Error);
+          return;
+        }
+        const entry: Pending = { resolve, reject };
+        this.pending.push(entry);
+        const timeout = this.options.responseTimeoutMs ?? 30_000;
+        entry.timer = setTimeout(() => {
+          this.failAll(new DeliveryError(`No MLLP reply from ${this.address} within ${timeout} ms`, true));
+        }, timeout);
+        socket.write(frame);
+      });
     });
   }
 
-  /** Close the connection; outstanding sends fail. */
+  /** Close the connection; sends still waiting for their reply fail (not retryable). */
   async close(): Promise<void> {
     this.closed = true;
+    await this.writes;
     const socket = this.socket ?? (await this.connecting?.catch(() => undefined));
     this.failAll(new DeliveryError('MLLP client closed', false));
     if (socket && !socket.destroyed) {

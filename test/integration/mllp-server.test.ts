@@ -369,6 +369,22 @@ describe('MLLP client failures', () => {
     expect((err as DeliveryError).retryable).toBe(true);
   });
 
+  test('sends issued before the connection is up go out in call order', async () => {
+    const order: string[] = [];
+    const { port } = await startServer({
+      onMessage: async (raw) => {
+        const msg = parseHl7(raw.toString('utf8'));
+        order.push(msg.controlId);
+        return buildAck(msg, { code: 'AA' });
+      },
+    });
+    const c = client(port);
+    const ids = Array.from({ length: 20 }, (_, i) => `SEQ${i}`);
+    const acks = await Promise.all(ids.map((id) => c.send(message(id))));
+    expect(order).toEqual(ids);
+    expect(acks.map((a) => parseAckCode(a).controlId)).toEqual(ids);
+  });
+
   test('send after close is refused', async () => {
     const { port } = await startServer();
     const c = client(port);
