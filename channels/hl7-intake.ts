@@ -56,8 +56,8 @@ export class Hl7Intake {
     return this.opts.channel.id;
   }
 
-  /** Handle one framed message; resolves with the ACK to send. Never throws. */
-  async handle(raw: Buffer, remoteAddress = ''): Promise<string> {
+  /** Handle one framed message; resolves with the ACK to send (null: none wanted). Never throws. */
+  async handle(raw: Buffer, remoteAddress = ''): Promise<string | null> {
     const receivedAt = new Date();
     let text: string;
     let msg: Hl7Message;
@@ -120,11 +120,10 @@ export class Hl7Intake {
     return this.ack(msg, 'accept');
   }
 
-  private ack(msg: Hl7Message, outcome: AckOutcome, errorText?: string): string {
-    const mode = this.ackMode(msg);
-    // Enhanced mode with MSH-15 NE asks for no commit ACK, but MLLP needs a reply: answer in
-    // original mode then, which every sender understands.
-    const code: AckCode = immediateAckCode(mode, outcome) ?? immediateAckCode({ ...mode, enhanced: false }, outcome)!;
+  private ack(msg: Hl7Message, outcome: AckOutcome, errorText?: string): string | null {
+    // Enhanced mode: MSH-15 NE (or SU/ER not met) asks for no commit ACK, so none is sent.
+    const code: AckCode | undefined = immediateAckCode(this.ackMode(msg), outcome);
+    if (!code) return null;
     return buildAck(msg, errorText ? { code, error: { text: errorText, hl7ErrorCode: '207', severity: 'E' } } : { code });
   }
 

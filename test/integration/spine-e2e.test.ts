@@ -93,6 +93,17 @@ describe.each(backends)('engine end to end (%s store)', (_name, urls) => {
     expect(ack).toMatchObject({ code: 'CA', controlId: 'E2EENH' });
   });
 
+  test('enhanced mode with MSH-15 NE gets no commit ACK, and the message is still delivered', async () => {
+    const socket = net.connect(e.mllpPort, '127.0.0.1');
+    let replied = false;
+    socket.on('data', () => (replied = true));
+    socket.write(`${VT}${adt({ controlId: 'E2ENE', ackTypes: ['NE', 'AL'] })}${END}`);
+    const row = await eventually(async () => (await inboxRows(e.caseDbUrl)).find((r) => r.control_id === 'E2ENE'));
+    expect(row).toBeDefined();
+    socket.destroy();
+    expect(replied).toBe(false);
+  });
+
   test('MSH-18 8859/1 content is decoded as Latin-1', async () => {
     const text = adt({ controlId: 'E2ELAT1', family: 'MÜLLER', given: 'JOSÉ', charset: '8859/1' });
     const ack = parseAckCode(await client.send(Buffer.from(text, 'latin1')));
