@@ -209,8 +209,9 @@ function errorCodeForParse(location: string | undefined): string {
  * Reject text whose MSH could not be parsed: AR (or CR when MSH-15 asks for enhanced mode),
  * MSA-2 = whatever MSH-10 can be recovered, else empty.
  */
-export function ackForUnparseable(rawText: string, reason: string | Error, options: { controlId?: string; now?: Date } = {}): string {
-  const src = recoverMsh(rawText);
+export function ackForUnparseable(raw: string | Buffer, reason: string | Error, options: { controlId?: string; now?: Date } = {}): string {
+  // MSH is ASCII: Latin-1 reads any bytes without failing.
+  const src = recoverMsh(typeof raw === 'string' ? raw : raw.toString('latin1'));
   const location = reason instanceof ParseError ? reason.location : undefined;
   const text = typeof reason === 'string' ? reason : reason.message;
   return buildAck(src, {

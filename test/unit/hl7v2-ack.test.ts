@@ -105,6 +105,11 @@ describe('ackForUnparseable', () => {
     expect(ack.get('ERR-8')).toBe(reason.message);
   });
 
+  test('accepts raw bytes', () => {
+    const ack = parseHl7(ackForUnparseable(Buffer.from('MSH|^~\\&|PAS|RX1|TL|LA|20260101|||B1|P|2.4\rPID|1||x||M\xfcller', 'latin1'), 'bad'));
+    expect(ack.get('MSA-2')).toBe('B1');
+  });
+
   test('recovers sender for routing the reply', () => {
     const ack = parseHl7(ackForUnparseable('MSH|^~\\&|PAS|RX1|TL|LA|20260101|||C1|P|2.4', 'no type'));
     expect(ack.header.receivingApplication).toBe('PAS');
