@@ -27,6 +27,8 @@ export interface Compiled {
   spread?: boolean;
   /** For HL7 values: what the value is, so `@.1` can be checked when it becomes a loop item. */
   level?: Hl7Level;
+  /** The value is a list of matches ($many, $list), not one (possibly array-shaped) HL7 value. */
+  isList?: boolean;
 }
 
 interface ItemBinding {
@@ -35,7 +37,7 @@ interface ItemBinding {
 }
 
 export interface Scope {
-  names: ReadonlyMap<string, { slot: number; level?: Hl7Level }>;
+  names: ReadonlyMap<string, { slot: number; level?: Hl7Level; isList?: boolean }>;
   item?: ItemBinding;
   /** Segment id → slot of the segment being looped over (so `AL1-3` reads the current AL1). */
   segments: ReadonlyMap<string, number>;
@@ -45,9 +47,9 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const VALUE_SOURCES = ['$path', '$var', '$const', '$first', '$list', '$template'] as const;
 const VALUE_KEYS = new Set<string>([...VALUE_SOURCES, '$where', '$many', '$fn', '$default', '$required', '$onInvalid', '$when']);
 const TEST_KEYS = new Set(['$eq', '$ne', '$in', '$notIn', '$startsWith', '$exists']);
-const FOREACH_KEYS = new Set(['$forEach', '$as', '$where', '$do', '$when', '$distinctBy']);
+const FOREACH_KEYS = new Set(['$forEach', '$as', '$let', '$where', '$do', '$when', '$distinctBy']);
 const ITEMS_KEYS = new Set(['$items', '$when', '$distinctBy']);
-const USE_KEYS = new Set(['$use', '$with', '$when', '$required']);
+const USE_KEYS = new Set(['$use', '$with', '$let', '$when', '$required']);
 const OBJECT_KEYS = new Set(['$when', '$required']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -156,7 +158,7 @@ export class MappingCompiler {
   }
 
   private list(items: unknown[], target: string, scope: Scope): Compiled {
-    const parts = items.map((item, i) => this.node(item, `${target}[${i}]`, scope));
+    const parts = items.map((item, i) => asOutput(this.node(item, `${target}[${i}]`, scope)));
     return { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic) };
   }
 
@@ -181,7 +183,7 @@ export class MappingCompiler {
     for (const [key, value, pair] of entries) {
       if (key.startsWith('$')) continue;
       if (FORBIDDEN_KEYS.has(key)) this.fail((pair as { key?: unknown }).key, target, `output key "${key}" is not allowed`);
-      fields.push({ key, c: this.node(value, target ? `${target}.${key}` : key, scope) });
+      fields.push({ key, c: asOutput(this.node(value, target ? `${target}.${key}` : key, scope)) });
     }
     const dynamic = fields.some((f) => f.c.dynamic);
     const run = (ctx: RunContext): unknown => {
@@ -200,7 +202,7 @@ export class MappingCompiler {
       if (!any || (dynamic && !anyDynamic)) return undefined;
       return out;
     };
-    return this.withRequired(this.withWhen({ run, dynamic }, entries, target, scope), entries, node, target);
+    return this.withWhen(this.withRequired({ run, dynamic }, entries, node, target), entries, target, scope);
   }
 
   private items(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
@@ -227,17 +229,35 @@ export class MappingCompiler {
       const path = this.path(node.value, node, target, scope);
       return { all: path.all, level: path.level, segment: path.segment };
     }
+    if (isSeq(node)) {
+      // Several sources looped over as one list (e.g. every practitioner field of a message).
+      const parts = seqItems(this.src, node).map((n, i) => this.loopSource(n, `${target}[${i}]`, scope));
+      if (!parts.length) this.fail(node, target, 'a list of loop sources must not be empty');
+      const level = parts[0].level;
+      if (parts.some((p) => p.level !== level)) this.fail(node, target, 'every source in the list must give the same kind of item');
+      return {
+        all: (ctx) => {
+          const out: unknown[] = [];
+          for (const p of parts) out.push(...p.all(ctx));
+          return out;
+        },
+        level,
+      };
+    }
     if (!isMap(node)) this.fail(node, target, '$forEach needs a path or a value expression');
     const entries = mapEntries(this.src, node);
     const compiled = this.value(entries, node, target, scope, true);
     const run = compiled.run;
+    const level = compiled.level ?? 'value';
+    // A repetition or segment is array-shaped but is one item; JSON arrays are lists of items.
+    const iterate = compiled.isList || level === 'value';
     return {
       all: (ctx) => {
         const v = run(ctx);
         if (isEmpty(v)) return [];
-        return Array.isArray(v) ? v : [v];
+        return iterate && Array.isArray(v) ? v : [v];
       },
-      level: compiled.level ?? 'value',
+      level,
     };
   }
 
@@ -257,6 +277,7 @@ export class MappingCompiler {
     if (source.segment) segments.set(source.segment, slot);
     const inner: Scope = { names, item: { slot, level: source.level }, segments };
     const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, source.level) : undefined;
+    const lets = this.localLets(entries, `${target}[*]`, inner);
     const body = this.node(this.get(entries, '$do'), `${target}[*]`, inner);
     const distinctBy = this.distinctBy(entries, target);
     const all = source.all;
@@ -269,6 +290,7 @@ export class MappingCompiler {
         const item = items[i];
         if (where && !where(item)) continue;
         ctx.slots[slot] = item;
+        for (let j = 0; j < lets.length; j++) ctx.slots[lets[j].slot] = lets[j].c.run(ctx);
         const v = body.run(ctx);
         if (isEmpty(v)) continue;
         if (body.spread && Array.isArray(v)) out.push(...v);
@@ -279,6 +301,21 @@ export class MappingCompiler {
       return result.length ? result : undefined;
     };
     return this.withWhen({ run, dynamic: true, spread: true }, entries, target, scope);
+  }
+
+  /** `$let` inside a loop or include: names evaluated per item, in order, before the body. */
+  private localLets(entries: [string, unknown, unknown][], target: string, scope: Scope): { slot: number; c: Compiled }[] {
+    if (!this.has(entries, '$let')) return [];
+    const names = scope.names as Map<string, { slot: number; level?: Hl7Level; isList?: boolean }>;
+    const out: { slot: number; c: Compiled }[] = [];
+    for (const [name, valueNode, pair] of mapEntries(this.src, this.get(entries, '$let'))) {
+      if (!NAME.test(name)) this.fail((pair as { key?: unknown }).key, target, `"${name}" is not a valid name`);
+      const c = this.node(valueNode, `${target}.$let.${name}`, scope);
+      const slot = this.newSlot();
+      names.set(name, { slot, level: c.level, isList: c.isList });
+      out.push({ slot, c });
+    }
+    return out;
   }
 
   private use(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
@@ -292,12 +329,14 @@ export class MappingCompiler {
     this.useDepth++;
     try {
       if (!this.has(entries, '$with')) {
+        if (this.has(entries, '$let')) this.fail(node, target, '$let in $use needs $with');
         const body = this.node(this.templates.get(name), target, scope);
-        return this.withRequired(this.withWhen(body, entries, target, scope), entries, node, target);
+        return this.withWhen(this.withRequired(body, entries, node, target), entries, target, scope);
       }
       const source = this.loopSource(this.get(entries, '$with'), `${target}.$with`, scope);
       const slot = this.newSlot();
-      const inner: Scope = { names: scope.names, item: { slot, level: source.level }, segments: scope.segments };
+      const inner: Scope = { names: new Map(scope.names), item: { slot, level: source.level }, segments: scope.segments };
+      const lets = this.localLets(entries, target, inner);
       const body = this.node(this.templates.get(name), target, inner);
       const all = source.all;
       const run = (ctx: RunContext): unknown => {
@@ -305,11 +344,12 @@ export class MappingCompiler {
         if (items.length === 0) return undefined;
         const saved = ctx.slots[slot];
         ctx.slots[slot] = items[0];
+        for (let j = 0; j < lets.length; j++) ctx.slots[lets[j].slot] = lets[j].c.run(ctx);
         const v = body.run(ctx);
         ctx.slots[slot] = saved;
         return v;
       };
-      return this.withRequired(this.withWhen({ run, dynamic: true }, entries, target, scope), entries, node, target);
+      return this.withWhen(this.withRequired({ run, dynamic: true }, entries, node, target), entries, target, scope);
     } finally {
       this.useDepth--;
     }
@@ -370,6 +410,7 @@ export class MappingCompiler {
     const manyNode = this.get(entries, '$many');
     const takeAll = many || this.js(manyNode) === true;
     let level: Hl7Level | undefined;
+    let isList = false;
     let read: (ctx: RunContext) => unknown;
 
     if (source === '$path') {
@@ -377,6 +418,7 @@ export class MappingCompiler {
       if (typeof p !== 'string') this.fail(srcNode, target, '$path must be a string');
       const compiled = this.path(p, srcNode, target, scope);
       level = compiled.level;
+      isList = takeAll;
       const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, level) : undefined;
       const all = compiled.all;
       read = takeAll
@@ -398,12 +440,14 @@ export class MappingCompiler {
         const binding = typeof name === 'string' ? scope.names.get(name) : undefined;
         if (!binding) this.fail(srcNode, target, `unknown name "${String(name)}" (define it under let:, or with $as)`);
         level = binding.level;
+        isList = binding.isList === true;
         const slot = binding.slot;
+        const listed = isList;
         const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, level ?? 'value') : undefined;
         read = where
           ? (ctx) => {
               const v = ctx.slots[slot];
-              const list = Array.isArray(v) && level === 'value' ? v : v === undefined ? [] : [v];
+              const list = Array.isArray(v) && (listed || level === 'value') ? v : v === undefined ? [] : [v];
               const kept = list.filter(where);
               return takeAll ? (kept.length ? kept : undefined) : kept[0];
             }
@@ -424,6 +468,7 @@ export class MappingCompiler {
         };
       } else if (source === '$list') {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$list[${i}]`, scope));
+        isList = true;
         read = (ctx) => parts.map((p) => p.run(ctx));
       } else {
         read = this.template(srcNode, target, scope);
@@ -440,14 +485,15 @@ export class MappingCompiler {
         return isEmpty(v) ? dflt.run(ctx) : v;
       };
     }
-    const compiled: Compiled = { run, dynamic: source !== '$const', level: this.has(entries, '$fn') ? 'value' : level };
-    return this.withRequired(this.withWhen(compiled, entries, target, scope), entries, node, target);
+    const hasFn = this.has(entries, '$fn');
+    const compiled: Compiled = { run, dynamic: source !== '$const', level: hasFn ? 'value' : level, isList: hasFn ? false : isList };
+    return this.withWhen(this.withRequired(compiled, entries, node, target), entries, target, scope);
   }
 
   private template(node: unknown, target: string, scope: Scope): (ctx: RunContext) => unknown {
     const t = this.js(node);
     if (typeof t !== 'string') this.fail(node, target, '$template must be a string');
-    const parts: (string | number)[] = [];
+    const parts: (string | ((ctx: RunContext) => unknown))[] = [];
     let last = 0;
     const re = /\$\{([^}]*)\}/g;
     let m: RegExpExecArray | null;
@@ -455,8 +501,16 @@ export class MappingCompiler {
       parts.push(t.slice(last, m.index));
       const name = m[1].trim();
       const binding = scope.names.get(name);
-      if (!binding) this.fail(node, target, `$template refers to unknown name "${name}"`);
-      parts.push(binding.slot);
+      if (binding) {
+        const slot = binding.slot;
+        parts.push((ctx) => ctx.slots[slot]);
+      } else if (NAME.test(name) && !/^[A-Z][A-Z0-9]{2}$/.test(name)) {
+        this.fail(node, target, `$template refers to unknown name "${name}"`);
+      } else {
+        // Not a name: a path such as ${PID-3.4} or ${@.1}; its first match is used.
+        const all = this.path(name, node, target, scope).all;
+        parts.push((ctx) => all(ctx)[0]);
+      }
       last = m.index + m[0].length;
     }
     parts.push(t.slice(last));
@@ -465,7 +519,7 @@ export class MappingCompiler {
       for (const p of parts) {
         if (typeof p === 'string') out += p;
         else {
-          const v = text(ctx.slots[p]);
+          const v = text(p(ctx));
           if (v === undefined) return undefined;
           out += v;
         }
@@ -628,6 +682,16 @@ export class MappingCompiler {
       return true;
     };
   }
+}
+
+/**
+ * An HL7 field or segment written straight into the output stands for its first value
+ * (`code: { $path: PV1-14 }` is PV1-14.1); use a function such as hl7Coding to keep the parts.
+ */
+function asOutput(c: Compiled): Compiled {
+  if (c.isList || (c.level !== 'repetition' && c.level !== 'segment')) return c;
+  const run = c.run;
+  return { ...c, level: 'value', run: (ctx) => text(run(ctx)) };
 }
 
 function distinct(items: unknown[], key: string): unknown[] {

@@ -84,7 +84,7 @@ function compileSource(src: SourceFile): CompiledMapping {
     const c = compiler.node(node, `let.${name}`, { names, segments: new Map() });
     const slot = compiler.newSlot();
     lets.push({ slot, c });
-    (names as Map<string, { slot: number; level?: string }>).set(name, { slot, level: c.level });
+    (names as Map<string, { slot: number; level?: string; isList?: boolean }>).set(name, { slot, level: c.level, isList: c.isList });
   }
   const scope: Scope = { names, segments: new Map() };
   const output = compiler.node(top.get('output'), '', scope);

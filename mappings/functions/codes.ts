@@ -7,7 +7,7 @@ export const codeFunctions: MappingFunction[] = [
     name: 'codemap',
     description:
       'Translate a code through mappings/codemaps/<name>.yaml. A missing code gives the map\'s `default`, else follows its `unmapped` rule (error, omit, keep).',
-    usage: '{ codemap: hl7-0001-gender }',
+    usage: '{ codemap: hl7-0001-gender }  |  { codemap: [nhs-number-verification-status, omit] }',
     examples: [
       { input: 'F', args: ['hl7-0001-gender'], output: 'female' },
       { input: '2', args: ['hl7-0001-gender'], output: 'female' },
@@ -19,18 +19,25 @@ export const codeFunctions: MappingFunction[] = [
       },
       { input: 'NH{status:02}', args: ['nhs-number-verification-status'], output: { system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '02', display: 'Number present but not traced' } },
       { input: 'XX', args: ['nhs-number-verification-status'], error: 'not in code map' },
+      { input: 'NH', args: ['nhs-number-verification-status', 'omit'], output: undefined },
+      { input: 'ZZ', args: ['hl7-0127-allergy-category', 'keep'], output: 'ZZ' },
     ],
     bind(args, env) {
       const name = stringArg('codemap', args, 0);
       const map = env.codemap(name);
+      const override = args[1];
+      if (override !== undefined && override !== 'error' && override !== 'omit' && override !== 'keep') {
+        throw new Error('function codemap: the second argument (what to do with an unmapped code) must be error, omit or keep');
+      }
+      const unmapped = (override ?? map.unmapped) as 'error' | 'omit' | 'keep';
       return (value) => {
         const code = text(value)?.trim();
         if (code === undefined || code === '') return undefined;
         const hit = map.lookup(code);
         if (hit !== undefined) return hit;
         if (map.default !== undefined) return map.default;
-        if (map.unmapped === 'omit') return undefined;
-        if (map.unmapped === 'keep') return code;
+        if (unmapped === 'omit') return undefined;
+        if (unmapped === 'keep') return code;
         throw new InvalidValueError(`code "${code}" is not in code map ${name}`);
       };
     },

