@@ -11,55 +11,19 @@ import type { Kysely } from 'kysely';
 import { reasonOf } from '../errors.js';
 import { log } from '../../server/logger.js';
 import type { ContentKeyRing } from '../../server/store/crypto.js';
-import type { BulkWrite, GroupCommitter } from '../../server/store/group-commit.js';
+import type { GroupCommitter } from '../../server/store/group-commit.js';
 import type { StoreDatabase } from '../../server/store/schema.js';
-import { sealedColumnsOf, toEnvelope, type QueueItemRow } from './embedded-rows.js';
+import { toEnvelope, type QueueItemRow } from './embedded-rows.js';
+import { applyOutcomes } from './embedded-writes.js';
 import type { DeliveryHandler, DeliveryOutcome, Envelope } from './types.js';
 
 /** A handler that throws (instead of returning an outcome) is retried after this delay. */
 export const THROWN_HANDLER_RETRY_MS = 1000;
-const ROW_CHUNK = 200;
-
-export interface OutcomeWrite {
-  row: QueueItemRow;
-  outcome: DeliveryOutcome;
-  now: number;
-}
-
-/** done → delete; retry → later and attempt + 1; dead-letter → move to dead_letters. */
-export const applyOutcomes: BulkWrite<StoreDatabase, OutcomeWrite, void> = {
-  name: 'queue-outcome',
-  async apply(trx, writes) {
-    const remove: number[] = [];
-    const deadLetters = [];
-    for (const { row, outcome, now } of writes) {
-      if (outcome.kind === 'retry') {
-        await trx
-          .updateTable('queue_items')
-          .set({ available_at: now + outcome.delayMs, attempt: row.attempt + 1 })
-          .where('seq', '=', row.seq)
-          .execute();
-        continue;
-      }
-      remove.push(row.seq);
-      if (outcome.kind === 'dead-letter') {
-        deadLetters.push({ ...sealedColumnsOf(row), attempts: row.attempt, reason: outcome.reason, dead_lettered_at: now });
-      }
-    }
-    for (let i = 0; i < deadLetters.length; i += ROW_CHUNK) {
-      await trx.insertInto('dead_letters').values(deadLetters.slice(i, i + ROW_CHUNK)).execute();
-    }
-    for (let i = 0; i < remove.length; i += ROW_CHUNK) {
-      await trx.deleteFrom('queue_items').where('seq', 'in', remove.slice(i, i + ROW_CHUNK)).execute();
-    }
-    return writes.map(() => undefined);
-  },
-};
-
 export interface ConsumerDeps {
   kysely: Kysely<StoreDatabase>;
   keys: ContentKeyRing;
-  outcomes: GroupCommitter<StoreDatabase>;
+  /** The queue's single writer (see embedded-writes.ts). */
+  writes: GroupCommitter<StoreDatabase>;
   destination: string;
   concurrency: number;
   handler: DeliveryHandler;
@@ -113,14 +77,13 @@ export class DestinationConsumer {
         this.pumpAgain = false;
         const free = this.deps.concurrency - this.inFlight.size;
         if (free <= 0) return; // a completion wakes us
-        // Rows in flight when the read started may be stale (finished meanwhile): skip them;
-        // their completion sets pumpAgain, so the next round reads them afresh.
-        const busyAtStart = new Set(this.inFlight.keys());
-        // In-flight items are partition heads too, so ask for enough rows to see past them.
-        const rows = await this.fetchHeads(free + busyAtStart.size);
+        // Rows in flight when the read started may be stale (finished meanwhile), so they are
+        // excluded; their completion sets pumpAgain and the next round reads afresh.
+        const busyAtStart = [...this.inFlight.keys()];
+        const rows = await this.fetchHeads(free, busyAtStart);
         for (const row of rows) {
           if (this.closed || this.inFlight.size >= this.deps.concurrency) break;
-          if (!busyAtStart.has(row.seq) && !this.inFlight.has(row.seq)) this.start(row);
+          if (!this.inFlight.has(row.seq)) this.start(row);
         }
       } while (this.pumpAgain && !this.closed);
     } catch (err) {
@@ -129,25 +92,16 @@ export class DestinationConsumer {
     }
   }
 
-  /** Ready items that are the earliest remaining item of their partition, in publish order. */
-  private fetchHeads(limit: number): Promise<QueueItemRow[]> {
-    return this.deps.kysely
-      .selectFrom('queue_items as q')
-      .selectAll('q')
-      .where('q.destination', '=', this.deps.destination)
-      .where('q.available_at', '<=', Date.now())
-      // "Is the partition's smallest seq": a min() per row is an index probe on
-      // (destination, partition_key, seq) in both engines, even before statistics exist.
-      .where('q.seq', '=', (eb) =>
-        eb
-          .selectFrom('queue_items as p')
-          .select((p) => p.fn.min('p.seq').as('head'))
-          .whereRef('p.destination', '=', 'q.destination')
-          .whereRef('p.partition_key', '=', 'q.partition_key'),
-      )
-      .orderBy('q.seq')
-      .limit(limit)
-      .execute();
+  /** Ready partition heads not already in flight, in publish order. */
+  private fetchHeads(limit: number, exclude: number[]): Promise<QueueItemRow[]> {
+    let query = this.deps.kysely
+      .selectFrom('queue_items')
+      .selectAll()
+      .where('destination', '=', this.deps.destination)
+      .where('head', '=', 1)
+      .where('available_at', '<=', Date.now());
+    if (exclude.length > 0) query = query.where('seq', 'not in', exclude);
+    return query.orderBy('seq').limit(limit).execute();
   }
 
   private start(row: QueueItemRow): void {
@@ -162,7 +116,7 @@ export class DestinationConsumer {
     const outcome = await this.runHandler(row);
     const now = Date.now();
     try {
-      await this.deps.outcomes.submit(applyOutcomes, { row, outcome, now });
+      await this.deps.writes.submit(applyOutcomes, { row, outcome, now });
     } catch (err) {
       // Not recorded: the row is unchanged and will be handed out again (at-least-once).
       log.error({ destination: this.deps.destination, messageId: row.message_id, err: reasonOf(err) }, 'embedded queue: recording outcome failed');

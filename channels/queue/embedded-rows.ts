@@ -12,7 +12,7 @@ function payloadAad(messageId: string, destination: string): string {
   return `envelope:${messageId}:${destination}`;
 }
 
-export function toQueueItem(keys: ContentKeyRing, envelope: Envelope, destination: string, now: number): Insertable<QueueItemsTable> {
+export function toQueueItem(keys: ContentKeyRing, envelope: Envelope, destination: string, now: number): Omit<Insertable<QueueItemsTable>, 'head'> {
   const payload = Buffer.from(JSON.stringify({ body: envelope.body, headers: envelope.headers }), 'utf8');
   const sealed = seal(keys, payload, payloadAad(envelope.messageId, destination));
   return {

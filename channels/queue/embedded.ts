@@ -3,13 +3,14 @@
 // transaction (group-committed with concurrent publishes) and resolves once durable; consumers
 // are woken in-process at once and also poll as a safety net.
 import { topicMatches, type DeadLetter, type DeliveryHandler, type DeliveryQueue, type Envelope, type Subscription } from './types.js';
-import type { Insertable, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ContentKeyRing } from '../../server/store/crypto.js';
 import type { Db } from '../../server/store/db.js';
-import { GroupCommitter, type BulkWrite } from '../../server/store/group-commit.js';
-import type { QueueItemsTable, StoreDatabase } from '../../server/store/schema.js';
+import { GroupCommitter } from '../../server/store/group-commit.js';
+import type { StoreDatabase } from '../../server/store/schema.js';
 import { DestinationConsumer } from './embedded-consumer.js';
-import { sealedColumnsOf, toEnvelope, toQueueItem } from './embedded-rows.js';
+import { toEnvelope, toQueueItem } from './embedded-rows.js';
+import { publishItems, replayDeadLetters, type NewQueueItem } from './embedded-writes.js';
 
 export interface EmbeddedQueueOptions {
   /** Keys that seal queued payloads (the store's content keys). */
@@ -20,25 +21,17 @@ export interface EmbeddedQueueOptions {
   maxBatch?: number;
 }
 
-const ROW_CHUNK = 200;
 const DEFAULT_DEAD_LETTER_LIMIT = 100;
-
-const insertItems: BulkWrite<StoreDatabase, Insertable<QueueItemsTable>[], void> = {
-  name: 'queue-publish',
-  async apply(trx, batches) {
-    const rows = batches.flat();
-    for (let i = 0; i < rows.length; i += ROW_CHUNK) await trx.insertInto('queue_items').values(rows.slice(i, i + ROW_CHUNK)).execute();
-    return batches.map(() => undefined);
-  },
-};
 
 export class EmbeddedQueue implements DeliveryQueue {
   private readonly kysely: Kysely<StoreDatabase>;
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly consumers = new Map<string, DestinationConsumer>();
-  /** One publish transaction at a time, so commit order (and seq order) is publish order. */
-  private readonly publishes: GroupCommitter<StoreDatabase>;
-  private readonly outcomes: GroupCommitter<StoreDatabase>;
+  /**
+   * The single writer: one transaction at a time keeps commit order (and so seq order) equal to
+   * publish order and keeps partition heads exact; concurrent writes share that transaction.
+   */
+  private readonly writes: GroupCommitter<StoreDatabase>;
   private readonly pollIntervalMs: number;
   private started = false;
   private closed = false;
@@ -50,8 +43,7 @@ export class EmbeddedQueue implements DeliveryQueue {
   ) {
     this.kysely = db.kysely;
     const maxBatch = options.maxBatch ?? 500;
-    this.publishes = new GroupCommitter(db.kysely, { maxBatch, maxConcurrent: 1 });
-    this.outcomes = new GroupCommitter(db.kysely, { maxBatch, maxConcurrent: db.dialect === 'postgres' ? 2 : 1 });
+    this.writes = new GroupCommitter(db.kysely, { maxBatch, maxConcurrent: 1 });
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
   }
 
@@ -68,7 +60,7 @@ export class EmbeddedQueue implements DeliveryQueue {
     if (!this.started) throw new Error('embedded queue: publish before start(): no destinations are bound');
     if (this.closed) throw new Error('embedded queue is closed');
     const now = Date.now();
-    const rows: Insertable<QueueItemsTable>[] = [];
+    const rows: NewQueueItem[] = [];
     const touched = new Set<string>();
     for (const envelope of envelopes) {
       for (const sub of this.subscriptions.values()) {
@@ -78,7 +70,7 @@ export class EmbeddedQueue implements DeliveryQueue {
       }
     }
     if (rows.length === 0) return;
-    await this.publishes.submit(insertItems, rows);
+    await this.writes.submit(publishItems, rows);
     for (const destination of touched) this.consumers.get(destination)?.wake();
   }
 
@@ -92,7 +84,7 @@ export class EmbeddedQueue implements DeliveryQueue {
       new DestinationConsumer({
         kysely: this.kysely,
         keys: this.options.keys,
-        outcomes: this.outcomes,
+        writes: this.writes,
         destination,
         concurrency: sub.concurrency,
         handler,
@@ -121,28 +113,7 @@ export class EmbeddedQueue implements DeliveryQueue {
   /** Re-queue dead letters (oldest first) with attempt 1; they join the end of their partition. */
   async replayDeadLetters(destination: string, messageIds?: string[]): Promise<number> {
     if (messageIds !== undefined && messageIds.length === 0) return 0;
-    const moved = await this.publishes.run(async (trx) => {
-      let query = trx.selectFrom('dead_letters').selectAll().where('destination', '=', destination);
-      if (messageIds !== undefined) query = query.where('message_id', 'in', messageIds);
-      const letters = await query.orderBy('seq').execute();
-      const now = Date.now();
-      for (let i = 0; i < letters.length; i += ROW_CHUNK) {
-        const chunk = letters.slice(i, i + ROW_CHUNK);
-        await trx
-          .insertInto('queue_items')
-          .values(chunk.map((l) => ({ ...sealedColumnsOf(l), attempt: 1, available_at: now, enqueued_at: now })))
-          .execute();
-        await trx
-          .deleteFrom('dead_letters')
-          .where(
-            'seq',
-            'in',
-            chunk.map((l) => l.seq),
-          )
-          .execute();
-      }
-      return letters.length;
-    });
+    const moved = await this.writes.run((trx) => replayDeadLetters(trx, destination, messageIds, Date.now()));
     if (moved > 0) this.consumers.get(destination)?.wake();
     return moved;
   }
@@ -161,6 +132,6 @@ export class EmbeddedQueue implements DeliveryQueue {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.consumers.values()].map((c) => c.close()));
-    await Promise.all([this.publishes.drain(), this.outcomes.drain()]);
+    await this.writes.drain();
   }
 }

@@ -196,7 +196,8 @@ export class MessageStore {
         ),
       );
     }
-    const rows = await query.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    const dir = filter.oldestFirst ? 'asc' : 'desc';
+    const rows = await query.orderBy('received_at', dir).orderBy('id', dir).limit(limit).execute();
     const destinations = await this.destinationsOf(rows.map((r) => r.id));
     return rows.map((r) => toRecord(r, destinations.get(r.id) ?? []));
   }

@@ -54,6 +54,8 @@ export interface QueueItemsTable extends SealedColumns {
   channel: string;
   routing_key: string;
   partition_key: string;
+  /** 1 for the earliest remaining item of its (destination, partition_key): the only one handed out. */
+  head: number;
   attempt: number;
   available_at: number;
   enqueued_at: number;

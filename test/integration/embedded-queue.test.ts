@@ -217,6 +217,32 @@ describe.each(BACKENDS)('EmbeddedQueue on %s', (backendName) => {
     await queue.close();
   });
 
+  test('a dead-lettered item unblocks its partition; a replayed one joins the end', async () => {
+    const destination = unique();
+    const queue = new EmbeddedQueue(db, { keys });
+    await queue.start([{ destination, bindings: ['#'], concurrency: 4 }]);
+    const [first, second, third] = [1, 2, 3].map((n) => envelope(n, { partitionKey: 'same-person' }));
+    await queue.publish([first, second]);
+    const order: string[] = [];
+    let replayedOnce = false;
+    await queue.consume(destination, async (d) => {
+      order.push(d.envelope.messageId);
+      if (d.envelope.messageId === first.messageId && !replayedOnce) return { kind: 'dead-letter', reason: 'ValidationError: bad' };
+      return { kind: 'done' };
+    });
+    await waitFor(() => order.length === 2, 'first two deliveries');
+    expect(order).toEqual([first.messageId, second.messageId]);
+    await queue.publish([third]);
+    await waitFor(async () => (await queue.depth(destination)) === 0, 'third delivered');
+    replayedOnce = true;
+    expect(await queue.replayDeadLetters(destination)).toBe(1);
+    await waitFor(() => order.length === 4, 'replayed delivery');
+    expect(order).toEqual([first.messageId, second.messageId, third.messageId, first.messageId]);
+    const heads = await db.kysely.selectFrom('queue_items').select('seq').where('destination', '=', destination).execute();
+    expect(heads).toEqual([]);
+    await queue.close();
+  });
+
   test('an unreadable payload is dead-lettered, not lost', async () => {
     const destination = unique();
     const writer = new EmbeddedQueue(db, { keys });

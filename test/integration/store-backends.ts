@@ -45,7 +45,7 @@ export function createBackend(name: BackendName): TestBackend {
     open,
     async openMigrated() {
       const db = await open();
-      await migrateToLatest(db.kysely);
+      await migrateToLatest(db.kysely, db.schema);
       return db;
     },
     async cleanup() {

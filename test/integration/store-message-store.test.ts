@@ -53,10 +53,10 @@ describe.each(BACKENDS)('MessageStore on %s', (backendName) => {
   });
 
   test('migrations are idempotent', async () => {
-    expect(await migrateToLatest(db.kysely)).toEqual([]);
+    expect(await migrateToLatest(db.kysely, db.schema)).toEqual([]);
     const again = await backend.open();
     try {
-      expect(await migrateToLatest(again.kysely)).toEqual([]);
+      expect(await migrateToLatest(again.kysely, again.schema)).toEqual([]);
     } finally {
       await again.close();
     }
@@ -231,6 +231,7 @@ describe.each(BACKENDS)('MessageStore on %s', (backendName) => {
     const idsOf = async (f: Parameters<MessageStore['list']>[0]) => (await store.list({ channel, ...f })).map((m) => m.id);
     expect(await idsOf({})).toEqual([...ids].reverse());
     expect(await idsOf({ limit: 2 })).toEqual([ids[5], ids[4]]);
+    expect(await idsOf({ limit: 2, oldestFirst: true })).toEqual([ids[0], ids[1]]);
     expect(await idsOf({ status: 'sent' })).toEqual([ids[4], ids[1]]);
     expect(await idsOf({ messageType: 'ADT^A03' })).toEqual([ids[5], ids[3], ids[1]]);
     expect(await idsOf({ patientKey: '9449305552' })).toEqual([ids[2], ids[1], ids[0]]);

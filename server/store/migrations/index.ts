@@ -1,13 +1,15 @@
 // The one ordered list of store migrations. Other parts (audit, auth) add their own files here
-// under a new name prefix (0003-…, 0004-…): Kysely runs them in name order and refuses to
+// under the next free name prefix (0004-…, 0005-…): Kysely runs them in name order and refuses to
 // start if a previously applied migration is missing from the list.
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import { messagesMigration } from './0001-messages.js';
 import { embeddedQueueMigration } from './0002-embedded-queue.js';
+import { queuePartitionHeadsMigration } from './0003-queue-partition-heads.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-messages': messagesMigration,
   '0002-embedded-queue': embeddedQueueMigration,
+  '0003-queue-partition-heads': queuePartitionHeadsMigration,
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */

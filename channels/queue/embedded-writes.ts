@@ -1,0 +1,156 @@
+// The embedded queue's writes. Every write that changes which item heads a partition (publish,
+// replay, done, dead-letter) goes through one group committer with one transaction at a time,
+// so the head flag is always exact: an item is head when it is the earliest remaining item of
+// its (destination, partition_key).
+import type { Insertable, Transaction } from 'kysely';
+import type { BulkWrite } from '../../server/store/group-commit.js';
+import type { QueueItemsTable, StoreDatabase } from '../../server/store/schema.js';
+import { sealedColumnsOf, type QueueItemRow } from './embedded-rows.js';
+import type { DeliveryOutcome } from './types.js';
+
+type Trx = Transaction<StoreDatabase>;
+export type NewQueueItem = Omit<Insertable<QueueItemsTable>, 'head'>;
+
+const ROW_CHUNK = 200;
+const KEY_CHUNK = 500;
+const PROMOTE_CHUNK = 100;
+
+function chunked<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Partition keys grouped by destination, each key once. */
+function partitionsByDestination(rows: { destination: string; partition_key: string }[]): Map<string, string[]> {
+  const sets = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const set = sets.get(r.destination) ?? new Set<string>();
+    set.add(r.partition_key);
+    sets.set(r.destination, set);
+  }
+  return new Map([...sets].map(([d, keys]) => [d, [...keys]]));
+}
+
+/** Insert items in the given order; each is head only if its partition had nothing before it. */
+export async function insertQueueItems(trx: Trx, items: NewQueueItem[]): Promise<void> {
+  const occupied = new Set<string>();
+  for (const [destination, keys] of partitionsByDestination(items)) {
+    for (const chunk of chunked(keys, KEY_CHUNK)) {
+      const present = await trx
+        .selectFrom('queue_items')
+        .select('partition_key')
+        .distinct()
+        .where('destination', '=', destination)
+        .where('partition_key', 'in', chunk)
+        .execute();
+      for (const p of present) occupied.add(`${destination}\u0000${p.partition_key}`);
+    }
+  }
+  const rows = items.map((item) => {
+    const key = `${item.destination}\u0000${item.partition_key}`;
+    const head = occupied.has(key) ? 0 : 1;
+    occupied.add(key);
+    return { ...item, head };
+  });
+  for (const chunk of chunked(rows, ROW_CHUNK)) await trx.insertInto('queue_items').values(chunk).execute();
+}
+
+/** After items left the queue, the earliest remaining item of each of their partitions leads. */
+async function promoteHeads(trx: Trx, removed: { destination: string; partition_key: string }[]): Promise<void> {
+  for (const [destination, keys] of partitionsByDestination(removed)) {
+    for (const chunk of chunked(keys, PROMOTE_CHUNK)) {
+      // One scalar min() per partition: each is a single index probe on (destination,
+      // partition_key, seq), however deep the partition (a GROUP BY would scan all its rows).
+      await trx
+        .updateTable('queue_items')
+        .set({ head: 1 })
+        .where((eb) =>
+          eb(
+            'seq',
+            'in',
+            chunk.map((key) =>
+              eb
+                .selectFrom('queue_items as p')
+                .select((p) => p.fn.min('p.seq').as('seq'))
+                .where('p.destination', '=', destination)
+                .where('p.partition_key', '=', key),
+            ),
+          ),
+        )
+        .execute();
+    }
+  }
+}
+
+export const publishItems: BulkWrite<StoreDatabase, NewQueueItem[], void> = {
+  name: 'queue-publish',
+  async apply(trx, batches) {
+    await insertQueueItems(trx, batches.flat());
+    return batches.map(() => undefined);
+  },
+};
+
+export interface OutcomeWrite {
+  row: QueueItemRow;
+  outcome: DeliveryOutcome;
+  now: number;
+}
+
+/** done → delete; retry → later and attempt + 1 (stays head); dead-letter → move to dead_letters. */
+export const applyOutcomes: BulkWrite<StoreDatabase, OutcomeWrite, void> = {
+  name: 'queue-outcome',
+  async apply(trx, writes) {
+    const removed: QueueItemRow[] = [];
+    const deadLetters = [];
+    for (const { row, outcome, now } of writes) {
+      if (outcome.kind === 'retry') {
+        await trx
+          .updateTable('queue_items')
+          .set({ available_at: now + outcome.delayMs, attempt: row.attempt + 1 })
+          .where('seq', '=', row.seq)
+          .execute();
+        continue;
+      }
+      removed.push(row);
+      if (outcome.kind === 'dead-letter') {
+        deadLetters.push({ ...sealedColumnsOf(row), attempts: row.attempt, reason: outcome.reason, dead_lettered_at: now });
+      }
+    }
+    for (const chunk of chunked(deadLetters, ROW_CHUNK)) await trx.insertInto('dead_letters').values(chunk).execute();
+    for (const chunk of chunked(removed, ROW_CHUNK)) {
+      await trx
+        .deleteFrom('queue_items')
+        .where(
+          'seq',
+          'in',
+          chunk.map((r) => r.seq),
+        )
+        .execute();
+    }
+    await promoteHeads(trx, removed);
+    return writes.map(() => undefined);
+  },
+};
+
+/** Move dead letters (oldest first) back to the end of their partitions, attempt reset to 1. */
+export async function replayDeadLetters(trx: Trx, destination: string, messageIds: string[] | undefined, now: number): Promise<number> {
+  let query = trx.selectFrom('dead_letters').selectAll().where('destination', '=', destination);
+  if (messageIds !== undefined) query = query.where('message_id', 'in', messageIds);
+  const letters = await query.orderBy('seq').execute();
+  await insertQueueItems(
+    trx,
+    letters.map((l) => ({ ...sealedColumnsOf(l), attempt: 1, available_at: now, enqueued_at: now })),
+  );
+  for (const chunk of chunked(letters, ROW_CHUNK)) {
+    await trx
+      .deleteFrom('dead_letters')
+      .where(
+        'seq',
+        'in',
+        chunk.map((l) => l.seq),
+      )
+      .execute();
+  }
+  return letters.length;
+}
