@@ -36,6 +36,15 @@ function describe(err: ErrorObject): string {
   return err.message ?? err.keyword;
 }
 
+/** `/output/entry/0/resource` → `entry[0].resource`, the way compile errors name targets. */
+function targetOf(instancePath: string): string {
+  const parts = instancePath.split('/').slice(1);
+  if (parts[0] === 'output') parts.shift();
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out || '(mapping)';
+}
+
 function schemaProblems(src: SourceFile): MappingProblem[] {
   const validate = schemaValidator();
   if (validate(src.doc.toJS())) return [];
@@ -43,7 +52,7 @@ function schemaProblems(src: SourceFile): MappingProblem[] {
   const errors = (validate.errors ?? []).filter((e) => !['oneOf', 'anyOf', 'if'].includes(e.keyword) && !(e.keyword === 'pattern' && e.propertyName));
   return errors.slice(0, 20).map((e) => {
     const path = e.instancePath + (e.keyword === 'propertyNames' && e.propertyName ? `/${e.propertyName}` : '');
-    return { file: src.file, line: lineOf(src, nodeAt(src, path)), target: path.slice(1).replace(/\//g, '.') || '(mapping)', message: describe(e) };
+    return { file: src.file, line: lineOf(src, nodeAt(src, path)), target: targetOf(path), message: describe(e) };
   });
 }
 

@@ -1,0 +1,78 @@
+// Output validation: the FHIR R4 JSON Schema per resource plus the UK Core rules.
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { ValidationError } from '../../channels/errors.js';
+import { fhirIssues, validateFhirOutput } from '../../mappings/validate/index.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let valid: Json;
+const load = (): Json => JSON.parse(readFileSync('mappings/hl7v2/cases/a01-admit-bst-repeats.expected.json', 'utf8'));
+const patientOf = (b: Json): Json => b.entry[0].resource;
+
+beforeAll(() => {
+  valid = load();
+});
+
+describe('FHIR R4 + UK Core validation', () => {
+  it('accepts a mapped ADT bundle', () => {
+    expect(fhirIssues(valid)).toEqual([]);
+    expect(() => validateFhirOutput(valid)).not.toThrow();
+  });
+
+  it('reports schema errors per resource with their path', () => {
+    const b = load();
+    patientOf(b).gender = 'woman';
+    patientOf(b).colour = 'blue';
+    const issues = fhirIssues(b, ['fhir-r4']);
+    expect(issues).toContain('entry[0].resource/gender: must be one of male, female, other, unknown');
+    expect(issues).toContain('entry[0].resource: unknown element "colour"');
+  });
+
+  it('checks the NHS number: system, Modulus 11, only one', () => {
+    const b = load();
+    patientOf(b).identifier[0].value = '9434765918';
+    patientOf(b).identifier.push({ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9449305552' });
+    const issues = fhirIssues(b, ['uk-core']);
+    expect(issues).toContain('entry[0].resource.identifier: more than one NHS number');
+    expect(issues).toContain('entry[0].resource.identifier[0].value: NHS number must be 10 digits with a valid Modulus 11 check digit');
+    expect(issues).toContain('entry[0].request.url: the resource has no identifier https://fhir.nhs.uk/Id/nhs-number|9434765919');
+  });
+
+  it('checks verification status and ethnic category codes, profiles and required elements', () => {
+    const b = load();
+    patientOf(b).identifier[0].extension[0].valueCodeableConcept.coding[0].code = '09';
+    patientOf(b).extension[0].valueCodeableConcept.coding[0].code = 'I';
+    delete patientOf(b).meta;
+    const enc = b.entry.find((e: Json) => e.resource.resourceType === 'Encounter').resource;
+    delete enc.subject;
+    const issues = fhirIssues(b, ['uk-core']);
+    expect(issues.some((i) => i.includes('verification status must be a code 01–08'))).toBe(true);
+    expect(issues.some((i) => i.includes('ethnic category must be a code'))).toBe(true);
+    expect(issues).toContain('entry[0].resource.meta.profile: must include https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient');
+    expect(issues.some((i) => /entry\[\d+\]\.resource\.subject: required for Encounter/.test(i))).toBe(true);
+  });
+
+  it('checks that urn:uuid references resolve and transaction entries have requests', () => {
+    const b = load();
+    b.entry[1].resource.managingOrganization = { reference: 'urn:uuid:00000000-0000-5000-8000-000000000000' };
+    delete b.entry[2].request;
+    const issues = fhirIssues(b, ['uk-core']);
+    expect(issues).toContain('entry[1].resource.managingOrganization.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle');
+    expect(issues).toContain('entry[2].request: method and url are required in a transaction');
+  });
+
+  it('throws a ValidationError carrying every issue', () => {
+    const b = load();
+    patientOf(b).gender = 'woman';
+    patientOf(b).identifier[0].value = '1234567890';
+    let err: unknown;
+    try {
+      validateFhirOutput(b);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).issues.length).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1,0 +1,89 @@
+// Every shipped example case passes, the cases cover what issue 4 asks for, and a
+// mismatch is reported as a readable, path-addressed diff.
+import { describe, expect, it } from '@jest/globals';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatCaseResult, runMappingCases } from '../../mappings/engine/cases.js';
+import { isValidNhsNumber } from '../../mappings/functions/nhs-number.js';
+import { mapHl7ToBundle, loadMappingById, listMappings } from '../../mappings/index.js';
+
+const ADT_DIR = 'mappings/hl7v2';
+const CASES = join(ADT_DIR, 'cases');
+
+describe('shipped HL7 v2 ADT cases', () => {
+  const results = runMappingCases(ADT_DIR);
+
+  it('all pass', () => {
+    const failed = results.filter((r) => !r.ok).map(formatCaseResult);
+    expect(failed).toEqual([]);
+    expect(results.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('cover every ADT event the mapping supports', () => {
+    const events = new Set<string>();
+    for (const f of readdirSync(CASES).filter((n) => n.endsWith('.hl7'))) {
+      const msh = readFileSync(join(CASES, f), 'latin1').split(/\r|\n/)[0];
+      events.add(msh.split('|')[8].split('^')[1]);
+    }
+    for (const e of ['A01', 'A02', 'A03', 'A04', 'A05', 'A08', 'A11', 'A12', 'A13', 'A28', 'A31', 'A34', 'A40']) expect(events).toContain(e);
+  });
+
+  it('use only NHS numbers that pass Modulus 11, except the case about an invalid one', () => {
+    for (const f of readdirSync(CASES).filter((n) => n.endsWith('.hl7'))) {
+      const text = readFileSync(join(CASES, f), 'latin1');
+      for (const [, n] of text.matchAll(/(\d{10})\^\^\^NHS/g)) {
+        if (f.startsWith('a31-invalid-nhs-number')) expect(isValidNhsNumber(n)).toBe(false);
+        else expect(isValidNhsNumber(n)).toBe(true);
+      }
+    }
+  });
+
+  it('cover escapes, Latin-1, BST and GMT, merges and Z-segments in the expected output', () => {
+    const read = (name: string) => readFileSync(join(CASES, `${name}.expected.json`), 'utf8');
+    expect(read('a08-update-escapes')).toContain('Flat 2&3 Rose | Crown Yard');
+    expect(read('a08-update-escapes')).toContain('Line A~Line B');
+    expect(read('a08-update-escapes')).toContain('MARY ^ JANE');
+    expect(read('a08-update-escapes')).toContain('C:\\\\data\\\\home');
+    expect(read('a01-latin1')).toContain('BRONTË');
+    expect(read('a01-admit-bst-repeats')).toContain('2026-07-14T09:30:00+01:00');
+    expect(read('a02-transfer-gmt')).toContain('2026-01-12T08:00:00+00:00');
+    expect(read('a40-merge-nhs')).toContain('"replaced-by"');
+    expect(readFileSync(join(CASES, 'a01-admit-bst-repeats.hl7'), 'utf8')).toContain('\rZU1|');
+  });
+});
+
+describe('case runner', () => {
+  it('prints a diff addressed by output path when the output differs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tramline-cases-'));
+    cpSync(ADT_DIR, dir, { recursive: true });
+    const expectedFile = join(dir, 'cases', 'a02-transfer-gmt.expected.json');
+    const expected = JSON.parse(readFileSync(expectedFile, 'utf8'));
+    expected.entry[0].resource.gender = 'female';
+    delete expected.entry[0].resource.birthDate;
+    writeFileSync(expectedFile, JSON.stringify(expected));
+    const r = runMappingCases(join(dir, 'adt-to-fhir.yaml')).find((x) => x.name === 'a02-transfer-gmt');
+    expect(r?.ok).toBe(false);
+    expect(r?.problems).toEqual(['entry[0].resource.gender: expected "female", got "male"', 'entry[0].resource.birthDate: unexpected "1952-08-09"']);
+    expect(formatCaseResult(r!)).toContain('FAIL  hl7v2-adt-to-fhir › a02-transfer-gmt');
+  });
+});
+
+describe('engine entry point', () => {
+  it('finds the shipped mapping by id and maps a message to a validated bundle', () => {
+    expect(listMappings().get('hl7v2-adt-to-fhir')).toMatch(/adt-to-fhir\.yaml$/);
+    expect(loadMappingById('hl7v2-adt-to-fhir')).toBe(loadMappingById('hl7v2-adt-to-fhir'));
+    const text = readFileSync(join(CASES, 'a04-outpatient-nh-status.hl7'), 'utf8');
+    const { bundle, issues, header } = mapHl7ToBundle(text);
+    expect(header.triggerEvent).toBe('A04');
+    expect(issues).toEqual([]);
+    expect(bundle.type).toBe('transaction');
+    expect(bundle.entry?.[0].request?.url).toBe('Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9912003888');
+  });
+
+  it('gives typed errors, never stack traces, for bad input', () => {
+    expect(() => mapHl7ToBundle('not hl7')).toThrow(expect.objectContaining({ kind: 'ParseError' }));
+    expect(() => mapHl7ToBundle(readFileSync(join(CASES, 'error-missing-pid.hl7'), 'utf8'))).toThrow(expect.objectContaining({ kind: 'MappingError' }));
+    expect(() => loadMappingById('no-such-mapping')).toThrow('no mapping with id or path "no-such-mapping"');
+  });
+});

@@ -1,0 +1,291 @@
+// The mapping language on small inline mappings: paths, filters, loops, conditions,
+// defaults, required values, templates, and the load-time refusal of code in paths.
+import { describe, expect, it } from '@jest/globals';
+import { MappingError } from '../../channels/errors.js';
+import { parseHl7 } from '../../adapters/hl7v2/parse.js';
+import { loadMapping, checkMappingFile } from '../../mappings/engine/load.js';
+import { hl7Input, jsonInput } from '../../mappings/engine/hl7-input.js';
+
+const FILE = '/virtual/test-mapping.yaml';
+
+function json(yamlText: string, data: unknown) {
+  return loadMapping(FILE, yamlText).run(jsonInput(data));
+}
+
+function loadError(yamlText: string): MappingError {
+  try {
+    loadMapping(FILE, yamlText);
+  } catch (e) {
+    expect(e).toBeInstanceOf(MappingError);
+    return e as MappingError;
+  }
+  throw new Error('mapping loaded but should not have');
+}
+
+const PERSON = {
+  id: 'P1',
+  nhs: '943 476 5919',
+  sex: 'F',
+  names: [
+    { type: 'official', family: 'Ellis', given: 'Anna' },
+    { type: 'alias', family: 'Nurse', given: 'Annie' },
+  ],
+  events: [
+    { type: 'Service', ref: 'S1', start: '20260101' },
+    { type: 'Review', ref: 'R1', start: '20260201' },
+    { type: 'Service', ref: 'S2', start: '20260301' },
+  ],
+};
+
+describe('JSON mappings', () => {
+  it('builds objects and arrays from paths, loops, filters, functions and constants', () => {
+    const r = json(
+      `id: t
+input: json
+let:
+  nhs: { $path: $.nhs, $fn: nhsNumber }
+output:
+  resourceType: Patient
+  identifier:
+    - system: https://fhir.nhs.uk/Id/nhs-number
+      value: { $var: nhs }
+    - system: urn:local
+      value: { $path: $.id }
+  gender: { $path: $.sex, $fn: { codemap: hl7-0001-gender } }
+  name:
+    - $forEach: $.names
+      $where: { type: official }
+      $do: { family: { $path: "@.family" }, given: [{ $path: "@.given" }] }
+  services:
+    - $forEach: $.events[*]
+      $where: { type: Service }
+      $as: ev
+      $do: { ref: { $path: "@.ref" }, start: { $path: "@.start", $fn: hl7Date } }
+  active: { $const: true }
+`,
+      PERSON,
+    );
+    expect(r.issues).toEqual([]);
+    expect(r.output).toEqual({
+      resourceType: 'Patient',
+      identifier: [
+        { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' },
+        { system: 'urn:local', value: 'P1' },
+      ],
+      gender: 'female',
+      name: [{ family: 'Ellis', given: ['Anna'] }],
+      services: [
+        { ref: 'S1', start: '2026-01-01' },
+        { ref: 'S2', start: '2026-03-01' },
+      ],
+      active: true,
+    });
+  });
+
+  it('leaves out empty values, and objects whose dynamic fields are all empty', () => {
+    const r = json(
+      `id: t
+input: json
+output:
+  identifier:
+    - { system: urn:a, value: { $path: $.missing } }
+    - { system: urn:b, value: { $path: $.id } }
+  note: { $path: $.nothing }
+  empty: []
+`,
+      PERSON,
+    );
+    expect(r.output).toEqual({ identifier: [{ system: 'urn:b', value: 'P1' }] });
+  });
+
+  it('applies $when, $default, $first, $template, $list and $distinctBy', () => {
+    const r = json(
+      `id: t
+input: json
+let:
+  id: { $path: $.id }
+  key: { $template: "person|\${id}" }
+output:
+  a: { $const: yes, $when: { $path: $.sex, $eq: F } }
+  b: { $const: no, $when: { $path: $.sex, $in: [M, U] } }
+  c: { $path: $.missing, $default: fallback }
+  d: { $first: [{ $path: $.missing }, { $path: $.id }] }
+  e: { $list: [{ $path: $.id }, { $path: $.sex }], $fn: { join: "-" } }
+  f: { $var: key }
+  i: { $template: "\${id}/\${$.sex}" }
+  g:
+    $items:
+      - { k: 1, v: { $path: $.id } }
+      - { k: 1, v: { $path: $.sex } }
+      - { k: 2, v: { $path: $.sex } }
+    $distinctBy: k
+  h: { $const: both, $when: { $and: [{ $path: $.id }, { $not: { $path: $.missing } }] } }
+`,
+      PERSON,
+    );
+    expect(r.output).toEqual({ a: 'yes', c: 'fallback', d: 'P1', e: 'P1-F', f: 'person|P1', i: 'P1/F', g: [{ k: 1, v: 'P1' }, { k: 2, v: 'F' }], h: 'both' });
+  });
+
+  it('reports a missing required value with file, line and target path', () => {
+    const m = loadMapping(
+      FILE,
+      `id: t
+input: json
+output:
+  resourceType: Patient
+  birthDate:
+    $path: $.dob
+    $required: true
+`,
+    );
+    let err: unknown;
+    try {
+      m.run(jsonInput(PERSON));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MappingError);
+    const me = err as MappingError;
+    expect(me.file).toBe(FILE);
+    expect(me.line).toBe(6);
+    expect(me.target).toBe('birthDate');
+    expect(me.message).toBe(`${FILE}:6: required value missing at birthDate`);
+  });
+
+  it('turns an invalid value into an error, or a warning with $onInvalid: warn', () => {
+    const text = (mode: string) => `id: t
+input: json
+output:
+  value: { $path: $.bad, $fn: nhsNumber, $onInvalid: ${mode} }
+`;
+    const warned = json(text('warn'), { bad: '9434765918' });
+    expect(warned.output).toBeUndefined();
+    expect(warned.issues).toEqual([{ severity: 'warning', message: 'NHS number fails the Modulus 11 check', file: FILE, line: 4, target: 'value' }]);
+    expect(() => json(text('error'), { bad: '9434765918' })).toThrow(`${FILE}:4: value: NHS number fails the Modulus 11 check`);
+  });
+
+  it('includes named templates with $use and per-item $let', () => {
+    const r = json(
+      `id: t
+input: json
+templates:
+  named: { text: { $template: "\${label} \${@.family}" } }
+output:
+  names:
+    - $forEach: $.names
+      $let: { label: { $path: "@.type", $fn: upper } }
+      $do: { $use: named }
+  first: { $use: named, $with: "$.names[0]", $let: { label: { $const: FIRST } } }
+`,
+      PERSON,
+    );
+    expect(r.output).toEqual({ names: [{ text: 'OFFICIAL Ellis' }, { text: 'ALIAS Nurse' }], first: { text: 'FIRST Ellis' } });
+  });
+});
+
+describe('load-time checks', () => {
+  it.each([
+    ['$..[?(@.constructor)]', 'script or filter expression'],
+    ['$.a[?(@.x == 1)]', 'script or filter expression'],
+    ['$.a[(@.length-1)]', 'script or filter expression'],
+    ['$..process', 'reaches "process"'],
+    ['$.constructor.constructor', 'reaches "constructor"'],
+    ["$['__proto__']", 'reaches "__proto__"'],
+    ['$.a`b', 'not allowed in a path'],
+  ])('refuses the JSONPath %s before running anything', (path, why) => {
+    const err = loadError(`id: t
+input: json
+output:
+  x: { $path: "${path}" }
+`);
+    expect(err.message).toContain(why);
+    expect(err.line).toBe(4);
+    expect(err.target).toBe('x');
+  });
+
+  it('refuses prototype keys in the output', () => {
+    const err = loadError(`id: t
+input: json
+output:
+  constructor: 1
+`);
+    expect(err.message).toContain('constructor');
+  });
+
+  it('names the line of unknown keys, functions, names, code maps and templates', () => {
+    expect(loadError('id: t\ninput: json\noutput:\n  a: { $pathh: $.x }\n').message).toContain(':4: a: key "$pathh" is not allowed');
+    expect(loadError('id: t\ninput: json\noutput:\n  a: { $path: $.x, $fn: nope }\n').message).toContain(':4: a: unknown function "nope"');
+    expect(loadError('id: t\ninput: json\noutput:\n  a: { $var: nope }\n').message).toContain(':4: a: unknown name "nope"');
+    expect(loadError('id: t\ninput: json\noutput:\n  a:\n    b: { $path: $.x, $fn: { codemap: nope } }\n').message).toContain(':5: a.b: unknown code map "nope"');
+    expect(loadError('id: t\ninput: json\noutput:\n  a: { $use: nope }\n').message).toContain('unknown template "nope"');
+    expect(loadError('id: t\ninput: json\noutput:\n  a: { $path: PID-3 }\n').message).toContain('must start with $');
+    expect(loadError('id: t\ninput: hl7v2\noutput:\n  a: { $path: "PID-3(CX.5)" }\n').message).toContain('filter "CX.5" must look like CX.5=NH');
+    expect(loadError('id: t\ninput: hl7v2\noutput:\n  a: { $path: "@.1" }\n').message).toContain('only meaningful inside $forEach');
+  });
+
+  it('lists problems for tramline validate without throwing', () => {
+    expect(checkMappingFile(FILE, 'id: t\ninput: json\noutput: { a: 1 }\n')).toEqual([]);
+    const problems = checkMappingFile(FILE, 'id: T!\ninput: xml\noutput: 1\n');
+    expect(problems.map((p) => [p.line, p.target])).toEqual([
+      [1, 'id'],
+      [2, 'input'],
+    ]);
+  });
+});
+
+describe('HL7 v2 mappings', () => {
+  const MSG = [
+    'MSH|^~\\&|PAS|RXX|TL|LA|20260714093512||ADT^A01^ADT_A01|C1|P|2.4',
+    'PID|1||RX1^^^RXX^MR~9434765919^^^NHS^NH||ELLIS^ANNA~NURSE^ANNIE||19780312|F',
+    'NK1|1|ELLIS^MARK|SPO',
+    'NK1|2|ELLIS^RUBY|CHD',
+    'ZU1|anything|goes\\F\\here',
+  ].join('\r');
+
+  it('reads field notation with repetitions, filters, segment loops and MSH values', () => {
+    const m = loadMapping(
+      FILE,
+      `id: t
+input: hl7v2
+output:
+  nhs: { $path: "PID-3(CX.5=NH).1" }
+  notNhs: { $path: "PID-3(CX.5!=NH).1" }
+  second: { $path: "PID-5[2].2" }
+  secondKin: { $path: "NK1[2]-2.2" }
+  allFamilies: { $path: PID-5.1, $many: true }
+  event: { $var: event }
+  sender: { $path: MSH-4 }
+  kin:
+    - $forEach: NK1
+      $do: { name: { $path: NK1-2.2 }, rel: { $path: "@-3" } }
+  names:
+    - $forEach: PID-5
+      $do: { $path: "@", $fn: hl7Name }
+  viaWhere: { $path: PID-3, $where: { CX.4: NHS }, $fn: { hl7Component: 1 } }
+  z: { $path: ZU1-2 }
+`,
+    );
+    const r = m.run(hl7Input(parseHl7(MSG)));
+    expect(r.output).toEqual({
+      nhs: '9434765919',
+      notNhs: 'RX1',
+      second: 'ANNIE',
+      secondKin: 'RUBY',
+      allFamilies: ['ELLIS', 'NURSE'],
+      event: 'A01',
+      sender: 'RXX',
+      kin: [
+        { name: 'MARK', rel: 'SPO' },
+        { name: 'RUBY', rel: 'CHD' },
+      ],
+      names: [{ family: 'ELLIS', given: ['ANNA'] }, { family: 'NURSE', given: ['ANNIE'] }],
+      viaWhere: '9434765919',
+      z: 'goes|here',
+    });
+  });
+
+  it('refuses JSON input for an HL7 mapping with a clear error', () => {
+    const m = loadMapping(FILE, 'id: t\ninput: hl7v2\noutput: { a: 1 }\n');
+    expect(() => m.run(jsonInput({}))).toThrow('reads hl7v2 input, not json');
+  });
+});
