@@ -1,0 +1,43 @@
+// `tramline map --mapping <file|id> --input <file> [--out <file>]`: dry-run one mapping on
+// one input and print the result. Warnings go to stderr; a bad input, a mapping error or
+// invalid output prints a clear reason (and every validation issue) and exits non-zero.
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { reasonOf } from '../../../channels/errors.js';
+import { readCaseInput } from '../../../mappings/engine/cases.js';
+import { loadMappingById } from '../../../mappings/index.js';
+import { validateFhirOutput } from '../../../mappings/validate/index.js';
+
+interface MapOptions {
+  mapping: string;
+  input: string;
+  out?: string;
+  validate: boolean;
+}
+
+export function registerMapCommand(program: Command): void {
+  program
+    .command('map')
+    .description('dry-run one mapping on one input file and print the result (FHIR JSON)')
+    .requiredOption('--mapping <file|id>', 'mapping file, or the id of a shipped mapping (e.g. hl7v2-adt-to-fhir)')
+    .requiredOption('--input <file>', 'input file: an HL7 v2 message, or a JSON record for json mappings')
+    .option('--out <file>', 'write the result here instead of stdout')
+    .option('--no-validate', 'skip the output checks the mapping declares (FHIR R4 schema, UK Core)')
+    .action((opts: MapOptions) => {
+      try {
+        const mapping = loadMappingById(opts.mapping);
+        const result = mapping.run(readCaseInput(mapping, opts.input));
+        for (const issue of result.issues) console.error(`warning: ${issue.file}:${issue.line ?? '?'}: ${issue.target}: ${issue.message}`);
+        if (opts.validate && mapping.validate.length) validateFhirOutput(result.output, mapping.validate);
+        const json = `${JSON.stringify(result.output, null, 2)}\n`;
+        if (opts.out) writeFileSync(opts.out, json);
+        else process.stdout.write(json);
+      } catch (e) {
+        console.error(`tramline map: ${reasonOf(e)}`);
+        const issues = (e as { issues?: readonly string[] }).issues;
+        for (const issue of issues ?? []) console.error(`  ${issue}`);
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') console.error(`  (no such file: ${(e as NodeJS.ErrnoException).path})`);
+        process.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,34 @@
+// `tramline test [mappings…]`: run each mapping's example cases (input + expected output)
+// and print a readable, path-addressed diff for every mismatch. Exit 1 if any case fails.
+import type { Command } from 'commander';
+import { reasonOf } from '../../../channels/errors.js';
+import { formatCaseResult, runMappingCases, type MappingCaseResult } from '../../../mappings/engine/cases.js';
+import { listMappings, MAPPINGS_DIR } from '../../../mappings/index.js';
+
+interface TestOptions {
+  update?: boolean;
+}
+
+export function registerTestCommand(program: Command): void {
+  program
+    .command('test')
+    .description("run mappings' example cases and show a diff for each mismatch")
+    .argument('[mappings...]', 'mapping files, folders or shipped mapping ids (default: every shipped mapping)')
+    .option('--update', 'write each actual output as the expected output (review the git diff afterwards)')
+    .action((targets: string[], opts: TestOptions) => {
+      const results: MappingCaseResult[] = [];
+      let broken = 0;
+      for (const target of targets.length ? targets : [MAPPINGS_DIR]) {
+        try {
+          results.push(...runMappingCases(listMappings().get(target) ?? target, { update: opts.update }));
+        } catch (e) {
+          broken++;
+          console.error(`tramline test: ${target}: ${reasonOf(e)}`);
+        }
+      }
+      for (const r of results) (r.ok ? console.log : console.error)(formatCaseResult(r));
+      const failed = results.filter((r) => !r.ok).length;
+      console.log(`${results.length - failed} passed, ${failed} failed${broken ? `, ${broken} mapping(s) could not be loaded` : ''}`);
+      if (failed || broken || (targets.length && !results.length)) process.exitCode = 1;
+    });
+}

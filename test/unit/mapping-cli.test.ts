@@ -1,0 +1,74 @@
+// `tramline map` and `tramline test` run in-process through commander.
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { registerMapCommand } from '../../server/cli/commands/map.js';
+import { registerTestCommand } from '../../server/cli/commands/test-mappings.js';
+
+let out: string[];
+let err: string[];
+
+beforeEach(() => {
+  out = [];
+  err = [];
+  process.exitCode = undefined;
+  jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out.push(String(s));
+    return true;
+  });
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+async function run(...args: string[]): Promise<number> {
+  const program = new Command().exitOverride();
+  registerMapCommand(program);
+  registerTestCommand(program);
+  await program.parseAsync(['node', 'tramline', ...args]);
+  return Number(process.exitCode ?? 0);
+}
+
+describe('tramline map', () => {
+  it('prints the FHIR bundle for an HL7 input', async () => {
+    const code = await run('map', '--mapping', 'hl7v2-adt-to-fhir', '--input', 'mappings/hl7v2/cases/a03-discharge.hl7');
+    expect(code).toBe(0);
+    const bundle = JSON.parse(out.join(''));
+    expect(bundle).toEqual(JSON.parse(readFileSync('mappings/hl7v2/cases/a03-discharge.expected.json', 'utf8')));
+  });
+
+  it('writes to --out and reports warnings on stderr', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tramline-map-')), 'out.json');
+    const code = await run('map', '--mapping', 'mappings/hl7v2/adt-to-fhir.yaml', '--input', 'mappings/hl7v2/cases/a31-invalid-nhs-number.hl7', '--out', file);
+    expect(code).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8')).resourceType).toBe('Bundle');
+    expect(err.join('\n')).toContain('let.nhsNumber.$first[0]: NHS number fails the Modulus 11 check');
+  });
+
+  it('exits non-zero with a clear reason on bad input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tramline-map-'));
+    writeFileSync(join(dir, 'bad.hl7'), 'hello\r');
+    expect(await run('map', '--mapping', 'hl7v2-adt-to-fhir', '--input', join(dir, 'bad.hl7'))).toBe(1);
+    expect(err[0]).toBe('tramline map: ParseError: Message does not start with an MSH segment');
+    expect(await run('map', '--mapping', 'hl7v2-adt-to-fhir', '--input', join(dir, 'missing.hl7'))).toBe(1);
+    expect(err.join('\n')).toContain('no such file');
+  });
+});
+
+describe('tramline test', () => {
+  it('runs the shipped cases', async () => {
+    expect(await run('test', 'hl7v2-adt-to-fhir')).toBe(0);
+    expect(out.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
+  });
+
+  it('fails for an unknown mapping', async () => {
+    expect(await run('test', 'no/such/mapping.yaml')).toBe(1);
+    expect(err[0]).toContain('tramline test: no/such/mapping.yaml');
+  });
+});
