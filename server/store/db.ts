@@ -93,6 +93,6 @@ export async function dropPostgresSchema(url: string): Promise<void> {
 }
 
 /** Which engine a Kysely instance talks to (migrations receive only the Kysely instance). */
-export function dialectOf(kysely: Kysely<unknown>): DialectName {
+export function dialectOf<DB>(kysely: Kysely<DB>): DialectName {
   return kysely.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
