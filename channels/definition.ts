@@ -41,7 +41,40 @@ export interface CaseInboxDestinationConfig extends DestinationBase {
   table: string;
 }
 
-export type DestinationConfig = CaseInboxDestinationConfig;
+export type HttpAuth =
+  | { type: 'none' }
+  | { type: 'basic'; username: string; /** Environment variable holding the password. */ passwordEnv: string }
+  | { type: 'bearer'; /** Environment variable holding the token. */ tokenEnv: string };
+
+export interface HttpDestinationConfig extends DestinationBase {
+  type: 'http';
+  url: string;
+  method: 'POST' | 'PUT' | 'PATCH';
+  /** `json`: the message wrapped with its metadata; `hl7`: the HL7 v2 text as is. */
+  format: 'json' | 'hl7';
+  headers: Record<string, string>;
+  auth: HttpAuth;
+  timeoutMs: number;
+}
+
+export interface MllpDestinationConfig extends DestinationBase {
+  type: 'mllp';
+  host: string;
+  port: number;
+  responseTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface FileDestinationConfig extends DestinationBase {
+  type: 'file';
+  directory: string;
+  /** File name template: {messageId}, {controlId}, {messageType}, {receivedAt}. */
+  fileName: string;
+  /** Create the folder if it is missing (off by default: a missing mount must not become a local folder). */
+  createDirectory: boolean;
+}
+
+export type DestinationConfig = CaseInboxDestinationConfig | HttpDestinationConfig | MllpDestinationConfig | FileDestinationConfig;
 
 export interface ChannelDefinition {
   id: string;

@@ -1,0 +1,85 @@
+// File destination: each message becomes one file in a folder a case system picks up from.
+// Written atomically — temp file in the same folder, fsync, rename, fsync the folder — so a
+// reader never sees half a file and a crash leaves either the whole file or none. The name
+// depends only on the message, so a redelivery rewrites the same file with the same bytes.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { FileDestinationConfig } from '../../channels/definition.js';
+import type { Envelope } from '../../channels/queue/types.js';
+import { log } from '../../server/logger.js';
+import { encodeHl7Text, peekCharset } from '../hl7v2/charset.js';
+import type { Destination } from '../types.js';
+import { fsDeliveryError } from './errors.js';
+import { DEFAULT_FILE_NAME, fileNameFor } from './name.js';
+
+export type FileDestinationOptions = Pick<FileDestinationConfig, 'directory'> & Partial<Pick<FileDestinationConfig, 'fileName' | 'createDirectory'>>;
+
+/** Temp files start with a dot and end in .tmp, which pick-up jobs conventionally ignore. */
+export const TEMP_PREFIX = '.tramline-';
+
+export class FileDestination implements Destination {
+  private readonly directory: string;
+  private readonly template: string;
+
+  constructor(private readonly config: FileDestinationOptions) {
+    this.directory = path.resolve(config.directory);
+    this.template = config.fileName ?? DEFAULT_FILE_NAME;
+  }
+
+  async open(): Promise<void> {
+    if (this.config.createDirectory) await mkdir(this.directory, { recursive: true });
+    // Only a warning: an unmounted share may come back, and deliveries retry meanwhile.
+    await access(this.directory, constants.W_OK).catch((err: NodeJS.ErrnoException) =>
+      log.warn({ directory: this.directory, code: err.code }, 'file destination folder not writable yet'),
+    );
+  }
+
+  /** Full path of the file for one envelope. */
+  pathFor(envelope: Envelope): string {
+    return path.join(this.directory, fileNameFor(this.template, envelope));
+  }
+
+  async deliver(envelope: Envelope): Promise<void> {
+    const target = this.pathFor(envelope);
+    const bytes = encodeHl7Text(envelope.body, peekCharset(Buffer.from(envelope.body.slice(0, 4096), 'latin1')));
+    if (this.config.createDirectory) {
+      await mkdir(this.directory, { recursive: true }).catch((err) => {
+        throw fsDeliveryError(err, `creating ${this.directory}`);
+      });
+    }
+    const temp = path.join(this.directory, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
+    let step = 'creating a temp file';
+    try {
+      const handle = await open(temp, 'wx', 0o640);
+      try {
+        step = 'writing';
+        await handle.writeFile(bytes);
+        step = 'fsync';
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      step = 'rename';
+      await rename(temp, target);
+      step = 'fsync of the folder';
+      await this.syncDirectory();
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw fsDeliveryError(err, `file destination ${this.directory}: ${step}`);
+    }
+  }
+
+  /** Makes the rename itself durable. */
+  private async syncDirectory(): Promise<void> {
+    const dir = await open(this.directory, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async close(): Promise<void> {}
+}

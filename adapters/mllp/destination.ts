@@ -1,0 +1,75 @@
+// MLLP destination: forwards the HL7 v2 message to a downstream system and reads its ACK.
+// AA/CA delivered; AE/CE "try again" (the receiver had a problem); AR/CR "never" (the
+// receiver rejects this message). One pipelined client per destination, reused.
+import type { MllpDestinationConfig } from '../../channels/definition.js';
+import { DeliveryError } from '../../channels/errors.js';
+import type { Envelope } from '../../channels/queue/types.js';
+import type { Destination } from '../types.js';
+import { MllpClient, parseAckCode, type AckSummary, type MllpClientOptions } from './client.js';
+
+export type MllpDestinationOptions = Pick<MllpDestinationConfig, 'host' | 'port' | 'responseTimeoutMs' | 'connectTimeoutMs'> & {
+  tls?: MllpClientOptions['tls'];
+};
+
+const MAX_TEXT = 200;
+
+/** ACK code and MSA-3/ERR-8 text, cut short: enough to act on, little room for content. */
+function describeAck(ack: AckSummary): string {
+  const text = ack.text.replace(/\s+/g, ' ').trim();
+  const short = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
+  return short ? `${ack.code} (${short})` : ack.code;
+}
+
+/** The verdict on one ACK for the message with control id `controlId`; resolves nothing, throws on failure. */
+export function checkAck(ack: AckSummary, controlId: string | undefined, target: string): void {
+  if (!ack.code) throw new DeliveryError(`${target}: reply has no MSA acknowledgment code`, true);
+  // Replies are matched by position; an ACK for another message means the peer is confused.
+  if (controlId && ack.controlId && ack.controlId !== controlId) {
+    throw new DeliveryError(`${target}: ACK is for control id ${ack.controlId}, not ${controlId}`, true);
+  }
+  switch (ack.code) {
+    case 'AA':
+    case 'CA':
+      return;
+    case 'AE':
+    case 'CE':
+      throw new DeliveryError(`${target}: ACK ${describeAck(ack)}`, true, { ack: ack.code });
+    case 'AR':
+    case 'CR':
+      throw new DeliveryError(`${target}: ACK ${describeAck(ack)}`, false, { ack: ack.code });
+    default:
+      throw new DeliveryError(`${target}: unknown ACK code ${JSON.stringify(ack.code.slice(0, 8))}`, true);
+  }
+}
+
+export class MllpDestination implements Destination {
+  private client?: MllpClient;
+  private readonly target: string;
+
+  constructor(private readonly config: MllpDestinationOptions) {
+    this.target = `MLLP ${config.host}:${config.port}`;
+  }
+
+  async open(): Promise<void> {
+    // Connects on the first send, so a downstream that is down does not stop the engine.
+    this.client = new MllpClient({
+      host: this.config.host,
+      port: this.config.port,
+      responseTimeoutMs: this.config.responseTimeoutMs,
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      tls: this.config.tls,
+    });
+  }
+
+  async deliver(envelope: Envelope): Promise<void> {
+    if (!this.client) throw new Error('MLLP destination used before open()');
+    const reply = await this.client.send(envelope.body);
+    checkAck(parseAckCode(reply), envelope.headers.controlId, this.target);
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
+  }
+}
