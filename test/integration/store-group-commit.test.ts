@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Transaction } from 'kysely';
+import type { Db } from '../../server/store/db.js';
+import { GroupCommitter } from '../../server/store/group-commit.js';
+import type { StoreDatabase } from '../../server/store/schema.js';
+import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
+
+describe.each(BACKENDS)('GroupCommitter on %s', (backendName) => {
+  let backend: TestBackend;
+  let db: Db<StoreDatabase>;
+  let observer: Db<StoreDatabase>;
+
+  beforeAll(async () => {
+    backend = createBackend(backendName);
+    db = await backend.openMigrated();
+    observer = await backend.open();
+  });
+
+  afterAll(async () => {
+    await observer?.close();
+    await db?.close();
+    await backend?.cleanup();
+  });
+
+  const insertMessage = (trx: Transaction<StoreDatabase>, id: string) =>
+    trx
+      .insertInto('messages')
+      .values({ id, channel: 'gc', received_at: 0, sender: '', control_id: null, message_type: null, patient_key: null, status: 'received', error: null, updated_at: 0 })
+      .execute();
+
+  test('writes submitted together share one transaction and resolve in order after commit', async () => {
+    const committer = new GroupCommitter(db.kysely, { maxBatch: 500 });
+    const transactions = new Set<unknown>();
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        committer.run(async (trx) => {
+          transactions.add(trx);
+          await insertMessage(trx, `gc-${i}`);
+          return i;
+        }),
+      ),
+    );
+    expect(results).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(transactions.size).toBe(1);
+    // Visible to another connection as soon as the promises resolved: committed, not pending.
+    const seen = await observer.kysely.selectFrom('messages').select('id').where('channel', '=', 'gc').execute();
+    expect(seen).toHaveLength(100);
+  });
+
+  test('maxBatch bounds the writes per transaction', async () => {
+    const committer = new GroupCommitter(db.kysely, { maxBatch: 10 });
+    const transactions = new Set<unknown>();
+    await Promise.all(Array.from({ length: 35 }, () => committer.run(async (trx) => void transactions.add(trx))));
+    expect(transactions.size).toBe(4);
+    await committer.drain();
+  });
+
+  test('bulk writes get one call per kind with all their items', async () => {
+    const committer = new GroupCommitter(db.kysely);
+    const calls: number[][] = [];
+    const double = { name: 'double', apply: async (_trx: unknown, items: number[]) => (calls.push(items), items.map((n) => n * 2)) };
+    const results = await Promise.all([1, 2, 3].map((n) => committer.submit(double, n)));
+    expect(results).toEqual([2, 4, 6]);
+    expect(calls).toEqual([[1, 2, 3]]);
+  });
+});
