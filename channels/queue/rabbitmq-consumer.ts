@@ -76,6 +76,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+const PREVIOUS_OWNER_TIMEOUT_MS = 30_000;
+
 /** Backoff when a handler throws instead of returning an outcome. */
 function fallbackDelay(attempt: number): number {
   return Math.min(1000 * 2 ** Math.max(0, attempt - 1), 60_000);
@@ -117,18 +119,18 @@ export class DestinationConsumer {
     if (this.generation) this.lose(this.generation);
   }
 
+  /**
+   * Finish the handlers already running, leave every other delivery unacked and close the
+   * channel. No basic.cancel first: on RabbitMQ 3.10 a quorum queue returns the messages of a
+   * cancelled consumer behind newer ones, but those of a closed channel in their original order.
+   */
   async close(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.rebalancing;
     const generation = this.generation;
-    if (generation) {
-      for (const owned of this.owned.values()) {
-        if (owned.consumerTag) await generation.channel.cancel(owned.consumerTag).catch(() => undefined);
-      }
-      // In-place retries give up; their messages return to the queue when the channel closes.
-      generation.abort.abort();
-    }
+    // Deliveries not yet started see the abort and stay unacked; in-place retries stop waiting.
+    generation?.abort.abort();
     await Promise.allSettled([...this.inFlight]);
     if (generation) {
       this.generation = undefined;
@@ -153,8 +155,9 @@ export class DestinationConsumer {
     const { consumerCount } = await generation.channel.checkQueue(this.settings.names.members);
     const share = Math.ceil(this.settings.partitions / Math.max(1, consumerCount));
     if (this.owned.size > share) {
-      const extra = [...this.owned.keys()].slice(share);
-      await Promise.all(extra.map((p) => this.release(p)));
+      // Give up the quietest partitions: a release waits for their deliveries to finish.
+      const quietest = [...this.owned.values()].sort((x, y) => x.inFlight - y.inFlight);
+      await Promise.all(quietest.slice(0, this.owned.size - share).map((owned) => this.release(owned.partition)));
       return;
     }
     // Start at a random partition so engines starting together do not all race for p0.
@@ -202,6 +205,7 @@ export class DestinationConsumer {
     const owned: OwnedPartition = { partition, generation, inFlight: 0 };
     this.owned.set(partition, owned);
     try {
+      await this.waitForPreviousOwner(generation, partition);
       const { consumerTag } = await generation.channel.consume(this.settings.names.partitionQueue(partition), (msg) => this.receive(owned, msg), { noAck: false });
       owned.consumerTag = consumerTag;
       log.debug({ destination: this.settings.destination, partition }, 'rabbitmq: partition claimed');
@@ -211,7 +215,27 @@ export class DestinationConsumer {
     }
   }
 
-  /** Stop taking deliveries, finish those already here, then give the lock back. */
+  /**
+   * The lock goes as soon as the previous owner's connection does, but the quorum queue learns
+   * that its consumer is gone (and hands back its unacked messages, at the front) a moment later.
+   * Consuming before that would let newer messages overtake the returned ones.
+   */
+  private async waitForPreviousOwner(generation: Generation, partition: number): Promise<void> {
+    const queue = this.settings.names.partitionQueue(partition);
+    const deadline = Date.now() + PREVIOUS_OWNER_TIMEOUT_MS;
+    while ((await generation.channel.checkQueue(queue)).consumerCount > 0) {
+      if (Date.now() > deadline || generation.abort.signal.aborted) {
+        log.warn({ destination: this.settings.destination, partition }, 'rabbitmq: previous consumer still registered; consuming anyway');
+        return;
+      }
+      await sleep(25, generation.abort.signal);
+    }
+  }
+
+  /**
+   * Stop taking deliveries, finish and ack every one already here (none may go back to the
+   * queue: see close()), then give the lock back.
+   */
   private async release(partition: number): Promise<void> {
     const owned = this.owned.get(partition);
     if (!owned?.consumerTag) return;

@@ -50,6 +50,19 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
   }
 }
 
+/**
+ * Wait until no other test vhost exists (other test files using this helper have finished), so
+ * stopping the broker does not pull it from under them. Gives up after `timeoutMs`.
+ */
+export async function waitForQuietBroker(ownVhost: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const others = (await rabbitmqctl('list_vhosts')).split('\n').filter((v) => v.startsWith('tramline-test-') && v !== ownVhost);
+    if (others.length === 0 || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** Stop the broker application, run `during`, and always start it again. */
 export async function withBrokerStopped(during: () => Promise<void>): Promise<void> {
   await rabbitmqctl('stop_app');
