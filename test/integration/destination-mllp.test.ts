@@ -1,0 +1,158 @@
+// MLLP destination against a real MLLP peer on 127.0.0.1 that answers per message.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { buildAck, type AckCode } from '../../adapters/hl7v2/ack.js';
+import { decodeHl7Bytes } from '../../adapters/hl7v2/charset.js';
+import { parseHl7 } from '../../adapters/hl7v2/parse.js';
+import { MllpDestination } from '../../adapters/mllp/destination.js';
+import { MllpServer } from '../../adapters/mllp/server.js';
+import { DeliveryError } from '../../channels/errors.js';
+import type { Envelope } from '../../channels/queue/types.js';
+import { freePort } from '../support/engine.js';
+import { adt, NHS_NUMBERS } from '../support/hl7.js';
+
+function envelope(controlId: string, body = adt({ controlId, nhsNumber: NHS_NUMBERS[1] })): Envelope {
+  return {
+    messageId: `msg-${controlId}`,
+    channel: 'adt-in',
+    routingKey: 'hl7v2.ADT.A01.RCB',
+    partitionKey: `nhs:${NHS_NUMBERS[1]}`,
+    body,
+    headers: { messageType: 'ADT^A01', sendingFacility: 'RCB', controlId, receivedAt: '2026-06-15T09:30:01.000Z' },
+  };
+}
+
+async function failure(p: Promise<unknown>): Promise<DeliveryError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DeliveryError);
+  return err as DeliveryError;
+}
+
+/** What the peer answers to a control id: a code (or a list used in turn), a wrong MSA-2, or silence. */
+type Answer = AckCode | AckCode[] | 'wrong-id' | 'hold';
+
+describe('MLLP destination', () => {
+  let server: MllpServer;
+  let port: number;
+  const answers = new Map<string, Answer>();
+  const received: Buffer[] = [];
+  const held: (() => void)[] = [];
+  const destinations: MllpDestination[] = [];
+
+  async function destination(responseTimeoutMs = 5000): Promise<MllpDestination> {
+    const d = new MllpDestination({ host: '127.0.0.1', port, responseTimeoutMs, connectTimeoutMs: 2000 });
+    await d.open();
+    destinations.push(d);
+    return d;
+  }
+
+  beforeAll(async () => {
+    server = new MllpServer({
+      port: 0,
+      host: '127.0.0.1',
+      onMessage: async (raw) => {
+        received.push(raw);
+        const msg = parseHl7(decodeHl7Bytes(raw).text);
+        const controlId = msg.header.controlId;
+        let answer = answers.get(controlId) ?? 'AA';
+        if (Array.isArray(answer)) {
+          const [first, ...rest] = answer;
+          if (rest.length) answers.set(controlId, rest);
+          answer = first;
+        }
+        if (answer === 'hold') {
+          await new Promise<void>((resolve) => held.push(resolve));
+          return buildAck(msg, { code: 'AA' });
+        }
+        if (answer === 'wrong-id') return buildAck({ ...msg.header, controlId: 'SOMEONEELSE' }, { code: 'AA' });
+        const text = answer === 'AA' || answer === 'CA' ? undefined : `Rejected by case system: ${'unknown ward code '.repeat(20)}`;
+        return buildAck(msg, { code: answer, text });
+      },
+    });
+    port = await server.start();
+  });
+
+  afterAll(async () => {
+    held.forEach((release) => release());
+    await Promise.all(destinations.map((d) => d.close()));
+    await server?.close();
+  });
+
+  test('AA: delivered, the peer gets the message bytes as sent', async () => {
+    const d = await destination();
+    const e = envelope('MLLPAA1');
+    const before = received.length;
+    await d.deliver(e);
+    expect(received.slice(before).map((b) => b.toString('utf8'))).toEqual([e.body]);
+  });
+
+  test('CA (enhanced mode commit ACK) counts as delivered', async () => {
+    answers.set('MLLPCA1', 'CA');
+    await (await destination()).deliver(envelope('MLLPCA1'));
+  });
+
+  test.each([
+    ['AE', true],
+    ['CE', true],
+    ['AR', false],
+    ['CR', false],
+  ] as const)('%s: retryable %s, with the ACK text cut short', async (code, retryable) => {
+    answers.set(`MLLP${code}`, code);
+    const err = await failure((await destination()).deliver(envelope(`MLLP${code}`)));
+    expect(err.retryable).toBe(retryable);
+    expect(err.message).toMatch(new RegExp(`^MLLP 127\\.0\\.0\\.1:${port}: ACK ${code} \\(Rejected by case system: unknown ward code`));
+    expect(err.message.length).toBeLessThan(260);
+    expect(err.detail).toEqual({ ack: code });
+  });
+
+  test('AE twice, then AA: the third attempt is delivered', async () => {
+    answers.set('MLLPRETRY', ['AE', 'AE', 'AA']);
+    const d = await destination();
+    const e = envelope('MLLPRETRY');
+    expect((await failure(d.deliver(e))).retryable).toBe(true);
+    expect((await failure(d.deliver(e))).retryable).toBe(true);
+    await d.deliver(e);
+  });
+
+  test('Latin-1 content goes out in the character set MSH-18 names', async () => {
+    const body = adt({ controlId: 'MLLPLAT1', family: 'GÜNTHER', charset: '8859/1' });
+    const before = received.length;
+    await (await destination()).deliver(envelope('MLLPLAT1', body));
+    expect(received[before]).toEqual(Buffer.from(body, 'latin1'));
+  });
+
+  test('an ACK naming another control id is retryable', async () => {
+    answers.set('MLLPWRONG', 'wrong-id');
+    const err = await failure((await destination()).deliver(envelope('MLLPWRONG')));
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('SOMEONEELSE');
+  });
+
+  test('no ACK within the response timeout is retryable, and the next delivery reconnects', async () => {
+    answers.set('MLLPHOLD', 'hold');
+    const d = await destination(300);
+    const err = await failure(d.deliver(envelope('MLLPHOLD')));
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(/within 300 ms/);
+    held.splice(0).forEach((release) => release());
+    await d.deliver(envelope('MLLPAFTERHOLD'));
+  });
+
+  test('concurrent deliveries share one connection', async () => {
+    const d = await destination();
+    const connectionsBefore = server.connections;
+    await Promise.all(Array.from({ length: 25 }, (_, i) => d.deliver(envelope(`MLLPCONC${i}`))));
+    expect(server.connections - connectionsBefore).toBe(1);
+  });
+
+  test('connection refused is retryable', async () => {
+    const d = new MllpDestination({ host: '127.0.0.1', port: await freePort(), responseTimeoutMs: 1000, connectTimeoutMs: 1000 });
+    await d.open();
+    destinations.push(d);
+    const err = await failure(d.deliver(envelope('MLLPREFUSED')));
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(/ECONNREFUSED/);
+  });
+});
