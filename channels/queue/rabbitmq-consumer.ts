@@ -12,9 +12,11 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { reasonOf } from '../errors.js';
 import { log } from '../../server/logger.js';
-import { decodeMessage, encodeEnvelope, HEADER, type DecodedMessage } from './rabbitmq-codec.js';
-import { declareMembers, type DestinationNames } from './rabbitmq-topology.js';
+import { decodeMessage, encodeEnvelope, HEADER, type DecodedMessage, type EncodedMessage } from './rabbitmq-codec.js';
+import { declareMembers, delayLevelFor, type DestinationNames } from './rabbitmq-topology.js';
 import type { DeliveryHandler, DeliveryOutcome, Envelope } from './types.js';
+
+export type RetryMode = 'in-place' | 'delay-queue';
 
 export interface DestinationConsumerSettings {
   destination: string;
@@ -24,8 +26,12 @@ export interface DestinationConsumerSettings {
   concurrency: number;
   /** Unacked deliveries the broker may push to each partition consumer. */
   prefetch: number;
+  /** `in-place` keeps per-key order; `delay-queue` parks retries in the broker (see docs). */
+  retryMode: RetryMode;
   /** An in-place retry never waits longer than this (the broker's consumer_timeout is 30 min). */
   maxRetryDelayMs: number;
+  /** Delay queue TTLs, ascending (delay-queue mode). */
+  retryDelayLevelsMs: number[];
   rebalanceIntervalMs: number;
 }
 
@@ -297,6 +303,10 @@ export class DestinationConsumer {
           await this.deadLetter(generation, msg, envelope, outcome.reason, attempt);
           return;
         case 'retry':
+          if (this.settings.retryMode === 'delay-queue') {
+            await this.park(generation, msg, envelope, outcome.delayMs, attempt + 1);
+            return;
+          }
           log.debug({ destination: this.settings.destination, messageId: envelope.messageId, attempt }, 'rabbitmq: retrying in place');
           this.retrying++;
           try {
@@ -314,6 +324,26 @@ export class DestinationConsumer {
     }
   }
 
+  /** Delay-queue retry: a confirmed copy with the next attempt number goes to the delay queue, then ack. */
+  private async park(generation: Generation, msg: ConsumeMessage, envelope: Envelope, delayMs: number, nextAttempt: number): Promise<void> {
+    const queue = this.settings.names.delayQueue(delayLevelFor(delayMs, this.settings.retryDelayLevelsMs));
+    const encoded = encodeEnvelope(envelope, this.settings.partitions, nextAttempt);
+    if (await this.publishConfirmed(generation, '', queue, encoded, envelope.messageId)) this.settle(generation, (ch) => ch.ack(msg));
+  }
+
+  private async publishConfirmed(generation: Generation, exchange: string, routingKey: string, encoded: EncodedMessage, messageId: string): Promise<boolean> {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        generation.channel.publish(exchange, routingKey, encoded.content, encoded.options, (err: unknown) => (err ? reject(err) : resolve()));
+      });
+      return true;
+    } catch (err) {
+      // Channel gone before the confirm: the original is redelivered and decided again.
+      log.warn({ destination: this.settings.destination, messageId, err: reasonOf(err) }, 'rabbitmq: publish from consumer not confirmed');
+      return false;
+    }
+  }
+
   /** Publish to the dead-letter exchange on this channel, wait for the confirm, then ack. */
   private async deadLetter(generation: Generation, msg: ConsumeMessage, envelope: Envelope, reason: string, attempts: number): Promise<void> {
     const encoded = encodeEnvelope(envelope, this.settings.partitions, 1, {
@@ -321,15 +351,7 @@ export class DestinationConsumer {
       [HEADER.attempts]: attempts,
       [HEADER.deadLetteredAt]: Date.now(),
     });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        generation.channel.publish(this.settings.names.deadLetterExchange, '', encoded.content, encoded.options, (err: unknown) => (err ? reject(err) : resolve()));
-      });
-    } catch (err) {
-      // Channel gone before the confirm: the message is redelivered and decided again.
-      log.warn({ destination: this.settings.destination, messageId: envelope.messageId, err: reasonOf(err) }, 'rabbitmq: dead-letter publish not confirmed');
-      return;
-    }
+    if (!(await this.publishConfirmed(generation, this.settings.names.deadLetterExchange, '', encoded, envelope.messageId))) return;
     log.info({ destination: this.settings.destination, messageId: envelope.messageId, attempts }, 'rabbitmq: dead-lettered');
     this.settle(generation, (ch) => ch.ack(msg));
   }

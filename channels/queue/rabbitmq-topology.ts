@@ -10,6 +10,8 @@ export interface TopologySettings {
   partitions: number;
   /** Deliveries without an ack (crashes, lost connections) before the broker dead-letters. */
   deliveryLimit: number;
+  /** TTL of each delay queue (delay-queue retry mode), ascending. */
+  retryDelayLevelsMs: number[];
 }
 
 export interface DestinationNames {
@@ -22,6 +24,8 @@ export interface DestinationNames {
   members: string;
   deadLetterExchange: string;
   deadLetterQueue: string;
+  /** Delay queue with a fixed TTL; expired messages dead-letter back to `exchange`. */
+  delayQueue(ttlMs: number): string;
 }
 
 export function inboundExchange(prefix: string): string {
@@ -37,6 +41,7 @@ export function destinationNames(prefix: string, destination: string): Destinati
     members: `${base}.members`,
     deadLetterExchange: `${base}.dlx`,
     deadLetterQueue: `${base}.dlq`,
+    delayQueue: (ttlMs) => `${base}.delay.${ttlMs}ms`,
   };
 }
 
@@ -69,7 +74,27 @@ export async function declareTopology(channel: Channel, settings: TopologySettin
       });
       await channel.bindQueue(queue, names.exchange, '', { 'x-match': 'all', [HEADER.partition]: String(p) });
     }
+
+    // One queue per delay level, each with a single TTL, so expiry order is arrival order and a
+    // long delay never holds up a short one (per-message TTLs in one queue would).
+    for (const ttl of settings.retryDelayLevelsMs) {
+      await channel.assertQueue(names.delayQueue(ttl), {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'quorum',
+          'x-message-ttl': ttl,
+          'x-dead-letter-exchange': names.exchange,
+          'x-dead-letter-strategy': 'at-least-once',
+          'x-overflow': 'reject-publish',
+        },
+      });
+    }
   }
+}
+
+/** The shortest level that waits at least `delayMs` (the longest level if none does). */
+export function delayLevelFor(delayMs: number, levels: number[]): number {
+  return levels.find((level) => level >= delayMs) ?? levels[levels.length - 1];
 }
 
 /** Non-durable membership queue; it disappears a minute after the last engine left. */

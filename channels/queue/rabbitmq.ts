@@ -4,7 +4,7 @@ import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { reasonOf } from '../errors.js';
 import { log } from '../../server/logger.js';
 import { encodeEnvelope } from './rabbitmq-codec.js';
-import { DestinationConsumer } from './rabbitmq-consumer.js';
+import { DestinationConsumer, type RetryMode } from './rabbitmq-consumer.js';
 import { listDeadLetters, replayDeadLetters } from './rabbitmq-dead-letters.js';
 import { ConfirmPublisher } from './rabbitmq-publisher.js';
 import { declareTopology, destinationNames, inboundExchange, type TopologySettings } from './rabbitmq-topology.js';
@@ -23,17 +23,35 @@ export interface RabbitQueueOptions {
   publishWindow?: number;
   /** Deliveries lost without an ack (crashes) before the broker dead-letters a message (default 20). */
   deliveryLimit?: number;
+  /**
+   * How `retry` outcomes wait (default `in-place`: keeps per-key order). `delay-queue` parks the
+   * message in a broker TTL queue instead; later messages of the same key may then overtake it.
+   * A map sets it per destination.
+   */
+  retryMode?: RetryMode | Record<string, RetryMode>;
   /** Cap on one in-place retry wait (default 5 min; must stay below the broker's consumer_timeout). */
   maxRetryDelayMs?: number;
+  /** TTLs of the delay queues used by `delay-queue` retries (default 1 s, 5 s, 30 s, 2 min, 10 min). */
+  retryDelayLevelsMs?: number[];
   /** How often each engine re-checks its share of partitions (default 2 s). */
   rebalanceIntervalMs?: number;
   /** Reconnect backoff (defaults 100 ms doubling to 5 s, forever once connected). */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; attemptsAtStart?: number };
 }
 
+export type { RetryMode };
+
 export type ConnectionListener = (connected: boolean, error?: Error) => void;
 
-const DEFAULTS = { prefix: 'tramline', partitions: 8, publishWindow: 256, deliveryLimit: 20, maxRetryDelayMs: 300_000, rebalanceIntervalMs: 2000 };
+const DEFAULTS = {
+  prefix: 'tramline',
+  partitions: 8,
+  publishWindow: 256,
+  deliveryLimit: 20,
+  maxRetryDelayMs: 300_000,
+  retryDelayLevelsMs: [1000, 5000, 30_000, 120_000, 600_000],
+  rebalanceIntervalMs: 2000,
+};
 
 export class RabbitQueue implements DeliveryQueue {
   private readonly options: RabbitQueueOptions & typeof DEFAULTS;
@@ -50,6 +68,10 @@ export class RabbitQueue implements DeliveryQueue {
   constructor(options: RabbitQueueOptions) {
     this.options = { ...DEFAULTS, ...options };
     if (!Number.isInteger(this.options.partitions) || this.options.partitions < 1) throw new Error('partitions must be a positive integer');
+    const levels = this.options.retryDelayLevelsMs;
+    if (levels.length === 0 || levels.some((l, i) => !Number.isInteger(l) || l < 1 || (i > 0 && l <= levels[i - 1]))) {
+      throw new Error('retryDelayLevelsMs must be ascending positive integers');
+    }
     this.publisher = new ConfirmPublisher(this.options.publishWindow);
   }
 
@@ -116,7 +138,9 @@ export class RabbitQueue implements DeliveryQueue {
         partitions: this.options.partitions,
         concurrency,
         prefetch: this.options.prefetch ?? concurrency,
+        retryMode: this.retryModeOf(destination),
         maxRetryDelayMs: this.options.maxRetryDelayMs,
+        retryDelayLevelsMs: this.options.retryDelayLevelsMs,
         rebalanceIntervalMs: this.options.rebalanceIntervalMs,
       },
       handler,
@@ -135,7 +159,7 @@ export class RabbitQueue implements DeliveryQueue {
     );
   }
 
-  /** Ready messages in the destination's partition queues plus this process's in-place retries. */
+  /** Ready messages in the destination's partition and delay queues plus this process's in-place retries. */
   async depth(destination: string): Promise<number> {
     const model = this.requireModel(destination);
     const names = destinationNames(this.options.prefix, destination);
@@ -144,6 +168,7 @@ export class RabbitQueue implements DeliveryQueue {
     try {
       let total = 0;
       for (let p = 0; p < this.options.partitions; p++) total += (await channel.checkQueue(names.partitionQueue(p))).messageCount;
+      for (const ttl of this.options.retryDelayLevelsMs) total += (await channel.checkQueue(names.delayQueue(ttl))).messageCount;
       return total + (this.consumers.get(destination)?.retrying ?? 0);
     } finally {
       await channel.close().catch(() => undefined);
@@ -165,7 +190,12 @@ export class RabbitQueue implements DeliveryQueue {
 
   /** Runs on every (re)connection, before amqplib reports it connected. */
   private async setup(model: ChannelModel): Promise<void> {
-    const settings: TopologySettings = { prefix: this.options.prefix, partitions: this.options.partitions, deliveryLimit: this.options.deliveryLimit };
+    const settings: TopologySettings = {
+      prefix: this.options.prefix,
+      partitions: this.options.partitions,
+      deliveryLimit: this.options.deliveryLimit,
+      retryDelayLevelsMs: this.options.retryDelayLevelsMs,
+    };
     const admin = await model.createChannel();
     try {
       await declareTopology(admin, settings, [...this.subscriptions.values()]);
@@ -207,6 +237,12 @@ export class RabbitQueue implements DeliveryQueue {
         log.warn({ err: reasonOf(err) }, 'rabbitmq: connection listener failed');
       }
     }
+  }
+
+  private retryModeOf(destination: string): RetryMode {
+    const mode = this.options.retryMode;
+    if (mode === undefined) return 'in-place';
+    return typeof mode === 'string' ? mode : (mode[destination] ?? 'in-place');
   }
 
   private requireModel(destination: string): ChannelModel {

@@ -84,6 +84,43 @@ describe('RabbitQueue', () => {
     expect(await q.depth('d')).toBe(0);
   });
 
+  test('delay-queue retry mode parks retries in broker TTL queues, then redelivers with the next attempt', async () => {
+    const q = new RabbitQueue({ url: vhost.url, prefix: vhost.prefix('delay'), partitions: 2, retryMode: { d: 'delay-queue' }, retryDelayLevelsMs: [100, 400] });
+    queues.push(q);
+    await q.start([{ destination: 'd', bindings: ['#'], concurrency: 2 }]);
+    const seen: Array<{ attempt: number; at: number }> = [];
+    let parked = false;
+    await q.consume('d', async (d) => {
+      seen.push({ attempt: d.attempt, at: Date.now() });
+      if (d.attempt < 3) {
+        parked = true;
+        return { kind: 'retry', delayMs: d.attempt === 1 ? 50 : 300, reason: 'DeliveryError: HTTP 503' };
+      }
+      return { kind: 'done' };
+    });
+    await q.publish([envelope('p1', 'hl7v2.ADT.A01.RCB', 'p')]);
+    await waitFor('parked', () => parked);
+    await waitFor('third attempt', () => seen.length === 3);
+    expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3]);
+    // 50 ms rounds up to the 100 ms level, 300 ms to the 400 ms level.
+    expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(90);
+    expect(seen[2].at - seen[1].at).toBeGreaterThanOrEqual(390);
+    await waitFor('empty', async () => (await q.depth('d')) === 0);
+  });
+
+  test('depth includes messages waiting in a delay queue', async () => {
+    const q = new RabbitQueue({ url: vhost.url, prefix: vhost.prefix('delay-depth'), partitions: 2, retryMode: 'delay-queue', retryDelayLevelsMs: [60_000] });
+    queues.push(q);
+    await q.start([{ destination: 'd', bindings: ['#'], concurrency: 2 }]);
+    let calls = 0;
+    await q.consume('d', async () => {
+      calls++;
+      return { kind: 'retry', delayMs: 60_000, reason: 'DeliveryError: HTTP 503' };
+    });
+    await q.publish([envelope('w1', 'hl7v2.ADT.A01.RCB', 'p'), envelope('w2', 'hl7v2.ADT.A01.RCB', 'q')]);
+    await waitFor('both parked', async () => calls === 2 && (await q.depth('d')) === 2);
+  });
+
   test('a thrown handler error is retried like a retry outcome', async () => {
     const q = queue('throw');
     await q.start([{ destination: 'd', bindings: ['#'], concurrency: 1 }]);
