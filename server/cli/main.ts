@@ -1,5 +1,6 @@
 // The `tramline` command line. Each command lives in its own module under commands/.
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerMessagesCommand } from './commands/messages.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerStartCommand } from './commands/start.js';
@@ -15,6 +16,7 @@ registerStartCommand(program);
 registerValidateCommand(program);
 registerSendCommand(program);
 registerMessagesCommand(program);
+registerAuditCommand(program);
 
 try {
   await program.parseAsync(process.argv);

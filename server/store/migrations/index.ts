@@ -5,11 +5,15 @@ import { Migrator, type Kysely, type Migration, type MigrationResultSet } from '
 import { messagesMigration } from './0001-messages.js';
 import { embeddedQueueMigration } from './0002-embedded-queue.js';
 import { queuePartitionHeadsMigration } from './0003-queue-partition-heads.js';
+import { auditLogMigration } from './0004-audit-log.js';
+import { apiTokensMigration } from './0005-api-tokens.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-messages': messagesMigration,
   '0002-embedded-queue': embeddedQueueMigration,
   '0003-queue-partition-heads': queuePartitionHeadsMigration,
+  '0004-audit-log': auditLogMigration,
+  '0005-api-tokens': apiTokensMigration,
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */

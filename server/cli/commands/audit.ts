@@ -1,0 +1,92 @@
+// `tramline audit verify|list|export`: check the hash chain, browse entries, and export them as
+// a FHIR R4 Bundle of AuditEvents (e.g. a patient's access history on request).
+import { InvalidArgumentError, type Command } from 'commander';
+import { AuditTrail } from '../../audit/trail.js';
+import { auditBundle } from '../../audit/fhir.js';
+import { AUDIT_CATEGORIES, type AuditCategory, type AuditFilter, type AuditRecord } from '../../audit/types.js';
+import { withStore } from '../context.js';
+
+function date(value: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('must be a date/time such as 2026-11-26T10:00:00Z');
+  return d;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
+
+function category(value: string): AuditCategory {
+  if (!(AUDIT_CATEGORIES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${AUDIT_CATEGORIES.join(', ')}`);
+  return value as AuditCategory;
+}
+
+interface QueryOptions {
+  patient?: string;
+  from?: Date;
+  to?: Date;
+  category?: AuditCategory;
+  actor?: string;
+  messageId?: string;
+  limit?: number;
+}
+
+function addQueryOptions(cmd: Command): Command {
+  return cmd
+    .option('--patient <nhs-number>', 'entries about this patient')
+    .option('--from <time>', 'at or after', date)
+    .option('--to <time>', 'before', date)
+    .option('--category <category>', `one of ${AUDIT_CATEGORIES.join(', ')}`, category)
+    .option('--actor <id>', 'user, token name or OS user')
+    .option('--message-id <id>', 'entries about one message')
+    .option('--limit <n>', 'most entries', positiveInt, 1000);
+}
+
+function filterOf(o: QueryOptions): AuditFilter {
+  return { patient: o.patient, from: o.from, to: o.to, category: o.category, actor: o.actor, messageId: o.messageId, limit: o.limit };
+}
+
+function line(r: AuditRecord): string {
+  const who = r.actor ? `${r.actor.id}${r.actor.role ? `(${r.actor.role})` : ''}` : '-';
+  return [r.seq, r.at.toISOString(), r.category, r.action, r.outcome, who, r.target ?? r.messageId ?? '-', r.patient ?? ''].join('  ').trimEnd();
+}
+
+export function registerAuditCommand(program: Command): void {
+  const audit = program.command('audit').description('check and read the audit trail');
+
+  audit
+    .command('verify')
+    .description("check the audit trail's hash chain end to end; exit 1 and name the first broken entry if it does not hold")
+    .action(async () => {
+      await withStore(async ({ db }) => {
+        const result = await new AuditTrail(db).verify();
+        if (result.ok) {
+          const head = result.head ? `; head entry ${result.head.seq} hash ${result.head.hash}` : '';
+          console.log(`audit trail intact: ${result.checked} entries${head}`);
+          return;
+        }
+        console.error(`audit trail BROKEN at entry ${result.broken!.seq}: ${result.broken!.reason} (${result.checked} entries before it check out)`);
+        process.exitCode = 1;
+      });
+    });
+
+  addQueryOptions(audit.command('list').description('list audit entries, oldest first'))
+    .option('--json', 'print JSON')
+    .action(async (o: QueryOptions & { json?: boolean }) => {
+      await withStore(async ({ db }) => {
+        const records = await new AuditTrail(db).query(filterOf(o));
+        if (o.json) console.log(JSON.stringify(records, null, 2));
+        else if (!records.length) console.log('no audit entries');
+        else for (const r of records) console.log(line(r));
+      });
+    });
+
+  addQueryOptions(audit.command('export').description('print matching entries as a FHIR R4 Bundle of AuditEvent resources')).action(async (o: QueryOptions) => {
+    await withStore(async ({ db }) => {
+      const records = await new AuditTrail(db).query(filterOf(o));
+      console.log(JSON.stringify(auditBundle(records), null, 2));
+    });
+  });
+}

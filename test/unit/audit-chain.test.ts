@@ -1,0 +1,73 @@
+// Canonical JSON and the hash chain checker, without a database.
+import { describe, expect, test } from '@jest/globals';
+import { canonicalJson, ChainChecker, GENESIS_HASH, hashRow } from '../../server/audit/chain.js';
+import { toRecord, toRow } from '../../server/audit/rows.js';
+import type { AuditLogTable } from '../../server/audit/schema.js';
+
+function chain(n: number): AuditLogTable[] {
+  const rows: AuditLogTable[] = [];
+  let prev = GENESIS_HASH;
+  for (let i = 1; i <= n; i++) {
+    const row = toRow({ category: 'api', action: 'GET /api/channels', outcome: 'success', actor: { id: `u${i}`, kind: 'token', role: 'operator' } }, i, prev, 1_700_000_000_000 + i);
+    rows.push(row);
+    prev = row.hash;
+  }
+  return rows;
+}
+
+describe('canonical JSON', () => {
+  test('sorts keys at every level, drops undefined, keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, 1], c: undefined, b: null } })).toBe('{"a":{"b":null,"d":[3,1]},"b":1}');
+    expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
+  });
+  test('rejects numbers JSON cannot carry', () => {
+    expect(() => canonicalJson({ n: Number.NaN })).toThrow(/finite/);
+  });
+});
+
+describe('hash chain', () => {
+  test('a fresh chain checks out and reports its head', () => {
+    const rows = chain(5);
+    const checker = new ChainChecker();
+    expect(rows.map((r) => checker.check(r))).toEqual([null, null, null, null, null]);
+    expect(checker.head).toEqual({ seq: 5, hash: rows[4].hash });
+  });
+
+  test('every column is covered by the hash', () => {
+    const [row] = chain(1);
+    for (const column of Object.keys(row) as (keyof AuditLogTable)[]) {
+      if (column === 'hash') continue;
+      const changed = { ...row, [column]: column === 'seq' || column === 'at' ? 99 : 'x' } as AuditLogTable;
+      const { hash: _h, ...rest } = changed;
+      expect(hashRow(rest)).not.toBe(row.hash);
+    }
+  });
+
+  test('an edit, a deletion and a reordering are each named', () => {
+    const edited = chain(4);
+    edited[2] = { ...edited[2], actor: 'intruder' };
+    let c = new ChainChecker();
+    expect(edited.map((r) => c.check(r))[2]).toMatch(/edited/);
+
+    const deleted = chain(4).filter((r) => r.seq !== 2);
+    c = new ChainChecker();
+    expect(c.check(deleted[0])).toBeNull();
+    expect(c.check(deleted[1])).toMatch(/entries 2\.\.2 are missing/);
+
+    const swapped = chain(3);
+    c = new ChainChecker();
+    expect(c.check(swapped[1])).toMatch(/missing/);
+  });
+
+  test('rows round-trip to records without losing optional fields', () => {
+    const row = toRow(
+      { category: 'view', action: 'viewer.read', outcome: 'success', actor: { id: 'dr', kind: 'jwt', role: 'clinician', organisation: 'RCB' }, patient: '9434765919', purpose: 'direct care', detail: { b: 1, a: 2 } },
+      1,
+      GENESIS_HASH,
+      5,
+    );
+    expect(row.detail).toBe('{"a":2,"b":1}');
+    expect(toRecord(row)).toMatchObject({ seq: 1, at: new Date(5), actor: { id: 'dr', kind: 'jwt', role: 'clinician', organisation: 'RCB' }, patient: '9434765919', detail: { a: 2, b: 1 } });
+    expect(toRecord(row)).not.toHaveProperty('sourceIp');
+  });
+});
