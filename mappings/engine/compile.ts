@@ -6,7 +6,7 @@ import type { Hl7View } from '../../adapters/hl7v2/parse.js';
 import { getFunction } from '../functions/index.js';
 import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
-import { compileHl7ItemKey, compileHl7Path, levelOf, parseHl7MappingPath, type Hl7Level } from './hl7-path.js';
+import { compileHl7ItemKey, compileHl7Path, compileHl7PathFirst, levelOf, parseHl7MappingPath, type Hl7Level } from './hl7-path.js';
 import { InvalidValueError } from './invalid-value.js';
 import { checkJsonPath, compileJsonItemKey, compileJsonPath } from './json-path.js';
 import { isMap, isScalar, isSeq, lineOf, mapEntries, resolve, seqItems, type SourceFile } from './source.js';
@@ -356,7 +356,12 @@ export class MappingCompiler {
   }
 
   /** Compile a path for this mapping's input kind into a function returning all matches. */
-  path(pathText: string, node: unknown, target: string, scope: Scope): { all: (ctx: RunContext) => unknown[]; level: Hl7Level; segment?: string } {
+  path(
+    pathText: string,
+    node: unknown,
+    target: string,
+    scope: Scope,
+  ): { all: (ctx: RunContext) => unknown[]; first: (ctx: RunContext) => unknown; level: Hl7Level; segment?: string } {
     if (this.input === 'hl7v2') {
       let parsed;
       try {
@@ -376,8 +381,10 @@ export class MappingCompiler {
       }
       const level = levelOf(parsed, item?.level);
       const loopSegment = !parsed.relative && parsed.field === undefined && parsed.occurrence === undefined ? parsed.segment : undefined;
+      const firstFn = compileHl7PathFirst(parsed, item?.level, readItem, rebound);
       return {
         all: (ctx) => (ctx.view === undefined ? [] : fn(ctx.view, ctx.slots)),
+        first: (ctx) => (ctx.view === undefined ? undefined : firstFn(ctx.view, ctx.slots)),
         level,
         segment: loopSegment,
       };
@@ -392,9 +399,9 @@ export class MappingCompiler {
     if (checked.relative) {
       const item = scope.item;
       if (!item) this.fail(node, target, '"@" paths are only meaningful inside $forEach or $use … $with');
-      return { all: (ctx) => fn(ctx.slots[item.slot]), level: 'value' };
+      return { all: (ctx) => fn(ctx.slots[item.slot]), first: (ctx) => fn(ctx.slots[item.slot])[0], level: 'value' };
     }
-    return { all: (ctx) => fn(ctx.data), level: 'value' };
+    return { all: (ctx) => fn(ctx.data), first: (ctx) => fn(ctx.data)[0], level: 'value' };
   }
 
   /** A value expression: one source, then $where, $fn, $default, $required, $when. */
@@ -427,12 +434,12 @@ export class MappingCompiler {
             const kept = where ? found.filter(where) : found;
             return kept.length ? kept : undefined;
           }
-        : (ctx) => {
-            const found = all(ctx);
-            if (!where) return found[0];
-            for (const f of found) if (where(f)) return f;
-            return undefined;
-          };
+        : where
+          ? (ctx) => {
+              for (const f of all(ctx)) if (where(f)) return f;
+              return undefined;
+            }
+          : compiled.first;
     } else {
       if (this.has(entries, '$where') && source !== '$var') this.fail(node, target, '$where applies to $path and $var values');
       if (source === '$var') {
@@ -508,8 +515,7 @@ export class MappingCompiler {
         this.fail(node, target, `$template refers to unknown name "${name}"`);
       } else {
         // Not a name: a path such as ${PID-3.4} or ${@.1}; its first match is used.
-        const all = this.path(name, node, target, scope).all;
-        parts.push((ctx) => all(ctx)[0]);
+        parts.push(this.path(name, node, target, scope).first);
       }
       last = m.index + m[0].length;
     }

@@ -211,6 +211,94 @@ export function compileHl7Path(
   };
 }
 
+/** The first match within one segment, without collecting the others. */
+function compileFirstWithinSegment(p: ParsedHl7Path): (seg: Segment) => unknown {
+  const { field, repetition, conditions, component } = p;
+  const sub = p.subcomponent ?? 1;
+  if (field === undefined) return (seg) => seg;
+  return (seg) => {
+    const f: Field | undefined = seg[field];
+    if (f === undefined || f.length === 0) return undefined;
+    const from = repetition === undefined ? 0 : repetition - 1;
+    const to = repetition === undefined ? f.length : Math.min(repetition, f.length);
+    for (let r = from; r < to; r++) {
+      const rep = f[r];
+      if (rep === undefined) continue;
+      let ok = true;
+      for (let i = 0; i < conditions.length; i++) {
+        if (!conditionHolds(rep, conditions[i])) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) continue;
+      if (component === undefined) {
+        if (!isEmptyRepetition(rep)) return rep;
+      } else {
+        const v = leaf(rep, component, sub);
+        if (v !== '') return v;
+      }
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Like compileHl7Path but returns only the first match (or undefined): what a value needs,
+ * without building a list per read.
+ */
+export function compileHl7PathFirst(
+  p: ParsedHl7Path,
+  itemLevel: Hl7Level | undefined,
+  readItem: ((slots: unknown[]) => unknown) | undefined,
+  rebound: ((slots: unknown[]) => unknown) | undefined,
+): (view: Hl7View, slots: unknown[]) => unknown {
+  const within = compileFirstWithinSegment(p);
+  if (p.relative && readItem) {
+    if (itemLevel === 'segment') {
+      return (_view, slots) => {
+        const seg = readItem(slots) as Segment | undefined;
+        return seg === undefined ? undefined : within(seg);
+      };
+    }
+    if (p.component === undefined) {
+      return (_view, slots) => {
+        const v = readItem(slots);
+        return v === '' ? undefined : v;
+      };
+    }
+    const component = p.component;
+    const sub = p.subcomponent ?? 1;
+    return (_view, slots) => {
+      const rep = readItem(slots) as Repetition | undefined;
+      if (rep === undefined) return undefined;
+      const v = leaf(rep, component, sub);
+      return v === '' ? undefined : v;
+    };
+  }
+  if (rebound) {
+    return (_view, slots) => {
+      const seg = rebound(slots) as Segment | undefined;
+      return seg === undefined ? undefined : within(seg);
+    };
+  }
+  const segmentId = p.segment as string;
+  const occurrence = p.occurrence;
+  return (view) => {
+    const segs = view[segmentId];
+    if (segs === undefined) return undefined;
+    if (occurrence !== undefined) {
+      const seg = segs[occurrence - 1];
+      return seg === undefined ? undefined : within(seg);
+    }
+    for (let i = 0; i < segs.length; i++) {
+      const v = within(segs[i]);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+}
+
 /** Read a component reference such as `CX.5`, `5`, `5.2` (repetition items) or `3.1` (segment items). */
 export function compileHl7ItemKey(key: string, itemLevel: Hl7Level): (item: unknown) => string {
   if (itemLevel === 'segment') {

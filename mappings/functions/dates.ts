@@ -102,21 +102,32 @@ export function hl7ToFhirDate(raw: string): string {
   return `${ts.year}-${ts.month}-${ts.day}`;
 }
 
+// Wall-clock hour (YYYYMMDDHH) → Europe/London offset; a few thousand hours cover years of messages.
+const offsetByWallHour = new Map<string, string>();
+
+function londonOffsetText(ts: Hl7Timestamp): string {
+  const key = `${ts.year}${ts.month}${ts.day}${ts.hour}`;
+  let offset = offsetByWallHour.get(key);
+  if (offset === undefined) {
+    const wall = Date.UTC(Number(ts.year), Number(ts.month) - 1, Number(ts.day), Number(ts.hour), Number(ts.minute ?? 0), Number(ts.second ?? 0));
+    offset = formatOffset(londonOffsetForWallTime(wall));
+    if (offsetByWallHour.size > 50_000) offsetByWallHour.clear();
+    offsetByWallHour.set(key, offset);
+  }
+  return offset;
+}
+
 /** FHIR `dateTime`: a date when no time is given, otherwise seconds and an offset. */
 export function hl7ToFhirDateTime(raw: string): string {
   const ts = parseHl7Timestamp(raw);
-  const date = hl7ToFhirDate(raw);
+  if (ts.month === undefined) return ts.year;
+  if (ts.day === undefined) return `${ts.year}-${ts.month}`;
+  const date = `${ts.year}-${ts.month}-${ts.day}`;
   if (ts.hour === undefined) return date;
   const minute = ts.minute ?? '00';
   const second = ts.second ?? '00';
   const fraction = ts.fraction ? `.${ts.fraction}` : '';
-  let offset: string;
-  if (ts.offset !== undefined) {
-    offset = `${ts.offset.slice(0, 3)}:${ts.offset.slice(3)}`;
-  } else {
-    const wall = Date.UTC(Number(ts.year), Number(ts.month) - 1, Number(ts.day), Number(ts.hour), Number(minute), Number(second));
-    offset = formatOffset(londonOffsetForWallTime(wall));
-  }
+  const offset = ts.offset !== undefined ? `${ts.offset.slice(0, 3)}:${ts.offset.slice(3)}` : londonOffsetText(ts);
   return `${date}T${ts.hour}:${minute}:${second}${fraction}${offset}`;
 }
 

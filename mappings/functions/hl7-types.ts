@@ -20,9 +20,9 @@ function asRepetition(value: unknown): Repetition | undefined {
   return [[value]];
 }
 
-function present<T>(values: (T | undefined)[]): T[] | undefined {
-  const out = values.filter((v): v is T => v !== undefined);
-  return out.length ? out : undefined;
+function present<T>(a: T | undefined, b?: T | undefined): T[] | undefined {
+  if (a === undefined) return b === undefined ? undefined : [b];
+  return b === undefined ? [a] : [a, b];
 }
 
 function mapped(map: CodeMap, code: string | undefined): unknown {
@@ -30,10 +30,18 @@ function mapped(map: CodeMap, code: string | undefined): unknown {
   return map.lookup(code) ?? map.default;
 }
 
+/** Copy the defined properties, in order; undefined when none is. */
 function compact<T extends object>(obj: T): T | undefined {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) if (v !== undefined) out[k] = v;
-  return Object.keys(out).length ? (out as T) : undefined;
+  let any = false;
+  for (const k in obj) {
+    const v = obj[k];
+    if (v !== undefined) {
+      out[k] = v;
+      any = true;
+    }
+  }
+  return any ? (out as T) : undefined;
 }
 
 function bindName(args: unknown[], env: BindEnv): (value: unknown) => unknown {
@@ -47,14 +55,14 @@ function bindName(args: unknown[], env: BindEnv): (value: unknown) => unknown {
     const rep = asRepetition(value);
     if (!rep) return undefined;
     const family = comp(rep, 1 + o);
-    const given = present([comp(rep, 2 + o), comp(rep, 3 + o)]);
+    const given = present(comp(rep, 2 + o), comp(rep, 3 + o));
     if (family === undefined && given === undefined) return undefined;
     return compact({
       use: mapped(uses, comp(rep, typeAt)) as string | undefined,
       family,
       given,
-      prefix: present([comp(rep, 5 + o)]),
-      suffix: present([comp(rep, 4 + o), comp(rep, 6 + o)]),
+      prefix: present(comp(rep, 5 + o)),
+      suffix: present(comp(rep, 4 + o), comp(rep, 6 + o)),
     });
   };
 }
@@ -103,7 +111,7 @@ export const hl7TypeFunctions: MappingFunction[] = [
         if (!rep) return undefined;
         const useType = (mapped(uses, comp(rep, 7)) ?? {}) as { use?: string; type?: string };
         const body = compact({
-          line: present([comp(rep, 1), comp(rep, 2)]),
+          line: present(comp(rep, 1), comp(rep, 2)),
           city: comp(rep, 3),
           district: comp(rep, 4),
           postalCode: postcodeOf(comp(rep, 5)),
@@ -171,7 +179,7 @@ export const hl7TypeFunctions: MappingFunction[] = [
       return (value) => {
         const rep = asRepetition(value);
         if (!rep) return undefined;
-        const codings = present([coding(comp(rep, 1), comp(rep, 2), comp(rep, 3)), coding(comp(rep, 4), comp(rep, 5), comp(rep, 6))]);
+        const codings = present(coding(comp(rep, 1), comp(rep, 2), comp(rep, 3)), coding(comp(rep, 4), comp(rep, 5), comp(rep, 6)));
         if (codings) return { coding: codings };
         const t = comp(rep, 2);
         return t === undefined ? undefined : { text: t };

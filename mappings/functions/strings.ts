@@ -28,6 +28,9 @@ function titleCase(s: string): string {
   return s.toLowerCase().replace(/(^|[\s'’-])(\p{L})/gu, (_m, sep: string, ch: string) => sep + ch.toUpperCase());
 }
 
+// Nothing to encode: the common case, checked without allocating.
+const URL_SAFE = /^[A-Za-z0-9\-_.!~*'();/?:@&=+$,#|]*$/;
+
 export const stringFunctions: MappingFunction[] = [
   simple('trim', 'Remove leading and trailing white space; nothing left → absent.', [{ input: '  a b ', output: 'a b' }, { input: '   ', output: undefined }], (s) => s.trim() || undefined),
   simple('upper', 'Upper case.', [{ input: 'yo32 5tt', output: 'YO32 5TT' }], (s) => s.toUpperCase()),
@@ -72,7 +75,7 @@ export const stringFunctions: MappingFunction[] = [
   simple('encodeUrl', 'Percent-encode what a URL cannot hold (spaces, non-ASCII, quotes) but keep ?, =, & and the | of token searches.', [
     { input: 'Location?identifier=urn:x:loc|RCB:East Wing', output: 'Location?identifier=urn:x:loc|RCB:East%20Wing' },
     { input: 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919', output: 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919' },
-  ], (s) => encodeURI(s).replace(/%7C/g, '|')),
+  ], (s) => (URL_SAFE.test(s) ? s : encodeURI(s).replace(/%7C/g, '|'))),
   {
     name: 'prefix',
     description: 'Put constant text before a present value.',

@@ -38,7 +38,9 @@ function codings(concept: unknown): Json[] {
 function checkPatient(p: Json, where: string, issues: string[]): void {
   const profiles = arr((p.meta as Json | undefined)?.profile) as unknown as string[];
   if (!profiles.includes(`${UKCORE}UKCore-Patient`)) issues.push(`${where}.meta.profile: must include ${UKCORE}UKCore-Patient`);
-  const nhs = arr(p.identifier).map((id, i) => ({ id, i })).filter(({ id }) => id.system === NHS_NUMBER_SYSTEM);
+  const nhs: { id: Json; i: number }[] = [];
+  const ids = arr(p.identifier);
+  for (let i = 0; i < ids.length; i++) if (ids[i].system === NHS_NUMBER_SYSTEM) nhs.push({ id: ids[i], i });
   if (nhs.length > 1) issues.push(`${where}.identifier: more than one NHS number`);
   for (const { id, i } of nhs) {
     if (typeof id.value !== 'string' || !isValidNhsNumber(id.value) || !/^\d{10}$/.test(id.value)) {
@@ -63,25 +65,54 @@ function checkPatient(p: Json, where: string, issues: string[]): void {
   });
 }
 
-function collectReferences(value: unknown, path: string, out: { path: string; ref: string }[]): void {
+/** Every `reference` string under `value` that is a urn:uuid not among `fullUrls`; paths are built only for those. */
+function unresolvedReferences(value: unknown, fullUrls: ReadonlySet<string>, path: (string | number)[], out: string[]): void {
   if (Array.isArray(value)) {
-    value.forEach((v, i) => collectReferences(v, `${path}[${i}]`, out));
-  } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'reference' && typeof v === 'string') out.push({ path: `${path}.reference`, ref: v });
-      else collectReferences(v, `${path}.${k}`, out);
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v !== null && typeof v === 'object') {
+        path.push(i);
+        unresolvedReferences(v, fullUrls, path, out);
+        path.pop();
+      }
+    }
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k in obj) {
+    const v = obj[k];
+    if (k === 'reference' && typeof v === 'string') {
+      if (v.startsWith('urn:uuid:') && !fullUrls.has(v)) out.push(`${formatPath(path)}.reference: ${v} is not an entry in this bundle`);
+    } else if (v !== null && typeof v === 'object') {
+      path.push(k);
+      unresolvedReferences(v, fullUrls, path, out);
+      path.pop();
     }
   }
 }
 
+function formatPath(path: (string | number)[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
 /** Decode `Type?identifier=system|value` into its parts (undefined when not that form). */
 function conditionalIdentifier(url: string): { type: string; system: string; value: string } | undefined {
-  const m = /^([A-Za-z]+)\?identifier=([^&]*)$/.exec(url);
-  if (!m) return undefined;
-  const decoded = decodeURIComponent(m[2]);
+  const q = url.indexOf('?identifier=');
+  if (q < 0 || url.indexOf('&', q) >= 0) return undefined;
+  const raw = url.slice(q + 12);
+  let decoded = raw;
+  if (raw.includes('%')) {
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      return undefined;
+    }
+  }
   const bar = decoded.lastIndexOf('|');
   if (bar < 0) return undefined;
-  return { type: m[1], system: decoded.slice(0, bar), value: decoded.slice(bar + 1) };
+  return { type: url.slice(0, q), system: decoded.slice(0, bar), value: decoded.slice(bar + 1) };
 }
 
 /** UK Core and transaction checks for a whole Bundle; returns every problem found. */
@@ -107,11 +138,7 @@ export function checkUkCoreBundle(bundle: Json): string[] {
     if (type === 'Patient') checkPatient(r, where, issues);
     const profiles = arr((r.meta as Json | undefined)?.profile) as unknown as string[];
     if (!profiles.some((p) => p.startsWith(UKCORE))) issues.push(`${where}.meta.profile: no UK Core profile declared`);
-    const refs: { path: string; ref: string }[] = [];
-    collectReferences(r, where, refs);
-    for (const { path, ref } of refs) {
-      if (ref.startsWith('urn:uuid:') && !fullUrls.has(ref)) issues.push(`${path}: ${ref} is not an entry in this bundle`);
-    }
+    unresolvedReferences(r, fullUrls, ['entry', i, 'resource'], issues);
     if (bundle.type === 'transaction' || bundle.type === 'batch') {
       const req = e.request as Json | undefined;
       if (!req || typeof req.method !== 'string' || typeof req.url !== 'string') {

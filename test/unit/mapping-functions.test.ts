@@ -5,6 +5,7 @@ import { getCodeMap } from '../../mappings/functions/codemap-store.js';
 import { hl7ToFhirDateTime, londonOffsetMinutes } from '../../mappings/functions/dates.js';
 import { FUNCTIONS } from '../../mappings/functions/index.js';
 import { isValidNhsNumber } from '../../mappings/functions/nhs-number.js';
+import { deterministicUuid, referenceUuid } from '../../mappings/functions/ids.js';
 
 const env = { codemap: (name: string) => getCodeMap(name) };
 
@@ -60,5 +61,14 @@ describe('UK time zone', () => {
   it('rejects impossible dates with an InvalidValueError', () => {
     expect(() => hl7ToFhirDateTime('20260230')).toThrow(InvalidValueError);
     expect(() => hl7ToFhirDateTime('2026013112')).not.toThrow();
+  });
+});
+
+describe('deterministic ids', () => {
+  it('agree with the uuid package for ASCII, non-ASCII and long names', () => {
+    for (const key of ['https://fhir.nhs.uk/Id/nhs-number|9434765919', 'urn:x|BRONTË ZOË', 'x'.repeat(5000), '']) {
+      expect(deterministicUuid('Patient', key)).toBe(referenceUuid('Patient', key));
+      expect(deterministicUuid('Patient', key)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
   });
 });

@@ -1,0 +1,89 @@
+// Mapping throughput on realistic NHS ADT messages, single process: HL7 v2 parse (+ JSON
+// view), map to a FHIR transaction Bundle, and validate it (FHIR R4 schema + UK Core).
+// Target (DESIGN.md): parse + map + validate ≥ 20,000 msg/s.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseHl7 } from '../adapters/hl7v2/parse.js';
+import { decodeHl7File } from '../mappings/engine/cases.js';
+import { hl7Input } from '../mappings/engine/hl7-input.js';
+import { DEFAULT_ADT_MAPPING, loadMappingById, MAPPINGS_DIR } from '../mappings/index.js';
+import { fhirIssues } from '../mappings/validate/index.js';
+
+/** The shipped synthetic ADT cases that map successfully: a realistic event mix. */
+function adtMessages(): string[] {
+  const dir = join(MAPPINGS_DIR, 'hl7v2', 'cases');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.hl7') && !f.startsWith('error-'))
+    .sort()
+    .map((f) => decodeHl7File(readFileSync(join(dir, f))));
+}
+
+interface Rate {
+  label: string;
+  /** Messages per second of wall time. */
+  msgPerSec: number;
+  /** Messages per second of this process's CPU time: steadier on a shared machine. */
+  msgPerCpuSec: number;
+  messages: number;
+}
+
+function rate(label: string, messages: string[], minMs: number, step: (text: string) => void): Rate {
+  for (let i = 0; i < 2000; i++) step(messages[i % messages.length]); // warm up the JIT
+  let n = 0;
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  let elapsed = 0;
+  while (elapsed < minMs) {
+    for (let i = 0; i < 500; i++) step(messages[(n + i) % messages.length]);
+    n += 500;
+    elapsed = performance.now() - start;
+  }
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  return { label, msgPerSec: Math.round((n / elapsed) * 1000), msgPerCpuSec: Math.round((n / cpuMs) * 1000), messages: n };
+}
+
+export async function benchMapping(options: { minMs?: number } = {}): Promise<object> {
+  const minMs = options.minMs ?? 2000;
+  const messages = adtMessages();
+  const mapping = loadMappingById(DEFAULT_ADT_MAPPING);
+  const compileStart = performance.now();
+  if (fhirIssues(mapping.run(hl7Input(parseHl7(messages[0]))).output).length) throw new Error('benchmark input does not validate');
+  const firstValidationMs = Math.round(performance.now() - compileStart);
+  for (const m of messages) fhirIssues(mapping.run(hl7Input(parseHl7(m))).output); // compile every resource validator
+
+  const meanBytes = Math.round(messages.reduce((s, m) => s + Buffer.byteLength(m), 0) / messages.length);
+  const parsed = messages.map((m) => hl7Input(parseHl7(m)));
+  const bundles = parsed.map((input) => mapping.run(input).output);
+  let sink = 0;
+  const parseView = rate('parse + JSON view', messages, minMs, (t) => {
+    sink += hl7Input(parseHl7(t)).view ? 1 : 0;
+  });
+  let k = 0;
+  const mapOnly = rate('map only', messages, minMs, () => {
+    sink += mapping.run(parsed[k++ % parsed.length]).issues.length;
+  });
+  let v = 0;
+  const validateOnly = rate('validate only (FHIR R4 schema + UK Core)', messages, minMs, () => {
+    sink += fhirIssues(bundles[v++ % bundles.length]).length;
+  });
+  const total = rate('parse + map + validate', messages, minMs, (t) => {
+    const out = mapping.run(hl7Input(parseHl7(t))).output;
+    sink += fhirIssues(out).length;
+  });
+  const entries = bundles.reduce((s: number, b) => s + ((b as { entry?: unknown[] }).entry?.length ?? 0), 0) / bundles.length;
+  return {
+    name: 'mapping: HL7 v2 ADT → FHIR R4 UK Core transaction Bundle',
+    input: { distinctMessages: messages.length, meanBytes, meanBundleEntries: Math.round(entries * 10) / 10 },
+    firstValidationMs,
+    results: [parseView, mapOnly, validateOnly, total],
+    target: { parseMapValidateMsgPerSec: 20_000, met: total.msgPerSec >= 20_000, metOnCpuTime: total.msgPerCpuSec >= 20_000 },
+    sink: sink >= 0 ? undefined : sink,
+  };
+}
+
+// `node --import tsx bench/mapping.ts` runs it on its own.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(await benchMapping(), null, 2));
+}
