@@ -6,7 +6,8 @@
 // Claims live in memory, not in the table: the embedded queue is single-node, so when the
 // process dies its claims die with it and every unfinished row is simply handed out again on the
 // next start (at-least-once) without lease expiry to wait for. Two processes must therefore not
-// consume the same database's embedded queue; use RabbitMQ to scale out.
+// consume the same database's embedded queue (publishing from several is fine); use RabbitMQ to
+// scale out.
 import type { Kysely } from 'kysely';
 import { reasonOf } from '../errors.js';
 import { log } from '../../server/logger.js';

@@ -3,7 +3,7 @@
 // transaction (group-committed with concurrent publishes) and resolves once durable; consumers
 // are woken in-process at once and also poll as a safety net.
 import { topicMatches, type DeadLetter, type DeliveryHandler, type DeliveryQueue, type Envelope, type Subscription } from './types.js';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { ContentKeyRing } from '../../server/store/crypto.js';
 import type { Db } from '../../server/store/db.js';
 import { GroupCommitter } from '../../server/store/group-commit.js';
@@ -43,7 +43,14 @@ export class EmbeddedQueue implements DeliveryQueue {
   ) {
     this.kysely = db.kysely;
     const maxBatch = options.maxBatch ?? 500;
-    this.writes = new GroupCommitter(db.kysely, { maxBatch, maxConcurrent: 1 });
+    this.writes = new GroupCommitter(db.kysely, {
+      maxBatch,
+      maxConcurrent: 1,
+      // Other processes may publish (e.g. `tramline messages reprocess`): on PostgreSQL a
+      // transaction-scoped advisory lock serialises all queue writers of this schema so partition
+      // heads stay exact. SQLite already allows one writer at a time.
+      ...(db.dialect === 'postgres' ? { onBegin: (trx) => sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.tramline_queue'))`.execute(trx).then(() => undefined) } : {}),
+    });
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
   }
 

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { log } from '../logger.js';
 
 export interface ContentKeyRing {
   /** Key id used to seal new content. */
@@ -73,6 +74,7 @@ export function loadContentKeys(config: Pick<Config, 'contentKey' | 'dataDir'>):
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
+  if ((fs.statSync(file).mode & 0o077) !== 0) log.warn({ file }, 'content key file is readable by other users; chmod 600 it');
   return parseContentKeys(fs.readFileSync(file, 'utf8'));
 }
 

@@ -22,6 +22,8 @@ export interface GroupCommitOptions {
   maxBatch?: number;
   /** Transactions in flight at once (1 keeps commit order equal to call order). */
   maxConcurrent?: number;
+  /** Runs first in every transaction, e.g. to take a lock shared with other processes. */
+  onBegin?: (trx: Transaction<never>) => Promise<void>;
 }
 
 type SingleOp<DB> = (trx: Transaction<DB>) => Promise<unknown>;
@@ -33,6 +35,7 @@ export class GroupCommitter<DB> {
   private idleWaiters: (() => void)[] = [];
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
+  private readonly onBegin?: (trx: Transaction<DB>) => Promise<void>;
   /** Arbitrary transactional functions, run one after another inside the shared transaction. */
   private readonly singleOps: BulkWrite<DB, SingleOp<DB>, unknown> = {
     name: 'op',
@@ -49,6 +52,7 @@ export class GroupCommitter<DB> {
   ) {
     this.maxBatch = options.maxBatch ?? 500;
     this.maxConcurrent = options.maxConcurrent ?? 1;
+    this.onBegin = options.onBegin as ((trx: Transaction<DB>) => Promise<void>) | undefined;
   }
 
   /** Queue one item of a bulk write; resolves with its result after commit. */
@@ -94,7 +98,10 @@ export class GroupCommitter<DB> {
 
   private async flush(batch: Pending<DB>[]): Promise<void> {
     try {
-      const results = await this.kysely.transaction().execute((trx) => applyGrouped(trx, batch));
+      const results = await this.kysely.transaction().execute(async (trx) => {
+        await this.onBegin?.(trx);
+        return applyGrouped(trx, batch);
+      });
       batch.forEach((p, i) => p.resolve(results[i]));
     } catch {
       if (batch.length === 1) return this.flushAlone(batch[0]);
@@ -105,7 +112,10 @@ export class GroupCommitter<DB> {
 
   private async flushAlone(p: Pending<DB>): Promise<void> {
     try {
-      const [result] = await this.kysely.transaction().execute((trx) => p.kind.apply(trx, [p.item]));
+      const [result] = await this.kysely.transaction().execute(async (trx) => {
+        await this.onBegin?.(trx);
+        return p.kind.apply(trx, [p.item]);
+      });
       p.resolve(result);
     } catch (err) {
       p.reject(err);
