@@ -1,23 +1,36 @@
-// Publisher confirms with a bounded window: many messages in flight, each promise settled by its
-// own broker confirm. Publishes whose channel dies before the confirm are sent again, in their
-// original order, on the next channel (at-least-once: the broker may then hold a duplicate).
+// Publisher confirms with a bounded window: many messages in flight, a batch settled when the
+// broker has confirmed all of its messages. Publishes whose channel dies before the confirm are
+// sent again, in their original order, on the next channel (at-least-once: the broker may then
+// hold a duplicate, which the destination's idempotency key absorbs).
 import type { ConfirmChannel, Options } from 'amqplib';
 
-interface PendingPublish {
-  seq: number;
+export interface OutgoingMessage {
   exchange: string;
   routingKey: string;
   content: Buffer;
   options: Options.Publish;
+}
+
+/** The caller's view of one publish call: settled once, by the last confirm or the first failure. */
+interface Batch {
+  remaining: number;
+  settled: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
 }
 
+interface PendingPublish {
+  seq: number;
+  message: OutgoingMessage;
+  batch: Batch;
+}
+
 export class PublisherClosedError extends Error {}
+export class PublishAbortedError extends Error {}
 
 export class ConfirmPublisher {
   private channel: ConfirmChannel | undefined;
-  private readonly waiting: PendingPublish[] = [];
+  private waiting: PendingPublish[] = [];
   private inFlight = 0;
   private seq = 0;
   private blockedOnDrain = false;
@@ -27,15 +40,40 @@ export class ConfirmPublisher {
 
   constructor(private readonly window: number) {}
 
-  /** Envelopes accepted but not yet confirmed. */
+  /** Messages accepted but not yet confirmed. */
   get pending(): number {
     return this.waiting.length + this.inFlight;
   }
 
-  publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<void> {
+  /**
+   * Resolves when the broker confirmed every message; rejects on a broker nack, on close, or when
+   * `signal` aborts (messages already on the wire may still arrive: at-least-once).
+   */
+  publish(messages: OutgoingMessage[], signal?: AbortSignal): Promise<void> {
     if (this.closed) return Promise.reject(new PublisherClosedError('queue is closed'));
+    if (messages.length === 0) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(new PublishAbortedError('publish aborted'));
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ seq: ++this.seq, exchange, routingKey, content, options, resolve, reject });
+      const onAbort = (): void => {
+        this.fail(batch, new PublishAbortedError('publish aborted before every confirm arrived'));
+        // Not yet sent: drop them. In flight: their confirms are ignored.
+        this.waiting = this.waiting.filter((item) => item.batch !== batch);
+        this.notifyIdle();
+      };
+      const batch: Batch = {
+        remaining: messages.length,
+        settled: false,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      for (const message of messages) this.waiting.push({ seq: ++this.seq, message, batch });
       this.pump();
     });
   }
@@ -59,7 +97,7 @@ export class ConfirmPublisher {
     this.channel = undefined;
   }
 
-  /** Resolves when nothing is waiting or in flight, or after `timeoutMs`. */
+  /** Resolves true when nothing is waiting or in flight, false after `timeoutMs`. */
   async idle(timeoutMs: number): Promise<boolean> {
     if (this.pending === 0) return true;
     return new Promise<boolean>((resolve) => {
@@ -76,7 +114,7 @@ export class ConfirmPublisher {
     this.closed = true;
     this.channel = undefined;
     const err = new PublisherClosedError('queue closed before the broker confirmed');
-    for (const item of this.waiting.splice(0)) item.reject(err);
+    for (const item of this.waiting.splice(0)) this.fail(item.batch, err);
   }
 
   private pump(): void {
@@ -87,40 +125,60 @@ export class ConfirmPublisher {
     }
     while (this.channel && !this.blockedOnDrain && this.inFlight < this.window && this.waiting.length > 0) {
       const item = this.waiting.shift() as PendingPublish;
-      const channel = this.channel;
-      this.inFlight++;
-      let settled = false;
-      const onConfirm = (err: unknown): void => {
-        if (settled) return;
-        settled = true;
-        this.inFlight--;
-        if (!err) item.resolve();
-        else if (err instanceof Error && err.message === 'message nacked') item.reject(new Error(`broker refused message ${item.options.messageId}`));
-        else {
-          // Any other error means the channel is gone; wait for the next attach.
-          if (this.channel === channel) this.channel = undefined;
-          this.requeue(item);
-        }
-        this.pump();
-        this.notifyIdle();
-      };
-      try {
-        const ok = channel.publish(item.exchange, item.routingKey, item.content, item.options, onConfirm);
-        if (!ok) this.blockedOnDrain = true;
-      } catch (err) {
-        // The channel closed under us (amqplib throws synchronously): keep the message.
-        onConfirm(err ?? new Error('channel closed'));
+      if (item.batch.settled) continue;
+      this.send(this.channel, item);
+    }
+  }
+
+  private send(channel: ConfirmChannel, item: PendingPublish): void {
+    const { exchange, routingKey, content, options } = item.message;
+    this.inFlight++;
+    let confirmed = false;
+    const onConfirm = (err: unknown): void => {
+      if (confirmed) return;
+      confirmed = true;
+      this.inFlight--;
+      if (!err) this.succeed(item.batch);
+      else if (err instanceof Error && err.message === 'message nacked') this.fail(item.batch, new Error(`broker refused message ${String(options.messageId)}`));
+      else {
+        // Any other error means the channel is gone: keep the message for the next channel.
+        if (this.channel === channel) this.channel = undefined;
+        this.requeue(item);
       }
+      this.pump();
+      this.notifyIdle();
+    };
+    try {
+      if (!channel.publish(exchange, routingKey, content, options, onConfirm)) this.blockedOnDrain = true;
+    } catch (err) {
+      // amqplib throws synchronously on a closed channel.
+      onConfirm(err ?? new Error('channel closed'));
     }
   }
 
   private requeue(item: PendingPublish): void {
+    if (item.batch.settled) return;
     if (this.closed) {
-      item.reject(new PublisherClosedError('queue closed before the broker confirmed'));
+      this.fail(item.batch, new PublisherClosedError('queue closed before the broker confirmed'));
       return;
     }
     this.waiting.push(item);
     this.unsorted = true;
+  }
+
+  private succeed(batch: Batch): void {
+    if (batch.settled) return;
+    batch.remaining--;
+    if (batch.remaining === 0) {
+      batch.settled = true;
+      batch.resolve();
+    }
+  }
+
+  private fail(batch: Batch, err: Error): void {
+    if (batch.settled) return;
+    batch.settled = true;
+    batch.reject(err);
   }
 
   private notifyIdle(): void {

@@ -7,6 +7,7 @@ import { encodeEnvelope } from './rabbitmq-codec.js';
 import { DestinationConsumer, type RetryMode } from './rabbitmq-consumer.js';
 import { listDeadLetters, replayDeadLetters } from './rabbitmq-dead-letters.js';
 import { ConfirmPublisher } from './rabbitmq-publisher.js';
+export { PublishAbortedError, PublisherClosedError } from './rabbitmq-publisher.js';
 import { declareTopology, destinationNames, inboundExchange, type TopologySettings } from './rabbitmq-topology.js';
 import type { DeadLetter, DeliveryHandler, DeliveryQueue, Envelope, Subscription } from './types.js';
 
@@ -115,15 +116,16 @@ export class RabbitQueue implements DeliveryQueue {
     this.connection = connection;
   }
 
-  async publish(envelopes: Envelope[]): Promise<void> {
+  /**
+   * Resolves once the broker confirmed every envelope. While the broker is away it waits and
+   * sends on reconnection; pass `signal` to stop waiting (the engine can then keep the backlog in
+   * its store and publish it again later; duplicates are absorbed by messageId downstream).
+   */
+  async publish(envelopes: Envelope[], options: { signal?: AbortSignal } = {}): Promise<void> {
     if (!this.connection) throw new Error('RabbitQueue not started');
     const exchange = inboundExchange(this.options.prefix);
-    await Promise.all(
-      envelopes.map((envelope) => {
-        const { content, options } = encodeEnvelope(envelope, this.options.partitions);
-        return this.publisher.publish(exchange, envelope.routingKey, content, options);
-      }),
-    );
+    const messages = envelopes.map((envelope) => ({ exchange, routingKey: envelope.routingKey, ...encodeEnvelope(envelope, this.options.partitions) }));
+    await this.publisher.publish(messages, options.signal);
   }
 
   async consume(destination: string, handler: DeliveryHandler): Promise<void> {

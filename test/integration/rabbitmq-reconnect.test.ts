@@ -2,7 +2,7 @@
 // queue reconnects by itself, publishes in flight are confirmed after all, nothing is lost.
 // Note: this stops the shared local broker for a few seconds; it is always restarted.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
+import { PublishAbortedError, RabbitQueue } from '../../channels/queue/rabbitmq.js';
 import type { Envelope } from '../../channels/queue/types.js';
 import { createTestVhost, waitFor, waitForQuietBroker, withBrokerStopped, type TestVhost } from '../support/rabbit.js';
 
@@ -79,6 +79,9 @@ describe('RabbitQueue when the broker restarts', () => {
         confirmed += total - streamed;
       });
       pendingWhileDown = q.pendingPublishes;
+      // An intake that will not wait (it keeps the backlog in its store instead) gives up in time.
+      await expect(q.publish([envelope(-1)], { signal: AbortSignal.timeout(200) })).rejects.toBeInstanceOf(PublishAbortedError);
+      expect(q.pendingPublishes).toBe(pendingWhileDown);
     });
     await waitFor('reconnected', () => q.connected, 30_000);
     await streaming;
