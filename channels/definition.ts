@@ -63,6 +63,8 @@ export interface MllpDestinationConfig extends DestinationBase {
   port: number;
   responseTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Present → connect with TLS; the server certificate is always verified. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string; servername?: string };
 }
 
 export interface FileDestinationConfig extends DestinationBase {

@@ -1,15 +1,35 @@
 // MLLP destination: forwards the HL7 v2 message to a downstream system and reads its ACK.
 // AA/CA delivered; AE/CE "try again" (the receiver had a problem); AR/CR "never" (the
 // receiver rejects this message). One pipelined client per destination, reused.
+import { readFile } from 'node:fs/promises';
+import type { ConnectionOptions } from 'node:tls';
 import type { MllpDestinationConfig } from '../../channels/definition.js';
-import { DeliveryError } from '../../channels/errors.js';
+import { ConfigError, DeliveryError } from '../../channels/errors.js';
 import type { Envelope } from '../../channels/queue/types.js';
 import type { Destination } from '../types.js';
-import { MllpClient, parseAckCode, type AckSummary, type MllpClientOptions } from './client.js';
+import { MllpClient, parseAckCode, type AckSummary } from './client.js';
 
-export type MllpDestinationOptions = Pick<MllpDestinationConfig, 'host' | 'port' | 'responseTimeoutMs' | 'connectTimeoutMs'> & {
-  tls?: MllpClientOptions['tls'];
-};
+export type MllpDestinationOptions = Pick<MllpDestinationConfig, 'host' | 'port' | 'responseTimeoutMs' | 'connectTimeoutMs' | 'tls'>;
+
+async function pem(file: string | undefined, what: string): Promise<Buffer | undefined> {
+  if (!file) return undefined;
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new ConfigError(`MLLP destination ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** node:tls options from the channel's file names; read once at open(). */
+export async function tlsOptions(tls: MllpDestinationOptions['tls']): Promise<ConnectionOptions | undefined> {
+  if (!tls) return undefined;
+  return {
+    ca: await pem(tls.caFile, 'caFile'),
+    cert: await pem(tls.certFile, 'certFile'),
+    key: await pem(tls.keyFile, 'keyFile'),
+    servername: tls.servername,
+  };
+}
 
 const MAX_TEXT = 200;
 
@@ -57,7 +77,7 @@ export class MllpDestination implements Destination {
       port: this.config.port,
       responseTimeoutMs: this.config.responseTimeoutMs,
       connectTimeoutMs: this.config.connectTimeoutMs,
-      tls: this.config.tls,
+      tls: await tlsOptions(this.config.tls),
     });
   }
 

@@ -1,9 +1,13 @@
 // MLLP destination against a real MLLP peer on 127.0.0.1 that answers per message.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { buildAck, type AckCode } from '../../adapters/hl7v2/ack.js';
 import { decodeHl7Bytes } from '../../adapters/hl7v2/charset.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
-import { MllpDestination } from '../../adapters/mllp/destination.js';
+import { MllpDestination, type MllpDestinationOptions } from '../../adapters/mllp/destination.js';
 import { MllpServer } from '../../adapters/mllp/server.js';
 import { DeliveryError } from '../../channels/errors.js';
 import type { Envelope } from '../../channels/queue/types.js';
@@ -154,5 +158,55 @@ describe('MLLP destination', () => {
     const err = await failure(d.deliver(envelope('MLLPREFUSED')));
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('MLLP destination over TLS', () => {
+  let dir = '';
+  let server: MllpServer;
+  let port: number;
+  const destinations: MllpDestination[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-mllp-dest-tls-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    server = new MllpServer({
+      host: '127.0.0.1',
+      port: 0,
+      tls: { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) },
+      onMessage: async (raw) => buildAck(parseHl7(decodeHl7Bytes(raw).text), { code: 'AA' }),
+    });
+    port = await server.start();
+  });
+
+  afterAll(async () => {
+    await Promise.all(destinations.map((d) => d.close()));
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function destination(tls: MllpDestinationOptions['tls']): Promise<MllpDestination> {
+    const d = new MllpDestination({ host: '127.0.0.1', port, responseTimeoutMs: 5000, connectTimeoutMs: 2000, tls });
+    await d.open();
+    destinations.push(d);
+    return d;
+  }
+
+  test('delivers when the server certificate is signed by caFile', async () => {
+    await (await destination({ caFile: path.join(dir, 'cert.pem') })).deliver(envelope('MLLPTLS1'));
+  });
+
+  test('an untrusted server certificate fails the delivery (retryable)', async () => {
+    const err = await failure((await destination({})).deliver(envelope('MLLPTLS2')));
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(/certificate/i);
+  });
+
+  test('a missing caFile stops open() with the file named', async () => {
+    const d = new MllpDestination({ host: '127.0.0.1', port, responseTimeoutMs: 1000, connectTimeoutMs: 1000, tls: { caFile: path.join(dir, 'nope.pem') } });
+    await expect(d.open()).rejects.toThrow(/caFile .*nope\.pem: ENOENT/);
   });
 });

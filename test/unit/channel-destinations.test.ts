@@ -114,6 +114,27 @@ describe('destination blocks in channel files', () => {
     );
   });
 
+  test('mllp tls: a client certificate needs its key; unknown options are named', () => {
+    const text = channel(`  - name: downstream
+    type: mllp
+    host: tie.example.nhs.uk
+    port: 2575
+    tls:
+      certFile: /etc/tramline/client.pem
+      verify: false
+`);
+    const lines = loadChannelText(text, 'tls.yaml').problems.map(formatProblem);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'tls.yaml:10:5 destinations[0].tls: must have property keyFile when property certFile is present',
+        'tls.yaml:12:7 destinations[0].tls.verify: unknown field "verify"',
+      ]),
+    );
+    const ok = loadChannelText(text.replace('      verify: false\n', '      keyFile: /etc/tramline/client.key\n'), 'tls.yaml');
+    expect(ok.problems).toEqual([]);
+    expect(ok.channel!.destinations[0]).toMatchObject({ tls: { certFile: '/etc/tramline/client.pem', keyFile: '/etc/tramline/client.key' } });
+  });
+
   test('file mistakes name file, line and field', () => {
     const bad = (fileName: string) =>
       loadChannelText(channel(`  - name: drop\n    type: file\n    directory: /srv/drop\n    fileName: "${fileName}"\n`), 'file.yaml').problems.map(formatProblem);
