@@ -138,9 +138,10 @@ describe('destination blocks in channel files', () => {
   test('file mistakes name file, line and field', () => {
     const bad = (fileName: string) =>
       loadChannelText(channel(`  - name: drop\n    type: file\n    directory: /srv/drop\n    fileName: "${fileName}"\n`), 'file.yaml').problems.map(formatProblem);
-    for (const fileName of ['sub/{messageId}.hl7', 'fixed.hl7', '{messageId}-{nhsNumber}.hl7']) {
-      expect(bad(fileName)).toEqual([expect.stringMatching(/^file\.yaml:9:5 destinations\[0\]\.fileName: must match pattern/)]);
-    }
+    const prefix = 'file.yaml:9:5 destinations[0].fileName: must match pattern';
+    expect(bad('sub/{messageId}.hl7')).toEqual([`${prefix} "^[^/\\\\]+$"`]);
+    expect(bad('fixed.hl7')).toEqual([`${prefix} "\\{(messageId|controlId)\\}"`]);
+    expect(bad('{messageId}-{nhsNumber}.hl7')).toEqual([`${prefix} "^(?:[^{}]|\\{(?:messageId|controlId|messageType|receivedAt)\\})*$"`]);
     expect(bad('{controlId}-{receivedAt}.hl7')).toEqual([]);
     const missing = loadChannelText(channel(`  - name: drop\n    type: file\n`), 'f2.yaml').problems.map(formatProblem);
     expect(missing).toEqual(['f2.yaml:6:5 destinations[0]: missing required field "directory"']);
