@@ -1,6 +1,8 @@
 // Volume, per-key order and several engine processes (simulated by several RabbitQueue
 // instances, each with its own connection) sharing one destination.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
 import type { Delivery, DeliveryOutcome, Envelope } from '../../channels/queue/types.js';
 import { createTestVhost, waitFor, type TestVhost } from '../support/rabbit.js';
@@ -146,5 +148,69 @@ describe('RabbitQueue at volume', () => {
     await waitFor('a owns everything', () => a.ownedPartitions('case.inbox').length === 8);
     expect(recorder.orderViolations).toEqual([]);
     expect(recorder.duplicates).toBe(0);
+  }, 60_000);
+
+  test('kill -9 of an engine mid-stream: the survivor takes its partitions, nothing lost, first deliveries in order', async () => {
+    const prefix = vhost.prefix('kill');
+    const destination = 'case.inbox';
+    const publisher = engine(prefix);
+    await publisher.start([{ destination, bindings: ['#'], concurrency: 1 }]);
+    const a = engine(prefix);
+    await a.start([{ destination, bindings: ['#'], concurrency: 16 }]);
+
+    // Every first delivery with its wall-clock time, from both processes.
+    const events: Array<{ id: string; seq: number; at: number; by: string }> = [];
+    await a.consume(destination, async (d) => {
+      events.push({ id: d.envelope.messageId, seq: Number(d.envelope.headers.seq), at: performance.timeOrigin + performance.now(), by: 'a' });
+      await new Promise((r) => setTimeout(r, 1));
+      return { kind: 'done' };
+    });
+    let childOwned = 0;
+    let childSeen = 0;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/rabbit-consumer-process.ts'], {
+      env: { ...process.env, NODE_OPTIONS: '', TRAMLINE_LOG_LEVEL: 'warn', RABBIT_URL: vhost.url, RABBIT_PREFIX: prefix, RABBIT_DESTINATION: destination },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const [kind, id, seq, at] = line.split(' ');
+      if (kind === 'owned') childOwned = Number(id);
+      if (kind === 'seen') {
+        childSeen++;
+        events.push({ id, seq: Number(seq), at: Number(at), by: 'child' });
+      }
+    });
+    try {
+      await waitFor('partitions shared with the child', () => childOwned === 4 && a.ownedPartitions(destination).length === 4, 30_000);
+      const total = 5000;
+      const publishing = (async () => {
+        for (let from = 0; from < total; from += 100) {
+          await publisher.publish(envelopes(100, from));
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      await waitFor('child under way', () => childSeen > 500);
+      child.kill('SIGKILL');
+      await exited;
+      await publishing;
+      await waitFor('a owns everything', () => a.ownedPartitions(destination).length === 8, 30_000);
+      const unique = (): number => new Set(events.map((e) => e.id)).size;
+      await waitFor('every message delivered', () => unique() === total, 40_000);
+
+      const firstSeen = new Map<string, (typeof events)[number]>();
+      for (const e of [...events].sort((x, y) => x.at - y.at)) if (!firstSeen.has(e.id)) firstSeen.set(e.id, e);
+      const lastSeqOfKey = new Map<number, number>();
+      const violations: string[] = [];
+      for (const e of [...firstSeen.values()].sort((x, y) => x.at - y.at)) {
+        const key = e.seq % KEYS;
+        if ((lastSeqOfKey.get(key) ?? -1) > e.seq) violations.push(`${e.seq} after ${lastSeqOfKey.get(key)} (${e.by})`);
+        lastSeqOfKey.set(key, e.seq);
+      }
+      expect(violations).toEqual([]);
+      expect(events.some((e) => e.by === 'child')).toBe(true);
+      console.log(`rabbitmq kill -9: ${total} unique delivered, ${events.length - total} duplicate deliveries after the crash`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   }, 60_000);
 });
