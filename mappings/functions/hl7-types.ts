@@ -188,7 +188,7 @@ export const hl7TypeFunctions: MappingFunction[] = [
   },
   {
     name: 'hl7Component',
-    description: 'Component n (1-based, first subcomponent) of a repetition, for use after `$all` or in `$fn` chains.',
+    description: 'Component n (1-based, first subcomponent) of a repetition, for use in `$fn` chains on a whole repetition.',
     usage: '{ hl7Component: 4 }',
     examples: [{ input: [['2139'], [''], [''], ['VISITID']], args: [4], output: 'VISITID' }],
     bind(args) {

@@ -128,7 +128,7 @@ export const stringFunctions: MappingFunction[] = [
   },
   {
     name: 'join',
-    description: 'Join the present texts of a list (e.g. from `$all` or `$list`) with a separator.',
+    description: 'Join the present texts of a list (e.g. from `$many` or `$list`) with a separator.',
     usage: '{ join: " " }',
     examples: [
       { input: ['RCB', '', 'OBS1', undefined, 'BAY2'], args: [' '], output: 'RCB OBS1 BAY2' },

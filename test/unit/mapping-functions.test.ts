@@ -72,3 +72,11 @@ describe('deterministic ids', () => {
     }
   });
 });
+
+describe('documentation', () => {
+  it('mappings/README.md lists every library function', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync('mappings/README.md', 'utf8');
+    for (const name of FUNCTIONS.keys()) expect(readme).toContain(`\`${name}\``);
+  });
+});
