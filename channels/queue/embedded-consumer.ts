@@ -61,7 +61,11 @@ export class DestinationConsumer {
       this.pumpAgain = true;
       return;
     }
-    this.pumping = this.pump().finally(() => (this.pumping = undefined));
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      // A wake that arrived after the last round checked pumpAgain must not be lost.
+      if (this.pumpAgain) this.wake();
+    });
   }
 
   async close(): Promise<void> {
@@ -88,7 +92,8 @@ export class DestinationConsumer {
         }
       } while (this.pumpAgain && !this.closed);
     } catch (err) {
-      // Database trouble: the poll timer tries again.
+      // Database trouble: the poll timer tries again (no immediate retry loop).
+      this.pumpAgain = false;
       log.error({ destination: this.deps.destination, err: reasonOf(err) }, 'embedded queue: fetching deliveries failed');
     }
   }
