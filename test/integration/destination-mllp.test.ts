@@ -42,6 +42,8 @@ describe('MLLP destination', () => {
   let port: number;
   const answers = new Map<string, Answer>();
   const received: Buffer[] = [];
+  /** Client port each control id arrived from. */
+  const fromPort = new Map<string, number>();
   const held: (() => void)[] = [];
   const destinations: MllpDestination[] = [];
 
@@ -56,10 +58,11 @@ describe('MLLP destination', () => {
     server = new MllpServer({
       port: 0,
       host: '127.0.0.1',
-      onMessage: async (raw) => {
+      onMessage: async (raw, conn) => {
         received.push(raw);
         const msg = parseHl7(decodeHl7Bytes(raw).text);
         const controlId = msg.header.controlId;
+        fromPort.set(controlId, conn.remotePort);
         let answer = answers.get(controlId) ?? 'AA';
         if (Array.isArray(answer)) {
           const [first, ...rest] = answer;
@@ -146,9 +149,9 @@ describe('MLLP destination', () => {
 
   test('concurrent deliveries share one connection', async () => {
     const d = await destination();
-    const connectionsBefore = server.connections;
-    await Promise.all(Array.from({ length: 25 }, (_, i) => d.deliver(envelope(`MLLPCONC${i}`))));
-    expect(server.connections - connectionsBefore).toBe(1);
+    const ids = Array.from({ length: 25 }, (_, i) => `MLLPCONC${i}`);
+    await Promise.all(ids.map((id) => d.deliver(envelope(id))));
+    expect(new Set(ids.map((id) => fromPort.get(id))).size).toBe(1);
   });
 
   test('connection refused is retryable', async () => {
