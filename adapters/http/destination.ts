@@ -83,7 +83,8 @@ export class HttpDestination implements Destination {
     if (!this.headers) throw new Error('HTTP destination used before open()');
     const { bytes, contentType } = requestBody(envelope, this.config.format);
     const headers = new Headers(this.headers);
-    headers.set('content-type', contentType);
+    // A configured Content-Type wins (e.g. a vendor media type); the Idempotency-Key never does.
+    if (!headers.has('content-type')) headers.set('content-type', contentType);
     headers.set('idempotency-key', envelope.messageId);
     if (!headers.has('accept')) headers.set('accept', 'application/json, */*;q=0.5');
 

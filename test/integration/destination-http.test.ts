@@ -80,6 +80,14 @@ describe('HTTP destination', () => {
     expect(Buffer.from(req.body, 'base64')).toEqual(Buffer.from(body, 'latin1'));
   });
 
+  test('a configured Content-Type wins; the Idempotency-Key is always the message id', async () => {
+    const d = await destination('/ctype', { format: 'hl7', headers: { 'Content-Type': 'application/edi-hl7', 'Idempotency-Key': 'mine' } });
+    await d.deliver(envelope('HTTPCT1'));
+    const [req] = await peer.requests('/ctype');
+    expect(req.headers['content-type']).toBe('application/edi-hl7');
+    expect(req.headers['idempotency-key']).toBe('msg-HTTPCT1');
+  });
+
   test('basic auth takes the password from the environment', async () => {
     const d = await destination('/basic', { auth: { type: 'basic', username: 'tramline', passwordEnv: 'CASE_PASSWORD' } }, { CASE_PASSWORD: 'pa:ss' });
     await d.deliver(envelope('HTTPB1'));
