@@ -271,7 +271,7 @@ export class DestinationConsumer {
     owned.inFlight++;
     const key = decoded.envelope.partitionKey;
     const previous = this.keyTails.get(key) ?? Promise.resolve();
-    const tail = previous.then(() => this.slots.run(() => this.deliver(owned.generation, msg, decoded)));
+    const tail = previous.then(() => this.deliver(owned.generation, msg, decoded));
     this.keyTails.set(key, tail);
     this.inFlight.add(tail);
     void tail.finally(() => {
@@ -291,7 +291,8 @@ export class DestinationConsumer {
       if (generation.abort.signal.aborted) return;
       let outcome: DeliveryOutcome;
       try {
-        outcome = await this.handler({ envelope, destination: this.settings.destination, attempt });
+        // A slot per handler call, not per message: a message waiting to retry holds none.
+        outcome = await this.slots.run(() => this.handler({ envelope, destination: this.settings.destination, attempt }));
       } catch (err) {
         outcome = { kind: 'retry', delayMs: fallbackDelay(attempt), reason: reasonOf(err) };
       }

@@ -121,6 +121,23 @@ describe('RabbitQueue', () => {
     await waitFor('both parked', async () => calls === 2 && (await q.depth('d')) === 2);
   });
 
+  test('messages waiting to retry do not hold handler slots', async () => {
+    // One handler slot, but room in each partition's prefetch window for the other keys.
+    const q = new RabbitQueue({ url: vhost.url, prefix: vhost.prefix('slots'), partitions: 4, prefetch: 10 });
+    queues.push(q);
+    await q.start([{ destination: 'd', bindings: ['#'], concurrency: 1 }]);
+    const done: string[] = [];
+    await q.consume('d', async (d) => {
+      if (d.envelope.partitionKey === 'stuck' && d.attempt < 3) return { kind: 'retry', delayMs: 300, reason: 'DeliveryError: HTTP 503' };
+      done.push(d.envelope.messageId);
+      return { kind: 'done' };
+    });
+    await q.publish([envelope('s1', 'hl7v2.ADT.A01.RCB', 'stuck'), ...Array.from({ length: 5 }, (_, i) => envelope(`f${i}`, 'hl7v2.ADT.A01.RCB', `free-${i}`))]);
+    await waitFor('all done', () => done.length === 6);
+    // With one slot, the five free keys finished while s1 was waiting between attempts.
+    expect(done.indexOf('s1')).toBe(5);
+  });
+
   test('a thrown handler error is retried like a retry outcome', async () => {
     const q = queue('throw');
     await q.start([{ destination: 'd', bindings: ['#'], concurrency: 1 }]);
