@@ -232,6 +232,37 @@ describe('RabbitQueue', () => {
     expect(q.connected).toBe(true);
   });
 
+  test('close waits for running handlers and acks them; deliveries not yet started go back to the queue', async () => {
+    const prefix = vhost.prefix('close');
+    const subscriptions = [{ destination: 'd', bindings: ['#'], concurrency: 1 }];
+    const first = new RabbitQueue({ url: vhost.url, prefix, partitions: 1 });
+    await first.start(subscriptions);
+    let release: () => void = () => undefined;
+    const started: string[] = [];
+    await first.consume('d', async (d) => {
+      started.push(d.envelope.messageId);
+      await new Promise<void>((resolve) => (release = resolve));
+      return { kind: 'done' };
+    });
+    await first.publish(['c1', 'c2', 'c3'].map((id) => envelope(id, 'hl7v2.ADT.A01.RCB', 'same-person')));
+    await waitFor('c1 running', () => started.length === 1);
+    const closing = first.close();
+    setTimeout(() => release(), 100);
+    await closing;
+    expect(started).toEqual(['c1']);
+
+    const next = new RabbitQueue({ url: vhost.url, prefix, partitions: 1 });
+    queues.push(next);
+    await next.start(subscriptions);
+    const redelivered: string[] = [];
+    await next.consume('d', async (d) => {
+      redelivered.push(d.envelope.messageId);
+      return { kind: 'done' };
+    });
+    await waitFor('rest delivered', () => redelivered.length === 2);
+    expect(redelivered).toEqual(['c2', 'c3']);
+  });
+
   test('start fails when the broker cannot be reached', async () => {
     const q = new RabbitQueue({ url: 'amqp://guest:guest@127.0.0.1:1', reconnect: { initialDelayMs: 10, attemptsAtStart: 1 } });
     await expect(q.start([])).rejects.toThrow();
