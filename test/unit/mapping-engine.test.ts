@@ -225,6 +225,9 @@ output:
 
   it('lists problems for tramline validate without throwing', () => {
     expect(checkMappingFile(FILE, 'id: t\ninput: json\noutput: { a: 1 }\n')).toEqual([]);
+    expect(checkMappingFile(FILE, 'id: t\ninput: json\noutput:\n  a: { $var: nope }\n')).toEqual([
+      { file: FILE, line: 4, target: 'a', message: 'unknown name "nope" (define it under let:, or with $as)' },
+    ]);
     const problems = checkMappingFile(FILE, 'id: T!\ninput: xml\noutput: 1\n');
     expect(problems.map((p) => [p.line, p.target])).toEqual([
       [1, 'id'],
