@@ -7,8 +7,11 @@ import type { DeliveryQueue } from '../channels/queue/types.js';
 import type { ChannelDefinition } from '../channels/definition.js';
 import { Engine } from '../channels/engine.js';
 import type { Config } from './config.js';
+import { createAdminParts } from './api/admin.js';
+import { instrumentEngine, type Instrumented } from './audit/instrument.js';
 import { createApp } from './http/app.js';
 import { log } from './logger.js';
+import { scheduleRetention } from './retention/prune.js';
 import { openStore, type OpenedStore } from './store/open-store.js';
 
 export interface RunningEngine {
@@ -16,6 +19,8 @@ export interface RunningEngine {
   opened: OpenedStore;
   queue: DeliveryQueue;
   httpPort: number;
+  /** Audit trail and metrics (server/audit/instrument.ts). */
+  instrumented: Instrumented;
   stop(): Promise<void>;
 }
 
@@ -25,14 +30,31 @@ function createQueue(config: Config, opened: OpenedStore): { queue: DeliveryQueu
   return { queue: rabbit, rabbit };
 }
 
-export async function runEngine(config: Config, channels: ChannelDefinition[]): Promise<RunningEngine> {
+export async function runEngine(config: Config, channels: ChannelDefinition[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<RunningEngine> {
   const opened = await openStore(config);
-  const { queue, rabbit } = createQueue(config, opened);
+  const created = createQueue(config, opened);
+  const rabbit = created.rabbit;
+  // The engine sees observed store and queue: audit trail and metrics without engine changes.
+  const instrumented = instrumentEngine(opened, created.queue, channels);
+  const { queue, audit } = instrumented;
   const engine = new Engine({
-    store: opened.store,
+    store: instrumented.store,
     queue,
     channels,
+    onOutcome: instrumented.metrics.onOutcome,
     queueAvailable: rabbit ? () => rabbit.connected : undefined,
+  });
+  // Built before start: a bad auth setting stops us before any port opens.
+  const admin = await createAdminParts({
+    db: opened.db,
+    store: instrumented.store,
+    queue,
+    channels,
+    runningPorts: () => new Map(engine.channels.map((c) => [c.definition.id, c.port])),
+    audit,
+    metrics: instrumented.metrics,
+    env: options.env,
+    dataDir: config.dataDir,
   });
   try {
     await engine.start();
@@ -48,7 +70,8 @@ export async function runEngine(config: Config, channels: ChannelDefinition[]): 
     if (connected) void engine.flushBacklog().catch(() => undefined);
   });
 
-  const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) });
+  const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, admin);
+  const retention = scheduleRetention({ store: opened.store, channels: channels.filter((c) => c.enabled), audit });
   const http: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.httpPort, () => resolve(s)).on('error', reject);
   });
@@ -59,10 +82,12 @@ export async function runEngine(config: Config, channels: ChannelDefinition[]): 
   const stop = () =>
     (stopping ??= (async () => {
       http.close();
+      await retention.stop();
       await engine.stop();
+      await audit.flush();
       await opened.store.close();
       await opened.db.close();
       http.closeAllConnections();
     })());
-  return { engine, opened, queue, httpPort, stop };
+  return { engine, opened, queue, httpPort, instrumented, stop };
 }

@@ -1,15 +1,26 @@
 // The engine's HTTP face. Health endpoints are open (load balancers and orchestrators probe
-// them); everything else is mounted behind authentication as it is added.
-import express, { type Express } from 'express';
+// them); everything else — /api, /metrics — is behind authentication. Security headers on
+// every response; errors are JSON without stack traces.
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import helmet from 'helmet';
+import { jsonErrorHandler, sendError } from './errors.js';
 
 export interface HealthSource {
   /** Null when ready, otherwise why not (e.g. "queue disconnected"). */
   notReadyReason(): string | null;
 }
 
-export function createApp(health: HealthSource): Express {
+export interface AppParts {
+  /** The admin API router (server/api/router.ts), mounted at /api. */
+  api?: Router;
+  /** Guards (authentication, permission, audit) then the metrics handler, mounted at /metrics. */
+  metrics?: RequestHandler[];
+}
+
+export function createApp(health: HealthSource, parts: AppParts = {}): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(helmet());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -18,5 +29,9 @@ export function createApp(health: HealthSource): Express {
     if (reason) res.status(503).json({ status: 'not ready', reason });
     else res.json({ status: 'ready' });
   });
+  if (parts.metrics) app.get('/metrics', ...parts.metrics);
+  if (parts.api) app.use('/api', parts.api);
+  app.use((_req, res) => sendError(res, 404, 'not found'));
+  app.use(jsonErrorHandler);
   return app;
 }

@@ -1,0 +1,52 @@
+// Builds the authenticated HTTP parts for an engine process: the admin API router and the
+// /metrics handlers, sharing one authenticator (API tokens + JWT) and the audit trail.
+import type { Router, RequestHandler } from 'express';
+import type { ChannelDefinition } from '../../channels/definition.js';
+import type { DeliveryQueue } from '../../channels/queue/types.js';
+import { listMappings, loadMappingById, runMapping, hl7Input, jsonInput } from '../../mappings/index.js';
+import { parseHl7 } from '../../adapters/hl7v2/parse.js';
+import type { AuditTrail } from '../audit/trail.js';
+import { JwtVerifier } from '../auth/jwt.js';
+import { Authenticator } from '../auth/middleware.js';
+import { loadAuthSettings } from '../auth/settings.js';
+import { TokenStore } from '../auth/tokens.js';
+import { metricsHandlers } from '../http/metrics-route.js';
+import type { EngineMetrics } from '../metrics.js';
+import type { Db } from '../store/db.js';
+import type { MessageStore } from '../store/message-store.js';
+import type { StoreDatabase } from '../store/schema.js';
+import { createEngineFacade } from './facade.js';
+import { createApiRouter } from './router.js';
+
+export interface AdminPartsOptions {
+  db: Db<StoreDatabase>;
+  store: MessageStore;
+  queue: DeliveryQueue;
+  channels: ChannelDefinition[];
+  runningPorts: () => ReadonlyMap<string, number>;
+  audit: AuditTrail;
+  metrics: EngineMetrics;
+  env?: NodeJS.ProcessEnv;
+  dataDir: string;
+}
+
+/** Shipped mapping dry-run: HL7 v2 text or a JSON record in, mapped and checked output back. */
+function dryRun(mappingId: string, input: unknown) {
+  const mapping = loadMappingById(mappingId);
+  const prepared = mapping.input === 'hl7v2' ? hl7Input(parseHl7(String(input))) : jsonInput(typeof input === 'string' ? (JSON.parse(input) as unknown) : input);
+  const result = runMapping(mapping, prepared);
+  return { output: result.output, issues: result.issues };
+}
+
+export async function createAdminParts(o: AdminPartsOptions): Promise<{ api: Router; metrics: RequestHandler[] }> {
+  const authSettings = loadAuthSettings(o.env ?? process.env, o.dataDir);
+  const authenticator = new Authenticator(new TokenStore(o.db), await JwtVerifier.create(authSettings));
+  const engine = createEngineFacade({ definitions: o.channels.filter((c) => c.enabled), runningPorts: o.runningPorts, store: o.store, queue: o.queue, db: o.db });
+  const api = createApiRouter({
+    services: { engine, audit: o.audit, tokens: new TokenStore(o.db), runMapping: dryRun, listMappings: () => [...listMappings().keys()].sort() },
+    authenticator,
+    audit: o.audit,
+    authSettings,
+  });
+  return { api, metrics: metricsHandlers({ metrics: o.metrics, authenticator, audit: o.audit, authSettings }) };
+}

@@ -1,0 +1,180 @@
+// What the admin API needs from a running engine, behind one small interface so routes can be
+// tested against a real in-process engine (or anything else that keeps the contract).
+import type { Kysely } from 'kysely';
+import { decodeHl7Bytes } from '../../adapters/hl7v2/charset.js';
+import { parseHl7 } from '../../adapters/hl7v2/parse.js';
+import { destinationId, type ChannelDefinition } from '../../channels/definition.js';
+import { reasonOf } from '../../channels/errors.js';
+import { hl7Envelope } from '../../channels/hl7-intake.js';
+import { EmbeddedQueue } from '../../channels/queue/embedded.js';
+import type { DeliveryQueue } from '../../channels/queue/types.js';
+import type { Db } from '../store/db.js';
+import type { MessageStore } from '../store/message-store.js';
+import type { StoreDatabase } from '../store/schema.js';
+import { HttpError } from '../http/errors.js';
+import { channelStats, type ChannelStats } from './stats.js';
+
+export interface DestinationSummary {
+  id: string;
+  name: string;
+  type: string;
+  routes?: string[];
+}
+
+export interface ChannelSummary {
+  id: string;
+  name?: string;
+  description?: string;
+  enabled: boolean;
+  running: boolean;
+  source: { type: string; host?: string; port?: number };
+  pipeline?: { filter?: unknown; map?: string };
+  destinations: DestinationSummary[];
+  retention?: { contentDays?: number };
+}
+
+export interface DeadLetterInfo {
+  messageId: string;
+  channel: string;
+  destination: string;
+  routingKey: string;
+  /** Envelope headers: message type, sending facility, control id, received time (no content). */
+  headers: Record<string, string>;
+  reason: string;
+  attempts: number;
+  deadLetteredAt: string;
+}
+
+export interface ReprocessResult {
+  queued: string[];
+  skipped: { id: string; reason: string }[];
+}
+
+export interface EngineFacade {
+  channels(): ChannelSummary[];
+  channelStats(id: string): Promise<ChannelStats>;
+  readonly store: Pick<MessageStore, 'list' | 'get' | 'events' | 'readContent'>;
+  reprocess(ids: string[], by: string): Promise<ReprocessResult>;
+  deadLetters(destination?: string, limit?: number): Promise<DeadLetterInfo[]>;
+  replayDeadLetters(destination: string, messageIds: string[] | undefined, by: string): Promise<number>;
+  discardDeadLetters(destination: string, messageIds: string[], reason: string, by: string): Promise<number>;
+}
+
+export interface EngineFacadeOptions {
+  definitions: ChannelDefinition[];
+  /** Bound MLLP port per running channel id. */
+  runningPorts: () => ReadonlyMap<string, number>;
+  /** The engine's (observed) store, so API actions reach the audit trail like engine ones. */
+  store: MessageStore;
+  queue: DeliveryQueue;
+  db: Db<StoreDatabase>;
+}
+
+function summarise(c: ChannelDefinition, port: number | undefined): ChannelSummary {
+  return {
+    id: c.id,
+    ...(c.name ? { name: c.name } : {}),
+    ...(c.description ? { description: c.description } : {}),
+    enabled: c.enabled,
+    running: port !== undefined,
+    source: { type: c.source.type, host: c.source.host, ...(port !== undefined ? { port } : { port: c.source.port }) },
+    ...(c.pipeline ? { pipeline: c.pipeline } : {}),
+    // Destination settings stay out: they hold database URLs and credentials.
+    destinations: c.destinations.map((d) => ({ id: destinationId(c.id, d.name), name: d.name, type: d.type, ...(d.routes ? { routes: d.routes } : {}) })),
+    ...(c.retention ? { retention: c.retention } : {}),
+  };
+}
+
+export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
+  const byId = new Map(o.definitions.map((c) => [c.id, c]));
+  const allDestinations = () => o.definitions.flatMap((c) => c.destinations.map((d) => destinationId(c.id, d.name)));
+  const requireDestination = (id: string) => {
+    if (!allDestinations().includes(id)) throw new HttpError(404, `no destination ${id}`);
+  };
+
+  return {
+    store: o.store,
+
+    channels() {
+      const ports = o.runningPorts();
+      return o.definitions.map((c) => summarise(c, ports.get(c.id)));
+    },
+
+    async channelStats(id) {
+      const channel = byId.get(id);
+      if (!channel) throw new HttpError(404, `no channel ${id}`);
+      return channelStats(o.db.kysely, o.queue, channel);
+    },
+
+    async reprocess(ids, by) {
+      const result: ReprocessResult = { queued: [], skipped: [] };
+      for (const id of ids) {
+        const m = await o.store.get(id);
+        if (!m) {
+          result.skipped.push({ id, reason: 'no such message' });
+          continue;
+        }
+        if (!byId.has(m.channel)) {
+          result.skipped.push({ id, reason: `channel ${m.channel} is not deployed` });
+          continue;
+        }
+        const raw = await o.store.readContent(id, 'raw');
+        if (!raw) {
+          result.skipped.push({ id, reason: 'content no longer stored (pruned)' });
+          continue;
+        }
+        try {
+          const text = decodeHl7Bytes(raw).text;
+          await o.queue.publish([hl7Envelope(m.channel, m.id, text, parseHl7(text), m.receivedAt)]);
+        } catch (err) {
+          result.skipped.push({ id, reason: reasonOf(err) });
+          continue;
+        }
+        await o.store.setStatus(id, 'queued');
+        await o.store.addEvent(id, 'reprocessed', { detail: `via API by ${by}` });
+        result.queued.push(id);
+      }
+      return result;
+    },
+
+    async deadLetters(destination, limit = 100) {
+      if (destination) requireDestination(destination);
+      const destinations = destination ? [destination] : allDestinations();
+      const out: DeadLetterInfo[] = [];
+      for (const d of destinations) {
+        for (const dl of await o.queue.listDeadLetters(d, limit)) {
+          out.push({
+            messageId: dl.envelope.messageId,
+            channel: dl.envelope.channel,
+            destination: dl.destination,
+            routingKey: dl.envelope.routingKey,
+            headers: dl.envelope.headers,
+            reason: dl.reason,
+            attempts: dl.attempts,
+            deadLetteredAt: dl.deadLetteredAt.toISOString(),
+          });
+        }
+      }
+      return out.slice(0, limit);
+    },
+
+    async replayDeadLetters(destination, messageIds, by) {
+      requireDestination(destination);
+      const ids = messageIds ?? (await o.queue.listDeadLetters(destination, 10_000)).map((d) => d.envelope.messageId);
+      const moved = await o.queue.replayDeadLetters(destination, ids);
+      for (const id of ids) await o.store.addEvent(id, 'replayed', { destination, detail: `via API by ${by}` });
+      return moved;
+    },
+
+    async discardDeadLetters(destination, messageIds, reason, by) {
+      requireDestination(destination);
+      // DeliveryQueue has no discard yet; the embedded queue keeps dead letters in the store.
+      if (!(o.queue instanceof EmbeddedQueue)) throw new HttpError(501, 'discarding dead letters is only available with the embedded queue so far');
+      if (!messageIds.length) return 0;
+      const kysely = o.db.kysely as Kysely<StoreDatabase>;
+      const deleted = await kysely.deleteFrom('dead_letters').where('destination', '=', destination).where('message_id', 'in', messageIds).executeTakeFirst();
+      for (const id of messageIds) await o.store.addEvent(id, 'discarded', { destination, detail: `${reason} (by ${by})` });
+      return Number(deleted.numDeletedRows);
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// Mounts the admin API: security headers, body limits, failed-auth rate limit, authentication,
+// per-route permission, request audit, JSON errors.
+import express, { type Request, type Response, type Router } from 'express';
+import { requireAuthentication, requirePermission, authFailureLimiter, principalOf, type Authenticator } from '../auth/middleware.js';
+import type { AuthSettings } from '../auth/settings.js';
+import { jsonErrorHandler, sendError } from '../http/errors.js';
+import { auditRequests, type AuditSink } from '../http/request-audit.js';
+import { openApiDocument } from './openapi.js';
+import type { ApiRoute, ApiServices, Reply } from './route.js';
+import { auditRoutes } from './routes/audit.js';
+import { channelRoutes } from './routes/channels.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { mappingRoutes } from './routes/mappings.js';
+import { messageRoutes } from './routes/messages.js';
+import { metaRoutes } from './routes/meta.js';
+import { tokenRoutes } from './routes/tokens.js';
+
+export const BODY_LIMIT = '1mb';
+
+/** Every admin API route, in mount order (fixed paths before parameterised ones). */
+export function apiRoutes(): ApiRoute[] {
+  const routes: ApiRoute[] = [...channelRoutes, ...messageRoutes, ...deadLetterRoutes, ...mappingRoutes, ...auditRoutes, ...tokenRoutes];
+  let document: Record<string, unknown> | undefined;
+  const all: ApiRoute[] = [...routes, ...metaRoutes(() => (document ??= openApiDocument(all)))];
+  return all;
+}
+
+function isReply(value: unknown): value is Reply {
+  return typeof value === 'object' && value !== null && 'status' in value && 'body' in value && Object.keys(value).every((k) => ['status', 'body', 'contentType'].includes(k));
+}
+
+export interface ApiRouterOptions {
+  services: ApiServices;
+  authenticator: Authenticator;
+  audit: AuditSink;
+  authSettings: Pick<AuthSettings, 'failureLimit' | 'failureWindowMs'>;
+}
+
+export function createApiRouter(o: ApiRouterOptions): Router {
+  const router = express.Router();
+  router.use(auditRequests(o.audit));
+  router.use(authFailureLimiter(o.authSettings));
+  // Bodies are read only from authenticated callers.
+  router.use(requireAuthentication(o.authenticator));
+  router.use(express.json({ limit: BODY_LIMIT }));
+  router.use(express.text({ limit: BODY_LIMIT, type: ['text/plain', 'application/yaml', 'text/yaml', 'application/hl7-v2', 'x-application/hl7-v2+er7'] }));
+
+  for (const route of apiRoutes()) {
+    const handler = async (req: Request, res: Response) => {
+      res.locals.auditAction = `${route.method.toUpperCase()} /api${route.path}`;
+      const ctx = { ...o.services, principal: principalOf(res)! };
+      const result = await route.handle(ctx, req, res);
+      if (res.headersSent) return;
+      if (isReply(result)) {
+        if (result.contentType) res.type(result.contentType);
+        res.status(result.status).json(result.body);
+      } else {
+        res.json(result);
+      }
+    };
+    const guards = route.permission ? [requirePermission(route.permission)] : [];
+    router[route.method](route.path, (_req, res, next) => {
+      res.locals.auditAction = `${route.method.toUpperCase()} /api${route.path}`;
+      next();
+    }, ...guards, handler);
+  }
+  router.use((req, res) => sendError(res, 404, `no API route ${req.method} ${req.path}`));
+  router.use(jsonErrorHandler);
+  return router;
+}

@@ -1,0 +1,54 @@
+// Roles and what each may do (DESIGN.md "Security"). Endpoints ask for a permission, never a
+// role, so the role × endpoint table in docs/security.md follows from this one map.
+export const ROLES = ['admin', 'engineer', 'operator', 'clinician', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = [
+  'channels:read',
+  'channels:manage',
+  'messages:read',
+  'messages:content',
+  'messages:reprocess',
+  'dead-letters:read',
+  'dead-letters:replay',
+  'dead-letters:discard',
+  'mappings:run',
+  'audit:read',
+  'viewer:read',
+  'metrics:read',
+  'tokens:manage',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const OPERATOR: Permission[] = ['channels:read', 'messages:read', 'messages:reprocess', 'dead-letters:read', 'dead-letters:replay', 'metrics:read'];
+
+export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
+  admin: PERMISSIONS,
+  // Channels, mappings, reprocess — and message content, which they need to fix mappings.
+  engineer: [...OPERATOR, 'channels:manage', 'messages:content', 'dead-letters:discard', 'mappings:run'],
+  // View status, reprocess.
+  operator: OPERATOR,
+  // The clinician viewer only.
+  clinician: ['viewer:read'],
+  // The audit trail only.
+  auditor: ['audit:read'],
+};
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+export function allows(roles: readonly Role[], permission: Permission): boolean {
+  return roles.some((r) => ROLE_PERMISSIONS[r].includes(permission));
+}
+
+/** Who made a request, after authentication. */
+export interface Principal {
+  kind: 'token' | 'jwt';
+  /** Token name, or the JWT subject (user id). */
+  id: string;
+  roles: Role[];
+  organisation?: string;
+  /** Display name from the JWT, when given. */
+  name?: string;
+}
