@@ -1,9 +1,11 @@
 // The `tramline` command line. Each command lives in its own module under commands/.
 import { Command, CommanderError } from 'commander';
+import { installCliAudit, recordCliFailure } from '../audit/cli-audit.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerMessagesCommand } from './commands/messages.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerTokensCommand } from './commands/tokens.js';
 import { registerValidateCommand } from './commands/validate.js';
 
 const program = new Command()
@@ -17,6 +19,8 @@ registerValidateCommand(program);
 registerSendCommand(program);
 registerMessagesCommand(program);
 registerAuditCommand(program);
+registerTokensCommand(program);
+installCliAudit(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -24,5 +28,6 @@ try {
   if (!(err instanceof CommanderError)) {
     console.error(`tramline: ${(err as Error).message}`);
     process.exitCode = 1;
+    await recordCliFailure(err);
   }
 }

@@ -17,7 +17,7 @@ const filterParameters: QueryParameter[] = [
   { name: 'to', description: 'received before (ISO 8601)', schema: { type: 'string', format: 'date-time' } },
   { name: 'messageType', description: 'e.g. ADT^A01', schema: { type: 'string' } },
   { name: 'controlId', description: "sender's message control id (MSH-10)", schema: { type: 'string' } },
-  { name: 'patient', description: 'patient identifier (NHS number or MRN); the search is audited against this patient', schema: { type: 'string' } },
+  { name: 'patient', description: 'patient: an NHS number, or `<authority>:<id>` (e.g. RCB:12345); the search is audited against this patient', schema: { type: 'string' } },
   { name: 'limit', description: 'most messages (1-1000, default 100)', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
 ];
 
@@ -46,13 +46,34 @@ function filterFrom(source: Record<string, unknown>, maxLimit: number, defaultLi
     to: optionalDate(source, 'to'),
     messageType: optionalString(source, 'messageType'),
     controlId: optionalString(source, 'controlId'),
-    patientKey: optionalString(source, 'patient'),
+    patientKey: patientKeyOf(optionalString(source, 'patient')),
     limit: optionalInt(source, 'limit', 1, maxLimit) ?? defaultLimit,
   };
 }
 
-function toJson(m: MessageRecord) {
-  return { ...m, receivedAt: m.receivedAt.toISOString(), destinations: m.destinations.map((d) => ({ ...d, updatedAt: d.updatedAt.toISOString() })) };
+const NHS_NUMBER = /^\d{10}$/;
+
+/** The store keys patients as `nhs:<number>` (or `<authority>:<id>`); a bare NHS number is accepted. */
+function patientKeyOf(identifier: string | undefined): string | undefined {
+  if (identifier === undefined) return undefined;
+  const compact = identifier.replace(/\s+/g, '');
+  return NHS_NUMBER.test(compact) ? `nhs:${compact}` : identifier;
+}
+
+/** The identifier the audit trail files a patient under (the NHS number where there is one). */
+function auditPatientOf(patientKey: string): string {
+  return patientKey.startsWith('nhs:') ? patientKey.slice(4) : patientKey;
+}
+
+/** Patient identifiers are shown only to roles that may read content; others see metadata. */
+function toJson(m: MessageRecord, showPatient: boolean) {
+  const { patientKey, ...rest } = m;
+  return {
+    ...rest,
+    ...(showPatient && patientKey ? { patientKey } : {}),
+    receivedAt: m.receivedAt.toISOString(),
+    destinations: m.destinations.map((d) => ({ ...d, updatedAt: d.updatedAt.toISOString() })),
+  };
 }
 
 export const messageRoutes: ApiRoute[] = [
@@ -67,10 +88,11 @@ export const messageRoutes: ApiRoute[] = [
     response: { description: 'matching messages', schema: { type: 'object', properties: { messages: { type: 'array', items: messageSchema } } } },
     handle: async (ctx, req, res) => {
       const filter = filterFrom(req.query as Record<string, unknown>, 1000, 100);
-      if (filter.patientKey) res.locals.auditPatient = filter.patientKey;
+      if (filter.patientKey) res.locals.auditPatient = auditPatientOf(filter.patientKey);
       const list = await ctx.engine.store.list(filter);
       res.locals.auditDetail = { count: list.length };
-      return { messages: list.map(toJson) };
+      const showPatient = allows(ctx.principal.roles, 'messages:content');
+      return { messages: list.map((m) => toJson(m, showPatient)) };
     },
   },
   {
@@ -102,7 +124,8 @@ export const messageRoutes: ApiRoute[] = [
       const m = await ctx.engine.store.get(id);
       if (!m) throw new HttpError(404, `no message ${id}`);
       res.locals.auditMessageId = id;
-      if (withContent && m.patientKey) res.locals.auditPatient = m.patientKey;
+      const showPatient = allows(ctx.principal.roles, 'messages:content');
+      if (showPatient && m.patientKey) res.locals.auditPatient = auditPatientOf(m.patientKey);
       res.locals.auditDetail = { content: withContent };
       const events = await ctx.engine.store.events(id);
       const stages = [];
@@ -111,7 +134,7 @@ export const messageRoutes: ApiRoute[] = [
         if (!bytes) continue;
         stages.push({ stage, stored: true, ...(withContent ? { content: stage === 'raw' ? decodeHl7Bytes(bytes).text : bytes.toString('utf8') } : {}) });
       }
-      return { message: toJson(m), events: events.map((e) => ({ ...e, at: e.at.toISOString() })), stages };
+      return { message: toJson(m, showPatient), events: events.map((e) => ({ ...e, at: e.at.toISOString() })), stages };
     },
   },
   {
@@ -156,7 +179,7 @@ export const messageRoutes: ApiRoute[] = [
       const { limit, ...criteria } = filterFrom(body, 10_000, 1000);
       const filtered = Object.values(criteria).some((v) => v !== undefined);
       if (!ids?.length && !filtered) throw new HttpError(400, 'give ids or at least one filter criterion (e.g. channel and destinationStatus)');
-      if (criteria.patientKey) res.locals.auditPatient = criteria.patientKey;
+      if (criteria.patientKey) res.locals.auditPatient = auditPatientOf(criteria.patientKey);
       const targets = ids?.length ? ids : (await ctx.engine.store.list({ ...criteria, limit, oldestFirst: true })).map((m) => m.id);
       const result = await ctx.engine.reprocess(targets, ctx.principal.id);
       res.locals.auditDetail = { queued: result.queued.length, skipped: result.skipped.length };

@@ -6,6 +6,7 @@ import { parseHl7 } from '../../../adapters/hl7v2/parse.js';
 import { hl7Envelope } from '../../../channels/hl7-intake.js';
 import { DESTINATION_STATUSES, MESSAGE_STATUSES, type MessageFilter, type MessageRecord, type MessageStatus } from '../../store/types.js';
 import { loadChannelsOrThrow, openPublisher, withStore } from '../context.js';
+import { registerPruneCommand } from './prune.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -71,6 +72,7 @@ function addFilterOptions(cmd: Command): Command {
 
 export function registerMessagesCommand(program: Command): void {
   const messages = program.command('messages').description('browse and reprocess stored messages');
+  registerPruneCommand(messages);
 
   addFilterOptions(messages.command('list').description('list messages, newest first'))
     .option('--limit <n>', 'most messages to show', positiveInt, 50)
