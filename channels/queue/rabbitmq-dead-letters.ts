@@ -5,7 +5,7 @@
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 import { decodeMessage, DELIVERY_COUNT, encodeEnvelope, HEADER, headerNumber, headerText, MalformedMessageError } from './rabbitmq-codec.js';
 import type { DestinationNames } from './rabbitmq-topology.js';
-import type { DeadLetter } from './types.js';
+import type { DeadLetter, Envelope } from './types.js';
 
 interface XDeath {
   reason?: unknown;
@@ -24,9 +24,27 @@ function timestampOf(value: unknown): Date | undefined {
   return undefined;
 }
 
+/** Messages that are not Tramline envelopes are still listed (so someone sees them) but never replayed. */
+function envelopeOf(msg: GetMessage): Envelope | undefined {
+  const headers = msg.properties.headers ?? {};
+  try {
+    return decodeMessage({ ...msg, properties: { ...msg.properties, headers: { ...headers, [DELIVERY_COUNT]: 0 } } }).envelope;
+  } catch (err) {
+    if (err instanceof MalformedMessageError) return undefined;
+    throw err;
+  }
+}
+
 export function toDeadLetter(msg: GetMessage, destination: string): DeadLetter {
   const headers = msg.properties.headers ?? {};
-  const { envelope } = decodeMessage({ ...msg, properties: { ...msg.properties, headers: { ...headers, [DELIVERY_COUNT]: 0 } } });
+  const envelope = envelopeOf(msg) ?? {
+    messageId: typeof msg.properties.messageId === 'string' ? msg.properties.messageId : '',
+    channel: '',
+    routingKey: msg.fields.routingKey,
+    partitionKey: '',
+    body: msg.content.toString('utf8'),
+    headers: { malformed: 'not a Tramline envelope; cannot be replayed' },
+  };
   const death = brokerDeath(headers);
   const reason = headerText(headers, HEADER.reason) ?? (death ? `broker dead-lettered: ${String(death.reason)}` : 'unknown');
   const attempts = headerNumber(headers, HEADER.attempts) ?? headerNumber(headers, DELIVERY_COUNT) ?? 0;
@@ -45,11 +63,7 @@ export async function listDeadLetters(model: ChannelModel, names: DestinationNam
       const msg = await channel.get(names.deadLetterQueue, { noAck: false });
       if (!msg) break;
       held.push(msg);
-      try {
-        result.push(toDeadLetter(msg, destination));
-      } catch (err) {
-        if (!(err instanceof MalformedMessageError)) throw err;
-      }
+      result.push(toDeadLetter(msg, destination));
     }
     return result;
   } finally {
@@ -100,14 +114,12 @@ export async function replayDeadLetters(
         kept.push(msg);
         continue;
       }
-      let encoded;
-      try {
-        encoded = encodeEnvelope(toDeadLetter(msg, '').envelope, partitions, 1);
-      } catch (err) {
-        if (!(err instanceof MalformedMessageError)) throw err;
+      const envelope = envelopeOf(msg);
+      if (!envelope) {
         kept.push(msg);
         continue;
       }
+      const encoded = encodeEnvelope(envelope, partitions, 1);
       channel.publish(names.exchange, '', encoded.content, encoded.options);
       batch.push(msg);
       if (batch.length >= 256) await flush();

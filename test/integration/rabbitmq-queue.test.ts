@@ -1,5 +1,6 @@
 // RabbitQueue against the real local broker: routing, retries, dead letters, replay, depth.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import amqp from 'amqplib';
 import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
 import type { Delivery, DeliveryOutcome, Envelope } from '../../channels/queue/types.js';
 import { createTestVhost, waitFor, type TestVhost } from '../support/rabbit.js';
@@ -221,6 +222,33 @@ describe('RabbitQueue', () => {
     expect(await q.replayDeadLetters('a')).toBe(1);
     await waitFor('replayed to a', () => seen.filter((s) => s === 'a:r1').length === 2);
     expect(seen.filter((s) => s === 'b:r1')).toHaveLength(1);
+  });
+
+  test('a message that is not an envelope is dead-lettered by the broker, listed, never replayed', async () => {
+    const prefix = vhost.prefix('malformed');
+    const q = new RabbitQueue({ url: vhost.url, prefix, partitions: 1 });
+    queues.push(q);
+    await q.start([{ destination: 'd', bindings: ['#'], concurrency: 1 }]);
+    const handled: string[] = [];
+    await q.consume('d', async (d) => {
+      handled.push(d.envelope.messageId);
+      return { kind: 'done' };
+    });
+    const raw = await amqp.connect(vhost.url);
+    try {
+      const channel = await raw.createConfirmChannel();
+      channel.publish(`${prefix}.inbound`, 'hl7v2.ADT.A01.RCB', Buffer.from('not an envelope'), { headers: { 'tramline-partition': '0' } });
+      await channel.waitForConfirms();
+    } finally {
+      await raw.close();
+    }
+    await waitFor('dead-lettered', async () => (await q.listDeadLetters('d')).length === 1);
+    const [dl] = await q.listDeadLetters('d');
+    expect(dl.reason).toBe('broker dead-lettered: rejected');
+    expect(dl.envelope.body).toBe('not an envelope');
+    expect(await q.replayDeadLetters('d')).toBe(0);
+    expect(await q.listDeadLetters('d')).toHaveLength(1);
+    expect(handled).toEqual([]);
   });
 
   test('depth counts waiting messages before anyone consumes', async () => {
