@@ -4,10 +4,10 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
 import { dropPg, inboxRows, uniquePgUrl } from '../support/db.js';
-import { eventually, prepareEngine, startEngine } from '../support/engine.js';
+import { eventually, killAllEngines, prepareEngine, startEngine } from '../support/engine.js';
 import { adt } from '../support/hl7.js';
 
-const TOTAL = 1000;
+const TOTAL = 600;
 const SENDERS = 4;
 
 const backends = [
@@ -18,6 +18,7 @@ const backends = [
 describe.each(backends)('kill -9 mid-stream (%s store)', (_name, urls) => {
   const { dbUrl, caseDbUrl } = urls() as { dbUrl?: string; caseDbUrl?: string };
   afterAll(async () => {
+    await killAllEngines();
     if (dbUrl) await dropPg(dbUrl);
     if (caseDbUrl) await dropPg(caseDbUrl);
   });
@@ -37,7 +38,7 @@ describe.each(backends)('kill -9 mid-stream (%s store)', (_name, urls) => {
         await Promise.all(
           mine.map(async (id, n) => {
             try {
-              const ack = parseAckCode(await client.send(adt({ controlId: id, mrn: `P${n % 25}` })));
+              const ack = parseAckCode(await client.send(adt({ controlId: id, mrn: `P${n % 100}` })));
               if (ack.code === 'AA') acked.add(id);
               if (acked.size === 100) killed ??= engine.kill9();
             } catch {
@@ -56,14 +57,14 @@ describe.each(backends)('kill -9 mid-stream (%s store)', (_name, urls) => {
     try {
       const resend = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 10000 });
       const unacked = ids.filter((id) => !acked.has(id));
-      const acks = await Promise.all(unacked.map((id, n) => resend.send(adt({ controlId: id, mrn: `P${n % 25}` }))));
+      const acks = await Promise.all(unacked.map((id, n) => resend.send(adt({ controlId: id, mrn: `P${n % 100}` }))));
       expect(acks.map((a) => parseAckCode(a).code)).toEqual(unacked.map(() => 'AA'));
       await resend.close();
 
       await eventually(async () => {
         const r = await inboxRows(e.caseDbUrl);
         return r.length >= TOTAL ? r : undefined;
-      }, 30000, `${TOTAL} inbox rows`);
+      }, 60000, `${TOTAL} inbox rows`);
       // Give any stray redelivery a moment to show itself before counting.
       await new Promise((r) => setTimeout(r, 1500));
       const final = await inboxRows(e.caseDbUrl);
@@ -73,7 +74,7 @@ describe.each(backends)('kill -9 mid-stream (%s store)', (_name, urls) => {
     } finally {
       expect(await engine.terminate()).toBe(0);
     }
-  }, 90000);
+  }, 150000);
 
   test('SIGTERM mid-stream finishes in-flight messages: each ACK sent is kept and delivered', async () => {
     const e = await prepareEngine({ dbUrl: dbUrl && uniquePgUrl('term'), caseDbUrl: caseDbUrl && uniquePgUrl('terminbox') });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import net from 'node:net';
 import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
 import { dropPg, inboxRows, uniquePgUrl } from '../support/db.js';
-import { eventually, prepareEngine, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
+import { eventually, killAllEngines, prepareEngine, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 
 const VT = '\x0b';
@@ -48,7 +48,7 @@ describe.each(backends)('engine end to end (%s store)', (_name, urls) => {
 
   afterAll(async () => {
     await client?.close();
-    if (engine && engine.child.exitCode === null) await engine.terminate();
+    await killAllEngines();
     if (dbUrl) await dropPg(dbUrl);
     if (caseDbUrl) await dropPg(caseDbUrl);
   });

@@ -1,5 +1,6 @@
 // Runs the real engine (`tramline start`) as a child process for end-to-end tests, so crash
 // tests can kill -9 a real process. Each engine gets its own temp data folder and ports.
+import { afterAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -80,9 +81,31 @@ export interface EngineProcess {
   terminate(): Promise<number | string>;
 }
 
+const running = new Set<ChildProcess>();
+
+// Whatever a test file does, no engine outlives it (an orphan would keep jest from exiting).
+afterAll(() => killAllEngines());
+
+/** Kill every engine this test file started that is still running (call in afterAll). */
+export async function killAllEngines(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+  running.clear();
+}
+
 /** Spawn `tramline start` and wait until it logs that it started. */
-export async function startEngine(e: EngineEnv, timeoutMs = 20000): Promise<EngineProcess> {
+export async function startEngine(e: EngineEnv, timeoutMs = 30000): Promise<EngineProcess> {
   const child = spawn(process.execPath, [BIN, 'start'], { cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   await new Promise<void>((resolve, reject) => {
