@@ -1,7 +1,7 @@
 // Every shipped example case passes, the cases cover what issue 4 asks for, and a
 // mismatch is reported as a readable, path-addressed diff.
 import { describe, expect, it } from '@jest/globals';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatCaseResult, runMappingCases } from '../../mappings/engine/cases.js';
@@ -66,6 +66,36 @@ describe('case runner', () => {
     expect(r?.ok).toBe(false);
     expect(r?.problems).toEqual(['entry[0].resource.gender: expected "female", got "male"', 'entry[0].resource.birthDate: unexpected "1952-08-09"']);
     expect(formatCaseResult(r!)).toContain('FAIL  hl7v2-adt-to-fhir › a02-transfer-gmt');
+  });
+});
+
+describe('JSON mapping cases', () => {
+  it('runs <name>.input.json cases, compares output and expected warnings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tramline-json-'));
+    writeFileSync(
+      join(dir, 'person.yaml'),
+      `id: test-person
+input: json
+output:
+  resourceType: Patient
+  identifier: [{ system: https://fhir.nhs.uk/Id/nhs-number, value: { $path: $.NHS_Number, $fn: nhsNumber, $onInvalid: warn } }]
+  birthDate: { $path: $.Date_of_Birth, $fn: hl7Date }
+`,
+    );
+    mkdirSync(join(dir, 'cases'));
+    writeFileSync(join(dir, 'cases', 'ok.input.json'), JSON.stringify({ NHS_Number: '999 000 0018', Date_of_Birth: '19800101' }));
+    writeFileSync(join(dir, 'cases', 'ok.expected.json'), JSON.stringify({ resourceType: 'Patient', identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9990000018' }], birthDate: '1980-01-01' }));
+    writeFileSync(join(dir, 'cases', 'bad-nhs.input.json'), JSON.stringify({ NHS_Number: '9990000019', Date_of_Birth: '19800101' }));
+    writeFileSync(join(dir, 'cases', 'bad-nhs.expected.json'), JSON.stringify({ resourceType: 'Patient', birthDate: '1980-01-01' }));
+    writeFileSync(join(dir, 'cases', 'bad-nhs.expected-issues.txt'), 'identifier[0].value: NHS number fails the Modulus 11 check\n');
+    writeFileSync(join(dir, 'cases', 'bad-date.input.json'), JSON.stringify({ Date_of_Birth: '19801301' }));
+    writeFileSync(join(dir, 'cases', 'bad-date.expected-error.txt'), 'birthDate: HL7 date has month 13');
+    const results = runMappingCases(dir);
+    expect(results.map((r) => [r.name, r.ok, r.problems])).toEqual([
+      ['bad-date', true, []],
+      ['bad-nhs', true, []],
+      ['ok', true, []],
+    ]);
   });
 });
 
