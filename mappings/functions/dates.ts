@@ -131,7 +131,38 @@ export function hl7ToFhirDateTime(raw: string): string {
   return `${date}T${ts.hour}:${minute}:${second}${fraction}${offset}`;
 }
 
+/** A date as case systems export it (2026-07-15, 15/07/2026, 20260715) → FHIR date. */
+export function recordDateToFhir(raw: string): string {
+  const t = raw.trim();
+  let m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/.exec(t);
+  let y: string, mo: string, d: string;
+  if (m) [, y, mo, d] = m;
+  else if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(t))) [y, mo, d] = [m[3], m[2].padStart(2, '0'), m[1].padStart(2, '0')];
+  else if ((m = /^(\d{4})(\d{2})(\d{2})$/.exec(t))) [, y, mo, d] = m;
+  else throw new InvalidValueError('not a date (expected YYYY-MM-DD, DD/MM/YYYY or YYYYMMDD)');
+  return hl7ToFhirDate(`${y}${mo}${d}`);
+}
+
 export const dateFunctions: MappingFunction[] = [
+  {
+    name: 'date',
+    description: 'A record date (YYYY-MM-DD, UK DD/MM/YYYY or YYYYMMDD; a time part is dropped) → FHIR date, range-checked.',
+    examples: [
+      { input: '2026-07-15', output: '2026-07-15' },
+      { input: '5/7/2026', output: '2026-07-05' },
+      { input: '20260715', output: '2026-07-15' },
+      { input: '2026-07-15T10:00:00Z', output: '2026-07-15' },
+      { input: '31/02/2026', error: 'day 31' },
+      { input: '07-15-2026', error: 'not a date' },
+    ],
+    bind(args) {
+      noArgs('date', args);
+      return (value) => {
+        const t = text(value);
+        return t === undefined ? undefined : recordDateToFhir(t);
+      };
+    },
+  },
   {
     name: 'hl7Date',
     description: 'HL7 TS/DT → FHIR date (time of day dropped, precision kept).',
