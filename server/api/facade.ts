@@ -71,13 +71,17 @@ export interface EngineFacadeOptions {
 }
 
 function summarise(c: ChannelDefinition, port: number | undefined): ChannelSummary {
+  // Network sources have host/port; others (e.g. file) do not: show only what is there.
+  const source = c.source as { type: string; host?: unknown; port?: unknown };
+  const configuredPort = typeof source.port === 'number' ? source.port : undefined;
+  const boundPort = port ?? configuredPort;
   return {
     id: c.id,
     ...(c.name ? { name: c.name } : {}),
     ...(c.description ? { description: c.description } : {}),
     enabled: c.enabled,
     running: port !== undefined,
-    source: { type: c.source.type, host: c.source.host, ...(port !== undefined ? { port } : { port: c.source.port }) },
+    source: { type: source.type, ...(typeof source.host === 'string' ? { host: source.host } : {}), ...(boundPort !== undefined ? { port: boundPort } : {}) },
     ...(c.pipeline ? { pipeline: c.pipeline } : {}),
     // Destination settings stay out: they hold database URLs and credentials.
     destinations: c.destinations.map((d) => ({ id: destinationId(c.id, d.name), name: d.name, type: d.type, ...(d.routes ? { routes: d.routes } : {}) })),
