@@ -7,6 +7,7 @@ import { embeddedQueueMigration } from './0002-embedded-queue.js';
 import { queuePartitionHeadsMigration } from './0003-queue-partition-heads.js';
 import { auditLogMigration } from './0004-audit-log.js';
 import { apiTokensMigration } from './0005-api-tokens.js';
+import { fhirResourcesMigration } from './0006-fhir-resources.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-messages': messagesMigration,
@@ -14,6 +15,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003-queue-partition-heads': queuePartitionHeadsMigration,
   '0004-audit-log': auditLogMigration,
   '0005-api-tokens': apiTokensMigration,
+  '0006-fhir-resources': fhirResourcesMigration,
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */
