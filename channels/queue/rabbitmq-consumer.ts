@@ -93,6 +93,8 @@ export class DestinationConsumer {
   private model: ChannelModel | undefined;
   private generation: Generation | undefined;
   private readonly owned = new Map<number, OwnedPartition>();
+  /** Partition locks our connection holds; can outlive `owned` when only the channel died. */
+  private readonly heldLocks = new Set<number>();
   private readonly keyTails = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly slots: Slots;
@@ -122,6 +124,7 @@ export class DestinationConsumer {
   /** The connection is gone: its channel, consumers and partition locks went with it. */
   detach(): void {
     this.model = undefined;
+    this.heldLocks.clear();
     if (this.generation) this.lose(this.generation);
   }
 
@@ -160,6 +163,12 @@ export class DestinationConsumer {
     const generation = this.generation ?? (await this.openGeneration(this.model));
     const { consumerCount } = await generation.channel.checkQueue(this.settings.names.members);
     const share = Math.ceil(this.settings.partitions / Math.max(1, consumerCount));
+    // Locks still held from a channel that died while the connection stayed up: use or free them.
+    for (const partition of [...this.heldLocks]) {
+      if (this.owned.has(partition)) continue;
+      if (this.owned.size < share) await this.startConsuming(generation, partition);
+      else await this.dropLock(generation, partition);
+    }
     if (this.owned.size > share) {
       // Give up the quietest partitions: a release waits for their deliveries to finish.
       const quietest = [...this.owned.values()].sort((x, y) => x.inFlight - y.inFlight);
@@ -199,6 +208,7 @@ export class DestinationConsumer {
     probe.on('error', () => undefined);
     try {
       await probe.assertQueue(this.settings.names.partitionLock(partition), { exclusive: true, durable: false });
+      this.heldLocks.add(partition);
       return true;
     } catch {
       return false;
@@ -249,8 +259,13 @@ export class DestinationConsumer {
     await channel.cancel(owned.consumerTag);
     if (owned.inFlight > 0) await new Promise<void>((resolve) => (owned.onDrained = resolve));
     this.owned.delete(partition);
-    await channel.deleteQueue(this.settings.names.partitionLock(partition));
+    await this.dropLock(owned.generation, partition);
     log.debug({ destination: this.settings.destination, partition }, 'rabbitmq: partition released');
+  }
+
+  private async dropLock(generation: Generation, partition: number): Promise<void> {
+    await generation.channel.deleteQueue(this.settings.names.partitionLock(partition));
+    this.heldLocks.delete(partition);
   }
 
   private receive(owned: OwnedPartition, msg: ConsumeMessage | null): void {

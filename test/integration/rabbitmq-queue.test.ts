@@ -10,7 +10,7 @@ const queues: RabbitQueue[] = [];
 
 beforeAll(async () => {
   vhost = await createTestVhost('queue');
-});
+}, 200_000);
 
 afterAll(async () => {
   await Promise.allSettled(queues.map((q) => q.close()));
@@ -289,6 +289,27 @@ describe('RabbitQueue', () => {
     });
     await waitFor('rest delivered', () => redelivered.length === 2);
     expect(redelivered).toEqual(['c2', 'c3']);
+  });
+
+  test('a consumer channel closed by the broker (connection still up) is reopened and its partitions reclaimed', async () => {
+    const q = queue('channel-loss', 4);
+    await q.start([{ destination: 'd', bindings: ['#'], concurrency: 4 }]);
+    const seen = new Set<string>();
+    await q.consume('d', async (d) => {
+      seen.add(d.envelope.messageId);
+      return { kind: 'done' };
+    });
+    await waitFor('all partitions', () => q.ownedPartitions('d').length === 4);
+    await q.publish(Array.from({ length: 20 }, (_, i) => envelope(`c${i}`, 'hl7v2.ADT.A01.RCB', `p${i}`)));
+    await waitFor('first batch', () => seen.size === 20);
+    // Acking an unknown delivery tag is a channel error: the broker closes the consumer channel.
+    const internals = q as unknown as { consumers: Map<string, { generation?: { channel: { ack(m: unknown): void } } }> };
+    internals.consumers.get('d')?.generation?.channel.ack({ fields: { deliveryTag: 999_999 } });
+    await waitFor('partitions lost', () => q.ownedPartitions('d').length < 4);
+    await waitFor('partitions reclaimed', () => q.ownedPartitions('d').length === 4);
+    await q.publish(Array.from({ length: 20 }, (_, i) => envelope(`c${20 + i}`, 'hl7v2.ADT.A01.RCB', `p${i}`)));
+    await waitFor('second batch', () => seen.size === 40);
+    expect(q.connected).toBe(true);
   });
 
   test('start fails when the broker cannot be reached', async () => {

@@ -4,15 +4,14 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { PublishAbortedError, RabbitQueue } from '../../channels/queue/rabbitmq.js';
 import type { Envelope } from '../../channels/queue/types.js';
-import { createTestVhost, waitFor, waitForQuietBroker, withBrokerStopped, type TestVhost } from '../support/rabbit.js';
+import { createTestVhost, waitFor, withBrokerStopped, type TestVhost } from '../support/rabbit.js';
 
 let vhost: TestVhost;
 const queues: RabbitQueue[] = [];
 
 beforeAll(async () => {
   vhost = await createTestVhost('reconnect');
-  await waitForQuietBroker(vhost.name);
-}, 150_000);
+}, 200_000);
 
 afterAll(async () => {
   await Promise.allSettled(queues.map((q) => q.close()));
@@ -72,7 +71,8 @@ describe('RabbitQueue when the broker restarts', () => {
     await waitFor('stream under way', () => firstSeen.size > 300);
     let pendingWhileDown = 0;
     let publishedWhileDown: Promise<void> | undefined;
-    await withBrokerStopped(async () => {
+    // Waits first for other test files on this broker to finish (up to 2 min).
+    await withBrokerStopped(vhost.name, async () => {
       await waitFor('disconnect noticed', () => !q.connected);
       // Published while the broker is away: waits, and is sent when it returns.
       publishedWhileDown = q.publish(Array.from({ length: total - streamed }, (_, i) => envelope(streamed + i))).then(() => {
@@ -96,5 +96,5 @@ describe('RabbitQueue when the broker restarts', () => {
     expect(deliveries).toBeGreaterThanOrEqual(total);
     await waitFor('queue drained', async () => (await q.depth('case.inbox')) === 0);
     console.log(`rabbitmq restart: ${total} unique delivered, ${deliveries - total} duplicate deliveries (deduplicated by messageId downstream)`);
-  }, 60_000);
+  }, 200_000);
 });

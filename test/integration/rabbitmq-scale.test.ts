@@ -12,7 +12,7 @@ const queues: RabbitQueue[] = [];
 
 beforeAll(async () => {
   vhost = await createTestVhost('scale');
-});
+}, 200_000);
 
 afterAll(async () => {
   await Promise.allSettled(queues.map((q) => q.close()));

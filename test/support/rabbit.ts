@@ -2,6 +2,10 @@
 // rabbitmqctl (the management plugin is not enabled here). Fails loudly if the broker is missing.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -26,6 +30,7 @@ export interface TestVhost {
 }
 
 export async function createTestVhost(label: string): Promise<TestVhost> {
+  await waitForNoRestart(180_000);
   const name = `tramline-test-${label}-${randomBytes(4).toString('hex')}`;
   await rabbitmqctl('add_vhost', name);
   await rabbitmqctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*');
@@ -50,26 +55,62 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
   }
 }
 
-/**
- * Wait until no other test vhost exists (other test files using this helper have finished), so
- * stopping the broker does not pull it from under them. Gives up after `timeoutMs`.
- */
-export async function waitForQuietBroker(ownVhost: string, timeoutMs = 120_000): Promise<void> {
+/** While this file exists (holding a live pid), a test has the broker stopped or is about to. */
+const RESTART_MARKER = path.join(os.tmpdir(), 'tramline-rabbit-restart.pid');
+
+function markerOwnerAlive(): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(RESTART_MARKER, 'utf8'));
+  } catch {
+    return false;
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForNoRestart(timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  while (markerOwnerAlive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+}
+
+/**
+ * Wait until no other test vhost exists (other test files using this helper have finished).
+ * Two quiet looks in a row: a file that checked the marker just before it was written has
+ * finished creating its vhost by the second look.
+ */
+async function waitForQuietBroker(ownVhost: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quietLooks = 0;
+  while (quietLooks < 2 && Date.now() < deadline) {
     const others = (await rabbitmqctl('list_vhosts')).split('\n').filter((v) => v.startsWith('tramline-test-') && v !== ownVhost);
-    if (others.length === 0 || Date.now() > deadline) return;
+    quietLooks = others.length === 0 ? quietLooks + 1 : 0;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 
-/** Stop the broker application, run `during`, and always start it again. */
-export async function withBrokerStopped(during: () => Promise<void>): Promise<void> {
-  await rabbitmqctl('stop_app');
+/**
+ * Stop the broker application, run `during`, and always start it again. New test vhosts wait
+ * while this runs, and it first waits (up to `quietTimeoutMs`) for the other test files that use
+ * this helper to finish, so it does not pull the broker from under them.
+ */
+export async function withBrokerStopped(ownVhost: string, during: () => Promise<void>, quietTimeoutMs = 120_000): Promise<void> {
+  await waitForNoRestart(quietTimeoutMs);
+  await writeFile(RESTART_MARKER, String(process.pid));
   try {
-    await during();
+    await waitForQuietBroker(ownVhost, quietTimeoutMs);
+    await rabbitmqctl('stop_app');
+    try {
+      await during();
+    } finally {
+      await rabbitmqctl('start_app');
+      await rabbitmqctl('await_startup');
+    }
   } finally {
-    await rabbitmqctl('start_app');
-    await rabbitmqctl('await_startup');
+    await unlink(RESTART_MARKER).catch(() => undefined);
   }
 }
