@@ -102,6 +102,10 @@ export class RabbitQueue implements DeliveryQueue {
     for (const subscription of subscriptions) this.subscriptions.set(subscription.destination, subscription);
     const reconnect = this.options.reconnect ?? {};
     const connection = await amqp.connect(this.options.url, {
+      // No Nagle: confirms and acks are small frames and latency matters (the HL7 ACK waits on them).
+      noDelay: true,
+      // A broker host that does not answer fails the attempt instead of hanging on the OS timeout.
+      timeout: 10_000,
       recovery: {
         initialDelay: reconnect.initialDelayMs ?? 100,
         maxDelay: reconnect.maxDelayMs ?? 5000,
