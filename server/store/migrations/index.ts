@@ -8,6 +8,7 @@ import { queuePartitionHeadsMigration } from './0003-queue-partition-heads.js';
 import { auditLogMigration } from './0004-audit-log.js';
 import { apiTokensMigration } from './0005-api-tokens.js';
 import { fhirResourcesMigration } from './0006-fhir-resources.js';
+import { sourceWatermarksMigration } from './0007-source-watermarks.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-messages': messagesMigration,
@@ -16,6 +17,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004-audit-log': auditLogMigration,
   '0005-api-tokens': apiTokensMigration,
   '0006-fhir-resources': fhirResourcesMigration,
+  '0007-source-watermarks': sourceWatermarksMigration,
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */
