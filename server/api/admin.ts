@@ -38,7 +38,14 @@ function dryRun(mappingId: string, input: unknown) {
   return { output: result.output, issues: result.issues };
 }
 
-export async function createAdminParts(o: AdminPartsOptions): Promise<{ api: Router; metrics: RequestHandler[] }> {
+/** TRAMLINE_TRUST_PROXY: `true`, a hop count, or addresses/subnets (express `trust proxy`). */
+export function trustProxyOf(value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+export async function createAdminParts(o: AdminPartsOptions): Promise<{ api: Router; metrics: RequestHandler[]; trustProxy?: boolean | number | string }> {
   const authSettings = loadAuthSettings(o.env ?? process.env, o.dataDir);
   const authenticator = new Authenticator(new TokenStore(o.db), await JwtVerifier.create(authSettings));
   const engine = createEngineFacade({ definitions: o.channels.filter((c) => c.enabled), runningPorts: o.runningPorts, store: o.store, queue: o.queue, db: o.db });
@@ -48,5 +55,6 @@ export async function createAdminParts(o: AdminPartsOptions): Promise<{ api: Rou
     audit: o.audit,
     authSettings,
   });
-  return { api, metrics: metricsHandlers({ metrics: o.metrics, authenticator, audit: o.audit, authSettings }) };
+  const trustProxy = trustProxyOf((o.env ?? process.env).TRAMLINE_TRUST_PROXY);
+  return { api, metrics: metricsHandlers({ metrics: o.metrics, authenticator, audit: o.audit, authSettings }), ...(trustProxy !== undefined ? { trustProxy } : {}) };
 }

@@ -15,11 +15,17 @@ export interface AppParts {
   api?: Router;
   /** Guards (authentication, permission, audit) then the metrics handler, mounted at /metrics. */
   metrics?: RequestHandler[];
+  /**
+   * Express `trust proxy` (TRAMLINE_TRUST_PROXY): set it behind a reverse proxy so audit entries
+   * and the failed-auth limit see the client's address, not the proxy's.
+   */
+  trustProxy?: boolean | number | string;
 }
 
 export function createApp(health: HealthSource, parts: AppParts = {}): Express {
   const app = express();
   app.disable('x-powered-by');
+  if (parts.trustProxy !== undefined) app.set('trust proxy', parts.trustProxy);
   app.use(helmet());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -9,7 +9,7 @@ import { ROLES, type Role } from '../../server/auth/roles.js';
 import { TokenStore } from '../../server/auth/tokens.js';
 import type { Config } from '../../server/config.js';
 import { runEngine, type RunningEngine } from '../../server/engine-process.js';
-import { openDatabase } from '../../server/store/db.js';
+import { dropPostgresSchema, openDatabase } from '../../server/store/db.js';
 import { freePort } from '../support/engine.js';
 
 export interface ApiEngine {
@@ -29,7 +29,8 @@ export interface ApiEngine {
   close(): Promise<void>;
 }
 
-export async function startApiEngine(options: { env?: NodeJS.ProcessEnv; contentDays?: number } = {}): Promise<ApiEngine> {
+/** `dbUrl`: the store (default a temp SQLite file); a postgres:// URL with ?schema= is dropped on close. */
+export async function startApiEngine(options: { env?: NodeJS.ProcessEnv; contentDays?: number; dbUrl?: string } = {}): Promise<ApiEngine> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-api-'));
   const channelsDir = path.join(dir, 'channels');
   mkdirSync(channelsDir);
@@ -58,7 +59,7 @@ retention:
   );
   const { channels, problems } = loadChannelFolder(channelsDir);
   if (problems.length) throw new Error(JSON.stringify(problems));
-  const config: Config = { dbUrl: `sqlite:${path.join(dir, 'data', 'tramline.db')}`, httpPort: 0, mllpPort: 0, channelsDir, dataDir: path.join(dir, 'data') };
+  const config: Config = { dbUrl: options.dbUrl ?? `sqlite:${path.join(dir, 'data', 'tramline.db')}`, httpPort: 0, mllpPort: 0, channelsDir, dataDir: path.join(dir, 'data') };
   const env = { TRAMLINE_AUTH_DEV_ISSUER: 'true', TRAMLINE_AUTH_FAILURE_LIMIT: '100000', ...options.env };
   const running = await runEngine(config, channels, { env });
   const tokenStore = new TokenStore(running.opened.db);
@@ -99,6 +100,7 @@ retention:
       await mllp.close();
       await running.stop();
       rmSync(dir, { recursive: true, force: true });
+      if (config.dbUrl.startsWith('postgres')) await dropPostgresSchema(config.dbUrl);
     },
   };
 }

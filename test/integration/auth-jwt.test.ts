@@ -83,15 +83,18 @@ describe('JWT from a JWKS issuer', () => {
 });
 
 describe('failed authentication rate limit', () => {
-  test('after the limit, the address gets 429 (audited)', async () => {
-    const e = await startApiEngine({ env: { TRAMLINE_AUTH_FAILURE_LIMIT: '3' } });
+  test('after the limit, the client address gets 429 (audited); other clients behind the proxy do not', async () => {
+    const e = await startApiEngine({ env: { TRAMLINE_AUTH_FAILURE_LIMIT: '3', TRAMLINE_TRUST_PROXY: 'loopback' } });
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
     try {
-      for (let i = 0; i < 3; i++) expect((await e.call('GET', '/api/me', { token: 'tl_guess' + i })).status).toBe(401);
-      const limited = await e.call('GET', '/api/me', { token: 'tl_guess4' });
+      for (let i = 0; i < 3; i++) expect((await e.call('GET', '/api/me', { token: 'tl_guess' + i, headers: from('203.0.113.9') })).status).toBe(401);
+      const limited = await e.call('GET', '/api/me', { token: 'tl_guess4', headers: from('203.0.113.9') });
       expect(limited.status).toBe(429);
       expect(limited.body).toEqual({ error: { status: 429, title: 'too many requests', detail: expect.any(String) } });
+      expect((await e.call('GET', '/api/me', { token: 'tl_guess5', headers: from('203.0.113.10') })).status).toBe(401);
+      expect((await e.call('GET', '/api/me', { token: e.tokens.operator, headers: from('203.0.113.11') })).status).toBe(200);
       const entry = await eventually(async () => (await e.running.instrumented.audit.query({ outcome: 'failure' })).find((r) => r.detail?.status === 429));
-      expect(entry).toMatchObject({ action: 'GET /api/me', sourceIp: expect.stringContaining('127.0.0.1') });
+      expect(entry).toMatchObject({ action: 'GET /api/me', sourceIp: '203.0.113.9' });
     } finally {
       await e.close();
     }
