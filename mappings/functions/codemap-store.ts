@@ -49,9 +49,18 @@ export function parseCodeMap(textContent: string, file: string): CodeMap {
     default: hasDefault ? doc.default : undefined,
     entries,
     lookup(code: string) {
-      return entries.get(caseInsensitive ? code.toUpperCase() : code);
+      // Objects (codings) are copied: outputs must never share, and so never corrupt, the map.
+      return copyValue(entries.get(caseInsensitive ? code.toUpperCase() : code));
     },
   };
+}
+
+function copyValue(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(copyValue);
+  const out: Record<string, unknown> = {};
+  for (const k in v as Record<string, unknown>) out[k] = copyValue((v as Record<string, unknown>)[k]);
+  return out;
 }
 
 /** The code map called `name` from the shipped folder (or `dir`). */

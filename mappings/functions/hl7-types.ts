@@ -30,20 +30,6 @@ function mapped(map: CodeMap, code: string | undefined): unknown {
   return map.lookup(code) ?? map.default;
 }
 
-/** Copy the defined properties, in order; undefined when none is. */
-function compact<T extends object>(obj: T): T | undefined {
-  const out: Record<string, unknown> = {};
-  let any = false;
-  for (const k in obj) {
-    const v = obj[k];
-    if (v !== undefined) {
-      out[k] = v;
-      any = true;
-    }
-  }
-  return any ? (out as T) : undefined;
-}
-
 function bindName(args: unknown[], env: BindEnv): (value: unknown) => unknown {
   const kind = args[0] ?? 'xpn';
   if (kind !== 'xpn' && kind !== 'xcn') throw new Error('function hl7Name: argument must be xpn (default) or xcn');
@@ -57,13 +43,16 @@ function bindName(args: unknown[], env: BindEnv): (value: unknown) => unknown {
     const family = comp(rep, 1 + o);
     const given = present(comp(rep, 2 + o), comp(rep, 3 + o));
     if (family === undefined && given === undefined) return undefined;
-    return compact({
-      use: mapped(uses, comp(rep, typeAt)) as string | undefined,
-      family,
-      given,
-      prefix: present(comp(rep, 5 + o)),
-      suffix: present(comp(rep, 4 + o), comp(rep, 6 + o)),
-    });
+    const use = mapped(uses, comp(rep, typeAt)) as string | undefined;
+    const prefix = present(comp(rep, 5 + o));
+    const suffix = present(comp(rep, 4 + o), comp(rep, 6 + o));
+    const name: Record<string, unknown> = {};
+    if (use) name.use = use;
+    if (family !== undefined) name.family = family;
+    if (given) name.given = given;
+    if (prefix) name.prefix = prefix;
+    if (suffix) name.suffix = suffix;
+    return name;
   };
 }
 
@@ -109,16 +98,23 @@ export const hl7TypeFunctions: MappingFunction[] = [
       return (value) => {
         const rep = asRepetition(value);
         if (!rep) return undefined;
-        const useType = (mapped(uses, comp(rep, 7)) ?? {}) as { use?: string; type?: string };
-        const body = compact({
-          line: present(comp(rep, 1), comp(rep, 2)),
-          city: comp(rep, 3),
-          district: comp(rep, 4),
-          postalCode: postcodeOf(comp(rep, 5)),
-          country: comp(rep, 6),
-        });
-        if (!body) return undefined;
-        return { ...compact({ use: useType.use, type: useType.type }), ...body };
+        const line = present(comp(rep, 1), comp(rep, 2));
+        const city = comp(rep, 3);
+        const district = comp(rep, 4);
+        const postalCode = postcodeOf(comp(rep, 5));
+        const country = comp(rep, 6);
+        if (!line && !city && !district && !postalCode && !country) return undefined;
+        const useType = mapped(uses, comp(rep, 7)) as { use?: string; type?: string } | undefined;
+        // Built in one go, in FHIR element order (spreads and deletes are slow here).
+        const address: Record<string, unknown> = {};
+        if (useType?.use) address.use = useType.use;
+        if (useType?.type) address.type = useType.type;
+        if (line) address.line = line;
+        if (city) address.city = city;
+        if (district) address.district = district;
+        if (postalCode) address.postalCode = postalCode;
+        if (country) address.country = country;
+        return address;
       };
     },
   },
@@ -153,7 +149,7 @@ export const hl7TypeFunctions: MappingFunction[] = [
         if (v === undefined) return undefined;
         const system = isEmail ? 'email' : equipment === 'FX' ? 'fax' : equipment === 'BP' ? 'pager' : 'phone';
         const use = equipment === 'CP' ? 'mobile' : (mapped(uses, useCode) as string | undefined);
-        return compact({ system, value: v, use });
+        return use ? { system, value: v, use } : { system, value: v };
       };
     },
   },
@@ -174,8 +170,15 @@ export const hl7TypeFunctions: MappingFunction[] = [
     bind(args, env) {
       const fallback = args[0] === undefined ? undefined : String(args[0]);
       const systems = env.codemap('coding-systems');
-      const coding = (code: string | undefined, display: string | undefined, system: string | undefined) =>
-        code === undefined ? undefined : compact({ system: mapped(systems, system ?? fallback) as string | undefined, code, display });
+      const coding = (code: string | undefined, display: string | undefined, system: string | undefined) => {
+        if (code === undefined) return undefined;
+        const uri = mapped(systems, system ?? fallback) as string | undefined;
+        const c: Record<string, string> = {};
+        if (uri) c.system = uri;
+        c.code = code;
+        if (display !== undefined) c.display = display;
+        return c;
+      };
       return (value) => {
         const rep = asRepetition(value);
         if (!rep) return undefined;
