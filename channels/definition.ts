@@ -25,7 +25,50 @@ export interface MllpSourceConfig {
   whenQueueDown: 'store-and-ack' | 'nak';
 }
 
-export type SourceConfig = MllpSourceConfig;
+export interface FileSourceConfig {
+  type: 'file';
+  directory: string;
+  formats: ('csv' | 'jsonl')[];
+  pollIntervalMs: number;
+  stableMs: number;
+  csvDelimiter: string;
+}
+
+export interface HttpSourceConfig {
+  type: 'http';
+  maxRecords: number;
+}
+
+export interface DatabaseSourceConfig {
+  type: 'database';
+  url: string;
+  view: string;
+  watermark: string;
+  key: string;
+  pollIntervalMs: number;
+  batchSize: number;
+}
+
+/** Sources that deliver records (rows) rather than HL7 v2 messages. */
+export type RecordSourceConfig = FileSourceConfig | HttpSourceConfig | DatabaseSourceConfig;
+export type SourceConfig = MllpSourceConfig | RecordSourceConfig;
+
+export interface ExclusionRule {
+  name?: string;
+  field: string;
+  in?: (string | number | boolean)[];
+}
+
+export interface PipelineConfig {
+  filter?: MessageFilter;
+  map?: string;
+  recordFormat?: 'cld';
+  recordSchema?: string;
+  groupBy?: string;
+  exclude?: ExclusionRule[];
+  retract: 'entered-in-error' | 'delete';
+  vars?: Record<string, string | number | boolean>;
+}
 
 interface DestinationBase {
   name: string;
@@ -84,7 +127,7 @@ export interface ChannelDefinition {
   description?: string;
   enabled: boolean;
   source: SourceConfig;
-  pipeline?: { filter?: MessageFilter; map?: string };
+  pipeline?: PipelineConfig;
   destinations: DestinationConfig[];
   retention?: { contentDays?: number };
   /** File the channel was loaded from. */

@@ -2,6 +2,8 @@
 // stops them in the safe order (sources first, so nothing new arrives; then the queue, which
 // waits for in-flight deliveries; then destinations).
 import { MllpServer } from '../adapters/mllp/server.js';
+import { DatabasePollSource, type WatermarkStore } from '../adapters/database/poll-source.js';
+import { FileDropSource } from '../adapters/file-drop/source.js';
 import { createDestination } from '../adapters/registry.js';
 import type { Destination } from '../adapters/types.js';
 import { log } from '../server/logger.js';
@@ -10,15 +12,18 @@ import { BacklogPublisher } from './backlog.js';
 import { destinationId, type ChannelDefinition } from './definition.js';
 import { createDispatcher, type DispatchOptions } from './dispatch.js';
 import { Hl7Intake } from './hl7-intake.js';
+import { RecordIntake } from './record-intake.js';
+import { recordFormatFor, recordMapperFor } from './record-formats.js';
 import type { DeliveryQueue } from './queue/types.js';
 import { subscriptionsOf } from './routing.js';
 
 export interface DeployedChannel {
   definition: ChannelDefinition;
-  intake: Hl7Intake;
-  server: MllpServer;
-  /** Bound MLLP port (differs from the configured one when that was 0). */
+  /** HL7 v2 intake (MLLP sources) or record intake (file, http, database sources). */
+  intake: Hl7Intake | RecordIntake;
+  /** Bound MLLP port (differs from the configured one when that was 0); 0 for other sources. */
   port: number;
+  stop(): Promise<void>;
 }
 
 export interface EngineOptions {
@@ -30,6 +35,8 @@ export interface EngineOptions {
   onOutcome?: DispatchOptions['onOutcome'];
   /** How often to look for stored-but-unqueued messages (default 5 s). */
   backlogIntervalMs?: number;
+  /** Where database polling sources keep their position (the store). */
+  watermarks?: WatermarkStore;
 }
 
 export class Engine {
@@ -76,8 +83,23 @@ export class Engine {
     this.backlogTimer.unref();
 
     for (const channel of enabled) {
-      const intake = new Hl7Intake({ channel, store, queue, queueAvailable: this.options.queueAvailable });
-      const source = channel.source;
+      const deployed = await this.startSource(channel);
+      this.channels.push(deployed);
+      log.info({ channel: channel.id, source: channel.source.type, ...(deployed.port ? { port: deployed.port } : {}) }, 'channel started');
+    }
+  }
+
+  /** The record intake of an HTTP-source channel (for POST /inbound/<channel>). */
+  httpIntake(channelId: string): RecordIntake | undefined {
+    const c = this.channels.find((d) => d.definition.id === channelId && d.definition.source.type === 'http');
+    return c?.intake instanceof RecordIntake ? c.intake : undefined;
+  }
+
+  private async startSource(channel: ChannelDefinition): Promise<DeployedChannel> {
+    const { store, queue } = this.options;
+    const source = channel.source;
+    if (source.type === 'mllp') {
+      const intake = new Hl7Intake({ channel: { ...channel, source }, store, queue, queueAvailable: this.options.queueAvailable });
       const server = new MllpServer({
         host: source.host,
         port: source.port,
@@ -87,8 +109,23 @@ export class Engine {
         onOversize: (prefix, conn) => intake.oversize(prefix, source.maxMessageBytes, conn.remoteAddress),
       });
       const port = await server.start();
-      this.channels.push({ definition: channel, intake, server, port });
-      log.info({ channel: channel.id, port }, 'channel started (MLLP)');
+      return { definition: channel, intake, port, stop: () => server.close() };
+    }
+    const intake = new RecordIntake({ channel, store, queue, format: recordFormatFor(channel), map: recordMapperFor(channel) });
+    switch (source.type) {
+      case 'http':
+        return { definition: channel, intake, port: 0, stop: async () => undefined };
+      case 'file': {
+        const files = new FileDropSource(source, (records, origin) => intake.ingest(records, origin), channel.id);
+        files.start();
+        return { definition: channel, intake, port: 0, stop: () => files.close() };
+      }
+      case 'database': {
+        if (!this.options.watermarks) throw new Error(`channel ${channel.id}: database sources need a watermark store`);
+        const poller = new DatabasePollSource(channel.id, source, this.options.watermarks, (rows, origin) => intake.ingest(rows, origin));
+        await poller.start();
+        return { definition: channel, intake, port: 0, stop: () => poller.close() };
+      }
     }
   }
 
@@ -105,7 +142,7 @@ export class Engine {
   private async doStop(): Promise<void> {
     clearInterval(this.backlogTimer);
     // Sources first: they stop accepting and finish the messages in flight (store + ACK).
-    await Promise.all(this.channels.map((c) => c.server.close()));
+    await Promise.all(this.channels.map((c) => c.stop()));
     await this.options.queue.close();
     await Promise.all(this.destinations.map((d) => d.destination.close()));
     log.info({ channels: this.channels.length }, 'channels stopped');

@@ -6,7 +6,7 @@ import { decodeHl7Bytes } from '../adapters/hl7v2/charset.js';
 import { parseHl7, type Hl7Message } from '../adapters/hl7v2/parse.js';
 import { log } from '../server/logger.js';
 import type { MessageStore } from '../server/store/message-store.js';
-import type { ChannelDefinition } from './definition.js';
+import type { ChannelDefinition, MllpSourceConfig } from './definition.js';
 import { ParseError, reasonOf } from './errors.js';
 import { hl7Matches } from './filter.js';
 import type { DeliveryQueue, Envelope } from './queue/types.js';
@@ -22,7 +22,7 @@ export interface IntakeStats {
 }
 
 export interface Hl7IntakeOptions {
-  channel: ChannelDefinition;
+  channel: ChannelDefinition & { source: MllpSourceConfig };
   store: MessageStore;
   queue: DeliveryQueue;
   /** False while the queue (RabbitMQ) is unreachable. */

@@ -195,10 +195,11 @@ export function loadChannelFolder(dir: string, env: NodeJS.ProcessEnv = process.
     const other = byId.get(c.id);
     if (other) problems.push({ file: c.file, line: 1, column: 1, field: 'id', message: `channel id "${c.id}" is also used by ${other}` });
     byId.set(c.id, c.file);
-    if (c.enabled && c.source.port) {
-      const clash = byPort.get(c.source.port);
-      if (clash) problems.push({ file: c.file, line: 1, column: 1, field: 'source.port', message: `port ${c.source.port} is also used by channel ${clash}` });
-      byPort.set(c.source.port, c.id);
+    const port = c.source.type === 'mllp' ? c.source.port : 0;
+    if (c.enabled && port) {
+      const clash = byPort.get(port);
+      if (clash) problems.push({ file: c.file, line: 1, column: 1, field: 'source.port', message: `port ${port} is also used by channel ${clash}` });
+      byPort.set(port, c.id);
     }
   }
   return { channels, problems };

@@ -1,0 +1,55 @@
+// How a record channel reads its rows: a built-in format (`recordFormat: cld` — the Adult
+// Social Care Client Level Data set, with its own normaliser, schema and per-person grouping)
+// or a generic one (`recordSchema` + `groupBy`). And how a group becomes content to deliver:
+// the channel's mapping, or the rows themselves as JSON when it has none.
+import { mapJsonRecord } from '../mappings/index.js';
+import { cldPersonKey, toCldPersonInput } from '../mappings/social-care/group.js';
+import { prepareCldRecord } from '../mappings/social-care/cld-validate.js';
+import type { ChannelDefinition } from './definition.js';
+import { checkRow, normaliseRow, recordValidator, type RecordProblem, type RecordRow } from './records.js';
+
+export interface RecordFormat {
+  /** Normalise and validate one raw row. */
+  prepare(raw: RecordRow, rowNumber: number): { row: RecordRow; problems: RecordProblem[] };
+  /** Group key of a valid row (one message per key); undefined → each row on its own. */
+  groupKey?(row: RecordRow): string;
+  /** The mapping input for one group. */
+  toInput(key: string, rows: RecordRow[]): unknown;
+}
+
+const cld: RecordFormat = {
+  prepare(raw, rowNumber) {
+    const { record, errors } = prepareCldRecord(raw);
+    return { row: record, problems: errors.map((e) => ({ row: rowNumber, field: e.field, reason: e.reason })) };
+  },
+  groupKey: cldPersonKey,
+  toInput: (_key, rows) => toCldPersonInput(rows),
+};
+
+function generic(channel: ChannelDefinition): RecordFormat {
+  const schema = channel.pipeline?.recordSchema;
+  const validate = schema ? recordValidator(schema) : undefined;
+  const groupBy = channel.pipeline?.groupBy;
+  return {
+    prepare(raw, rowNumber) {
+      const row = normaliseRow(raw);
+      const problems = checkRow(validate, row, rowNumber);
+      if (groupBy && row[groupBy] === undefined) problems.push({ row: rowNumber, field: groupBy, reason: 'is required to group records' });
+      return { row, problems };
+    },
+    groupKey: groupBy ? (row) => String(row[groupBy]) : undefined,
+    toInput: (key, rows) => ({ key, records: rows }),
+  };
+}
+
+export function recordFormatFor(channel: ChannelDefinition): RecordFormat {
+  return channel.pipeline?.recordFormat === 'cld' ? cld : generic(channel);
+}
+
+/** Group input → content to deliver. */
+export function recordMapperFor(channel: ChannelDefinition): (input: unknown) => unknown {
+  const mapping = channel.pipeline?.map;
+  const vars = { ...channel.pipeline?.vars };
+  if (!mapping) return (input) => input;
+  return (input) => mapJsonRecord(input, mapping, vars).output;
+}

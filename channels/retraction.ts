@@ -1,0 +1,30 @@
+// Retraction: when records already sent are withdrawn or sealed, the resources published
+// for them must come out of the shared care record. We compare the bundle last sent for the
+// person with the one built now (without the excluded rows): every conditional entry in the
+// old bundle that the new one no longer has is retracted. With no new bundle (everything
+// excluded) the whole previous bundle is retracted.
+
+export interface Retraction {
+  mode: 'entered-in-error' | 'delete';
+  /** Conditional references such as `EpisodeOfCare?identifier=https://…|EV123`. */
+  references: string[];
+}
+
+interface BundleLike {
+  entry?: { request?: { method?: string; url?: string } }[];
+}
+
+function conditionalUrls(bundle: unknown): string[] {
+  const entries = (bundle as BundleLike | undefined)?.entry ?? [];
+  return entries
+    .filter((e) => e.request?.method === 'PUT' && e.request.url?.includes('?'))
+    .map((e) => e.request!.url!);
+}
+
+export function retractionFor(previous: unknown, next: unknown, mode: Retraction['mode']): Retraction {
+  const keep = new Set(conditionalUrls(next));
+  const references = conditionalUrls(previous).filter((u) => !keep.has(u));
+  // Retract dependants before the resources they point to (Patient last).
+  references.sort((a, b) => Number(a.startsWith('Patient?')) - Number(b.startsWith('Patient?')));
+  return { mode, references };
+}
