@@ -30,7 +30,9 @@ export class PublishAbortedError extends Error {}
 
 export class ConfirmPublisher {
   private channel: ConfirmChannel | undefined;
+  /** Not yet sent, oldest first from `head` (Array.shift is O(n) on large arrays). */
   private waiting: PendingPublish[] = [];
+  private head = 0;
   private inFlight = 0;
   private seq = 0;
   private blockedOnDrain = false;
@@ -42,7 +44,7 @@ export class ConfirmPublisher {
 
   /** Messages accepted but not yet confirmed. */
   get pending(): number {
-    return this.waiting.length + this.inFlight;
+    return this.waiting.length - this.head + this.inFlight;
   }
 
   /**
@@ -57,7 +59,8 @@ export class ConfirmPublisher {
       const onAbort = (): void => {
         this.fail(batch, new PublishAbortedError('publish aborted before every confirm arrived'));
         // Not yet sent: drop them. In flight: their confirms are ignored.
-        this.waiting = this.waiting.filter((item) => item.batch !== batch);
+        this.waiting = this.waiting.slice(this.head).filter((item) => item.batch !== batch);
+        this.head = 0;
         this.notifyIdle();
       };
       const batch: Batch = {
@@ -114,19 +117,29 @@ export class ConfirmPublisher {
     this.closed = true;
     this.channel = undefined;
     const err = new PublisherClosedError('queue closed before the broker confirmed');
-    for (const item of this.waiting.splice(0)) this.fail(item.batch, err);
+    for (const item of this.waiting.slice(this.head)) this.fail(item.batch, err);
+    this.waiting = [];
+    this.head = 0;
   }
 
   private pump(): void {
     if (this.unsorted) {
       // Publishes that came back from a dead channel go before later ones, in original order.
-      this.waiting.sort((a, b) => a.seq - b.seq);
+      this.waiting = this.waiting.slice(this.head).sort((a, b) => a.seq - b.seq);
+      this.head = 0;
       this.unsorted = false;
     }
-    while (this.channel && !this.blockedOnDrain && this.inFlight < this.window && this.waiting.length > 0) {
-      const item = this.waiting.shift() as PendingPublish;
+    while (this.channel && !this.blockedOnDrain && this.inFlight < this.window && this.head < this.waiting.length) {
+      const item = this.waiting[this.head++];
       if (item.batch.settled) continue;
       this.send(this.channel, item);
+    }
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
     }
   }
 
