@@ -10,7 +10,7 @@ import { reasonOf } from './errors.js';
 import type { DeliveryQueue, Envelope } from './queue/types.js';
 import type { RecordFormat } from './record-formats.js';
 import { exclusionOf, groupRows, type RecordProblem, type RecordRow } from './records.js';
-import { retractionFor } from './retraction.js';
+import { conditionalUrls, retractionFor, type Retraction } from './retraction.js';
 
 /** Turns one group's mapping input into the content to deliver (e.g. a FHIR transaction Bundle). */
 export type RecordMapper = (input: unknown) => unknown;
@@ -116,8 +116,7 @@ export class RecordIntake {
 
     if (output !== undefined) {
       const hash = hashOf(output);
-      // Unchanged since it was last sent (and not retracted since): nothing to do.
-      if (latest?.messageType === 'record' && latest.controlId?.startsWith(`${hash}.`)) {
+      if (lastBundle?.controlId?.startsWith(`${hash}.`) && !(await this.retractedSince(latest, output))) {
         report.unchanged++;
       } else {
         const id = await this.store(rows, output, `${hash}.${Date.now().toString(36)}`, patientKey, source, 'record');
@@ -136,6 +135,14 @@ export class RecordIntake {
         report.retracted++;
       }
     }
+  }
+
+  /** Whether the newest message for the person is a retraction of something `output` holds. */
+  private async retractedSince(latest: { id: string; messageType?: string } | undefined, output: unknown): Promise<boolean> {
+    if (latest?.messageType !== 'retraction') return false;
+    const content = await this.opts.store.readContent(latest.id, 'transformed');
+    const retracted = new Set((content ? (JSON.parse(content.toString('utf8')) as Retraction) : { references: [] }).references);
+    return conditionalUrls(output).some((u) => retracted.has(u));
   }
 
   private async store(rows: RecordRow[], output: unknown, controlId: string, patientKey: string | undefined, source: string, type: string): Promise<string> {

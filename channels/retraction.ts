@@ -14,7 +14,8 @@ interface BundleLike {
   entry?: { request?: { method?: string; url?: string } }[];
 }
 
-function conditionalUrls(bundle: unknown): string[] {
+/** The conditional-upsert URLs of a transaction bundle's entries. */
+export function conditionalUrls(bundle: unknown): string[] {
   const entries = (bundle as BundleLike | undefined)?.entry ?? [];
   return entries
     .filter((e) => e.request?.method === 'PUT' && e.request.url?.includes('?'))
