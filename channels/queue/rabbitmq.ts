@@ -97,9 +97,17 @@ export class RabbitQueue implements DeliveryQueue {
     return this.consumers.get(destination)?.ownedPartitions ?? [];
   }
 
+  /**
+   * Connect and declare the topology. Calling it again (channel hot reload) adds or updates
+   * subscriptions and declares what is new on the live connection; bindings are never removed.
+   */
   async start(subscriptions: Subscription[]): Promise<void> {
-    if (this.connection) throw new Error('RabbitQueue already started');
     for (const subscription of subscriptions) this.subscriptions.set(subscription.destination, subscription);
+    if (this.connection) {
+      // Declared now if connected; otherwise on the next (re)connection, by setup().
+      if (this.model) await this.declare(this.model);
+      return;
+    }
     const reconnect = this.options.reconnect ?? {};
     const connection = await amqp.connect(this.options.url, {
       // No Nagle: confirms and acks are small frames and latency matters (the HL7 ACK waits on them).
@@ -196,6 +204,13 @@ export class RabbitQueue implements DeliveryQueue {
 
   /** Runs on every (re)connection, before amqplib reports it connected. */
   private async setup(model: ChannelModel): Promise<void> {
+    await this.declare(model);
+    this.model = model;
+    await this.openPublishChannel(model);
+    for (const consumer of this.consumers.values()) await consumer.attach(model);
+  }
+
+  private async declare(model: ChannelModel): Promise<void> {
     const settings: TopologySettings = {
       prefix: this.options.prefix,
       partitions: this.options.partitions,
@@ -203,14 +218,12 @@ export class RabbitQueue implements DeliveryQueue {
       retryDelayLevelsMs: this.options.retryDelayLevelsMs,
     };
     const admin = await model.createChannel();
+    admin.on('error', () => undefined);
     try {
       await declareTopology(admin, settings, [...this.subscriptions.values()]);
     } finally {
       await admin.close().catch(() => undefined);
     }
-    this.model = model;
-    await this.openPublishChannel(model);
-    for (const consumer of this.consumers.values()) await consumer.attach(model);
   }
 
   private async openPublishChannel(model: ChannelModel): Promise<void> {

@@ -53,6 +53,21 @@ describe('RabbitQueue', () => {
     expect(await q.depth('adt.caseA')).toBe(0);
   });
 
+  test('start again adds subscriptions on the live connection (channel hot reload)', async () => {
+    const q = queue('reload');
+    await q.start([{ destination: 'first', bindings: ['hl7v2.ADT.#'], concurrency: 1 }]);
+    await q.start([{ destination: 'second', bindings: ['hl7v2.ORU.#'], concurrency: 1 }]);
+    const seen: string[] = [];
+    await q.consume('second', async (d) => {
+      seen.push(d.envelope.messageId);
+      return { kind: 'done' };
+    });
+    await q.publish([envelope('o1', 'hl7v2.ORU.R01.RCB', 'p'), envelope('a1', 'hl7v2.ADT.A01.RCB', 'p')]);
+    await waitFor('second destination', () => seen.length === 1);
+    expect(seen).toEqual(['o1']);
+    expect(await q.depth('first')).toBe(1);
+  });
+
   test('carries the envelope through the broker unchanged', async () => {
     const q = queue('codec');
     await q.start([{ destination: 'd', bindings: ['#'], concurrency: 1 }]);
