@@ -461,7 +461,9 @@ export class MappingCompiler {
           : (ctx) => ctx.slots[slot];
       } else if (source === '$const') {
         const value = this.js(srcNode);
-        read = () => value;
+        // Objects and lists are copied so no two outputs share (and can corrupt) one value.
+        const json = value !== null && typeof value === 'object' ? JSON.stringify(value) : undefined;
+        read = json === undefined ? () => value : () => JSON.parse(json) as unknown;
       } else if (source === '$first') {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$first[${i}]`, scope));
         if (!parts.length) this.fail(srcNode, target, '$first needs a list of values');

@@ -164,6 +164,17 @@ output:
     expect(() => json(text('error'), { bad: '9434765918' })).toThrow(`${FILE}:4: value: NHS number fails the Modulus 11 check`);
   });
 
+  it('never shares objects between outputs (constants, code map codings)', () => {
+    const m = loadMapping(FILE, 'id: t\ninput: json\noutput:\n  c: { $const: { a: [1] } }\n  e: { $path: $.e, $fn: { codemap: ethnic-category } }\n');
+    const first = m.run(jsonInput({ e: 'A' })).output as { c: { a: number[] }; e: { code: string } };
+    first.c.a.push(2);
+    first.e.code = 'changed';
+    expect(m.run(jsonInput({ e: 'A' })).output).toEqual({
+      c: { a: [1] },
+      e: { system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland', code: 'A', display: 'White - British' },
+    });
+  });
+
   it('includes named templates with $use and per-item $let', () => {
     const r = json(
       `id: t
