@@ -1,0 +1,126 @@
+// Reading and writing resource versions: seal/unseal the content, keep the current-version
+// row and the search index in step. Every function takes the Kysely handle it runs on, so
+// the transaction code can call them inside one database transaction.
+import type { Kysely } from 'kysely';
+import type { FhirResource } from 'fhir/r4.js';
+import { open, seal, type ContentKeyRing } from '../store/crypto.js';
+import { indexTerms } from './index-terms.js';
+import type { FhirDatabase, FhirVersionsTable } from './schema.js';
+
+export type FhirKysely = Kysely<FhirDatabase>;
+
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: Date;
+  deleted: boolean;
+  /** Absent for a delete. */
+  resource?: FhirResource;
+}
+
+/** Binds sealed content to its row, so versions cannot be swapped between resources. */
+const aadOf = (type: string, id: string, version: number) => `fhir:${type}/${id}/${version}`;
+
+export function unsealVersion(keys: ContentKeyRing, row: FhirVersionsTable): StoredVersion {
+  const base = { resourceType: row.resource_type, id: row.id, versionId: Number(row.version_id), lastUpdated: new Date(Number(row.last_updated)), deleted: row.deleted === 1 };
+  if (base.deleted) return base;
+  const text = open(keys, { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext }, aadOf(row.resource_type, row.id, base.versionId)).toString('utf8');
+  return { ...base, resource: JSON.parse(text) as FhirResource };
+}
+
+export async function currentRow(db: FhirKysely, type: string, id: string) {
+  return db.selectFrom('fhir_resources').selectAll().where('resource_type', '=', type).where('id', '=', id).executeTakeFirst();
+}
+
+export async function loadVersion(db: FhirKysely, keys: ContentKeyRing, type: string, id: string, version: number): Promise<StoredVersion | undefined> {
+  const row = await db
+    .selectFrom('fhir_versions')
+    .selectAll()
+    .where('resource_type', '=', type)
+    .where('id', '=', id)
+    .where('version_id', '=', version)
+    .executeTakeFirst();
+  return row ? unsealVersion(keys, row) : undefined;
+}
+
+export async function loadCurrent(db: FhirKysely, keys: ContentKeyRing, type: string, id: string): Promise<StoredVersion | undefined> {
+  const current = await currentRow(db, type, id);
+  return current ? loadVersion(db, keys, type, id, Number(current.version_id)) : undefined;
+}
+
+const CHUNK = 500;
+
+/** Current, not deleted versions of many resources of one type (order not kept). */
+export async function loadCurrentMany(db: FhirKysely, keys: ContentKeyRing, type: string, ids: readonly string[]): Promise<StoredVersion[]> {
+  const out: StoredVersion[] = [];
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const rows = await db
+      .selectFrom('fhir_resources as r')
+      .innerJoin('fhir_versions as v', (j) => j.onRef('v.resource_type', '=', 'r.resource_type').onRef('v.id', '=', 'r.id').onRef('v.version_id', '=', 'r.version_id'))
+      .selectAll('v')
+      .where('r.resource_type', '=', type)
+      .where('r.id', 'in', ids.slice(i, i + CHUNK))
+      .where('r.deleted', '=', 0)
+      .execute();
+    for (const row of rows) out.push(unsealVersion(keys, row));
+  }
+  return out;
+}
+
+export async function history(db: FhirKysely, keys: ContentKeyRing, type: string, id: string): Promise<StoredVersion[]> {
+  const rows = await db.selectFrom('fhir_versions').selectAll().where('resource_type', '=', type).where('id', '=', id).orderBy('version_id', 'desc').execute();
+  return rows.map((r) => unsealVersion(keys, r));
+}
+
+/** Sorted-key JSON, so the same content always compares equal whatever its key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The content that decides whether an update changes anything: server-managed meta removed. */
+export function contentKey(resource: FhirResource): string {
+  const { meta, ...rest } = resource as FhirResource & { meta?: Record<string, unknown> };
+  const { versionId: _v, lastUpdated: _l, source: _s, ...keptMeta } = meta ?? {};
+  return canonical(Object.keys(keptMeta).length ? { ...rest, meta: keptMeta } : rest);
+}
+
+/**
+ * Write the next version of `type/id`: `resource` (id and meta.versionId/lastUpdated set
+ * here) or a delete when `resource` is null. Returns the stored version.
+ */
+export async function writeVersion(db: FhirKysely, keys: ContentKeyRing, type: string, id: string, resource: FhirResource | null, at: Date): Promise<StoredVersion> {
+  const current = await currentRow(db, type, id);
+  const versionId = current ? Number(current.version_id) + 1 : 1;
+  const lastUpdated = at.getTime();
+  let stored: FhirResource | undefined;
+  let plaintext = Buffer.alloc(0);
+  if (resource) {
+    stored = { ...resource, id, meta: { ...(resource.meta ?? {}), versionId: String(versionId), lastUpdated: at.toISOString() } } as FhirResource;
+    plaintext = Buffer.from(JSON.stringify(stored), 'utf8');
+  }
+  const sealed = seal(keys, plaintext, aadOf(type, id, versionId));
+  const deleted = resource ? 0 : 1;
+  await db
+    .insertInto('fhir_versions')
+    .values({ resource_type: type, id, version_id: versionId, last_updated: lastUpdated, deleted, key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext })
+    .execute();
+  if (current) {
+    await db.updateTable('fhir_resources').set({ version_id: versionId, last_updated: lastUpdated, deleted }).where('resource_type', '=', type).where('id', '=', id).execute();
+  } else {
+    await db.insertInto('fhir_resources').values({ resource_type: type, id, version_id: versionId, last_updated: lastUpdated, deleted }).execute();
+  }
+  await db.deleteFrom('fhir_index').where('resource_type', '=', type).where('id', '=', id).execute();
+  if (stored) {
+    const terms = indexTerms(stored as unknown as Record<string, unknown>);
+    if (terms.length) await db.insertInto('fhir_index').values(terms.map((t) => ({ resource_type: type, id, ...t }))).execute();
+  }
+  return { resourceType: type, id, versionId, lastUpdated: at, deleted: !resource, resource: stored };
+}

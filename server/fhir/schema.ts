@@ -1,0 +1,45 @@
+// Row shapes of the sandbox FHIR tables (migration 0006) as Kysely sees them.
+import type { SealedColumns } from '../store/schema.js';
+
+export interface FhirResourcesTable {
+  resource_type: string;
+  id: string;
+  /** Current version; versions count from 1. */
+  version_id: number;
+  /** Epoch milliseconds of the current version. */
+  last_updated: number;
+  /** 1 when the current version is a delete. */
+  deleted: number;
+}
+
+export interface FhirVersionsTable extends SealedColumns {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: number;
+  deleted: number;
+}
+
+export interface FhirIndexTable {
+  resource_type: string;
+  id: string;
+  kind: 'identifier' | 'reference';
+  /** `identifier`, or the element path of a reference (`subject`, `participant.member`). */
+  name: string;
+  /** Identifier system ('' when none); '' for references. */
+  system: string;
+  /** Identifier value, or the reference as `Type/id`. */
+  value: string;
+}
+
+export interface FhirLockTable {
+  id: number;
+  writes: number;
+}
+
+export interface FhirDatabase {
+  fhir_resources: FhirResourcesTable;
+  fhir_versions: FhirVersionsTable;
+  fhir_index: FhirIndexTable;
+  fhir_lock: FhirLockTable;
+}

@@ -1,0 +1,75 @@
+// The sandbox shared care record: a small FHIR R4 store on the engine's database. Content
+// is sealed with the store's content keys; a plaintext index of identifiers and references
+// serves searches. Single-resource writes go through the transaction code as one-entry
+// transactions, so there is one write path.
+import type { Bundle, FhirResource } from 'fhir/r4.js';
+import type { Kysely } from 'kysely';
+import type { ContentKeyRing } from '../store/crypto.js';
+import { gone, notFound } from './outcome.js';
+import { currentRow, history, loadCurrent, loadVersion, type FhirKysely, type StoredVersion } from './rows.js';
+import type { FhirDatabase } from './schema.js';
+import { search, type SearchResult } from './search.js';
+import { processTransaction, type EntryResult, type TransactionResult } from './transaction.js';
+
+export type { EntryResult, SearchResult, StoredVersion, TransactionResult };
+
+export class FhirStore {
+  private readonly kysely: FhirKysely;
+
+  /** `db` (any opened store database, e.g. `Db<StoreDatabase>`) must be migrated (server/store/migrations, 0006-fhir-resources). */
+  constructor(
+    db: { readonly kysely: unknown },
+    private readonly keys: ContentKeyRing,
+  ) {
+    this.kysely = db.kysely as unknown as Kysely<FhirDatabase>;
+  }
+
+  transaction(bundle: Bundle): Promise<TransactionResult> {
+    return processTransaction(this.kysely, this.keys, bundle);
+  }
+
+  /** The current version; 404 if never stored, 410 if deleted. */
+  async read(type: string, id: string): Promise<StoredVersion> {
+    const v = await loadCurrent(this.kysely, this.keys, type, id);
+    if (!v) throw notFound(`${type}/${id} is not known`);
+    if (v.deleted) throw gone(`${type}/${id} was deleted`);
+    return v;
+  }
+
+  async vread(type: string, id: string, versionId: number): Promise<StoredVersion> {
+    const v = Number.isInteger(versionId) ? await loadVersion(this.kysely, this.keys, type, id, versionId) : undefined;
+    if (!v) throw notFound(`${type}/${id} has no version ${versionId}`);
+    if (v.deleted) throw gone(`${type}/${id} version ${versionId} is a delete`);
+    return v;
+  }
+
+  /** Every version, newest first (deletes included, without content). */
+  async history(type: string, id: string): Promise<StoredVersion[]> {
+    if (!(await currentRow(this.kysely, type, id))) throw notFound(`${type}/${id} is not known`);
+    return history(this.kysely, this.keys, type, id);
+  }
+
+  search(type: string, params: URLSearchParams): Promise<SearchResult> {
+    return search(this.kysely, this.keys, type, params);
+  }
+
+  /** Create (conditionally with `ifNoneExist` criteria, e.g. `identifier=sys|val`). */
+  async create(resource: FhirResource, options: { ifNoneExist?: string } = {}): Promise<EntryResult> {
+    return this.single({ method: 'POST', url: resource.resourceType, ifNoneExist: options.ifNoneExist }, resource);
+  }
+
+  /** Update `Type/id`, or conditionally `Type?criteria` (`target` is `id` or `?criteria`). */
+  async update(resource: FhirResource, target: string, options: { ifMatch?: string } = {}): Promise<EntryResult> {
+    const url = target.startsWith('?') ? `${resource.resourceType}${target}` : `${resource.resourceType}/${target}`;
+    return this.single({ method: 'PUT', url, ifMatch: options.ifMatch }, resource);
+  }
+
+  async delete(type: string, target: string): Promise<EntryResult> {
+    return this.single({ method: 'DELETE', url: target.startsWith('?') ? `${type}${target}` : `${type}/${target}` });
+  }
+
+  private async single(request: NonNullable<Bundle['entry']>[number]['request'], resource?: FhirResource): Promise<EntryResult> {
+    const result = await this.transaction({ resourceType: 'Bundle', type: 'transaction', entry: [{ request, ...(resource ? { resource } : {}) }] });
+    return result.entries[0];
+  }
+}
