@@ -130,3 +130,28 @@ export async function replayDeadLetters(
     await handBack(channel, kept);
   }
 }
+
+/** Remove the dead letters with the given message ids (an operator gave up on them); others stay in place. */
+export async function discardDeadLetters(model: ChannelModel, names: DestinationNames, messageIds: string[]): Promise<number> {
+  const wanted = new Set(messageIds);
+  if (wanted.size === 0) return 0;
+  const channel = await model.createChannel();
+  channel.on('error', () => undefined);
+  const kept: GetMessage[] = [];
+  let discarded = 0;
+  try {
+    const { messageCount } = await channel.checkQueue(names.deadLetterQueue);
+    for (let seen = 0; seen < messageCount; seen++) {
+      const msg = await channel.get(names.deadLetterQueue, { noAck: false });
+      if (!msg) break;
+      const messageId = msg.properties.messageId as string | undefined;
+      if (messageId && wanted.has(messageId)) {
+        channel.ack(msg);
+        discarded++;
+      } else kept.push(msg);
+    }
+    return discarded;
+  } finally {
+    await handBack(channel, kept);
+  }
+}

@@ -5,7 +5,7 @@ import { reasonOf } from '../errors.js';
 import { log } from '../../server/logger.js';
 import { encodeEnvelope } from './rabbitmq-codec.js';
 import { DestinationConsumer, type RetryMode } from './rabbitmq-consumer.js';
-import { listDeadLetters, replayDeadLetters } from './rabbitmq-dead-letters.js';
+import { discardDeadLetters, listDeadLetters, replayDeadLetters } from './rabbitmq-dead-letters.js';
 import { ConfirmPublisher } from './rabbitmq-publisher.js';
 export { PublishAbortedError, PublisherClosedError } from './rabbitmq-publisher.js';
 import { declareTopology, destinationNames, inboundExchange, type TopologySettings } from './rabbitmq-topology.js';
@@ -171,6 +171,11 @@ export class RabbitQueue implements DeliveryQueue {
     return this.withDeadLetterLock(destination, (model) =>
       replayDeadLetters(model, destinationNames(this.options.prefix, destination), this.options.partitions, messageIds),
     );
+  }
+
+  /** Not in DeliveryQueue: delete dead letters an operator gave up on. Returns how many went. */
+  discardDeadLetters(destination: string, messageIds: string[]): Promise<number> {
+    return this.withDeadLetterLock(destination, (model) => discardDeadLetters(model, destinationNames(this.options.prefix, destination), messageIds));
   }
 
   /** Ready messages in the destination's partition and delay queues plus this process's in-place retries. */

@@ -215,6 +215,16 @@ describe('RabbitQueue', () => {
     expect(await q.listDeadLetters('case.rest')).toEqual([]);
   });
 
+  test('discards chosen dead letters and keeps the others in order', async () => {
+    const q = queue('discard');
+    await q.start([{ destination: 'd', bindings: ['#'], concurrency: 1 }]);
+    await q.consume('d', async () => ({ kind: 'dead-letter', reason: 'DeliveryError: HTTP 422' }));
+    await q.publish(['x1', 'x2', 'x3', 'x4'].map((id) => envelope(id, 'hl7v2.ADT.A01.RCB', 'same')));
+    await waitFor('four dead letters', async () => (await q.listDeadLetters('d')).length === 4);
+    expect(await q.discardDeadLetters('d', ['x2', 'x4', 'unknown'])).toBe(2);
+    expect((await q.listDeadLetters('d')).map((d) => d.envelope.messageId)).toEqual(['x1', 'x3']);
+  });
+
   test('replay goes only to the dead-lettering destination, not to every subscriber', async () => {
     const q = queue('replay-scope');
     await q.start([
