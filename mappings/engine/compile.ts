@@ -53,6 +53,9 @@ const USE_KEYS = new Set(['$use', '$with', '$let', '$when', '$required']);
 const OBJECT_KEYS = new Set(['$when', '$required']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Marks a lazily computed `let` slot not read yet in this run. */
+export const PENDING: unique symbol = Symbol('pending');
+
 export function isEmpty(v: unknown): boolean {
   if (v === undefined || v === null || v === '') return true;
   if (Array.isArray(v)) return v.length === 0;
@@ -82,6 +85,22 @@ export class MappingCompiler {
 
   newSlot(): number {
     return this.slotCount++;
+  }
+
+  /** Top-level `let` values computed on first read (slot → how to compute it). */
+  readonly lazyLets = new Map<number, (ctx: RunContext) => unknown>();
+
+  /** How to read a named slot: lazily computed `let` values fill themselves on first read. */
+  reader(slot: number): (ctx: RunContext) => unknown {
+    const compute = this.lazyLets.get(slot);
+    if (!compute) return (ctx) => ctx.slots[slot];
+    return (ctx) => {
+      const v = ctx.slots[slot];
+      if (v !== PENDING) return v;
+      const computed = compute(ctx);
+      ctx.slots[slot] = computed;
+      return computed;
+    };
   }
 
   fail(node: unknown, target: string, message: string): never {
@@ -448,17 +467,17 @@ export class MappingCompiler {
         if (!binding) this.fail(srcNode, target, `unknown name "${String(name)}" (define it under let:, or with $as)`);
         level = binding.level;
         isList = binding.isList === true;
-        const slot = binding.slot;
+        const readVar = this.reader(binding.slot);
         const listed = isList;
         const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, level ?? 'value') : undefined;
         read = where
           ? (ctx) => {
-              const v = ctx.slots[slot];
+              const v = readVar(ctx);
               const list = Array.isArray(v) && (listed || level === 'value') ? v : v === undefined ? [] : [v];
               const kept = list.filter(where);
               return takeAll ? (kept.length ? kept : undefined) : kept[0];
             }
-          : (ctx) => ctx.slots[slot];
+          : readVar;
       } else if (source === '$const') {
         const value = this.js(srcNode);
         // Objects and lists are copied so no two outputs share (and can corrupt) one value.
@@ -511,8 +530,7 @@ export class MappingCompiler {
       const name = m[1].trim();
       const binding = scope.names.get(name);
       if (binding) {
-        const slot = binding.slot;
-        parts.push((ctx) => ctx.slots[slot]);
+        parts.push(this.reader(binding.slot));
       } else if (NAME.test(name) && !/^[A-Z][A-Z0-9]{2}$/.test(name)) {
         this.fail(node, target, `$template refers to unknown name "${name}"`);
       } else {

@@ -7,7 +7,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MappingError } from '../../channels/errors.js';
 import { getCodeMap, type CodeMap } from '../functions/codemap-store.js';
 import type { BindEnv } from '../functions/types.js';
-import { MappingCompiler, type Compiled, type RunContext, type Scope } from './compile.js';
+import { MappingCompiler, PENDING, type Compiled, type RunContext, type Scope } from './compile.js';
 import { lineOf, mapEntries, nodeAt, readSource, type SourceFile } from './source.js';
 import { HL7_BUILTIN_VARS, type CompiledMapping, type InputKind, type MappingInput, type MappingResult } from './types.js';
 
@@ -87,12 +87,20 @@ function compileSource(src: SourceFile): CompiledMapping {
     names.set(name, { slot });
     inputs.push({ name, slot });
   }
-  const lets: { slot: number; c: Compiled }[] = [];
+  // `let` values are computed when first read, so an event that never needs (say) the merge
+  // values never computes them; one with `$required: true` is always computed, as a check.
+  const lazy: number[] = [];
+  const eager: { slot: number; c: Compiled }[] = [];
   for (const [name, node, pair] of mapEntries(src, top.get('let'))) {
     if (names.has(name)) compiler.fail((pair as { key?: unknown }).key, `let.${name}`, `"${name}" is already defined`);
     const c = compiler.node(node, `let.${name}`, { names, segments: new Map() });
     const slot = compiler.newSlot();
-    lets.push({ slot, c });
+    const required = mapEntries(src, node).some(([k, v]) => k === '$required' && (v as { value?: unknown })?.value === true);
+    if (required) eager.push({ slot, c });
+    else {
+      compiler.lazyLets.set(slot, c.run);
+      lazy.push(slot);
+    }
     (names as Map<string, { slot: number; level?: string; isList?: boolean }>).set(name, { slot, level: c.level, isList: c.isList });
   }
   const scope: Scope = { names, segments: new Map() };
@@ -112,7 +120,8 @@ function compileSource(src: SourceFile): CompiledMapping {
       const ctx: RunContext = { view: input.view, data: input.data, slots: new Array<unknown>(slotCount), issues: [] };
       const vars = input.vars;
       if (vars) for (const { name, slot } of inputs) ctx.slots[slot] = vars[name];
-      for (const l of lets) ctx.slots[l.slot] = l.c.run(ctx);
+      for (let i = 0; i < lazy.length; i++) ctx.slots[lazy[i]] = PENDING;
+      for (const l of eager) ctx.slots[l.slot] = l.c.run(ctx);
       return { output: output.run(ctx), issues: ctx.issues };
     },
   };

@@ -164,6 +164,22 @@ output:
     expect(() => json(text('error'), { bad: '9434765918' })).toThrow(`${FILE}:4: value: NHS number fails the Modulus 11 check`);
   });
 
+  it('computes let values when first read; a $required one is always checked', () => {
+    const text = `id: t
+input: json
+let:
+  unused: { $path: $.bad, $fn: nhsNumber, $onInvalid: warn }
+  used: { $path: $.bad, $fn: nhsNumber, $onInvalid: warn }
+  mustHave: { $path: $.id, $required: true }
+output:
+  a: { $var: used }
+  b: { $var: used }
+`;
+    const r = json(text, { bad: '123', id: 'x' });
+    expect(r.issues.map((i) => i.target)).toEqual(['let.used']);
+    expect(() => json(text, { bad: '123' })).toThrow('required value missing at let.mustHave');
+  });
+
   it('never shares objects between outputs (constants, code map codings)', () => {
     const m = loadMapping(FILE, 'id: t\ninput: json\noutput:\n  c: { $const: { a: [1] } }\n  e: { $path: $.e, $fn: { codemap: ethnic-category } }\n');
     const first = m.run(jsonInput({ e: 'A' })).output as { c: { a: number[] }; e: { code: string } };
