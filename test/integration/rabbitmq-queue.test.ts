@@ -88,7 +88,7 @@ describe('RabbitQueue', () => {
     const events: string[] = [];
     await q.consume('d', async (d) => {
       events.push(`${d.envelope.messageId}#${d.attempt}`);
-      if (d.envelope.messageId === 'a1' && d.attempt < 3) return { kind: 'retry', delayMs: 150, reason: 'DeliveryError: HTTP 503' };
+      if (d.envelope.messageId === 'a1' && d.attempt < 3) return { kind: 'retry', delayMs: 250, reason: 'DeliveryError: HTTP 503' };
       return { kind: 'done' };
     });
     await q.publish([envelope('a1', 'hl7v2.ADT.A01.RCB', 'patient-a'), envelope('a2', 'hl7v2.ADT.A03.RCB', 'patient-a')]);
