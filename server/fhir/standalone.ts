@@ -1,0 +1,48 @@
+// The sandbox shared care record on its own: a process serving only /fhir, for tests that
+// need a FHIR server in another process and for trying the flow without the engine.
+//   FHIR_SANDBOX_DB       database URL (default: sqlite in a fresh temp folder)
+//   FHIR_SANDBOX_PORT     port (default 0: any free port); host is 127.0.0.1
+//   FHIR_SANDBOX_TOKENS   comma-separated bearer tokens accepted (unset: no authentication)
+//   FHIR_SANDBOX_CONTROL  1 → test controls under /__sandbox/ (faults, received requests, tokens)
+//   TRAMLINE_CONTENT_KEY  content key (default: a random key for this process's life)
+// Prints one JSON line {"port": n, "db": "..."} on stdout when listening; exits when stdin closes.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import { parseContentKeys } from '../store/crypto.js';
+import { openDatabase } from '../store/db.js';
+import { migrateToLatest } from '../store/migrations/index.js';
+import { createFhirRouter } from './router.js';
+import { FhirStore } from './store.js';
+import { SandboxControls } from './test-controls.js';
+import { warmFhirSchema } from '../../mappings/index.js';
+
+const env = process.env;
+const dbUrl = env.FHIR_SANDBOX_DB || `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tramline-fhir-')), 'fhir.db')}`;
+const keys = parseContentKeys(env.TRAMLINE_CONTENT_KEY || crypto.randomBytes(32).toString('base64'));
+const db = await openDatabase(dbUrl);
+await migrateToLatest(db.kysely, db.schema);
+warmFhirSchema(['Bundle', 'Patient']);
+
+const controls = new SandboxControls();
+for (const t of (env.FHIR_SANDBOX_TOKENS ?? '').split(',').filter(Boolean)) controls.tokens.add(t);
+const app = express();
+app.disable('x-powered-by');
+if (env.FHIR_SANDBOX_CONTROL === '1') app.use('/__sandbox', controls.router());
+app.use('/fhir', controls.faults, controls.auth, createFhirRouter(new FhirStore(db, keys)));
+
+const server = app.listen(Number(env.FHIR_SANDBOX_PORT || 0), '127.0.0.1', () => {
+  const { port } = server.address() as { port: number };
+  process.stdout.write(`${JSON.stringify({ port, db: dbUrl.startsWith('sqlite:') ? dbUrl : 'postgres' })}\n`);
+});
+
+const stop = () => {
+  server.close();
+  server.closeAllConnections();
+  void db.close().finally(() => process.exit(0));
+};
+process.stdin.on('end', stop);
+process.stdin.resume();
+process.on('SIGTERM', stop);
