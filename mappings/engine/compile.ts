@@ -6,11 +6,15 @@ import type { Hl7View } from '../../adapters/hl7v2/parse.js';
 import { getFunction } from '../functions/index.js';
 import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
-import { compileHl7ItemKey, compileHl7Path, compileHl7PathFirst, levelOf, parseHl7MappingPath, type Hl7Level } from './hl7-path.js';
+import { compileCondition, compileWhere, type Predicate } from './conditions.js';
+import { isEmpty, PENDING } from './values.js';
+import { compileHl7Path, compileHl7PathFirst, levelOf, parseHl7MappingPath, type Hl7Level } from './hl7-path.js';
 import { InvalidValueError } from './invalid-value.js';
-import { checkJsonPath, compileJsonItemKey, compileJsonPath } from './json-path.js';
+import { checkJsonPath, compileJsonPath } from './json-path.js';
 import { isMap, isScalar, isSeq, lineOf, mapEntries, resolve, seqItems, type SourceFile } from './source.js';
 import type { InputKind, MappingIssue } from './types.js';
+
+export { isEmpty, PENDING } from './values.js';
 
 export interface RunContext {
   view?: Hl7View;
@@ -46,39 +50,21 @@ export interface Scope {
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const VALUE_SOURCES = ['$path', '$var', '$const', '$first', '$list', '$template'] as const;
 const VALUE_KEYS = new Set<string>([...VALUE_SOURCES, '$where', '$many', '$fn', '$default', '$required', '$onInvalid', '$when']);
-const TEST_KEYS = new Set(['$eq', '$ne', '$in', '$notIn', '$startsWith', '$exists']);
 const FOREACH_KEYS = new Set(['$forEach', '$as', '$let', '$where', '$do', '$when', '$distinctBy']);
 const ITEMS_KEYS = new Set(['$items', '$when', '$distinctBy']);
 const USE_KEYS = new Set(['$use', '$with', '$let', '$when', '$required']);
 const OBJECT_KEYS = new Set(['$when', '$required']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Marks a lazily computed `let` slot not read yet in this run. */
-export const PENDING: unique symbol = Symbol('pending');
 
-export function isEmpty(v: unknown): boolean {
-  if (v === undefined || v === null || v === '') return true;
-  if (Array.isArray(v)) return v.length === 0;
-  if (typeof v === 'object') {
-    for (const _k in v as object) return false;
-    return true;
-  }
-  return false;
-}
-
-function truthy(v: unknown): boolean {
-  return !isEmpty(v) && v !== false;
-}
-
-type Predicate = (ctx: RunContext) => boolean;
 
 export class MappingCompiler {
   slotCount = 0;
   private useDepth = 0;
 
   constructor(
-    private readonly src: SourceFile,
-    private readonly input: InputKind,
+    readonly src: SourceFile,
+    readonly input: InputKind,
     private readonly templates: ReadonlyMap<string, unknown>,
     private readonly env: BindEnv,
   ) {}
@@ -108,7 +94,7 @@ export class MappingCompiler {
     throw new MappingError(`${this.src.file}:${line ?? '?'}: ${target || '(mapping)'}: ${message}`, this.src.file, line, target);
   }
 
-  private js(node: unknown): unknown {
+  js(node: unknown): unknown {
     const n = resolve(this.src, node) as { toJSON?: () => unknown } | null;
     if (n && typeof n === 'object' && 'toJSON' in n && typeof n.toJSON === 'function') return (n as { toJSON: () => unknown }).toJSON();
     return isScalar(n) ? n.value : n;
@@ -612,102 +598,16 @@ export class MappingCompiler {
     };
   }
 
-  /** `$when` conditions: a value (truthy), a value with a test, or $and/$or/$not. */
+  /** `$when` conditions: see conditions.ts. */
   condition(raw: unknown, target: string, scope: Scope): Predicate {
-    const node = resolve(this.src, raw);
-    if (isScalar(node) && typeof node.value === 'boolean') {
-      const b = node.value;
-      return () => b;
-    }
-    if (!isMap(node)) this.fail(node, target, 'a condition is a value expression, optionally with $eq/$ne/$in/$notIn/$startsWith/$exists, or $and/$or/$not');
-    const entries = mapEntries(this.src, node);
-    if (entries.length === 1 && ['$and', '$or', '$not'].includes(entries[0][0])) {
-      const [k, v] = entries[0];
-      if (k === '$not') {
-        const inner = this.condition(v, target, scope);
-        return (ctx) => !inner(ctx);
-      }
-      const parts = seqItems(this.src, v).map((n, i) => this.condition(n, `${target}.${k}[${i}]`, scope));
-      if (!parts.length) this.fail(v, target, `${k} needs a list of conditions`);
-      return k === '$and' ? (ctx) => parts.every((p) => p(ctx)) : (ctx) => parts.some((p) => p(ctx));
-    }
-    const tests = entries.filter(([k]) => TEST_KEYS.has(k));
-    if (tests.length > 1) this.fail(node, target, 'a condition takes at most one test');
-    const valueEntries = entries.filter(([k]) => !TEST_KEYS.has(k));
-    const value = this.value(valueEntries, node, target, scope);
-    const run = value.run;
-    if (!tests.length) return (ctx) => truthy(run(ctx));
-    const [op, argNode] = tests[0];
-    const test = this.test(op, argNode, target);
-    return (ctx) => test(run(ctx));
+    return compileCondition(this, raw, target, scope);
   }
 
-  private test(op: string, argNode: unknown, target: string): (v: unknown) => boolean {
-    const arg = this.js(argNode);
-    const str = (v: unknown) => (v === undefined || v === null ? undefined : (text(v) ?? (typeof v === 'boolean' ? String(v) : undefined)));
-    switch (op) {
-      case '$eq':
-        return (v) => str(v) === String(arg);
-      case '$ne':
-        return (v) => str(v) !== String(arg);
-      case '$in':
-      case '$notIn': {
-        if (!Array.isArray(arg)) this.fail(argNode, target, `${op} needs a list`);
-        const set = new Set(arg.map(String));
-        return op === '$in' ? (v) => set.has(str(v) ?? '\0') : (v) => !set.has(str(v) ?? '\0');
-      }
-      case '$startsWith':
-        return (v) => (str(v) ?? '').startsWith(String(arg));
-      default: {
-        if (typeof arg !== 'boolean') this.fail(argNode, target, '$exists needs true or false');
-        return (v) => !isEmpty(v) === arg;
-      }
-    }
-  }
-
-  /** Declarative `$where` filters on loop items / path matches. */
+  /** Declarative `$where` filters: see conditions.ts. */
   where(raw: unknown, target: string, level: Hl7Level): (item: unknown) => boolean {
-    const node = resolve(this.src, raw);
-    if (!isMap(node)) this.fail(node, target, "$where is a mapping such as { 'CX.5': NH }");
-    const preds: ((item: unknown) => boolean)[] = [];
-    for (const [key, valueNode, pair] of mapEntries(this.src, node)) {
-      if (key === '$and' || key === '$or') {
-        const parts = seqItems(this.src, valueNode).map((n, i) => this.where(n, `${target}.${key}[${i}]`, level));
-        preds.push(key === '$and' ? (item) => parts.every((p) => p(item)) : (item) => parts.some((p) => p(item)));
-        continue;
-      }
-      if (key === '$not') {
-        const inner = this.where(valueNode, `${target}.$not`, level);
-        preds.push((item) => !inner(item));
-        continue;
-      }
-      let read: (item: unknown) => string;
-      try {
-        read = this.input === 'hl7v2' ? compileHl7ItemKey(key, level) : compileJsonItemKey(key);
-      } catch (e) {
-        this.fail((pair as { key?: unknown }).key, target, (e as Error).message);
-      }
-      const v = resolve(this.src, valueNode);
-      if (isMap(v)) {
-        const ops = mapEntries(this.src, v);
-        for (const [op, argNode] of ops) {
-          if (!TEST_KEYS.has(op)) this.fail(argNode, target, `unknown test "${op}" (use ${[...TEST_KEYS].join(', ')})`);
-          const test = this.test(op, argNode, target);
-          preds.push((item) => test(read(item) || undefined));
-        }
-      } else if (isSeq(v)) {
-        const set = new Set((this.js(v) as unknown[]).map(String));
-        preds.push((item) => set.has(read(item)));
-      } else {
-        const want = String(this.js(v));
-        preds.push((item) => read(item) === want);
-      }
-    }
-    return (item) => {
-      for (let i = 0; i < preds.length; i++) if (!preds[i](item)) return false;
-      return true;
-    };
+    return compileWhere(this, raw, target, level);
   }
+
 }
 
 /**
