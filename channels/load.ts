@@ -113,7 +113,8 @@ export function loadChannelText(text: string, file: string, env: NodeJS.ProcessE
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const problems: Problem[] = [];
-  for (const e of doc.errors) {
+  // The first syntax error is the real one; the parser's follow-on errors only add noise.
+  for (const e of doc.errors.slice(0, 1)) {
     const pos = lines.linePos(e.pos[0]);
     problems.push({ file, line: pos.line, column: pos.col, field: '', message: `YAML: ${e.message.split('\n')[0]}` });
   }
