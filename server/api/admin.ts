@@ -7,7 +7,9 @@ import { listMappings, loadMappingById, runMapping, hl7Input, jsonInput } from '
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 import type { AuditTrail } from '../audit/trail.js';
 import { JwtVerifier } from '../auth/jwt.js';
-import { Authenticator } from '../auth/middleware.js';
+import { authFailureLimiter, Authenticator, requireAuthentication, requirePermission } from '../auth/middleware.js';
+import type { Permission } from '../auth/roles.js';
+import { auditRequests } from '../http/request-audit.js';
 import { loadAuthSettings } from '../auth/settings.js';
 import { TokenStore } from '../auth/tokens.js';
 import { metricsHandlers } from '../http/metrics-route.js';
@@ -45,7 +47,19 @@ export function trustProxyOf(value: string | undefined): boolean | number | stri
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
-export async function createAdminParts(o: AdminPartsOptions): Promise<{ api: Router; metrics: RequestHandler[]; trustProxy?: boolean | number | string }> {
+export interface AdminParts {
+  api: Router;
+  metrics: RequestHandler[];
+  trustProxy?: boolean | number | string;
+  /**
+   * Guards for other authenticated routes (e.g. `/inbound`, `/viewer`): request audit, failed-auth
+   * limit, authentication, then the permission (null: any authenticated caller). Run them before
+   * the body is read.
+   */
+  guards(permission: Permission | null): RequestHandler[];
+}
+
+export async function createAdminParts(o: AdminPartsOptions): Promise<AdminParts> {
   const authSettings = loadAuthSettings(o.env ?? process.env, o.dataDir);
   const authenticator = new Authenticator(new TokenStore(o.db), await JwtVerifier.create(authSettings));
   const engine = createEngineFacade({ definitions: o.channels.filter((c) => c.enabled), runningPorts: o.runningPorts, store: o.store, queue: o.queue, db: o.db });
@@ -56,5 +70,11 @@ export async function createAdminParts(o: AdminPartsOptions): Promise<{ api: Rou
     authSettings,
   });
   const trustProxy = trustProxyOf((o.env ?? process.env).TRAMLINE_TRUST_PROXY);
-  return { api, metrics: metricsHandlers({ metrics: o.metrics, authenticator, audit: o.audit, authSettings }), ...(trustProxy !== undefined ? { trustProxy } : {}) };
+  const guards = (permission: Permission | null): RequestHandler[] => [
+    auditRequests(o.audit),
+    authFailureLimiter(authSettings),
+    requireAuthentication(authenticator),
+    ...(permission ? [requirePermission(permission)] : []),
+  ];
+  return { api, metrics: metricsHandlers({ metrics: o.metrics, authenticator, audit: o.audit, authSettings }), guards, ...(trustProxy !== undefined ? { trustProxy } : {}) };
 }

@@ -89,6 +89,18 @@ function summarise(c: ChannelDefinition, port: number | undefined): ChannelSumma
   };
 }
 
+type Discarding = { discardDeadLetters?: (destination: string, messageIds: string[]) => Promise<number> };
+
+/** The queue's own discard where it has one (RabbitMQ); the embedded queue's dead letters live in the store. */
+async function discard(o: EngineFacadeOptions, destination: string, messageIds: string[]): Promise<number> {
+  const queue = o.queue as DeliveryQueue & Discarding;
+  if (typeof queue.discardDeadLetters === 'function') return queue.discardDeadLetters(destination, messageIds);
+  if (!(o.queue instanceof EmbeddedQueue)) throw new HttpError(501, 'this delivery queue cannot discard dead letters');
+  const kysely = o.db.kysely as Kysely<StoreDatabase>;
+  const deleted = await kysely.deleteFrom('dead_letters').where('destination', '=', destination).where('message_id', 'in', messageIds).executeTakeFirst();
+  return Number(deleted.numDeletedRows);
+}
+
 export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
   const byId = new Map(o.definitions.map((c) => [c.id, c]));
   const allDestinations = () => o.definitions.flatMap((c) => c.destinations.map((d) => destinationId(c.id, d.name)));
@@ -172,13 +184,10 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
 
     async discardDeadLetters(destination, messageIds, reason, by) {
       requireDestination(destination);
-      // DeliveryQueue has no discard yet; the embedded queue keeps dead letters in the store.
-      if (!(o.queue instanceof EmbeddedQueue)) throw new HttpError(501, 'discarding dead letters is only available with the embedded queue so far');
       if (!messageIds.length) return 0;
-      const kysely = o.db.kysely as Kysely<StoreDatabase>;
-      const deleted = await kysely.deleteFrom('dead_letters').where('destination', '=', destination).where('message_id', 'in', messageIds).executeTakeFirst();
+      const discarded = await discard(o, destination, messageIds);
       for (const id of messageIds) await o.store.addEvent(id, 'discarded', { destination, detail: `${reason} (by ${by})` });
-      return Number(deleted.numDeletedRows);
+      return discarded;
     },
   };
 }

@@ -15,6 +15,8 @@ export interface AppParts {
   api?: Router;
   /** Guards (authentication, permission, audit) then the metrics handler, mounted at /metrics. */
   metrics?: RequestHandler[];
+  /** More routers (e.g. `/inbound`, `/fhir`, `/viewer`), mounted before the JSON 404. */
+  mounts?: { path: string; router: Router }[];
   /**
    * Express `trust proxy` (TRAMLINE_TRUST_PROXY): set it behind a reverse proxy so audit entries
    * and the failed-auth limit see the client's address, not the proxy's.
@@ -37,6 +39,7 @@ export function createApp(health: HealthSource, parts: AppParts = {}): Express {
   });
   if (parts.metrics) app.get('/metrics', ...parts.metrics);
   if (parts.api) app.use('/api', parts.api);
+  for (const m of parts.mounts ?? []) app.use(m.path, m.router);
   app.use((_req, res) => sendError(res, 404, 'not found'));
   app.use(jsonErrorHandler);
   return app;

@@ -54,10 +54,17 @@ function entryFor(req: Request, res: Response, category: AuditEntryInput['catego
 /** `onlyFailures`: skip successful requests (e.g. Prometheus scrapes every few seconds). */
 export function auditRequests(audit: AuditSink, options: { category?: AuditEntryInput['category']; onlyFailures?: boolean } = {}): RequestHandler {
   return (req, res, next) => {
-    res.on('finish', () => {
-      if (options.onlyFailures && res.statusCode < 400) return;
-      void audit.record(entryFor(req, res, options.category ?? 'api'));
-    });
+    let recorded = false;
+    const record = (aborted: boolean) => {
+      if (recorded) return;
+      recorded = true;
+      if (!aborted && options.onlyFailures && res.statusCode < 400) return;
+      const entry = entryFor(req, res, options.category ?? 'api');
+      // A client that hung up before the answer was sent: still recorded, as a failure.
+      void audit.record(aborted ? { ...entry, outcome: 'failure', detail: { ...entry.detail, aborted: true } } : entry);
+    };
+    res.on('finish', () => record(false));
+    res.on('close', () => record(!res.writableFinished));
     next();
   };
 }

@@ -17,7 +17,8 @@ async function receiveOld(controlId: string, ageDays: number): Promise<string> {
     sender: 'RCB',
     controlId,
     messageType: 'ADT^A01',
-    status: 'received',
+    // Already queued back then: the backlog publisher must not pick it up now.
+    status: 'queued',
     raw: adt({ controlId }),
   });
   await e.running.instrumented.store.saveContent(id, 'transformed', '{"resourceType":"Bundle"}');

@@ -71,3 +71,28 @@ describe('hash chain', () => {
     expect(toRecord(row)).not.toHaveProperty('sourceIp');
   });
 });
+
+describe('record views', () => {
+  test('a view names user, role, organisation, patient, purpose and break-glass (flagged for review)', async () => {
+    const { viewEntry } = await import('../../server/audit/views.js');
+    const entry = viewEntry({
+      principal: { kind: 'jwt', id: 'dr.jones', roles: ['clinician'], organisation: 'RXL' },
+      patient: '9434765919',
+      purpose: 'direct care',
+      breakGlass: 'unconscious in ED, no relationship recorded',
+      sourceIp: '10.0.0.9',
+      section: 'summary',
+    });
+    expect(entry).toEqual({
+      category: 'view',
+      action: 'viewer.read',
+      outcome: 'success',
+      actor: { id: 'dr.jones', kind: 'jwt', role: 'clinician', organisation: 'RXL' },
+      sourceIp: '10.0.0.9',
+      patient: '9434765919',
+      purpose: 'direct care',
+      breakGlass: 'unconscious in ED, no relationship recorded',
+      detail: { section: 'summary', reviewRequired: true },
+    });
+  });
+});
