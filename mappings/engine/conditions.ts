@@ -34,6 +34,11 @@ export function compileCondition(c: MappingCompiler, raw: unknown, target: strin
     if (!parts.length) c.fail(v, target, `${k} needs a list of conditions`);
     return k === '$and' ? (ctx) => parts.every((p) => p(ctx)) : (ctx) => parts.some((p) => p(ctx));
   }
+  if (entries.length === 1 && entries[0][0] === '$use') {
+    // A named template used as a condition: true when it gives a value.
+    const included = c.node(node, target, scope).run;
+    return (ctx) => truthy(included(ctx));
+  }
   const tests = entries.filter(([k]) => TEST_KEYS.has(k));
   if (tests.length > 1) c.fail(node, target, 'a condition takes at most one test');
   const valueEntries = entries.filter(([k]) => !TEST_KEYS.has(k));
