@@ -204,6 +204,11 @@ describe('the NHS number', () => {
     expect(issues.map((i) => `${i.target}: ${i.message}`)).toEqual(['let.nhsNumber: NHS number fails the Modulus 11 check']);
   });
 
+  it('a date of death is published as deceasedDateTime', () => {
+    const rows = rowsOf('P1002').map((r) => ({ ...r, Date_of_Death: '2026-02-14' }));
+    expect(entriesOf<Patient>(mapCldRows(rows).bundle, 'Patient')[0].resource.deceasedDateTime).toBe('2026-02-14');
+  });
+
   it('none at all gives a Patient keyed on the council id and no warning', () => {
     const rows = rowsOf('P1001').map((r) => ({ ...r, NHS_Number: '' }));
     const { bundle, issues } = mapCldRows(rows);
@@ -258,7 +263,17 @@ describe('parameters and refusals', () => {
 
   it('a person with a sensitive row is refused, not published', () => {
     expect(() => mapCldRows(rowsOf('P1005'))).toThrow(MappingError);
-    expect(() => mapCldRows(rowsOf('P1005'))).toThrow('cld-sensitive-records-are-never-mapped');
+    expect(() => mapCldRows(rowsOf('P1005'))).toThrow('code "sensitive-record" is not in code map cld-sensitive-records-are-never-mapped');
+    // The refusal never says which kind of sensitive record it was (errors may reach logs).
+    for (const flag of ['adoption', 'gender-reassignment']) {
+      const rows = rowsOf('P1001').map((r) => ({ ...r, Sensitivity: flag }));
+      expect(() => mapCldRows(rows)).toThrow(MappingError);
+      try {
+        mapCldRows(rows);
+      } catch (e) {
+        expect((e as Error).message).not.toContain(flag);
+      }
+    }
   });
 
   it('rows of two people in one group are a MappingError', () => {
