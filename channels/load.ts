@@ -182,8 +182,13 @@ export function channelFiles(target: string): string[] {
 /** Loads every channel in `dir`; problems include cross-channel conflicts (ids, ports). */
 export function loadChannelFolder(dir: string, env: NodeJS.ProcessEnv = process.env): { channels: ChannelDefinition[]; problems: Problem[] } {
   const files = channelFiles(dir);
+  if (!files.length) return { channels: [], problems: [{ file: dir, line: 0, column: 0, field: '', message: 'no channel files (*.yaml) found' }] };
+  return loadChannels(files, env);
+}
+
+/** Loads channel files together, so clashing ids and ports between them are reported. */
+export function loadChannels(files: string[], env: NodeJS.ProcessEnv = process.env): { channels: ChannelDefinition[]; problems: Problem[] } {
   const problems: Problem[] = [];
-  if (!files.length) problems.push({ file: dir, line: 0, column: 0, field: '', message: 'no channel files (*.yaml) found' });
   const channels: ChannelDefinition[] = [];
   for (const file of files) {
     const r = loadChannelFile(file, env);

@@ -1,29 +1,62 @@
-// `tramline validate [paths…]`: check channel files (and mapping files, once the mapping
-// compiler is wired in) and print every problem as file:line:column field: message.
+// `tramline validate [paths…]`: check channel and mapping files and print every problem as
+// file:line:column field: message. A channel's `pipeline.map` must name a mapping that exists
+// and compiles. With no paths: the channel folder (TRAMLINE_CHANNELS) and the shipped mappings.
+import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { formatProblem, loadChannelFolder, type Problem } from '../../../channels/load.js';
+import { parse } from 'yaml';
+import { channelFiles, formatProblem, loadChannels, type Problem } from '../../../channels/load.js';
+import { checkMappingFile, listMappings } from '../../../mappings/index.js';
 import { loadConfig } from '../../config.js';
+
+/** A YAML file with a top-level `source` is a channel; one with `input` (or under mappings/) a mapping. */
+function kindOf(file: string): 'channel' | 'mapping' {
+  if (/(^|\/)mappings\//.test(file)) return 'mapping';
+  try {
+    const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown> | null;
+    return doc && typeof doc === 'object' && 'input' in doc && !('source' in doc) ? 'mapping' : 'channel';
+  } catch {
+    return 'channel'; // the channel loader reports the YAML error with its position
+  }
+}
+
+function mappingProblems(file: string): Problem[] {
+  return checkMappingFile(file).map((p) => ({ file: p.file, line: p.line ?? 0, column: 1, field: p.target, message: p.message }));
+}
+
+export function validatePaths(paths: string[]): { problems: Problem[]; channels: number; mappings: number } {
+  const files = paths.flatMap((p) => (statSync(p, { throwIfNoEntry: false }) ? channelFiles(p) : [p]));
+  const problems: Problem[] = paths
+    .filter((p) => statSync(p, { throwIfNoEntry: false })?.isDirectory() && !channelFiles(p).length)
+    .map((p) => ({ file: p, line: 0, column: 0, field: '', message: 'no channel or mapping files (*.yaml) found' }));
+  const mappingFiles = new Set(files.filter((f) => kindOf(f) === 'mapping'));
+  const loaded = loadChannels(files.filter((f) => !mappingFiles.has(f)));
+  problems.push(...loaded.problems);
+  // A channel's mapping must exist (and is checked with the rest).
+  for (const c of loaded.channels) {
+    const ref = c.pipeline?.map;
+    if (!ref) continue;
+    const file = listMappings().get(ref) ?? ref;
+    if (statSync(file, { throwIfNoEntry: false })?.isFile()) mappingFiles.add(file);
+    else problems.push({ file: c.file, line: 1, column: 1, field: 'pipeline.map', message: `no mapping with id or path "${ref}"` });
+  }
+  for (const f of mappingFiles) problems.push(...mappingProblems(f));
+  return { problems, channels: loaded.channels.length, mappings: mappingFiles.size };
+}
 
 export function registerValidateCommand(program: Command): void {
   program
     .command('validate')
-    .description('validate channel files; exit 0 only if all are valid')
-    .argument('[paths...]', 'channel files or folders (default: TRAMLINE_CHANNELS)')
+    .description('validate channel and mapping files; exit 0 only if all are valid')
+    .argument('[paths...]', 'channel or mapping files or folders (default: TRAMLINE_CHANNELS and the shipped mappings)')
     .action((paths: string[]) => {
-      const targets = paths.length ? paths : [loadConfig().channelsDir];
-      const problems: Problem[] = [];
-      let count = 0;
-      for (const target of targets) {
-        const result = loadChannelFolder(target);
-        count += result.channels.length;
-        problems.push(...result.problems);
-      }
+      const targets = paths.length ? paths : [loadConfig().channelsDir, ...listMappings().values()];
+      const { problems, channels, mappings } = validatePaths(targets);
       for (const p of problems) console.error(formatProblem(p));
       if (problems.length) {
         console.error(`${problems.length} problem(s) found`);
         process.exitCode = 1;
       } else {
-        console.log(`${count} channel(s) valid`);
+        console.log(`${channels} channel(s) and ${mappings} mapping(s) valid`);
       }
     });
 }

@@ -1,0 +1,33 @@
+// `tramline validate` as a user runs it: exit code and problems naming file, line and field.
+import { describe, expect, test } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../support/engine.js';
+
+const env = { ...process.env, NODE_OPTIONS: '' };
+
+describe('tramline validate', () => {
+  test('the shipped channels and mappings are valid', async () => {
+    const r = await runCli(['validate'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\d+ channel\(s\) and \d+ mapping\(s\) valid/);
+  });
+
+  test('problems name file, line, column and field; a missing mapping is one of them', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-validate-'));
+    const file = path.join(dir, 'broken.yaml');
+    writeFileSync(
+      file,
+      ['id: broken', 'source:', '  type: mllp', '  port: 70000', 'pipeline:', '  map: no-such-mapping', 'destinations:', '  - name: inbox', '    type: case-inbox', '    database: sqlite:x.db', ''].join('\n'),
+    );
+    const r = await runCli(['validate', dir], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:4:3 source.port: must be <= 65535`);
+    writeFileSync(file, ['id: broken', 'source: { type: mllp, port: 2999 }', 'pipeline: { map: no-such-mapping }', 'destinations: [{ name: inbox, type: case-inbox, database: "sqlite:x.db" }]', ''].join('\n'));
+    const r2 = await runCli(['validate', file], env);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(`${file}:1:1 pipeline.map: no mapping with id or path "no-such-mapping"`);
+  });
+});
