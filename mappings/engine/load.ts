@@ -47,7 +47,14 @@ function targetOf(instancePath: string): string {
 
 function schemaProblems(src: SourceFile): MappingProblem[] {
   const validate = schemaValidator();
-  if (validate(src.doc.toJS())) return [];
+  let json: unknown;
+  try {
+    json = src.doc.toJS();
+  } catch (e) {
+    // e.g. the yaml library's guard against alias bombs ("Excessive alias count").
+    return [{ file: src.file, line: 1, target: '(mapping)', message: `YAML: ${(e as Error).message}` }];
+  }
+  if (validate(json)) return [];
   // Drop the echo errors of composite keywords; the specific ones say more.
   const errors = (validate.errors ?? []).filter((e) => !['oneOf', 'anyOf', 'if'].includes(e.keyword) && !(e.keyword === 'pattern' && e.propertyName));
   return errors.slice(0, 20).map((e) => {

@@ -250,6 +250,13 @@ output:
     expect(loadError('id: t\ninput: hl7v2\noutput:\n  a: { $path: "@.1" }\n').message).toContain('only meaningful inside $forEach');
   });
 
+  it('refuses YAML alias bombs with a MappingError', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 8; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    const err = loadError(`id: t\ninput: json\nlet:\n  ${levels.join('\n  ')}\noutput: { x: 1 }\n`);
+    expect(err.message).toContain('YAML');
+  });
+
   it('lists problems for tramline validate without throwing', () => {
     expect(checkMappingFile(FILE, 'id: t\ninput: json\noutput: { a: 1 }\n')).toEqual([]);
     expect(checkMappingFile(FILE, 'id: t\ninput: json\noutput:\n  a: { $var: nope }\n')).toEqual([
