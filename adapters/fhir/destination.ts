@@ -1,0 +1,89 @@
+// FHIR destination: posts each envelope's transaction Bundle to the shared care record
+// (LPRES) with fhir-kit-client. With no `url` it uses TRAMLINE_LPRES_URL, else the engine's
+// own /fhir sandbox. Retries are the dispatcher's job; this class says whether one can help:
+// 5xx, 429, timeouts and connection failures are retryable (Retry-After honoured), other
+// 4xx are permanent with the server's OperationOutcome in the error's detail.
+import type { Bundle } from 'fhir/r4.js';
+import { DeliveryError } from '../../channels/errors.js';
+import type { Envelope } from '../../channels/queue/types.js';
+import type { Destination } from '../types.js';
+import { DEFAULT_FHIR_SETTINGS, type FhirDestinationSettings, type RetractionMode } from './config.js';
+import { FhirConnection } from './connection.js';
+import { localSandbox } from './local-sandbox.js';
+import { retractResources, type RetractionResult } from './retract.js';
+import { createTokenSource, type TokenSource } from './token-source.js';
+
+export type FhirDestinationOptions = Partial<FhirDestinationSettings>;
+
+/** The envelope body as a transaction (or batch) Bundle; a permanent failure otherwise. */
+export function bundleOf(envelope: Envelope): Bundle {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(envelope.body);
+  } catch {
+    throw new DeliveryError('message body is not JSON (expected a FHIR transaction Bundle)', false);
+  }
+  const bundle = parsed as Bundle;
+  if (bundle?.resourceType !== 'Bundle' || (bundle.type !== 'transaction' && bundle.type !== 'batch')) {
+    throw new DeliveryError('message body is not a FHIR transaction Bundle', false);
+  }
+  return bundle;
+}
+
+export class FhirDestination implements Destination {
+  private readonly settings: FhirDestinationSettings;
+  private tokens?: TokenSource;
+  private remote?: FhirConnection;
+  private local?: { key: string; connection: FhirConnection };
+
+  constructor(
+    options: FhirDestinationOptions = {},
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.settings = { ...DEFAULT_FHIR_SETTINGS, ...options };
+  }
+
+  async open(): Promise<void> {
+    // A missing secret or unreadable key stops the engine at start, not at the first message.
+    const url = this.settings.url ?? (this.env.TRAMLINE_LPRES_URL || undefined);
+    if (url) {
+      this.tokens = await createTokenSource(this.settings.auth, this.env);
+      this.remote = new FhirConnection(url, this.tokens, this.settings.timeoutMs);
+    }
+  }
+
+  /** The server to talk to now: the configured one, or the engine's sandbox once it listens. */
+  connection(): FhirConnection {
+    if (this.remote) return this.remote;
+    const sandbox = localSandbox();
+    if (!sandbox) throw new DeliveryError('the sandbox FHIR store (/fhir) is not listening yet', true);
+    const key = `${sandbox.baseUrl} ${sandbox.token}`;
+    if (this.local?.key !== key) {
+      const token: TokenSource = { token: async () => sandbox.token, invalidate: () => false };
+      this.local = { key, connection: new FhirConnection(sandbox.baseUrl, token, this.settings.timeoutMs) };
+    }
+    return this.local.connection;
+  }
+
+  async deliver(envelope: Envelope): Promise<void> {
+    const bundle = bundleOf(envelope);
+    const connection = this.connection();
+    await connection.call(`POST ${bundle.type}`, (options) =>
+      connection.client.transaction({
+        body: bundle as never,
+        options: { ...options, headers: { ...options.headers, 'x-request-id': envelope.messageId } },
+      }),
+    );
+  }
+
+  /** Retract previously published resources (see retract.ts); mode defaults to the channel's `retraction`. */
+  async retract(references: readonly string[], mode: RetractionMode = this.settings.retraction): Promise<RetractionResult[]> {
+    return retractResources(this.connection(), references, mode);
+  }
+
+  async close(): Promise<void> {
+    this.remote = undefined;
+    this.local = undefined;
+    this.tokens = undefined;
+  }
+}

@@ -1,0 +1,8 @@
+// The FHIR destination's public surface (see docs/fhir.md).
+export { FhirDestination, bundleOf, type FhirDestinationOptions } from './destination.js';
+export { FhirConnection } from './connection.js';
+export { retractResources, markedEnteredInError, type RetractionResult } from './retract.js';
+export { createTokenSource, clientAssertion, type TokenSource } from './token-source.js';
+export { setLocalSandbox, localSandbox, type LocalSandbox } from './local-sandbox.js';
+export { deliveryErrorFor, type FhirFailureDetail } from './errors.js';
+export { DEFAULT_FHIR_SETTINGS, type FhirAuth, type FhirDestinationSettings, type RetractionMode } from './config.js';
