@@ -2,9 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { installCliAudit, recordCliFailure } from '../audit/cli-audit.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerMapCommand } from './commands/map.js';
 import { registerMessagesCommand } from './commands/messages.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerTestCommand } from './commands/test-mappings.js';
 import { registerTokensCommand } from './commands/tokens.js';
 import { registerValidateCommand } from './commands/validate.js';
 
@@ -17,6 +19,8 @@ const program = new Command()
 registerStartCommand(program);
 registerValidateCommand(program);
 registerSendCommand(program);
+registerMapCommand(program);
+registerTestCommand(program);
 registerMessagesCommand(program);
 registerAuditCommand(program);
 registerTokensCommand(program);
