@@ -59,6 +59,14 @@ describe('tramline map', () => {
     expect(await run('map', '--mapping', 'hl7v2-adt-to-fhir', '--input', join(dir, 'missing.hl7'))).toBe(1);
     expect(err.join('\n')).toContain('no such file');
   });
+
+  it('passes --param values to a json mapping', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tramline-map-'));
+    writeFileSync(join(dir, 'm.yaml'), 'id: t\ninput: json\nparams: [la]\noutput:\n  la: { $var: la }\n  id: { $path: $.id }\n');
+    writeFileSync(join(dir, 'in.json'), '{"id":"P1"}');
+    expect(await run('map', '--mapping', join(dir, 'm.yaml'), '--input', join(dir, 'in.json'), '--param', 'la=E08000035')).toBe(0);
+    expect(JSON.parse(out.join(''))).toEqual({ la: 'E08000035', id: 'P1' });
+  });
 });
 
 describe('tramline test', () => {

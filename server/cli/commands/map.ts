@@ -13,6 +13,11 @@ interface MapOptions {
   input: string;
   out?: string;
   validate: boolean;
+  param: string[];
+}
+
+function collectParam(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 export function registerMapCommand(program: Command): void {
@@ -23,10 +28,17 @@ export function registerMapCommand(program: Command): void {
     .requiredOption('--input <file>', 'input file: an HL7 v2 message, or a JSON record for json mappings')
     .option('--out <file>', 'write the result here instead of stdout')
     .option('--no-validate', 'skip the output checks the mapping declares (FHIR R4 schema, UK Core)')
+    .option('--param <name=value>', 'a value for one of the mapping\'s params (repeatable)', collectParam, [])
     .action((opts: MapOptions) => {
       try {
         const mapping = loadMappingById(opts.mapping);
-        const result = mapping.run(readCaseInput(mapping, opts.input));
+        const input = readCaseInput(mapping, opts.input);
+        for (const p of opts.param) {
+          const eq = p.indexOf('=');
+          if (eq < 1) throw new Error(`--param ${p}: expected name=value`);
+          input.vars = { ...input.vars, [p.slice(0, eq)]: p.slice(eq + 1) };
+        }
+        const result = mapping.run(input);
         for (const issue of result.issues) console.error(`warning: ${issue.file}:${issue.line ?? '?'}: ${issue.target}: ${issue.message}`);
         if (opts.validate && mapping.validate.length) validateFhirOutput(result.output, mapping.validate);
         const json = `${JSON.stringify(result.output, null, 2)}\n`;
