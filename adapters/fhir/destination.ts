@@ -2,7 +2,8 @@
 // (LPRES) with fhir-kit-client. With no `url` it uses TRAMLINE_LPRES_URL, else the engine's
 // own /fhir sandbox. Retries are the dispatcher's job; this class says whether one can help:
 // 5xx, 429, timeouts and connection failures are retryable (Retry-After honoured), other
-// 4xx are permanent with the server's OperationOutcome in the error's detail.
+// 4xx are permanent with the server's OperationOutcome in the error's detail. Envelopes with
+// header `kind: retraction` (channels/retraction.ts) retract what was published instead.
 import type { Bundle } from 'fhir/r4.js';
 import { DeliveryError } from '../../channels/errors.js';
 import type { Envelope } from '../../channels/queue/types.js';
@@ -28,6 +29,21 @@ export function bundleOf(envelope: Envelope): Bundle {
     throw new DeliveryError('message body is not a FHIR transaction Bundle', false);
   }
   return bundle;
+}
+
+/** A retraction message (channels/retraction.ts): `{ mode, references }`. */
+export function retractionOf(envelope: Envelope): { mode?: RetractionMode; references: string[] } {
+  let parsed: { mode?: unknown; references?: unknown };
+  try {
+    parsed = JSON.parse(envelope.body) as typeof parsed;
+  } catch {
+    throw new DeliveryError('retraction message body is not JSON', false);
+  }
+  if (!Array.isArray(parsed?.references) || !parsed.references.every((r) => typeof r === 'string')) {
+    throw new DeliveryError('retraction message has no references list', false);
+  }
+  const mode = parsed.mode === 'delete' || parsed.mode === 'entered-in-error' ? parsed.mode : undefined;
+  return { mode, references: parsed.references as string[] };
 }
 
 export class FhirDestination implements Destination {
@@ -66,6 +82,11 @@ export class FhirDestination implements Destination {
   }
 
   async deliver(envelope: Envelope): Promise<void> {
+    if (envelope.headers.kind === 'retraction') {
+      const retraction = retractionOf(envelope);
+      await this.retract(retraction.references, retraction.mode ?? this.settings.retraction);
+      return;
+    }
     const bundle = bundleOf(envelope);
     const connection = this.connection();
     await connection.call(`POST ${bundle.type}`, (options) =>

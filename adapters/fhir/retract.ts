@@ -1,6 +1,7 @@
 // Retraction: a record withdrawn or sealed after it was published is taken back from the
 // shared care record — each resource marked entered-in-error (read, modify, update with
-// If-Match) or deleted. Resources are named by literal (`EpisodeOfCare/123`) or conditional
+// If-Match; types without that status, such as Patient, are deleted) or deleted. Shared
+// reference data (the council's Organization, practitioners) is left alone. Resources are named by literal (`EpisodeOfCare/123`) or conditional
 // reference (`EpisodeOfCare?identifier=system|value`), as the publishing bundle keyed them.
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { DeliveryError } from '../../channels/errors.js';
@@ -13,8 +14,14 @@ export interface RetractionResult {
   reference: string;
   /** `Type/id` acted on (absent when nothing matched). */
   target?: string;
-  outcome: 'entered-in-error' | 'deleted' | 'already-retracted' | 'not-found';
+  outcome: 'entered-in-error' | 'deleted' | 'already-retracted' | 'not-found' | 'kept-shared';
 }
+
+/**
+ * Reference data many people's records point at (the council, its workers, places): never
+ * retracted because one person's record was withdrawn.
+ */
+export const SHARED_TYPES = new Set(['Organization', 'Practitioner', 'PractitionerRole', 'Location', 'HealthcareService']);
 
 const ENTERED_IN_ERROR = 'entered-in-error';
 /** Types whose `status` has an entered-in-error code. */
@@ -31,7 +38,10 @@ const VERIFICATION = {
 
 type Json = Record<string, unknown>;
 
-/** The resource marked entered-in-error, `null` if it already is, or undefined if its type cannot say so. */
+/**
+ * The resource marked entered-in-error, `null` if it already is, or undefined if its type
+ * has no such status (Patient, RelatedPerson, …): those are deleted instead.
+ */
 export function markedEnteredInError(resource: FhirResource): FhirResource | null | undefined {
   const r = structuredClone(resource) as unknown as Json;
   const type = resource.resourceType;
@@ -84,6 +94,16 @@ async function idsFor(connection: FhirConnection, ref: { type: string; id?: stri
   return (bundle.entry ?? []).filter((e) => e.search?.mode !== 'include' && e.resource?.resourceType === ref.type && e.resource.id).map((e) => e.resource!.id!);
 }
 
+async function deleteOne(connection: FhirConnection, type: string, id: string): Promise<RetractionResult['outcome']> {
+  try {
+    await connection.call(`DELETE ${type}`, (options) => connection.client.delete({ resourceType: type, id, options }));
+    return 'deleted';
+  } catch (err) {
+    if (isGone(err)) return 'not-found';
+    throw err;
+  }
+}
+
 async function markOne(connection: FhirConnection, type: string, id: string): Promise<RetractionResult['outcome']> {
   // A concurrent update makes If-Match fail (412): read again and retry once.
   for (let attempt = 1; ; attempt++) {
@@ -96,7 +116,7 @@ async function markOne(connection: FhirConnection, type: string, id: string): Pr
     }
     const marked = markedEnteredInError(current);
     if (marked === null) return 'already-retracted';
-    if (marked === undefined) throw new DeliveryError(`${type} has no entered-in-error status; retract it with retraction: delete`, false);
+    if (marked === undefined) return deleteOne(connection, type, id);
     const version = current.meta?.versionId;
     try {
       await connection.call(`PUT ${type}`, (options) =>
@@ -120,21 +140,15 @@ export async function retractResources(connection: FhirConnection, references: r
   const results: RetractionResult[] = [];
   for (const reference of references) {
     const ref = splitReference(reference);
+    if (SHARED_TYPES.has(ref.type)) {
+      results.push({ reference, outcome: 'kept-shared' });
+      continue;
+    }
     const ids = await idsFor(connection, ref);
     if (!ids.length) results.push({ reference, outcome: 'not-found' });
     for (const id of ids) {
-      const target = `${ref.type}/${id}`;
-      if (mode === 'delete') {
-        try {
-          await connection.call(`DELETE ${ref.type}`, (options) => connection.client.delete({ resourceType: ref.type, id, options }));
-          results.push({ reference, target, outcome: 'deleted' });
-        } catch (err) {
-          if (!isGone(err)) throw err;
-          results.push({ reference, target, outcome: 'not-found' });
-        }
-      } else {
-        results.push({ reference, target, outcome: await markOne(connection, ref.type, id) });
-      }
+      const outcome = mode === 'delete' ? await deleteOne(connection, ref.type, id) : await markOne(connection, ref.type, id);
+      results.push({ reference, target: `${ref.type}/${id}`, outcome });
     }
   }
   return results;

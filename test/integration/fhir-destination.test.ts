@@ -178,9 +178,15 @@ describe('FHIR destination without authentication', () => {
     expect((await sandbox.get(`/${deleted[0].target}`)).status).toBe(410);
     expect((await destination.retract([second], 'delete'))[0].outcome).toBe('not-found');
 
-    // A Patient has no entered-in-error status: that needs retraction: delete.
+    // As a retraction message from the pipeline: a Patient has no entered-in-error status,
+    // so it is deleted; the council's Organization is shared and stays.
     const patient = `Patient?identifier=${encodeURIComponent(`${COUNCIL_PERSON}|${person.personId}`)}`;
-    expect((await failure(destination.retract([patient]))).retryable).toBe(false);
+    const organization = personBundle(person).entry![0].request!.url;
+    await sandbox.clearReceived();
+    await destination.deliver({ ...envelope({ mode: 'entered-in-error', references: [patient, organization] }), headers: { kind: 'retraction' } });
+    const writes = (await sandbox.received()).filter((r) => r.method !== 'GET');
+    expect(writes.map((r) => [r.method, r.url.split('/')[1], r.status])).toEqual([['DELETE', 'Patient', 204]]);
+    expect((await destination.retract([organization]))[0].outcome).toBe('kept-shared');
   });
 });
 
