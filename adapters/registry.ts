@@ -2,6 +2,7 @@
 // its block in schemas/channel.schema.json and its config type in channels/definition.ts.
 import type { DestinationConfig } from '../channels/definition.js';
 import { CaseInboxDestination } from './case-inbox/destination.js';
+import { FhirDestination } from './fhir/destination.js';
 import { FileDestination } from './file/destination.js';
 import { HttpDestination } from './http/destination.js';
 import { MllpDestination } from './mllp/destination.js';
@@ -17,5 +18,7 @@ export function createDestination(config: DestinationConfig): Destination {
       return new MllpDestination(config);
     case 'file':
       return new FileDestination(config);
+    case 'fhir':
+      return new FhirDestination(config);
   }
 }

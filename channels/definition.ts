@@ -1,6 +1,8 @@
 // Typed shape of a channel file (schemas/channel.schema.json is the authority; these types
 // mirror it after defaults are applied).
 
+import type { FhirAuth } from '../adapters/fhir/config.js';
+
 export interface MessageFilter {
   messageTypes?: string[];
   triggerEvents?: string[];
@@ -119,7 +121,15 @@ export interface FileDestinationConfig extends DestinationBase {
   createDirectory: boolean;
 }
 
-export type DestinationConfig = CaseInboxDestinationConfig | HttpDestinationConfig | MllpDestinationConfig | FileDestinationConfig;
+export interface FhirDestinationConfig extends DestinationBase {
+  type: 'fhir';
+  /** FHIR base URL; unset → TRAMLINE_LPRES_URL, else the engine's own /fhir sandbox. */
+  url?: string;
+  auth: FhirAuth;
+  timeoutMs: number;
+}
+
+export type DestinationConfig = CaseInboxDestinationConfig | HttpDestinationConfig | MllpDestinationConfig | FileDestinationConfig | FhirDestinationConfig;
 
 export interface ChannelDefinition {
   id: string;
