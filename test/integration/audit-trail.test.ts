@@ -23,6 +23,20 @@ function runChild(url: string, count: number, label: string): Promise<number> {
   });
 }
 
+/**
+ * The rejection's message. (Not `.rejects.toThrow`: when another test file in the same Jest
+ * worker loaded better-sqlite3 first, its SqliteError comes from that file's realm and Jest
+ * does not see it as an Error.)
+ */
+async function rejectionMessage(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return String((err as { message?: unknown }).message ?? err);
+  }
+  return 'did not fail';
+}
+
 async function dropAppendOnlyGuards(db: Db<StoreDatabase>): Promise<void> {
   // What someone with database access could do; the chain must still catch them.
   if (db.dialect === 'postgres') {
@@ -87,9 +101,9 @@ describe.each(BACKENDS)('audit trail (%s)', (name) => {
   test('the database refuses UPDATE and DELETE on the audit table', async () => {
     const k = db.kysely as unknown as Kysely<AuditDatabase>;
     const { seq } = await k.selectFrom('audit_log').select('seq').orderBy('seq').limit(1).executeTakeFirstOrThrow();
-    await expect(k.updateTable('audit_log').set({ outcome: 'failure' }).where('seq', '=', seq).execute()).rejects.toThrow(/append-only/);
-    await expect(k.deleteFrom('audit_log').where('seq', '=', seq).execute()).rejects.toThrow(/append-only/);
-    await expect(k.deleteFrom('audit_log').execute()).rejects.toThrow(/append-only/);
+    expect(await rejectionMessage(k.updateTable('audit_log').set({ outcome: 'failure' }).where('seq', '=', seq).execute())).toMatch(/append-only/);
+    expect(await rejectionMessage(k.deleteFrom('audit_log').where('seq', '=', seq).execute())).toMatch(/append-only/);
+    expect(await rejectionMessage(k.deleteFrom('audit_log').execute())).toMatch(/append-only/);
     expect(await trail.verify()).toMatchObject({ ok: true });
   });
 
