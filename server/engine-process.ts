@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { createAdminParts } from './api/admin.js';
 import { instrumentEngine, type Instrumented } from './audit/instrument.js';
 import { createApp } from './http/app.js';
+import { createSandboxFhirParts } from './fhir/engine-mount.js';
 import { log } from './logger.js';
 import { scheduleRetention } from './retention/prune.js';
 import { openStore, type OpenedStore } from './store/open-store.js';
@@ -56,6 +57,8 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     env: options.env,
     dataDir: config.dataDir,
   });
+  // The sandbox shared care record at /fhir (the FHIR destinations' target when TRAMLINE_LPRES_URL is unset).
+  const fhir = createSandboxFhirParts({ db: opened.db, keys: opened.keys, guards: admin.guards });
   try {
     await engine.start();
   } catch (err) {
@@ -70,18 +73,20 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     if (connected) void engine.flushBacklog().catch(() => undefined);
   });
 
-  const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, admin);
+  const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, { ...admin, mounts: [{ path: '/fhir', router: fhir.router }] });
   const retention = scheduleRetention({ store: opened.store, channels: channels.filter((c) => c.enabled), audit });
   const http: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.httpPort, () => resolve(s)).on('error', reject);
   });
   const address = http.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+  fhir.announce(httpPort);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       http.close();
+      fhir.withdraw();
       await retention.stop();
       await engine.stop();
       await audit.flush();

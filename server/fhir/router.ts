@@ -133,13 +133,15 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
   const router = express.Router();
   const read = options.readGuards ?? [];
   const write = options.writeGuards ?? [];
-  router.use(express.json({ type: [FHIR_JSON, 'application/json', 'application/json+fhir'], limit: options.bodyLimit ?? '20mb' }));
+  // Read after the guards: an unauthenticated caller never gets a 20 MB body parsed.
+  const json = express.json({ type: [FHIR_JSON, 'application/json', 'application/json+fhir'], limit: options.bodyLimit ?? '20mb' });
 
   router.get('/metadata', (req, res) => send(res, 200, capabilityStatement(baseUrlOf(req))));
 
   router.post(
     '/',
     ...write,
+    json,
     handle(async (req, res) => {
       const bundle = bodyResource(req);
       if (bundle.resourceType !== 'Bundle') throw badRequest('POST to the base URL takes a transaction Bundle');
@@ -159,6 +161,7 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
   router.post(
     '/:type',
     ...write,
+    json,
     handle(async (req, res) => {
       const type = typeParam(req);
       const resource = bodyResource(req);
@@ -170,6 +173,7 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
   router.put(
     '/:type',
     ...write,
+    json,
     handle(async (req, res) => {
       const type = typeParam(req);
       const resource = bodyResource(req);
@@ -201,6 +205,7 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
   router.put(
     '/:type/:id',
     ...write,
+    json,
     handle(async (req, res) => {
       const type = typeParam(req);
       const resource = bodyResource(req);
