@@ -177,6 +177,16 @@ describe.each(BACKENDS)('sandbox FHIR store on %s', (backendName) => {
     expect((await rejection(store.read('EpisodeOfCare', 'no-such-id'))).status).toBe(404);
   });
 
+  it('concurrent transactions for the same new person create each resource once', async () => {
+    const racer = { ...BOB, personId: 'P-RACE', events: [{ ref: 'EV-RACE', start: '2026-06-01' }] };
+    const results = await Promise.all(Array.from({ length: 6 }, () => store.transaction(personBundle(racer))));
+    expect(results.filter((r) => r.entries[1].changed)).toHaveLength(1);
+    const patients = await store.search('Patient', new URLSearchParams({ identifier: `${COUNCIL_PERSON}|P-RACE` }));
+    expect(patients.total).toBe(1);
+    expect((await store.search('EpisodeOfCare', new URLSearchParams({ identifier: `${COUNCIL_EVENT}|EV-RACE` }))).total).toBe(1);
+    expect(await store.history('Patient', patients.matches[0].id)).toHaveLength(1);
+  });
+
   it('keeps resource content sealed: identifiers are indexed, names never stored in clear', async () => {
     if (!backend.file) return;
     const fs = await import('node:fs');
