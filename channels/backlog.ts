@@ -3,12 +3,11 @@
 // publisher finds them (at start, when the queue comes back, and periodically) and queues
 // them; destinations are idempotent on the message id, so a message queued twice is
 // delivered once.
-import { parseHl7 } from '../adapters/hl7v2/parse.js';
 import { log } from '../server/logger.js';
 import type { MessageStore } from '../server/store/message-store.js';
-import { decodeHl7Bytes } from '../adapters/hl7v2/charset.js';
-import { reasonOf } from './errors.js';
-import { hl7Envelope } from './hl7-intake.js';
+import type { ChannelDefinition } from './definition.js';
+import { reasonOf, TramlineError } from './errors.js';
+import { ContentGoneError, envelopeForStored } from './republish.js';
 import type { DeliveryQueue } from './queue/types.js';
 
 const BATCH = 500;
@@ -19,7 +18,7 @@ export class BacklogPublisher {
   constructor(
     private readonly store: MessageStore,
     private readonly queue: DeliveryQueue,
-    private readonly channels: string[],
+    private readonly channels: ReadonlyMap<string, ChannelDefinition>,
   ) {}
 
   /** Queue every message received before `before` and still unqueued. Returns how many. */
@@ -30,23 +29,22 @@ export class BacklogPublisher {
 
   private async drain(before: Date): Promise<number> {
     let total = 0;
-    for (const channel of this.channels) {
+    for (const channel of this.channels.keys()) {
       for (;;) {
         const pending = await this.store.list({ channel, status: 'received', to: before, limit: BATCH, oldestFirst: true });
         if (!pending.length) break;
         for (const m of pending) {
-          const raw = await this.store.readContent(m.id, 'raw');
-          if (!raw) {
-            await this.store.setStatus(m.id, 'errored', 'content missing (pruned?)');
-            continue;
-          }
           try {
-            const text = decodeHl7Bytes(raw).text;
-            await this.queue.publish([hl7Envelope(channel, m.id, text, parseHl7(text), m.receivedAt)]);
+            await this.queue.publish([await envelopeForStored(this.store, this.channels.get(channel), m)]);
             await this.store.setStatus(m.id, 'queued');
             await this.store.addEvent(m.id, 'queued', { detail: 'from backlog' });
             total++;
           } catch (err) {
+            if (err instanceof ContentGoneError || err instanceof TramlineError) {
+              // Nothing to send, or content that will never map: an error, not a retry.
+              await this.store.setStatus(m.id, 'errored', reasonOf(err));
+              continue;
+            }
             log.warn({ channel, messageId: m.id, reason: reasonOf(err) }, 'backlog publish failed; will retry');
             return total;
           }

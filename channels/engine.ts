@@ -72,7 +72,7 @@ export class Engine {
     }
 
     // Anything stored but not queued before a crash goes out before new traffic.
-    this.backlog = new BacklogPublisher(store, queue, enabled.map((c) => c.id));
+    this.backlog = new BacklogPublisher(store, queue, new Map(enabled.map((c) => [c.id, c])));
     await this.backlog.run();
     const interval = this.options.backlogIntervalMs ?? 5000;
     this.backlogTimer = setInterval(() => {

@@ -4,10 +4,11 @@
 import { ackForUnparseable, ackMode, buildAck, immediateAckCode, type AckCode, type AckOutcome } from '../adapters/hl7v2/ack.js';
 import { decodeHl7Bytes } from '../adapters/hl7v2/charset.js';
 import { parseHl7, type Hl7Message } from '../adapters/hl7v2/parse.js';
+import { mapHl7ToBundle } from '../mappings/index.js';
 import { log } from '../server/logger.js';
 import type { MessageStore } from '../server/store/message-store.js';
 import type { ChannelDefinition, MllpSourceConfig } from './definition.js';
-import { ParseError, reasonOf } from './errors.js';
+import { ParseError, reasonOf, TramlineError } from './errors.js';
 import { hl7Matches } from './filter.js';
 import type { DeliveryQueue, Envelope } from './queue/types.js';
 import { hl7PatientKey, hl7RoutingKey } from './routing.js';
@@ -19,6 +20,7 @@ export interface IntakeStats {
   filtered: number;
   queued: number;
   backlogged: number;
+  mappingErrors: number;
 }
 
 export interface Hl7IntakeOptions {
@@ -29,16 +31,20 @@ export interface Hl7IntakeOptions {
   queueAvailable?: () => boolean;
 }
 
-/** The envelope for a stored HL7 v2 message (also used to republish the backlog). */
-export function hl7Envelope(channel: string, messageId: string, text: string, msg: Hl7Message, receivedAt: Date): Envelope {
+/**
+ * The envelope for a stored HL7 v2 message. With a mapping, the body is its output (a FHIR
+ * transaction Bundle as JSON) and mapping or validation failures throw; else the HL7 text.
+ */
+export function hl7Envelope(channel: string, messageId: string, text: string, msg: Hl7Message, receivedAt: Date, mapping?: string): Envelope {
   const h = msg.header;
   return {
     messageId,
     channel,
     routingKey: hl7RoutingKey(channel, msg),
     partitionKey: hl7PatientKey(msg) ?? `msg:${messageId}`,
-    body: text,
+    body: mapping ? JSON.stringify(mapHl7ToBundle(msg, mapping).bundle) : text,
     headers: {
+      kind: mapping ? 'bundle' : 'hl7v2',
       messageType: `${h.messageType}^${h.triggerEvent}`,
       sendingFacility: h.sendingFacility,
       controlId: h.controlId,
@@ -48,7 +54,7 @@ export function hl7Envelope(channel: string, messageId: string, text: string, ms
 }
 
 export class Hl7Intake {
-  readonly stats: IntakeStats = { received: 0, rejected: 0, duplicates: 0, filtered: 0, queued: 0, backlogged: 0 };
+  readonly stats: IntakeStats = { received: 0, rejected: 0, duplicates: 0, filtered: 0, queued: 0, backlogged: 0, mappingErrors: 0 };
 
   constructor(private readonly opts: Hl7IntakeOptions) {}
 
@@ -102,7 +108,17 @@ export class Hl7Intake {
       return this.ack(msg, 'accept');
     }
 
-    const envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt);
+    let envelope: Envelope;
+    try {
+      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map);
+    } catch (err) {
+      // Stored, but its content does not map: an application error the sender should hear
+      // about; an engineer fixes the mapping and reprocesses the message.
+      this.stats.mappingErrors++;
+      await this.opts.store.setStatus(stored.id, 'errored', reasonOf(err)).catch(() => undefined);
+      log.warn({ channel: this.channelId, messageId: stored.id, kind: err instanceof TramlineError ? err.kind : 'Error' }, 'mapping failed');
+      return this.ack(msg, 'error', `message could not be mapped: ${err instanceof TramlineError ? err.kind : 'error'}`);
+    }
     const available = this.opts.queueAvailable?.() ?? true;
     try {
       if (!available) throw new Error('queue unavailable');

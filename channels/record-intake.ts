@@ -46,6 +46,20 @@ interface Item {
   rowNumber: number;
 }
 
+/** Store message types of record channels: a person's bundle, or a retraction. */
+export const RECORD_MESSAGE_TYPES = ['record', 'retraction'] as const;
+
+export function recordEnvelope(channel: string, messageId: string, kind: 'bundle' | 'retraction', body: string, patientKey?: string): Envelope {
+  return {
+    messageId,
+    channel,
+    routingKey: `${channel}.record.${kind}`,
+    partitionKey: patientKey ?? `msg:${messageId}`,
+    body,
+    headers: { kind, messageType: kind, receivedAt: new Date().toISOString() },
+  };
+}
+
 const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
 
 export class RecordIntake {
@@ -160,16 +174,8 @@ export class RecordIntake {
     return id;
   }
 
-  private async publish(m: { messageId: string; kind: string; body: string; patientKey?: string }): Promise<void> {
-    const envelope: Envelope = {
-      messageId: m.messageId,
-      channel: this.channelId,
-      routingKey: `${this.channelId}.record.${m.kind}`,
-      partitionKey: m.patientKey ?? `msg:${m.messageId}`,
-      body: m.body,
-      headers: { kind: m.kind, messageType: m.kind, receivedAt: new Date().toISOString() },
-    };
-    await this.opts.queue.publish([envelope]);
+  private async publish(m: { messageId: string; kind: 'bundle' | 'retraction'; body: string; patientKey?: string }): Promise<void> {
+    await this.opts.queue.publish([recordEnvelope(this.channelId, m.messageId, m.kind, m.body, m.patientKey)]);
     await this.opts.store.setStatus(m.messageId, 'queued');
   }
 }

@@ -1,11 +1,9 @@
 // What the admin API needs from a running engine, behind one small interface so routes can be
 // tested against a real in-process engine (or anything else that keeps the contract).
 import type { Kysely } from 'kysely';
-import { decodeHl7Bytes } from '../../adapters/hl7v2/charset.js';
-import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 import { destinationId, type ChannelDefinition } from '../../channels/definition.js';
 import { reasonOf } from '../../channels/errors.js';
-import { hl7Envelope } from '../../channels/hl7-intake.js';
+import { envelopeForStored } from '../../channels/republish.js';
 import { EmbeddedQueue } from '../../channels/queue/embedded.js';
 import type { DeliveryQueue } from '../../channels/queue/types.js';
 import type { Db } from '../store/db.js';
@@ -134,14 +132,8 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
           result.skipped.push({ id, reason: `channel ${m.channel} is not deployed` });
           continue;
         }
-        const raw = await o.store.readContent(id, 'raw');
-        if (!raw) {
-          result.skipped.push({ id, reason: 'content no longer stored (pruned)' });
-          continue;
-        }
         try {
-          const text = decodeHl7Bytes(raw).text;
-          await o.queue.publish([hl7Envelope(m.channel, m.id, text, parseHl7(text), m.receivedAt)]);
+          await o.queue.publish([await envelopeForStored(o.store, byId.get(m.channel), m)]);
         } catch (err) {
           result.skipped.push({ id, reason: reasonOf(err) });
           continue;

@@ -20,7 +20,7 @@ export function adt(o: AdtOptions): string {
     `MSH|^~\\&|PAS|${o.facility ?? 'RCB'}|TRAMLINE|BLACKPOOL|20260615093000||ADT^${event}^ADT_A01|${o.controlId}|P|2.4|||${ack}|GBR|${o.charset ?? 'UNICODE UTF-8'}`,
     `EVN|${event}|20260615093000`,
     `PID|1||${ids}||${o.family ?? 'TESTPERSON'}^${o.given ?? 'ALEX'}^^^MX||19700101|U|||1 TEST STREET^^BLACKPOOL^^FY1 1AA||01253000000`,
-    `PV1|1|I|${o.ward ?? 'WARD1'}^BAY1^BED1||||C1234567^DOCTOR^TEST|||||||||||V${o.controlId}`,
+    `PV1|1|I|${o.ward ?? 'WARD1'}^BAY1^BED1||||C1234567^DOCTOR^TEST||||||||||||V${o.controlId}`,
   ].join('\r');
 }
 

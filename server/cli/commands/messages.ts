@@ -2,8 +2,7 @@
 // Output shows metadata and status only; content is printed only by `show --content`.
 import { InvalidArgumentError, type Command } from 'commander';
 import { decodeHl7Bytes } from '../../../adapters/hl7v2/charset.js';
-import { parseHl7 } from '../../../adapters/hl7v2/parse.js';
-import { hl7Envelope } from '../../../channels/hl7-intake.js';
+import { envelopeForStored } from '../../../channels/republish.js';
 import { DESTINATION_STATUSES, MESSAGE_STATUSES, type MessageFilter, type MessageRecord, type MessageStatus } from '../../store/types.js';
 import { loadChannelsOrThrow, openPublisher, withStore } from '../context.js';
 import { registerPruneCommand } from './prune.js';
@@ -114,18 +113,21 @@ export function registerMessagesCommand(program: Command): void {
       await withStore(async (opened, config) => {
         const { store } = opened;
         const records = ids.length ? await Promise.all(ids.map((id) => store.get(id))) : await store.list({ ...filterOf(o), oldestFirst: true });
-        const queue = await openPublisher(opened, config, loadChannelsOrThrow(config.channelsDir));
+        const channels = loadChannelsOrThrow(config.channelsDir);
+        const byId = new Map(channels.map((c) => [c.id, c]));
+        const queue = await openPublisher(opened, config, channels);
         let done = 0;
         try {
           for (const [i, m] of records.entries()) {
             if (!m) throw new Error(`no message with id ${ids[i]}`);
-            const raw = await store.readContent(m.id, 'raw');
-            if (!raw) {
-              console.error(`${m.id}: content no longer stored (pruned); skipped`);
+            let envelope;
+            try {
+              envelope = await envelopeForStored(store, byId.get(m.channel), m);
+            } catch (err) {
+              console.error(`${m.id}: ${(err as Error).message}; skipped`);
               continue;
             }
-            const text = decodeHl7Bytes(raw).text;
-            await queue.publish([hl7Envelope(m.channel, m.id, text, parseHl7(text), m.receivedAt)]);
+            await queue.publish([envelope]);
             await store.setStatus(m.id, 'queued');
             await store.addEvent(m.id, 'reprocessed', { detail: 'via CLI' });
             done++;

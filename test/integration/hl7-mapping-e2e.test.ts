@@ -1,0 +1,62 @@
+// An MLLP channel with a mapping: each ADT is mapped to a FHIR transaction Bundle before it is
+// queued (the file destination receives the Bundle); a message that cannot be mapped is
+// stored, answered AE with an ERR segment, and recorded as errored — never forwarded raw.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
+import { eventually, killAllEngines, prepareEngine, runCli, startEngine, type EngineEnv } from '../support/engine.js';
+import { adt, NHS_NUMBERS } from '../support/hl7.js';
+
+describe('MLLP channel with an HL7 v2 → FHIR mapping', () => {
+  let e: EngineEnv;
+  let client: MllpClient;
+  const outDir = () => path.join(e.dir, 'bundles');
+
+  beforeAll(async () => {
+    e = await prepareEngine({
+      channelYaml: (port) => `id: adt-fhir
+source: { type: mllp, host: 127.0.0.1, port: ${port} }
+pipeline: { map: hl7v2-adt-to-fhir }
+destinations:
+  - name: out
+    type: file
+    directory: ./bundles
+    fileName: "{controlId}.json"
+`,
+    });
+    mkdirSync(outDir());
+    await startEngine(e);
+    client = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 10000 });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await killAllEngines();
+  });
+
+  test('a mapped ADT^A01 is delivered as a FHIR transaction Bundle', async () => {
+    expect(parseAckCode(await client.send(adt({ controlId: 'MAP0001', nhsNumber: NHS_NUMBERS[1] }))).code).toBe('AA');
+    const file = await eventually(async () => readdirSync(outDir()).find((f) => f === 'MAP0001.json'));
+    const bundle = JSON.parse(readFileSync(path.join(outDir(), file), 'utf8')) as { resourceType: string; type: string; entry: { resource: { resourceType: string; identifier?: { system: string; value: string }[] }; request: { url: string } }[] };
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'transaction' });
+    const patient = bundle.entry.find((x) => x.resource.resourceType === 'Patient')!;
+    expect(patient.request.url).toBe(`Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|${NHS_NUMBERS[1]}`);
+    expect(patient.resource.identifier).toEqual(expect.arrayContaining([expect.objectContaining({ system: 'https://fhir.nhs.uk/Id/nhs-number', value: NHS_NUMBERS[1] })]));
+    expect(bundle.entry.some((x) => x.resource.resourceType === 'Encounter')).toBe(true);
+  });
+
+  test('a message the mapping cannot handle gets AE with an ERR segment and is recorded as errored', async () => {
+    const noPid = adt({ controlId: 'MAP0002' })
+      .split('\r')
+      .filter((s) => !s.startsWith('PID'))
+      .join('\r');
+    const ack = await client.send(noPid);
+    expect(parseAckCode(ack)).toMatchObject({ code: 'AE', controlId: 'MAP0002' });
+    expect(ack).toMatch(/\rERR\|/);
+    const list = JSON.parse((await runCli(['messages', 'list', '--json', '--control-id', 'MAP0002'], e.env, e.dir)).stdout) as { status: string; error: string }[];
+    expect(list[0]).toMatchObject({ status: 'errored' });
+    expect(list[0].error).toMatch(/^(MappingError|ValidationError|ParseError)/);
+    expect(readdirSync(outDir())).not.toContain('MAP0002.json');
+  });
+});
