@@ -33,6 +33,7 @@ function resourceEntry(type: string): CapabilityStatementRestResource {
     searchParam: [
       { name: '_id', type: 'token' },
       { name: 'identifier', type: 'token' },
+      { name: 'status', type: 'token' },
       ...referenceParamNames().map((name) => ({ name, type: 'reference' as const })),
     ],
     searchInclude: ['*'],

@@ -1,9 +1,9 @@
-// What the plaintext search index keeps of a resource: its identifiers and the targets of
-// its literal references. The resource itself is sealed; these are enough to find it.
+// What the plaintext search index keeps of a resource: its identifiers, its `status` code
+// and the targets of its literal references. The resource itself is sealed; these are enough to find it.
 import { findReferences, literalTarget } from './references.js';
 
 export interface IndexTerm {
-  kind: 'identifier' | 'reference';
+  kind: 'identifier' | 'reference' | 'token';
   name: string;
   system: string;
   value: string;
@@ -18,6 +18,7 @@ export function indexTerms(resource: Json): IndexTerm[] {
     if (typeof id?.value !== 'string') continue;
     terms.push({ kind: 'identifier', name: 'identifier', system: typeof id.system === 'string' ? id.system : '', value: id.value });
   }
+  if (typeof resource.status === 'string') terms.push({ kind: 'token', name: 'status', system: '', value: resource.status });
   const seen = new Set<string>();
   for (const ref of findReferences(resource)) {
     const target = literalTarget(ref.reference);

@@ -23,12 +23,12 @@ export interface FhirVersionsTable extends SealedColumns {
 export interface FhirIndexTable {
   resource_type: string;
   id: string;
-  kind: 'identifier' | 'reference';
-  /** `identifier`, or the element path of a reference (`subject`, `participant.member`). */
+  kind: 'identifier' | 'reference' | 'token';
+  /** `identifier`, the element path of a reference (`subject`, `participant.member`), or a token element (`status`). */
   name: string;
   /** Identifier system ('' when none); '' for references. */
   system: string;
-  /** Identifier value, or the reference as `Type/id`. */
+  /** Identifier value, the reference as `Type/id`, or the token's code. */
   value: string;
 }
 

@@ -1,4 +1,4 @@
-// Type-level search over the plaintext index: `_id`, `identifier` (token), reference
+// Type-level search over the plaintext index: `_id`, `identifier` (token), `status`, reference
 // parameters (`patient`, `subject`, …), then `_include` / `_revinclude` for a person's record.
 import { sql } from 'kysely';
 import type { ContentKeyRing } from '../store/crypto.js';
@@ -102,6 +102,19 @@ function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
                 ),
               ),
             ),
+        ),
+      );
+    } else if (name === 'status') {
+      query = query.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('fhir_index as i')
+            .select(sql<number>`1`.as('one'))
+            .whereRef('i.resource_type', '=', 'r.resource_type')
+            .whereRef('i.id', '=', 'r.id')
+            .where('i.kind', '=', 'token')
+            .where('i.name', '=', 'status')
+            .where('i.value', 'in', values),
         ),
       );
     } else {
