@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { installCliAudit, recordCliFailure } from '../audit/cli-audit.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerDeadLettersCommand } from './commands/dead-letters.js';
 import { registerMapCommand } from './commands/map.js';
 import { registerMessagesCommand } from './commands/messages.js';
 import { registerSendCommand } from './commands/send.js';
@@ -22,6 +23,7 @@ registerSendCommand(program);
 registerMapCommand(program);
 registerTestCommand(program);
 registerMessagesCommand(program);
+registerDeadLettersCommand(program);
 registerAuditCommand(program);
 registerTokensCommand(program);
 installCliAudit(program);
