@@ -4,7 +4,12 @@
 // warning on the result with the value left out.
 export class InvalidValueError extends Error {
   constructor(message: string) {
+    // Caught and converted by the compiler, never shown with a trace: skip capturing one
+    // (it costs more than the whole mapping of a field, and bad values are common).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'InvalidValueError';
   }
 }
