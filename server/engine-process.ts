@@ -9,7 +9,9 @@ import { Engine } from '../channels/engine.js';
 import type { Config } from './config.js';
 import { createAdminParts } from './api/admin.js';
 import { instrumentEngine, type Instrumented } from './audit/instrument.js';
+import { ENGINE_ACTOR } from './audit/message-audit.js';
 import { createApp } from './http/app.js';
+import { createInboundRouter } from '../adapters/http/inbound.js';
 import { createSandboxFhirParts } from './fhir/engine-mount.js';
 import { log } from './logger.js';
 import { scheduleRetention } from './retention/prune.js';
@@ -58,6 +60,15 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     dataDir: config.dataDir,
   });
   // The sandbox shared care record at /fhir (the FHIR destinations' target when TRAMLINE_LPRES_URL is unset).
+  // HTTP record sources: POST /inbound/<channel>.
+  const inbound = createInboundRouter({
+    guards: admin.guards('inbound:post'),
+    intakeFor: (id) => {
+      const intake = engine.httpIntake(id);
+      const source = channels.find((c) => c.id === id)?.source;
+      return intake && source?.type === 'http' ? { intake, maxRecords: source.maxRecords } : undefined;
+    },
+  });
   const fhir = createSandboxFhirParts({ db: opened.db, keys: opened.keys, guards: admin.guards });
   try {
     await engine.start();
@@ -73,13 +84,14 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     if (connected) void engine.flushBacklog().catch(() => undefined);
   });
 
-  const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, { ...admin, mounts: [{ path: '/fhir', router: fhir.router }] });
+  const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, { ...admin, mounts: [{ path: '/fhir', router: fhir.router }, { path: '/inbound', router: inbound }] });
   const retention = scheduleRetention({ store: opened.store, channels: channels.filter((c) => c.enabled), audit });
   const http: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.httpPort, () => resolve(s)).on('error', reject);
   });
   const address = http.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+  await audit.record({ category: 'system', action: 'engine.start', outcome: 'success', actor: ENGINE_ACTOR, detail: { channels: engine.channels.map((c) => c.definition.id) } });
   fhir.announce(httpPort);
 
   let stopping: Promise<void> | undefined;
@@ -89,7 +101,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
       fhir.withdraw();
       await retention.stop();
       await engine.stop();
-      await audit.flush();
+      await audit.record({ category: 'system', action: 'engine.stop', outcome: 'success', actor: ENGINE_ACTOR });
       await opened.store.close();
       await opened.db.close();
       http.closeAllConnections();

@@ -1,6 +1,6 @@
 // Roles and what each may do (DESIGN.md "Security"). Endpoints ask for a permission, never a
 // role, so the role × endpoint table in docs/security.md follows from this one map.
-export const ROLES = ['admin', 'engineer', 'operator', 'clinician', 'auditor'] as const;
+export const ROLES = ['admin', 'engineer', 'operator', 'clinician', 'auditor', 'sender'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
@@ -17,6 +17,7 @@ export const PERMISSIONS = [
   'viewer:read',
   'metrics:read',
   'tokens:manage',
+  'inbound:post',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -25,13 +26,15 @@ const OPERATOR: Permission[] = ['channels:read', 'messages:read', 'messages:repr
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,
   // Channels, mappings, reprocess — and message content, which they need to fix mappings.
-  engineer: [...OPERATOR, 'channels:manage', 'messages:content', 'dead-letters:discard', 'mappings:run'],
+  engineer: [...OPERATOR, 'channels:manage', 'messages:content', 'dead-letters:discard', 'mappings:run', 'inbound:post'],
   // View status, reprocess.
   operator: OPERATOR,
   // The clinician viewer only.
   clinician: ['viewer:read'],
   // The audit trail only.
   auditor: ['audit:read'],
+  // A feeding system (e.g. a case system pushing records to POST /inbound/<channel>): nothing else.
+  sender: ['inbound:post'],
 };
 
 export function isRole(value: string): value is Role {
