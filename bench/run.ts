@@ -2,6 +2,7 @@
 // stdout (machine-readable), progress on stderr. Peers run in the same process on the same
 // input, so ratios are comparable; absolute figures depend on the machine.
 import os from 'node:os';
+import { benchEndToEnd } from './end-to-end.js';
 import { benchCldMapping } from './cld-mapping.js';
 import { benchHl7Parse } from './hl7-parse.js';
 import { benchMapping } from './mapping.js';
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'hl7-parse': () => benchHl7Parse(),
   'adt-mapping': () => benchMapping(),
   'cld-mapping': () => benchCldMapping(),
+  'end-to-end': () => benchEndToEnd(),
 };
 
 const wanted = process.argv.slice(2);
