@@ -1,6 +1,8 @@
 // Case-system inbox: writes each delivered message as a row of an inbox table in the case
 // system's own database, the way council case systems (Liquidlogic, Mosaic, …) take
 // integration feeds. The row id is Tramline's message id, so redelivery is a no-op.
+// Deliveries that arrive together are written together: one multi-row insert (one commit)
+// for everything that queued up while the previous insert was under way.
 import { sql, type Kysely } from 'kysely';
 import type { CaseInboxDestinationConfig } from '../../channels/definition.js';
 import { DeliveryError } from '../../channels/errors.js';
@@ -23,8 +25,22 @@ interface InboxRow {
 
 type InboxDb = Record<string, InboxRow>;
 
+interface PendingRow {
+  row: InboxRow;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** Most rows per insert (9 parameters each: far below both engines' limits). */
+const MAX_BATCH = 200;
+/** Inserts in flight at once. */
+const MAX_CONCURRENT_INSERTS = 2;
+
 export class CaseInboxDestination implements Destination {
   private db?: Db<InboxDb>;
+  private pending: PendingRow[] = [];
+  private inserting = 0;
+  private scheduled = false;
 
   constructor(private readonly config: Pick<CaseInboxDestinationConfig, 'database' | 'table'>) {}
 
@@ -71,10 +87,45 @@ export class CaseInboxDestination implements Destination {
       patient_identifiers: JSON.stringify(facts.identifiers),
       payload: envelope.body,
     };
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ row, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inserting >= MAX_CONCURRENT_INSERTS) return;
+    this.scheduled = true;
+    // Deliveries started in the same turn of the event loop join this insert.
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.inserting < MAX_CONCURRENT_INSERTS && this.pending.length > 0) {
+        const batch = this.pending.splice(0, MAX_BATCH);
+        this.inserting++;
+        void this.insert(batch).finally(() => {
+          this.inserting--;
+          if (this.pending.length > 0) this.schedule();
+        });
+      }
+    });
+  }
+
+  private async insert(batch: PendingRow[]): Promise<void> {
+    try {
+      await this.insertRows(batch.map((p) => p.row));
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      if (batch.length === 1) return batch[0].reject(err as Error);
+      // One bad row must not fail its neighbours: write each on its own.
+      for (const p of batch) await this.insert([p]);
+    }
+  }
+
+  private async insertRows(rows: InboxRow[]): Promise<void> {
     try {
       await this.kysely
         .insertInto(this.config.table)
-        .values(row)
+        .values(rows)
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
     } catch (err) {

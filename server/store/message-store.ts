@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Db } from './db.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
 import { GroupCommitter, type BulkWrite } from './group-commit.js';
-import type { MessagesTable, StoreDatabase } from './schema.js';
+import type { MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
 import type {
   ContentStage,
   DestinationState,
@@ -57,6 +57,14 @@ export class MessageStore {
   private readonly kysely: Kysely<StoreDatabase>;
   private readonly writes: GroupCommitter<StoreDatabase>;
   private readonly receiveWrite: BulkWrite<StoreDatabase, NewMessage, ReceiveResult>;
+  // Per-message status writes are bulk writes too: a group commit applies all of a batch's
+  // status changes in a few multi-row statements instead of one round trip per message.
+  private readonly statusWrite: BulkWrite<StoreDatabase, StatusChange, void> = { name: 'status', apply: (trx, items) => applyStatusChanges(trx, items) };
+  private readonly destinationWrite: BulkWrite<StoreDatabase, DestinationChange, void> = {
+    name: 'destination-status',
+    apply: (trx, items) => applyDestinationChanges(trx, items),
+  };
+  private readonly eventWrite: BulkWrite<StoreDatabase, NewEvent, void> = { name: 'event', apply: (trx, items) => insertEvents(trx, items) };
 
   /** `db` must already be migrated (see `migrateToLatest` in ./migrations/index.ts). */
   constructor(
@@ -108,13 +116,7 @@ export class MessageStore {
   }
 
   async setStatus(id: string, status: MessageStatus, error?: string): Promise<void> {
-    await this.writes.run((trx) =>
-      trx
-        .updateTable('messages')
-        .set({ status, error: error ?? null, updated_at: Date.now() })
-        .where('id', '=', id)
-        .execute(),
-    );
+    await this.writes.submit(this.statusWrite, { id, status, error: error ?? null });
   }
 
   /** Upsert one destination's state; `attempts` left out keeps the stored count. */
@@ -124,31 +126,12 @@ export class MessageStore {
     status: DestinationStatus,
     options: { attempts?: number; error?: string } = {},
   ): Promise<void> {
-    const now = Date.now();
-    await this.writes.run((trx) =>
-      trx
-        .insertInto('message_destinations')
-        .values({ message_id: id, destination, status, attempts: options.attempts ?? 0, error: options.error ?? null, updated_at: now })
-        .onConflict((oc) =>
-          oc.columns(['message_id', 'destination']).doUpdateSet((eb) => ({
-            status: eb.ref('excluded.status'),
-            error: eb.ref('excluded.error'),
-            updated_at: eb.ref('excluded.updated_at'),
-            ...(options.attempts !== undefined ? { attempts: eb.ref('excluded.attempts') } : {}),
-          })),
-        )
-        .execute(),
-    );
+    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null });
   }
 
   async addEvent(id: string, event: string, options: { destination?: string; detail?: string; at?: Date } = {}): Promise<void> {
     const at = (options.at ?? new Date()).getTime();
-    await this.writes.run((trx) =>
-      trx
-        .insertInto('message_events')
-        .values({ message_id: id, at, event, destination: options.destination ?? null, detail: options.detail ?? null })
-        .execute(),
-    );
+    await this.writes.submit(this.eventWrite, { message_id: id, at, event, destination: options.destination ?? null, detail: options.detail ?? null });
   }
 
   async get(id: string): Promise<MessageRecord | undefined> {
@@ -305,6 +288,83 @@ export class MessageStore {
     for (const chunk of chunks(eventRows, INSERT_CHUNK)) await trx.insertInto('message_events').values(chunk).execute();
     return results;
   }
+}
+
+type NewEvent = Omit<MessageEventsTable, 'id'>;
+
+interface StatusChange {
+  id: string;
+  status: MessageStatus;
+  error: string | null;
+}
+
+interface DestinationChange {
+  id: string;
+  destination: string;
+  status: DestinationStatus;
+  /** Undefined keeps the stored count. */
+  attempts?: number;
+  error: string | null;
+}
+
+/** Consecutive runs of items that `sameRun` accepts into one statement, in call order. */
+function runs<T>(items: T[], sameRun: (run: T[], next: T) => boolean): T[][] {
+  const out: T[][] = [];
+  for (const item of items) {
+    const last = out[out.length - 1];
+    if (last && last.length < INSERT_CHUNK && sameRun(last, item)) last.push(item);
+    else out.push([item]);
+  }
+  return out;
+}
+
+/** One UPDATE per run of equal (status, error): call order holds when an id changes twice. */
+async function applyStatusChanges(trx: Trx, items: StatusChange[]): Promise<void[]> {
+  const now = Date.now();
+  for (const run of runs(items, (r, next) => r[0].status === next.status && r[0].error === next.error)) {
+    await trx
+      .updateTable('messages')
+      .set({ status: run[0].status, error: run[0].error, updated_at: now })
+      .where(
+        'id',
+        'in',
+        run.map((c) => c.id),
+      )
+      .execute();
+  }
+  return items.map(() => undefined);
+}
+
+/**
+ * Multi-row upserts. A run never holds one (message, destination) twice (PostgreSQL refuses to
+ * update a row twice in one statement) and either sets attempts for all rows or for none.
+ */
+async function applyDestinationChanges(trx: Trx, items: DestinationChange[]): Promise<void[]> {
+  const now = Date.now();
+  const keyOf = (c: DestinationChange) => `${c.id}\u0000${c.destination}`;
+  const sameRun = (run: DestinationChange[], next: DestinationChange) =>
+    (run[0].attempts === undefined) === (next.attempts === undefined) && !run.some((c) => keyOf(c) === keyOf(next));
+  for (const run of runs(items, sameRun)) {
+    const withAttempts = run[0].attempts !== undefined;
+    await trx
+      .insertInto('message_destinations')
+      .values(run.map((c) => ({ message_id: c.id, destination: c.destination, status: c.status, attempts: c.attempts ?? 0, error: c.error, updated_at: now })))
+      .onConflict((oc) =>
+        oc.columns(['message_id', 'destination']).doUpdateSet((eb) => ({
+          status: eb.ref('excluded.status'),
+          error: eb.ref('excluded.error'),
+          updated_at: eb.ref('excluded.updated_at'),
+          ...(withAttempts ? { attempts: eb.ref('excluded.attempts') } : {}),
+        })),
+      )
+      .execute();
+  }
+  return items.map(() => undefined);
+}
+
+async function insertEvents(trx: Trx, items: NewEvent[]): Promise<void[]> {
+  for (const chunk of chunks(items, INSERT_CHUNK)) await trx.insertInto('message_events').values(chunk).execute();
+  return items.map(() => undefined);
 }
 
 function toRecord(row: MessagesTable, destinations: DestinationState[]): MessageRecord {
