@@ -5,9 +5,10 @@
 // the same extract twice leaves the store as it was.
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { fhirIssues } from '../../mappings/index.js';
 import type { ContentKeyRing } from '../store/crypto.js';
+import { dialectOf } from '../store/db.js';
 import { badRequest, FhirError, preconditionFailed, unprocessable } from './outcome.js';
 import { conditionalTarget, findReferences, ID_PATTERN } from './references.js';
 import { contentKey, currentRow, loadCurrent, writeVersion, type FhirKysely, type StoredVersion } from './rows.js';
@@ -193,9 +194,14 @@ const ORDER: Record<WriteMethod, number> = { DELETE: 0, POST: 1, PUT: 2 };
 export async function processTransaction(kysely: FhirKysely, keys: ContentKeyRing, bundle: Bundle): Promise<TransactionResult> {
   const planned = plan(bundle);
   const at = new Date();
+  const postgres = dialectOf(kysely as unknown as Kysely<unknown>) === 'postgres';
   const entries = await kysely.transaction().execute(async (trx) => {
-    // Serialises FHIR writes (row lock / SQLite write lock) so conditional creates cannot race.
-    await trx.updateTable('fhir_lock').set({ writes: sql`writes + 1` }).where('id', '=', 1).execute();
+    // Conditional creates must not race into duplicates. PostgreSQL: a transaction-scoped
+    // advisory lock serialises FHIR writers (and writes no WAL, so an unchanged re-send stays a
+    // read-only transaction). SQLite: Kysely runs one transaction at a time per connection, and
+    // another process's commit between our read and our write fails ours (SQLITE_BUSY), never
+    // duplicates.
+    if (postgres) await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.fhir_writes'))`.execute(trx);
     const fullUrls = await resolveIdentities(trx, planned);
     await rewriteReferences(trx, planned, fullUrls);
     const results: EntryResult[] = new Array(planned.length);

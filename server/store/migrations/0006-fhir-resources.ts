@@ -1,8 +1,8 @@
 // Sandbox FHIR store (server/fhir): every version of every resource, sealed like message
 // content, plus a plaintext index of the search parameters (type, id, identifiers,
-// references) so searches never decrypt. `fhir_lock` is a one-row table each write
-// transaction updates first: it serialises FHIR writes on both engines, so conditional
-// creates cannot race into duplicates.
+// references) so searches never decrypt. `fhir_lock` (one row) is unused since writers
+// serialise with an advisory lock instead (server/fhir/transaction.ts); kept because this
+// migration may already have run.
 import type { Kysely, Migration } from 'kysely';
 import { bytesType } from './column-types.js';
 
