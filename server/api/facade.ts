@@ -3,7 +3,7 @@
 import type { Kysely } from 'kysely';
 import { destinationId, type ChannelDefinition } from '../../channels/definition.js';
 import { reasonOf } from '../../channels/errors.js';
-import { envelopeForStored } from '../../channels/republish.js';
+import { ContentGoneError, envelopeForStored } from '../../channels/republish.js';
 import { EmbeddedQueue } from '../../channels/queue/embedded.js';
 import type { DeliveryQueue } from '../../channels/queue/types.js';
 import type { Db } from '../store/db.js';
@@ -135,7 +135,7 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
         try {
           await o.queue.publish([await envelopeForStored(o.store, byId.get(m.channel), m)]);
         } catch (err) {
-          result.skipped.push({ id, reason: reasonOf(err) });
+          result.skipped.push({ id, reason: err instanceof ContentGoneError ? err.message : reasonOf(err) });
           continue;
         }
         await o.store.setStatus(id, 'queued');
