@@ -26,6 +26,15 @@ function causeOf(err: unknown): string {
   return cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
 }
 
+/**
+ * A remote server's diagnostics may quote what it rejected (an NHS number, a date of birth):
+ * long digit runs are masked before they reach the recorded reason. The full outcome stays
+ * in `detail`.
+ */
+export function maskNumbers(text: string): string {
+  return text.replace(/\d[\d -]{4,}\d/g, (m) => (m.replace(/\D/g, '').length >= 6 ? '#' : m));
+}
+
 /** A DeliveryError for any failure of a FHIR request to `target` (method + URL without query). */
 export function deliveryErrorFor(err: unknown, target: string, timeoutMs: number): DeliveryError {
   if (err instanceof DeliveryError) return err;
@@ -36,7 +45,7 @@ export function deliveryErrorFor(err: unknown, target: string, timeoutMs: number
   const data = (err as FhirKitError).response?.data;
   const outcome = data && typeof data === 'object' && (data as { resourceType?: unknown }).resourceType === 'OperationOutcome' ? (data as OperationOutcome) : undefined;
   const detail: FhirFailureDetail = { status, ...(outcome ? { operationOutcome: outcome } : {}) };
-  const summary = `${target}: ${describeResponse(status, '', outcome ? JSON.stringify(outcome) : '')}`;
+  const summary = `${target}: ${maskNumbers(describeResponse(status, '', outcome ? JSON.stringify(outcome) : ''))}`;
   if (isRetryableStatus(status)) {
     return new DeliveryError(summary, true, detail, retryAfterMs((err as FhirKitError).config?.headers?.get?.('retry-after')));
   }

@@ -2,7 +2,7 @@
 // reported like every other channel problem. (Named fhir-store-* to sit with the sandbox tests.)
 import { describe, expect, test } from '@jest/globals';
 import { createDestination } from '../../adapters/registry.js';
-import { FhirDestination } from '../../adapters/fhir/index.js';
+import { FhirDestination, maskNumbers } from '../../adapters/fhir/index.js';
 import { loadChannelText } from '../../channels/load.js';
 
 const channel = (destination: string) => `id: social-care-out
@@ -55,4 +55,9 @@ describe('fhir destination blocks', () => {
     expect(text).toMatch(/algorithm/);
     expect(loadChannelText(channel(`  - name: a\n    type: fhir\n    auth: { type: bearer, token: abc }\n`), 'secret.yaml').problems.length).toBeGreaterThan(0);
   });
+});
+
+test('reasons mask long digit runs a remote server may quote', () => {
+  expect(maskNumbers('HTTP 422 (invalid: NHS number 943 476 5919 fails check; born 1950-01-31; HTTP 422)')).toBe('HTTP 422 (invalid: NHS number # fails check; born #; HTTP 422)');
+  expect(maskNumbers('entry[12].resource/status: must be one of a, b')).toBe('entry[12].resource/status: must be one of a, b');
 });
