@@ -6,11 +6,13 @@ import { benchEndToEnd } from './end-to-end.js';
 import { benchCldMapping } from './cld-mapping.js';
 import { benchHl7Parse } from './hl7-parse.js';
 import { benchMapping } from './mapping.js';
+import { benchRecordsEndToEnd } from './records-end-to-end.js';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'hl7-parse': () => benchHl7Parse(),
   'adt-mapping': () => benchMapping(),
   'cld-mapping': () => benchCldMapping(),
+  'records-end-to-end': () => benchRecordsEndToEnd(),
   'end-to-end': () => benchEndToEnd(),
 };
 

@@ -111,7 +111,17 @@ export class Engine {
       const port = await server.start();
       return { definition: channel, intake, port, stop: () => server.close() };
     }
-    const intake = new RecordIntake({ channel, store, queue, format: recordFormatFor(channel), map: recordMapperFor(channel) });
+    const intake = new RecordIntake({
+      channel,
+      store,
+      queue,
+      format: recordFormatFor(channel),
+      map: recordMapperFor(channel),
+      // A progress line every 500 people on long batches (ids and counts only).
+      onProgress: (done, total) => {
+        if (total >= 1000 && (done % 500 === 0 || done === total)) log.info({ channel: channel.id, done, total }, 'batch progress');
+      },
+    });
     switch (source.type) {
       case 'http':
         return { definition: channel, intake, port: 0, stop: async () => undefined };
