@@ -80,8 +80,12 @@ export class AuditTrail implements AuditWriter {
     return rows.map(toRecord);
   }
 
-  /** Recompute the whole chain; names the first entry that does not fit. */
-  async verify(): Promise<VerifyResult> {
+  /**
+   * Recompute the whole chain; names the first entry that does not fit. `knownHead` is an entry
+   * noted earlier (seq and hash, e.g. from a previous verify): it must still be there, unchanged,
+   * which also catches a chain cut short or rewritten from some point on.
+   */
+  async verify(options: { knownHead?: { seq: number; hash: string } } = {}): Promise<VerifyResult> {
     const checker = new ChainChecker();
     let after = 0;
     for (;;) {
@@ -92,6 +96,12 @@ export class AuditTrail implements AuditWriter {
       }
       if (rows.length < VERIFY_PAGE) break;
       after = Number(rows[rows.length - 1].seq);
+    }
+    const known = options.knownHead;
+    if (known) {
+      const row = await this.kysely.selectFrom('audit_log').select('hash').where('seq', '=', known.seq).executeTakeFirst();
+      if (!row) return { ok: false, checked: checker.checked, head: checker.head, broken: { seq: known.seq, reason: 'the noted entry is gone (trail cut short)' } };
+      if (row.hash !== known.hash) return { ok: false, checked: checker.checked, head: checker.head, broken: { seq: known.seq, reason: 'the noted entry has a different hash (trail rewritten)' } };
     }
     return { ok: true, checked: checker.checked, head: checker.head };
   }

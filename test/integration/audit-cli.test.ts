@@ -23,7 +23,7 @@ afterAll(async () => {
 test('verify passes on an untouched trail and reports the head', async () => {
   const res = await runCli(['audit', 'verify'], e.env, e.dir);
   expect(res.code).toBe(0);
-  expect(res.stdout).toMatch(/^audit trail intact: \d+ entries; head entry \d+ hash [0-9a-f]{64}/);
+  expect(res.stdout).toMatch(/^audit trail intact: \d+ entries; head entry \d+ hash [0-9a-f]{64} \(note it: --head \d+:[0-9a-f]{64}\)/);
 });
 
 test('list and export filter by patient', async () => {
@@ -32,6 +32,20 @@ test('list and export filter by patient', async () => {
   expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ action: 'viewer.read', patient: NHS_NUMBERS[0] })]);
   const exported = await runCli(['audit', 'export', '--patient', NHS_NUMBERS[0]], e.env, e.dir);
   expect(JSON.parse(exported.stdout)).toMatchObject({ resourceType: 'Bundle', total: 1, entry: [{ resource: { resourceType: 'AuditEvent', action: 'R' } }] });
+});
+
+let noted = '';
+
+test('a noted head must still be there unchanged', async () => {
+  const first = await runCli(['audit', 'verify'], e.env, e.dir);
+  noted = /--head (\d+:[0-9a-f]{64})/.exec(first.stdout)![1];
+  expect((await runCli(['audit', 'verify', '--head', noted], e.env, e.dir)).code).toBe(0);
+  const [seq] = noted.split(':');
+  const wrong = await runCli(['audit', 'verify', '--head', `${seq}:${'0'.repeat(64)}`], e.env, e.dir);
+  expect(wrong.code).toBe(1);
+  expect(wrong.stderr).toContain(`BROKEN at entry ${seq}: the noted entry has a different hash`);
+  const gone = await runCli(['audit', 'verify', '--head', `999999:${'0'.repeat(64)}`], e.env, e.dir);
+  expect(gone.stderr).toContain('BROKEN at entry 999999: the noted entry is gone (trail cut short)');
 });
 
 test('editing one row in the database file makes verify fail and name that entry', async () => {

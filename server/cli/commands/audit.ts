@@ -12,6 +12,12 @@ function date(value: string): Date {
   return d;
 }
 
+function knownHead(value: string): { seq: number; hash: string } {
+  const m = /^(\d+):([0-9a-f]{64})$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('must be <seq>:<64 hex hash>, as printed by an earlier verify');
+  return { seq: Number(m[1]), hash: m[2] };
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
@@ -59,11 +65,12 @@ export function registerAuditCommand(program: Command): void {
   audit
     .command('verify')
     .description("check the audit trail's hash chain end to end; exit 1 and name the first broken entry if it does not hold")
-    .action(async () => {
+    .option('--head <seq:hash>', 'an entry noted from an earlier verify: it must still be there unchanged (catches a trail cut short)', knownHead)
+    .action(async (o: { head?: { seq: number; hash: string } }) => {
       await withStore(async ({ db }) => {
-        const result = await new AuditTrail(db).verify();
+        const result = await new AuditTrail(db).verify({ knownHead: o.head });
         if (result.ok) {
-          const head = result.head ? `; head entry ${result.head.seq} hash ${result.head.hash}` : '';
+          const head = result.head ? `; head entry ${result.head.seq} hash ${result.head.hash} (note it: --head ${result.head.seq}:${result.head.hash})` : '';
           console.log(`audit trail intact: ${result.checked} entries${head}`);
           return;
         }
