@@ -8,7 +8,7 @@
 // Set BENCH_CPU_PROF=<folder> to write a V8 CPU profile of the engine there.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,6 +89,47 @@ function rssMb(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU time (ms) of one process, or of every process with one of `names` (e.g. the database server). */
+function cpuMs(pidOrNames: number | string[]): number {
+  const read = (pid: string): [string, number] | undefined => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [name, (Number(fields[11]) + Number(fields[12])) * TICK_MS];
+    } catch {
+      return undefined;
+    }
+  };
+  if (typeof pidOrNames === 'number') return read(String(pidOrNames))?.[1] ?? 0;
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    const r = read(pid);
+    if (r && pidOrNames.includes(r[0])) total += r[1];
+  }
+  return total;
+}
+
+/** Machine-wide busy CPU time (ms, all cores) from /proc/stat. */
+function machineBusyMs(): number {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const n = values.map(Number);
+  return (n[0] + n[1] + n[2] + n[5] + n[6] + n[7]) * TICK_MS;
+}
+
+/** CPU spent per message during a phase: the engine's own, and what PostgreSQL and RabbitMQ used. */
+async function withCpu<T extends object>(enginePid: number, messages: number, phase: () => Promise<T>): Promise<T & { cpuMsPerMessage: Record<string, number> }> {
+  const take = () => ({ engine: cpuMs(enginePid), postgres: cpuMs(['postgres']), rabbitmq: cpuMs(['beam.smp']), machine: machineBusyMs() });
+  const before = take();
+  const result = await phase();
+  const after = take();
+  const per = (k: keyof typeof before) => Math.round(((after[k] - before[k]) / messages) * 1000) / 1000;
+  // postgres/rabbitmq/machine include whatever else uses those servers and this machine meanwhile.
+  return { ...result, cpuMsPerMessage: { engine: per('engine'), postgres: per('postgres'), rabbitmq: per('rabbitmq'), machineAll: per('machine') } };
 }
 
 interface Engine {
@@ -332,14 +373,15 @@ destinations:
       const mb = rssMb(pid);
       if (mb !== undefined) rss.push({ atS: Math.round((performance.now() - t0) / 100) / 10, mb });
     }, 500);
-    watch = await InboxWatch.open(PG_BASE, inboxSchema, 'case_inbox');
+    const inbox = await InboxWatch.open(PG_BASE, inboxSchema, 'case_inbox');
+    watch = inbox;
 
     console.error('end-to-end: warm-up');
     await burst(mllpPort, watch, 'W', 3000, senders, window);
     console.error(`end-to-end: burst of ${burstMessages}`);
-    const throughput = await burst(mllpPort, watch, 'B', burstMessages, senders, window);
+    const throughput = await withCpu(pid, burstMessages, () => burst(mllpPort, inbox, 'B', burstMessages, senders, window));
     console.error(`end-to-end: ${rate} msg/s for ${rateSeconds} s`);
-    const latency = await fixedRate(mllpPort, watch, rate, rateSeconds, 4);
+    const latency = await withCpu(pid, rate * rateSeconds, () => fixedRate(mllpPort, inbox, rate, rateSeconds, 4));
 
     clearInterval(rssTimer);
     engine.child.kill('SIGTERM');
