@@ -187,7 +187,11 @@ describe.each(stores)('admin API (%s store)', (_name, storeUrl) => {
       expect(events.some((ev: { subtype: { code: string }[] }) => ev.subtype.some((c) => c.code === 'GET /api/messages'))).toBe(true);
       expect(events.some((ev: { subtype: { code: string }[] }) => ev.subtype.some((c) => c.code === 'GET /api/messages/:id'))).toBe(true);
       const verify = await e.call('GET', '/api/audit/verify', { token: e.tokens.auditor });
-      expect(verify.body).toMatchObject({ ok: true });
+      expect(verify.body).toMatchObject({ ok: true, head: { seq: expect.any(Number) } });
+      const { seq, hash } = verify.body.head;
+      expect((await e.call('GET', `/api/audit/verify?head=${seq}:${hash}`, { token: e.tokens.auditor })).body.ok).toBe(true);
+      expect((await e.call('GET', `/api/audit/verify?head=${seq}:${'f'.repeat(64)}`, { token: e.tokens.auditor })).body).toMatchObject({ ok: false, broken: { seq } });
+      expect((await e.call('GET', '/api/audit/verify?head=nonsense', { token: e.tokens.auditor })).status).toBe(400);
     });
   });
 

@@ -69,10 +69,14 @@ export const auditRoutes: ApiRoute[] = [
     tag: 'audit',
     summary: "Check the audit trail's hash chain end to end; names the first broken entry",
     permission: 'audit:read',
+    query: [{ name: 'head', description: 'an entry noted earlier, `<seq>:<hash>`: it must still be there unchanged', schema: { type: 'string', pattern: '^\\d+:[0-9a-f]{64}$' } }],
     response: {
       description: 'the check result',
       schema: { type: 'object', properties: { ok: { type: 'boolean' }, checked: { type: 'integer' }, head: { type: 'object' }, broken: { type: 'object', properties: { seq: { type: 'integer' }, reason: { type: 'string' } } } } },
     },
-    handle: async (ctx) => ctx.audit.verify(),
+    handle: async (ctx, req) => {
+      const head = optionalString(req.query as Record<string, unknown>, 'head', /^\d+:[0-9a-f]{64}$/);
+      return ctx.audit.verify(head ? { knownHead: { seq: Number(head.split(':')[0]), hash: head.split(':')[1] } } : {});
+    },
   },
 ];
