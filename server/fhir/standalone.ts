@@ -17,7 +17,7 @@ import { migrateToLatest } from '../store/migrations/index.js';
 import { createFhirRouter } from './router.js';
 import { FhirStore } from './store.js';
 import { SandboxControls } from './test-controls.js';
-import { warmFhirSchema } from '../../mappings/index.js';
+import { fhirIssues, warmFhirSchema } from '../../mappings/index.js';
 
 const env = process.env;
 const dbUrl = env.FHIR_SANDBOX_DB || `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tramline-fhir-')), 'fhir.db')}`;
@@ -25,6 +25,9 @@ const keys = parseContentKeys(env.TRAMLINE_CONTENT_KEY || crypto.randomBytes(32)
 const db = await openDatabase(dbUrl);
 await migrateToLatest(db.kysely, db.schema);
 warmFhirSchema(['Bundle', 'Patient']);
+// Also the all-errors validator built on the first invalid resource (seconds on a busy
+// machine), so a test's first 422 is not slower than its client's timeout.
+fhirIssues({ resourceType: 'Patient', gender: 'unknown-to-fhir' }, ['fhir-r4']);
 
 const controls = new SandboxControls();
 for (const t of (env.FHIR_SANDBOX_TOKENS ?? '').split(',').filter(Boolean)) controls.tokens.add(t);

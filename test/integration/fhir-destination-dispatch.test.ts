@@ -14,7 +14,7 @@ import type { Envelope } from '../../channels/queue/types.js';
 import { openStore, type OpenedStore } from '../../server/store/open-store.js';
 import { eventually } from '../support/engine.js';
 import { COUNCIL_EVENT, personBundle, type PersonCase } from '../support/fhir-fixtures.js';
-import { startFhirSandbox, type FhirSandboxProcess } from '../support/fhir-sandbox-process.js';
+import { SANDBOX_HOOK_TIMEOUT_MS, startFhirSandbox, type FhirSandboxProcess } from '../support/fhir-sandbox-process.js';
 
 const policy = { maxAttempts: 6, initialDelayMs: 5000, maxDelayMs: 10000, multiplier: 2 };
 
@@ -30,10 +30,10 @@ describe('FHIR destination through the dispatcher', () => {
     opened = await openStore({ dbUrl: `sqlite:${path.join(dir, 's.db')}`, dataDir: dir });
     queue = new EmbeddedQueue(opened.db, { keys: opened.keys, pollIntervalMs: 20 });
     await queue.start([{ destination: 'sc.lpres', bindings: ['sc.#'], concurrency: 2 }]);
-    const destination = new FhirDestination({ url: sandbox.baseUrl, timeoutMs: 10000 }, {});
+    const destination = new FhirDestination({ url: sandbox.baseUrl, timeoutMs: 30000 }, {});
     await destination.open();
     await queue.consume('sc.lpres', createDispatcher({ destinationId: 'sc.lpres', destination, store: opened.store, retry: policy }));
-  });
+  }, SANDBOX_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await queue?.close();
     await opened?.store.close();

@@ -15,7 +15,7 @@ import { FhirDestination, type FhirFailureDetail } from '../../adapters/fhir/ind
 import { DeliveryError } from '../../channels/errors.js';
 import type { Envelope } from '../../channels/queue/types.js';
 import { ALICE, BOB, COUNCIL_EVENT, COUNCIL_PERSON, personBundle, type PersonCase } from '../support/fhir-fixtures.js';
-import { startFhirSandbox, type FhirSandboxProcess } from '../support/fhir-sandbox-process.js';
+import { SANDBOX_HOOK_TIMEOUT_MS, startFhirSandbox, type FhirSandboxProcess } from '../support/fhir-sandbox-process.js';
 
 function envelope(body: unknown, messageId = crypto.randomUUID()): Envelope {
   return { messageId, channel: 'social-care', routingKey: 'social-care.cld', partitionKey: 'p', body: JSON.stringify(body), headers: {} };
@@ -48,7 +48,7 @@ describe('FHIR destination without authentication', () => {
   let sandbox: FhirSandboxProcess;
   beforeAll(async () => {
     sandbox = await startFhirSandbox();
-  });
+  }, SANDBOX_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await sandbox?.close();
   });
@@ -217,7 +217,7 @@ describe('FHIR destination with authentication', () => {
     });
     await new Promise<void>((r) => tokenServer.listen(0, '127.0.0.1', () => r()));
     tokenUrl = `http://127.0.0.1:${(tokenServer.address() as { port: number }).port}/oauth2/token`;
-  });
+  }, SANDBOX_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await sandbox?.close();
     await new Promise<void>((r) => (tokenServer ? tokenServer.close(() => r()) : r()));

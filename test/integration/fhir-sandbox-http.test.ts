@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Bundle, OperationOutcome } from 'fhir/r4.js';
 import { ALICE, COUNCIL_EVENT, NHS, personBundle } from '../support/fhir-fixtures.js';
-import { startFhirSandbox, type FhirSandboxProcess } from '../support/fhir-sandbox-process.js';
+import { SANDBOX_HOOK_TIMEOUT_MS, startFhirSandbox, type FhirSandboxProcess } from '../support/fhir-sandbox-process.js';
 
 const FHIR_JSON = 'application/fhir+json';
 let sandbox: FhirSandboxProcess;
@@ -20,7 +20,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 
 beforeAll(async () => {
   sandbox = await startFhirSandbox();
-});
+}, SANDBOX_HOOK_TIMEOUT_MS);
 afterAll(async () => {
   await sandbox?.close();
 });

@@ -12,6 +12,10 @@ export type { FaultStep, ReceivedRequest };
 
 const SCRIPT = fileURLToPath(new URL('../../server/fhir/standalone.ts', import.meta.url));
 const ROOT = path.resolve(path.dirname(SCRIPT), '../..');
+/** Start-up compiles the FHIR R4 schema (seconds; far more on a loaded machine). */
+export const STARTUP_TIMEOUT_MS = 110_000;
+/** For the beforeAll hooks that start a sandbox. */
+export const SANDBOX_HOOK_TIMEOUT_MS = 120_000;
 
 export interface FhirSandboxProcess {
   /** FHIR base URL, e.g. http://127.0.0.1:40123/fhir */
@@ -47,7 +51,7 @@ export async function startFhirSandbox(options: SandboxOptions = {}): Promise<Fh
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`FHIR sandbox did not start:\n${err}`)), 30000);
+    const timer = setTimeout(() => reject(new Error(`FHIR sandbox did not start:\n${err}`)), STARTUP_TIMEOUT_MS);
     child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
