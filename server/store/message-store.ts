@@ -3,10 +3,11 @@
 // concurrent receives cost one transaction.
 import type { Kysely, Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { Db } from './db.js';
+import type { Db, DialectName } from './db.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
 import { GroupCommitter, type BulkWrite } from './group-commit.js';
-import type { MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
+import { bulkInsert, bulkUpdateWhereIn } from './bulk-sql.js';
+import type { MessageContentTable, MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
 import type {
   ContentStage,
   DestinationState,
@@ -55,16 +56,17 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 export class MessageStore {
   private readonly kysely: Kysely<StoreDatabase>;
+  private readonly dialect: DialectName;
   private readonly writes: GroupCommitter<StoreDatabase>;
   private readonly receiveWrite: BulkWrite<StoreDatabase, NewMessage, ReceiveResult>;
   // Per-message status writes are bulk writes too: a group commit applies all of a batch's
   // status changes in a few multi-row statements instead of one round trip per message.
-  private readonly statusWrite: BulkWrite<StoreDatabase, StatusChange, void> = { name: 'status', apply: (trx, items) => applyStatusChanges(trx, items) };
+  private readonly statusWrite: BulkWrite<StoreDatabase, StatusChange, void> = { name: 'status', apply: (trx, items) => applyStatusChanges(trx, this.dialect, items) };
   private readonly destinationWrite: BulkWrite<StoreDatabase, DestinationChange, void> = {
     name: 'destination-status',
-    apply: (trx, items) => applyDestinationChanges(trx, items),
+    apply: (trx, items) => applyDestinationChanges(trx, this.dialect, items),
   };
-  private readonly eventWrite: BulkWrite<StoreDatabase, NewEvent, void> = { name: 'event', apply: (trx, items) => insertEvents(trx, items) };
+  private readonly eventWrite: BulkWrite<StoreDatabase, NewEvent, void> = { name: 'event', apply: (trx, items) => insertEvents(trx, this.dialect, items).then(() => items.map(() => undefined)) };
 
   /** `db` must already be migrated (see `migrateToLatest` in ./migrations/index.ts). */
   constructor(
@@ -73,6 +75,7 @@ export class MessageStore {
     options: MessageStoreOptions = {},
   ) {
     this.kysely = db.kysely;
+    this.dialect = db.dialect;
     this.writes = new GroupCommitter(db.kysely, {
       maxBatch: options.maxBatch ?? 500,
       maxConcurrent: options.maxConcurrentCommits ?? (db.dialect === 'postgres' ? 2 : 1),
@@ -252,18 +255,15 @@ export class MessageStore {
     for (const chunk of chunks(rows, INSERT_CHUNK)) {
       // Conflict on the duplicate key (also within this batch) inserts nothing for that row;
       // PostgreSQL waits for a concurrent inserter of the same key, so this is race-safe.
-      const returned = await trx
-        .insertInto('messages')
-        .values(chunk)
-        .onConflict((oc) => oc.doNothing())
-        .returning('id')
-        .execute();
-      for (const r of returned) inserted.add(r.id);
+      const returned = await trx.executeQuery<{ id: string }>(
+        bulkInsert(this.dialect, 'messages', MESSAGE_COLUMNS, chunk.map((r) => MESSAGE_COLUMNS.map((c) => r[c])), 'on conflict do nothing returning "id"'),
+      );
+      for (const r of returned.rows) inserted.add(r.id);
     }
 
     const results: ReceiveResult[] = [];
-    const contentRows = [];
-    const eventRows = [];
+    const contentRows: MessageContentTable[] = [];
+    const eventRows: NewEvent[] = [];
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
       if (inserted.has(row.id)) {
@@ -284,13 +284,20 @@ export class MessageStore {
       eventRows.push({ message_id: original.id, at: now, event: 'duplicate', destination: null, detail: 'same sender and control id received again' });
       results.push({ id: original.id, duplicate: true });
     }
-    for (const chunk of chunks(contentRows, INSERT_CHUNK)) await trx.insertInto('message_content').values(chunk).execute();
-    for (const chunk of chunks(eventRows, INSERT_CHUNK)) await trx.insertInto('message_events').values(chunk).execute();
+    for (const chunk of chunks(contentRows, INSERT_CHUNK)) {
+      await trx.executeQuery(bulkInsert(this.dialect, 'message_content', CONTENT_COLUMNS, chunk.map((r) => CONTENT_COLUMNS.map((c) => r[c]))));
+    }
+    await insertEvents(trx, this.dialect, eventRows);
     return results;
   }
 }
 
 type NewEvent = Omit<MessageEventsTable, 'id'>;
+
+const MESSAGE_COLUMNS = ['id', 'channel', 'received_at', 'sender', 'control_id', 'message_type', 'patient_key', 'status', 'error', 'updated_at'] as const satisfies readonly (keyof MessagesTable)[];
+const CONTENT_COLUMNS = ['message_id', 'stage', 'key_id', 'iv', 'tag', 'ciphertext'] as const satisfies readonly (keyof MessageContentTable)[];
+const EVENT_COLUMNS = ['message_id', 'at', 'event', 'destination', 'detail'] as const satisfies readonly (keyof NewEvent)[];
+const DESTINATION_COLUMNS = ['message_id', 'destination', 'status', 'attempts', 'error', 'updated_at'] as const;
 
 interface StatusChange {
   id: string;
@@ -319,18 +326,19 @@ function runs<T>(items: T[], sameRun: (run: T[], next: T) => boolean): T[][] {
 }
 
 /** One UPDATE per run of equal (status, error): call order holds when an id changes twice. */
-async function applyStatusChanges(trx: Trx, items: StatusChange[]): Promise<void[]> {
+async function applyStatusChanges(trx: Trx, dialect: DialectName, items: StatusChange[]): Promise<void[]> {
   const now = Date.now();
   for (const run of runs(items, (r, next) => r[0].status === next.status && r[0].error === next.error)) {
-    await trx
-      .updateTable('messages')
-      .set({ status: run[0].status, error: run[0].error, updated_at: now })
-      .where(
+    const set = { status: run[0].status, error: run[0].error, updated_at: now };
+    await trx.executeQuery(
+      bulkUpdateWhereIn(
+        dialect,
+        'messages',
+        set,
         'id',
-        'in',
         run.map((c) => c.id),
-      )
-      .execute();
+      ),
+    );
   }
   return items.map(() => undefined);
 }
@@ -339,32 +347,23 @@ async function applyStatusChanges(trx: Trx, items: StatusChange[]): Promise<void
  * Multi-row upserts. A run never holds one (message, destination) twice (PostgreSQL refuses to
  * update a row twice in one statement) and either sets attempts for all rows or for none.
  */
-async function applyDestinationChanges(trx: Trx, items: DestinationChange[]): Promise<void[]> {
+async function applyDestinationChanges(trx: Trx, dialect: DialectName, items: DestinationChange[]): Promise<void[]> {
   const now = Date.now();
   const keyOf = (c: DestinationChange) => `${c.id}\u0000${c.destination}`;
   const sameRun = (run: DestinationChange[], next: DestinationChange) =>
     (run[0].attempts === undefined) === (next.attempts === undefined) && !run.some((c) => keyOf(c) === keyOf(next));
   for (const run of runs(items, sameRun)) {
-    const withAttempts = run[0].attempts !== undefined;
-    await trx
-      .insertInto('message_destinations')
-      .values(run.map((c) => ({ message_id: c.id, destination: c.destination, status: c.status, attempts: c.attempts ?? 0, error: c.error, updated_at: now })))
-      .onConflict((oc) =>
-        oc.columns(['message_id', 'destination']).doUpdateSet((eb) => ({
-          status: eb.ref('excluded.status'),
-          error: eb.ref('excluded.error'),
-          updated_at: eb.ref('excluded.updated_at'),
-          ...(withAttempts ? { attempts: eb.ref('excluded.attempts') } : {}),
-        })),
-      )
-      .execute();
+    const update = ['status', 'error', 'updated_at', ...(run[0].attempts !== undefined ? ['attempts'] : [])].map((c) => `"${c}" = excluded."${c}"`).join(', ');
+    const rows = run.map((c) => [c.id, c.destination, c.status, c.attempts ?? 0, c.error, now]);
+    await trx.executeQuery(bulkInsert(dialect, 'message_destinations', DESTINATION_COLUMNS, rows, `on conflict ("message_id", "destination") do update set ${update}`));
   }
   return items.map(() => undefined);
 }
 
-async function insertEvents(trx: Trx, items: NewEvent[]): Promise<void[]> {
-  for (const chunk of chunks(items, INSERT_CHUNK)) await trx.insertInto('message_events').values(chunk).execute();
-  return items.map(() => undefined);
+async function insertEvents(trx: Trx, dialect: DialectName, items: NewEvent[]): Promise<void> {
+  for (const chunk of chunks(items, INSERT_CHUNK)) {
+    await trx.executeQuery(bulkInsert(dialect, 'message_events', EVENT_COLUMNS, chunk.map((e) => EVENT_COLUMNS.map((c) => e[c]))));
+  }
 }
 
 function toRecord(row: MessagesTable, destinations: DestinationState[]): MessageRecord {
