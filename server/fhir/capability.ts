@@ -35,6 +35,7 @@ function resourceEntry(type: string): CapabilityStatementRestResource {
       { name: 'identifier', type: 'token' },
       { name: 'status', type: 'token' },
       ...referenceParamNames().map((name) => ({ name, type: 'reference' as const })),
+      { name: 'patient.identifier', type: 'token', documentation: 'chained: any reference parameter followed by .identifier' },
     ],
     searchInclude: ['*'],
     searchRevInclude: ['*'],

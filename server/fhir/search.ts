@@ -104,6 +104,38 @@ function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
             ),
         ),
       );
+    } else if (/^[a-z-]+\.identifier$/.test(name)) {
+      // Chained: `patient.identifier=system|value` — resources whose reference points at a
+      // resource with that identifier.
+      const param = referenceParam(type, name.slice(0, -'.identifier'.length));
+      if (!param) throw badRequest(`search parameter "${name}" is not supported on ${type}`);
+      const target = param.target ?? 'Patient';
+      const tokens = values.map(parseToken);
+      query = query.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('fhir_index as i')
+            .select(sql<number>`1`.as('one'))
+            .whereRef('i.resource_type', '=', 'r.resource_type')
+            .whereRef('i.id', '=', 'r.id')
+            .where('i.kind', '=', 'reference')
+            .where('i.name', 'in', [...param.paths])
+            .where('i.value', 'in', (sub) =>
+              sub
+                .selectFrom('fhir_index as j')
+                .select(sql<string>`${`${target}/`} || ${sql.ref('j.id')}`.as('ref'))
+                .where('j.resource_type', '=', target)
+                .where('j.kind', '=', 'identifier')
+                .where((w) =>
+                  w.or(
+                    tokens.map((t) =>
+                      w.and([...(t.system !== undefined ? [w('j.system', '=', t.system)] : []), ...(t.value !== undefined ? [w('j.value', '=', t.value)] : [])]),
+                    ),
+                  ),
+                ),
+            ),
+        ),
+      );
     } else if (name === 'status') {
       query = query.where((eb) =>
         eb.exists(

@@ -160,6 +160,9 @@ describe.each(BACKENDS)('sandbox FHIR store on %s', (backendName) => {
     expect((await store.search('EpisodeOfCare', iterate)).included.map((v) => v.resourceType).sort()).toEqual(['Organization', 'Patient']);
     expect((await store.search('EpisodeOfCare', new URLSearchParams({ identifier: `${COUNCIL_EVENT}|EV-2` }))).total).toBe(1);
     expect((await store.search('EpisodeOfCare', new URLSearchParams({ identifier: 'EV-2' }))).total).toBe(1);
+    const chained = await store.search('EpisodeOfCare', new URLSearchParams({ 'patient.identifier': `${NHS}|${ALICE.nhsNumber}` }));
+    expect(chained.matches.map((m) => (m.resource as EpisodeOfCare).identifier![0].value).sort()).toEqual(['EV-1', 'EV-2']);
+    expect((await store.search('EpisodeOfCare', new URLSearchParams({ 'patient.identifier': `${NHS}|9999999999` }))).total).toBe(0);
     const active = await store.search('EpisodeOfCare', new URLSearchParams({ patient: `Patient/${patientId}`, status: 'active' }));
     expect(active.matches.map((m) => (m.resource as EpisodeOfCare).identifier![0].value)).toEqual(['EV-1']);
     expect((await store.search('EpisodeOfCare', new URLSearchParams({ patient: patientId, status: 'active,finished' }))).total).toBe(2);
