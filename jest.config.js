@@ -5,6 +5,8 @@ export default {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'es6' } }] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/{channels,mappings,adapters,server}/**/*.test.ts'],
-  testTimeout: 30000,
+  // Generous: integration tests start real processes (engines, FHIR sandbox, HTTP peers) on a
+  // 2-core machine; a hook or test that hangs still fails, just later.
+  testTimeout: 90000,
   maxWorkers: 2,
 };

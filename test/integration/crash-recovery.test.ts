@@ -28,7 +28,7 @@ describe.each(backends)('kill -9 mid-stream (%s store)', (_name, urls) => {
     let engine = await startEngine(e);
     const acked = new Set<string>();
     const ids = Array.from({ length: TOTAL }, (_, i) => `KILL${i}`);
-    const clients = Array.from({ length: SENDERS }, () => new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 5000 }));
+    const clients = Array.from({ length: SENDERS }, () => new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 20000 }));
 
     // Each sender pipelines its share; the engine is killed right after the 100th AA.
     let killed: Promise<void> | undefined;
@@ -55,7 +55,7 @@ describe.each(backends)('kill -9 mid-stream (%s store)', (_name, urls) => {
 
     engine = await startEngine(e);
     try {
-      const resend = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 10000 });
+      const resend = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 30000 });
       const unacked = ids.filter((id) => !acked.has(id));
       const acks = await Promise.all(unacked.map((id, n) => resend.send(adt({ controlId: id, mrn: `P${n % 100}` }))));
       expect(acks.map((a) => parseAckCode(a).code)).toEqual(unacked.map(() => 'AA'));
@@ -79,7 +79,7 @@ describe.each(backends)('kill -9 mid-stream (%s store)', (_name, urls) => {
   test('SIGTERM mid-stream finishes in-flight messages: each ACK sent is kept and delivered', async () => {
     const e = await prepareEngine({ dbUrl: dbUrl && uniquePgUrl('term'), caseDbUrl: caseDbUrl && uniquePgUrl('terminbox') });
     let engine = await startEngine(e);
-    const client = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 5000 });
+    const client = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 20000 });
     const ids = Array.from({ length: 200 }, (_, i) => `TERM${i}`);
     const acked: string[] = [];
     let stopped: Promise<number | string> | undefined;

@@ -102,7 +102,7 @@ export async function killAllEngines(): Promise<void> {
 }
 
 /** Spawn `tramline start` and wait until it logs that it started. */
-export async function startEngine(e: EngineEnv, timeoutMs = 30000): Promise<EngineProcess> {
+export async function startEngine(e: EngineEnv, timeoutMs = 60000): Promise<EngineProcess> {
   const child = spawn(process.execPath, [BIN, 'start'], { cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
