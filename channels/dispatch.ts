@@ -7,6 +7,7 @@ import type { MessageStore } from '../server/store/message-store.js';
 import type { MessageFilter, RetryPolicy } from './definition.js';
 import { hl7Matches } from './filter.js';
 import type { Delivery, DeliveryHandler, DeliveryOutcome } from './queue/types.js';
+import { DeliveryError } from './errors.js';
 import { outcomeForFailure } from './retry.js';
 
 export interface DispatchOptions {
@@ -26,6 +27,13 @@ function passesFilter(filter: MessageFilter | undefined, body: string): boolean 
   } catch {
     return true; // unparseable content was rejected at intake; let the destination decide
   }
+}
+
+/** The remote system's own account of a failure, when the destination kept one. */
+function responseOf(err: unknown): unknown {
+  if (!(err instanceof DeliveryError) || !err.detail || typeof err.detail !== 'object') return undefined;
+  const detail = err.detail as { operationOutcome?: unknown };
+  return detail.operationOutcome;
 }
 
 export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
@@ -49,6 +57,9 @@ export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
       const reason = outcome.kind === 'done' ? undefined : outcome.reason;
       await store.setDestinationStatus(messageId, destinationId, status, { attempts: attempt, error: reason });
       await store.addEvent(messageId, status, { destination: destinationId, detail: reason });
+      // Keep what the far end said (e.g. a FHIR OperationOutcome), sealed like all content.
+      const response = responseOf(err);
+      if (response !== undefined) await store.saveContent(messageId, 'response', JSON.stringify(response));
       log.warn({ messageId, destination: destinationId, attempt, outcome: outcome.kind }, 'delivery failed');
     }
     opts.onOutcome?.(delivery, outcome);

@@ -22,9 +22,12 @@ export function conditionalUrls(bundle: unknown): string[] {
     .map((e) => e.request!.url!);
 }
 
+/** Reference data other people's records point at too: never retracted with one person. */
+const SHARED_TYPES = new Set(['Organization', 'Practitioner', 'PractitionerRole', 'Location', 'HealthcareService']);
+
 export function retractionFor(previous: unknown, next: unknown, mode: Retraction['mode']): Retraction {
   const keep = new Set(conditionalUrls(next));
-  const references = conditionalUrls(previous).filter((u) => !keep.has(u));
+  const references = conditionalUrls(previous).filter((u) => !keep.has(u) && !SHARED_TYPES.has(u.slice(0, u.indexOf('?'))));
   // Retract dependants before the resources they point to (Patient last).
   references.sort((a, b) => Number(a.startsWith('Patient?')) - Number(b.startsWith('Patient?')));
   return { mode, references };

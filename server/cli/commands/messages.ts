@@ -99,6 +99,11 @@ export function registerMessagesCommand(program: Command): void {
         if (o.content) {
           const raw = await store.readContent(id, 'raw');
           out.content = raw ? decodeHl7Bytes(raw).text.replace(/\r/g, '\n') : null;
+          const transformed = await store.readContent(id, 'transformed');
+          if (transformed) out.transformed = JSON.parse(transformed.toString('utf8')) as unknown;
+          // What the destination answered when it failed (e.g. a FHIR OperationOutcome).
+          const response = await store.readContent(id, 'response');
+          if (response) out.response = JSON.parse(response.toString('utf8')) as unknown;
         }
         console.log(JSON.stringify(out, null, 2));
       });
