@@ -11,7 +11,7 @@ import type { MessageStore } from '../server/store/message-store.js';
 import { BacklogPublisher } from './backlog.js';
 import { destinationId, type ChannelDefinition } from './definition.js';
 import { createDispatcher, type DispatchOptions } from './dispatch.js';
-import { Hl7Intake } from './hl7-intake.js';
+import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
 import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
 import type { DeliveryQueue } from './queue/types.js';
@@ -35,6 +35,8 @@ export interface EngineOptions {
   onOutcome?: DispatchOptions['onOutcome'];
   /** How often to look for stored-but-unqueued messages (default 5 s). */
   backlogIntervalMs?: number;
+  /** Told of every HL7 acknowledgement sent (audit trail). */
+  onAck?: Hl7IntakeOptions['onAck'];
   /** Where database polling sources keep their position (the store). */
   watermarks?: WatermarkStore;
 }
@@ -99,7 +101,7 @@ export class Engine {
     const { store, queue } = this.options;
     const source = channel.source;
     if (source.type === 'mllp') {
-      const intake = new Hl7Intake({ channel: { ...channel, source }, store, queue, queueAvailable: this.options.queueAvailable });
+      const intake = new Hl7Intake({ channel: { ...channel, source }, store, queue, queueAvailable: this.options.queueAvailable, onAck: this.options.onAck });
       const server = new MllpServer({
         host: source.host,
         port: source.port,

@@ -29,6 +29,16 @@ export interface Hl7IntakeOptions {
   queue: DeliveryQueue;
   /** False while the queue (RabbitMQ) is unreachable. */
   queueAvailable?: () => boolean;
+  /** Told of every acknowledgement sent (for the audit trail): ids and codes only. */
+  onAck?: (ack: AckEvent) => void;
+}
+
+export interface AckEvent {
+  channel: string;
+  /** The stored message, when it was stored. */
+  messageId?: string;
+  /** AA/AE/AR/CA/CE/CR, or `none` when enhanced mode asked for no commit ACK. */
+  code: string;
 }
 
 /**
@@ -94,18 +104,18 @@ export class Hl7Intake {
       });
     } catch (err) {
       log.error({ channel: this.channelId, controlId: h.controlId, reason: reasonOf(err) }, 'message could not be stored');
-      return this.ack(msg, 'reject', 'message could not be stored; send again later');
+      return this.ack(msg, undefined, 'reject', 'message could not be stored; send again later');
     }
     this.stats.received++;
 
     if (stored.duplicate) {
       this.stats.duplicates++;
       log.info({ channel: this.channelId, messageId: stored.id }, 'duplicate acknowledged, not delivered again');
-      return this.ack(msg, 'accept');
+      return this.ack(msg, stored.id, 'accept');
     }
     if (filtered) {
       this.stats.filtered++;
-      return this.ack(msg, 'accept');
+      return this.ack(msg, stored.id, 'accept');
     }
 
     let envelope: Envelope;
@@ -117,7 +127,7 @@ export class Hl7Intake {
       this.stats.mappingErrors++;
       await this.opts.store.setStatus(stored.id, 'errored', reasonOf(err)).catch(() => undefined);
       log.warn({ channel: this.channelId, messageId: stored.id, kind: err instanceof TramlineError ? err.kind : 'Error' }, 'mapping failed');
-      return this.ack(msg, 'error', `message could not be mapped: ${err instanceof TramlineError ? err.kind : 'error'}`);
+      return this.ack(msg, stored.id, 'error', `message could not be mapped: ${err instanceof TramlineError ? err.kind : 'error'}`);
     }
     const available = this.opts.queueAvailable?.() ?? true;
     try {
@@ -130,15 +140,16 @@ export class Hl7Intake {
       this.stats.backlogged++;
       log.warn({ channel: this.channelId, messageId: stored.id, reason: reasonOf(err) }, 'stored; queued later');
       if (this.opts.channel.source.whenQueueDown === 'nak') {
-        return this.ack(msg, 'reject', 'delivery queue unavailable; message kept, send again later');
+        return this.ack(msg, stored.id, 'reject', 'delivery queue unavailable; message kept, send again later');
       }
     }
-    return this.ack(msg, 'accept');
+    return this.ack(msg, stored.id, 'accept');
   }
 
-  private ack(msg: Hl7Message, outcome: AckOutcome, errorText?: string): string | null {
+  private ack(msg: Hl7Message, messageId: string | undefined, outcome: AckOutcome, errorText?: string): string | null {
     // Enhanced mode: MSH-15 NE (or SU/ER not met) asks for no commit ACK, so none is sent.
     const code: AckCode | undefined = immediateAckCode(this.ackMode(msg), outcome);
+    this.opts.onAck?.({ channel: this.channelId, messageId, code: code ?? 'none' });
     if (!code) return null;
     return buildAck(msg, errorText ? { code, error: { text: errorText, hl7ErrorCode: '207', severity: 'E' } } : { code });
   }
@@ -171,7 +182,9 @@ export class Hl7Intake {
       }
     }
     log.warn({ channel: this.channelId, messageId, reason }, 'message rejected');
-    return ackForUnparseable(text, err instanceof Error ? err : reason);
+    const ack = ackForUnparseable(text, err instanceof Error ? err : reason);
+    this.opts.onAck?.({ channel: this.channelId, messageId, code: /\rMSA\|(\w\w)/.exec(ack)?.[1] ?? 'AR' });
+    return ack;
   }
 
   /** A frame over the size limit: answer AR/CR from what arrived and record it. */

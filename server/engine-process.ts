@@ -14,6 +14,7 @@ import { createApp } from './http/app.js';
 import { createInboundRouter } from '../adapters/http/inbound.js';
 import { createSandboxFhirParts } from './fhir/engine-mount.js';
 import { log } from './logger.js';
+import { publishUntilDisconnect } from './publish-until-disconnect.js';
 import { scheduleRetention } from './retention/prune.js';
 import { openStore, type OpenedStore } from './store/open-store.js';
 
@@ -42,9 +43,11 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
   const { queue, audit } = instrumented;
   const engine = new Engine({
     store: instrumented.store,
-    queue,
+    // A publish caught mid-flight by a broker outage must not hold the sender's ACK until it ends.
+    queue: rabbit ? publishUntilDisconnect(queue, rabbit) : queue,
     channels,
     onOutcome: instrumented.metrics.onOutcome,
+    onAck: instrumented.onAck,
     queueAvailable: rabbit ? () => rabbit.connected : undefined,
   });
   // Built before start: a bad auth setting stops us before any port opens.

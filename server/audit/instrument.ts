@@ -5,12 +5,15 @@ import type { DeliveryQueue } from '../../channels/queue/types.js';
 import { EngineMetrics, observeQueue } from '../metrics.js';
 import type { OpenedStore } from '../store/open-store.js';
 import type { MessageStore } from '../store/message-store.js';
-import { messageAuditObserver } from './message-audit.js';
+import type { AckEvent } from '../../channels/hl7-intake.js';
+import { ENGINE_ACTOR, messageAuditObserver } from './message-audit.js';
 import { observeStore } from './store-observer.js';
 import { AuditTrail } from './trail.js';
 
 export interface Instrumented {
   audit: AuditTrail;
+  /** The engine's HL7 ACK hook: each acknowledgement sent becomes a `message.acked` entry. */
+  onAck: (ack: AckEvent) => void;
   metrics: EngineMetrics;
   store: MessageStore;
   queue: DeliveryQueue;
@@ -24,6 +27,10 @@ export function instrumentEngine(opened: OpenedStore, queue: DeliveryQueue, chan
   });
   return {
     audit,
+    onAck: (ack) =>
+      void audit
+        .record({ category: 'message', actor: ENGINE_ACTOR, action: 'message.acked', outcome: /^[AC]A$/.test(ack.code) || ack.code === 'none' ? 'success' : 'failure', messageId: ack.messageId, target: ack.channel, detail: { code: ack.code } })
+        .catch(() => undefined),
     metrics,
     store: observeStore(opened.store, [messageAuditObserver(audit), metrics.storeObserver()]),
     queue: observeQueue(queue, (envelopes) => metrics.onPublished(envelopes)),

@@ -73,6 +73,15 @@ describe.each(backends)('engine end to end (%s store)', (_name, urls) => {
     const [m] = JSON.parse(list.stdout);
     expect(m).toMatchObject({ controlId: 'E2E0001', messageType: 'ADT^A01', destinations: { 'adt-in.inbox': { status: 'sent', attempts: 1 } } });
     expect(rows[0].id).toBe(m.id);
+
+    // The audit trail follows the message: received, acknowledged AA, delivered.
+    const audit = await eventually(async () => {
+      const r = await runCli(['audit', 'list', '--json', '--message-id', m.id], e.env, e.dir);
+      const entries = JSON.parse(r.stdout || '[]') as { action: string; detail?: { code?: string } }[];
+      return entries.some((x) => x.action === 'message.delivered') ? entries : undefined;
+    });
+    expect(audit.map((x) => x.action)).toEqual(expect.arrayContaining(['message.received', 'message.acked', 'message.delivered']));
+    expect(audit.find((x) => x.action === 'message.acked')?.detail?.code).toBe('AA');
   });
 
   test('a duplicate (same facility + MSH-10) is acknowledged but not delivered again', async () => {
