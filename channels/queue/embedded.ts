@@ -125,6 +125,14 @@ export class EmbeddedQueue implements DeliveryQueue {
     return moved;
   }
 
+  async discardDeadLetters(destination: string, messageIds: string[]): Promise<number> {
+    if (!messageIds.length) return 0;
+    const deleted = await this.writes.run((trx) =>
+      trx.deleteFrom('dead_letters').where('destination', '=', destination).where('message_id', 'in', messageIds).executeTakeFirst(),
+    );
+    return Number(deleted.numDeletedRows);
+  }
+
   /** Items not yet done for a destination: waiting, retrying or in flight. */
   async depth(destination: string): Promise<number> {
     const row = await this.kysely

@@ -61,6 +61,8 @@ export interface DeliveryQueue {
   listDeadLetters(destination: string, limit?: number): Promise<DeadLetter[]>;
   /** Move dead letters (all, or those of the given message ids) back onto the queue. */
   replayDeadLetters(destination: string, messageIds?: string[]): Promise<number>;
+  /** Remove dead letters of the given message ids for good (the caller records why). */
+  discardDeadLetters(destination: string, messageIds: string[]): Promise<number>;
   /** Messages waiting (including retrying) per destination. */
   depth(destination: string): Promise<number>;
   /** Stop consuming, wait for in-flight handlers, close connections. */

@@ -1,10 +1,8 @@
 // What the admin API needs from a running engine, behind one small interface so routes can be
 // tested against a real in-process engine (or anything else that keeps the contract).
-import type { Kysely } from 'kysely';
 import { destinationId, type ChannelDefinition } from '../../channels/definition.js';
 import { reasonOf } from '../../channels/errors.js';
 import { ContentGoneError, envelopeForStored } from '../../channels/republish.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
 import type { DeliveryQueue } from '../../channels/queue/types.js';
 import type { Db } from '../store/db.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -87,18 +85,6 @@ function summarise(c: ChannelDefinition, port: number | undefined): ChannelSumma
   };
 }
 
-type Discarding = { discardDeadLetters?: (destination: string, messageIds: string[]) => Promise<number> };
-
-/** The queue's own discard where it has one (RabbitMQ); the embedded queue's dead letters live in the store. */
-async function discard(o: EngineFacadeOptions, destination: string, messageIds: string[]): Promise<number> {
-  const queue = o.queue as DeliveryQueue & Discarding;
-  if (typeof queue.discardDeadLetters === 'function') return queue.discardDeadLetters(destination, messageIds);
-  if (!(o.queue instanceof EmbeddedQueue)) throw new HttpError(501, 'this delivery queue cannot discard dead letters');
-  const kysely = o.db.kysely as Kysely<StoreDatabase>;
-  const deleted = await kysely.deleteFrom('dead_letters').where('destination', '=', destination).where('message_id', 'in', messageIds).executeTakeFirst();
-  return Number(deleted.numDeletedRows);
-}
-
 export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
   const byId = new Map(o.definitions.map((c) => [c.id, c]));
   const allDestinations = () => o.definitions.flatMap((c) => c.destinations.map((d) => destinationId(c.id, d.name)));
@@ -177,7 +163,7 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
     async discardDeadLetters(destination, messageIds, reason, by) {
       requireDestination(destination);
       if (!messageIds.length) return 0;
-      const discarded = await discard(o, destination, messageIds);
+      const discarded = await o.queue.discardDeadLetters(destination, messageIds);
       for (const id of messageIds) await o.store.addEvent(id, 'discarded', { destination, detail: `${reason} (by ${by})` });
       return discarded;
     },

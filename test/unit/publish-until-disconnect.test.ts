@@ -26,6 +26,7 @@ function fakeQueue(publish: DeliveryQueue['publish']): DeliveryQueue {
     consume: async () => undefined,
     listDeadLetters: async () => [],
     replayDeadLetters: async () => 7,
+    discardDeadLetters: async () => 0,
     depth: async () => 0,
     close: async () => undefined,
   };

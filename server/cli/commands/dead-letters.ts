@@ -42,7 +42,6 @@ function line(d: DeadLetter): string {
   return [d.envelope.messageId, d.deadLetteredAt.toISOString(), h.messageType ?? '-', h.controlId ?? '-', `attempts=${d.attempts}`, d.reason].join('  ');
 }
 
-type Discarding = DeliveryQueue & { discardDeadLetters?: (destination: string, messageIds: string[]) => Promise<number> };
 
 interface Session {
   queue: DeliveryQueue;
@@ -72,14 +71,6 @@ async function withQueue<T>(destination: string, fn: (session: Session, config: 
       await audit.flush();
     }
   });
-}
-
-/** The queue's own discard (RabbitMQ); the embedded queue keeps its dead letters in the store. */
-async function discard(session: Session, destination: string, ids: string[]): Promise<number> {
-  const queue = session.queue as Discarding;
-  if (typeof queue.discardDeadLetters === 'function') return queue.discardDeadLetters(destination, ids);
-  const deleted = await session.opened.db.kysely.deleteFrom('dead_letters').where('destination', '=', destination).where('message_id', 'in', ids).executeTakeFirst();
-  return Number(deleted.numDeletedRows);
 }
 
 const by = () => `via CLI by ${os.userInfo().username}`;
@@ -144,7 +135,7 @@ export function registerDeadLettersCommand(program: Command): void {
       await withQueue(o.destination, async (session) => {
         const present = new Set((await session.queue.listDeadLetters(o.destination, ALL)).map((d) => d.envelope.messageId));
         const found = ids.filter((id) => present.has(id));
-        const discarded = found.length ? await discard(session, o.destination, found) : 0;
+        const discarded = found.length ? await session.queue.discardDeadLetters(o.destination, found) : 0;
         for (const id of found) await session.store.addEvent(id, 'discarded', { destination: o.destination, detail: `${o.reason} (${by()})` });
         for (const id of ids.filter((i) => !present.has(i))) console.error(`${id}: not a dead letter of ${o.destination}; skipped`);
         console.log(`${discarded} dead letter(s) discarded`);
