@@ -394,6 +394,19 @@ function segmentView(line: string, id: string, s: Separators): Segment {
   return segment;
 }
 
+/**
+ * `toView(msg)[id]` for one segment id, built on its own (undefined when the message has no
+ * such segment): for readers such as the mapping engine that need only some segments.
+ */
+export function segmentViews(msg: Hl7Message, id: string): Segment[] | undefined {
+  let out: Segment[] | undefined;
+  const ids = msg.segmentIds;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] === id) (out ??= []).push(segmentView(msg.segmentText(i), id, msg.separators));
+  }
+  return out;
+}
+
 /** The documented JSON view mappings read (adapters/hl7v2/README.md). */
 export function toView(msg: Hl7Message): Hl7View {
   const view: Hl7View = {};

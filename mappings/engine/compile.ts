@@ -2,13 +2,13 @@
 // run context (the input and an array of named slots), so running a mapping walks no YAML,
 // parses no paths and looks nothing up by name.
 import { MappingError } from '../../channels/errors.js';
-import type { Hl7View } from '../../adapters/hl7v2/parse.js';
 import { getFunction } from '../functions/index.js';
 import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
 import { compileCondition, compileWhere, type Predicate } from './conditions.js';
 import { isEmpty, PENDING } from './values.js';
 import { compileHl7Path, compileHl7PathFirst, levelOf, parseHl7MappingPath, type Hl7Level } from './hl7-path.js';
+import type { SegmentSource } from './hl7-input.js';
 import { InvalidValueError } from './invalid-value.js';
 import { checkJsonPath, compileJsonPath } from './json-path.js';
 import { isMap, isScalar, isSeq, lineOf, mapEntries, resolve, seqItems, type SourceFile } from './source.js';
@@ -17,7 +17,7 @@ import type { InputKind, MappingIssue } from './types.js';
 export { isEmpty, PENDING } from './values.js';
 
 export interface RunContext {
-  view?: Hl7View;
+  hl7?: SegmentSource;
   data?: unknown;
   slots: unknown[];
   issues: MappingIssue[];
@@ -388,8 +388,8 @@ export class MappingCompiler {
       const loopSegment = !parsed.relative && parsed.field === undefined && parsed.occurrence === undefined ? parsed.segment : undefined;
       const firstFn = compileHl7PathFirst(parsed, item?.level, readItem, rebound);
       return {
-        all: (ctx) => (ctx.view === undefined ? [] : fn(ctx.view, ctx.slots)),
-        first: (ctx) => (ctx.view === undefined ? undefined : firstFn(ctx.view, ctx.slots)),
+        all: (ctx) => (ctx.hl7 === undefined ? [] : fn(ctx.hl7, ctx.slots)),
+        first: (ctx) => (ctx.hl7 === undefined ? undefined : firstFn(ctx.hl7, ctx.slots)),
         level,
         segment: loopSegment,
       };

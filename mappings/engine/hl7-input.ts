@@ -1,13 +1,45 @@
-// The input an HL7 v2 mapping reads: the message's JSON view plus the MSH values most
-// mappings need, available as `$var` names.
-import { toView, type Hl7Message } from '../../adapters/hl7v2/parse.js';
+// The input an HL7 v2 mapping reads: the parsed message (its JSON view is built segment by
+// segment as the mapping reads them) plus the MSH values most mappings need, as `$var` names.
+import { segmentViews, type Hl7Message, type Hl7View, type Segment } from '../../adapters/hl7v2/parse.js';
 import type { MappingInput } from './types.js';
+
+/** Where compiled HL7 paths get a segment id's views from. */
+export interface SegmentSource {
+  segments(id: string): Segment[] | undefined;
+}
+
+/**
+ * Builds each segment id's view on first read and keeps it for the run: a mapping never pays
+ * for segments it does not read (EVN, Z-segments, …), and pays once for those it reads often.
+ */
+export class LazySegments implements SegmentSource {
+  private readonly built = new Map<string, Segment[] | null>();
+
+  constructor(private readonly msg: Hl7Message) {}
+
+  segments(id: string): Segment[] | undefined {
+    const hit = this.built.get(id);
+    if (hit !== undefined) return hit ?? undefined;
+    const views = segmentViews(this.msg, id);
+    this.built.set(id, views ?? null);
+    return views;
+  }
+}
+
+/** A whole JSON view given up front (MappingInput.view). */
+export class ViewSegments implements SegmentSource {
+  constructor(private readonly view: Hl7View) {}
+
+  segments(id: string): Segment[] | undefined {
+    return Object.hasOwn(this.view, id) ? this.view[id] : undefined;
+  }
+}
 
 export function hl7Input(msg: Hl7Message): MappingInput {
   const h = msg.header;
   return {
     kind: 'hl7v2',
-    view: toView(msg),
+    message: msg,
     vars: {
       messageType: h.messageType,
       event: h.triggerEvent,
@@ -21,6 +53,12 @@ export function hl7Input(msg: Hl7Message): MappingInput {
       version: h.version,
     },
   };
+}
+
+/** The segments a run reads: the message's, built lazily, else a given JSON view. */
+export function segmentSource(input: MappingInput): SegmentSource | undefined {
+  if (input.message) return new LazySegments(input.message);
+  return input.view ? new ViewSegments(input.view) : undefined;
 }
 
 export function jsonInput(data: unknown, vars?: Record<string, unknown>): MappingInput {

@@ -10,7 +10,8 @@
 //   @  @-3.1  @.4    the current `$forEach` item (a segment, a repetition or a value)
 //
 // A path yields a list of matches; empty values are not matches.
-import type { Field, Hl7View, Repetition, Segment } from '../../adapters/hl7v2/parse.js';
+import type { Field, Repetition, Segment } from '../../adapters/hl7v2/parse.js';
+import type { SegmentSource } from './hl7-input.js';
 
 export type Hl7Level = 'segment' | 'repetition' | 'value';
 
@@ -108,8 +109,6 @@ function isEmptyRepetition(rep: Repetition): boolean {
   return true;
 }
 
-export type SegmentSource = (view: Hl7View, item: unknown) => Segment[];
-
 /**
  * Compile the part after the segment: field, repetition, filter, component. Returns a
  * function that appends the matches found in one segment to `out`.
@@ -158,7 +157,7 @@ export function compileHl7Path(
   itemLevel: Hl7Level | undefined,
   readItem: ((slots: unknown[]) => unknown) | undefined,
   rebound: ((slots: unknown[]) => unknown) | undefined,
-): (view: Hl7View, slots: unknown[]) => unknown[] {
+): (view: SegmentSource, slots: unknown[]) => unknown[] {
   const within = compileWithinSegment(p);
   if (p.relative) {
     if (!readItem) throw new Error('"@" is only meaningful inside $forEach or $use … $with');
@@ -198,7 +197,7 @@ export function compileHl7Path(
   const segmentId = p.segment as string;
   const occurrence = p.occurrence;
   return (view) => {
-    const segs = view[segmentId];
+    const segs = view.segments(segmentId);
     const out: unknown[] = [];
     if (segs === undefined) return out;
     if (occurrence !== undefined) {
@@ -252,7 +251,7 @@ export function compileHl7PathFirst(
   itemLevel: Hl7Level | undefined,
   readItem: ((slots: unknown[]) => unknown) | undefined,
   rebound: ((slots: unknown[]) => unknown) | undefined,
-): (view: Hl7View, slots: unknown[]) => unknown {
+): (view: SegmentSource, slots: unknown[]) => unknown {
   const within = compileFirstWithinSegment(p);
   if (p.relative && readItem) {
     if (itemLevel === 'segment') {
@@ -285,7 +284,7 @@ export function compileHl7PathFirst(
   const segmentId = p.segment as string;
   const occurrence = p.occurrence;
   return (view) => {
-    const segs = view[segmentId];
+    const segs = view.segments(segmentId);
     if (segs === undefined) return undefined;
     if (occurrence !== undefined) {
       const seg = segs[occurrence - 1];

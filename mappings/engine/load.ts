@@ -8,6 +8,7 @@ import { MappingError } from '../../channels/errors.js';
 import { getCodeMap, type CodeMap } from '../functions/codemap-store.js';
 import type { BindEnv } from '../functions/types.js';
 import { MappingCompiler, PENDING, type Compiled, type RunContext, type Scope } from './compile.js';
+import { segmentSource } from './hl7-input.js';
 import { lineOf, mapEntries, nodeAt, readSource, type SourceFile } from './source.js';
 import { HL7_BUILTIN_VARS, type CompiledMapping, type InputKind, type MappingInput, type MappingResult } from './types.js';
 
@@ -124,7 +125,7 @@ function compileSource(src: SourceFile): CompiledMapping {
     casesDir: resolvePath(dirname(file), js.cases ?? 'cases'),
     run(input: MappingInput): MappingResult {
       if (input.kind !== js.input) throw new MappingError(`${file}: mapping ${js.id} reads ${js.input} input, not ${input.kind}`, file);
-      const ctx: RunContext = { view: input.view, data: input.data, slots: new Array<unknown>(slotCount), issues: [] };
+      const ctx: RunContext = { hl7: segmentSource(input), data: input.data, slots: new Array<unknown>(slotCount), issues: [] };
       const vars = input.vars;
       if (vars) for (const { name, slot } of inputs) ctx.slots[slot] = vars[name];
       for (let i = 0; i < lazy.length; i++) ctx.slots[lazy[i]] = PENDING;

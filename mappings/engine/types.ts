@@ -1,16 +1,19 @@
 // Public shapes of compiled mappings. A mapping is compiled once (loadMapping) and then run
 // as a plain function per message: no file access, no I/O, no shared mutable state.
-import type { Hl7View } from '../../adapters/hl7v2/parse.js';
+import type { Hl7Message, Hl7View } from '../../adapters/hl7v2/parse.js';
 
 export type InputKind = 'hl7v2' | 'json';
 
 /**
- * What a mapping reads. HL7 v2 mappings read `view` through HL7 field notation; JSON
- * mappings read `data` through JSONPath. `vars` are named values available as `$var`
- * (for HL7 v2: event, messageType, controlId, sendingFacility, … from MSH).
+ * What a mapping reads. HL7 v2 mappings read `message` (or a prebuilt JSON `view`) through
+ * HL7 field notation; JSON mappings read `data` through JSONPath. `vars` are named values
+ * available as `$var` (for HL7 v2: event, messageType, controlId, sendingFacility, … from MSH).
  */
 export interface MappingInput {
   kind: InputKind;
+  /** The parsed message; its JSON view is built only for the segments the mapping reads. */
+  message?: Hl7Message;
+  /** A whole JSON view (adapters/hl7v2 toView), used when no `message` is given. */
   view?: Hl7View;
   data?: unknown;
   vars?: Record<string, unknown>;
