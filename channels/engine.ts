@@ -91,6 +91,27 @@ export class Engine {
     }
   }
 
+  /** Stop one channel's source (its queued deliveries go on). False if it was not running. */
+  async stopChannel(id: string): Promise<boolean> {
+    const i = this.channels.findIndex((c) => c.definition.id === id);
+    if (i < 0) return false;
+    const [deployed] = this.channels.splice(i, 1);
+    await deployed.stop();
+    log.info({ channel: id }, 'channel stopped');
+    return true;
+  }
+
+  /** Start a deployed channel's source again. False if it is unknown or already running. */
+  async startChannel(id: string): Promise<boolean> {
+    if (this.stopping || this.channels.some((c) => c.definition.id === id)) return false;
+    const channel = this.options.channels.find((c) => c.id === id && c.enabled);
+    if (!channel) return false;
+    const deployed = await this.startSource(channel);
+    this.channels.push(deployed);
+    log.info({ channel: id, source: channel.source.type }, 'channel started');
+    return true;
+  }
+
   /** The record intake of an HTTP-source channel (for POST /inbound/<channel>). */
   httpIntake(channelId: string): RecordIntake | undefined {
     const c = this.channels.find((d) => d.definition.id === channelId && d.definition.source.type === 'http');

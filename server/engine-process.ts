@@ -57,6 +57,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     queue,
     channels,
     runningPorts: () => new Map(engine.channels.map((c) => [c.definition.id, c.port])),
+    control: { start: (id) => engine.startChannel(id), stop: (id) => engine.stopChannel(id) },
     audit,
     metrics: instrumented.metrics,
     env: options.env,

@@ -26,6 +26,7 @@ export interface AdminPartsOptions {
   queue: DeliveryQueue;
   channels: ChannelDefinition[];
   runningPorts: () => ReadonlyMap<string, number>;
+  control?: { start(id: string): Promise<boolean>; stop(id: string): Promise<boolean> };
   audit: AuditTrail;
   metrics: EngineMetrics;
   env?: NodeJS.ProcessEnv;
@@ -62,7 +63,7 @@ export interface AdminParts {
 export async function createAdminParts(o: AdminPartsOptions): Promise<AdminParts> {
   const authSettings = loadAuthSettings(o.env ?? process.env, o.dataDir);
   const authenticator = new Authenticator(new TokenStore(o.db), await JwtVerifier.create(authSettings));
-  const engine = createEngineFacade({ definitions: o.channels.filter((c) => c.enabled), runningPorts: o.runningPorts, store: o.store, queue: o.queue, db: o.db });
+  const engine = createEngineFacade({ definitions: o.channels.filter((c) => c.enabled), runningPorts: o.runningPorts, control: o.control, store: o.store, queue: o.queue, db: o.db });
   const api = createApiRouter({
     services: { engine, audit: o.audit, tokens: new TokenStore(o.db), runMapping: dryRun, listMappings: () => [...listMappings().keys()].sort() },
     authenticator,

@@ -54,12 +54,16 @@ export interface EngineFacade {
   deadLetters(destination?: string, limit?: number): Promise<DeadLetterInfo[]>;
   replayDeadLetters(destination: string, messageIds: string[] | undefined, by: string): Promise<number>;
   discardDeadLetters(destination: string, messageIds: string[], reason: string, by: string): Promise<number>;
+  /** Start or stop one channel's source; false when nothing changed. */
+  setChannelRunning(id: string, running: boolean): Promise<boolean>;
 }
 
 export interface EngineFacadeOptions {
   definitions: ChannelDefinition[];
   /** Bound MLLP port per running channel id. */
   runningPorts: () => ReadonlyMap<string, number>;
+  /** Start/stop a channel's source (absent: the API answers 501). */
+  control?: { start(id: string): Promise<boolean>; stop(id: string): Promise<boolean> };
   /** The engine's (observed) store, so API actions reach the audit trail like engine ones. */
   store: MessageStore;
   queue: DeliveryQueue;
@@ -98,6 +102,12 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
     channels() {
       const ports = o.runningPorts();
       return o.definitions.map((c) => summarise(c, ports.get(c.id)));
+    },
+
+    async setChannelRunning(id, running) {
+      if (!byId.has(id)) throw new HttpError(404, `no channel ${id}`);
+      if (!o.control) throw new HttpError(501, 'this engine cannot start or stop channels');
+      return running ? o.control.start(id) : o.control.stop(id);
     },
 
     async channelStats(id) {

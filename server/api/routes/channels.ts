@@ -67,6 +67,25 @@ export const channelRoutes: ApiRoute[] = [
     response: { description: 'statistics', schema: statsSchema },
     handle: async (ctx, req) => ctx.engine.channelStats(String(req.params.id)),
   },
+  ...(['start', 'stop'] as const).map(
+    (action): ApiRoute => ({
+      method: 'post',
+      path: `/channels/:id/${action}`,
+      operationId: `${action}Channel`,
+      tag: 'channels',
+      summary:
+        action === 'stop'
+          ? "Stop the channel's source (MLLP port closed, folder or database no longer read); deliveries already queued go on"
+          : "Start the channel's source again",
+      permission: 'channels:manage',
+      response: { description: 'whether anything changed, and the channel', schema: { type: 'object', properties: { changed: { type: 'boolean' }, channel: channelSchema } } },
+      handle: async (ctx, req) => {
+        const id = String(req.params.id);
+        const changed = await ctx.engine.setChannelRunning(id, action === 'start');
+        return { changed, channel: ctx.engine.channels().find((c) => c.id === id) };
+      },
+    }),
+  ),
   {
     method: 'post',
     path: '/channels/validate',

@@ -1,0 +1,39 @@
+// Stopping and starting a channel over the API: the MLLP port closes and opens again, the
+// channel list says so, and messages sent after the restart flow as before.
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import net from 'node:net';
+import { parseAckCode } from '../../adapters/mllp/client.js';
+import { adt } from '../support/hl7.js';
+import { startApiEngine, type ApiEngine } from './api-engine.js';
+
+let e: ApiEngine;
+beforeAll(async () => {
+  e = await startApiEngine();
+});
+afterAll(async () => {
+  await e?.close();
+});
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+test('an engineer stops and starts a channel; an operator may not', async () => {
+  const port = e.running.engine.channels.find((c) => c.definition.id === 'adt-in')!.port;
+  expect(await portOpen(port)).toBe(true);
+  expect((await e.call('POST', '/api/channels/adt-in/stop', { token: e.tokens.operator })).status).toBe(403);
+
+  const stopped = await e.call('POST', '/api/channels/adt-in/stop', { token: e.tokens.engineer });
+  expect(stopped.status).toBe(200);
+  expect(stopped.body).toMatchObject({ changed: true, channel: { id: 'adt-in', running: false } });
+  expect(await portOpen(port)).toBe(false);
+  expect((await e.call('POST', '/api/channels/adt-in/stop', { token: e.tokens.engineer })).body.changed).toBe(false);
+
+  const started = await e.call('POST', '/api/channels/adt-in/start', { token: e.tokens.engineer });
+  expect(started.body).toMatchObject({ changed: true, channel: { id: 'adt-in', running: true } });
+  expect(parseAckCode(await e.mllp.send(adt({ controlId: 'CTRL0001' }))).code).toBe('AA');
+  expect((await e.call('POST', '/api/channels/nope/start', { token: e.tokens.engineer })).status).toBe(404);
+});
