@@ -6,6 +6,7 @@ import { DatabasePollSource, type WatermarkStore } from '../adapters/database/po
 import { FileDropSource } from '../adapters/file-drop/source.js';
 import { createDestination } from '../adapters/registry.js';
 import type { Destination } from '../adapters/types.js';
+import { loadMappingById } from '../mappings/index.js';
 import { log } from '../server/logger.js';
 import type { MessageStore } from '../server/store/message-store.js';
 import { BacklogPublisher } from './backlog.js';
@@ -120,6 +121,9 @@ export class Engine {
 
   private async startSource(channel: ChannelDefinition): Promise<DeployedChannel> {
     const { store, queue } = this.options;
+    // Compile the mapping (and its FHIR validator) now, not on the first message: a broken
+    // mapping stops the deploy, and the first sender does not wait seconds for its ACK.
+    if (channel.pipeline?.map) loadMappingById(channel.pipeline.map);
     const source = channel.source;
     if (source.type === 'mllp') {
       const intake = new Hl7Intake({ channel: { ...channel, source }, store, queue, queueAvailable: this.options.queueAvailable, onAck: this.options.onAck });

@@ -133,7 +133,9 @@ export class Hl7Intake {
     try {
       if (!available) throw new Error('queue unavailable');
       await this.opts.queue.publish([envelope]);
-      await this.opts.store.setStatus(stored.id, 'queued');
+      // Not waited for: the message is stored and queued, which is what the ACK promises. If the
+      // status write is lost, the backlog queues the message again and destinations ignore it.
+      void this.opts.store.setStatus(stored.id, 'queued').catch((err: unknown) => log.warn({ channel: this.channelId, messageId: stored.id, reason: reasonOf(err) }, 'status not recorded'));
       this.stats.queued++;
     } catch (err) {
       // Stored but not queued: the backlog publisher sends it when the queue is back.

@@ -1,6 +1,7 @@
 // Watch what the engine writes to the message store without changing the engine: the engine
 // is handed a proxy of its store whose writes also tell observers (audit trail, metrics) what
 // happened. Observers see ids, statuses and metadata — never content.
+import { log } from '../logger.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ContentStage, DestinationStatus, MessageStatus, NewMessage, ReceiveResult } from '../store/types.js';
 
@@ -17,10 +18,21 @@ function withoutContent(message: NewMessage): Omit<NewMessage, 'raw'> {
   return meta;
 }
 
-/** A MessageStore that behaves exactly like `store` and reports each write after it succeeds. */
+/**
+ * A MessageStore that behaves exactly like `store` and reports each write after it succeeds.
+ * Observers are not waited for: the message is already durable in the store (with its own
+ * event history), and an ACK or delivery must not wait on the audit writer's next commit —
+ * it batches entries and is flushed when the engine stops.
+ */
 export function observeStore(store: MessageStore, observers: MessageStoreObserver[]): MessageStore {
   const each = async (call: (o: MessageStoreObserver) => Promise<void> | void | undefined) => {
-    for (const o of observers) await call(o);
+    for (const o of observers) {
+      try {
+        void Promise.resolve(call(o)).catch((err: unknown) => log.error({ reason: (err as Error).message }, 'store observer failed'));
+      } catch (err) {
+        log.error({ reason: (err as Error).message }, 'store observer failed');
+      }
+    }
   };
   const overrides: Partial<MessageStore> = {
     async receive(message) {

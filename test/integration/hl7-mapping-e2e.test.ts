@@ -27,7 +27,7 @@ destinations:
     });
     mkdirSync(outDir());
     await startEngine(e);
-    client = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 10000 });
+    client = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 30000 });
   });
 
   afterAll(async () => {
