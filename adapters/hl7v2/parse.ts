@@ -364,31 +364,38 @@ function segmentView(line: string, id: string, s: Separators): Segment {
       i = start;
       continue;
     }
-    const field: Field = [];
-    let rep: Repetition = [];
-    let comp: Component = [];
+    // Lists start as one-element literals and grow only when a separator says so: most
+    // fields have one repetition and most components one subcomponent, and an empty `[]`
+    // grown by push() reserves 17 slots (the view is most of a message's allocation).
+    let field: Field | undefined;
+    let rep: Repetition | undefined;
+    let comp: Component | undefined;
     let leaf = start;
     let escaped = false;
     let j = start;
     for (; j <= len; j++) {
       const c = j === len ? F : line.charCodeAt(j);
       if (c === F || c === R || c === C || c === S) {
-        const v = line.slice(leaf, j);
-        comp.push(escaped ? unescapeHl7(v, s) : v);
+        const raw = line.slice(leaf, j);
+        const v = escaped ? unescapeHl7(raw, s) : raw;
         escaped = false;
         leaf = j + 1;
+        if (comp === undefined) comp = [v];
+        else comp.push(v);
         if (c === S) continue;
-        rep.push(comp);
-        comp = [];
+        if (rep === undefined) rep = [comp];
+        else rep.push(comp);
+        comp = undefined;
         if (c === C) continue;
-        field.push(rep);
-        rep = [];
+        if (field === undefined) field = [rep];
+        else field.push(rep);
+        rep = undefined;
         if (c === F) break;
       } else if (c === E) {
         escaped = true;
       }
     }
-    segment.push(field);
+    segment.push(field ?? []);
     i = j;
   }
   return segment;
