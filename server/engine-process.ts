@@ -73,7 +73,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
       return intake && source?.type === 'http' ? { intake, maxRecords: source.maxRecords } : undefined;
     },
   });
-  const fhir = createSandboxFhirParts({ db: opened.db, keys: opened.keys, guards: admin.guards });
+  const fhir = createSandboxFhirParts({ db: opened.db, keys: opened.keys, guards: admin.guards, audit });
   try {
     await engine.start();
   } catch (err) {

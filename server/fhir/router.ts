@@ -21,6 +21,8 @@ export interface FhirRouterOptions {
   writeGuards?: RequestHandler[];
   /** Largest accepted body (default 20 MB: a batch of people's records). */
   bodyLimit?: string;
+  /** Told of what every read returns, before it is sent (e.g. to audit record views). */
+  onRead?: (req: Request, res: Response, resources: unknown[]) => Promise<void>;
 }
 
 function send(res: Response, status: number, body?: unknown): void {
@@ -155,7 +157,9 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
     ...read,
     handle(async (req, res) => {
       const type = typeParam(req);
-      send(res, 200, searchBundle(req, type, await store.search(type, queryOf(req))));
+      const found = await store.search(type, queryOf(req));
+      await options.onRead?.(req, res, [...found.matches, ...found.included].map((v) => v.resource));
+      send(res, 200, searchBundle(req, type, found));
     }),
   );
   router.post(
@@ -198,6 +202,7 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
     ...read,
     handle(async (req, res) => {
       const v = await store.read(typeParam(req), idParam(req));
+      await options.onRead?.(req, res, [v.resource]);
       versionHeaders(res, req, v, false);
       send(res, 200, v.resource);
     }),
@@ -224,7 +229,9 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
     '/:type/:id/_history',
     ...read,
     handle(async (req, res) => {
-      send(res, 200, historyBundle(req, await store.history(typeParam(req), idParam(req))));
+      const versions = await store.history(typeParam(req), idParam(req));
+      await options.onRead?.(req, res, versions.map((v) => v.resource));
+      send(res, 200, historyBundle(req, versions));
     }),
   );
   router.get(
@@ -232,6 +239,7 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
     ...read,
     handle(async (req, res) => {
       const v = await store.vread(typeParam(req), idParam(req), Number(req.params.vid));
+      await options.onRead?.(req, res, [v.resource]);
       versionHeaders(res, req, v, false);
       send(res, 200, v.resource);
     }),
