@@ -18,8 +18,13 @@ export class BacklogPublisher {
   constructor(
     private readonly store: MessageStore,
     private readonly queue: DeliveryQueue,
-    private readonly channels: ReadonlyMap<string, ChannelDefinition>,
+    private channels: ReadonlyMap<string, ChannelDefinition>,
   ) {}
+
+  /** After a redeploy: the channels to look after from now on. */
+  setChannels(channels: ReadonlyMap<string, ChannelDefinition>): void {
+    this.channels = channels;
+  }
 
   /** Queue every message received before `before` and still unqueued. Returns how many. */
   run(before: Date = new Date()): Promise<number> {

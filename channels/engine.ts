@@ -10,12 +10,12 @@ import { loadMappingById } from '../mappings/index.js';
 import { log } from '../server/logger.js';
 import type { MessageStore } from '../server/store/message-store.js';
 import { BacklogPublisher } from './backlog.js';
-import { destinationId, type ChannelDefinition } from './definition.js';
+import { destinationId, type ChannelDefinition, type DestinationConfig } from './definition.js';
 import { createDispatcher, type DispatchOptions } from './dispatch.js';
 import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
 import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
-import type { DeliveryQueue } from './queue/types.js';
+import type { DeliveryHandler, DeliveryQueue } from './queue/types.js';
 import { subscriptionsOf } from './routing.js';
 
 export interface DeployedChannel {
@@ -42,36 +42,89 @@ export interface EngineOptions {
   watermarks?: WatermarkStore;
 }
 
+/** Same settings: deep equality of the JSON form (definitions come from YAML, so plain data). */
+function sameSettings(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 export class Engine {
   readonly channels: DeployedChannel[] = [];
-  private readonly destinations: { id: string; destination: Destination }[] = [];
+  /** Destination adapters by destination id, with the settings they were built from. */
+  private readonly destinations = new Map<string, { config: DestinationConfig; destination: Destination }>();
+  /** The current handler per destination: the queue consumer calls through it, so a redeploy can swap it. */
+  private readonly handlers = new Map<string, DeliveryHandler>();
+  /** Channel definitions as deployed now (a redeploy replaces them). */
+  private definitions: ChannelDefinition[];
   private backlog?: BacklogPublisher;
   private backlogTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
 
-  constructor(private readonly options: EngineOptions) {}
+  constructor(private readonly options: EngineOptions) {
+    this.definitions = options.channels;
+  }
+
+  /** The channel definitions currently deployed. */
+  get deployed(): readonly ChannelDefinition[] {
+    return this.definitions;
+  }
+
+  /** Build (or rebuild, when its settings changed) one destination and make sure it is consumed. */
+  private async deployDestination(channel: ChannelDefinition, config: DestinationConfig): Promise<void> {
+    const id = destinationId(channel.id, config.name);
+    const existing = this.destinations.get(id);
+    if (existing && sameSettings(existing.config, config)) return;
+    const destination = createDestination(config);
+    await destination.open();
+    this.handlers.set(
+      id,
+      createDispatcher({ destinationId: id, destination, store: this.options.store, retry: config.retry, filter: config.filter, onOutcome: this.options.onOutcome }),
+    );
+    this.destinations.set(id, { config, destination });
+    // A replaced adapter is closed; a delivery still running on it fails and is retried.
+    if (existing) await existing.destination.close();
+    else await this.options.queue.consume(id, (delivery) => this.handlers.get(id)!(delivery));
+  }
+
+  /**
+   * Deploy a new set of channel definitions (e.g. re-read from the folder) without a restart:
+   * new channels start; changed ones restart their source with the new settings and rebuild
+   * the destinations whose settings changed; removed ones stop their source (what is queued
+   * for their destinations is still delivered). Removing a destination needs a restart.
+   */
+  async redeploy(next: ChannelDefinition[]): Promise<{ added: string[]; changed: string[]; removed: string[]; unchanged: string[] }> {
+    const report = { added: [] as string[], changed: [] as string[], removed: [] as string[], unchanged: [] as string[] };
+    const before = new Map(this.definitions.filter((c) => c.enabled).map((c) => [c.id, c]));
+    const enabled = next.filter((c) => c.enabled);
+    await this.options.queue.start(enabled.flatMap(subscriptionsOf));
+    for (const id of before.keys()) {
+      if (enabled.some((c) => c.id === id)) continue;
+      await this.stopChannel(id);
+      report.removed.push(id);
+    }
+    this.definitions = next;
+    for (const channel of enabled) {
+      const old = before.get(channel.id);
+      if (old && sameSettings({ ...old, file: '' }, { ...channel, file: '' })) {
+        report.unchanged.push(channel.id);
+        continue;
+      }
+      await this.stopChannel(channel.id);
+      for (const config of channel.destinations) await this.deployDestination(channel, config);
+      await this.startChannel(channel.id);
+      (old ? report.changed : report.added).push(channel.id);
+    }
+    this.backlog?.setChannels(new Map(enabled.map((c) => [c.id, c])));
+    log.info(report, 'channels redeployed');
+    return report;
+  }
 
   async start(): Promise<void> {
     const { store, queue } = this.options;
-    const enabled = this.options.channels.filter((c) => c.enabled);
+    const enabled = this.definitions.filter((c) => c.enabled);
     await queue.start(enabled.flatMap(subscriptionsOf));
 
     for (const channel of enabled) {
-      for (const config of channel.destinations) {
-        const id = destinationId(channel.id, config.name);
-        const destination = createDestination(config);
-        await destination.open();
-        this.destinations.push({ id, destination });
-        const handler = createDispatcher({
-          destinationId: id,
-          destination,
-          store,
-          retry: config.retry,
-          filter: config.filter,
-          onOutcome: this.options.onOutcome,
-        });
-        await queue.consume(id, handler);
-      }
+      for (const config of channel.destinations) await this.deployDestination(channel, config);
     }
 
     // Anything stored but not queued before a crash goes out before new traffic.
@@ -105,7 +158,7 @@ export class Engine {
   /** Start a deployed channel's source again. False if it is unknown or already running. */
   async startChannel(id: string): Promise<boolean> {
     if (this.stopping || this.channels.some((c) => c.definition.id === id)) return false;
-    const channel = this.options.channels.find((c) => c.id === id && c.enabled);
+    const channel = this.definitions.find((c) => c.id === id && c.enabled);
     if (!channel) return false;
     const deployed = await this.startSource(channel);
     this.channels.push(deployed);
@@ -181,7 +234,7 @@ export class Engine {
     // Sources first: they stop accepting and finish the messages in flight (store + ACK).
     await Promise.all(this.channels.map((c) => c.stop()));
     await this.options.queue.close();
-    await Promise.all(this.destinations.map((d) => d.destination.close()));
+    await Promise.all([...this.destinations.values()].map((d) => d.destination.close()));
     log.info({ channels: this.channels.length }, 'channels stopped');
   }
 }

@@ -6,6 +6,8 @@ import { RabbitQueue } from '../channels/queue/rabbitmq.js';
 import type { DeliveryQueue } from '../channels/queue/types.js';
 import type { ChannelDefinition } from '../channels/definition.js';
 import { Engine } from '../channels/engine.js';
+import { formatProblem, loadChannelFolder } from '../channels/load.js';
+import { HttpError } from './http/errors.js';
 import type { Config } from './config.js';
 import { createAdminParts } from './api/admin.js';
 import { instrumentEngine, type Instrumented } from './audit/instrument.js';
@@ -57,7 +59,16 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     queue,
     channels,
     runningPorts: () => new Map(engine.channels.map((c) => [c.definition.id, c.port])),
-    control: { start: (id) => engine.startChannel(id), stop: (id) => engine.stopChannel(id) },
+    control: {
+      start: (id) => engine.startChannel(id),
+      stop: (id) => engine.stopChannel(id),
+      definitions: () => [...engine.deployed],
+      redeploy: async () => {
+        const { channels: next, problems } = loadChannelFolder(config.channelsDir);
+        if (problems.length) throw new HttpError(422, `${problems.length} problem(s) in the channel files; nothing deployed`, { problems: problems.map(formatProblem) });
+        return engine.redeploy(next);
+      },
+    },
     audit,
     metrics: instrumented.metrics,
     env: options.env,

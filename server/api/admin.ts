@@ -17,7 +17,7 @@ import type { EngineMetrics } from '../metrics.js';
 import type { Db } from '../store/db.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { StoreDatabase } from '../store/schema.js';
-import { createEngineFacade } from './facade.js';
+import { createEngineFacade, type EngineControl } from './facade.js';
 import { createApiRouter } from './router.js';
 
 export interface AdminPartsOptions {
@@ -26,7 +26,7 @@ export interface AdminPartsOptions {
   queue: DeliveryQueue;
   channels: ChannelDefinition[];
   runningPorts: () => ReadonlyMap<string, number>;
-  control?: { start(id: string): Promise<boolean>; stop(id: string): Promise<boolean> };
+  control?: EngineControl;
   audit: AuditTrail;
   metrics: EngineMetrics;
   env?: NodeJS.ProcessEnv;

@@ -56,6 +56,25 @@ export interface EngineFacade {
   discardDeadLetters(destination: string, messageIds: string[], reason: string, by: string): Promise<number>;
   /** Start or stop one channel's source; false when nothing changed. */
   setChannelRunning(id: string, running: boolean): Promise<boolean>;
+  /** Re-read the channel files and deploy what changed. */
+  redeploy(): Promise<RedeployResult>;
+}
+
+export interface RedeployResult {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  unchanged: string[];
+}
+
+/** What the API may do to the running engine. */
+export interface EngineControl {
+  start(id: string): Promise<boolean>;
+  stop(id: string): Promise<boolean>;
+  /** Re-read the channel folder and deploy what changed; throws HttpError 422 with problems. */
+  redeploy?(): Promise<RedeployResult>;
+  /** The definitions deployed now. */
+  definitions?(): ChannelDefinition[];
 }
 
 export interface EngineFacadeOptions {
@@ -63,7 +82,7 @@ export interface EngineFacadeOptions {
   /** Bound MLLP port per running channel id. */
   runningPorts: () => ReadonlyMap<string, number>;
   /** Start/stop a channel's source (absent: the API answers 501). */
-  control?: { start(id: string): Promise<boolean>; stop(id: string): Promise<boolean> };
+  control?: EngineControl;
   /** The engine's (observed) store, so API actions reach the audit trail like engine ones. */
   store: MessageStore;
   queue: DeliveryQueue;
@@ -90,8 +109,10 @@ function summarise(c: ChannelDefinition, port: number | undefined): ChannelSumma
 }
 
 export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
-  const byId = new Map(o.definitions.map((c) => [c.id, c]));
-  const allDestinations = () => o.definitions.flatMap((c) => c.destinations.map((d) => destinationId(c.id, d.name)));
+  // After a redeploy the engine's definitions change: always read the current ones.
+  const definitions = () => (o.control?.definitions?.() ?? o.definitions).filter((c) => c.enabled);
+  const byId = { get: (id: string) => definitions().find((c) => c.id === id), has: (id: string) => definitions().some((c) => c.id === id) };
+  const allDestinations = () => definitions().flatMap((c) => c.destinations.map((d) => destinationId(c.id, d.name)));
   const requireDestination = (id: string) => {
     if (!allDestinations().includes(id)) throw new HttpError(404, `no destination ${id}`);
   };
@@ -101,13 +122,18 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
 
     channels() {
       const ports = o.runningPorts();
-      return o.definitions.map((c) => summarise(c, ports.get(c.id)));
+      return definitions().map((c) => summarise(c, ports.get(c.id)));
     },
 
     async setChannelRunning(id, running) {
       if (!byId.has(id)) throw new HttpError(404, `no channel ${id}`);
       if (!o.control) throw new HttpError(501, 'this engine cannot start or stop channels');
       return running ? o.control.start(id) : o.control.stop(id);
+    },
+
+    async redeploy() {
+      if (!o.control?.redeploy) throw new HttpError(501, 'this engine cannot redeploy channels');
+      return o.control.redeploy();
     },
 
     async channelStats(id) {

@@ -37,3 +37,34 @@ test('an engineer stops and starts a channel; an operator may not', async () => 
   expect(parseAckCode(await e.mllp.send(adt({ controlId: 'CTRL0001' }))).code).toBe('AA');
   expect((await e.call('POST', '/api/channels/nope/start', { token: e.tokens.engineer })).status).toBe(404);
 });
+
+test('channels are (re)deployed from the channel files without a restart', async () => {
+  const dir = e.config.channelsDir;
+  const { writeFileSync, unlinkSync, mkdirSync } = await import('node:fs');
+  const path = await import('node:path');
+  const drops = path.join(e.dir, 'drops');
+  mkdirSync(drops, { recursive: true });
+  const file = path.join(dir, 'records.yaml');
+  const yaml = (concurrency: number) =>
+    `id: records-in\nsource: { type: file, directory: ${drops}, stableMs: 0 }\ndestinations:\n  - { name: out, type: file, directory: ${drops}, concurrency: ${concurrency} }\n`;
+
+  writeFileSync(file, yaml(2));
+  const added = await e.call('POST', '/api/channels/deploy', { token: e.tokens.engineer });
+  expect(added.status).toBe(200);
+  expect(added.body).toMatchObject({ added: ['records-in'], changed: [], removed: [], unchanged: ['adt-in'] });
+  const list = await e.call('GET', '/api/channels', { token: e.tokens.operator });
+  expect(list.body.channels.map((c: { id: string; running: boolean }) => [c.id, c.running])).toEqual(expect.arrayContaining([['records-in', true]]));
+
+  writeFileSync(file, yaml(3));
+  expect((await e.call('POST', '/api/channels/deploy', { token: e.tokens.engineer })).body).toMatchObject({ changed: ['records-in'] });
+
+  writeFileSync(file, 'id: records-in\nsource: { type: file }\n');
+  const bad = await e.call('POST', '/api/channels/deploy', { token: e.tokens.engineer });
+  expect(bad.status).toBe(422);
+  expect(JSON.stringify(bad.body)).toContain('records.yaml');
+
+  unlinkSync(file);
+  expect((await e.call('POST', '/api/channels/deploy', { token: e.tokens.engineer })).body).toMatchObject({ removed: ['records-in'], unchanged: ['adt-in'] });
+  expect(parseAckCode(await e.mllp.send(adt({ controlId: 'CTRL0002' }))).code).toBe('AA');
+  expect((await e.call('POST', '/api/channels/deploy', { token: e.tokens.operator })).status).toBe(403);
+});

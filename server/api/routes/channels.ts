@@ -88,6 +88,19 @@ export const channelRoutes: ApiRoute[] = [
   ),
   {
     method: 'post',
+    path: '/channels/deploy',
+    operationId: 'deployChannels',
+    tag: 'channels',
+    summary: 'Re-read the channel files (TRAMLINE_CHANNELS) and deploy what changed: new channels start, changed ones restart, removed ones stop; invalid files deploy nothing (422 with the problems)',
+    permission: 'channels:manage',
+    response: {
+      description: 'what changed',
+      schema: { type: 'object', properties: { added: { type: 'array', items: { type: 'string' } }, changed: { type: 'array', items: { type: 'string' } }, removed: { type: 'array', items: { type: 'string' } }, unchanged: { type: 'array', items: { type: 'string' } } } },
+    },
+    handle: async (ctx) => ctx.engine.redeploy(),
+  },
+  {
+    method: 'post',
     path: '/channels/validate',
     operationId: 'validateChannel',
     tag: 'channels',
