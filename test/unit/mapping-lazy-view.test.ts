@@ -1,0 +1,50 @@
+// HL7 mappings read the parsed message through a view built segment by segment on first
+// read; a prebuilt JSON view (MappingInput.view) must give exactly the same output.
+import { describe, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseHl7, segmentViews, toView } from '../../adapters/hl7v2/parse.js';
+import { decodeHl7File } from '../../mappings/engine/cases.js';
+import { hl7Input, LazySegments } from '../../mappings/engine/hl7-input.js';
+import { DEFAULT_ADT_MAPPING, loadMappingById, MAPPINGS_DIR } from '../../mappings/index.js';
+
+const CASES = join(MAPPINGS_DIR, 'hl7v2', 'cases');
+const MESSAGES = readdirSync(CASES)
+  .filter((f) => f.endsWith('.hl7') && !f.startsWith('error-'))
+  .sort()
+  .map((f) => decodeHl7File(readFileSync(join(CASES, f))));
+
+describe('segment views', () => {
+  it('segmentViews(msg, id) is toView(msg)[id] for every segment id, and undefined for absent ones', () => {
+    for (const text of MESSAGES) {
+      const msg = parseHl7(text);
+      const whole = toView(msg);
+      for (const id of new Set(msg.segmentIds)) expect(segmentViews(msg, id)).toEqual(whole[id]);
+      expect(segmentViews(msg, 'ZZZ')).toBeUndefined();
+    }
+  });
+
+  it('LazySegments builds each id once per message and remembers absent ids', () => {
+    const msg = parseHl7(MESSAGES[0]);
+    const lazy = new LazySegments(msg);
+    const pid = lazy.segments('PID');
+    expect(pid).toEqual(toView(msg).PID);
+    expect(lazy.segments('PID')).toBe(pid);
+    expect(lazy.segments('ZZZ')).toBeUndefined();
+    expect(lazy.segments('ZZZ')).toBeUndefined();
+  });
+});
+
+describe('mapping input', () => {
+  it('the shipped ADT mapping gives the same bundle from the lazy view and from a whole JSON view', () => {
+    const mapping = loadMappingById(DEFAULT_ADT_MAPPING);
+    expect(MESSAGES.length).toBeGreaterThan(10);
+    for (const text of MESSAGES) {
+      const input = hl7Input(parseHl7(text));
+      const lazy = mapping.run(input);
+      const eager = mapping.run({ kind: 'hl7v2', view: toView(parseHl7(text)), vars: input.vars });
+      expect(JSON.stringify(lazy.output)).toBe(JSON.stringify(eager.output));
+      expect(lazy.issues).toEqual(eager.issues);
+    }
+  });
+});
