@@ -6,9 +6,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FileDestination, TEMP_PREFIX } from '../../adapters/file/destination.js';
-import { DeliveryError } from '../../channels/errors.js';
 import type { Envelope } from '../../channels/queue/types.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
+import { adtEnvelope, deliveryFailure } from '../support/delivery.js';
 
 const folders: string[] = [];
 function tempFolder(): string {
@@ -17,25 +17,8 @@ function tempFolder(): string {
   return dir;
 }
 
-function envelope(controlId: string, body = adt({ controlId, nhsNumber: NHS_NUMBERS[2] })): Envelope {
-  return {
-    messageId: `msg-${controlId}`,
-    channel: 'adt-in',
-    routingKey: 'hl7v2.ADT.A01.RCB',
-    partitionKey: `nhs:${NHS_NUMBERS[2]}`,
-    body,
-    headers: { messageType: 'ADT^A01', sendingFacility: 'RCB', controlId, receivedAt: '2026-06-15T09:30:01.000Z' },
-  };
-}
-
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
+const envelope = (controlId: string, body?: string): Envelope => adtEnvelope(controlId, NHS_NUMBERS[2], body);
+const failure = deliveryFailure;
 
 afterAll(() => folders.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 

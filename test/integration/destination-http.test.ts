@@ -1,31 +1,14 @@
 // HTTP destination against a real HTTP server in its own process, answering per a script.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { HttpDestination, type HttpDestinationOptions } from '../../adapters/http/destination.js';
-import { DeliveryError } from '../../channels/errors.js';
 import type { Envelope } from '../../channels/queue/types.js';
 import { freePort } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 import { startHttpPeer, type HttpPeer } from '../support/http-peer.js';
+import { adtEnvelope, deliveryFailure } from '../support/delivery.js';
 
-function envelope(controlId: string, body = adt({ controlId, nhsNumber: NHS_NUMBERS[0] })): Envelope {
-  return {
-    messageId: `msg-${controlId}`,
-    channel: 'adt-in',
-    routingKey: 'hl7v2.ADT.A01.RCB',
-    partitionKey: `nhs:${NHS_NUMBERS[0]}`,
-    body,
-    headers: { messageType: 'ADT^A01', sendingFacility: 'RCB', controlId, receivedAt: '2026-06-15T09:30:01.000Z' },
-  };
-}
-
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
+const envelope = (controlId: string, body?: string): Envelope => adtEnvelope(controlId, NHS_NUMBERS[0], body);
+const failure = deliveryFailure;
 
 describe('HTTP destination', () => {
   let peer: HttpPeer;

@@ -9,30 +9,13 @@ import { decodeHl7Bytes } from '../../adapters/hl7v2/charset.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 import { MllpDestination, type MllpDestinationOptions } from '../../adapters/mllp/destination.js';
 import { MllpServer } from '../../adapters/mllp/server.js';
-import { DeliveryError } from '../../channels/errors.js';
 import type { Envelope } from '../../channels/queue/types.js';
 import { freePort } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
+import { adtEnvelope, deliveryFailure } from '../support/delivery.js';
 
-function envelope(controlId: string, body = adt({ controlId, nhsNumber: NHS_NUMBERS[1] })): Envelope {
-  return {
-    messageId: `msg-${controlId}`,
-    channel: 'adt-in',
-    routingKey: 'hl7v2.ADT.A01.RCB',
-    partitionKey: `nhs:${NHS_NUMBERS[1]}`,
-    body,
-    headers: { messageType: 'ADT^A01', sendingFacility: 'RCB', controlId, receivedAt: '2026-06-15T09:30:01.000Z' },
-  };
-}
-
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
+const envelope = (controlId: string, body?: string): Envelope => adtEnvelope(controlId, NHS_NUMBERS[1], body);
+const failure = deliveryFailure;
 
 /** What the peer answers to a control id: a code (or a list used in turn), a wrong MSA-2, or silence. */
 type Answer = AckCode | AckCode[] | 'wrong-id' | 'hold';
