@@ -107,6 +107,13 @@ function historyBundle(req: Request, versions: StoredVersion[]): Bundle {
   };
 }
 
+/** The request's resource, which must be of the type the URL names. */
+function typedBody(req: Request) {
+  const resource = bodyResource(req);
+  if (resource.resourceType !== typeParam(req)) throw badRequest('resourceType does not match the URL');
+  return resource;
+}
+
 /** Wrap an async handler so thrown errors reach the OperationOutcome error handler. */
 const handle =
   (fn: (req: Request, res: Response) => Promise<void> | void): RequestHandler =>
@@ -167,9 +174,7 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
     ...write,
     json,
     handle(async (req, res) => {
-      const type = typeParam(req);
-      const resource = bodyResource(req);
-      if (resource.resourceType !== type) throw badRequest('resourceType does not match the URL');
+      const resource = typedBody(req);
       const ifNoneExist = req.get('if-none-exist');
       sendWrite(req, res, await store.create(resource, ifNoneExist ? { ifNoneExist } : {}));
     }),
@@ -179,9 +184,7 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
     ...write,
     json,
     handle(async (req, res) => {
-      const type = typeParam(req);
-      const resource = bodyResource(req);
-      if (resource.resourceType !== type) throw badRequest('resourceType does not match the URL');
+      const resource = typedBody(req);
       const query = queryOf(req);
       if (![...query.keys()].length) throw badRequest('PUT needs Type/id or Type?criteria');
       sendWrite(req, res, await store.update(resource, `?${query.toString()}`, { ifMatch: req.get('if-match') }));
@@ -212,9 +215,7 @@ export function createFhirRouter(store: FhirStore, options: FhirRouterOptions = 
     ...write,
     json,
     handle(async (req, res) => {
-      const type = typeParam(req);
-      const resource = bodyResource(req);
-      if (resource.resourceType !== type) throw badRequest('resourceType does not match the URL');
+      const resource = typedBody(req);
       sendWrite(req, res, await store.update(resource, idParam(req), { ifMatch: req.get('if-match') }));
     }),
   );
