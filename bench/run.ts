@@ -1,19 +1,20 @@
 // `npm run bench [name…]`: runs the benchmarks and prints one JSON object per benchmark on
 // stdout (machine-readable), progress on stderr. Peers run in the same process on the same
 // input, so ratios are comparable; absolute figures depend on the machine.
+//
+// Each benchmark runs in a process of its own and imports only its own modules: a peer
+// library loaded by one benchmark (the `hl7v2` package's dictionary alone is ~26 MB of heap)
+// would otherwise slow the garbage collector, and so the figures, of every other one.
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { benchEndToEnd } from './end-to-end.js';
-import { benchCldMapping } from './cld-mapping.js';
-import { benchHl7Parse } from './hl7-parse.js';
-import { benchMapping } from './mapping.js';
-import { benchRecordsEndToEnd } from './records-end-to-end.js';
+import { fileURLToPath } from 'node:url';
 
 const benches: Record<string, () => Promise<unknown>> = {
-  'hl7-parse': () => benchHl7Parse(),
-  'adt-mapping': () => benchMapping(),
-  'cld-mapping': () => benchCldMapping(),
-  'records-end-to-end': () => benchRecordsEndToEnd(),
-  'end-to-end': () => benchEndToEnd(),
+  'hl7-parse': async () => (await import('./hl7-parse.js')).benchHl7Parse(),
+  'adt-mapping': async () => (await import('./mapping.js')).benchMapping(),
+  'cld-mapping': async () => (await import('./cld-mapping.js')).benchCldMapping(),
+  'records-end-to-end': async () => (await import('./records-end-to-end.js')).benchRecordsEndToEnd(),
+  'end-to-end': async () => (await import('./end-to-end.js')).benchEndToEnd(),
 };
 
 const wanted = process.argv.slice(2);
@@ -23,10 +24,23 @@ if (unknown.length) {
   process.exit(2);
 }
 
-const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, platform: process.platform };
-for (const name of wanted.length ? wanted : Object.keys(benches)) {
+const names = wanted.length ? wanted : Object.keys(benches);
+if (names.length === 1) {
+  const [name] = names;
+  const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, platform: process.platform };
   console.error(`bench: ${name}…`);
   const started = Date.now();
   const result = await benches[name]();
   console.log(JSON.stringify({ bench: name, at: new Date().toISOString(), durationMs: Date.now() - started, machine, result }));
+} else {
+  const self = fileURLToPath(import.meta.url);
+  let failed = 0;
+  for (const name of names) {
+    const child = spawnSync(process.execPath, [...process.execArgv, self, name], { stdio: 'inherit' });
+    if (child.status !== 0) {
+      failed++;
+      console.error(`bench: ${name} failed (exit ${child.status ?? child.signal})`);
+    }
+  }
+  process.exit(failed ? 1 : 0);
 }
