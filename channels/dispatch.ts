@@ -10,6 +10,9 @@ import type { Delivery, DeliveryHandler, DeliveryOutcome } from './queue/types.j
 import { DeliveryError } from './errors.js';
 import { outcomeForFailure } from './retry.js';
 
+/** How long recording a successful delivery may wait to share its upsert with others. */
+const SENT_STATUS_LINGER_MS = 5;
+
 export interface DispatchOptions {
   destinationId: string;
   destination: Destination;
@@ -49,7 +52,8 @@ export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
     let outcome: DeliveryOutcome;
     try {
       await destination.deliver(envelope);
-      await store.setDestinationStatus(messageId, destinationId, 'sent', { attempts: attempt });
+      // Delivered: recording it only holds back the broker ack, so it may share a statement.
+      await store.setDestinationStatus(messageId, destinationId, 'sent', { attempts: attempt, lingerMs: SENT_STATUS_LINGER_MS });
       outcome = { kind: 'done' };
     } catch (err) {
       outcome = outcomeForFailure(err, attempt, retry);

@@ -13,6 +13,9 @@ import { hl7Matches } from './filter.js';
 import type { DeliveryQueue, Envelope } from './queue/types.js';
 import { hl7PatientKey, hl7RoutingKey } from './routing.js';
 
+/** How long the `queued` status write may wait for others (nobody waits for it). */
+const QUEUED_STATUS_LINGER_MS = 10;
+
 export interface IntakeStats {
   received: number;
   rejected: number;
@@ -44,14 +47,23 @@ export interface AckEvent {
 /**
  * The envelope for a stored HL7 v2 message. With a mapping, the body is its output (a FHIR
  * transaction Bundle as JSON) and mapping or validation failures throw; else the HL7 text.
+ * `patientKey`: hl7PatientKey(msg) when the caller has it already.
  */
-export function hl7Envelope(channel: string, messageId: string, text: string, msg: Hl7Message, receivedAt: Date, mapping?: string): Envelope {
+export function hl7Envelope(
+  channel: string,
+  messageId: string,
+  text: string,
+  msg: Hl7Message,
+  receivedAt: Date,
+  mapping?: string,
+  patientKey: string | undefined = hl7PatientKey(msg),
+): Envelope {
   const h = msg.header;
   return {
     messageId,
     channel,
     routingKey: hl7RoutingKey(channel, msg),
-    partitionKey: hl7PatientKey(msg) ?? `msg:${messageId}`,
+    partitionKey: patientKey ?? `msg:${messageId}`,
     body: mapping ? JSON.stringify(mapHl7ToBundle(msg, mapping).bundle) : text,
     headers: {
       kind: mapping ? 'bundle' : 'hl7v2',
@@ -90,6 +102,7 @@ export class Hl7Intake {
 
     const h = msg.header;
     const filtered = !hl7Matches(this.opts.channel.pipeline?.filter, msg);
+    const patientKey = hl7PatientKey(msg);
     let stored;
     try {
       stored = await this.opts.store.receive({
@@ -98,7 +111,7 @@ export class Hl7Intake {
         sender: h.sendingFacility || h.sendingApplication || remoteAddress,
         controlId: h.controlId,
         messageType: `${h.messageType}^${h.triggerEvent}`,
-        patientKey: hl7PatientKey(msg),
+        patientKey,
         status: filtered ? 'filtered' : 'received',
         raw,
       });
@@ -120,7 +133,7 @@ export class Hl7Intake {
 
     let envelope: Envelope;
     try {
-      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map);
+      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map, patientKey);
     } catch (err) {
       // Stored, but its content does not map: an application error the sender should hear
       // about; an engineer fixes the mapping and reprocesses the message.
@@ -135,7 +148,8 @@ export class Hl7Intake {
       await this.opts.queue.publish([envelope]);
       // Not waited for: the message is stored and queued, which is what the ACK promises. If the
       // status write is lost, the backlog queues the message again and destinations ignore it.
-      void this.opts.store.setStatus(stored.id, 'queued').catch((err: unknown) => log.warn({ channel: this.channelId, messageId: stored.id, reason: reasonOf(err) }, 'status not recorded'));
+      // It may wait a few ms to share one UPDATE with the status writes of other messages.
+      void this.opts.store.setStatus(stored.id, 'queued', undefined, { lingerMs: QUEUED_STATUS_LINGER_MS }).catch((err: unknown) => log.warn({ channel: this.channelId, messageId: stored.id, reason: reasonOf(err) }, 'status not recorded'));
       this.stats.queued++;
     } catch (err) {
       // Stored but not queued: the backlog publisher sends it when the queue is back.

@@ -2,11 +2,13 @@
 // system's own database, the way council case systems (Liquidlogic, Mosaic, …) take
 // integration feeds. The row id is Tramline's message id, so redelivery is a no-op.
 // Deliveries that arrive together are written together: one multi-row insert (one commit)
-// for everything that queued up while the previous insert was under way.
+// for everything that queued up while the previous insert was under way, written as SQL text
+// directly (PostgreSQL: one array parameter per column) rather than through the query builder.
 import { sql, type Kysely } from 'kysely';
 import type { CaseInboxDestinationConfig } from '../../channels/definition.js';
 import { DeliveryError } from '../../channels/errors.js';
 import type { Envelope } from '../../channels/queue/types.js';
+import { bulkInsert, type TypedColumns } from '../../server/store/bulk-sql.js';
 import { openDatabase, type Db } from '../../server/store/db.js';
 import type { Destination } from '../types.js';
 import { extractInboxFacts } from './extract.js';
@@ -24,6 +26,21 @@ interface InboxRow {
 }
 
 type InboxDb = Record<string, InboxRow>;
+
+const INBOX_COLUMNS = [
+  ['id', 'text'],
+  ['received_at', 'text'],
+  ['delivered_at', 'text'],
+  ['message_type', 'text'],
+  ['control_id', 'text'],
+  ['sending_facility', 'text'],
+  ['nhs_number', 'text'],
+  ['patient_identifiers', 'text'],
+  ['payload', 'text'],
+] as const satisfies TypedColumns & readonly (readonly [keyof InboxRow, string])[];
+
+/** The table name goes into SQL text: the channel schema's pattern, checked again here. */
+const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 interface PendingRow {
   row: InboxRow;
@@ -45,6 +62,7 @@ export class CaseInboxDestination implements Destination {
   constructor(private readonly config: Pick<CaseInboxDestinationConfig, 'database' | 'table'>) {}
 
   async open(): Promise<void> {
+    if (!TABLE_NAME.test(this.config.table)) throw new Error(`case inbox table name not allowed: ${this.config.table}`);
     this.db = await openDatabase<InboxDb>(this.config.database);
     await this.db.kysely.schema
       .createTable(this.config.table)
@@ -123,11 +141,10 @@ export class CaseInboxDestination implements Destination {
 
   private async insertRows(rows: InboxRow[]): Promise<void> {
     try {
-      await this.kysely
-        .insertInto(this.config.table)
-        .values(rows)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+      const db = this.db;
+      if (!db) throw new Error('case inbox destination used before open()');
+      const values = rows.map((row) => INBOX_COLUMNS.map(([column]) => row[column]));
+      await db.kysely.executeQuery(bulkInsert(db.dialect, this.config.table, INBOX_COLUMNS, values, 'on conflict ("id") do nothing'));
     } catch (err) {
       // The case-system database being down or locked is worth retrying.
       throw new DeliveryError(`case inbox write failed: ${(err as Error).message}`, true);

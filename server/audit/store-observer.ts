@@ -40,8 +40,8 @@ export function observeStore(store: MessageStore, observers: MessageStoreObserve
       await each((o) => o.received?.(withoutContent(message), result));
       return result;
     },
-    async setStatus(id, status, error) {
-      await store.setStatus(id, status, error);
+    async setStatus(id, status, error, options) {
+      await store.setStatus(id, status, error, options);
       await each((o) => o.statusChanged?.(id, status, error));
     },
     async setDestinationStatus(id, destination, status, options = {}) {

@@ -1,13 +1,32 @@
 // Group commit: writes that arrive while a commit is under way are gathered and committed
 // together in one transaction, so one fsync / one PostgreSQL commit serves many callers.
 // Each caller's promise settles only after the transaction holding its write has committed.
+// A batch of one kind whose write is a single statement skips BEGIN and COMMIT (the statement
+// is its own transaction). Writes nobody waits for at once may linger a few milliseconds for
+// others of their kind, so a steady trickle still shares statements.
 import type { Kysely, Transaction } from 'kysely';
+
+/** A result standing for one item's failure: that caller's promise rejects, the rest resolve. */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
 
 /** A kind of write that can be applied to many items at once (e.g. one multi-row insert). */
 export interface BulkWrite<DB, I, R> {
   readonly name: string;
-  /** Must return one result per item, in order. */
-  apply(trx: Transaction<DB>, items: I[]): Promise<R[]>;
+  /** Must return one result per item, in order (an ItemFailure fails that item alone). */
+  apply(trx: Transaction<DB>, items: I[]): Promise<(R | ItemFailure)[]>;
+  /**
+   * The same write without a transaction, when a batch holds only this kind: returns undefined
+   * when these items need one. Safe only when the first statement alone makes every item
+   * durable or none; any later statement may fail only its own items (as ItemFailure).
+   */
+  applyAlone?(db: Kysely<DB>, items: I[]): Promise<(R | ItemFailure)[]> | undefined;
+}
+
+export interface SubmitOptions {
+  /** Most milliseconds this write may wait for others of its kind before it is committed. */
+  lingerMs?: number;
 }
 
 interface Pending<DB> {
@@ -30,6 +49,9 @@ type SingleOp<DB> = (trx: Transaction<DB>) => Promise<unknown>;
 
 export class GroupCommitter<DB> {
   private pending: Pending<DB>[] = [];
+  /** Submitted with lingerMs: moved to `pending` when the timer fires or on drain. */
+  private lingering: Pending<DB>[] = [];
+  private lingerTimer?: NodeJS.Timeout;
   private active = 0;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
@@ -56,11 +78,26 @@ export class GroupCommitter<DB> {
   }
 
   /** Queue one item of a bulk write; resolves with its result after commit. */
-  submit<I, R>(kind: BulkWrite<DB, I, R>, item: I): Promise<R> {
+  submit<I, R>(kind: BulkWrite<DB, I, R>, item: I, options: SubmitOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ kind: kind as BulkWrite<DB, unknown, unknown>, item, resolve: resolve as (v: unknown) => void, reject });
+      const pending = { kind: kind as BulkWrite<DB, unknown, unknown>, item, resolve: resolve as (v: unknown) => void, reject };
+      if (options.lingerMs && options.lingerMs > 0) {
+        this.lingering.push(pending);
+        this.lingerTimer ??= setTimeout(() => this.stopLingering(), options.lingerMs);
+        if (this.lingering.length >= this.maxBatch) this.stopLingering();
+        return;
+      }
+      this.pending.push(pending);
       this.schedule();
     });
+  }
+
+  private stopLingering(): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    if (this.lingering.length === 0) return;
+    this.pending.push(...this.lingering.splice(0));
+    this.schedule();
   }
 
   /** Queue a transactional function; it shares a transaction with other queued writes. */
@@ -70,6 +107,7 @@ export class GroupCommitter<DB> {
 
   /** Resolves once everything queued so far has been committed or failed. */
   async drain(): Promise<void> {
+    this.stopLingering();
     if (this.pending.length === 0 && this.active === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -97,17 +135,28 @@ export class GroupCommitter<DB> {
   }
 
   private async flush(batch: Pending<DB>[]): Promise<void> {
+    const kind = batch[0].kind;
+    let results: unknown[];
     try {
-      const results = await this.kysely.transaction().execute(async (trx) => {
-        await this.onBegin?.(trx);
-        return applyGrouped(trx, batch);
-      });
-      batch.forEach((p, i) => p.resolve(results[i]));
+      const alone = !this.onBegin && kind.applyAlone && batch.every((p) => p.kind === kind) ? kind.applyAlone(this.kysely, batch.map((p) => p.item)) : undefined;
+      results = await (alone ??
+        this.kysely.transaction().execute(async (trx) => {
+          await this.onBegin?.(trx);
+          return applyGrouped(trx, batch);
+        }));
     } catch {
       if (batch.length === 1) return this.flushAlone(batch[0]);
       // One bad write must not fail its neighbours: commit each on its own to find it.
       for (const p of batch) await this.flushAlone(p);
+      return;
     }
+    if (results.length !== batch.length) {
+      // A bug in a bulk write, found after its commit: writing again could store twice.
+      const err = new Error(`bulk write ${kind.name} returned ${results.length} results for ${batch.length} items`);
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => settle(p, results[i]));
   }
 
   private async flushAlone(p: Pending<DB>): Promise<void> {
@@ -116,11 +165,16 @@ export class GroupCommitter<DB> {
         await this.onBegin?.(trx);
         return p.kind.apply(trx, [p.item]);
       });
-      p.resolve(result);
+      settle(p, result);
     } catch (err) {
       p.reject(err);
     }
   }
+}
+
+function settle<DB>(p: Pending<DB>, result: unknown): void {
+  if (result instanceof ItemFailure) p.reject(result.error);
+  else p.resolve(result);
 }
 
 /** Apply a batch, one bulk call per kind (in order of first appearance); results in batch order. */

@@ -1,12 +1,12 @@
 // The message store: searchable metadata, encrypted content, per-destination state and the
 // lifecycle history, over SQLite or PostgreSQL. Writes go through group commit so that many
 // concurrent receives cost one transaction.
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, DialectName } from './db.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
-import { GroupCommitter, type BulkWrite } from './group-commit.js';
-import { bulkInsert, bulkUpdateWhereIn } from './bulk-sql.js';
+import { GroupCommitter, ItemFailure, type BulkWrite } from './group-commit.js';
+import { bulkInsert, bulkUpdateWhereIn, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';
 import type { MessageContentTable, MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
 import type {
   ContentStage,
@@ -38,7 +38,8 @@ const MAX_LIST_LIMIT = 10_000;
 /** Rows per multi-row insert: keeps bound parameters well under both engines' limits. */
 const INSERT_CHUNK = 200;
 
-type Trx = Transaction<StoreDatabase>;
+/** A transaction, or the database itself for a write that is one statement. */
+type Executor = Kysely<StoreDatabase>;
 
 function contentAad(messageId: string, stage: ContentStage): string {
   return `message:${messageId}:${stage}`;
@@ -61,12 +62,30 @@ export class MessageStore {
   private readonly receiveWrite: BulkWrite<StoreDatabase, NewMessage, ReceiveResult>;
   // Per-message status writes are bulk writes too: a group commit applies all of a batch's
   // status changes in a few multi-row statements instead of one round trip per message.
-  private readonly statusWrite: BulkWrite<StoreDatabase, StatusChange, void> = { name: 'status', apply: (trx, items) => applyStatusChanges(trx, this.dialect, items) };
+  // Each of these is one statement for a batch that forms a single run, and then needs no
+  // transaction of its own (see BulkWrite.applyAlone).
+  private readonly statusWrite: BulkWrite<StoreDatabase, StatusChange, void> = {
+    name: 'status',
+    apply: (trx, items) => applyStatusChanges(trx, this.dialect, statusRuns(this.dialect, items), items.length),
+    applyAlone: (db, items) => {
+      const runs = statusRuns(this.dialect, items);
+      return runs.length === 1 ? applyStatusChanges(db, this.dialect, runs, items.length) : undefined;
+    },
+  };
   private readonly destinationWrite: BulkWrite<StoreDatabase, DestinationChange, void> = {
     name: 'destination-status',
-    apply: (trx, items) => applyDestinationChanges(trx, this.dialect, items),
+    apply: (trx, items) => applyDestinationChanges(trx, this.dialect, destinationRuns(this.dialect, items), items.length),
+    applyAlone: (db, items) => {
+      const runs = destinationRuns(this.dialect, items);
+      return runs.length === 1 ? applyDestinationChanges(db, this.dialect, runs, items.length) : undefined;
+    },
   };
-  private readonly eventWrite: BulkWrite<StoreDatabase, NewEvent, void> = { name: 'event', apply: (trx, items) => insertEvents(trx, this.dialect, items).then(() => items.map(() => undefined)) };
+  private readonly eventWrite: BulkWrite<StoreDatabase, NewEvent, void> = {
+    name: 'event',
+    apply: (trx, items) => insertEvents(trx, this.dialect, items).then(() => items.map(() => undefined)),
+    applyAlone: (db, items) =>
+      this.dialect === 'postgres' || items.length <= INSERT_CHUNK ? insertEvents(db, this.dialect, items).then(() => items.map(() => undefined)) : undefined,
+  };
 
   /** `db` must already be migrated (see `migrateToLatest` in ./migrations/index.ts). */
   constructor(
@@ -80,7 +99,12 @@ export class MessageStore {
       maxBatch: options.maxBatch ?? 500,
       maxConcurrent: options.maxConcurrentCommits ?? (db.dialect === 'postgres' ? 2 : 1),
     });
-    this.receiveWrite = { name: 'receive', apply: (trx, items) => this.insertReceived(trx, items) };
+    this.receiveWrite = {
+      name: 'receive',
+      apply: (trx, items) => this.insertReceived(trx, items, false),
+      // PostgreSQL stores new messages, their content and events in one statement.
+      applyAlone: (db, items) => (this.dialect === 'postgres' ? this.insertReceived(db, items, true) : undefined),
+    };
   }
 
   /**
@@ -118,18 +142,22 @@ export class MessageStore {
     return open(this.keys, { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext }, contentAad(id, stage));
   }
 
-  async setStatus(id: string, status: MessageStatus, error?: string): Promise<void> {
-    await this.writes.submit(this.statusWrite, { id, status, error: error ?? null });
+  /**
+   * `options.lingerMs`: the caller does not wait for this write at once, so it may wait that
+   * long for other status writes to share one statement and commit (it still resolves on commit).
+   */
+  async setStatus(id: string, status: MessageStatus, error?: string, options: WriteOptions = {}): Promise<void> {
+    await this.writes.submit(this.statusWrite, { id, status, error: error ?? null }, options);
   }
 
-  /** Upsert one destination's state; `attempts` left out keeps the stored count. */
+  /** Upsert one destination's state; `attempts` left out keeps the stored count. `lingerMs` as for setStatus. */
   async setDestinationStatus(
     id: string,
     destination: string,
     status: DestinationStatus,
-    options: { attempts?: number; error?: string } = {},
+    options: { attempts?: number; error?: string } & WriteOptions = {},
   ): Promise<void> {
-    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null });
+    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null }, options);
   }
 
   async addEvent(id: string, event: string, options: { destination?: string; detail?: string; at?: Date } = {}): Promise<void> {
@@ -236,8 +264,12 @@ export class MessageStore {
     return byMessage;
   }
 
-  /** Bulk part of receive: insert what is new, resolve duplicates to the stored original. */
-  private async insertReceived(trx: Trx, messages: NewMessage[]): Promise<ReceiveResult[]> {
+  /**
+   * Bulk part of receive: insert what is new, resolve duplicates to the stored original. With
+   * `alone` (PostgreSQL, no transaction) the insert of new messages is one statement and commits
+   * by itself; a failure after it fails only the duplicates.
+   */
+  private async insertReceived(db: Executor, messages: NewMessage[], alone: boolean): Promise<(ReceiveResult | ItemFailure)[]> {
     const now = Date.now();
     const rows: MessagesTable[] = messages.map((m) => ({
       id: uuidv7(),
@@ -251,53 +283,120 @@ export class MessageStore {
       error: m.error ?? null,
       updated_at: now,
     }));
+    const sealRaw = (i: number): MessageContentTable => {
+      const sealed = seal(this.keys, toBuffer(messages[i].raw), contentAad(rows[i].id, 'raw'));
+      return { message_id: rows[i].id, stage: 'raw', key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext };
+    };
     const inserted = new Set<string>();
-    for (const chunk of chunks(rows, INSERT_CHUNK)) {
+    if (this.dialect === 'postgres') {
       // Conflict on the duplicate key (also within this batch) inserts nothing for that row;
       // PostgreSQL waits for a concurrent inserter of the same key, so this is race-safe.
-      const returned = await trx.executeQuery<{ id: string }>(
-        bulkInsert(this.dialect, 'messages', MESSAGE_COLUMNS, chunk.map((r) => MESSAGE_COLUMNS.map((c) => r[c])), 'on conflict do nothing returning "id"'),
-      );
+      const returned = await db.executeQuery<{ id: string }>(receiveStatement(rows, rows.map((_, i) => sealRaw(i)), now));
       for (const r of returned.rows) inserted.add(r.id);
-    }
-
-    const results: ReceiveResult[] = [];
-    const contentRows: MessageContentTable[] = [];
-    const eventRows: NewEvent[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i];
-      if (inserted.has(row.id)) {
-        const sealed = seal(this.keys, toBuffer(messages[i].raw), contentAad(row.id, 'raw'));
-        contentRows.push({ message_id: row.id, stage: 'raw', key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext });
-        eventRows.push({ message_id: row.id, at: now, event: 'received', destination: null, detail: null });
-        results.push({ id: row.id, duplicate: false });
-        continue;
+    } else {
+      for (const chunk of chunks(rows, INSERT_CHUNK)) {
+        const returned = await db.executeQuery<{ id: string }>(bulkInsert(this.dialect, 'messages', MESSAGE_COLUMNS, valuesOf(MESSAGE_COLUMNS, chunk), 'on conflict do nothing returning "id"'));
+        for (const r of returned.rows) inserted.add(r.id);
       }
-      if (row.control_id === null) throw new Error(`message insert returned no row for ${row.id}`);
-      const original = await trx
-        .selectFrom('messages')
-        .select('id')
-        .where('channel', '=', row.channel)
-        .where('sender', '=', row.sender)
-        .where('control_id', '=', row.control_id)
-        .executeTakeFirstOrThrow();
-      eventRows.push({ message_id: original.id, at: now, event: 'duplicate', destination: null, detail: 'same sender and control id received again' });
-      results.push({ id: original.id, duplicate: true });
+      const contentRows = rows.flatMap((row, i) => (inserted.has(row.id) ? [sealRaw(i)] : []));
+      for (const chunk of chunks(contentRows, INSERT_CHUNK)) await db.executeQuery(bulkInsert(this.dialect, 'message_content', CONTENT_COLUMNS, valuesOf(CONTENT_COLUMNS, chunk)));
+      await insertEvents(db, this.dialect, rows.filter((row) => inserted.has(row.id)).map((row) => ({ message_id: row.id, at: now, event: 'received', destination: null, detail: null })));
     }
-    for (const chunk of chunks(contentRows, INSERT_CHUNK)) {
-      await trx.executeQuery(bulkInsert(this.dialect, 'message_content', CONTENT_COLUMNS, chunk.map((r) => CONTENT_COLUMNS.map((c) => r[c]))));
+    const results: (ReceiveResult | ItemFailure)[] = rows.map((row) => ({ id: row.id, duplicate: false }));
+    const duplicates = rows.map((_, i) => i).filter((i) => !inserted.has(rows[i].id));
+    if (duplicates.length === 0) return results;
+    try {
+      const events: NewEvent[] = [];
+      for (const i of duplicates) {
+        const row = rows[i];
+        if (row.control_id === null) throw new Error(`message insert returned no row for ${row.id}`);
+        const original = await db
+          .selectFrom('messages')
+          .select('id')
+          .where('channel', '=', row.channel)
+          .where('sender', '=', row.sender)
+          .where('control_id', '=', row.control_id)
+          .executeTakeFirstOrThrow();
+        events.push({ message_id: original.id, at: now, event: 'duplicate', destination: null, detail: 'same sender and control id received again' });
+        results[i] = { id: original.id, duplicate: true };
+      }
+      await insertEvents(db, this.dialect, events);
+    } catch (err) {
+      if (!alone) throw err;
+      // The new messages are committed already: only the duplicates failed.
+      for (const i of duplicates) results[i] = new ItemFailure(err);
     }
-    await insertEvents(trx, this.dialect, eventRows);
     return results;
   }
 }
 
 type NewEvent = Omit<MessageEventsTable, 'id'>;
 
-const MESSAGE_COLUMNS = ['id', 'channel', 'received_at', 'sender', 'control_id', 'message_type', 'patient_key', 'status', 'error', 'updated_at'] as const satisfies readonly (keyof MessagesTable)[];
-const CONTENT_COLUMNS = ['message_id', 'stage', 'key_id', 'iv', 'tag', 'ciphertext'] as const satisfies readonly (keyof MessageContentTable)[];
-const EVENT_COLUMNS = ['message_id', 'at', 'event', 'destination', 'detail'] as const satisfies readonly (keyof NewEvent)[];
-const DESTINATION_COLUMNS = ['message_id', 'destination', 'status', 'attempts', 'error', 'updated_at'] as const;
+export interface WriteOptions {
+  /** Most milliseconds the write may wait for others of its kind before it commits. */
+  lingerMs?: number;
+}
+
+const MESSAGE_COLUMNS = [
+  ['id', 'text'],
+  ['channel', 'text'],
+  ['received_at', 'bigint'],
+  ['sender', 'text'],
+  ['control_id', 'text'],
+  ['message_type', 'text'],
+  ['patient_key', 'text'],
+  ['status', 'text'],
+  ['error', 'text'],
+  ['updated_at', 'bigint'],
+] as const satisfies readonly (readonly [keyof MessagesTable, PgColumnType])[];
+const CONTENT_COLUMNS = [
+  ['message_id', 'text'],
+  ['stage', 'text'],
+  ['key_id', 'text'],
+  ['iv', 'bytea'],
+  ['tag', 'bytea'],
+  ['ciphertext', 'bytea'],
+] as const satisfies readonly (readonly [keyof MessageContentTable, PgColumnType])[];
+const EVENT_COLUMNS = [
+  ['message_id', 'text'],
+  ['at', 'bigint'],
+  ['event', 'text'],
+  ['destination', 'text'],
+  ['detail', 'text'],
+] as const satisfies readonly (readonly [keyof NewEvent, PgColumnType])[];
+const DESTINATION_COLUMNS = [
+  ['message_id', 'text'],
+  ['destination', 'text'],
+  ['status', 'text'],
+  ['attempts', 'integer'],
+  ['error', 'text'],
+  ['updated_at', 'bigint'],
+] as const satisfies TypedColumns;
+
+/** Rows as value arrays in the order of `columns`. */
+function valuesOf<T>(columns: readonly (readonly [keyof T & string, PgColumnType])[], rows: T[]): SqlValue[][] {
+  return rows.map((row) => columns.map(([column]) => row[column] as SqlValue));
+}
+
+/**
+ * PostgreSQL receive in one statement: the messages (arrays, unnest), the sealed raw content
+ * of those actually inserted (a VALUES list: binary parameters) and their 'received' events.
+ * Returns the ids inserted; a duplicate key inserts nothing and is left out.
+ */
+function receiveStatement(rows: MessagesTable[], content: MessageContentTable[], now: number): CompiledQuery {
+  const quoted = (columns: TypedColumns) => columns.map(([c]) => `"${c}"`).join(', ');
+  const params: unknown[] = MESSAGE_COLUMNS.map(([column]) => rows.map((row) => row[column]));
+  const values = content
+    .map((row) => `(${CONTENT_COLUMNS.map(([column, type]) => `$${params.push(row[column])}::${type}`).join(', ')})`)
+    .join(', ');
+  const at = `$${params.push(now)}::bigint`;
+  const text =
+    `with m as (insert into "messages" (${quoted(MESSAGE_COLUMNS)}) select * from ${unnestColumns(MESSAGE_COLUMNS, 1)} on conflict do nothing returning "id"), ` +
+    `c as (insert into "message_content" (${quoted(CONTENT_COLUMNS)}) select v.* from (values ${values}) as v(${quoted(CONTENT_COLUMNS)}) where v."message_id" in (select "id" from m)), ` +
+    `e as (insert into "message_events" ("message_id", "at", "event") select "id", ${at}, 'received' from m) ` +
+    'select "id" from m';
+  return CompiledQuery.raw(text, params);
+}
 
 interface StatusChange {
   id: string;
@@ -315,22 +414,30 @@ interface DestinationChange {
 }
 
 /** Consecutive runs of items that `sameRun` accepts into one statement, in call order. */
-function runs<T>(items: T[], sameRun: (run: T[], next: T) => boolean): T[][] {
+function runs<T>(items: T[], maxRun: number, sameRun: (run: T[], next: T) => boolean): T[][] {
   const out: T[][] = [];
   for (const item of items) {
     const last = out[out.length - 1];
-    if (last && last.length < INSERT_CHUNK && sameRun(last, item)) last.push(item);
+    if (last && last.length < maxRun && sameRun(last, item)) last.push(item);
     else out.push([item]);
   }
   return out;
 }
 
-/** One UPDATE per run of equal (status, error): call order holds when an id changes twice. */
-async function applyStatusChanges(trx: Trx, dialect: DialectName, items: StatusChange[]): Promise<void[]> {
+/** PostgreSQL takes a whole run as array parameters; SQLite binds one parameter per value. */
+const maxRun = (dialect: DialectName): number => (dialect === 'postgres' ? Infinity : INSERT_CHUNK);
+
+/** Runs of equal (status, error): call order holds when an id changes twice. */
+function statusRuns(dialect: DialectName, items: StatusChange[]): StatusChange[][] {
+  return runs(items, maxRun(dialect), (r, next) => r[0].status === next.status && r[0].error === next.error);
+}
+
+/** One UPDATE per run. */
+async function applyStatusChanges(db: Executor, dialect: DialectName, statusRuns: StatusChange[][], count: number): Promise<void[]> {
   const now = Date.now();
-  for (const run of runs(items, (r, next) => r[0].status === next.status && r[0].error === next.error)) {
+  for (const run of statusRuns) {
     const set = { status: run[0].status, error: run[0].error, updated_at: now };
-    await trx.executeQuery(
+    await db.executeQuery(
       bulkUpdateWhereIn(
         dialect,
         'messages',
@@ -340,29 +447,39 @@ async function applyStatusChanges(trx: Trx, dialect: DialectName, items: StatusC
       ),
     );
   }
-  return items.map(() => undefined);
+  return new Array<void>(count).fill(undefined);
 }
 
 /**
- * Multi-row upserts. A run never holds one (message, destination) twice (PostgreSQL refuses to
- * update a row twice in one statement) and either sets attempts for all rows or for none.
+ * Runs for multi-row upserts. A run never holds one (message, destination) twice (PostgreSQL
+ * refuses to update a row twice in one statement) and either sets attempts for all rows or for none.
  */
-async function applyDestinationChanges(trx: Trx, dialect: DialectName, items: DestinationChange[]): Promise<void[]> {
-  const now = Date.now();
+function destinationRuns(dialect: DialectName, items: DestinationChange[]): DestinationChange[][] {
   const keyOf = (c: DestinationChange) => `${c.id}\u0000${c.destination}`;
-  const sameRun = (run: DestinationChange[], next: DestinationChange) =>
-    (run[0].attempts === undefined) === (next.attempts === undefined) && !run.some((c) => keyOf(c) === keyOf(next));
-  for (const run of runs(items, sameRun)) {
-    const update = ['status', 'error', 'updated_at', ...(run[0].attempts !== undefined ? ['attempts'] : [])].map((c) => `"${c}" = excluded."${c}"`).join(', ');
-    const rows = run.map((c) => [c.id, c.destination, c.status, c.attempts ?? 0, c.error, now]);
-    await trx.executeQuery(bulkInsert(dialect, 'message_destinations', DESTINATION_COLUMNS, rows, `on conflict ("message_id", "destination") do update set ${update}`));
-  }
-  return items.map(() => undefined);
+  const keys = new Map<DestinationChange[], Set<string>>();
+  return runs(items, maxRun(dialect), (run, next) => {
+    if ((run[0].attempts === undefined) !== (next.attempts === undefined)) return false;
+    let seen = keys.get(run);
+    if (!seen) keys.set(run, (seen = new Set(run.map(keyOf))));
+    if (seen.has(keyOf(next))) return false;
+    seen.add(keyOf(next));
+    return true;
+  });
 }
 
-async function insertEvents(trx: Trx, dialect: DialectName, items: NewEvent[]): Promise<void> {
-  for (const chunk of chunks(items, INSERT_CHUNK)) {
-    await trx.executeQuery(bulkInsert(dialect, 'message_events', EVENT_COLUMNS, chunk.map((e) => EVENT_COLUMNS.map((c) => e[c]))));
+async function applyDestinationChanges(db: Executor, dialect: DialectName, upsertRuns: DestinationChange[][], count: number): Promise<void[]> {
+  const now = Date.now();
+  for (const run of upsertRuns) {
+    const update = ['status', 'error', 'updated_at', ...(run[0].attempts !== undefined ? ['attempts'] : [])].map((c) => `"${c}" = excluded."${c}"`).join(', ');
+    const rows = run.map((c) => [c.id, c.destination, c.status, c.attempts ?? 0, c.error, now]);
+    await db.executeQuery(bulkInsert(dialect, 'message_destinations', DESTINATION_COLUMNS, rows, `on conflict ("message_id", "destination") do update set ${update}`));
+  }
+  return new Array<void>(count).fill(undefined);
+}
+
+async function insertEvents(db: Executor, dialect: DialectName, items: NewEvent[]): Promise<void> {
+  for (const chunk of chunks(items, maxRun(dialect))) {
+    await db.executeQuery(bulkInsert(dialect, 'message_events', EVENT_COLUMNS, valuesOf(EVENT_COLUMNS, chunk)));
   }
 }
 

@@ -78,6 +78,23 @@ describe.each(BACKENDS)('audit trail (%s)', (name) => {
     expect(result).toMatchObject({ ok: true, checked: 150, head: { seq: 150 } });
   });
 
+  test('two trails on one database keep one chain when they take turns (each chains onto what the other wrote)', async () => {
+    const other = new AuditTrail(db);
+    const entry = (i: number) => ({ category: 'system' as const, action: 'turns', outcome: 'success' as const, detail: { i } });
+    const before = (await trail.verify()).checked;
+    for (let i = 0; i < 4; i++) {
+      await trail.append(entry(2 * i));
+      await other.append(entry(2 * i + 1));
+    }
+    // Entries nobody waits for wait for company, and are written by flush.
+    const recorded = Promise.all([trail.record(entry(8)), trail.record(entry(9))]);
+    await trail.flush();
+    await recorded;
+    const rows = await trail.query({ action: 'turns' });
+    expect(rows.map((r) => r.detail?.i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await trail.verify()).toMatchObject({ ok: true, checked: before + 10 });
+  });
+
   test('entries round-trip and can be queried by patient and time', async () => {
     const before = new Date(Date.now() - 1);
     const view = await trail.append({

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Db } from '../../server/store/db.js';
-import { GroupCommitter } from '../../server/store/group-commit.js';
+import { GroupCommitter, ItemFailure } from '../../server/store/group-commit.js';
 import type { StoreDatabase } from '../../server/store/schema.js';
 import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
 
@@ -62,5 +62,44 @@ describe.each(BACKENDS)('GroupCommitter on %s', (backendName) => {
     const results = await Promise.all([1, 2, 3].map((n) => committer.submit(double, n)));
     expect(results).toEqual([2, 4, 6]);
     expect(calls).toEqual([[1, 2, 3]]);
+  });
+
+  test('a batch of one kind with a single-statement form runs it without a transaction; mixed batches get one', async () => {
+    const committer = new GroupCommitter(db.kysely);
+    const seen: string[] = [];
+    const kind = (name: string) => ({
+      name,
+      apply: async (trx: Transaction<StoreDatabase>, items: number[]) => (seen.push(`${name}: transaction ${trx.isTransaction}`), items),
+      applyAlone: (kysely: Kysely<StoreDatabase>, items: number[]) => Promise.resolve((seen.push(`${name}: alone ${kysely.isTransaction}`), items)),
+    });
+    const [a, b] = [kind('a'), kind('b')];
+    expect(await Promise.all([1, 2].map((n) => committer.submit(a, n)))).toEqual([1, 2]);
+    expect(seen).toEqual(['a: alone false']);
+    seen.length = 0;
+    expect(await Promise.all([committer.submit(a, 1), committer.submit(b, 2)])).toEqual([1, 2]);
+    expect(seen).toEqual(['a: transaction true', 'b: transaction true']);
+  });
+
+  test('an ItemFailure fails that item alone', async () => {
+    const committer = new GroupCommitter(db.kysely);
+    const oddFails = { name: 'odd', apply: async (_trx: unknown, items: number[]) => items.map((n) => (n % 2 ? new ItemFailure(new Error(`odd ${n}`)) : n)) };
+    const results = await Promise.allSettled([1, 2, 3].map((n) => committer.submit(oddFails, n)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual(['odd 1', 2, 'odd 3']);
+  });
+
+  test('lingering writes wait for their timer and then share one batch; drain does not wait for the timer', async () => {
+    const committer = new GroupCommitter(db.kysely);
+    const calls: number[][] = [];
+    const record = { name: 'record', apply: async (_trx: unknown, items: number[]) => (calls.push(items), items) };
+    const first = committer.submit(record, 1, { lingerMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = committer.submit(record, 2, { lingerMs: 60_000 });
+    expect(calls).toEqual([]);
+    await committer.drain();
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(calls).toEqual([[1, 2]]);
+    const late = committer.submit(record, 3, { lingerMs: 30 });
+    expect(await late).toBe(3);
+    expect(calls).toEqual([[1, 2], [3]]);
   });
 });

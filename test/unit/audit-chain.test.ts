@@ -1,5 +1,6 @@
 // Canonical JSON and the hash chain checker, without a database.
 import { describe, expect, test } from '@jest/globals';
+import crypto from 'node:crypto';
 import { canonicalJson, ChainChecker, GENESIS_HASH, hashRow } from '../../server/audit/chain.js';
 import { toRecord, toRow } from '../../server/audit/rows.js';
 import type { AuditLogTable } from '../../server/audit/schema.js';
@@ -41,6 +42,17 @@ describe('hash chain', () => {
       const { hash: _h, ...rest } = changed;
       expect(hashRow(rest)).not.toBe(row.hash);
     }
+  });
+
+  test('the hash is SHA-256 over the canonical JSON of the row (trails written before still verify)', () => {
+    const row = toRow(
+      { category: 'view', action: 'viewer.read', outcome: 'success', actor: { id: 'dr "quoted"', kind: 'jwt' }, patient: '9434765919', purpose: 'direct care\u2028', detail: { z: [1, 'é'], a: null } },
+      7,
+      GENESIS_HASH,
+      1_700_000_000_123,
+    );
+    const { hash, ...rest } = row;
+    expect(hash).toBe(crypto.createHash('sha256').update(canonicalJson(rest), 'utf8').digest('hex'));
   });
 
   test('an edit, a deletion and a reordering are each named', () => {
