@@ -40,12 +40,27 @@ export interface EndToEndOptions {
 }
 
 // ---- synthetic ADT (invented people; NHS numbers pass Modulus 11) ----
-const NHS = ['9434765919', '9449305552', '9912003888'];
 const EVENTS = ['A01', 'A02', 'A03', 'A08'];
+
+/**
+ * A distinct invented NHS number per person (Modulus 11 check digit). One number per person
+ * matters: the NHS number is the ordering key, and messages of one key are delivered one after
+ * another — three numbers shared by a fifth of all people made three "people" receive 20% of
+ * the traffic, and their serial chains, not the engine, set the measured rate.
+ */
+function nhsNumberOf(patient: number): string {
+  for (let base = 900_000_000 + patient * 11; ; base++) {
+    const digits = String(base);
+    let sum = 0;
+    for (let i = 0; i < 9; i++) sum += Number(digits[i]) * (10 - i);
+    const check = (11 - (sum % 11)) % 11;
+    if (check !== 10) return `${digits}${check}`;
+  }
+}
 
 function adt(controlId: string, patient: number): string {
   const event = EVENTS[patient % EVENTS.length];
-  const nhs = patient % 5 === 0 ? `${NHS[patient % NHS.length]}^^^NHS^NH~` : '';
+  const nhs = patient % 5 === 0 ? `${nhsNumberOf(patient)}^^^NHS^NH~` : '';
   return [
     `MSH|^~\\&|PAS|RXL|TRAMLINE|BLACKPOOL|20260615093000||ADT^${event}^ADT_A01|${controlId}|P|2.4|||AL|NE|GBR|UNICODE UTF-8`,
     `EVN|${event}|20260615093000|||C1234567^DOCTOR^TEST|20260615092900`,

@@ -12,6 +12,7 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { reasonOf } from '../errors.js';
 import { log } from '../../server/logger.js';
+import { AckBatcher } from './rabbitmq-acks.js';
 import { decodeMessage, encodeEnvelope, HEADER, type DecodedMessage, type EncodedMessage } from './rabbitmq-codec.js';
 import { declareMembers, delayLevelFor, type DestinationNames } from './rabbitmq-topology.js';
 import type { DeliveryHandler, DeliveryOutcome, Envelope } from './types.js';
@@ -40,6 +41,8 @@ interface Generation {
   model: ChannelModel;
   channel: ConfirmChannel;
   abort: AbortController;
+  /** Acks of this channel's deliveries, sent in runs (rabbitmq-acks.ts). */
+  acks: AckBatcher;
 }
 
 interface OwnedPartition {
@@ -142,6 +145,7 @@ export class DestinationConsumer {
     generation?.abort.abort();
     await Promise.allSettled([...this.inFlight]);
     if (generation) {
+      generation.acks.flush();
       this.generation = undefined;
       await generation.channel.close().catch(() => undefined);
     }
@@ -186,7 +190,7 @@ export class DestinationConsumer {
 
   private async openGeneration(model: ChannelModel): Promise<Generation> {
     const channel = await model.createConfirmChannel();
-    const generation: Generation = { model, channel, abort: new AbortController() };
+    const generation: Generation = { model, channel, abort: new AbortController(), acks: new AckBatcher(channel) };
     channel.on('error', (err: unknown) => log.warn({ destination: this.settings.destination, err: reasonOf(err) }, 'rabbitmq: consumer channel error'));
     channel.on('close', () => this.lose(generation));
     await channel.prefetch(this.settings.prefetch, false);
@@ -199,6 +203,7 @@ export class DestinationConsumer {
   private lose(generation: Generation): void {
     if (this.generation === generation) this.generation = undefined;
     generation.abort.abort();
+    generation.acks.discard();
     for (const [partition, owned] of this.owned) if (owned.generation === generation) this.owned.delete(partition);
   }
 
@@ -258,6 +263,8 @@ export class DestinationConsumer {
     const { channel } = owned.generation;
     await channel.cancel(owned.consumerTag);
     if (owned.inFlight > 0) await new Promise<void>((resolve) => (owned.onDrained = resolve));
+    // Acks go out before the lock is given back (same channel: the broker takes them in order).
+    owned.generation.acks.flush();
     this.owned.delete(partition);
     await this.dropLock(owned.generation, partition);
     log.debug({ destination: this.settings.destination, partition }, 'rabbitmq: partition released');
@@ -274,13 +281,14 @@ export class DestinationConsumer {
       if (this.owned.get(owned.partition) === owned) this.owned.delete(owned.partition);
       return;
     }
+    owned.generation.acks.received(msg);
     let decoded: DecodedMessage;
     try {
       decoded = decodeMessage(msg);
     } catch (err) {
       // Not ours to deliver: the queue's dead-letter exchange takes it (x-death reason "rejected").
       log.warn({ destination: this.settings.destination, err: reasonOf(err) }, 'rabbitmq: malformed message dead-lettered');
-      this.settle(owned.generation, (ch) => ch.nack(msg, false, false));
+      owned.generation.acks.reject(msg);
       return;
     }
     owned.inFlight++;
@@ -313,7 +321,7 @@ export class DestinationConsumer {
       }
       switch (outcome.kind) {
         case 'done':
-          this.settle(generation, (ch) => ch.ack(msg));
+          generation.acks.ack(msg);
           return;
         case 'dead-letter':
           await this.deadLetter(generation, msg, envelope, outcome.reason, attempt);
@@ -344,7 +352,7 @@ export class DestinationConsumer {
   private async park(generation: Generation, msg: ConsumeMessage, envelope: Envelope, delayMs: number, nextAttempt: number): Promise<void> {
     const queue = this.settings.names.delayQueue(delayLevelFor(delayMs, this.settings.retryDelayLevelsMs));
     const encoded = encodeEnvelope(envelope, this.settings.partitions, nextAttempt);
-    if (await this.publishConfirmed(generation, '', queue, encoded, envelope.messageId)) this.settle(generation, (ch) => ch.ack(msg));
+    if (await this.publishConfirmed(generation, '', queue, encoded, envelope.messageId)) generation.acks.ack(msg);
   }
 
   private async publishConfirmed(generation: Generation, exchange: string, routingKey: string, encoded: EncodedMessage, messageId: string): Promise<boolean> {
@@ -369,14 +377,6 @@ export class DestinationConsumer {
     });
     if (!(await this.publishConfirmed(generation, this.settings.names.deadLetterExchange, '', encoded, envelope.messageId))) return;
     log.info({ destination: this.settings.destination, messageId: envelope.messageId, attempts }, 'rabbitmq: dead-lettered');
-    this.settle(generation, (ch) => ch.ack(msg));
-  }
-
-  private settle(generation: Generation, action: (channel: ConfirmChannel) => void): void {
-    try {
-      action(generation.channel);
-    } catch {
-      // Channel already closed: the broker requeued the message; it will come again.
-    }
+    generation.acks.ack(msg);
   }
 }

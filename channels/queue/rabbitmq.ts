@@ -209,6 +209,7 @@ export class RabbitQueue implements DeliveryQueue {
 
   /** Runs on every (re)connection, before amqplib reports it connected. */
   private async setup(model: ChannelModel): Promise<void> {
+    coalesceFrameWrites(model);
     await this.declare(model);
     this.model = model;
     await this.openPublishChannel(model);
@@ -286,4 +287,33 @@ export class RabbitQueue implements DeliveryQueue {
       if (this.deadLetterLocks.get(destination) === run) this.deadLetterLocks.delete(destination);
     }
   }
+}
+
+interface AmqplibConnectionInternals {
+  muxer?: { _readIncoming?: () => void };
+  stream?: { cork?: () => void; uncork?: () => void };
+}
+
+/**
+ * amqplib's multiplexer writes every frame (each publish, each ack) to the socket on its own: a
+ * system call, and a wake-up of the broker, per frame. Corking the socket around one pass of the
+ * multiplexer sends what the pass writes as one writev. Frames, their order and the back-pressure
+ * (the multiplexer stops when a write returns false) are unchanged. Relies on amqplib 2.x
+ * internals (`connection.muxer`, `connection.stream`); where they differ it does nothing and
+ * frames go out one by one as before.
+ */
+function coalesceFrameWrites(model: ChannelModel): void {
+  const connection = (model as unknown as { connection?: AmqplibConnectionInternals }).connection;
+  const muxer = connection?.muxer;
+  const stream = connection?.stream;
+  const pass = muxer?._readIncoming;
+  if (!muxer || typeof pass !== 'function' || typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return;
+  muxer._readIncoming = () => {
+    stream.cork!();
+    try {
+      pass.call(muxer);
+    } finally {
+      stream.uncork!();
+    }
+  };
 }
