@@ -5,7 +5,8 @@
 // `node bin/copy-assets.js <folder>` targets another output folder (tsc --outDir <folder>).
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+import { fileURLToPath, URL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = path.resolve(process.argv[2] ?? path.join(root, 'dist'));

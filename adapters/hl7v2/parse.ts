@@ -338,17 +338,63 @@ export function segmentOrder(msg: Hl7Message): string[] {
   return [...msg.segmentIds];
 }
 
+// Where the last readField() stopped: at the field separator after the field, or the end.
+let fieldEnd = 0;
+
 /**
- * One segment's view in a single pass over its text: only leaf values are sliced out, and
- * only leaves containing the escape character are unescaped (the view feeds every mapping,
- * so nested split() calls would dominate mapping time).
+ * The field starting at `start` of `line` (up to the next field separator or the end), as
+ * repetitions → components → subcomponents; sets fieldEnd. One pass over the text: only
+ * leaf values are sliced out, and only leaves containing the escape character are unescaped
+ * (views feed every mapping, so nested split() calls would dominate mapping time).
  */
-function segmentView(line: string, id: string, s: Separators): Segment {
+function readField(line: string, start: number, s: Separators): Field {
   const F = s.field.charCodeAt(0);
   const R = s.repetition.charCodeAt(0);
   const C = s.component.charCodeAt(0);
   const S = s.subcomponent.charCodeAt(0);
   const E = s.escape.charCodeAt(0);
+  const len = line.length;
+  if (start >= len || line.charCodeAt(start) === F) {
+    fieldEnd = start;
+    return [];
+  }
+  // Lists start as one-element literals and grow only when a separator says so: most
+  // fields have one repetition and most components one subcomponent, and an empty `[]`
+  // grown by push() reserves 17 slots (the view is most of a message's allocation).
+  let field: Field | undefined;
+  let rep: Repetition | undefined;
+  let comp: Component | undefined;
+  let leaf = start;
+  let escaped = false;
+  let j = start;
+  for (; j <= len; j++) {
+    const c = j === len ? F : line.charCodeAt(j);
+    if (c === F || c === R || c === C || c === S) {
+      const raw = line.slice(leaf, j);
+      const v = escaped ? unescapeHl7(raw, s) : raw;
+      escaped = false;
+      leaf = j + 1;
+      if (comp === undefined) comp = [v];
+      else comp.push(v);
+      if (c === S) continue;
+      if (rep === undefined) rep = [comp];
+      else rep.push(comp);
+      comp = undefined;
+      if (c === C) continue;
+      if (field === undefined) field = [rep];
+      else field.push(rep);
+      rep = undefined;
+      if (c === F) break;
+    } else if (c === E) {
+      escaped = true;
+    }
+  }
+  fieldEnd = j;
+  return field ?? [];
+}
+
+/** One segment's view: every field parsed (see readField). */
+function segmentView(line: string, id: string, s: Separators): Segment {
   const len = line.length;
   const segment: Segment = [[[[id]]]];
   let i = 3; // at the field separator after the id (or the end)
@@ -358,47 +404,53 @@ function segmentView(line: string, id: string, s: Separators): Segment {
     i = encEnd < 0 ? len : encEnd;
   }
   while (i < len) {
-    const start = i + 1; // skip the field separator
-    if (start >= len || line.charCodeAt(start) === F) {
-      segment.push([]);
-      i = start;
-      continue;
-    }
-    // Lists start as one-element literals and grow only when a separator says so: most
-    // fields have one repetition and most components one subcomponent, and an empty `[]`
-    // grown by push() reserves 17 slots (the view is most of a message's allocation).
-    let field: Field | undefined;
-    let rep: Repetition | undefined;
-    let comp: Component | undefined;
-    let leaf = start;
-    let escaped = false;
-    let j = start;
-    for (; j <= len; j++) {
-      const c = j === len ? F : line.charCodeAt(j);
-      if (c === F || c === R || c === C || c === S) {
-        const raw = line.slice(leaf, j);
-        const v = escaped ? unescapeHl7(raw, s) : raw;
-        escaped = false;
-        leaf = j + 1;
-        if (comp === undefined) comp = [v];
-        else comp.push(v);
-        if (c === S) continue;
-        if (rep === undefined) rep = [comp];
-        else rep.push(comp);
-        comp = undefined;
-        if (c === C) continue;
-        if (field === undefined) field = [rep];
-        else field.push(rep);
-        rep = undefined;
-        if (c === F) break;
-      } else if (c === E) {
-        escaped = true;
-      }
-    }
-    segment.push(field ?? []);
-    i = j;
+    segment.push(readField(line, i + 1, s));
+    i = fieldEnd;
   }
   return segment;
+}
+
+/**
+ * One segment's view whose fields are parsed when first read: until then an entry holds the
+ * field's text. Read fields with fieldAt(); materializeSegment() parses all of them (do so
+ * before handing the segment to code that indexes it directly).
+ */
+function lazySegmentView(line: string, id: string, s: Separators): LazySegment {
+  const fields: LazySegment = line.split(s.field);
+  fields[0] = [[[id]]];
+  if (id === 'MSH') {
+    // MSH-1 is the field separator itself and MSH-2 the encoding characters, both literal.
+    fields.splice(1, 1, [[[s.field]]], [[[(fields[1] as string | undefined) ?? '']]]);
+  }
+  return fields;
+}
+
+/** A segment view some of whose fields may still be text (see lazySegmentView). */
+export type LazySegment = (Field | string)[];
+
+/** Field `n` of a segment view, parsing it (once) if it is still text. */
+export function fieldAt(segment: LazySegment, n: number, s: Separators): Field | undefined {
+  const f = segment[n];
+  if (typeof f !== 'string') return f;
+  const parsed = readField(f, 0, s);
+  segment[n] = parsed;
+  return parsed;
+}
+
+/** Parse every field of a segment view still held as text; returns it as a plain Segment. */
+export function materializeSegment(segment: LazySegment, s: Separators): Segment {
+  for (let n = 1; n < segment.length; n++) if (typeof segment[n] === 'string') fieldAt(segment, n, s);
+  return segment as Segment;
+}
+
+/** Every segment with this id built by `build` (undefined when the message has none). */
+function viewsOf<T>(msg: Hl7Message, id: string, build: (line: string, id: string, s: Separators) => T): T[] | undefined {
+  let out: T[] | undefined;
+  const ids = msg.segmentIds;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] === id) (out ??= []).push(build(msg.segmentText(i), id, msg.separators));
+  }
+  return out;
 }
 
 /**
@@ -406,12 +458,12 @@ function segmentView(line: string, id: string, s: Separators): Segment {
  * such segment): for readers such as the mapping engine that need only some segments.
  */
 export function segmentViews(msg: Hl7Message, id: string): Segment[] | undefined {
-  let out: Segment[] | undefined;
-  const ids = msg.segmentIds;
-  for (let i = 0; i < ids.length; i++) {
-    if (ids[i] === id) (out ??= []).push(segmentView(msg.segmentText(i), id, msg.separators));
-  }
-  return out;
+  return viewsOf(msg, id, segmentView);
+}
+
+/** Like segmentViews, but each field is parsed on first read (fieldAt). */
+export function lazySegmentViews(msg: Hl7Message, id: string): LazySegment[] | undefined {
+  return viewsOf(msg, id, lazySegmentView);
 }
 
 /** The documented JSON view mappings read (adapters/hl7v2/README.md). */

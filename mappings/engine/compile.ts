@@ -2,6 +2,7 @@
 // run context (the input and an array of named slots), so running a mapping walks no YAML,
 // parses no paths and looks nothing up by name.
 import { MappingError } from '../../channels/errors.js';
+import { materializeSegment, type LazySegment } from '../../adapters/hl7v2/parse.js';
 import { getFunction } from '../functions/index.js';
 import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
@@ -40,8 +41,17 @@ interface ItemBinding {
   level: Hl7Level;
 }
 
+/** A name a mapping can read with `$var` or `${…}`. */
+export interface Binding {
+  slot: number;
+  level?: Hl7Level;
+  isList?: boolean;
+  /** Holds a whole segment whose fields may still be text: parsed when read with `$var`. */
+  lazySegment?: boolean;
+}
+
 export interface Scope {
-  names: ReadonlyMap<string, { slot: number; level?: Hl7Level; isList?: boolean }>;
+  names: ReadonlyMap<string, Binding>;
   item?: ItemBinding;
   /** Segment id → slot of the segment being looped over (so `AL1-3` reads the current AL1). */
   segments: ReadonlyMap<string, number>;
@@ -169,16 +179,16 @@ export class MappingCompiler {
 
   private buildList(parts: Compiled[], distinctBy?: string): (ctx: RunContext) => unknown {
     return (ctx) => {
-      const out: unknown[] = [];
+      let out: unknown[] | undefined;
       for (let i = 0; i < parts.length; i++) {
         const v = parts[i].run(ctx);
         if (isEmpty(v)) continue;
         if (parts[i].spread && Array.isArray(v)) {
-          for (const x of v) if (!isEmpty(x)) out.push(x);
-        } else out.push(v);
+          for (let j = 0; j < v.length; j++) if (!isEmpty(v[j])) out = append(out, v[j]);
+        } else out = append(out, v);
       }
-      const result = distinctBy ? distinct(out, distinctBy) : out;
-      return result.length ? result : undefined;
+      if (out === undefined) return undefined;
+      return distinctBy ? distinct(out, distinctBy) : out;
     };
   }
 
@@ -289,7 +299,7 @@ export class MappingCompiler {
     const run = (ctx: RunContext): unknown => {
       let items = all(ctx);
       if (items.length === 1 && Array.isArray(items[0]) && source.level === 'value') items = items[0] as unknown[];
-      const out: unknown[] = [];
+      let out: unknown[] | undefined;
       const saved = ctx.slots[slot];
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
@@ -298,12 +308,13 @@ export class MappingCompiler {
         for (let j = 0; j < lets.length; j++) ctx.slots[lets[j].slot] = lets[j].c.run(ctx);
         const v = body.run(ctx);
         if (isEmpty(v)) continue;
-        if (body.spread && Array.isArray(v)) out.push(...v);
-        else out.push(v);
+        if (body.spread && Array.isArray(v)) {
+          for (let j = 0; j < v.length; j++) out = append(out, v[j]);
+        } else out = append(out, v);
       }
       ctx.slots[slot] = saved;
-      const result = distinctBy ? distinct(out, distinctBy) : out;
-      return result.length ? result : undefined;
+      if (out === undefined) return undefined;
+      return distinctBy ? distinct(out, distinctBy) : out;
     };
     return this.withWhen({ run, dynamic: true, spread: true }, entries, target, scope);
   }
@@ -366,6 +377,7 @@ export class MappingCompiler {
     node: unknown,
     target: string,
     scope: Scope,
+    keepLazy = false,
   ): { all: (ctx: RunContext) => unknown[]; first: (ctx: RunContext) => unknown; level: Hl7Level; segment?: string } {
     if (this.input === 'hl7v2') {
       let parsed;
@@ -387,6 +399,25 @@ export class MappingCompiler {
       const level = levelOf(parsed, item?.level);
       const loopSegment = !parsed.relative && parsed.field === undefined && parsed.occurrence === undefined ? parsed.segment : undefined;
       const firstFn = compileHl7PathFirst(parsed, item?.level, readItem, rebound);
+      if (level === 'segment' && !keepLazy) {
+        // Whole segments leave path code here (loop items, values, function arguments):
+        // parse the fields still held as text, so whatever reads them sees a plain view.
+        return {
+          all: (ctx) => {
+            if (ctx.hl7 === undefined) return [];
+            const segs = fn(ctx.hl7, ctx.slots);
+            for (let i = 0; i < segs.length; i++) materializeSegment(segs[i] as LazySegment, ctx.hl7.separators);
+            return segs;
+          },
+          first: (ctx) => {
+            if (ctx.hl7 === undefined) return undefined;
+            const seg = firstFn(ctx.hl7, ctx.slots);
+            return seg === undefined ? undefined : materializeSegment(seg as LazySegment, ctx.hl7.separators);
+          },
+          level,
+          segment: loopSegment,
+        };
+      }
       return {
         all: (ctx) => (ctx.hl7 === undefined ? [] : fn(ctx.hl7, ctx.slots)),
         first: (ctx) => (ctx.hl7 === undefined ? undefined : firstFn(ctx.hl7, ctx.slots)),
@@ -409,8 +440,11 @@ export class MappingCompiler {
     return { all: (ctx) => fn(ctx.data), first: (ctx) => fn(ctx.data)[0], level: 'value' };
   }
 
-  /** A value expression: one source, then $where, $fn, $default, $required, $when. */
-  value(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope, many = false): Compiled {
+  /**
+   * A value expression: one source, then $where, $fn, $default, $required, $when. `tested`:
+   * the value is only tested (a condition), so a whole segment it reads need not be parsed.
+   */
+  value(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope, many = false, tested = false): Compiled {
     this.checkKeys(entries, VALUE_KEYS, node, target, 'a value expression');
     for (const [k, , pair] of entries) {
       if (!k.startsWith('$')) this.fail((pair as { key?: unknown }).key, target, `"${k}" cannot sit beside ${VALUE_SOURCES.filter((s) => this.has(entries, s)).join(', ')}; nest it in an object`);
@@ -428,7 +462,7 @@ export class MappingCompiler {
     if (source === '$path') {
       const p = this.js(srcNode);
       if (typeof p !== 'string') this.fail(srcNode, target, '$path must be a string');
-      const compiled = this.path(p, srcNode, target, scope);
+      const compiled = this.path(p, srcNode, target, scope, tested && !this.has(entries, '$fn'));
       level = compiled.level;
       isList = takeAll;
       const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, level) : undefined;
@@ -453,7 +487,13 @@ export class MappingCompiler {
         if (!binding) this.fail(srcNode, target, `unknown name "${String(name)}" (define it under let:, or with $as)`);
         level = binding.level;
         isList = binding.isList === true;
-        const readVar = this.reader(binding.slot);
+        const readSlot = this.reader(binding.slot);
+        const readVar = binding.lazySegment
+          ? (ctx: RunContext) => {
+              const v = readSlot(ctx);
+              return v === undefined || ctx.hl7 === undefined ? v : materializeSegment(v as LazySegment, ctx.hl7.separators);
+            }
+          : readSlot;
         const listed = isList;
         const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, level ?? 'value') : undefined;
         read = where
@@ -620,14 +660,30 @@ function asOutput(c: Compiled): Compiled {
   return { ...c, level: 'value', run: (ctx) => text(run(ctx)) };
 }
 
+/**
+ * Add `v` to a list that may not exist yet. Most lists a mapping builds hold one item, and
+ * a `[v]` literal is sized for it where `[]` + push() reserves 17 slots.
+ */
+function append(list: unknown[] | undefined, v: unknown): unknown[] {
+  if (list === undefined) return [v];
+  list.push(v);
+  return list;
+}
+
+/** The items without later ones whose `key` repeats an earlier one's (the same list if none does). */
 function distinct(items: unknown[], key: string): unknown[] {
+  if (items.length < 2) return items;
   const seen = new Set<unknown>();
-  const out: unknown[] = [];
-  for (const item of items) {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
     const k = item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[key] : item;
-    if (k !== undefined && seen.has(k)) continue;
+    if (k !== undefined && seen.has(k)) {
+      out ??= items.slice(0, i);
+      continue;
+    }
     seen.add(k);
-    out.push(item);
+    out?.push(item);
   }
-  return out;
+  return out ?? items;
 }

@@ -42,7 +42,7 @@ export function compileCondition(c: MappingCompiler, raw: unknown, target: strin
   const tests = entries.filter(([k]) => TEST_KEYS.has(k));
   if (tests.length > 1) c.fail(node, target, 'a condition takes at most one test');
   const valueEntries = entries.filter(([k]) => !TEST_KEYS.has(k));
-  const value = c.value(valueEntries, node, target, scope);
+  const value = c.value(valueEntries, node, target, scope, false, true);
   const run = value.run;
   if (!tests.length) return (ctx) => truthy(run(ctx));
   const [op, argNode] = tests[0];

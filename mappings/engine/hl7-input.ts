@@ -1,26 +1,35 @@
 // The input an HL7 v2 mapping reads: the parsed message (its JSON view is built segment by
 // segment as the mapping reads them) plus the MSH values most mappings need, as `$var` names.
-import { segmentViews, type Hl7Message, type Hl7View, type Segment } from '../../adapters/hl7v2/parse.js';
+import { DEFAULT_SEPARATORS, type Separators } from '../../adapters/hl7v2/escape.js';
+import { lazySegmentViews, type Hl7Message, type Hl7View, type LazySegment } from '../../adapters/hl7v2/parse.js';
 import type { MappingInput } from './types.js';
 
-/** Where compiled HL7 paths get a segment id's views from. */
+/**
+ * Where compiled HL7 paths get a segment id's views from. A view's fields may still be text
+ * (read them with fieldAt and these separators).
+ */
 export interface SegmentSource {
-  segments(id: string): Segment[] | undefined;
+  readonly separators: Separators;
+  segments(id: string): LazySegment[] | undefined;
 }
 
 /**
  * Builds each segment id's view on first read and keeps it for the run: a mapping never pays
  * for segments it does not read (EVN, Z-segments, …), and pays once for those it reads often.
+ * Fields are parsed on first read too: a mapping reads a dozen of PV1's fifty-odd fields.
  */
 export class LazySegments implements SegmentSource {
-  private readonly built = new Map<string, Segment[] | null>();
+  private readonly built = new Map<string, LazySegment[] | null>();
+  readonly separators: Separators;
 
-  constructor(private readonly msg: Hl7Message) {}
+  constructor(private readonly msg: Hl7Message) {
+    this.separators = msg.separators;
+  }
 
-  segments(id: string): Segment[] | undefined {
+  segments(id: string): LazySegment[] | undefined {
     const hit = this.built.get(id);
     if (hit !== undefined) return hit ?? undefined;
-    const views = segmentViews(this.msg, id);
+    const views = lazySegmentViews(this.msg, id);
     this.built.set(id, views ?? null);
     return views;
   }
@@ -28,9 +37,11 @@ export class LazySegments implements SegmentSource {
 
 /** A whole JSON view given up front (MappingInput.view). */
 export class ViewSegments implements SegmentSource {
+  readonly separators = DEFAULT_SEPARATORS;
+
   constructor(private readonly view: Hl7View) {}
 
-  segments(id: string): Segment[] | undefined {
+  segments(id: string): LazySegment[] | undefined {
     return Object.hasOwn(this.view, id) ? this.view[id] : undefined;
   }
 }

@@ -10,7 +10,8 @@
 //   @  @-3.1  @.4    the current `$forEach` item (a segment, a repetition or a value)
 //
 // A path yields a list of matches; empty values are not matches.
-import type { Field, Repetition, Segment } from '../../adapters/hl7v2/parse.js';
+import type { Separators } from '../../adapters/hl7v2/escape.js';
+import { fieldAt, type LazySegment, type Repetition, type Segment } from '../../adapters/hl7v2/parse.js';
 import type { SegmentSource } from './hl7-input.js';
 
 export type Hl7Level = 'segment' | 'repetition' | 'value';
@@ -109,21 +110,26 @@ function isEmptyRepetition(rep: Repetition): boolean {
   return true;
 }
 
+/** Add a match to a list that may not exist yet (most paths match once: `[v]` is sized for it). */
+function append(out: unknown[] | undefined, v: unknown): unknown[] {
+  if (out === undefined) return [v];
+  out.push(v);
+  return out;
+}
+
 /**
  * Compile the part after the segment: field, repetition, filter, component. Returns a
- * function that appends the matches found in one segment to `out`.
+ * function that adds the matches found in one segment to `out` (creating it if need be).
  */
-function compileWithinSegment(p: ParsedHl7Path): (seg: Segment, out: unknown[]) => void {
+type WithinSegment = (seg: LazySegment, out: unknown[] | undefined, seps: Separators) => unknown[] | undefined;
+
+function compileWithinSegment(p: ParsedHl7Path): WithinSegment {
   const { field, repetition, conditions, component } = p;
   const sub = p.subcomponent ?? 1;
-  if (field === undefined) {
-    return (seg, out) => {
-      out.push(seg);
-    };
-  }
-  return (seg, out) => {
-    const f: Field | undefined = seg[field];
-    if (f === undefined || f.length === 0) return;
+  if (field === undefined) return (seg, out) => append(out, seg);
+  return (seg, out, seps) => {
+    const f = fieldAt(seg, field, seps);
+    if (f === undefined || f.length === 0) return out;
     const from = repetition === undefined ? 0 : repetition - 1;
     const to = repetition === undefined ? f.length : Math.min(repetition, f.length);
     for (let r = from; r < to; r++) {
@@ -138,12 +144,29 @@ function compileWithinSegment(p: ParsedHl7Path): (seg: Segment, out: unknown[]) 
       }
       if (!ok) continue;
       if (component === undefined) {
-        if (!isEmptyRepetition(rep)) out.push(rep);
+        if (!isEmptyRepetition(rep)) out = append(out, rep);
       } else {
         const v = leaf(rep, component, sub);
-        if (v !== '') out.push(v);
+        if (v !== '') out = append(out, v);
       }
     }
+    return out;
+  };
+}
+
+/**
+ * `view.segments(id)`, remembering the answer for the last view asked: a path is read
+ * several times in one run (in loops, templates and conditions), always of the same message.
+ */
+function lastSegmentsReader(segmentId: string): (view: SegmentSource) => LazySegment[] | undefined {
+  let lastView: SegmentSource | undefined;
+  let lastSegments: LazySegment[] | undefined;
+  return (view) => {
+    if (view !== lastView) {
+      lastSegments = view.segments(segmentId);
+      lastView = view;
+    }
+    return lastSegments;
   };
 }
 
@@ -162,11 +185,9 @@ export function compileHl7Path(
   if (p.relative) {
     if (!readItem) throw new Error('"@" is only meaningful inside $forEach or $use … $with');
     if (itemLevel === 'segment') {
-      return (_view, slots) => {
-        const out: unknown[] = [];
+      return (view, slots) => {
         const seg = readItem(slots) as Segment | undefined;
-        if (seg !== undefined) within(seg, out);
-        return out;
+        return (seg === undefined ? undefined : within(seg, undefined, view.separators)) ?? [];
       };
     }
     if (p.field !== undefined) throw new Error('"@-n" needs the loop item to be a segment (e.g. $forEach: NK1)');
@@ -187,36 +208,34 @@ export function compileHl7Path(
     };
   }
   if (rebound) {
-    return (_view, slots) => {
-      const out: unknown[] = [];
+    return (view, slots) => {
       const seg = rebound(slots) as Segment | undefined;
-      if (seg !== undefined) within(seg, out);
-      return out;
+      return (seg === undefined ? undefined : within(seg, undefined, view.separators)) ?? [];
     };
   }
   const segmentId = p.segment as string;
   const occurrence = p.occurrence;
+  const segmentsOf = lastSegmentsReader(segmentId);
   return (view) => {
-    const segs = view.segments(segmentId);
-    const out: unknown[] = [];
-    if (segs === undefined) return out;
+    const segs = segmentsOf(view);
+    if (segs === undefined) return [];
     if (occurrence !== undefined) {
       const seg = segs[occurrence - 1];
-      if (seg !== undefined) within(seg, out);
-      return out;
+      return (seg === undefined ? undefined : within(seg, undefined, view.separators)) ?? [];
     }
-    for (let i = 0; i < segs.length; i++) within(segs[i], out);
-    return out;
+    let out: unknown[] | undefined;
+    for (let i = 0; i < segs.length; i++) out = within(segs[i], out, view.separators);
+    return out ?? [];
   };
 }
 
 /** The first match within one segment, without collecting the others. */
-function compileFirstWithinSegment(p: ParsedHl7Path): (seg: Segment) => unknown {
+function compileFirstWithinSegment(p: ParsedHl7Path): (seg: LazySegment, seps: Separators) => unknown {
   const { field, repetition, conditions, component } = p;
   const sub = p.subcomponent ?? 1;
   if (field === undefined) return (seg) => seg;
-  return (seg) => {
-    const f: Field | undefined = seg[field];
+  return (seg, seps) => {
+    const f = fieldAt(seg, field, seps);
     if (f === undefined || f.length === 0) return undefined;
     const from = repetition === undefined ? 0 : repetition - 1;
     const to = repetition === undefined ? f.length : Math.min(repetition, f.length);
@@ -255,9 +274,9 @@ export function compileHl7PathFirst(
   const within = compileFirstWithinSegment(p);
   if (p.relative && readItem) {
     if (itemLevel === 'segment') {
-      return (_view, slots) => {
+      return (view, slots) => {
         const seg = readItem(slots) as Segment | undefined;
-        return seg === undefined ? undefined : within(seg);
+        return seg === undefined ? undefined : within(seg, view.separators);
       };
     }
     if (p.component === undefined) {
@@ -276,22 +295,23 @@ export function compileHl7PathFirst(
     };
   }
   if (rebound) {
-    return (_view, slots) => {
+    return (view, slots) => {
       const seg = rebound(slots) as Segment | undefined;
-      return seg === undefined ? undefined : within(seg);
+      return seg === undefined ? undefined : within(seg, view.separators);
     };
   }
   const segmentId = p.segment as string;
   const occurrence = p.occurrence;
+  const segmentsOf = lastSegmentsReader(segmentId);
   return (view) => {
-    const segs = view.segments(segmentId);
+    const segs = segmentsOf(view);
     if (segs === undefined) return undefined;
     if (occurrence !== undefined) {
       const seg = segs[occurrence - 1];
-      return seg === undefined ? undefined : within(seg);
+      return seg === undefined ? undefined : within(seg, view.separators);
     }
     for (let i = 0; i < segs.length; i++) {
-      const v = within(segs[i]);
+      const v = within(segs[i], view.separators);
       if (v !== undefined) return v;
     }
     return undefined;

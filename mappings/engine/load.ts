@@ -7,9 +7,10 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MappingError } from '../../channels/errors.js';
 import { getCodeMap, type CodeMap } from '../functions/codemap-store.js';
 import type { BindEnv } from '../functions/types.js';
-import { MappingCompiler, PENDING, type Compiled, type RunContext, type Scope } from './compile.js';
+import { MappingCompiler, PENDING, type Binding, type Compiled, type RunContext, type Scope } from './compile.js';
+import { parseHl7MappingPath } from './hl7-path.js';
 import { segmentSource } from './hl7-input.js';
-import { lineOf, mapEntries, nodeAt, readSource, type SourceFile } from './source.js';
+import { isMap, lineOf, mapEntries, nodeAt, readSource, resolve, type SourceFile } from './source.js';
 import { HL7_BUILTIN_VARS, type CompiledMapping, type InputKind, type MappingInput, type MappingResult } from './types.js';
 
 const SCHEMA_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas', 'mapping.schema.json');
@@ -75,6 +76,20 @@ function codemapEnv(mappingDir: string): BindEnv {
   };
 }
 
+/** Is this let `{ $path: <segment>, … }` without `$fn`: an HL7 path to whole segments? */
+function readsWholeSegment(src: SourceFile, node: unknown): boolean {
+  if (!isMap(resolve(src, node))) return false;
+  const entries = mapEntries(src, node);
+  const path = entries.find(([k]) => k === '$path')?.[1] as { value?: unknown } | undefined;
+  if (!path || typeof path.value !== 'string' || entries.some(([k]) => k === '$fn' || k === '$many' || k === '$where')) return false;
+  try {
+    const parsed = parseHl7MappingPath(path.value);
+    return !parsed.relative && parsed.field === undefined;
+  } catch {
+    return false; // compiling the let reports the bad path
+  }
+}
+
 function compileSource(src: SourceFile): CompiledMapping {
   const problems = schemaProblems(src);
   if (problems.length) {
@@ -101,7 +116,12 @@ function compileSource(src: SourceFile): CompiledMapping {
   const eager: { slot: number; c: Compiled }[] = [];
   for (const [name, node, pair] of mapEntries(src, top.get('let'))) {
     if (names.has(name)) compiler.fail((pair as { key?: unknown }).key, `let.${name}`, `"${name}" is already defined`);
-    const c = compiler.node(node, `let.${name}`, { names, segments: new Map() });
+    const wholeSegment = js.input === 'hl7v2' && readsWholeSegment(src, node);
+    // A let holding a whole segment (e.g. one only there to require it) keeps unread fields
+    // as text; reading it with $var parses them.
+    const c = wholeSegment
+      ? compiler.value(mapEntries(src, node), node, `let.${name}`, { names, segments: new Map() }, false, true)
+      : compiler.node(node, `let.${name}`, { names, segments: new Map() });
     const slot = compiler.newSlot();
     const required = mapEntries(src, node).some(([k, v]) => k === '$required' && (v as { value?: unknown })?.value === true);
     if (required) eager.push({ slot, c });
@@ -109,7 +129,7 @@ function compileSource(src: SourceFile): CompiledMapping {
       compiler.lazyLets.set(slot, c.run);
       lazy.push(slot);
     }
-    (names as Map<string, { slot: number; level?: string; isList?: boolean }>).set(name, { slot, level: c.level, isList: c.isList });
+    (names as Map<string, Binding>).set(name, { slot, level: c.level, isList: c.isList, lazySegment: wholeSegment });
   }
   const scope: Scope = { names, segments: new Map() };
   const output = compiler.node(top.get('output'), '', scope);

@@ -33,6 +33,19 @@ function uuidv5(name: string): string {
   return id;
 }
 
+// The urn:uuid form is memoised beside the UUID, so a bundle's fullUrls and references are
+// one string each: flattened and hashed once, not for every Set lookup and pattern check.
+const urnMemo = new Map<string, string>();
+
+function urnUuid(name: string): string {
+  const hit = urnMemo.get(name);
+  if (hit !== undefined) return hit;
+  const urn = `urn:uuid:${uuidv5(name)}`;
+  if (urnMemo.size >= 50_000) urnMemo.clear();
+  urnMemo.set(name, urn);
+  return urn;
+}
+
 function nameOf(kind: string, value: unknown): string | undefined {
   if (Array.isArray(value) && value.length && value.every((v) => !Array.isArray(v))) {
     const parts = value.map((v) => text(v) ?? '');
@@ -80,7 +93,7 @@ export const idFunctions: MappingFunction[] = [
       const kind = stringArg('urnUuid', args, 0);
       return (value) => {
         const name = nameOf(kind, value);
-        return name === undefined ? undefined : `urn:uuid:${uuidv5(name)}`;
+        return name === undefined ? undefined : urnUuid(name);
       };
     },
   },

@@ -27,7 +27,7 @@ function loadAjv(allErrors: boolean): Ajv {
   delete schema.discriminator;
   delete schema.oneOf;
   const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
-  const instance = new Ajv({ strict: false, allErrors, validateSchema: false });
+  const instance = new Ajv({ strict: false, allErrors, validateSchema: false, unicodeRegExp: false });
   instance.addMetaSchema(draft6);
   instance.addSchema(schema);
   if (allErrors) fullAjv = instance;

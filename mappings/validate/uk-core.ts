@@ -115,44 +115,61 @@ function conditionalIdentifier(url: string): { type: string; system: string; val
   return { type: url.slice(0, q), system: decoded.slice(0, bar), value: decoded.slice(bar + 1) };
 }
 
+/** The checks one resource's entry gets in a transaction or batch: its conditional upsert. */
+function checkRequest(e: Json, r: Json, type: string, i: number, bundleType: unknown, issues: string[]): void {
+  const req = e.request as Json | undefined;
+  if (!req || typeof req.method !== 'string' || typeof req.url !== 'string') {
+    issues.push(`entry[${i}].request: method and url are required in a ${String(bundleType)}`);
+    return;
+  }
+  const cond = conditionalIdentifier(req.url);
+  if (!cond) return;
+  if (cond.type !== type) issues.push(`entry[${i}].request.url: upserts a ${cond.type} but the resource is a ${type}`);
+  const ids = arr(r.identifier);
+  let match = false;
+  for (let k = 0; k < ids.length && !match; k++) match = ids[k].system === cond.system && ids[k].value === cond.value;
+  if (!match) issues.push(`entry[${i}].request.url: the resource has no identifier ${cond.system}|${cond.value}`);
+  if (cond.system === NHS_NUMBER_SYSTEM && !isValidNhsNumber(cond.value)) issues.push(`entry[${i}].request.url: NHS number fails the Modulus 11 check`);
+}
+
+function declaresUkCoreProfile(r: Json): boolean {
+  const profiles = arr((r.meta as Json | undefined)?.profile) as unknown as unknown[];
+  for (let k = 0; k < profiles.length; k++) {
+    const p = profiles[k];
+    if (typeof p === 'string' && p.startsWith(UKCORE)) return true;
+  }
+  return false;
+}
+
+// Runs on every mapped message, so plain loops, and location strings built only for issues.
 /** UK Core and transaction checks for a whole Bundle; returns every problem found. */
 export function checkUkCoreBundle(bundle: Json): string[] {
   const issues: string[] = [];
   const entries = arr(bundle.entry);
   const fullUrls = new Set<string>();
-  entries.forEach((e, i) => {
-    if (typeof e.fullUrl === 'string') {
-      if (fullUrls.has(e.fullUrl)) issues.push(`entry[${i}].fullUrl: ${e.fullUrl} appears twice`);
-      fullUrls.add(e.fullUrl);
-    }
-  });
-  entries.forEach((e, i) => {
-    const where = `entry[${i}].resource`;
+  for (let i = 0; i < entries.length; i++) {
+    const url = entries[i].fullUrl;
+    if (typeof url !== 'string') continue;
+    if (fullUrls.has(url)) issues.push(`entry[${i}].fullUrl: ${url} appears twice`);
+    fullUrls.add(url);
+  }
+  const transaction = bundle.type === 'transaction' || bundle.type === 'batch';
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
     const r = e.resource as Json | undefined;
-    if (!r) return;
+    if (!r) continue;
     const type = String(r.resourceType);
-    for (const el of REQUIRED[type] ?? []) {
-      const v = r[el];
-      if (v === undefined || (Array.isArray(v) && v.length === 0)) issues.push(`${where}.${el}: required for ${type}`);
+    const required = Object.hasOwn(REQUIRED, type) ? REQUIRED[type] : undefined;
+    if (required) {
+      for (const el of required) {
+        const v = r[el];
+        if (v === undefined || (Array.isArray(v) && v.length === 0)) issues.push(`entry[${i}].resource.${el}: required for ${type}`);
+      }
     }
-    if (type === 'Patient') checkPatient(r, where, issues);
-    const profiles = arr((r.meta as Json | undefined)?.profile) as unknown as string[];
-    if (!profiles.some((p) => p.startsWith(UKCORE))) issues.push(`${where}.meta.profile: no UK Core profile declared`);
+    if (type === 'Patient') checkPatient(r, `entry[${i}].resource`, issues);
+    if (!declaresUkCoreProfile(r)) issues.push(`entry[${i}].resource.meta.profile: no UK Core profile declared`);
     unresolvedReferences(r, fullUrls, ['entry', i, 'resource'], issues);
-    if (bundle.type === 'transaction' || bundle.type === 'batch') {
-      const req = e.request as Json | undefined;
-      if (!req || typeof req.method !== 'string' || typeof req.url !== 'string') {
-        issues.push(`entry[${i}].request: method and url are required in a ${String(bundle.type)}`);
-        return;
-      }
-      const cond = conditionalIdentifier(req.url);
-      if (cond) {
-        if (cond.type !== type) issues.push(`entry[${i}].request.url: upserts a ${cond.type} but the resource is a ${type}`);
-        const match = arr(r.identifier).some((id) => id.system === cond.system && id.value === cond.value);
-        if (!match) issues.push(`entry[${i}].request.url: the resource has no identifier ${cond.system}|${cond.value}`);
-        if (cond.system === NHS_NUMBER_SYSTEM && !isValidNhsNumber(cond.value)) issues.push(`entry[${i}].request.url: NHS number fails the Modulus 11 check`);
-      }
-    }
-  });
+    if (transaction) checkRequest(e, r, type, i, bundle.type, issues);
+  }
   return issues;
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseHl7, segmentViews, toView } from '../../adapters/hl7v2/parse.js';
+import { fieldAt, lazySegmentViews, materializeSegment, parseHl7, segmentViews, toView } from '../../adapters/hl7v2/parse.js';
 import { decodeHl7File } from '../../mappings/engine/cases.js';
 import { hl7Input, LazySegments } from '../../mappings/engine/hl7-input.js';
 import { DEFAULT_ADT_MAPPING, loadMappingById, MAPPINGS_DIR } from '../../mappings/index.js';
@@ -24,11 +24,31 @@ describe('segment views', () => {
     }
   });
 
+  it('lazy segment views read field by field, and fully parsed, equal toView for every segment', () => {
+    const tricky = 'MSH|^~\\&|PAS|RXL|||20260615093000||ADT^A01|C1|P|2.4\rPID|1||A~B^^^NHS^NH||O\\T\\BRIEN&X^J\\F\\K||||||1 ST&A^^TOWN~^^^^FY1||||||\rZZ1\rPV1||I|';
+    for (const text of [...MESSAGES, tricky]) {
+      const msg = parseHl7(text);
+      const whole = toView(msg);
+      for (const id of new Set(msg.segmentIds)) {
+        const eager = whole[id];
+        const byField = lazySegmentViews(msg, id)!;
+        expect(byField).toHaveLength(eager.length);
+        byField.forEach((seg, k) => {
+          expect(seg).toHaveLength(eager[k].length);
+          // Fields read one at a time, last first, then the whole segment.
+          for (let n = seg.length - 1; n >= 0; n--) expect(fieldAt(seg, n, msg.separators)).toEqual(eager[k][n]);
+        });
+        expect(lazySegmentViews(msg, id)!.map((seg) => materializeSegment(seg, msg.separators))).toEqual(eager);
+      }
+      expect(lazySegmentViews(msg, 'ZZZ')).toBeUndefined();
+    }
+  });
+
   it('LazySegments builds each id once per message and remembers absent ids', () => {
     const msg = parseHl7(MESSAGES[0]);
     const lazy = new LazySegments(msg);
     const pid = lazy.segments('PID');
-    expect(pid).toEqual(toView(msg).PID);
+    expect(pid?.map((seg) => materializeSegment(seg, msg.separators))).toEqual(toView(msg).PID);
     expect(lazy.segments('PID')).toBe(pid);
     expect(lazy.segments('ZZZ')).toBeUndefined();
     expect(lazy.segments('ZZZ')).toBeUndefined();
