@@ -11,9 +11,10 @@
 // batch is chained again under the lock. Entries the caller does not wait for (`record`) wait
 // up to `lingerMs` for company, so a steady trickle (three entries per message) still shares
 // statements; `append` and `flush` write at once.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectName } from '../store/db.js';
-import { bulkInsert, type TypedColumns } from '../store/bulk-sql.js';
+import { bulkInsert, unnestColumns, type TypedColumns } from '../store/bulk-sql.js';
+import { PREPARE } from '../store/db.js';
 import { log } from '../logger.js';
 import { ChainChecker, GENESIS_HASH } from './chain.js';
 import { toRecord, toRow } from './rows.js';
@@ -198,7 +199,7 @@ export class AuditTrail implements AuditWriter {
       if (head) {
         const rows = chainRows(entries, head);
         try {
-          const result = await this.kysely.executeQuery(insertRows(this.dialect, rows, head.seq));
+          const result = await this.kysely.executeQuery(insertOntoHead(rows, head.seq));
           if (Number(result.numAffectedRows) === rows.length) return rows;
         } catch (err) {
           if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
@@ -239,20 +240,26 @@ function chainRows(entries: AuditEntryInput[], head: { seq: number; hash: string
   });
 }
 
-/**
- * One multi-row insert. With `unlessAfter` (PostgreSQL fast path) it adds nothing when the trail
- * already has an entry after that seq, i.e. when the rows were not chained onto the real head.
- */
-function insertRows(dialect: DialectName, rows: AuditLogTable[], unlessAfter?: number) {
-  if (unlessAfter !== undefined && !Number.isSafeInteger(unlessAfter)) throw new Error(`audit head seq is not an integer: ${unlessAfter}`);
-  // The last seq by a backward scan of the primary key (whatever the planner's statistics say:
-  // `not exists (… seq > n)` may be planned as a scan of the whole table).
-  const guard = unlessAfter === undefined ? '' : `where coalesce((select "seq" from "audit_log" order by "seq" desc limit 1), 0) = ${unlessAfter}`;
+/** One multi-row insert. */
+function insertRows(dialect: DialectName, rows: AuditLogTable[]) {
   return bulkInsert(
     dialect,
     'audit_log',
     AUDIT_COLUMNS,
     rows.map((row) => AUDIT_COLUMNS.map(([column]) => row[column])),
-    guard,
   );
+}
+
+/**
+ * PostgreSQL fast path: one multi-row insert that adds nothing unless the trail's last entry is
+ * `head` (the rows are chained onto it). The last seq comes from a backward scan of the primary
+ * key, whatever the planner's statistics say (`not exists (… seq > n)` may be planned as a scan
+ * of the whole table). Same text every time: prepared once per connection.
+ */
+function insertOntoHead(rows: AuditLogTable[], head: number) {
+  const columns = AUDIT_COLUMNS.map(([column]) => `"${column}"`).join(', ');
+  const text =
+    `${PREPARE}insert into "audit_log" (${columns}) select * from ${unnestColumns(AUDIT_COLUMNS, 1)} ` +
+    `where coalesce((select "seq" from "audit_log" order by "seq" desc limit 1), 0) = $${AUDIT_COLUMNS.length + 1}::bigint`;
+  return CompiledQuery.raw(text, [...AUDIT_COLUMNS.map(([column]) => rows.map((row) => row[column])), head]);
 }

@@ -3,7 +3,7 @@
 // it again on every call; on the intake path that was ~10% of the engine's CPU. These produce
 // the SQL text directly. Identifiers are fixed strings from the calling modules, never input.
 import { CompiledQuery } from 'kysely';
-import type { DialectName } from './db.js';
+import { PREPARE, type DialectName } from './db.js';
 
 export type SqlValue = string | number | Buffer | null;
 
@@ -40,7 +40,8 @@ export function bulkInsert(dialect: DialectName, table: string, columns: TypedCo
   // Binary columns stay in a VALUES list: arrays travel as text, so bytea would go as hex.
   if (dialect === 'postgres' && !columns.some(([, type]) => type === 'bytea')) {
     const arrays = columns.map((_, c) => rows.map((row) => row[c]));
-    return CompiledQuery.raw(`insert into ${quote(table)} (${names}) select * from ${unnestColumns(columns, 1)}${end}`, arrays);
+    // Same text for every batch size: prepared once per connection.
+    return CompiledQuery.raw(`${PREPARE}insert into ${quote(table)} (${names}) select * from ${unnestColumns(columns, 1)}${end}`, arrays);
   }
   const params: SqlValue[] = [];
   for (const row of rows) for (const v of row) params.push(v);
@@ -54,7 +55,7 @@ export function bulkUpdateWhereIn(dialect: DialectName, table: string, set: Reco
   const mark = () => (dialect === 'postgres' ? `$${++n}` : '?');
   const assignments = columns.map((c) => `${quote(c)} = ${mark()}`).join(', ');
   const values = columns.map((c) => set[c]);
-  if (dialect === 'postgres') return CompiledQuery.raw(`update ${quote(table)} set ${assignments} where ${quote(key)} = any(${mark()}::text[])`, [...values, keys]);
+  if (dialect === 'postgres') return CompiledQuery.raw(`${PREPARE}update ${quote(table)} set ${assignments} where ${quote(key)} = any(${mark()}::text[])`, [...values, keys]);
   const list = keys.map(() => mark()).join(', ');
   return CompiledQuery.raw(`update ${quote(table)} set ${assignments} where ${quote(key)} in (${list})`, [...values, ...keys]);
 }

@@ -3,7 +3,7 @@
 // concurrent receives cost one transaction.
 import { CompiledQuery, type Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { Db, DialectName } from './db.js';
+import { PREPARE, type Db, type DialectName } from './db.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
 import { GroupCommitter, ItemFailure, type BulkWrite } from './group-commit.js';
 import { bulkInsert, bulkUpdateWhereIn, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';
@@ -383,6 +383,8 @@ function valuesOf<T>(columns: readonly (readonly [keyof T & string, PgColumnType
  * of those actually inserted (a VALUES list: binary parameters) and their 'received' events.
  * Returns the ids inserted; a duplicate key inserts nothing and is left out.
  */
+const PREPARED_RECEIVE_ROWS = 8;
+
 function receiveStatement(rows: MessagesTable[], content: MessageContentTable[], now: number): CompiledQuery {
   const quoted = (columns: TypedColumns) => columns.map(([c]) => `"${c}"`).join(', ');
   const params: unknown[] = MESSAGE_COLUMNS.map(([column]) => rows.map((row) => row[column]));
@@ -390,7 +392,10 @@ function receiveStatement(rows: MessagesTable[], content: MessageContentTable[],
     .map((row) => `(${CONTENT_COLUMNS.map(([column, type]) => `$${params.push(row[column])}::${type}`).join(', ')})`)
     .join(', ');
   const at = `$${params.push(now)}::bigint`;
+  // The text depends on the batch size (the VALUES list): small batches, where planning costs
+  // more than the writes, are prepared (a few texts per connection); larger ones are not.
   const text =
+    (content.length <= PREPARED_RECEIVE_ROWS ? PREPARE : '') +
     `with m as (insert into "messages" (${quoted(MESSAGE_COLUMNS)}) select * from ${unnestColumns(MESSAGE_COLUMNS, 1)} on conflict do nothing returning "id"), ` +
     `c as (insert into "message_content" (${quoted(CONTENT_COLUMNS)}) select v.* from (values ${values}) as v(${quoted(CONTENT_COLUMNS)}) where v."message_id" in (select "id" from m)), ` +
     `e as (insert into "message_events" ("message_id", "at", "event") select "id", ${at}, 'received' from m) ` +

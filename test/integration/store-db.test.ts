@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { sql } from 'kysely';
-import { dialectOf, dropPostgresSchema, openDatabase } from '../../server/store/db.js';
+import { CompiledQuery, sql } from 'kysely';
+import { dialectOf, dropPostgresSchema, openDatabase, PREPARE } from '../../server/store/db.js';
 
 const PG_BASE = process.env.TRAMLINE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -63,6 +63,25 @@ describe('openDatabase', () => {
       await b.close();
       await dropPostgresSchema(urlA);
       await dropPostgresSchema(urlB);
+    }
+  });
+
+  test('PostgreSQL: a statement marked PREPARE runs as a named statement, prepared once per connection', async () => {
+    const url = `${PG_BASE}?schema=tl_test_${crypto.randomBytes(6).toString('hex')}`;
+    const db = await openDatabase(url);
+    try {
+      const prepared = await db.kysely.connection().execute(async (conn) => {
+        const marked = CompiledQuery.raw(`${PREPARE}select $1::int + 1 as "n"`, [41]);
+        const first = await conn.executeQuery<{ n: number }>(marked);
+        const second = await conn.executeQuery<{ n: number }>(CompiledQuery.raw(marked.sql, [1]));
+        expect([first.rows[0].n, second.rows[0].n]).toEqual([42, 2]);
+        await conn.executeQuery(CompiledQuery.raw('select $1::int as "unmarked"', [1]));
+        return (await conn.executeQuery<{ statement: string }>(CompiledQuery.raw('select statement from pg_prepared_statements', []))).rows;
+      });
+      expect(prepared.map((r) => r.statement)).toEqual([`${PREPARE}select $1::int + 1 as "n"`]);
+    } finally {
+      await db.close();
+      await dropPostgresSchema(url);
     }
   });
 });
