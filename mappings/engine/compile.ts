@@ -28,6 +28,8 @@ export interface Compiled {
   run: (ctx: RunContext) => unknown;
   /** False for constants: an object whose every dynamic field is empty is left out. */
   dynamic: boolean;
+  /** Gives undefined or a non-empty value, never '', [] or {}: readers skip isEmpty(). */
+  clean?: boolean;
   /** A list whose items are spread into the enclosing array ($forEach, $items). */
   spread?: boolean;
   /** For HL7 values: what the value is, so `@.1` can be checked when it becomes a loop item. */
@@ -116,7 +118,7 @@ export class MappingCompiler {
     if (isScalar(node) || node === null || node === undefined) {
       const v = isScalar(node) ? node.value : null;
       const value = v === null ? undefined : v;
-      return { run: () => value, dynamic: false };
+      return { run: () => value, dynamic: false, clean: !isEmpty(value) };
     }
     if (isSeq(node)) return this.list(seqItems(this.src, node), target, scope);
     if (!isMap(node)) this.fail(node, target, 'unsupported YAML node');
@@ -174,16 +176,17 @@ export class MappingCompiler {
 
   private list(items: unknown[], target: string, scope: Scope): Compiled {
     const parts = items.map((item, i) => asOutput(this.node(item, `${target}[${i}]`, scope)));
-    return { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic) };
+    return { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic), clean: true };
   }
 
   private buildList(parts: Compiled[], distinctBy?: string): (ctx: RunContext) => unknown {
     return (ctx) => {
       let out: unknown[] | undefined;
       for (let i = 0; i < parts.length; i++) {
-        const v = parts[i].run(ctx);
-        if (isEmpty(v)) continue;
-        if (parts[i].spread && Array.isArray(v)) {
+        const part = parts[i];
+        const v = part.run(ctx);
+        if (part.clean ? v === undefined : isEmpty(v)) continue;
+        if (part.spread && Array.isArray(v)) {
           for (let j = 0; j < v.length; j++) if (!isEmpty(v[j])) out = append(out, v[j]);
         } else out = append(out, v);
       }
@@ -208,7 +211,7 @@ export class MappingCompiler {
       for (let i = 0; i < fields.length; i++) {
         const f = fields[i];
         const v = f.c.run(ctx);
-        if (isEmpty(v)) continue;
+        if (f.c.clean ? v === undefined : isEmpty(v)) continue;
         out[f.key] = v;
         any = true;
         if (f.c.dynamic) anyDynamic = true;
@@ -217,7 +220,7 @@ export class MappingCompiler {
       if (!any || (dynamic && !anyDynamic)) return undefined;
       return out;
     };
-    return this.withWhen(this.withRequired({ run, dynamic }, entries, node, target), entries, target, scope);
+    return this.withWhen(this.withRequired({ run, dynamic, clean: true }, entries, node, target), entries, target, scope);
   }
 
   private items(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
@@ -226,7 +229,7 @@ export class MappingCompiler {
     if (!isSeq(resolve(this.src, list))) this.fail(list, target, '$items must be a list');
     const parts = seqItems(this.src, list).map((item, i) => this.node(item, `${target}[${i}]`, scope));
     const distinctBy = this.distinctBy(entries, target);
-    return this.withWhen({ run: this.buildList(parts, distinctBy), dynamic: true, spread: true }, entries, target, scope);
+    return this.withWhen({ run: this.buildList(parts, distinctBy), dynamic: true, spread: true, clean: true }, entries, target, scope);
   }
 
   private distinctBy(entries: [string, unknown, unknown][], target: string): string | undefined {
@@ -307,7 +310,7 @@ export class MappingCompiler {
         ctx.slots[slot] = item;
         for (let j = 0; j < lets.length; j++) ctx.slots[lets[j].slot] = lets[j].c.run(ctx);
         const v = body.run(ctx);
-        if (isEmpty(v)) continue;
+        if (body.clean ? v === undefined : isEmpty(v)) continue;
         if (body.spread && Array.isArray(v)) {
           for (let j = 0; j < v.length; j++) out = append(out, v[j]);
         } else out = append(out, v);
@@ -316,7 +319,7 @@ export class MappingCompiler {
       if (out === undefined) return undefined;
       return distinctBy ? distinct(out, distinctBy) : out;
     };
-    return this.withWhen({ run, dynamic: true, spread: true }, entries, target, scope);
+    return this.withWhen({ run, dynamic: true, spread: true, clean: true }, entries, target, scope);
   }
 
   /** `$let` inside a loop or include: names evaluated per item, in order, before the body. */
@@ -365,7 +368,7 @@ export class MappingCompiler {
         ctx.slots[slot] = saved;
         return v;
       };
-      return this.withWhen(this.withRequired({ run, dynamic: true }, entries, node, target), entries, target, scope);
+      return this.withWhen(this.withRequired({ run, dynamic: true, clean: body.clean }, entries, node, target), entries, target, scope);
     } finally {
       this.useDepth--;
     }
@@ -530,7 +533,11 @@ export class MappingCompiler {
     }
 
     let run = read;
-    if (this.has(entries, '$fn')) run = this.pipeline(this.get(entries, '$fn'), run, entries, node, target);
+    const hasFn = this.has(entries, '$fn');
+    // HL7 path reads skip empty matches, $first skips empty values and a $fn pipeline stops
+    // at one, so those never give '', [] or {}; a $var or JSON path read may.
+    let clean = hasFn || source === '$first' || (source === '$path' && this.input === 'hl7v2') || (source === '$const' && !isEmpty(this.js(srcNode)));
+    if (hasFn) run = this.pipeline(this.get(entries, '$fn'), run, entries, node, target);
     if (this.has(entries, '$default')) {
       const dflt = this.node(this.get(entries, '$default'), `${target}.$default`, scope);
       const before = run;
@@ -538,9 +545,9 @@ export class MappingCompiler {
         const v = before(ctx);
         return isEmpty(v) ? dflt.run(ctx) : v;
       };
+      clean = clean && dflt.clean === true;
     }
-    const hasFn = this.has(entries, '$fn');
-    const compiled: Compiled = { run, dynamic: source !== '$const', level: hasFn ? 'value' : level, isList: hasFn ? false : isList };
+    const compiled: Compiled = { run, dynamic: source !== '$const', level: hasFn ? 'value' : level, isList: hasFn ? false : isList, clean };
     return this.withWhen(this.withRequired(compiled, entries, node, target), entries, target, scope);
   }
 
@@ -657,7 +664,7 @@ export class MappingCompiler {
 function asOutput(c: Compiled): Compiled {
   if (c.isList || (c.level !== 'repetition' && c.level !== 'segment')) return c;
   const run = c.run;
-  return { ...c, level: 'value', run: (ctx) => text(run(ctx)) };
+  return { ...c, level: 'value', run: (ctx) => text(run(ctx)), clean: true };
 }
 
 /**

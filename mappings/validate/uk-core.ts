@@ -35,34 +35,48 @@ function codings(concept: unknown): Json[] {
   return arr((concept as Json | undefined)?.coding);
 }
 
+const PATIENT_PROFILE = `${UKCORE}UKCore-Patient`;
+
+function hasCoding(concept: unknown, system: string, codeOk: (code: string) => boolean): boolean {
+  const list = codings(concept);
+  for (let k = 0; k < list.length; k++) if (list[k].system === system && codeOk(String(list[k].code))) return true;
+  return false;
+}
+
+const isVerificationCode = (code: string): boolean => /^0[1-8]$/.test(code);
+const isEthnicCode = (code: string): boolean => ETHNIC_CODES.has(code);
+
 function checkPatient(p: Json, where: string, issues: string[]): void {
   const profiles = arr((p.meta as Json | undefined)?.profile) as unknown as string[];
-  if (!profiles.includes(`${UKCORE}UKCore-Patient`)) issues.push(`${where}.meta.profile: must include ${UKCORE}UKCore-Patient`);
-  const nhs: { id: Json; i: number }[] = [];
+  if (!profiles.includes(PATIENT_PROFILE)) issues.push(`${where}.meta.profile: must include ${PATIENT_PROFILE}`);
   const ids = arr(p.identifier);
-  for (let i = 0; i < ids.length; i++) if (ids[i].system === NHS_NUMBER_SYSTEM) nhs.push({ id: ids[i], i });
-  if (nhs.length > 1) issues.push(`${where}.identifier: more than one NHS number`);
-  for (const { id, i } of nhs) {
-    if (typeof id.value !== 'string' || !isValidNhsNumber(id.value) || !/^\d{10}$/.test(id.value)) {
-      issues.push(`${where}.identifier[${i}].value: NHS number must be 10 digits with a valid Modulus 11 check digit`);
-    }
-    arr(id.extension).forEach((ext, j) => {
-      if (ext.url !== VERIFICATION_EXT) return;
-      const ok = codings(ext.valueCodeableConcept).some((c) => c.system === VERIFICATION_SYSTEM && /^0[1-8]$/.test(String(c.code)));
-      if (!ok) issues.push(`${where}.identifier[${i}].extension[${j}]: verification status must be a code 01–08 from ${VERIFICATION_SYSTEM}`);
-    });
-  }
-  arr(p.identifier).forEach((id, i) => {
-    if (id.system !== NHS_NUMBER_SYSTEM && arr(id.extension).some((e) => e.url === VERIFICATION_EXT)) {
+  let nhsNumbers = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    const extensions = arr(id.extension);
+    if (id.system === NHS_NUMBER_SYSTEM) {
+      if (++nhsNumbers === 2) issues.push(`${where}.identifier: more than one NHS number`);
+      if (typeof id.value !== 'string' || !isValidNhsNumber(id.value) || !/^\d{10}$/.test(id.value)) {
+        issues.push(`${where}.identifier[${i}].value: NHS number must be 10 digits with a valid Modulus 11 check digit`);
+      }
+      for (let j = 0; j < extensions.length; j++) {
+        const ext = extensions[j];
+        if (ext.url === VERIFICATION_EXT && !hasCoding(ext.valueCodeableConcept, VERIFICATION_SYSTEM, isVerificationCode)) {
+          issues.push(`${where}.identifier[${i}].extension[${j}]: verification status must be a code 01–08 from ${VERIFICATION_SYSTEM}`);
+        }
+      }
+    } else if (extensions.some((e) => e.url === VERIFICATION_EXT)) {
       issues.push(`${where}.identifier[${i}]: the NHS number verification status belongs on the NHS number only`);
     }
     if (typeof id.system !== 'string' || typeof id.value !== 'string') issues.push(`${where}.identifier[${i}]: needs system and value`);
-  });
-  arr(p.extension).forEach((ext, j) => {
-    if (ext.url !== ETHNIC_EXT) return;
-    const ok = codings(ext.valueCodeableConcept).some((c) => c.system === ETHNIC_SYSTEM && ETHNIC_CODES.has(String(c.code)));
-    if (!ok) issues.push(`${where}.extension[${j}]: ethnic category must be a code from ${ETHNIC_SYSTEM}`);
-  });
+  }
+  const extensions = arr(p.extension);
+  for (let j = 0; j < extensions.length; j++) {
+    const ext = extensions[j];
+    if (ext.url === ETHNIC_EXT && !hasCoding(ext.valueCodeableConcept, ETHNIC_SYSTEM, isEthnicCode)) {
+      issues.push(`${where}.extension[${j}]: ethnic category must be a code from ${ETHNIC_SYSTEM}`);
+    }
+  }
 }
 
 /** Every `reference` string under `value` that is a urn:uuid not among `fullUrls`; paths are built only for those. */
@@ -154,6 +168,8 @@ export function checkUkCoreBundle(bundle: Json): string[] {
     fullUrls.add(url);
   }
   const transaction = bundle.type === 'transaction' || bundle.type === 'batch';
+  // One path for every entry's walk: it grows once, not once per entry.
+  const path: (string | number)[] = ['entry', 0, 'resource'];
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     const r = e.resource as Json | undefined;
@@ -168,7 +184,8 @@ export function checkUkCoreBundle(bundle: Json): string[] {
     }
     if (type === 'Patient') checkPatient(r, `entry[${i}].resource`, issues);
     if (!declaresUkCoreProfile(r)) issues.push(`entry[${i}].resource.meta.profile: no UK Core profile declared`);
-    unresolvedReferences(r, fullUrls, ['entry', i, 'resource'], issues);
+    path[1] = i;
+    unresolvedReferences(r, fullUrls, path, issues);
     if (transaction) checkRequest(e, r, type, i, bundle.type, issues);
   }
   return issues;

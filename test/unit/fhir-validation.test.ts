@@ -53,6 +53,17 @@ describe('FHIR R4 + UK Core validation', () => {
     expect(issues.some((i) => /entry\[\d+\]\.resource\.subject: required for Encounter/.test(i))).toBe(true);
   });
 
+  it('keeps the verification status on the NHS number, and needs system and value on every identifier', () => {
+    const b = load();
+    const ids = patientOf(b).identifier;
+    const local = ids.findIndex((id: Json) => id.system !== 'https://fhir.nhs.uk/Id/nhs-number');
+    ids[local].extension = ids[0].extension;
+    delete ids[local].value;
+    const issues = fhirIssues(b, ['uk-core']);
+    expect(issues).toContain(`entry[0].resource.identifier[${local}]: the NHS number verification status belongs on the NHS number only`);
+    expect(issues).toContain(`entry[0].resource.identifier[${local}]: needs system and value`);
+  });
+
   it('checks that urn:uuid references resolve and transaction entries have requests', () => {
     const b = load();
     b.entry[1].resource.managingOrganization = { reference: 'urn:uuid:00000000-0000-5000-8000-000000000000' };
