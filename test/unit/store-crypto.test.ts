@@ -44,6 +44,14 @@ describe('seal / open (AES-256-GCM)', () => {
     expect(open(ring, a, 'message:1:raw')).toEqual(plaintext);
   });
 
+  test('IVs stay distinct across many seals, each its own buffer', () => {
+    const ivs = Array.from({ length: 600 }, (_, i) => seal(ring, Buffer.from(`x${i}`), `message:${i}:raw`).iv);
+    expect(new Set(ivs.map((iv) => iv.toString('hex'))).size).toBe(600);
+    const copy = Buffer.from(ivs[1]);
+    ivs[0].fill(0);
+    expect(ivs[1].equals(copy)).toBe(true);
+  });
+
   test('fails with another key, another row (AAD) or a tampered tag', () => {
     const sealed = seal(ring, Buffer.from('hello'), 'message:1:raw');
     expect(() => open(parseContentKeys(`k1:${other.toString('base64')}`), sealed, 'message:1:raw')).toThrow(/could not be decrypted/);
