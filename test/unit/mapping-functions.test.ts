@@ -52,6 +52,13 @@ describe('UK time zone', () => {
     expect(hl7ToFhirDateTime('202610250200')).toBe('2026-10-25T02:00:00+00:00');
   });
 
+  it('knows the days of each month, leap years included', () => {
+    expect(hl7ToFhirDateTime('20240229')).toBe('2024-02-29');
+    expect(hl7ToFhirDateTime('20000229')).toBe('2000-02-29');
+    expect(hl7ToFhirDateTime('20261231')).toBe('2026-12-31');
+    for (const bad of ['20230229', '19000229', '20260431', '20261232']) expect(() => hl7ToFhirDateTime(bad)).toThrow(InvalidValueError);
+  });
+
   it('uses historical offsets (British Standard Time all year in 1970)', () => {
     expect(hl7ToFhirDateTime('197001151200')).toBe('1970-01-15T12:00:00+01:00');
     expect(hl7ToFhirDateTime('201010101400')).toBe('2010-10-10T14:00:00+01:00');
