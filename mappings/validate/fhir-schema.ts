@@ -52,18 +52,34 @@ export function warmFhirSchema(types: readonly string[]): void {
   for (const t of types) resourceValidator(t);
 }
 
-/** Structural problems of one resource, each as `<where>/<path>: <message>`. */
-export function checkResourceSchema(resource: unknown, where: string): string[] {
-  if (resource === null || typeof resource !== 'object') return [`${where}: not a JSON object`];
+/**
+ * Structural problems of one resource, each as `<where>/<path>: <message>`, added to `out`
+ * (and returned). `at` names the resource in messages: a string, or a Bundle entry's index
+ * (`entry[i].resource`, written out only when there is a problem).
+ */
+export function checkResourceSchema(resource: unknown, at: string | number, out: string[] = []): string[] {
+  const where = (): string => (typeof at === 'string' ? at : `entry[${at}].resource`);
+  if (resource === null || typeof resource !== 'object') {
+    out.push(`${where()}: not a JSON object`);
+    return out;
+  }
   const type = (resource as { resourceType?: unknown }).resourceType;
-  if (typeof type !== 'string') return [`${where}: resourceType is missing`];
-  const fast = resourceValidator(type);
-  if (!fast) return [`${where}: "${type}" is not a FHIR R4 resource type`];
-  if (fast(resource)) return [];
+  if (typeof type !== 'string') {
+    out.push(`${where()}: resourceType is missing`);
+    return out;
+  }
+  if (resourceValidator(type)?.(resource)) return out;
+  return describeProblems(resource, type, where(), out);
+}
+
+function describeProblems(resource: object, type: string, where: string, out: string[]): string[] {
+  if (!resourceValidator(type)) {
+    out.push(`${where}: "${type}" is not a FHIR R4 resource type`);
+    return out;
+  }
   const validate = resourceValidator(type, true) as ValidateFunction;
   validate(resource);
   const seen = new Set<string>();
-  const out: string[] = [];
   for (const e of validate.errors ?? []) {
     let msg = e.message ?? e.keyword;
     if (e.keyword === 'additionalProperties') msg = `unknown element "${(e.params as { additionalProperty: string }).additionalProperty}"`;

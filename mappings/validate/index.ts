@@ -31,20 +31,25 @@ export function fhirIssues(output: unknown, checks: readonly string[] = ['fhir-r
   if (output === null || typeof output !== 'object' || Array.isArray(output)) return ['output: not a FHIR resource'];
   const resource = output as Record<string, unknown>;
   const issues: string[] = [];
+  const isBundle = resource.resourceType === 'Bundle';
   if (checks.includes('fhir-r4')) {
-    if (resource.resourceType === 'Bundle') {
+    if (isBundle) {
       // The Bundle shell without its resources, then each resource on its own: validating
       // through Bundle.entry.resource would go through the slow, unreadable ResourceList oneOf.
       const entries = Array.isArray(resource.entry) ? (resource.entry as Record<string, unknown>[]) : [];
-      issues.push(...checkResourceSchema(bundleShell(resource, entries), 'Bundle'));
-      entries.forEach((e, i) => {
-        if (e.resource !== undefined) issues.push(...checkResourceSchema(e.resource, `entry[${i}].resource`));
-      });
+      checkResourceSchema(bundleShell(resource, entries), 'Bundle', issues);
+      for (let i = 0; i < entries.length; i++) {
+        const r = entries[i].resource;
+        if (r !== undefined) checkResourceSchema(r, i, issues);
+      }
     } else {
-      issues.push(...checkResourceSchema(resource, String(resource.resourceType ?? 'resource')));
+      checkResourceSchema(resource, String(resource.resourceType ?? 'resource'), issues);
     }
   }
-  if (checks.includes('uk-core') && resource.resourceType === 'Bundle') issues.push(...checkUkCoreBundle(resource));
+  if (isBundle && checks.includes('uk-core')) {
+    const ukCore = checkUkCoreBundle(resource);
+    for (let i = 0; i < ukCore.length; i++) issues.push(ukCore[i]);
+  }
   return issues;
 }
 
