@@ -255,9 +255,12 @@ export class MappingCompiler {
       if (parts.some((p) => p.level !== level)) this.fail(node, target, 'every source in the list must give the same kind of item');
       return {
         all: (ctx) => {
-          const out: unknown[] = [];
-          for (const p of parts) out.push(...p.all(ctx));
-          return out;
+          let out: unknown[] | undefined;
+          for (let i = 0; i < parts.length; i++) {
+            const found = parts[i].all(ctx);
+            for (let j = 0; j < found.length; j++) out = append(out, found[j]);
+          }
+          return out ?? [];
         },
         level,
       };

@@ -32,7 +32,7 @@ export function compileCondition(c: MappingCompiler, raw: unknown, target: strin
     }
     const parts = seqItems(c.src, v).map((n, i) => compileCondition(c, n, `${target}.${k}[${i}]`, scope));
     if (!parts.length) c.fail(v, target, `${k} needs a list of conditions`);
-    return k === '$and' ? (ctx) => parts.every((p) => p(ctx)) : (ctx) => parts.some((p) => p(ctx));
+    return k === '$and' ? allOf(parts) : anyOf(parts);
   }
   if (entries.length === 1 && entries[0][0] === '$use') {
     // A named template used as a condition: true when it gives a value.
@@ -81,7 +81,7 @@ export function compileWhere(c: MappingCompiler, raw: unknown, target: string, l
   for (const [key, valueNode, pair] of mapEntries(c.src, node)) {
     if (key === '$and' || key === '$or') {
       const parts = seqItems(c.src, valueNode).map((n, i) => compileWhere(c, n, `${target}.${key}[${i}]`, level));
-      preds.push(key === '$and' ? (item) => parts.every((p) => p(item)) : (item) => parts.some((p) => p(item)));
+      preds.push(key === '$and' ? allOf(parts) : anyOf(parts));
       continue;
     }
     if (key === '$not') {
@@ -111,8 +111,20 @@ export function compileWhere(c: MappingCompiler, raw: unknown, target: string, l
       preds.push((item) => read(item) === want);
     }
   }
-  return (item) => {
-    for (let i = 0; i < preds.length; i++) if (!preds[i](item)) return false;
+  return allOf(preds);
+}
+
+// Loops rather than every()/some(), which would allocate a callback per evaluation.
+function allOf<T>(preds: ((x: T) => boolean)[]): (x: T) => boolean {
+  return (x) => {
+    for (let i = 0; i < preds.length; i++) if (!preds[i](x)) return false;
     return true;
+  };
+}
+
+function anyOf<T>(preds: ((x: T) => boolean)[]): (x: T) => boolean {
+  return (x) => {
+    for (let i = 0; i < preds.length; i++) if (preds[i](x)) return true;
+    return false;
   };
 }
