@@ -180,13 +180,17 @@ export class MappingCompiler {
   }
 
   private buildList(parts: Compiled[], distinctBy?: string): (ctx: RunContext) => unknown {
+    // Compiled nodes come in many shapes, so reading .run/.clean/.spread per run would be a
+    // megamorphic property load each: they are copied into plain arrays once here.
+    const runs = parts.map((p) => p.run);
+    const cleans = parts.map((p) => p.clean === true);
+    const spreads = parts.map((p) => p.spread === true);
     return (ctx) => {
       let out: unknown[] | undefined;
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i];
-        const v = part.run(ctx);
-        if (part.clean ? v === undefined : isEmpty(v)) continue;
-        if (part.spread && Array.isArray(v)) {
+      for (let i = 0; i < runs.length; i++) {
+        const v = runs[i](ctx);
+        if (cleans[i] ? v === undefined : isEmpty(v)) continue;
+        if (spreads[i] && Array.isArray(v)) {
           for (let j = 0; j < v.length; j++) if (!isEmpty(v[j])) out = append(out, v[j]);
         } else out = append(out, v);
       }
@@ -204,17 +208,21 @@ export class MappingCompiler {
       fields.push({ key, c: asOutput(this.node(value, target ? `${target}.${key}` : key, scope)) });
     }
     const dynamic = fields.some((f) => f.c.dynamic);
+    // Plain arrays, not the (many-shaped) Compiled objects, are read per run: see buildList.
+    const keys = fields.map((f) => f.key);
+    const runs = fields.map((f) => f.c.run);
+    const cleans = fields.map((f) => f.c.clean === true);
+    const dynamics = fields.map((f) => f.c.dynamic);
     const run = (ctx: RunContext): unknown => {
       const out: Record<string, unknown> = {};
       let any = false;
       let anyDynamic = false;
-      for (let i = 0; i < fields.length; i++) {
-        const f = fields[i];
-        const v = f.c.run(ctx);
-        if (f.c.clean ? v === undefined : isEmpty(v)) continue;
-        out[f.key] = v;
+      for (let i = 0; i < runs.length; i++) {
+        const v = runs[i](ctx);
+        if (cleans[i] ? v === undefined : isEmpty(v)) continue;
+        out[keys[i]] = v;
         any = true;
-        if (f.c.dynamic) anyDynamic = true;
+        if (dynamics[i]) anyDynamic = true;
       }
       // Constants alone never make an element: `{system: X, value: <missing>}` is left out.
       if (!any || (dynamic && !anyDynamic)) return undefined;
@@ -253,11 +261,12 @@ export class MappingCompiler {
       if (!parts.length) this.fail(node, target, 'a list of loop sources must not be empty');
       const level = parts[0].level;
       if (parts.some((p) => p.level !== level)) this.fail(node, target, 'every source in the list must give the same kind of item');
+      const alls = parts.map((p) => p.all);
       return {
         all: (ctx) => {
           let out: unknown[] | undefined;
-          for (let i = 0; i < parts.length; i++) {
-            const found = parts[i].all(ctx);
+          for (let i = 0; i < alls.length; i++) {
+            const found = alls[i](ctx);
             for (let j = 0; j < found.length; j++) out = append(out, found[j]);
           }
           return out ?? [];
@@ -302,6 +311,9 @@ export class MappingCompiler {
     const body = this.node(this.get(entries, '$do'), `${target}[*]`, inner);
     const distinctBy = this.distinctBy(entries, target);
     const all = source.all;
+    const { run: bodyRun, clean: bodyClean, spread: bodySpread } = body;
+    const letSlots = lets.map((l) => l.slot);
+    const letRuns = lets.map((l) => l.c.run);
     const run = (ctx: RunContext): unknown => {
       let items = all(ctx);
       if (items.length === 1 && Array.isArray(items[0]) && source.level === 'value') items = items[0] as unknown[];
@@ -311,10 +323,10 @@ export class MappingCompiler {
         const item = items[i];
         if (where && !where(item)) continue;
         ctx.slots[slot] = item;
-        for (let j = 0; j < lets.length; j++) ctx.slots[lets[j].slot] = lets[j].c.run(ctx);
-        const v = body.run(ctx);
-        if (body.clean ? v === undefined : isEmpty(v)) continue;
-        if (body.spread && Array.isArray(v)) {
+        for (let j = 0; j < letRuns.length; j++) ctx.slots[letSlots[j]] = letRuns[j](ctx);
+        const v = bodyRun(ctx);
+        if (bodyClean ? v === undefined : isEmpty(v)) continue;
+        if (bodySpread && Array.isArray(v)) {
           for (let j = 0; j < v.length; j++) out = append(out, v[j]);
         } else out = append(out, v);
       }
@@ -361,13 +373,16 @@ export class MappingCompiler {
       const lets = this.localLets(entries, target, inner);
       const body = this.node(this.templates.get(name), target, inner);
       const all = source.all;
+      const bodyRun = body.run;
+      const letSlots = lets.map((l) => l.slot);
+      const letRuns = lets.map((l) => l.c.run);
       const run = (ctx: RunContext): unknown => {
         const items = all(ctx);
         if (items.length === 0) return undefined;
         const saved = ctx.slots[slot];
         ctx.slots[slot] = items[0];
-        for (let j = 0; j < lets.length; j++) ctx.slots[lets[j].slot] = lets[j].c.run(ctx);
-        const v = body.run(ctx);
+        for (let j = 0; j < letRuns.length; j++) ctx.slots[letSlots[j]] = letRuns[j](ctx);
+        const v = bodyRun(ctx);
         ctx.slots[slot] = saved;
         return v;
       };
@@ -519,9 +534,10 @@ export class MappingCompiler {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$first[${i}]`, scope));
         if (!parts.length) this.fail(srcNode, target, '$first needs a list of values');
         level = parts.every((p) => p.level === parts[0].level) ? parts[0].level : undefined;
+        const runs = parts.map((p) => p.run);
         read = (ctx) => {
-          for (let i = 0; i < parts.length; i++) {
-            const v = parts[i].run(ctx);
+          for (let i = 0; i < runs.length; i++) {
+            const v = runs[i](ctx);
             if (!isEmpty(v)) return v;
           }
           return undefined;
@@ -529,7 +545,8 @@ export class MappingCompiler {
       } else if (source === '$list') {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$list[${i}]`, scope));
         isList = true;
-        read = (ctx) => parts.map((p) => p.run(ctx));
+        const runs = parts.map((p) => p.run);
+        read = (ctx) => runs.map((r) => r(ctx));
       } else {
         read = this.template(srcNode, target, scope);
       }
@@ -544,9 +561,10 @@ export class MappingCompiler {
     if (this.has(entries, '$default')) {
       const dflt = this.node(this.get(entries, '$default'), `${target}.$default`, scope);
       const before = run;
+      const fallback = dflt.run;
       run = (ctx) => {
         const v = before(ctx);
-        return isEmpty(v) ? dflt.run(ctx) : v;
+        return isEmpty(v) ? fallback(ctx) : v;
       };
       clean = clean && dflt.clean === true;
     }
