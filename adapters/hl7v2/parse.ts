@@ -340,12 +340,6 @@ export function segmentOrder(msg: Hl7Message): string[] {
 
 // Where the last readField() stopped: at the field separator after the field, or the end.
 let fieldEnd = 0;
-// Parts of the field being read, copied out at exact size when each list is complete: a
-// list grown by push() past one item reserves 17 slots, and views are most of a message's
-// allocation.
-const subScratch: string[] = [];
-const componentScratch: Component[] = [];
-const repetitionScratch: Repetition[] = [];
 
 /**
  * The field starting at `start` of `line` (up to the next field separator or the end), as
@@ -364,9 +358,12 @@ function readField(line: string, start: number, s: Separators): Field {
     fieldEnd = start;
     return [];
   }
-  let subs = 0;
-  let components = 0;
-  let repetitions = 0;
+  // Lists start as one-element literals and grow only when a separator says so: most
+  // fields have one repetition and most components one subcomponent, and an empty `[]`
+  // grown by push() reserves 17 slots (the view is most of a message's allocation).
+  let field: Field | undefined;
+  let rep: Repetition | undefined;
+  let comp: Component | undefined;
   let leaf = start;
   let escaped = false;
   let j = start;
@@ -374,22 +371,26 @@ function readField(line: string, start: number, s: Separators): Field {
     const c = j === len ? F : line.charCodeAt(j);
     if (c === F || c === R || c === C || c === S) {
       const raw = line.slice(leaf, j);
-      subScratch[subs++] = escaped ? unescapeHl7(raw, s) : raw;
+      const v = escaped ? unescapeHl7(raw, s) : raw;
       escaped = false;
       leaf = j + 1;
+      if (comp === undefined) comp = [v];
+      else comp.push(v);
       if (c === S) continue;
-      componentScratch[components++] = subs === 1 ? [subScratch[0]] : subScratch.slice(0, subs);
-      subs = 0;
+      if (rep === undefined) rep = [comp];
+      else rep.push(comp);
+      comp = undefined;
       if (c === C) continue;
-      repetitionScratch[repetitions++] = components === 1 ? [componentScratch[0]] : componentScratch.slice(0, components);
-      components = 0;
+      if (field === undefined) field = [rep];
+      else field.push(rep);
+      rep = undefined;
       if (c === F) break;
     } else if (c === E) {
       escaped = true;
     }
   }
   fieldEnd = j;
-  return repetitions === 1 ? [repetitionScratch[0]] : repetitionScratch.slice(0, repetitions);
+  return field ?? [];
 }
 
 /** One segment's view: every field parsed (see readField). */
