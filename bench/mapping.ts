@@ -8,7 +8,7 @@ import { parseHl7, toView } from '../adapters/hl7v2/parse.js';
 import { decodeHl7File } from '../mappings/engine/cases.js';
 import { hl7Input } from '../mappings/engine/hl7-input.js';
 import { DEFAULT_ADT_MAPPING, loadMappingById, MAPPINGS_DIR } from '../mappings/index.js';
-import { fhirIssues, warmFhirSchema } from '../mappings/validate/index.js';
+import { fhirIssues } from '../mappings/validate/index.js';
 
 /** The shipped synthetic ADT cases that map successfully: a realistic event mix. */
 function adtMessages(): string[] {
@@ -18,9 +18,6 @@ function adtMessages(): string[] {
     .sort()
     .map((f) => decodeHl7File(readFileSync(join(dir, f))));
 }
-
-/** What the shipped ADT mapping emits. */
-const RESOURCE_TYPES = ['Bundle', 'Patient', 'Encounter', 'Location', 'Organization', 'Practitioner', 'RelatedPerson', 'AllergyIntolerance', 'Condition', 'Procedure'];
 
 interface Rate {
   label: string;
@@ -52,22 +49,19 @@ function rate(label: string, messages: string[], minMs: number, step: (text: str
 export async function benchMapping(options: { minMs?: number } = {}): Promise<object> {
   const minMs = options.minMs ?? 2000;
   const messages = adtMessages();
-  const mapping = loadMappingById(DEFAULT_ADT_MAPPING);
+  // Loading the mapping compiles the validators of every resource type it writes, as the
+  // engine does at channel deploy; the first validation is then a check, not a compile.
   const compileStart = performance.now();
-  if (fhirIssues(mapping.run(hl7Input(parseHl7(messages[0]))).output).length) throw new Error('benchmark input does not validate');
-  const firstValidationMs = Math.round(performance.now() - compileStart);
-  // Every resource validator is compiled before more messages are in flight: a compile is
-  // hundreds of milliseconds of allocation, and whatever is alive through it is pretenured
-  // (see below).
-  warmFhirSchema(RESOURCE_TYPES);
+  const mapping = loadMappingById(DEFAULT_ADT_MAPPING);
+  const loadMs = Math.round(performance.now() - compileStart);
   for (const m of messages) if (fhirIssues(mapping.run(hl7Input(parseHl7(m))).output).length) throw new Error('benchmark input does not validate');
 
   // The whole pipeline is measured first, before the per-stage runs below hold parsed
   // messages and bundles in arrays: objects that outlive a young-generation GC teach V8 to
   // allocate their sites' objects straight into the old generation (allocation-site
   // pretenuring), after which every message's view and bundle is promoted and collected by
-  // full GCs, roughly halving throughput. Measured first, the pipeline shows its cost when
-  // each message is dropped once done (the per-stage figures come after, in the worse state).
+  // full GCs. Measured first, the pipeline shows its cost when each message is dropped once
+  // done, as in the engine (the per-stage figures come after, in the worse state).
   let sink = 0;
   const total = rate('parse + map + validate', messages, minMs, (t) => {
     const out = mapping.run(hl7Input(parseHl7(t))).output;
@@ -92,7 +86,7 @@ export async function benchMapping(options: { minMs?: number } = {}): Promise<ob
   return {
     name: 'mapping: HL7 v2 ADT → FHIR R4 UK Core transaction Bundle',
     input: { distinctMessages: messages.length, meanBytes, meanBundleEntries: Math.round(entries * 10) / 10 },
-    firstValidationMs,
+    loadMs,
     results: [parseView, mapOnly, validateOnly, total],
     target: { parseMapValidateMsgPerSec: 20_000, met: total.msgPerSec >= 20_000, metOnCpuTime: total.msgPerCpuSec >= 20_000 },
     sink: sink >= 0 ? undefined : sink,

@@ -85,6 +85,9 @@ export class MappingCompiler {
     return this.slotCount++;
   }
 
+  /** Constant `resourceType` values met in the output, e.g. Patient, Encounter. */
+  readonly resourceTypes = new Set<string>();
+
   /** Top-level `let` values computed on first read (slot → how to compute it). */
   readonly lazyLets = new Map<number, (ctx: RunContext) => unknown>();
 
@@ -205,6 +208,7 @@ export class MappingCompiler {
     for (const [key, value, pair] of entries) {
       if (key.startsWith('$')) continue;
       if (FORBIDDEN_KEYS.has(key)) this.fail((pair as { key?: unknown }).key, target, `output key "${key}" is not allowed`);
+      if (key === 'resourceType' && typeof this.js(value) === 'string') this.resourceTypes.add(this.js(value) as string);
       fields.push({ key, c: asOutput(this.node(value, target ? `${target}.${key}` : key, scope)) });
     }
     const dynamic = fields.some((f) => f.c.dynamic);

@@ -143,6 +143,7 @@ function compileSource(src: SourceFile): CompiledMapping {
     input: js.input,
     validate: js.validate ?? [],
     casesDir: resolvePath(dirname(file), js.cases ?? 'cases'),
+    resourceTypes: [...compiler.resourceTypes],
     run(input: MappingInput): MappingResult {
       if (input.kind !== js.input) throw new MappingError(`${file}: mapping ${js.id} reads ${js.input} input, not ${input.kind}`, file);
       const ctx: RunContext = { hl7: segmentSource(input), data: input.data, slots: new Array<unknown>(slotCount), issues: [] };

@@ -43,6 +43,8 @@ export interface CompiledMapping {
   validate: string[];
   /** Folder holding this mapping's example cases. */
   casesDir: string;
+  /** The `resourceType`s written as constants in the output (their validators are compiled at load). */
+  resourceTypes: readonly string[];
   run(input: MappingInput): MappingResult;
 }
 

@@ -326,3 +326,23 @@ output:
     expect(() => m.run(jsonInput({}))).toThrow('reads hl7v2 input, not json');
   });
 });
+
+describe('what a mapping writes', () => {
+  it('lists the constant resourceTypes of its output, so their validators compile at load', () => {
+    const m = loadMapping(
+      FILE,
+      `id: t
+input: json
+output:
+  resourceType: Bundle
+  type: collection
+  entry:
+    - resource: { resourceType: Patient, id: { $path: $.id } }
+    - $forEach: $.events
+      $do: { resource: { resourceType: EpisodeOfCare, id: { $path: "@.ref" } } }
+    - resource: { resourceType: { $path: $.kind } }
+`,
+    );
+    expect([...m.resourceTypes].sort()).toEqual(['Bundle', 'EpisodeOfCare', 'Patient']);
+  });
+});
