@@ -1,6 +1,6 @@
 // Patient identifiers from PID-3 (CX data type), with the NHS number recognised however the
 // sender flags it: CX.5 `NH`, `NH{status:01}`, or only CX.4 `NHS`.
-import { toView, type Hl7Message } from './parse.js';
+import { fieldAt, lazySegmentViews, type Hl7Message } from './parse.js';
 
 export interface PatientIdentifier {
   value: string;
@@ -15,7 +15,9 @@ export function isNhsNumberIdentifier(id: PatientIdentifier): boolean {
 }
 
 export function patientIdentifiers(msg: Hl7Message): PatientIdentifier[] {
-  const pid3 = toView(msg).PID?.[0]?.[3] ?? [];
+  // Only PID-3 is parsed: every inbound message passes here (the ordering key, the inbox).
+  const pid = lazySegmentViews(msg, 'PID')?.[0];
+  const pid3 = (pid && fieldAt(pid, 3, msg.separators)) ?? [];
   return pid3
     .map((rep) => ({ value: (rep[0]?.[0] ?? '').trim(), authority: rep[3]?.[0] || undefined, type: rep[4]?.[0] || undefined }))
     .filter((id) => id.value !== '');
