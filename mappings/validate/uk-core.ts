@@ -15,7 +15,7 @@ const ETHNIC_CODES = new Set([...'ABCDEFGHJKLMNPRSZ'].concat('99'));
 type Json = Record<string, unknown>;
 
 /** Elements a resource must have here (beyond FHIR R4's own `required`). */
-const REQUIRED: Record<string, string[]> = {
+const REQUIRED = new Map<string, string[]>(Object.entries({
   Patient: ['identifier'],
   Encounter: ['status', 'class', 'subject', 'identifier'],
   AllergyIntolerance: ['patient', 'code'],
@@ -25,7 +25,7 @@ const REQUIRED: Record<string, string[]> = {
   Organization: ['identifier'],
   Practitioner: ['identifier'],
   Location: ['identifier'],
-};
+}));
 
 function arr(v: unknown): Json[] {
   return Array.isArray(v) ? (v as Json[]) : [];
@@ -79,7 +79,26 @@ function checkPatient(p: Json, where: string, issues: string[]): void {
   }
 }
 
-/** Every `reference` string under `value` that is a urn:uuid not among `fullUrls`; paths are built only for those. */
+/** Is any `reference` under `value` a urn:uuid not among `fullUrls`? (No path kept: the common, valid case.) */
+function hasUnresolvedReference(value: unknown, fullUrls: ReadonlySet<string>): boolean {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v !== null && typeof v === 'object' && hasUnresolvedReference(v, fullUrls)) return true;
+    }
+    return false;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v === 'string') {
+      if (k === 'reference' && v.startsWith('urn:uuid:') && !fullUrls.has(v)) return true;
+    } else if (v !== null && typeof v === 'object' && hasUnresolvedReference(v, fullUrls)) return true;
+  }
+  return false;
+}
+
+/** Every `reference` string under `value` that is a urn:uuid not among `fullUrls`, with its path. */
 function unresolvedReferences(value: unknown, fullUrls: ReadonlySet<string>, path: (string | number)[], out: string[]): void {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -168,14 +187,12 @@ export function checkUkCoreBundle(bundle: Json): string[] {
     fullUrls.add(url);
   }
   const transaction = bundle.type === 'transaction' || bundle.type === 'batch';
-  // One path for every entry's walk: it grows once, not once per entry.
-  const path: (string | number)[] = ['entry', 0, 'resource'];
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     const r = e.resource as Json | undefined;
     if (!r) continue;
     const type = String(r.resourceType);
-    const required = Object.hasOwn(REQUIRED, type) ? REQUIRED[type] : undefined;
+    const required = REQUIRED.get(type);
     if (required) {
       for (const el of required) {
         const v = r[el];
@@ -184,8 +201,7 @@ export function checkUkCoreBundle(bundle: Json): string[] {
     }
     if (type === 'Patient') checkPatient(r, `entry[${i}].resource`, issues);
     if (!declaresUkCoreProfile(r)) issues.push(`entry[${i}].resource.meta.profile: no UK Core profile declared`);
-    path[1] = i;
-    unresolvedReferences(r, fullUrls, path, issues);
+    if (hasUnresolvedReference(r, fullUrls)) unresolvedReferences(r, fullUrls, ['entry', i, 'resource'], issues);
     if (transaction) checkRequest(e, r, type, i, bundle.type, issues);
   }
   return issues;
