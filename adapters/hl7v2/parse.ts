@@ -100,6 +100,24 @@ export class Hl7Segment {
   }
 }
 
+// Where each Hl7Header value is, parsed once: every message's header is read.
+const HEADER_PATHS: Record<keyof Hl7Header, Hl7Path> = {
+  sendingApplication: parseHl7Path('MSH-3'),
+  sendingFacility: parseHl7Path('MSH-4'),
+  receivingApplication: parseHl7Path('MSH-5'),
+  receivingFacility: parseHl7Path('MSH-6'),
+  dateTime: parseHl7Path('MSH-7'),
+  messageType: parseHl7Path('MSH-9.1'),
+  triggerEvent: parseHl7Path('MSH-9.2'),
+  structure: parseHl7Path('MSH-9.3'),
+  controlId: parseHl7Path('MSH-10'),
+  processingId: parseHl7Path('MSH-11'),
+  version: parseHl7Path('MSH-12'),
+  acceptAckType: parseHl7Path('MSH-15'),
+  applicationAckType: parseHl7Path('MSH-16'),
+  charset: parseHl7Path('MSH-18'),
+};
+
 export class Hl7Message {
   /** Segment ids in order of appearance. */
   readonly segmentIds: readonly string[];
@@ -241,22 +259,22 @@ export class Hl7Message {
 
   get header(): Hl7Header {
     if (this.headerCache) return this.headerCache;
-    const g = (path: string): string => this.read(0, parseHl7Path(path));
+    const h = HEADER_PATHS;
     this.headerCache = {
-      sendingApplication: g('MSH-3'),
-      sendingFacility: g('MSH-4'),
-      receivingApplication: g('MSH-5'),
-      receivingFacility: g('MSH-6'),
-      dateTime: g('MSH-7'),
-      messageType: g('MSH-9.1'),
-      triggerEvent: g('MSH-9.2'),
-      structure: g('MSH-9.3'),
-      controlId: g('MSH-10'),
-      processingId: g('MSH-11'),
-      version: g('MSH-12'),
-      acceptAckType: g('MSH-15'),
-      applicationAckType: g('MSH-16'),
-      charset: g('MSH-18'),
+      sendingApplication: this.read(0, h.sendingApplication),
+      sendingFacility: this.read(0, h.sendingFacility),
+      receivingApplication: this.read(0, h.receivingApplication),
+      receivingFacility: this.read(0, h.receivingFacility),
+      dateTime: this.read(0, h.dateTime),
+      messageType: this.read(0, h.messageType),
+      triggerEvent: this.read(0, h.triggerEvent),
+      structure: this.read(0, h.structure),
+      controlId: this.read(0, h.controlId),
+      processingId: this.read(0, h.processingId),
+      version: this.read(0, h.version),
+      acceptAckType: this.read(0, h.acceptAckType),
+      applicationAckType: this.read(0, h.applicationAckType),
+      charset: this.read(0, h.charset),
     };
     return this.headerCache;
   }
