@@ -434,12 +434,15 @@ function segmentView(line: string, id: string, s: Separators): Segment {
  * before handing the segment to code that indexes it directly).
  */
 function lazySegmentView(line: string, id: string, s: Separators): LazySegment {
-  const fields: LazySegment = line.split(s.field);
-  fields[0] = [[[id]]];
   if (id === 'MSH') {
     // MSH-1 is the field separator itself and MSH-2 the encoding characters, both literal.
-    fields.splice(1, 1, [[[s.field]]], [[[(fields[1] as string | undefined) ?? '']]]);
+    const rest = line.split(s.field);
+    const fields: LazySegment = [[[[id]]], [[[s.field]]], [[[rest[1] ?? '']]]];
+    for (let n = 2; n < rest.length; n++) fields.push(rest[n]);
+    return fields;
   }
+  const fields: LazySegment = line.split(s.field);
+  fields[0] = [[[id]]];
   return fields;
 }
 
