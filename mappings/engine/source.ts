@@ -1,7 +1,8 @@
 // A mapping file read with node positions, so every problem names file and line.
 import { readFileSync } from 'node:fs';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair } from 'yaml';
 import { MappingError } from '../../channels/errors.js';
+import { compactString } from './compact-strings.js';
 
 export interface SourceFile {
   file: string;
@@ -17,6 +18,12 @@ export function readSource(file: string, text = readFileSync(file, 'utf8')): Sou
     const line = lines.linePos(first.pos[0]).line;
     throw new MappingError(`${file}:${line}: YAML: ${first.message.split('\n')[0]}`, file, line);
   }
+  // Constants become output values and template pieces: see compact-strings.ts.
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string') node.value = compactString(node.value);
+    },
+  });
   return { file, doc, lines };
 }
 

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { compactStrings } from '../engine/compact-strings.js';
 
 export type Unmapped = 'error' | 'omit' | 'keep';
 
@@ -27,7 +28,8 @@ function fail(file: string, message: string): never {
 }
 
 export function parseCodeMap(textContent: string, file: string): CodeMap {
-  const doc = parse(textContent, { schema: 'failsafe' }) as Record<string, unknown> | null;
+  // Compact strings: code map values are copied into outputs (see compact-strings.ts).
+  const doc = compactStrings(parse(textContent, { schema: 'failsafe' }) as Record<string, unknown> | null);
   if (!doc || typeof doc !== 'object') fail(file, 'a code map must be a YAML mapping');
   const id = doc.id;
   if (typeof id !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(id)) fail(file, '`id` must be a lower-case name');
