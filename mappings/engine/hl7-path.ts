@@ -154,20 +154,26 @@ function compileWithinSegment(p: ParsedHl7Path): WithinSegment {
   };
 }
 
+const segmentReaders = new Map<string, (view: SegmentSource) => LazySegment[] | undefined>();
+
 /**
- * `view.segments(id)`, remembering the answer for the last view asked: a path is read
- * several times in one run (in loops, templates and conditions), always of the same message.
+ * `view.segments(id)`, remembering the answer for the last view asked. Every path naming the
+ * segment shares the reader: a run reads PID through dozens of paths, all of one message.
  */
 function lastSegmentsReader(segmentId: string): (view: SegmentSource) => LazySegment[] | undefined {
+  const existing = segmentReaders.get(segmentId);
+  if (existing) return existing;
   let lastView: SegmentSource | undefined;
   let lastSegments: LazySegment[] | undefined;
-  return (view) => {
+  const reader = (view: SegmentSource): LazySegment[] | undefined => {
     if (view !== lastView) {
       lastSegments = view.segments(segmentId);
       lastView = view;
     }
     return lastSegments;
   };
+  segmentReaders.set(segmentId, reader);
+  return reader;
 }
 
 /**
