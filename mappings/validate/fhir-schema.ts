@@ -26,6 +26,7 @@ function loadAjv(allErrors: boolean): Ajv {
   delete schema.id;
   delete schema.discriminator;
   delete schema.oneOf;
+  addBundleShell(schema.definitions as Record<string, Record<string, unknown>>);
   const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
   const instance = new Ajv({ strict: false, allErrors, validateSchema: false, unicodeRegExp: false });
   instance.addMetaSchema(draft6);
@@ -33,6 +34,24 @@ function loadAjv(allErrors: boolean): Ajv {
   if (allErrors) fullAjv = instance;
   else fastAjv = instance;
   return instance;
+}
+
+/** The definition checkBundleShell() validates a Bundle against. */
+export const BUNDLE_SHELL = 'TramlineBundleShell';
+
+/**
+ * A copy of the Bundle definition whose entries' `resource` may be anything: each resource
+ * is validated against its own definition instead (through Bundle.entry.resource it would go
+ * through the slow, unreadable ResourceList oneOf), and the Bundle needs no resource-less copy.
+ */
+function addBundleShell(definitions: Record<string, Record<string, unknown>>): void {
+  const copy = (v: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
+  const entry = copy(definitions.Bundle_Entry);
+  (entry.properties as Record<string, unknown>).resource = { description: 'Validated against its own resource definition.' };
+  const bundle = copy(definitions.Bundle);
+  (bundle.properties as Record<string, { items: unknown }>).entry.items = { $ref: `#/definitions/${BUNDLE_SHELL}_Entry` };
+  definitions[`${BUNDLE_SHELL}_Entry`] = entry;
+  definitions[BUNDLE_SHELL] = bundle;
 }
 
 /** The compiled validator for one resource type, or undefined if R4 has no such type. */
@@ -55,21 +74,25 @@ export function warmFhirSchema(types: readonly string[]): void {
 /**
  * Structural problems of one resource, each as `<where>/<path>: <message>`, added to `out`
  * (and returned). `at` names the resource in messages: a string, or a Bundle entry's index
- * (`entry[i].resource`, written out only when there is a problem).
+ * (`entry[i].resource`, written out only when there is a problem). `definition` overrides the
+ * definition checked against (default: the resource's type).
  */
-export function checkResourceSchema(resource: unknown, at: string | number, out: string[] = []): string[] {
-  const where = (): string => (typeof at === 'string' ? at : `entry[${at}].resource`);
+export function checkResourceSchema(resource: unknown, at: string | number, out: string[] = [], definition?: string): string[] {
   if (resource === null || typeof resource !== 'object') {
-    out.push(`${where()}: not a JSON object`);
+    out.push(`${describeAt(at)}: not a JSON object`);
     return out;
   }
-  const type = (resource as { resourceType?: unknown }).resourceType;
+  const type = definition ?? (resource as { resourceType?: unknown }).resourceType;
   if (typeof type !== 'string') {
-    out.push(`${where()}: resourceType is missing`);
+    out.push(`${describeAt(at)}: resourceType is missing`);
     return out;
   }
   if (resourceValidator(type)?.(resource)) return out;
-  return describeProblems(resource, type, where(), out);
+  return describeProblems(resource, type, describeAt(at), out);
+}
+
+function describeAt(at: string | number): string {
+  return typeof at === 'string' ? at : `entry[${at}].resource`;
 }
 
 function describeProblems(resource: object, type: string, where: string, out: string[]): string[] {

@@ -181,6 +181,10 @@ export function checkUkCoreBundle(bundle: Json): string[] {
   const entries = arr(bundle.entry);
   const fullUrls = new Set<string>();
   for (let i = 0; i < entries.length; i++) {
+    if (entries[i] === null || typeof entries[i] !== 'object' || Array.isArray(entries[i])) {
+      issues.push(`entry[${i}]: must be an object`);
+      continue;
+    }
     const url = entries[i].fullUrl;
     if (typeof url !== 'string') continue;
     if (fullUrls.has(url)) issues.push(`entry[${i}].fullUrl: ${url} appears twice`);
@@ -189,8 +193,9 @@ export function checkUkCoreBundle(bundle: Json): string[] {
   const transaction = bundle.type === 'transaction' || bundle.type === 'batch';
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
+    if (e === null || typeof e !== 'object') continue;
     const r = e.resource as Json | undefined;
-    if (!r) continue;
+    if (!r || typeof r !== 'object') continue;
     const type = String(r.resourceType);
     const required = REQUIRED.get(type);
     if (required) {

@@ -64,6 +64,16 @@ describe('FHIR R4 + UK Core validation', () => {
     expect(issues).toContain(`entry[0].resource.identifier[${local}]: needs system and value`);
   });
 
+  it('checks the Bundle itself without looking into its resources, and survives malformed entries', () => {
+    const b = load();
+    b.entry[0].request.method = 'PATCHY';
+    b.entry.push(null);
+    const issues = fhirIssues(b);
+    expect(issues).toContain('Bundle/entry/0/request/method: must be one of GET, HEAD, POST, PUT, DELETE, PATCH');
+    expect(issues).toContain(`entry[${b.entry.length - 1}]: must be an object`);
+    expect(issues.filter((i) => i.startsWith('entry[0].resource'))).toEqual([]);
+  });
+
   it('checks that urn:uuid references resolve and transaction entries have requests', () => {
     const b = load();
     b.entry[1].resource.managingOrganization = { reference: 'urn:uuid:00000000-0000-5000-8000-000000000000' };
