@@ -9,8 +9,10 @@ export { checkUkCoreBundle, NHS_NUMBER_SYSTEM } from './uk-core.js';
 
 export type Check = 'fhir-r4' | 'uk-core';
 
+const ALL_CHECKS: readonly Check[] = ['fhir-r4', 'uk-core'];
+
 /** Every problem with a FHIR resource or Bundle (empty when valid). */
-export function fhirIssues(output: unknown, checks: readonly string[] = ['fhir-r4', 'uk-core']): string[] {
+export function fhirIssues(output: unknown, checks: readonly string[] = ALL_CHECKS): string[] {
   if (output === null || typeof output !== 'object' || Array.isArray(output)) return ['output: not a FHIR resource'];
   const resource = output as Record<string, unknown>;
   const issues: string[] = [];
