@@ -112,6 +112,7 @@ export class RecordIntake {
     // Groups (people) are independent: work on several at once so the store can commit their
     // writes together (group commit) instead of one fsync per write. Within a group, in order.
     const pending = [...groups];
+    let finished = 0;
     const worker = async () => {
       for (let next = pending.shift(); next; next = pending.shift()) {
         const [key, items] = next;
@@ -120,7 +121,8 @@ export class RecordIntake {
         } catch (err) {
           report.failed.push({ rows: items.map((i) => i.rowNumber), reason: reasonOf(err) });
         }
-        this.opts.onProgress?.(groups.size - pending.length, groups.size);
+        // Groups finished, not started: each count is reported once, by the worker reaching it.
+        this.opts.onProgress?.(++finished, groups.size);
       }
     };
     await Promise.all(Array.from({ length: Math.min(GROUP_CONCURRENCY, pending.length) }, worker));

@@ -181,4 +181,12 @@ describe('record intake', () => {
       await source.close();
     }
   });
+
+  test('progress counts each finished person once, up to the total', async () => {
+    const seen: [number, number][] = [];
+    const counting = new RecordIntake({ channel, store: opened.store, queue, format: recordFormatFor(channel), map: toyBundle, onProgress: (done, total) => seen.push([done, total]) });
+    const people = Array.from({ length: 70 }, (_, i) => ({ person_id: `PR${i}`, event_ref: `PRE${i}`, start: '2026-04-01' }));
+    await counting.ingest(people, { source: 'progress', firstRow: 2 });
+    expect(seen).toEqual(people.map((_, i) => [i + 1, 70]));
+  });
 });
