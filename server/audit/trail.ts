@@ -50,6 +50,8 @@ const AUDIT_COLUMNS = [
 ] as const satisfies TypedColumns & readonly (readonly [keyof AuditLogTable, string])[];
 
 const UNIQUE_VIOLATION = '23505';
+/** Locked appends retried after losing a race to a lock-free fast-path append. */
+const LOCKED_ATTEMPTS = 20;
 const INSERT_CHUNK = 200;
 const VERIFY_PAGE = 2000;
 const DEFAULT_QUERY_LIMIT = 500;
@@ -206,11 +208,19 @@ export class AuditTrail implements AuditWriter {
         }
         // Another process appended since our last write: chain again under the lock.
       }
-      return this.kysely.transaction().execute(async (trx) => {
-        // One appender at a time across every engine process sharing this schema.
-        await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`.execute(trx);
-        return write(trx);
-      });
+      // Under the lock, one locked appender at a time across every engine process sharing this
+      // schema. A fast-path INSERT (above) takes no lock, so one can still land between our read
+      // of the head and our insert: the seq primary key refuses ours, and we chain again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.kysely.transaction().execute(async (trx) => {
+            await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`.execute(trx);
+            return write(trx);
+          });
+        } catch (err) {
+          if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION || attempt >= LOCKED_ATTEMPTS) throw err;
+        }
+      }
     }
     // SQLite: take the write lock before reading the last entry, so a second process (the CLI)
     // waits (busy_timeout) instead of reading the same head.
