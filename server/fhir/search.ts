@@ -1,10 +1,11 @@
 // Type-level search over the plaintext index: `_id`, `identifier` (token), `status`, reference
 // parameters (`patient`, `subject`, …), then `_include` / `_revinclude` for a person's record.
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { ContentKeyRing } from '../store/crypto.js';
 import { badRequest } from './outcome.js';
 import { findReferences, literalTarget } from './references.js';
 import { loadCurrentMany, type FhirKysely, type StoredVersion } from './rows.js';
+import type { FhirDatabase } from './schema.js';
 import { RESULT_PARAMS, referenceParam, type ReferenceParam } from './search-params.js';
 
 export const DEFAULT_COUNT = 100;
@@ -77,6 +78,29 @@ function countOf(params: URLSearchParams): number {
   return Math.min(n, MAX_COUNT);
 }
 
+type ResourceEb = ExpressionBuilder<FhirDatabase & { r: FhirDatabase['fhir_resources'] }, 'r'>;
+
+/** The searched resource's own index rows (`i`) of one kind, for an EXISTS condition. */
+function indexRows(eb: ResourceEb, kind: FhirDatabase['fhir_index']['kind']) {
+  return eb
+    .selectFrom('fhir_index as i')
+    .select(sql<number>`1`.as('one'))
+    .whereRef('i.resource_type', '=', 'r.resource_type')
+    .whereRef('i.id', '=', 'r.id')
+    .where('i.kind', '=', kind);
+}
+
+/** Index rows (alias `i` or `j`) whose system and/or value match any of the tokens. */
+function anyToken<A extends 'i' | 'j'>(alias: A, tokens: Token[]) {
+  return (w: ExpressionBuilder<{ [K in A]: FhirDatabase['fhir_index'] }, A>) =>
+    w.or(
+      tokens.map((t) => {
+        const ref = (column: 'system' | 'value') => sql.ref<string>(`${alias}.${column}`);
+        return w.and([...(t.system !== undefined ? [w(ref('system'), '=', t.system)] : []), ...(t.value !== undefined ? [w(ref('value'), '=', t.value)] : [])]);
+      }),
+    );
+}
+
 function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
   let query = db.selectFrom('fhir_resources as r').where('r.resource_type', '=', type).where('r.deleted', '=', 0);
   for (const [name, raw] of params) {
@@ -87,23 +111,7 @@ function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
       query = query.where('r.id', 'in', values);
     } else if (name === 'identifier') {
       const tokens = values.map(parseToken);
-      query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('fhir_index as i')
-            .select(sql<number>`1`.as('one'))
-            .whereRef('i.resource_type', '=', 'r.resource_type')
-            .whereRef('i.id', '=', 'r.id')
-            .where('i.kind', '=', 'identifier')
-            .where((w) =>
-              w.or(
-                tokens.map((t) =>
-                  w.and([...(t.system !== undefined ? [w('i.system', '=', t.system)] : []), ...(t.value !== undefined ? [w('i.value', '=', t.value)] : [])]),
-                ),
-              ),
-            ),
-        ),
-      );
+      query = query.where((eb) => eb.exists(indexRows(eb, 'identifier').where(anyToken('i', tokens))));
     } else if (/^[a-z-]+\.identifier$/.test(name)) {
       // Chained: `patient.identifier=system|value` — resources whose reference points at a
       // resource with that identifier.
@@ -113,12 +121,7 @@ function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
       const tokens = values.map(parseToken);
       query = query.where((eb) =>
         eb.exists(
-          eb
-            .selectFrom('fhir_index as i')
-            .select(sql<number>`1`.as('one'))
-            .whereRef('i.resource_type', '=', 'r.resource_type')
-            .whereRef('i.id', '=', 'r.id')
-            .where('i.kind', '=', 'reference')
+          indexRows(eb, 'reference')
             .where('i.name', 'in', [...param.paths])
             .where('i.value', 'in', (sub) =>
               sub
@@ -126,45 +129,17 @@ function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
                 .select(sql<string>`${`${target}/`} || ${sql.ref('j.id')}`.as('ref'))
                 .where('j.resource_type', '=', target)
                 .where('j.kind', '=', 'identifier')
-                .where((w) =>
-                  w.or(
-                    tokens.map((t) =>
-                      w.and([...(t.system !== undefined ? [w('j.system', '=', t.system)] : []), ...(t.value !== undefined ? [w('j.value', '=', t.value)] : [])]),
-                    ),
-                  ),
-                ),
+                .where(anyToken('j', tokens)),
             ),
         ),
       );
     } else if (name === 'status') {
-      query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('fhir_index as i')
-            .select(sql<number>`1`.as('one'))
-            .whereRef('i.resource_type', '=', 'r.resource_type')
-            .whereRef('i.id', '=', 'r.id')
-            .where('i.kind', '=', 'token')
-            .where('i.name', '=', 'status')
-            .where('i.value', 'in', values),
-        ),
-      );
+      query = query.where((eb) => eb.exists(indexRows(eb, 'token').where('i.name', '=', 'status').where('i.value', 'in', values)));
     } else {
       const param = referenceParam(type, name);
       if (!param) throw badRequest(`search parameter "${name}" is not supported on ${type}`);
       const targets = values.map((v) => referenceValue(v, param, name));
-      query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('fhir_index as i')
-            .select(sql<number>`1`.as('one'))
-            .whereRef('i.resource_type', '=', 'r.resource_type')
-            .whereRef('i.id', '=', 'r.id')
-            .where('i.kind', '=', 'reference')
-            .where('i.name', 'in', [...param.paths])
-            .where('i.value', 'in', targets),
-        ),
-      );
+      query = query.where((eb) => eb.exists(indexRows(eb, 'reference').where('i.name', 'in', [...param.paths]).where('i.value', 'in', targets)));
     }
   }
   return query;
