@@ -3,8 +3,8 @@
 // is in the case inbox exactly once.
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
-import { dropPg, inboxRows, uniquePgUrl } from '../support/db.js';
-import { eventually, killAllEngines, prepareEngine, startEngine } from '../support/engine.js';
+import { dropPg, inboxRows, inboxRowsAtLeast, uniquePgUrl } from '../support/db.js';
+import { killAllEngines, prepareEngine, startEngine } from '../support/engine.js';
 import { adt } from '../support/hl7.js';
 
 const TOTAL = 600;
@@ -61,10 +61,7 @@ describe.each(backends)('kill -9 mid-stream (%s store)', (_name, urls) => {
       expect(acks.map((a) => parseAckCode(a).code)).toEqual(unacked.map(() => 'AA'));
       await resend.close();
 
-      await eventually(async () => {
-        const r = await inboxRows(e.caseDbUrl);
-        return r.length >= TOTAL ? r : undefined;
-      }, 60000, `${TOTAL} inbox rows`);
+      await inboxRowsAtLeast(e.caseDbUrl, TOTAL, 60000);
       // Give any stray redelivery a moment to show itself before counting.
       await new Promise((r) => setTimeout(r, 1500));
       const final = await inboxRows(e.caseDbUrl);
@@ -98,10 +95,7 @@ describe.each(backends)('kill -9 mid-stream (%s store)', (_name, urls) => {
     expect(engine.output()).toContain('"msg":"stopped"');
     engine = await startEngine(e);
     try {
-      const rows = await eventually(async () => {
-        const r = await inboxRows(e.caseDbUrl);
-        return r.length >= acked.length ? r : undefined;
-      }, 20000, 'acknowledged messages in the inbox');
+      const rows = await inboxRowsAtLeast(e.caseDbUrl, acked.length, 20000);
       const delivered = new Set(rows.map((r) => r.control_id));
       for (const id of acked) expect(delivered.has(id)).toBe(true);
       expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);

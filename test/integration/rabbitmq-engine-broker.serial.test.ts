@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
 import { openDatabase } from '../../server/store/db.js';
 import type { StoreDatabase } from '../../server/store/schema.js';
-import { dropPg, inboxRows, uniquePgUrl } from '../support/db.js';
+import { dropPg, inboxRowsAtLeast, uniquePgUrl } from '../support/db.js';
 import { eventually, killAllEngines, prepareEngine, startEngine, type EngineEnv } from '../support/engine.js';
 import { adt } from '../support/hl7.js';
 import { createTestVhost, withBrokerStopped, type TestVhost } from '../support/rabbit.js';
@@ -155,14 +155,7 @@ destinations:
     // No sender was left hanging on a message caught mid-publish when the broker went away.
     for (let c = 0; c < 4; c++) expect(stream.answers.filter((a) => a.duringOutage && a.connection === c).length).toBeGreaterThan(0);
     const acked = stream.answers.map((a) => a.controlId);
-    const rows = await eventually(
-      async () => {
-        const r = await inboxRows(e.caseDbUrl);
-        return r.length >= acked.length ? r : undefined;
-      },
-      120_000,
-      `${acked.length} inbox rows`,
-    );
+    const rows = await inboxRowsAtLeast(e.caseDbUrl, acked.length);
     expect(rows).toHaveLength(acked.length);
     expect(new Set(rows.map((r) => r.control_id))).toEqual(new Set(acked));
     const stored = await storedMessages(e);
@@ -196,14 +189,7 @@ destinations:
     }
 
     const sent = new Set(stream.answers.map((a) => a.controlId));
-    const rows = await eventually(
-      async () => {
-        const r = await inboxRows(e.caseDbUrl);
-        return r.length >= sent.size ? r : undefined;
-      },
-      120_000,
-      `${sent.size} inbox rows`,
-    );
+    const rows = await inboxRowsAtLeast(e.caseDbUrl, sent.size);
     expect(rows).toHaveLength(sent.size);
     expect(new Set(rows.map((r) => r.control_id))).toEqual(sent);
     // Resends did not become new messages: one stored message per control id, and the inbox

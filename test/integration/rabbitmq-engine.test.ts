@@ -1,7 +1,7 @@
 // The engine over RabbitMQ, end to end through real processes: MLLP in → PostgreSQL store →
 // RabbitMQ (quorum queues, confirms) → PostgreSQL case inbox + an HTTP case API.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { dropPg, inboxRows, uniquePgUrl } from '../support/db.js';
+import { dropPg, inboxRows, inboxRowsAtLeast, uniquePgUrl } from '../support/db.js';
 import { eventually, killAllEngines, prepareEngine, startEngine, type EngineEnv } from '../support/engine.js';
 import { startHttpPeer, type HttpPeer } from '../support/http-peer.js';
 import { createTestVhost, type TestVhost } from '../support/rabbit.js';
@@ -45,10 +45,7 @@ describe('engine over RabbitMQ', () => {
     expect(failed).toEqual([]);
     expect(acked.size).toBe(10_000);
 
-    const rows = await eventually(async () => {
-      const r = await inboxRows(e.caseDbUrl);
-      return r.length >= 10_000 ? r : undefined;
-    }, 120_000, '10,000 inbox rows');
+    const rows = await inboxRowsAtLeast(e.caseDbUrl, 10_000);
     expect(rows).toHaveLength(10_000);
     expect(new Set(rows.map((r) => r.control_id)).size).toBe(10_000);
 
@@ -102,10 +99,7 @@ describe('engine over RabbitMQ', () => {
       sendPatients(b.mllpPort, { patients: 40, perPatient: 25, senders: 2, firstPatient: 1000 }),
     ]);
     expect(ra.acked.size + rb.acked.size).toBe(2000);
-    const rows = await eventually(async () => {
-      const r = await inboxRows(a.caseDbUrl);
-      return r.length >= 2000 ? r : undefined;
-    }, 120_000, '2,000 inbox rows');
+    const rows = await inboxRowsAtLeast(a.caseDbUrl, 2000);
     expect(new Set(rows.map((r) => r.control_id)).size).toBe(2000);
     const byEngine = new Map<string, number>();
     await eventually(async () => (await peer.requests('/adt')).filter((r) => r.status === 200).length >= 2000);

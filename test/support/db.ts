@@ -2,6 +2,7 @@
 // when PostgreSQL is unreachable.
 import { randomBytes } from 'node:crypto';
 import { dropPostgresSchema, openDatabase } from '../../server/store/db.js';
+import { eventually } from './engine.js';
 
 export const PG_BASE = process.env.TRAMLINE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -24,4 +25,16 @@ export async function inboxRows(url: string, table = 'case_inbox'): Promise<Reco
   } finally {
     await db.close();
   }
+}
+
+/** The inbox rows once there are at least `count` of them (fails after `timeoutMs`). */
+export function inboxRowsAtLeast(url: string, count: number, timeoutMs = 120_000): Promise<Record<string, unknown>[]> {
+  return eventually(
+    async () => {
+      const rows = await inboxRows(url);
+      return rows.length >= count ? rows : undefined;
+    },
+    timeoutMs,
+    `${count} inbox rows`,
+  );
 }
