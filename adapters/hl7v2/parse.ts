@@ -464,27 +464,14 @@ export function materializeSegment(segment: LazySegment, s: Separators): Segment
   return segment as Segment;
 }
 
-/** Every segment with this id built by `build` (undefined when the message has none). */
-function viewsOf<T>(msg: Hl7Message, id: string, build: (line: string, id: string, s: Separators) => T): T[] | undefined {
-  let out: T[] | undefined;
+/** Every segment with this id as a lazy view (undefined when the message has none). */
+export function lazySegmentViews(msg: Hl7Message, id: string): LazySegment[] | undefined {
+  let out: LazySegment[] | undefined;
   const ids = msg.segmentIds;
   for (let i = 0; i < ids.length; i++) {
-    if (ids[i] === id) (out ??= []).push(build(msg.segmentText(i), id, msg.separators));
+    if (ids[i] === id) (out ??= []).push(lazySegmentView(msg.segmentText(i), id, msg.separators));
   }
   return out;
-}
-
-/**
- * `toView(msg)[id]` for one segment id, built on its own (undefined when the message has no
- * such segment): for readers such as the mapping engine that need only some segments.
- */
-export function segmentViews(msg: Hl7Message, id: string): Segment[] | undefined {
-  return viewsOf(msg, id, segmentView);
-}
-
-/** Like segmentViews, but each field is parsed on first read (fieldAt). */
-export function lazySegmentViews(msg: Hl7Message, id: string): LazySegment[] | undefined {
-  return viewsOf(msg, id, lazySegmentView);
 }
 
 /** The documented JSON view mappings read (adapters/hl7v2/README.md). */
