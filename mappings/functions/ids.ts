@@ -14,37 +14,30 @@ export const TRAMLINE_UUID_NAMESPACE = '5b0c6a52-3f0e-5d8a-9b8e-6a1f0c2d7e41';
 // are also memoised: feeds repeat the same organisations, wards and practitioners.
 const scratch = Buffer.alloc(4096);
 Buffer.from(TRAMLINE_UUID_NAMESPACE.replace(/-/g, ''), 'hex').copy(scratch, 0);
-const memo = new Map<string, string>();
-
-function uuidv5(name: string): string {
-  const hit = memo.get(name);
-  if (hit !== undefined) return hit;
-  let id: string;
-  if (Buffer.byteLength(name, 'utf8') > scratch.length - 16) {
-    id = uuidv5Reference(name, TRAMLINE_UUID_NAMESPACE);
-  } else {
-    const n = scratch.write(name, 16, 'utf8');
-    const h = hash('sha1', scratch.subarray(0, 16 + n), 'hex');
-    const variant = ((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16);
-    id = `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(18, 20)}-${h.slice(20, 32)}`;
-  }
-  if (memo.size >= 50_000) memo.clear();
-  memo.set(name, id);
-  return id;
+/** `compute`, remembering up to 50,000 answers (then starting afresh). */
+function remembered(compute: (name: string) => string): (name: string) => string {
+  const memo = new Map<string, string>();
+  return (name) => {
+    const hit = memo.get(name);
+    if (hit !== undefined) return hit;
+    const value = compute(name);
+    if (memo.size >= 50_000) memo.clear();
+    memo.set(name, value);
+    return value;
+  };
 }
 
-// The urn:uuid form is memoised beside the UUID, so a bundle's fullUrls and references are
-// one string each: flattened and hashed once, not for every Set lookup and pattern check.
-const urnMemo = new Map<string, string>();
+const uuidv5 = remembered((name) => {
+  if (Buffer.byteLength(name, 'utf8') > scratch.length - 16) return uuidv5Reference(name, TRAMLINE_UUID_NAMESPACE);
+  const n = scratch.write(name, 16, 'utf8');
+  const h = hash('sha1', scratch.subarray(0, 16 + n), 'hex');
+  const variant = ((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+});
 
-function urnUuid(name: string): string {
-  const hit = urnMemo.get(name);
-  if (hit !== undefined) return hit;
-  const urn = `urn:uuid:${uuidv5(name)}`;
-  if (urnMemo.size >= 50_000) urnMemo.clear();
-  urnMemo.set(name, urn);
-  return urn;
-}
+// The urn:uuid form is remembered too, so a bundle's fullUrls and references are one string
+// each: flattened and hashed once, not for every Set lookup and pattern check.
+const urnUuid = remembered((name) => `urn:uuid:${uuidv5(name)}`);
 
 function nameOf(kind: string, value: unknown): string | undefined {
   if (Array.isArray(value) && value.length && value.every((v) => !Array.isArray(v))) {
