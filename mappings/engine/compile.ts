@@ -8,6 +8,7 @@ import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
 import { compileCondition, compileWhere, type Predicate } from './conditions.js';
 import { isEmpty, PENDING } from './values.js';
+import { append, listBuilder, objectBuilder, pipelineRunner } from './builders.js';
 import { compileHl7Path, compileHl7PathFirst, levelOf, parseHl7MappingPath, type Hl7Level } from './hl7-path.js';
 import type { SegmentSource } from './hl7-input.js';
 import { InvalidValueError } from './invalid-value.js';
@@ -183,23 +184,8 @@ export class MappingCompiler {
   }
 
   private buildList(parts: Compiled[], distinctBy?: string): (ctx: RunContext) => unknown {
-    // Compiled nodes come in many shapes, so reading .run/.clean/.spread per run would be a
-    // megamorphic property load each: they are copied into plain arrays once here.
-    const runs = parts.map((p) => p.run);
-    const cleans = parts.map((p) => p.clean === true);
-    const spreads = parts.map((p) => p.spread === true);
-    return (ctx) => {
-      let out: unknown[] | undefined;
-      for (let i = 0; i < runs.length; i++) {
-        const v = runs[i](ctx);
-        if (cleans[i] ? v === undefined : isEmpty(v)) continue;
-        if (spreads[i] && Array.isArray(v)) {
-          for (let j = 0; j < v.length; j++) if (!isEmpty(v[j])) out = append(out, v[j]);
-        } else out = append(out, v);
-      }
-      if (out === undefined) return undefined;
-      return distinctBy ? distinct(out, distinctBy) : out;
-    };
+    const finish = distinctBy === undefined ? undefined : (list: unknown[]) => distinct(list, distinctBy);
+    return listBuilder(parts.map((p) => ({ run: p.run, clean: p.clean === true, spread: p.spread === true })), finish);
   }
 
   private object(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
@@ -212,26 +198,10 @@ export class MappingCompiler {
       fields.push({ key, c: asOutput(this.node(value, target ? `${target}.${key}` : key, scope)) });
     }
     const dynamic = fields.some((f) => f.c.dynamic);
-    // Plain arrays, not the (many-shaped) Compiled objects, are read per run: see buildList.
-    const keys = fields.map((f) => f.key);
-    const runs = fields.map((f) => f.c.run);
-    const cleans = fields.map((f) => f.c.clean === true);
-    const dynamics = fields.map((f) => f.c.dynamic);
-    const run = (ctx: RunContext): unknown => {
-      const out: Record<string, unknown> = {};
-      let any = false;
-      let anyDynamic = false;
-      for (let i = 0; i < runs.length; i++) {
-        const v = runs[i](ctx);
-        if (cleans[i] ? v === undefined : isEmpty(v)) continue;
-        out[keys[i]] = v;
-        any = true;
-        if (dynamics[i]) anyDynamic = true;
-      }
-      // Constants alone never make an element: `{system: X, value: <missing>}` is left out.
-      if (!any || (dynamic && !anyDynamic)) return undefined;
-      return out;
-    };
+    const run = objectBuilder(
+      fields.map((f) => ({ key: f.key, run: f.c.run, clean: f.c.clean === true, dynamic: f.c.dynamic })),
+      dynamic,
+    );
     return this.withWhen(this.withRequired({ run, dynamic, clean: true }, entries, node, target), entries, target, scope);
   }
 
@@ -650,24 +620,14 @@ export class MappingCompiler {
     if (onInvalid !== 'error' && onInvalid !== 'warn') this.fail(onInvalidNode, target, '$onInvalid must be error or warn');
     const file = this.src.file;
     const line = lineOf(this.src, node);
-    return (ctx) => {
-      let v = read(ctx);
-      if (isEmpty(v)) return undefined;
-      try {
-        for (let i = 0; i < steps.length; i++) {
-          v = steps[i](v);
-          if (isEmpty(v)) return undefined;
-        }
-        return v;
-      } catch (e) {
-        if (!(e instanceof InvalidValueError)) throw e;
-        if (onInvalid === 'warn') {
-          ctx.issues.push({ severity: 'warning', message: e.message, file, line, target });
-          return undefined;
-        }
-        throw new MappingError(`${file}:${line ?? '?'}: ${target}: ${e.message}`, file, line, target);
+    return pipelineRunner(read, steps, (ctx, e) => {
+      if (!(e instanceof InvalidValueError)) throw e;
+      if (onInvalid === 'warn') {
+        ctx.issues.push({ severity: 'warning', message: e.message, file, line, target });
+        return undefined;
       }
-    };
+      throw new MappingError(`${file}:${line ?? '?'}: ${target}: ${e.message}`, file, line, target);
+    });
   }
 
   /** `$when` conditions: see conditions.ts. */
@@ -690,16 +650,6 @@ function asOutput(c: Compiled): Compiled {
   if (c.isList || (c.level !== 'repetition' && c.level !== 'segment')) return c;
   const run = c.run;
   return { ...c, level: 'value', run: (ctx) => text(run(ctx)), clean: true };
-}
-
-/**
- * Add `v` to a list that may not exist yet. Most lists a mapping builds hold one item, and
- * a `[v]` literal is sized for it where `[]` + push() reserves 17 slots.
- */
-function append(list: unknown[] | undefined, v: unknown): unknown[] {
-  if (list === undefined) return [v];
-  list.push(v);
-  return list;
 }
 
 /** The items without later ones whose `key` repeats an earlier one's (the same list if none does). */

@@ -13,6 +13,7 @@
 import type { Separators } from '../../adapters/hl7v2/escape.js';
 import { fieldAt, type LazySegment, type Repetition, type Segment } from '../../adapters/hl7v2/parse.js';
 import type { SegmentSource } from './hl7-input.js';
+import { append } from './builders.js';
 
 export type Hl7Level = 'segment' | 'repetition' | 'value';
 
@@ -108,13 +109,6 @@ function conditionHolds(rep: Repetition, c: Hl7Condition): boolean {
 function isEmptyRepetition(rep: Repetition): boolean {
   for (const c of rep) for (const s of c) if (s !== '') return false;
   return true;
-}
-
-/** Add a match to a list that may not exist yet (most paths match once: `[v]` is sized for it). */
-function append(out: unknown[] | undefined, v: unknown): unknown[] {
-  if (out === undefined) return [v];
-  out.push(v);
-  return out;
 }
 
 /**

@@ -239,6 +239,15 @@ output:
     expect(err.message).toContain('constructor');
   });
 
+  it('keeps output keys as data: a key written like code is only a key', () => {
+    // Object builders are specialised per node; keys reach them as string literals only.
+    const keys = ['a"] = 1; globalThis.pwned = true; //', "b'); globalThis.pwned = true; ('", 'c\\u2028d', '`${globalThis.pwned = true}`'];
+    const yamlText = `id: t\ninput: json\noutput:\n${keys.map((k, i) => `  ${JSON.stringify(k)}: { $path: $.v${i} }`).join('\n')}\n`;
+    const r = json(yamlText, { v0: 'x', v1: 'y', v2: 'z', v3: 'w' });
+    expect(r.output).toEqual({ [keys[0]]: 'x', [keys[1]]: 'y', [keys[2]]: 'z', [keys[3]]: 'w' });
+    expect((globalThis as { pwned?: boolean }).pwned).toBeUndefined();
+  });
+
   it('names the line of unknown keys, functions, names, code maps and templates', () => {
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $pathh: $.x }\n').message).toContain(':4: a: key "$pathh" is not allowed');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $path: $.x, $fn: nope }\n').message).toContain(':4: a: unknown function "nope"');
