@@ -3,6 +3,7 @@
 // re-sends and across messages about the same person.
 import { hash } from 'node:crypto';
 import { v5 as uuidv5Reference } from 'uuid';
+import { remembered } from '../engine/remembered.js';
 import { stringArg, text, type MappingFunction } from './types.js';
 
 /** Tramline's UUID v5 namespace (fixed forever: changing it changes every generated id). */
@@ -14,19 +15,6 @@ export const TRAMLINE_UUID_NAMESPACE = '5b0c6a52-3f0e-5d8a-9b8e-6a1f0c2d7e41';
 // are also memoised: feeds repeat the same organisations, wards and practitioners.
 const scratch = Buffer.alloc(4096);
 Buffer.from(TRAMLINE_UUID_NAMESPACE.replace(/-/g, ''), 'hex').copy(scratch, 0);
-/** `compute`, remembering up to 50,000 answers (then starting afresh). */
-function remembered(compute: (name: string) => string): (name: string) => string {
-  const memo = new Map<string, string>();
-  return (name) => {
-    const hit = memo.get(name);
-    if (hit !== undefined) return hit;
-    const value = compute(name);
-    if (memo.size >= 50_000) memo.clear();
-    memo.set(name, value);
-    return value;
-  };
-}
-
 const uuidv5 = remembered((name) => {
   if (Buffer.byteLength(name, 'utf8') > scratch.length - 16) return uuidv5Reference(name, TRAMLINE_UUID_NAMESPACE);
   const n = scratch.write(name, 16, 'utf8');

@@ -2,6 +2,7 @@
 // NHS number (system, Modulus 11, at most one), verification status and ethnic category
 // codes, the elements each resource must carry, and the transaction bundle's own wiring
 // (every urn:uuid reference resolves; each conditional upsert matches its resource).
+import { remembered } from '../engine/remembered.js';
 import { isValidNhsNumber } from '../functions/nhs-number.js';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -92,7 +93,8 @@ function hasUnresolvedReference(value: unknown, fullUrls: ReadonlySet<string>): 
   for (const k in obj) {
     const v = obj[k];
     if (typeof v === 'string') {
-      if (k === 'reference' && v.startsWith('urn:uuid:') && !fullUrls.has(v)) return true;
+      // has() first: nearly every reference is an entry's fullUrl, and startsWith() is slow.
+      if (k === 'reference' && !fullUrls.has(v) && v.startsWith('urn:uuid:')) return true;
     } else if (v !== null && typeof v === 'object' && hasUnresolvedReference(v, fullUrls)) return true;
   }
   return false;
@@ -165,11 +167,14 @@ function checkRequest(e: Json, r: Json, type: string, i: number, bundleType: unk
   if (cond.system === NHS_NUMBER_SYSTEM && !isValidNhsNumber(cond.value)) issues.push(`entry[${i}].request.url: NHS number fails the Modulus 11 check`);
 }
 
+// startsWith() costs ~150 ns here; a bundle's profiles are the same few constants every time.
+const isUkCoreProfile = remembered((profile) => profile.startsWith(UKCORE), 1000);
+
 function declaresUkCoreProfile(r: Json): boolean {
   const profiles = arr((r.meta as Json | undefined)?.profile) as unknown as unknown[];
   for (let k = 0; k < profiles.length; k++) {
     const p = profiles[k];
-    if (typeof p === 'string' && p.startsWith(UKCORE)) return true;
+    if (typeof p === 'string' && isUkCoreProfile(p)) return true;
   }
   return false;
 }
