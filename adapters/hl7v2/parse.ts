@@ -458,6 +458,30 @@ export function fieldAt(segment: LazySegment, n: number, s: Separators): Field |
   return parsed;
 }
 
+/**
+ * The unescaped value at `component`, `subcomponent` (1-based) of the repetition that spans
+ * `start`–`end` of field text `f`; '' when absent. What readField() then indexing would give,
+ * without building the field's arrays: a mapping reads most fields one value at a time.
+ */
+export function leafOfText(f: string, start: number, end: number, component: number, subcomponent: number, s: Separators): string {
+  let from = start;
+  for (let i = 1; i < component; i++) {
+    const next = f.indexOf(s.component, from);
+    if (next < 0 || next >= end) return '';
+    from = next + 1;
+  }
+  let to = f.indexOf(s.component, from);
+  if (to < 0 || to > end) to = end;
+  for (let i = 1; i < subcomponent; i++) {
+    const next = f.indexOf(s.subcomponent, from);
+    if (next < 0 || next >= to) return '';
+    from = next + 1;
+  }
+  const subEnd = f.indexOf(s.subcomponent, from);
+  const raw = f.slice(from, subEnd < 0 || subEnd > to ? to : subEnd);
+  return s.escape !== '' && raw.includes(s.escape) ? unescapeHl7(raw, s) : raw;
+}
+
 /** Parse every field of a segment view still held as text; returns it as a plain Segment. */
 export function materializeSegment(segment: LazySegment, s: Separators): Segment {
   for (let n = 1; n < segment.length; n++) if (typeof segment[n] === 'string') fieldAt(segment, n, s);

@@ -11,7 +11,7 @@
 //
 // A path yields a list of matches; empty values are not matches.
 import type { Separators } from '../../adapters/hl7v2/escape.js';
-import { fieldAt, type LazySegment, type Repetition, type Segment } from '../../adapters/hl7v2/parse.js';
+import { fieldAt, leafOfText, type LazySegment, type Repetition, type Segment } from '../../adapters/hl7v2/parse.js';
 import type { SegmentSource } from './hl7-input.js';
 import { append } from './builders.js';
 
@@ -111,6 +111,36 @@ function isEmptyRepetition(rep: Repetition): boolean {
   return true;
 }
 
+/** The first non-empty value at `component`.`sub` among repetitions `from`…`to - 1` (0-based) of field text. */
+function firstLeafOfText(f: string, from: number, to: number, component: number, sub: number, seps: Separators): string | undefined {
+  let start = 0;
+  for (let r = 0; r < to; r++) {
+    const next = f.indexOf(seps.repetition, start);
+    if (r >= from) {
+      const v = leafOfText(f, start, next < 0 ? f.length : next, component, sub, seps);
+      if (v !== '') return v;
+    }
+    if (next < 0) return undefined;
+    start = next + 1;
+  }
+  return undefined;
+}
+
+/** Every non-empty value at `component`.`sub` of repetitions `from`…`to - 1` of field text, appended to `out`. */
+function leavesOfText(f: string, from: number, to: number, component: number, sub: number, seps: Separators, out: unknown[] | undefined): unknown[] | undefined {
+  let start = 0;
+  for (let r = 0; r < to; r++) {
+    const next = f.indexOf(seps.repetition, start);
+    if (r >= from) {
+      const v = leafOfText(f, start, next < 0 ? f.length : next, component, sub, seps);
+      if (v !== '') out = append(out, v);
+    }
+    if (next < 0) return out;
+    start = next + 1;
+  }
+  return out;
+}
+
 /**
  * Compile the part after the segment: field, repetition, filter, component. Returns a
  * function that adds the matches found in one segment to `out` (creating it if need be).
@@ -121,10 +151,18 @@ function compileWithinSegment(p: ParsedHl7Path): WithinSegment {
   const { field, repetition, conditions, component } = p;
   const sub = p.subcomponent ?? 1;
   if (field === undefined) return (seg, out) => append(out, seg);
+  const from = repetition === undefined ? 0 : repetition - 1;
+  const last = repetition ?? Infinity;
+  // A plain value (`PID-5.1`) of a field not parsed yet is read from its text: no arrays.
+  const fromText = component !== undefined && conditions.length === 0;
   return (seg, out, seps) => {
+    const text = seg[field];
+    if (fromText && typeof text === 'string') {
+      if (text.length === 0) return out;
+      return leavesOfText(text, from, last, component, sub, seps, out);
+    }
     const f = fieldAt(seg, field, seps);
     if (f === undefined || f.length === 0) return out;
-    const from = repetition === undefined ? 0 : repetition - 1;
     const to = repetition === undefined ? f.length : Math.min(repetition, f.length);
     for (let r = from; r < to; r++) {
       const rep = f[r];
@@ -234,10 +272,17 @@ function compileFirstWithinSegment(p: ParsedHl7Path): (seg: LazySegment, seps: S
   const { field, repetition, conditions, component } = p;
   const sub = p.subcomponent ?? 1;
   if (field === undefined) return (seg) => seg;
+  const from = repetition === undefined ? 0 : repetition - 1;
+  const last = repetition ?? Infinity;
+  const fromText = component !== undefined && conditions.length === 0;
   return (seg, seps) => {
+    const text = seg[field];
+    if (fromText && typeof text === 'string') {
+      if (text.length === 0) return undefined;
+      return firstLeafOfText(text, from, last, component, sub, seps);
+    }
     const f = fieldAt(seg, field, seps);
     if (f === undefined || f.length === 0) return undefined;
-    const from = repetition === undefined ? 0 : repetition - 1;
     const to = repetition === undefined ? f.length : Math.min(repetition, f.length);
     for (let r = from; r < to; r++) {
       const rep = f[r];

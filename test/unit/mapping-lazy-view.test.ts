@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fieldAt, lazySegmentViews, materializeSegment, parseHl7, toView } from '../../adapters/hl7v2/parse.js';
+import { fieldAt, lazySegmentViews, leafOfText, materializeSegment, parseHl7, toView } from '../../adapters/hl7v2/parse.js';
 import { decodeHl7File } from '../../mappings/engine/cases.js';
 import { hl7Input, LazySegments } from '../../mappings/engine/hl7-input.js';
 import { DEFAULT_ADT_MAPPING, loadMappingById, MAPPINGS_DIR } from '../../mappings/index.js';
@@ -33,6 +33,37 @@ describe('segment views', () => {
       }
       expect(lazySegmentViews(msg, 'ZZZ')).toBeUndefined();
     }
+  });
+
+  it('a value read straight from field text equals the parsed field, for every position', () => {
+    const tricky = 'MSH|^~\\&|PAS|RXL|||20260615093000||ADT^A01|C1|P|2.4\rPID|1||A~B^^^NHS^NH~~C&D^E\\S\\F||O\\T\\BRIEN&X^J\\F\\K&&Q^||||||1 ST&A^^TOWN~^^^^FY1|\rPV1||I|';
+    let compared = 0;
+    for (const text of [...MESSAGES, tricky]) {
+      const msg = parseHl7(text);
+      const s = msg.separators;
+      for (const id of new Set(msg.segmentIds)) {
+        if (id === 'MSH') continue; // MSH-1 and MSH-2 are literal, never read as text
+        for (const seg of lazySegmentViews(msg, id)!) {
+          for (let n = 1; n < seg.length; n++) {
+            const raw = seg[n] as string;
+            const field = fieldAt([...seg], n, s)!;
+            const reps = raw.split(s.repetition);
+            let start = 0;
+            for (let r = 0; r < reps.length; r++) {
+              const end = start + reps[r].length;
+              for (let c = 1; c <= 6; c++) {
+                for (let sc = 1; sc <= 3; sc++) {
+                  expect(leafOfText(raw, start, end, c, sc, s)).toBe(field[r]?.[c - 1]?.[sc - 1] ?? '');
+                  compared++;
+                }
+              }
+              start = end + 1;
+            }
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(10_000);
   });
 
   it('LazySegments builds each id once per message and remembers absent ids', () => {
