@@ -520,7 +520,11 @@ export class MappingCompiler {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$list[${i}]`, scope));
         isList = true;
         const runs = parts.map((p) => p.run);
-        read = (ctx) => runs.map((r) => r(ctx));
+        read = (ctx) => {
+          const out = new Array<unknown>(runs.length);
+          for (let i = 0; i < runs.length; i++) out[i] = runs[i](ctx);
+          return out;
+        };
       } else {
         read = this.template(srcNode, target, scope);
       }

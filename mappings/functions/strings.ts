@@ -1,4 +1,5 @@
 // String operations. All treat '' and absent alike (nothing in, nothing out).
+import { identifierSearch } from '../../adapters/fhir/search-token.js';
 import { InvalidValueError } from '../engine/invalid-value.js';
 import { postcodeOf } from './postcode.js';
 import { noArgs, stringArg, text, type MappingFunction } from './types.js';
@@ -72,10 +73,32 @@ export const stringFunctions: MappingFunction[] = [
   simple('uriComponent', 'Percent-encode for use inside a URL query (e.g. conditional references).', [
     { input: 'a b|c', output: 'a%20b%7Cc' },
   ], encodeURIComponent),
-  simple('encodeUrl', 'Percent-encode what a URL cannot hold (spaces, non-ASCII, quotes) but keep ?, =, & and the | of token searches.', [
+  simple('encodeUrl', 'Percent-encode what a URL cannot hold (spaces, non-ASCII, quotes) but keep ?, =, &, , and |. For conditional upserts use identifierSearch, which also escapes those inside the identifier.', [
     { input: 'Location?identifier=urn:x:loc|RCB:East Wing', output: 'Location?identifier=urn:x:loc|RCB:East%20Wing' },
     { input: 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919', output: 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919' },
   ], (s) => (URL_SAFE.test(s) ? s : encodeURI(s).replace(/%7C/g, '|'))),
+  {
+    name: 'identifierSearch',
+    description: 'From [system, value]: `Type?identifier=system|value` for a conditional upsert (no type: `identifier=…` for ifNoneExist). Commas, bars and backslashes in either part are escaped as FHIR search requires, and &, #, +, %, spaces and non-ASCII percent-encoded, so the search matches that one identifier.',
+    usage: '{ identifierSearch: Patient }',
+    examples: [
+      { input: ['https://fhir.nhs.uk/Id/nhs-number', '9434765919'], args: ['Patient'], output: 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919' },
+      { input: ['urn:x:ward', 'A&E'], args: ['Location'], output: 'Location?identifier=urn:x:ward|A%26E' },
+      { input: ['urn:x:ward', '3,East|B'], args: ['Location'], output: 'Location?identifier=urn:x:ward|3%5C%2CEast%5C%7CB' },
+      { input: ['urn:x:person', 'P 1'], args: [], output: 'identifier=urn:x:person|P%201' },
+      { input: ['urn:x:person', ''], args: ['Patient'], output: undefined },
+    ],
+    bind(args) {
+      const type = stringArg('identifierSearch', args, 0, true);
+      if (type !== '' && !/^[A-Z][A-Za-z]+$/.test(type)) throw new Error(`function identifierSearch: "${type}" is not a resource type`);
+      return (value) => {
+        if (!Array.isArray(value) || value.length !== 2) throw new InvalidValueError('identifierSearch needs [system, value]');
+        const system = text(value[0]);
+        const id = text(value[1]);
+        return system === undefined || id === undefined ? undefined : identifierSearch(system, id, type || undefined);
+      };
+    },
+  },
   {
     name: 'prefix',
     description: 'Put constant text before a present value.',

@@ -2,6 +2,7 @@
 // NHS number (system, Modulus 11, at most one), verification status and ethnic category
 // codes, the elements each resource must carry, and the transaction bundle's own wiring
 // (every urn:uuid reference resolves; each conditional upsert matches its resource).
+import { parseSearchToken, splitSearchValues } from '../../adapters/fhir/search-token.js';
 import { remembered } from '../engine/remembered.js';
 import { isValidNhsNumber } from '../functions/nhs-number.js';
 
@@ -132,22 +133,34 @@ function formatPath(path: (string | number)[]): string {
   return out;
 }
 
-/** Decode `Type?identifier=system|value` into its parts (undefined when not that form). */
-function conditionalIdentifier(url: string): { type: string; system: string; value: string } | undefined {
+/** Characters that mean the query needs decoding (`%`, `+`) or FHIR unescaping (`\`, `,`). */
+const ENCODED = /[%+\\,]/;
+
+/**
+ * Decode `Type?identifier=system|value` into its parts: undefined when not that form,
+ * 'several' when it names more than one identifier (`a,b` is an OR: no definite resource).
+ */
+function conditionalIdentifier(url: string): { type: string; system: string; value: string } | 'several' | undefined {
   const q = url.indexOf('?identifier=');
   if (q < 0 || url.indexOf('&', q) >= 0) return undefined;
   const raw = url.slice(q + 12);
+  if (!ENCODED.test(raw)) {
+    // Nothing percent-encoded or escaped: the common case, without decoding.
+    const bar = raw.indexOf('|');
+    return bar < 0 ? undefined : { type: url.slice(0, q), system: raw.slice(0, bar), value: raw.slice(bar + 1) };
+  }
   let decoded = raw;
-  if (raw.includes('%')) {
+  if (raw.includes('%') || raw.includes('+')) {
     try {
-      decoded = decodeURIComponent(raw);
+      decoded = decodeURIComponent(raw.replace(/\+/g, ' '));
     } catch {
       return undefined;
     }
   }
-  const bar = decoded.lastIndexOf('|');
-  if (bar < 0) return undefined;
-  return { type: url.slice(0, q), system: decoded.slice(0, bar), value: decoded.slice(bar + 1) };
+  if (splitSearchValues(decoded).length > 1) return 'several';
+  const token = parseSearchToken(decoded);
+  if (token.system === undefined || token.value === undefined) return undefined;
+  return { type: url.slice(0, q), system: token.system, value: token.value };
 }
 
 /** The checks one resource's entry gets in a transaction or batch: its conditional upsert. */
@@ -159,6 +172,10 @@ function checkRequest(e: Json, r: Json, type: string, i: number, bundleType: unk
   }
   const cond = conditionalIdentifier(req.url);
   if (!cond) return;
+  if (cond === 'several') {
+    issues.push(`entry[${i}].request.url: a conditional upsert must name one identifier (a comma means OR; escape it as \\,)`);
+    return;
+  }
   if (cond.type !== type) issues.push(`entry[${i}].request.url: upserts a ${cond.type} but the resource is a ${type}`);
   const ids = arr(r.identifier);
   let match = false;

@@ -2,6 +2,7 @@
 // parameters (`patient`, `subject`, …), then `_include` / `_revinclude` for a person's record.
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { ContentKeyRing } from '../store/crypto.js';
+import { parseSearchToken, splitSearchValues, unescapeSearchValue } from '../../adapters/fhir/search-token.js';
 import { badRequest } from './outcome.js';
 import { findReferences, literalTarget } from './references.js';
 import { loadCurrentMany, type FhirKysely, type StoredVersion } from './rows.js';
@@ -19,26 +20,7 @@ export interface SearchResult {
   total: number;
 }
 
-interface Token {
-  system?: string;
-  value?: string;
-}
-
-function parseToken(text: string): Token {
-  const bar = text.indexOf('|');
-  if (bar < 0) return { value: text };
-  const system = text.slice(0, bar);
-  const value = text.slice(bar + 1);
-  return { system, ...(value ? { value } : {}) };
-}
-
-function splitValues(text: string): string[] {
-  // Commas are OR; `\,` is a literal comma.
-  return text
-    .split(/(?<!\\),/)
-    .map((v) => v.replace(/\\,/g, ','))
-    .filter((v) => v !== '');
-}
+type Token = ReturnType<typeof parseSearchToken>;
 
 function referenceValue(text: string, param: ReferenceParam, name: string): string {
   const target = literalTarget(text);
@@ -105,12 +87,14 @@ function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
   let query = db.selectFrom('fhir_resources as r').where('r.resource_type', '=', type).where('r.deleted', '=', 0);
   for (const [name, raw] of params) {
     if (RESULT_PARAMS.has(name)) continue;
-    const values = splitValues(raw);
-    if (!values.length) continue;
+    // Commas are OR; backslash escapes (`\,` `\|`) are literal characters.
+    const escaped = splitSearchValues(raw);
+    if (!escaped.length) continue;
+    const values = escaped.map(unescapeSearchValue);
     if (name === '_id') {
       query = query.where('r.id', 'in', values);
     } else if (name === 'identifier') {
-      const tokens = values.map(parseToken);
+      const tokens = escaped.map(parseSearchToken);
       query = query.where((eb) => eb.exists(indexRows(eb, 'identifier').where(anyToken('i', tokens))));
     } else if (/^[a-z-]+\.identifier$/.test(name)) {
       // Chained: `patient.identifier=system|value` — resources whose reference points at a
@@ -118,7 +102,7 @@ function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
       const param = referenceParam(type, name.slice(0, -'.identifier'.length));
       if (!param) throw badRequest(`search parameter "${name}" is not supported on ${type}`);
       const target = param.target ?? 'Patient';
-      const tokens = values.map(parseToken);
+      const tokens = escaped.map(parseSearchToken);
       query = query.where((eb) =>
         eb.exists(
           indexRows(eb, 'reference')

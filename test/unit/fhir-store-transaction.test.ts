@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Bundle, EpisodeOfCare, FhirResource, Patient } from 'fhir/r4.js';
+import { identifierSearch } from '../../adapters/fhir/search-token.js';
 import { FhirStore } from '../../server/fhir/store.js';
 import { FhirError } from '../../server/fhir/outcome.js';
 import { parseContentKeys } from '../../server/store/crypto.js';
@@ -90,6 +91,27 @@ describe.each(BACKENDS)('sandbox FHIR store on %s', (backendName) => {
     expect(result.status).toBe('200 OK');
     expect(result.changed).toBe(false);
     expect(result.version!.id).toBe(existing.matches[0].id);
+  });
+
+  it('conditional upserts on identifiers holding & , | + and spaces each match their own resource', async () => {
+    const ids = ['A&E', 'A', '3,East', '3', 'x|y', 'C+D', 'C D', 'back\\slash'];
+    const bundle = (active: boolean): Bundle => ({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: ids.map((value) => ({
+        resource: { resourceType: 'Location', identifier: [{ system: 'urn:x:ward', value }], status: active ? 'active' : 'inactive' },
+        request: { method: 'PUT', url: identifierSearch('urn:x:ward', value, 'Location') },
+      })),
+    });
+    const first = await store.transaction(bundle(true));
+    expect(first.response.entry!.map((e) => e.response!.status)).toEqual(ids.map(() => '201 Created'));
+    const second = await store.transaction(bundle(false));
+    expect(second.response.entry!.map((e) => e.response!.status)).toEqual(ids.map(() => '200 OK'));
+    expect(second.entries.map((e) => e.version!.id)).toEqual(first.entries.map((e) => e.version!.id));
+    for (const value of ids) {
+      const found = await store.search('Location', new URLSearchParams(identifierSearch('urn:x:ward', value)));
+      expect(found.matches.map((m) => (m.resource as { identifier: { value: string }[] }).identifier[0].value)).toEqual([value]);
+    }
   });
 
   it('a conditional update matching more than one resource fails with 412 and writes nothing', async () => {

@@ -1,6 +1,7 @@
 // Output validation: the FHIR R4 JSON Schema per resource plus the UK Core rules.
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { identifierSearch } from '../../adapters/fhir/search-token.js';
 import { ValidationError } from '../../channels/errors.js';
 import { fhirIssues, validateFhirOutput } from '../../mappings/validate/index.js';
 
@@ -37,6 +38,17 @@ describe('FHIR R4 + UK Core validation', () => {
     expect(issues).toContain('entry[0].resource.identifier: more than one NHS number');
     expect(issues).toContain('entry[0].resource.identifier[0].value: NHS number must be 10 digits with a valid Modulus 11 check digit');
     expect(issues).toContain('entry[0].request.url: the resource has no identifier https://fhir.nhs.uk/Id/nhs-number|9434765919');
+  });
+
+  it('reads escaped conditional upsert URLs, and refuses one naming several identifiers', () => {
+    const b = load();
+    const loc = b.entry.findIndex((e: Json) => e.resource.resourceType === 'Location');
+    const entry = b.entry[loc];
+    entry.resource.identifier[0].value = 'A&E, East|2';
+    entry.request.url = identifierSearch(entry.resource.identifier[0].system, 'A&E, East|2', 'Location');
+    expect(fhirIssues(b, ['uk-core'])).toEqual([]);
+    entry.request.url = `Location?identifier=${entry.resource.identifier[0].system}|A,B`;
+    expect(fhirIssues(b, ['uk-core'])).toEqual([`entry[${loc}].request.url: a conditional upsert must name one identifier (a comma means OR; escape it as \\,)`]);
   });
 
   it('checks verification status and ethnic category codes, profiles and required elements', () => {
