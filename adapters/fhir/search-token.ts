@@ -4,6 +4,8 @@
 // string then percent-encodes what it cannot hold (`&`, `#`, `+`, `%`, `=`, spaces, non-ASCII).
 // Without both, an identifier such as `A&E` or `3,East` would upsert a different resource.
 
+import { remembered } from '../../mappings/engine/remembered.js';
+
 /** Nothing to escape or encode: the common case, checked without allocating. */
 const PLAIN = /^[A-Za-z0-9\-._~:/@!*'()]*$/;
 
@@ -18,9 +20,12 @@ function queryPart(value: string): string {
   return encodeURIComponent(escapeSearchValue(value)).replace(/%3A/g, ':').replace(/%2F/g, '/').replace(/%40/g, '@');
 }
 
+/** A mapping writes a handful of systems, so each is encoded once (see remembered()). */
+const systemPart = remembered(queryPart, 1000);
+
 /** `identifier=system|value`, or `Type?identifier=system|value` when a type is given. */
 export function identifierSearch(system: string, value: string, type?: string): string {
-  const query = `identifier=${queryPart(system)}|${queryPart(value)}`;
+  const query = `identifier=${systemPart(system)}|${queryPart(value)}`;
   return type ? `${type}?${query}` : query;
 }
 
