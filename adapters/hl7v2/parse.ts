@@ -284,6 +284,11 @@ export class Hl7Message {
   }
 }
 
+function allDistinct(chars: string): boolean {
+  for (let i = 1; i < chars.length; i++) if (chars.lastIndexOf(chars[i], i - 1) >= 0) return false;
+  return true;
+}
+
 function separatorsFrom(first: string): Separators {
   if (first.length < 4) throw new ParseError('MSH segment is too short to declare separators', 'MSH-1');
   const field = first.charAt(3);
@@ -292,7 +297,7 @@ function separatorsFrom(first: string): Separators {
   const enc = end < 0 ? first.slice(4) : first.slice(4, end);
   if (enc.length < 4) throw new ParseError('MSH-2 must hold at least 4 encoding characters', 'MSH-2');
   const chars = enc.slice(0, enc.length >= 5 ? 5 : 4);
-  if (new Set(chars + field).size !== chars.length + 1 || /[A-Za-z0-9\s]/.test(chars)) {
+  if (!allDistinct(chars + field) || /[A-Za-z0-9\s]/.test(chars)) {
     throw new ParseError('MSH-2 encoding characters must be distinct delimiters', 'MSH-2');
   }
   return {
@@ -433,15 +438,16 @@ function segmentView(line: string, id: string, s: Separators): Segment {
  * field's text. Read fields with fieldAt(); materializeSegment() parses all of them (do so
  * before handing the segment to code that indexes it directly).
  */
-function lazySegmentView(line: string, id: string, s: Separators): LazySegment {
+function lazySegmentView(msg: Hl7Message, index: number, id: string, s: Separators): LazySegment {
   if (id === 'MSH') {
     // MSH-1 is the field separator itself and MSH-2 the encoding characters, both literal.
-    const rest = line.split(s.field);
-    const fields: LazySegment = [[[[id]]], [[[s.field]]], [[[rest[1] ?? '']]]];
-    for (let n = 2; n < rest.length; n++) fields.push(rest[n]);
+    // The message split MSH when it was parsed: its fields are reused, not split again.
+    const parts = msg.fieldsOf(index);
+    const fields: LazySegment = [[[[id]]], [[[s.field]]], [[[parts[2] ?? '']]]];
+    for (let n = 3; n < parts.length; n++) fields.push(parts[n]);
     return fields;
   }
-  const fields: LazySegment = line.split(s.field);
+  const fields: LazySegment = msg.segmentText(index).split(s.field);
   fields[0] = [[[id]]];
   return fields;
 }
@@ -493,7 +499,7 @@ export function lazySegmentViews(msg: Hl7Message, id: string): LazySegment[] | u
   let out: LazySegment[] | undefined;
   const ids = msg.segmentIds;
   for (let i = 0; i < ids.length; i++) {
-    if (ids[i] === id) (out ??= []).push(lazySegmentView(msg.segmentText(i), id, msg.separators));
+    if (ids[i] === id) (out ??= []).push(lazySegmentView(msg, i, id, msg.separators));
   }
   return out;
 }
