@@ -26,14 +26,31 @@ function loadAjv(allErrors: boolean): Ajv {
   delete schema.id;
   delete schema.discriminator;
   delete schema.oneOf;
-  addBundleShell(schema.definitions as Record<string, Record<string, unknown>>);
+  const definitions = schema.definitions as Record<string, Record<string, unknown>>;
+  addBundleShell(definitions);
+  definitions.Reference[COLLECT_REFERENCE] = true;
   const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
   const instance = new Ajv({ strict: false, allErrors, validateSchema: false, unicodeRegExp: false });
   instance.addMetaSchema(draft6);
+  instance.addKeyword({ keyword: COLLECT_REFERENCE, schemaType: 'boolean', errors: false, validate: collectReference });
   instance.addSchema(schema);
   if (allErrors) fullAjv = instance;
   else fastAjv = instance;
   return instance;
+}
+
+// Every Reference the schema walk meets hands its `reference` to the list being collected:
+// the UK Core check that urn:uuid references resolve within the bundle then needs no walk
+// of its own through every resource (which cost as much again as the rest of that check).
+const COLLECT_REFERENCE = 'tramlineCollectReference';
+let collecting: string[] | undefined;
+
+function collectReference(_schema: unknown, data: unknown): boolean {
+  if (collecting !== undefined && data !== null && typeof data === 'object') {
+    const reference = (data as { reference?: unknown }).reference;
+    if (typeof reference === 'string') collecting.push(reference);
+  }
+  return true;
 }
 
 /** The definition checkBundleShell() validates a Bundle against. */
@@ -75,9 +92,10 @@ export function warmFhirSchema(types: readonly string[]): void {
  * Structural problems of one resource, each as `<where>/<path>: <message>`, added to `out`
  * (and returned). `at` names the resource in messages: a string, or a Bundle entry's index
  * (`entry[i].resource`, written out only when there is a problem). `definition` overrides the
- * definition checked against (default: the resource's type).
+ * definition checked against (default: the resource's type). `references`, when given,
+ * receives every Reference.reference string met (complete only when no problem is found).
  */
-export function checkResourceSchema(resource: unknown, at: string | number, out: string[] = [], definition?: string): string[] {
+export function checkResourceSchema(resource: unknown, at: string | number, out: string[] = [], definition?: string, references?: string[]): string[] {
   if (resource === null || typeof resource !== 'object') {
     out.push(`${describeAt(at)}: not a JSON object`);
     return out;
@@ -87,7 +105,15 @@ export function checkResourceSchema(resource: unknown, at: string | number, out:
     out.push(`${describeAt(at)}: resourceType is missing`);
     return out;
   }
-  if (resourceValidator(type)?.(resource)) return out;
+  const validate = resourceValidator(type);
+  collecting = references;
+  let valid: boolean | undefined;
+  try {
+    valid = validate?.(resource) as boolean | undefined;
+  } finally {
+    collecting = undefined;
+  }
+  if (valid) return out;
   return describeProblems(resource, type, describeAt(at), out);
 }
 

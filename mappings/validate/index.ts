@@ -17,22 +17,27 @@ export function fhirIssues(output: unknown, checks: readonly string[] = ALL_CHEC
   const resource = output as Record<string, unknown>;
   const issues: string[] = [];
   const isBundle = resource.resourceType === 'Bundle';
+  // The schema walk collects the bundle's references for the UK Core check; if it found a
+  // problem (and so stopped early) or did not run, that check walks the resources itself.
+  let references: string[] | undefined;
   if (checks.includes('fhir-r4')) {
     if (isBundle) {
       // The Bundle without looking into its resources, then each resource on its own.
       const entries = Array.isArray(resource.entry) ? (resource.entry as Record<string, unknown>[]) : [];
       checkResourceSchema(resource, 'Bundle', issues, BUNDLE_SHELL);
+      references = [];
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         const r = e !== null && typeof e === 'object' ? e.resource : undefined;
-        if (r !== undefined) checkResourceSchema(r, i, issues);
+        if (r !== undefined) checkResourceSchema(r, i, issues, undefined, references);
       }
+      if (issues.length) references = undefined;
     } else {
       checkResourceSchema(resource, String(resource.resourceType ?? 'resource'), issues);
     }
   }
   if (isBundle && checks.includes('uk-core')) {
-    const ukCore = checkUkCoreBundle(resource);
+    const ukCore = checkUkCoreBundle(resource, references);
     for (let i = 0; i < ukCore.length; i++) issues.push(ukCore[i]);
   }
   return issues;

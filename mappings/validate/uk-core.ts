@@ -81,23 +81,10 @@ function checkPatient(p: Json, where: string, issues: string[]): void {
   }
 }
 
-/** Is any `reference` under `value` a urn:uuid not among `fullUrls`? (No path kept: the common, valid case.) */
-function hasUnresolvedReference(value: unknown, fullUrls: ReadonlySet<string>): boolean {
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const v = value[i];
-      if (v !== null && typeof v === 'object' && hasUnresolvedReference(v, fullUrls)) return true;
-    }
-    return false;
-  }
-  const obj = value as Record<string, unknown>;
-  for (const k in obj) {
-    const v = obj[k];
-    if (typeof v === 'string') {
-      // has() first: nearly every reference is an entry's fullUrl, and startsWith() is slow.
-      if (k === 'reference' && !fullUrls.has(v) && v.startsWith('urn:uuid:')) return true;
-    } else if (v !== null && typeof v === 'object' && hasUnresolvedReference(v, fullUrls)) return true;
-  }
+/** Is any of `references` a urn:uuid not among `fullUrls`? */
+function anyUnresolved(references: readonly string[], fullUrls: ReadonlySet<string>): boolean {
+  // has() first: nearly every reference is an entry's fullUrl, and startsWith() is slow.
+  for (let i = 0; i < references.length; i++) if (!fullUrls.has(references[i]) && references[i].startsWith('urn:uuid:')) return true;
   return false;
 }
 
@@ -197,8 +184,12 @@ function declaresUkCoreProfile(r: Json): boolean {
 }
 
 // Runs on every mapped message, so plain loops, and location strings built only for issues.
-/** UK Core and transaction checks for a whole Bundle; returns every problem found. */
-export function checkUkCoreBundle(bundle: Json): string[] {
+/**
+ * UK Core and transaction checks for a whole Bundle; returns every problem found.
+ * `references`: every Reference.reference in the bundle's resources, when the FHIR schema
+ * check has just collected them; without it, each resource is walked to find them.
+ */
+export function checkUkCoreBundle(bundle: Json, references?: readonly string[]): string[] {
   const issues: string[] = [];
   const entries = arr(bundle.entry);
   const fullUrls = new Set<string>();
@@ -213,6 +204,8 @@ export function checkUkCoreBundle(bundle: Json): string[] {
     fullUrls.add(url);
   }
   const transaction = bundle.type === 'transaction' || bundle.type === 'batch';
+  // Walk the resources for references only when some may not resolve (or none were given).
+  const walkReferences = references === undefined || anyUnresolved(references, fullUrls);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     if (e === null || typeof e !== 'object') continue;
@@ -228,7 +221,7 @@ export function checkUkCoreBundle(bundle: Json): string[] {
     }
     if (type === 'Patient') checkPatient(r, `entry[${i}].resource`, issues);
     if (!declaresUkCoreProfile(r)) issues.push(`entry[${i}].resource.meta.profile: no UK Core profile declared`);
-    if (hasUnresolvedReference(r, fullUrls)) unresolvedReferences(r, fullUrls, ['entry', i, 'resource'], issues);
+    if (walkReferences) unresolvedReferences(r, fullUrls, ['entry', i, 'resource'], issues);
     if (transaction) checkRequest(e, r, type, i, bundle.type, issues);
   }
   return issues;

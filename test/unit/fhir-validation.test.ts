@@ -95,6 +95,19 @@ describe('FHIR R4 + UK Core validation', () => {
     expect(issues).toContain('entry[2].request: method and url are required in a transaction');
   });
 
+  it('finds an unresolved reference from the references the schema check collects', () => {
+    const b = load();
+    expect(fhirIssues(b)).toEqual([]);
+    // Valid FHIR, so the UK Core check relies on what the schema walk collected.
+    b.entry[8].resource.serviceProvider = { reference: 'urn:uuid:00000000-0000-5000-8000-000000000000' };
+    expect(fhirIssues(b)).toEqual([
+      'entry[8].resource.serviceProvider.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle',
+    ]);
+    // A reference to something outside the bundle (not a urn:uuid) is the server's business.
+    b.entry[8].resource.serviceProvider = { reference: 'Organization/RXL' };
+    expect(fhirIssues(b)).toEqual([]);
+  });
+
   it('throws a ValidationError carrying every issue', () => {
     const b = load();
     patientOf(b).gender = 'woman';
