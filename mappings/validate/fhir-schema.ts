@@ -5,7 +5,7 @@
 // fast and gives readable errors (the root `oneOf` is neither).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { _, Ajv, type KeywordCxt, type ValidateFunction } from 'ajv';
 
 const require = createRequire(import.meta.url);
 const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
@@ -30,9 +30,18 @@ function loadAjv(allErrors: boolean): Ajv {
   addBundleShell(definitions);
   definitions.Reference[COLLECT_REFERENCE] = true;
   const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
-  const instance = new Ajv({ strict: false, allErrors, validateSchema: false, unicodeRegExp: false });
+  const code = allErrors ? undefined : { process: withSharedCallContext };
+  const instance = new Ajv({ strict: false, allErrors, validateSchema: false, unicodeRegExp: false, code });
   instance.addMetaSchema(draft6);
-  instance.addKeyword({ keyword: COLLECT_REFERENCE, schemaType: 'boolean', errors: false, validate: collectReference });
+  instance.addKeyword({
+    keyword: COLLECT_REFERENCE,
+    schemaType: 'boolean',
+    // A plain call in the generated code (a `validate` keyword would get a context object per call).
+    code(cxt: KeywordCxt) {
+      const collect = cxt.gen.scopeValue('func', { ref: collectReference });
+      cxt.gen.code(_`${collect}(${cxt.data})`);
+    },
+  });
   instance.addSchema(schema);
   if (allErrors) fullAjv = instance;
   else fastAjv = instance;
@@ -45,12 +54,32 @@ function loadAjv(allErrors: boolean): Ajv {
 const COLLECT_REFERENCE = 'tramlineCollectReference';
 let collecting: string[] | undefined;
 
-function collectReference(_schema: unknown, data: unknown): boolean {
+function collectReference(data: unknown): void {
   if (collecting !== undefined && data !== null && typeof data === 'object') {
     const reference = (data as { reference?: unknown }).reference;
     if (typeof reference === 'string') collecting.push(reference);
   }
-  return true;
+}
+
+// In the generated code every call into a nested definition passes a new context object
+// holding the element's JSON path, `{instancePath:instancePath+"/identifier/" + i0,…,rootData}`:
+// ~150 objects and strings per bundle (~9 KB), there only to describe errors. The fast
+// validator's errors are never shown (a failure is re-run on the all-errors one), so its calls
+// share one empty context. FHIR's schema uses no $data, the only other reader of the context.
+const CALL_CONTEXT = /\{instancePath:instancePath\+[^{}]*?,rootData\}/g;
+let callContextsShared = 0;
+
+function withSharedCallContext(code: string): string {
+  const shared = code.replace(CALL_CONTEXT, () => {
+    callContextsShared++;
+    return 'tramlineSharedContext';
+  });
+  return `const tramlineSharedContext = {};\n${shared}`;
+}
+
+/** How many call contexts the fast validators share (a test checks ajv's code still matches). */
+export function sharedCallContexts(): number {
+  return callContextsShared;
 }
 
 /** The definition checkBundleShell() validates a Bundle against. */
