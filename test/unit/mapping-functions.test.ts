@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidValueError } from '../../mappings/engine/invalid-value.js';
 import { getCodeMap } from '../../mappings/functions/codemap-store.js';
-import { hl7ToFhirDateTime, londonOffsetMinutes } from '../../mappings/functions/dates.js';
+import { hl7ToFhirDateTime, londonOffsetMinutes, parseHl7Timestamp } from '../../mappings/functions/dates.js';
 import { FUNCTIONS } from '../../mappings/functions/index.js';
 import { isValidNhsNumber } from '../../mappings/functions/nhs-number.js';
 import { deterministicUuid, referenceUuid } from '../../mappings/functions/ids.js';
@@ -68,6 +68,35 @@ describe('UK time zone', () => {
   it('rejects impossible dates with an InvalidValueError', () => {
     expect(() => hl7ToFhirDateTime('20260230')).toThrow(InvalidValueError);
     expect(() => hl7ToFhirDateTime('2026013112')).not.toThrow();
+  });
+
+  it('reads timestamps exactly as the HL7 TS grammar says (checked against its regular expression)', () => {
+    const grammar = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?)?)?([+-]\d{4})?$/;
+    const pieces = ['2026', '07', '15', '10', '30', '45', '.', '25', '0', '+', '-', '0100', '1', ' ', 'x', ''];
+    let seed = 7;
+    const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      // Half start with a year, so that enough of them are well formed.
+      let raw = next(2) ? '2026' : '';
+      for (let k = next(7); k > 0; k--) raw += pieces[next(pieces.length)];
+      let parsed: unknown;
+      try {
+        parsed = parseHl7Timestamp(raw);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidValueError);
+      }
+      const m = grammar.exec(raw.trim());
+      if (!m) {
+        expect({ raw, parsed }).toEqual({ raw, parsed: undefined });
+        continue;
+      }
+      if (parsed === undefined) continue; // well formed but out of range (month 13, hour 25…)
+      accepted++;
+      const [, year, month, day, hour, minute, second, fraction, offset] = m;
+      expect({ raw, parsed }).toEqual({ raw, parsed: { year, month, day, hour, minute, second, fraction, offset } });
+    }
+    expect(accepted).toBeGreaterThan(500);
   });
 });
 
