@@ -72,7 +72,10 @@ export const idFunctions: MappingFunction[] = [
     ],
     bind(args) {
       const kind = stringArg('urnUuid', args, 0);
+      // Remembered per kind by the value itself: a hit needs no `<kind>|<value>` string.
+      const ofText = remembered((t) => urnUuid(`${kind}|${t}`), 10_000);
       return (value) => {
+        if (typeof value === 'string') return value === '' ? undefined : ofText(value);
         const name = nameOf(kind, value);
         return name === undefined ? undefined : urnUuid(name);
       };
