@@ -57,6 +57,23 @@ describe('FHIR R4 + UK Core validation', () => {
     expect(fhirIssues(b, ['uk-core'])).toEqual([`entry[${loc}].request.url: a conditional upsert must name one identifier (a comma means OR; escape it as \\,)`]);
   });
 
+  it('reads a plain conditional upsert URL as a server would: the first bar ends the system', () => {
+    const b = load();
+    const loc = b.entry.findIndex((e: Json) => e.resource.resourceType === 'Location');
+    const entry = b.entry[loc];
+    const { system, value } = entry.resource.identifier[0];
+    expect(entry.request.url).toBe(`Location?identifier=${system}|${value}`);
+    // A bar inside the system must be escaped; written plain, the server would split there.
+    entry.resource.identifier[0].system = 'urn:x|y';
+    entry.request.url = `Location?identifier=urn:x|y|${value}`;
+    expect(fhirIssues(b, ['uk-core'])).toEqual([`entry[${loc}].request.url: the resource has no identifier urn:x|y|${value}`]);
+    entry.request.url = identifierSearch('urn:x|y', value, 'Location');
+    expect(fhirIssues(b, ['uk-core'])).toEqual([]);
+    // The right identifier on the wrong type of resource.
+    entry.request.url = `Patient?identifier=urn:x|y|${value}`.replace('urn:x|y', 'urn:x%5C%7Cy');
+    expect(fhirIssues(b, ['uk-core'])).toEqual([`entry[${loc}].request.url: upserts a Patient but the resource is a Location`]);
+  });
+
   it('checks verification status and ethnic category codes, profiles and required elements', () => {
     const b = load();
     patientOf(b).identifier[0].extension[0].valueCodeableConcept.coding[0].code = '09';
