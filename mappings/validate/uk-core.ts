@@ -150,26 +150,6 @@ function conditionalIdentifier(url: string): { type: string; system: string; val
   return { type: url.slice(0, q), system: token.system, value: token.value };
 }
 
-/**
- * Does `url`, written without escapes or percent-encoding, upsert a `type` on one of `ids`
- * (and, for an NHS number, a valid one)? Checked in place, without decoding: the usual case.
- * False means "look closer", not "wrong".
- */
-function plainUpsertMatches(url: string, type: string, ids: Json[]): boolean {
-  const q = type.length;
-  if (url.indexOf('?') !== q || !url.startsWith('?identifier=', q) || !url.startsWith(type) || ENCODED.test(url) || url.includes('&')) return false;
-  const from = q + 12;
-  const bar = url.indexOf('|', from);
-  for (let k = 0; k < ids.length; k++) {
-    const { system, value } = ids[k];
-    if (typeof system !== 'string' || typeof value !== 'string') continue;
-    // The first bar ends the system, as a server reads it.
-    if (bar !== from + system.length || url.length !== bar + 1 + value.length) continue;
-    if (url.startsWith(system, from) && url.endsWith(value)) return system !== NHS_NUMBER_SYSTEM || isValidNhsNumber(value);
-  }
-  return false;
-}
-
 /** The checks one resource's entry gets in a transaction or batch: its conditional upsert. */
 function checkRequest(e: Json, r: Json, type: string, i: number, bundleType: unknown, issues: string[]): void {
   const req = e.request as Json | undefined;
@@ -177,7 +157,6 @@ function checkRequest(e: Json, r: Json, type: string, i: number, bundleType: unk
     issues.push(`entry[${i}].request: method and url are required in a ${String(bundleType)}`);
     return;
   }
-  if (plainUpsertMatches(req.url, type, arr(r.identifier))) return;
   const cond = conditionalIdentifier(req.url);
   if (!cond) return;
   if (cond === 'several') {
