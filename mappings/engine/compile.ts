@@ -572,18 +572,7 @@ export class MappingCompiler {
       last = m.index + m[0].length;
     }
     parts.push(t.slice(last));
-    return (ctx) => {
-      let out = '';
-      for (const p of parts) {
-        if (typeof p === 'string') out += p;
-        else {
-          const v = text(p(ctx));
-          if (v === undefined) return undefined;
-          out += v;
-        }
-      }
-      return out;
-    };
+    return lastTemplateOutput(parts);
   }
 
   private pipeline(
@@ -654,6 +643,38 @@ function asOutput(c: Compiled): Compiled {
   if (c.isList || (c.level !== 'repetition' && c.level !== 'segment')) return c;
   const run = c.run;
   return { ...c, level: 'value', run: (ctx) => text(run(ctx)), clean: true };
+}
+
+/**
+ * A template's text, remembering the last values and text: when every value equals the last
+ * message's (the sending facility, a ward's system), the very same string is returned. It is
+ * already flat and hashed, so the id memo it is usually looked up in finds it without
+ * flattening and hashing a new one, and nothing new is built.
+ */
+function lastTemplateOutput(parts: readonly (string | ((ctx: RunContext) => unknown))[]): (ctx: RunContext) => string | undefined {
+  const values: string[] = parts.map(() => '');
+  let lastValues: string[] | undefined;
+  let lastOutput = '';
+  return (ctx) => {
+    let same = lastValues !== undefined;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (typeof p === 'string') continue;
+      const v = text(p(ctx));
+      if (v === undefined) return undefined;
+      values[i] = v;
+      if (same && v !== (lastValues as string[])[i]) same = false;
+    }
+    if (same) return lastOutput;
+    let out = '';
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      out += typeof p === 'string' ? p : values[i];
+    }
+    lastValues = values.slice();
+    lastOutput = out;
+    return out;
+  };
 }
 
 /** The items without later ones whose `key` repeats an earlier one's (the same list if none does). */

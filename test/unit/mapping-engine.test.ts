@@ -126,6 +126,17 @@ output:
     expect(r.output).toEqual({ a: 'yes', c: 'fallback', d: 'P1', e: 'P1-F', f: 'person|P1', i: 'P1/F', g: [{ k: 1, v: 'P1' }, { k: 2, v: 'F' }], h: 'both' });
   });
 
+  it('gives each run its own template text (a template reuses its last text only for equal values)', () => {
+    const m = loadMapping(FILE, 'id: t\ninput: json\noutput:\n  k: { $template: "${$.a}|${$.b}" }\n');
+    const run = (data: unknown): unknown => m.run(jsonInput(data)).output;
+    expect(run({ a: 'x', b: 'y' })).toEqual({ k: 'x|y' });
+    expect(run({ a: 'x', b: 'z' })).toEqual({ k: 'x|z' });
+    expect(run({ a: 'w', b: 'z' })).toEqual({ k: 'w|z' });
+    expect(run({ a: 'w' })).toEqual(undefined);
+    expect(run({ a: 'x', b: 'y' })).toEqual({ k: 'x|y' });
+    expect(run({ a: 'x', b: 'y' })).toEqual({ k: 'x|y' });
+  });
+
   it('reports a missing required value with file, line and target path', () => {
     const m = loadMapping(
       FILE,
