@@ -251,7 +251,7 @@ output:
   });
 
   it('keeps output keys as data: a key written like code is only a key', () => {
-    // Object builders are specialised per node; keys reach them as string literals only.
+    // Object builders are generated per node shape; keys reach them as string literals only.
     const keys = ['a"] = 1; globalThis.pwned = true; //', "b'); globalThis.pwned = true; ('", 'c\\u2028d', '`${globalThis.pwned = true}`'];
     const yamlText = `id: t\ninput: json\noutput:\n${keys.map((k, i) => `  ${JSON.stringify(k)}: { $path: $.v${i} }`).join('\n')}\n`;
     const r = json(yamlText, { v0: 'x', v1: 'y', v2: 'z', v3: 'w' });
