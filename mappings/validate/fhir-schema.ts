@@ -100,7 +100,11 @@ function addBundleShell(definitions: Record<string, Record<string, unknown>>): v
   definitions[BUNDLE_SHELL] = bundle;
 }
 
-/** The compiled validator for one resource type, or undefined if R4 has no such type. */
+/**
+ * The compiled validator for one resource type, or undefined if R4 has no such type. The
+ * fast one (the default) only answers valid or not: its errors carry no element paths, so
+ * describe problems with the `allErrors` one.
+ */
 export function resourceValidator(resourceType: string, allErrors = false): ValidateFunction | undefined {
   const cache = allErrors ? fullValidators : validators;
   const hit = cache.get(resourceType);
