@@ -652,7 +652,7 @@ function asOutput(c: Compiled): Compiled {
  * flattening and hashing a new one, and nothing new is built.
  */
 function lastTemplateOutput(parts: readonly (string | ((ctx: RunContext) => unknown))[]): (ctx: RunContext) => string | undefined {
-  const values: string[] = parts.map(() => '');
+  let values: string[] = new Array<string>(parts.length);
   let lastValues: string[] | undefined;
   let lastOutput = '';
   return (ctx) => {
@@ -671,7 +671,10 @@ function lastTemplateOutput(parts: readonly (string | ((ctx: RunContext) => unkn
       const p = parts[i];
       out += typeof p === 'string' ? p : values[i];
     }
-    lastValues = values.slice();
+    // This run's values become the last ones; the older array is written over next time.
+    const older = lastValues ?? new Array<string>(parts.length);
+    lastValues = values;
+    values = older;
     lastOutput = out;
     return out;
   };

