@@ -81,21 +81,36 @@ function checkPatient(p: Json, where: string, issues: string[]): void {
   }
 }
 
-/** Is any of `references` a urn:uuid not among `fullUrls`? */
-function anyUnresolved(references: readonly string[], fullUrls: ReadonlySet<string>): boolean {
+/** The urn:uuid `references` not among `fullUrls` (undefined when every one resolves). */
+function unresolvedOf(references: readonly string[], fullUrls: ReadonlySet<string>): Set<string> | undefined {
+  let out: Set<string> | undefined;
   // has() first: nearly every reference is an entry's fullUrl, and startsWith() is slow.
-  for (let i = 0; i < references.length; i++) if (!fullUrls.has(references[i]) && references[i].startsWith('urn:uuid:')) return true;
-  return false;
+  for (let i = 0; i < references.length; i++) {
+    const ref = references[i];
+    if (!fullUrls.has(ref) && ref.startsWith('urn:uuid:')) (out ??= new Set()).add(ref);
+  }
+  return out;
 }
 
-/** Every `reference` string under `value` that is a urn:uuid not among `fullUrls`, with its path. */
-function unresolvedReferences(value: unknown, fullUrls: ReadonlySet<string>, path: (string | number)[], out: string[]): void {
+/**
+ * Every `reference` string under `value` that is a urn:uuid not among `fullUrls`, with its
+ * path. `only`, when the schema walk collected the Reference.reference values, limits the
+ * report to those: a uri that happens to be named `reference` (Expression.reference) is not
+ * a Reference, and the schema knows which is which while this walk does not.
+ */
+function unresolvedReferences(
+  value: unknown,
+  fullUrls: ReadonlySet<string>,
+  only: ReadonlySet<string> | undefined,
+  path: (string | number)[],
+  out: string[],
+): void {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const v = value[i];
       if (v !== null && typeof v === 'object') {
         path.push(i);
-        unresolvedReferences(v, fullUrls, path, out);
+        unresolvedReferences(v, fullUrls, only, path, out);
         path.pop();
       }
     }
@@ -105,10 +120,10 @@ function unresolvedReferences(value: unknown, fullUrls: ReadonlySet<string>, pat
   for (const k in obj) {
     const v = obj[k];
     if (k === 'reference' && typeof v === 'string') {
-      if (v.startsWith('urn:uuid:') && !fullUrls.has(v)) out.push(`${formatPath(path)}.reference: ${v} is not an entry in this bundle`);
+      if (v.startsWith('urn:uuid:') && !fullUrls.has(v) && (only === undefined || only.has(v))) out.push(`${formatPath(path)}.reference: ${v} is not an entry in this bundle`);
     } else if (v !== null && typeof v === 'object') {
       path.push(k);
-      unresolvedReferences(v, fullUrls, path, out);
+      unresolvedReferences(v, fullUrls, only, path, out);
       path.pop();
     }
   }
@@ -187,7 +202,9 @@ function declaresUkCoreProfile(r: Json): boolean {
 /**
  * UK Core and transaction checks for a whole Bundle; returns every problem found.
  * `references`: every Reference.reference in the bundle's resources, when the FHIR schema
- * check has just collected them; without it, each resource is walked to find them.
+ * check has just collected them; without it, each resource is walked to find them, and any
+ * string property named `reference` counts (without the schema, a uri of that name cannot be
+ * told from a Reference's).
  */
 export function checkUkCoreBundle(bundle: Json, references?: readonly string[]): string[] {
   const issues: string[] = [];
@@ -204,8 +221,10 @@ export function checkUkCoreBundle(bundle: Json, references?: readonly string[]):
     fullUrls.add(url);
   }
   const transaction = bundle.type === 'transaction' || bundle.type === 'batch';
-  // Walk the resources for references only when some may not resolve (or none were given).
-  const walkReferences = references === undefined || anyUnresolved(references, fullUrls);
+  // Walk the resources, for the unresolved references' paths, only when some do not resolve
+  // (or none were collected).
+  const unresolved = references === undefined ? undefined : unresolvedOf(references, fullUrls);
+  const walkReferences = references === undefined || unresolved !== undefined;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     if (e === null || typeof e !== 'object') continue;
@@ -221,7 +240,7 @@ export function checkUkCoreBundle(bundle: Json, references?: readonly string[]):
     }
     if (type === 'Patient') checkPatient(r, `entry[${i}].resource`, issues);
     if (!declaresUkCoreProfile(r)) issues.push(`entry[${i}].resource.meta.profile: no UK Core profile declared`);
-    if (walkReferences) unresolvedReferences(r, fullUrls, ['entry', i, 'resource'], issues);
+    if (walkReferences) unresolvedReferences(r, fullUrls, unresolved, ['entry', i, 'resource'], issues);
     if (transaction) checkRequest(e, r, type, i, bundle.type, issues);
   }
   return issues;

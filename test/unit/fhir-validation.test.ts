@@ -131,6 +131,24 @@ describe('FHIR R4 + UK Core validation', () => {
     expect(fhirIssues(b)).toEqual([]);
   });
 
+  it('counts only Reference.reference as a reference once the schema has said which is which', () => {
+    const b = load();
+    // Expression.reference is a uri, not a Reference: the bundle need not hold what it names.
+    const expression = { url: 'https://example.org/fhir/StructureDefinition/rule', valueExpression: { language: 'text/fhirpath', reference: 'urn:uuid:11111111-1111-5111-8111-111111111111' } };
+    b.entry[8].resource.extension = [expression];
+    expect(fhirIssues(b)).toEqual([]);
+    // With a real unresolved Reference beside it, only that one is reported.
+    b.entry[8].resource.serviceProvider = { reference: 'urn:uuid:00000000-0000-5000-8000-000000000000' };
+    expect(fhirIssues(b)).toEqual([
+      'entry[8].resource.serviceProvider.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle',
+    ]);
+    // Without the schema check there is no telling, so every string named `reference` counts.
+    expect(fhirIssues(b, ['uk-core'])).toEqual([
+      'entry[8].resource.serviceProvider.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle',
+      'entry[8].resource.extension[0].valueExpression.reference: urn:uuid:11111111-1111-5111-8111-111111111111 is not an entry in this bundle',
+    ]);
+  });
+
   it('throws a ValidationError carrying every issue', () => {
     const b = load();
     patientOf(b).gender = 'woman';
