@@ -1,12 +1,13 @@
 // Mapping throughput on realistic NHS ADT messages, single process: HL7 v2 parse (+ JSON
 // view), map to a FHIR transaction Bundle, and validate it (FHIR R4 schema + UK Core).
-// Target (DESIGN.md): parse + map + validate ≥ 20,000 msg/s.
+// Target (DESIGN.md): parse + map + validate ≥ 20,000 msg/s, judged over distinct patients.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseHl7, toView } from '../adapters/hl7v2/parse.js';
 import { decodeHl7File } from '../mappings/engine/cases.js';
+import { distinctPatients } from './adt-variants.js';
 import { hl7Input } from '../mappings/engine/hl7-input.js';
 import { DEFAULT_ADT_MAPPING, loadMappingById, MAPPINGS_DIR } from '../mappings/index.js';
 import { fhirIssues } from '../mappings/validate/index.js';
@@ -74,6 +75,8 @@ function rate(label: string, messages: string[], minMs: number, step: (text: str
   return { label, msgPerSec: Math.round((n / elapsed) * 1000), msgPerCpuSec: Math.round((n / cpuMs) * 1000), messages: n, warmUpMs };
 }
 
+const PATIENTS_PER_CASE = 1000;
+
 export async function benchMapping(options: { minMs?: number } = {}): Promise<object> {
   const minMs = options.minMs ?? 2000;
   const messages = adtMessages();
@@ -91,10 +94,16 @@ export async function benchMapping(options: { minMs?: number } = {}): Promise<ob
   // full GCs. Measured first, the pipeline shows its cost when each message is dropped once
   // done, as in the engine (the per-stage figures come after, in the worse state).
   let sink = 0;
-  const total = rate('parse + map + validate', messages, minMs, (t) => {
-    const out = mapping.run(hl7Input(parseHl7(t))).output;
-    sink += fhirIssues(out).length;
-  });
+  const pipeline = (t: string): void => {
+    sink += fhirIssues(mapping.run(hl7Input(parseHl7(t))).output).length;
+  };
+  // Each case as 1,000 distinct patients (15,000 messages): the realistic figure, as a feed
+  // rarely names the same person twice in a row. The messages are dropped once measured, so
+  // that the per-stage runs below start from the same heap as before.
+  const total = ((patients: string[]) => rate('parse + map + validate, distinct patients', patients, minMs, pipeline))(
+    distinctPatients(messages, PATIENTS_PER_CASE),
+  );
+  const replayed = rate('parse + map + validate, the 15 cases replayed', messages, minMs, pipeline);
   const meanBytes = Math.round(messages.reduce((s, m) => s + Buffer.byteLength(m), 0) / messages.length);
   const parsed = messages.map((m) => hl7Input(parseHl7(m)));
   const bundles = parsed.map((input) => mapping.run(input).output);
@@ -121,9 +130,9 @@ export async function benchMapping(options: { minMs?: number } = {}): Promise<ob
   const entries = bundles.reduce((s: number, b) => s + ((b as { entry?: unknown[] }).entry?.length ?? 0), 0) / bundles.length;
   return {
     name: 'mapping: HL7 v2 ADT → FHIR R4 UK Core transaction Bundle',
-    input: { distinctMessages: messages.length, meanBytes, meanBundleEntries: Math.round(entries * 10) / 10 },
+    input: { cases: messages.length, distinctPatientMessages: messages.length * PATIENTS_PER_CASE, meanBytes, meanBundleEntries: Math.round(entries * 10) / 10 },
     loadMs,
-    results: [parseView, mapOnly, validateOnly, total],
+    results: [parseView, mapOnly, validateOnly, replayed, total],
     yardstick: { ...yardstick, pipelineToYardstick: Math.round((total.msgPerSec / yardstick.msgPerSec) * 100) / 100 },
     target: { parseMapValidateMsgPerSec: 20_000, met: total.msgPerSec >= 20_000, metOnCpuTime: total.msgPerCpuSec >= 20_000 },
     sink: sink >= 0 ? undefined : sink,

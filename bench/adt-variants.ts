@@ -1,0 +1,96 @@
+// Distinct patients for the mapping benchmark. The 15 shipped ADT cases, replayed, would let
+// every per-value memo (UUID v5 ids, templates, code lookups) answer from memory; a trust's
+// feed names a new person in most messages. Each variant of a case gets its own NHS numbers,
+// MRNs, family names, message control id and visit number, so the Patient's identifiers,
+// fullUrl, upsert URL and name are new strings, while wards, GPs and consultants repeat as
+// they do in real traffic. Works on the standard separators the shipped cases use.
+import { isValidNhsNumber, nhsNumberCheckDigit } from '../mappings/functions/nhs-number.js';
+
+/**
+ * The `seed`-th synthetic NHS number (`99` + six digits of seed + one free digit), distinct
+ * for seeds below 10^6. The free digit is weighted 2 in the Modulus 11 sum, so of 0 and 1 at
+ * most one gives the invalid check value 10.
+ */
+export function syntheticNhsNumber(seed: number): string {
+  const prefix = `99${String(seed % 1_000_000).padStart(6, '0')}`;
+  for (const free of '01') {
+    const check = nhsNumberCheckDigit(prefix + free);
+    if (check !== undefined) return prefix + free + check;
+  }
+  throw new Error('unreachable: two consecutive bases cannot both have check value 10');
+}
+
+/** A-Z letters for `n` (0 → A, 26 → BA): a suffix that keeps a family name a name. */
+function letters(n: number): string {
+  let out = '';
+  do {
+    out = String.fromCharCode(65 + (n % 26)) + out;
+    n = Math.floor(n / 26);
+  } while (n > 0);
+  return out;
+}
+
+/** A CX list (PID-3, MRG-1) with each valid NHS number replaced and each other id suffixed. */
+function renumber(cxList: string, variant: number, slot: number): string {
+  return cxList
+    .split('~')
+    .map((cx, r) => {
+      const parts = cx.split('^');
+      const id = parts[0];
+      // An invalid NHS number stays invalid: the case is about reporting it.
+      if (isValidNhsNumber(id)) parts[0] = syntheticNhsNumber((variant * 2 + slot) * 4 + r);
+      else if (id !== '' && !/^\d{10}$/.test(id)) parts[0] = `${id}-${variant}`;
+      return parts.join('^');
+    })
+    .join('~');
+}
+
+/** Suffix the family name (XPN.1, before any subcomponent) of every repetition. */
+function rename(xpnList: string, variant: number): string {
+  const suffix = letters(variant);
+  return xpnList
+    .split('~')
+    .map((xpn) => {
+      if (xpn === '' || xpn.startsWith('^')) return xpn;
+      const end = xpn.search(/[\^&]/);
+      return end < 0 ? xpn + suffix : xpn.slice(0, end) + suffix + xpn.slice(end);
+    })
+    .join('~');
+}
+
+/** `message` as the `variant`-th distinct patient (variants below 125,000 never share an NHS number). */
+export function patientVariant(message: string, variant: number): string {
+  return message
+    .split('\r')
+    .map((segment) => {
+      const f = segment.split('|');
+      switch (f[0]) {
+        case 'MSH': // f[9] is MSH-10: MSH-1 is the field separator itself.
+          if (f[9]) f[9] = `${f[9]}-${variant}`;
+          break;
+        case 'PID':
+          if (f[3]) f[3] = renumber(f[3], variant, 0);
+          if (f[5]) f[5] = rename(f[5], variant);
+          break;
+        case 'MRG':
+          if (f[1]) f[1] = renumber(f[1], variant, 1);
+          if (f[7]) f[7] = rename(f[7], variant);
+          break;
+        case 'PV1':
+          if (f[19]) f[19] = f[19].replace(/^[^^~]*/, (id) => `${id}-${variant}`);
+          break;
+      }
+      return f.join('|');
+    })
+    .join('\r');
+}
+
+/**
+ * `perCase` distinct patients of each message, interleaved (variant 1 of each, then 2 …).
+ * Every message gets a variant number of its own, so no two share a person.
+ */
+export function distinctPatients(messages: readonly string[], perCase: number): string[] {
+  const out: string[] = [];
+  for (let v = 0; v < perCase; v++) messages.forEach((m, i) => out.push(patientVariant(m, v * messages.length + i)));
+  return out;
+}
