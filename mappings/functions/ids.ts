@@ -25,7 +25,8 @@ const uuidv5 = remembered((name) => {
 
 // The urn:uuid form is remembered too, so a bundle's fullUrls and references are one string
 // each: flattened and hashed once, not for every Set lookup and pattern check.
-const urnUuid = remembered((name) => `urn:uuid:${uuidv5(name)}`);
+const urnOf = (name: string): string => `urn:uuid:${uuidv5(name)}`;
+const urnUuid = remembered(urnOf);
 
 function nameOf(kind: string, value: unknown): string | undefined {
   if (Array.isArray(value) && value.length && value.every((v) => !Array.isArray(v))) {
@@ -72,8 +73,9 @@ export const idFunctions: MappingFunction[] = [
     ],
     bind(args) {
       const kind = stringArg('urnUuid', args, 0);
-      // Remembered per kind by the value itself: a hit needs no `<kind>|<value>` string.
-      const ofText = remembered((t) => urnUuid(`${kind}|${t}`), 10_000);
+      // Remembered per kind by the value itself: a hit needs no `<kind>|<value>` string (and a
+      // miss goes straight to the hash: the shared memo by name would miss as well).
+      const ofText = remembered((t) => urnOf(`${kind}|${t}`), 10_000);
       return (value) => {
         if (typeof value === 'string') return value === '' ? undefined : ofText(value);
         const name = nameOf(kind, value);

@@ -94,8 +94,8 @@ function unresolvedOf(references: readonly string[], fullUrls: ReadonlySet<strin
 
 /**
  * Every `reference` string under `value` that is a urn:uuid not among `fullUrls`, with its
- * path. `only`, when the schema walk collected the Reference.reference values, limits the
- * report to those: a uri that happens to be named `reference` (Expression.reference) is not
+ * path. `only`, the unresolved ones among the Reference.reference values the schema walk
+ * collected, limits the report to those: a uri that happens to be named `reference` (Expression.reference) is not
  * a Reference, and the schema knows which is which while this walk does not.
  */
 function unresolvedReferences(
@@ -120,7 +120,7 @@ function unresolvedReferences(
   for (const k in obj) {
     const v = obj[k];
     if (k === 'reference' && typeof v === 'string') {
-      if (v.startsWith('urn:uuid:') && !fullUrls.has(v) && (only === undefined || only.has(v))) out.push(`${formatPath(path)}.reference: ${v} is not an entry in this bundle`);
+      if (only !== undefined ? only.has(v) : v.startsWith('urn:uuid:') && !fullUrls.has(v)) out.push(`${formatPath(path)}.reference: ${v} is not an entry in this bundle`);
     } else if (v !== null && typeof v === 'object') {
       path.push(k);
       unresolvedReferences(v, fullUrls, only, path, out);
