@@ -1,8 +1,9 @@
-// The broker goes away under a real engine process (`rabbitmqctl stop_app` / `start_app`) while
-// MLLP senders keep streaming: with `whenQueueDown: store-and-ack` (default) ACKs keep coming
-// from the store; with `nak` the senders get AR and resend later, recognised as duplicates.
-// Either way the engine reconnects by itself and every message reaches the PostgreSQL inbox
-// exactly once. /readyz says 503 while the broker is away. Serial: it stops the shared broker.
+// The broker goes away under a real engine process (`rabbitmqctl stop_app` / `start_app`, or
+// kill -9 of its VM and a restart on its data) while MLLP senders keep streaming: with
+// `whenQueueDown: store-and-ack` (default) ACKs keep coming from the store; with `nak` the senders
+// get AR and resend later, recognised as duplicates. Either way the engine reconnects by itself
+// and every message reaches the PostgreSQL inbox exactly once. /readyz says 503 while the broker
+// is away. The broker is a private node of this file; the shared one must come out untouched.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
 import { openDatabase } from '../../server/store/db.js';
@@ -10,7 +11,8 @@ import type { StoreDatabase } from '../../server/store/schema.js';
 import { dropPg, inboxRowsAtLeast, uniquePgUrl } from '../support/db.js';
 import { eventually, killAllEngines, prepareEngine, startEngine, type EngineEnv } from '../support/engine.js';
 import { adt } from '../support/hl7.js';
-import { createTestVhost, withBrokerStopped, type TestVhost } from '../support/rabbit.js';
+import { brokerRun, createTestVhost, expectSharedBrokerUntouchedSince, type TestVhost } from '../support/rabbit.js';
+import { startPrivateRabbit, type PrivateRabbit } from '../support/rabbit-node.js';
 
 interface Answer {
   controlId: string;
@@ -81,16 +83,20 @@ async function readyz(e: EngineEnv): Promise<number> {
 }
 
 describe('engine over RabbitMQ when the broker restarts', () => {
+  let sharedBefore: Awaited<ReturnType<typeof brokerRun>>;
+  let broker: PrivateRabbit;
   let vhost: TestVhost;
   const schemas: string[] = [];
 
   beforeAll(async () => {
-    vhost = await createTestVhost('engine-broker');
+    sharedBefore = await brokerRun();
+    broker = await startPrivateRabbit('engine-broker');
+    vhost = await createTestVhost('engine-broker', broker);
   }, 200_000);
 
   afterAll(async () => {
     await killAllEngines();
-    await vhost?.remove();
+    await broker?.remove();
     for (const url of schemas) await dropPg(url);
   });
 
@@ -119,12 +125,18 @@ destinations:
     });
   }
 
-  /** Stream, stop the broker until `during` has seen what it needs, start it, stream on. */
-  async function outageMidStream(e: EngineEnv, label: string, during: (stream: Stream) => Promise<void>): Promise<Stream> {
+  type Outage = (during: () => Promise<void>) => Promise<void>;
+  const outages: [string, string, Outage][] = [
+    ['stop_app', 'stop', (during) => broker.whileAppStopped(during)],
+    ['kill -9', 'kill', (during) => broker.whileKilled(during)],
+  ];
+
+  /** Stream, take the broker away until `during` has seen what it needs, bring it back, stream on. */
+  async function outageMidStream(e: EngineEnv, label: string, outage: Outage, during: (stream: Stream) => Promise<void>): Promise<Stream> {
     expect(await readyz(e)).toBe(200);
     const stream = new Stream(e.mllpPort, label, 4);
     await eventually(async () => stream.count('AA') >= 200, 60_000, '200 ACKs before the outage');
-    await withBrokerStopped(vhost.name, async () => {
+    await outage(async () => {
       await eventually(async () => (await readyz(e)) === 503, 30_000, '/readyz 503 while the broker is away');
       stream.outage = true;
       try {
@@ -142,11 +154,11 @@ destinations:
     return stream;
   }
 
-  test('store-and-ack: ACKs keep coming while the broker is away; every ACKed message reaches the inbox exactly once', async () => {
-    const e = await prepare('sa', 'store-and-ack');
+  test.each(outages)('store-and-ack, broker %s: ACKs keep coming while the broker is away; every ACKed message reaches the inbox exactly once', async (_, label, outage) => {
+    const e = await prepare(`sa${label}`, 'store-and-ack');
     const engine = await startEngine(e);
 
-    const stream = await outageMidStream(e, 'SA', async (s) => {
+    const stream = await outageMidStream(e, 'SA', outage, async (s) => {
       const before = s.count('AA', true);
       await eventually(async () => s.count('AA', true) >= before + 100, 30_000, '100 ACKs while the broker is away');
     });
@@ -163,11 +175,11 @@ destinations:
     expect(await engine.terminate()).toBe(0);
   }, 400_000);
 
-  test('nak: AR with an ERR while the broker is away; NAKed messages are kept, resent as duplicates, delivered once', async () => {
-    const e = await prepare('nak', 'nak');
+  test.each(outages)('nak, broker %s: AR with an ERR while the broker is away; NAKed messages are kept, resent as duplicates, delivered once', async (_, label, outage) => {
+    const e = await prepare(`nak${label}`, 'nak');
     const engine = await startEngine(e);
 
-    const stream = await outageMidStream(e, 'NK', async (s) => {
+    const stream = await outageMidStream(e, 'NK', outage, async (s) => {
       await eventually(async () => s.count('AR', true) >= 50, 30_000, '50 AR answers while the broker is away');
     });
 
@@ -200,4 +212,8 @@ destinations:
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(stored.map((m) => m.id)));
     expect(await engine.terminate()).toBe(0);
   }, 400_000);
+
+  test('the shared broker was neither stopped nor restarted', async () => {
+    await expectSharedBrokerUntouchedSince(sharedBefore);
+  });
 });

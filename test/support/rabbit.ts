@@ -1,11 +1,10 @@
 // Test helper for the local RabbitMQ: one throwaway vhost per test file, created and removed with
 // rabbitmqctl (the management plugin is not enabled here). Fails loudly if the broker is missing.
+// Tests never stop or restart this shared broker; those that need a broker to go away start a
+// private node (rabbit-node.ts).
+import { expect } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { unlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -21,6 +20,14 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   }
 }
 
+/** A broker the tests can reach: its AMQP `user:pass@host:port` and its rabbitmqctl. */
+export interface RabbitNode {
+  readonly host: string;
+  ctl(...args: string[]): Promise<string>;
+}
+
+export const sharedRabbit: RabbitNode = { host: RABBIT_HOST, ctl: rabbitmqctl };
+
 export interface TestVhost {
   name: string;
   url: string;
@@ -29,20 +36,37 @@ export interface TestVhost {
   remove(): Promise<void>;
 }
 
-export async function createTestVhost(label: string): Promise<TestVhost> {
-  await waitForNoRestart(180_000);
+export async function createTestVhost(label: string, node: RabbitNode = sharedRabbit): Promise<TestVhost> {
   const name = `tramline-test-${label}-${randomBytes(4).toString('hex')}`;
-  await rabbitmqctl('add_vhost', name);
-  await rabbitmqctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*');
+  await node.ctl('add_vhost', name);
+  await node.ctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*');
   let counter = 0;
   return {
     name,
-    url: `amqp://${RABBIT_HOST}/${encodeURIComponent(name)}`,
+    url: `amqp://${node.host}/${encodeURIComponent(name)}`,
     prefix: (test) => `t${++counter}-${test}`,
     remove: async () => {
-      await rabbitmqctl('delete_vhost', name);
+      await node.ctl('delete_vhost', name);
     },
   };
+}
+
+/**
+ * Which run of a broker this is: its OS process, its RabbitMQ application (a new supervisor pid
+ * after `stop_app`/`start_app`, which leave the VM's uptime running) and the VM's uptime. The same
+ * id and a grown uptime later mean nobody stopped, restarted or killed it in between.
+ */
+export async function brokerRun(node: RabbitNode = sharedRabbit): Promise<{ id: string; uptimeSeconds: number }> {
+  const out = await node.ctl('eval', 'lists:flatten(io_lib:format("~s ~p ~p", [os:getpid(), whereis(rabbit_sup), element(1, erlang:statistics(wall_clock)) div 1000])).');
+  const [osPid, app, uptime] = out.replace(/"/g, '').trim().split(' ');
+  return { id: `os pid ${osPid}, rabbit_sup ${app}`, uptimeSeconds: Number(uptime) };
+}
+
+/** For files that take a broker away: the shared one must still be in the run `before` saw. */
+export async function expectSharedBrokerUntouchedSince(before: { id: string; uptimeSeconds: number }): Promise<void> {
+  const now = await brokerRun();
+  expect(now.id).toBe(before.id);
+  expect(now.uptimeSeconds).toBeGreaterThanOrEqual(before.uptimeSeconds);
 }
 
 /** Poll `condition` until it holds; fails with `what` after `timeoutMs`. */
@@ -52,65 +76,5 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
     if (await condition()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-/** While this file exists (holding a live pid), a test has the broker stopped or is about to. */
-const RESTART_MARKER = path.join(os.tmpdir(), 'tramline-rabbit-restart.pid');
-
-function markerOwnerAlive(): boolean {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(RESTART_MARKER, 'utf8'));
-  } catch {
-    return false;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitForNoRestart(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (markerOwnerAlive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
-}
-
-/**
- * Wait until no other test vhost exists (other test files using this helper have finished).
- * Two quiet looks in a row: a file that checked the marker just before it was written has
- * finished creating its vhost by the second look.
- */
-async function waitForQuietBroker(ownVhost: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let quietLooks = 0;
-  while (quietLooks < 2 && Date.now() < deadline) {
-    const others = (await rabbitmqctl('list_vhosts')).split('\n').filter((v) => v.startsWith('tramline-test-') && v !== ownVhost);
-    quietLooks = others.length === 0 ? quietLooks + 1 : 0;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
-/**
- * Stop the broker application, run `during`, and always start it again. New test vhosts wait
- * while this runs, and it first waits (up to `quietTimeoutMs`) for the other test files that use
- * this helper to finish, so it does not pull the broker from under them.
- */
-export async function withBrokerStopped(ownVhost: string, during: () => Promise<void>, quietTimeoutMs = 120_000): Promise<void> {
-  await waitForNoRestart(quietTimeoutMs);
-  await writeFile(RESTART_MARKER, String(process.pid));
-  try {
-    await waitForQuietBroker(ownVhost, quietTimeoutMs);
-    await rabbitmqctl('stop_app');
-    try {
-      await during();
-    } finally {
-      await rabbitmqctl('start_app');
-      await rabbitmqctl('await_startup');
-    }
-  } finally {
-    await unlink(RESTART_MARKER).catch(() => undefined);
   }
 }
