@@ -1,7 +1,7 @@
 // A private RabbitMQ node for tests that stop or kill a broker, so the shared broker on 5672 is
 // never touched: its own node name, AMQP and distribution ports (found free at runtime) and a temp
-// dir for data, logs and config; no plugins. Starting a node takes seconds, so a test file shares
-// one. It is started with the same `rabbitmq-server` and driven with the same `rabbitmqctl` as the
+// dir for data, logs and config; no plugins. Starting a node takes 5-40 s on 2 busy cores, so a
+// test file shares one. It is started with the same `rabbitmq-server` and driven with the same `rabbitmqctl` as the
 // shared node, so it runs as the same user with the same Erlang cookie (Debian's wrappers switch
 // root to the rabbitmq user for both).
 import { execFile } from 'node:child_process';
