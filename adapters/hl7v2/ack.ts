@@ -213,10 +213,11 @@ export function ackForUnparseable(raw: string | Buffer, reason: string | Error, 
   // MSH is ASCII: Latin-1 reads any bytes without failing.
   const src = recoverMsh(typeof raw === 'string' ? raw : raw.toString('latin1'));
   const location = reason instanceof ParseError ? reason.location : undefined;
+  const hl7ErrorCode = (reason instanceof ParseError ? reason.hl7ErrorCode : undefined) ?? errorCodeForParse(location);
   const text = typeof reason === 'string' ? reason : reason.message;
   return buildAck(src, {
     code: src.acceptAckType ? 'CR' : 'AR',
-    error: { location, hl7ErrorCode: errorCodeForParse(location), severity: 'E', text },
+    error: { location, hl7ErrorCode, severity: 'E', text },
     ...options,
   });
 }
