@@ -65,7 +65,7 @@ export class EngineMetrics {
       },
     });
     for (const c of options.channels ?? []) {
-      for (const m of [this.received, this.rejected, this.duplicates, this.queued]) m.inc({ channel: c.id }, 0);
+      for (const m of [this.received, this.rejected, this.duplicates, this.queued, this.connectionsRefused]) m.inc({ channel: c.id }, 0);
       this.filtered.inc({ channel: c.id, destination: '' }, 0);
       for (const d of c.destinations) for (const m of [this.filtered, this.sent, this.errored, this.deadLettered]) m.inc({ channel: c.id, destination: d }, 0);
     }
