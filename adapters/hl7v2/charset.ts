@@ -88,7 +88,15 @@ export function decodeHl7Bytes(buf: Buffer, options: DecodeOptions = {}): Decode
   const bytes = startsWithUtf8Bom(buf) ? buf.subarray(3) : buf;
   if (!options.strict) return { text: decodeAs(bytes, encoding), encoding, declared, note };
   if (encoding === 'utf8' && !isUtf8(bytes)) {
-    if (!options.fallback) throw charsetError(declared ? 'Message is not valid in the MSH-18 character set (UTF-8)' : 'Message is not valid UTF-8 and MSH-18 declares no character set');
+    if (!options.fallback) {
+      throw charsetError(
+        !declared
+          ? 'Message is not valid UTF-8 and MSH-18 declares no character set'
+          : note
+            ? 'Message is not valid UTF-8 and its MSH-18 character set is not supported'
+            : 'Message is not valid in the MSH-18 character set (UTF-8)',
+      );
+    }
     encoding = options.fallback;
     note = `not valid UTF-8; decoded as ${encoding} (channel charset)`;
   }

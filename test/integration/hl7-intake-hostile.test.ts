@@ -7,8 +7,9 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Hl7Intake, type AckEvent } from '../../channels/hl7-intake.js';
 import type { ChannelDefinition, MllpSourceConfig } from '../../channels/definition.js';
+import { BacklogPublisher } from '../../channels/backlog.js';
 import { EmbeddedQueue } from '../../channels/queue/embedded.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import type { DeliveryQueue, Envelope } from '../../channels/queue/types.js';
 import { encodeFrame, MllpDecoder } from '../../adapters/mllp/framing.js';
 import { MllpServer } from '../../adapters/mllp/server.js';
 import { observeQueue } from '../../server/metrics.js';
@@ -81,9 +82,11 @@ describe.each(BACKENDS)('HL7 intake of hostile input on %s', (backendName) => {
   const servers: MllpServer[] = [];
   const acks: AckEvent[] = [];
   const published: Envelope[] = [];
+  const channels = new Map<string, ChannelDefinition>();
+  let observed: DeliveryQueue;
 
   /** A listener for one channel with these source settings; returns its port. */
-  async function listen(source: Partial<MllpSourceConfig> = {}): Promise<number> {
+  async function listen(source: Partial<MllpSourceConfig> = {}, queueAvailable?: () => boolean): Promise<number> {
     const channel: ChannelDefinition & { source: MllpSourceConfig } = {
       id: `adt-${servers.length}`,
       enabled: true,
@@ -91,7 +94,8 @@ describe.each(BACKENDS)('HL7 intake of hostile input on %s', (backendName) => {
       destinations: [],
       source: { type: 'mllp', host: '127.0.0.1', port: 0, maxMessageBytes: 2 << 20, idleTimeoutMs: 0, maxConnections: 20, ackMode: 'auto', whenQueueDown: 'store-and-ack', ...source },
     };
-    const intake = new Hl7Intake({ channel, store, queue: observeQueue(queue, (e) => published.push(...e)), onAck: (a) => acks.push(a) });
+    channels.set(channel.id, channel);
+    const intake = new Hl7Intake({ channel, store, queue: observed, queueAvailable, onAck: (a) => acks.push(a) });
     const server = new MllpServer({ host: '127.0.0.1', port: 0, maxMessageBytes: channel.source.maxMessageBytes, onMessage: (raw) => intake.handle(raw) });
     servers.push(server);
     return server.start();
@@ -110,6 +114,7 @@ describe.each(BACKENDS)('HL7 intake of hostile input on %s', (backendName) => {
     store = new MessageStore(db, ring);
     queue = new EmbeddedQueue(db, { keys: ring });
     await queue.start([{ destination: 'sink', bindings: ['#'], concurrency: 1 }]);
+    observed = observeQueue(queue, (e) => published.push(...e));
   });
 
   afterAll(async () => {
@@ -181,6 +186,19 @@ describe.each(BACKENDS)('HL7 intake of hostile input on %s', (backendName) => {
     const envelope = published.find((e) => e.messageId === acks.at(-1)?.messageId);
     expect(envelope?.body).toContain('|BRONTË€^ALEX|');
     expect(envelope?.headers.controlId).toBe('ZOë2');
+    expect(envelope?.body).not.toContain('\ufffd');
+  });
+
+  test('a message decoded by the channel charset is decoded the same way when the backlog queues it later', async () => {
+    const port = await listen({ charset: 'windows-1252' }, () => false);
+    // Not valid UTF-8 by accident (as 'BRONT\xcb\x80' would be): 0x80 cannot start a character.
+    const [r] = await exchange(port, [adtBytes({ controlId: 'LATER1', family: Buffer.from('\x80BRONT\xcb', 'latin1') })]);
+    expect(r.fields('MSA')[1]).toBe('AA');
+    const id = acks.at(-1)?.messageId;
+    expect(published.some((e) => e.messageId === id)).toBe(false);
+    await new BacklogPublisher(store, observed, channels).run();
+    const envelope = published.find((e) => e.messageId === id);
+    expect(envelope?.body).toContain('|€BRONTË^ALEX|');
     expect(envelope?.body).not.toContain('\ufffd');
   });
 
