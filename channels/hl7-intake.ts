@@ -97,9 +97,10 @@ export class Hl7Intake {
     let msg: Hl7Message;
     try {
       text = decodeHl7Bytes(raw, { strict: true, fallback: source.charset }).text;
-      msg = parseHl7(text);
+      const limits = { ...DEFAULT_HL7_LIMITS, ...source.limits };
+      msg = parseHl7(text, limits);
       // Before anything reads a field: these bound the work and keep bad bytes out of the store.
-      checkHl7Limits(msg, { ...DEFAULT_HL7_LIMITS, ...source.limits });
+      checkHl7Limits(msg, limits);
       checkControlCharacters(text, msg);
     } catch (err) {
       return this.reject(raw, err, remoteAddress, receivedAt);

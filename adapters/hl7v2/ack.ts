@@ -177,7 +177,8 @@ export function recoverMsh(rawText: string): AckSource & { acceptAckType?: strin
   const line = text.slice(start).split(/\r\n|\r|\n/, 1)[0];
   const fieldSep = line.charAt(3);
   if (!fieldSep || /[A-Za-z0-9\s]/.test(fieldSep)) return {};
-  const parts = line.split(fieldSep);
+  // Nothing past MSH-18 is needed: a hostile MSH may hold a million fields.
+  const parts = line.split(fieldSep, 18);
   const enc = parts[1] ?? '';
   const usable = enc.length >= 4 && new Set(enc.slice(0, 4) + fieldSep).size === 5;
   const seps: Separators = usable

@@ -1,4 +1,5 @@
-// Structural limits on an HL7 v2 message, checked at intake before anything reads fields.
+// Structural limits on an HL7 v2 message, checked at intake before anything reads fields
+// (parseHl7 applies the segment and MSH field limits while it splits).
 // Parsing is lazy, so the cost of a hostile message (a million empty PID-3 repetitions in
 // 1 MB) lands on whoever reads the field: one array per repetition. Real messages stay far
 // below these limits, so a segment shorter than the smallest per-segment limit cannot break
@@ -6,6 +7,7 @@
 // per segment.
 import { ParseError } from '../../channels/errors.js';
 import type { Hl7Message } from './parse.js';
+// parse.ts imports the error builders below; this module needs only its types.
 
 export interface Hl7Limits {
   /** Segments per message. */
@@ -34,6 +36,15 @@ function limitError(what: string, location: string, limit: number): ParseError {
   return new ParseError(`${what} exceeds the limit of ${limit}`, location, DATA_ERROR);
 }
 
+export function segmentLimitError(limit: number): ParseError {
+  return limitError('Number of segments', `segment ${limit + 1}`, limit);
+}
+
+/** `name`: the segment as in an HL7 location (`PID`, `OBX[2]`). */
+export function fieldLimitError(name: string, limit: number): ParseError {
+  return limitError(`Number of fields in ${name}`, name, limit);
+}
+
 const separatorPatterns = new Map<string, RegExp>();
 
 function separatorPattern(chars: string): RegExp {
@@ -47,7 +58,7 @@ function separatorPattern(chars: string): RegExp {
 
 /** Throws ParseError naming the segment or field (never a value) when a limit is exceeded. */
 export function checkHl7Limits(msg: Hl7Message, limits: Hl7Limits = DEFAULT_HL7_LIMITS): void {
-  if (msg.segmentCount > limits.segments) throw limitError('Number of segments', `segment ${limits.segments + 1}`, limits.segments);
+  if (msg.segmentCount > limits.segments) throw segmentLimitError(limits.segments);
   const shortest = Math.min(limits.fieldsPerSegment, limits.repetitionsPerField, limits.componentsPerField);
   const s = msg.separators;
   for (let i = 0; i < msg.segmentCount; i++) {
@@ -85,7 +96,7 @@ function checkSegment(line: string, id: string, name: string, separators: string
   while ((m = re.exec(line)) !== null) {
     const c = m[0];
     if (c === F) {
-      if (++field > limits.fieldsPerSegment) throw limitError(`Number of fields in ${name}`, name, limits.fieldsPerSegment);
+      if (++field > limits.fieldsPerSegment) throw fieldLimitError(name, limits.fieldsPerSegment);
       repetitions = 1;
       components = 1;
     } else if (c === R) {

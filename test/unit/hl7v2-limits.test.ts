@@ -7,7 +7,8 @@ const MSH = 'MSH|^~\\&|PAS|RX1|TRAMLINE|LA123|20260105093000||ADT^A01^ADT_A01|C1
 
 function limitFailure(text: string, limits: Partial<Hl7Limits> = {}): { message: string; location?: string; code?: string } | undefined {
   try {
-    checkHl7Limits(parseHl7(text), { ...DEFAULT_HL7_LIMITS, ...limits });
+    const all = { ...DEFAULT_HL7_LIMITS, ...limits };
+    checkHl7Limits(parseHl7(text, all), all);
     return undefined;
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
@@ -48,6 +49,17 @@ describe('HL7 structural limits', () => {
   test('segments per message', () => {
     expect(limitFailure(`${MSH}\rNTE|1\rNTE|2`, { segments: 3 })).toBeUndefined();
     expect(limitFailure(`${MSH}\rNTE|1\rNTE|2\rNTE|3`, { segments: 3 })).toMatchObject({ message: 'Number of segments exceeds the limit of 3', location: 'segment 4' });
+  });
+
+  test('parsing itself stops at the segment and MSH field limits instead of splitting everything', () => {
+    // A million MSH fields or segments would be a million strings before any check could run.
+    expect(() => parseHl7(`${MSH}${'|'.repeat(1_000_000)}`, DEFAULT_HL7_LIMITS)).toThrow(/^Number of fields in MSH exceeds the limit of 500$/);
+    expect(() => parseHl7(`${MSH}${'\rNTE|1'.repeat(200_000)}`, DEFAULT_HL7_LIMITS)).toThrow(/^Number of segments exceeds the limit of 10000$/);
+    expect(() => parseHl7(`${MSH}${'\r'.repeat(1_000_000)}`, DEFAULT_HL7_LIMITS)).toThrow(/^Number of segments exceeds the limit of 10000$/);
+    // Blank lines beside the segments (CR CR endings) are tolerated within the limit.
+    expect(parseHl7(`${MSH}${'\r\rNTE|1'.repeat(9)}\r\r`, { segments: 10 }).segmentCount).toBe(10);
+    // Without limits, parsing is as before.
+    expect(parseHl7(`${MSH}${'\rNTE|1'.repeat(20_000)}`).segmentCount).toBe(20_001);
   });
 
   test('separators that are special in a regular expression', () => {
