@@ -2,6 +2,7 @@
 // mirror it after defaults are applied).
 
 import type { FhirAuth } from '../adapters/fhir/config.js';
+import type { Hl7Limits } from '../adapters/hl7v2/limits.js';
 
 export interface MessageFilter {
   messageTypes?: string[];
@@ -23,6 +24,12 @@ export interface MllpSourceConfig {
   port: number;
   maxMessageBytes: number;
   idleTimeoutMs: number;
+  /** Open connections per listener; more are closed at once. */
+  maxConnections: number;
+  /** Character set (iconv-lite name) for messages that are not valid UTF-8 and declare no other. */
+  charset?: string;
+  /** Overrides of DEFAULT_HL7_LIMITS (adapters/hl7v2/limits.ts). */
+  limits?: Partial<Hl7Limits>;
   ackMode: 'auto' | 'original' | 'enhanced';
   whenQueueDown: 'store-and-ack' | 'nak';
 }

@@ -40,6 +40,8 @@ export interface EngineOptions {
   onAck?: Hl7IntakeOptions['onAck'];
   /** Where database polling sources keep their position (the store). */
   watermarks?: WatermarkStore;
+  /** Told of each MLLP connection closed because the channel's maxConnections were open. */
+  onConnectionRefused?: (channel: string) => void;
 }
 
 /** Same settings: deep equality of the JSON form (definitions come from YAML, so plain data). */
@@ -185,6 +187,8 @@ export class Engine {
         port: source.port,
         maxMessageBytes: source.maxMessageBytes,
         idleTimeoutMs: source.idleTimeoutMs,
+        maxConnections: source.maxConnections,
+        onRefused: () => this.options.onConnectionRefused?.(channel.id),
         onMessage: (raw, conn) => intake.handle(raw, conn.remoteAddress),
         onOversize: (prefix, conn) => intake.oversize(prefix, source.maxMessageBytes, conn.remoteAddress),
       });

@@ -10,8 +10,11 @@ export abstract class TramlineError extends Error {
 
 export class ParseError extends TramlineError {
   readonly kind = 'ParseError' as const;
-  /** HL7 location of the problem, e.g. `MSH-9`, when known. */
-  constructor(message: string, readonly location?: string) {
+  /**
+   * location: HL7 location of the problem, e.g. `MSH-9`, when known. hl7ErrorCode: the HL7
+   * table 0357 code an ACK should carry, when the location alone does not tell.
+   */
+  constructor(message: string, readonly location?: string, readonly hl7ErrorCode?: string) {
     super(message);
   }
 }

@@ -1,8 +1,9 @@
 // HL7 v2 intake for a channel: bytes in, ACK out. The order is the safety property:
 // decode → parse → store (durable) → queue (durable) → ACK. An AA/CA therefore always means
 // the message is on disk; anything that fails before that gets AR/CR and an ERR segment.
-import { ackForUnparseable, ackMode, buildAck, immediateAckCode, type AckCode, type AckOutcome } from '../adapters/hl7v2/ack.js';
+import { ackForUnparseable, ackMode, buildAck, immediateAckCode, recoverMsh, type AckCode, type AckOutcome } from '../adapters/hl7v2/ack.js';
 import { decodeHl7Bytes } from '../adapters/hl7v2/charset.js';
+import { checkControlCharacters, checkHl7Limits, DEFAULT_HL7_LIMITS } from '../adapters/hl7v2/limits.js';
 import { parseHl7, type Hl7Message } from '../adapters/hl7v2/parse.js';
 import { mapHl7ToBundle } from '../mappings/index.js';
 import { log } from '../server/logger.js';
@@ -84,20 +85,25 @@ export class Hl7Intake {
     return this.opts.channel.id;
   }
 
-  /** Handle one framed message; resolves with the ACK to send (null: none wanted). Never throws. */
-  async handle(raw: Buffer, remoteAddress = ''): Promise<string | null> {
+  /**
+   * Handle one framed message; resolves with the ACK bytes to send (null: none wanted). Never
+   * throws. The ACK echoes MSH fields (MSA-2 = MSH-10) as the sender's own bytes, whatever
+   * their character set: it is built from the raw MSH, byte for byte (see ackBytes).
+   */
+  async handle(raw: Buffer, remoteAddress = ''): Promise<Buffer | null> {
     const receivedAt = new Date();
+    const source = this.opts.channel.source;
     let text: string;
     let msg: Hl7Message;
     try {
-      text = decodeHl7Bytes(raw).text;
+      text = decodeHl7Bytes(raw, { strict: true, fallback: source.charset }).text;
+      const limits = { ...DEFAULT_HL7_LIMITS, ...source.limits };
+      msg = parseHl7(text, limits);
+      // Before anything reads a field: these bound the work and keep bad bytes out of the store.
+      checkHl7Limits(msg, limits);
+      checkControlCharacters(text, msg);
     } catch (err) {
-      return this.reject(raw, raw.toString('latin1'), err, remoteAddress, receivedAt);
-    }
-    try {
-      msg = parseHl7(text);
-    } catch (err) {
-      return this.reject(raw, text, err, remoteAddress, receivedAt);
+      return this.reject(raw, err, remoteAddress, receivedAt);
     }
 
     const h = msg.header;
@@ -117,18 +123,18 @@ export class Hl7Intake {
       });
     } catch (err) {
       log.error({ channel: this.channelId, controlId: h.controlId, reason: reasonOf(err) }, 'message could not be stored');
-      return this.ack(msg, undefined, 'reject', 'message could not be stored; send again later');
+      return this.ack(raw, msg, undefined, 'reject', 'message could not be stored; send again later');
     }
     this.stats.received++;
 
     if (stored.duplicate) {
       this.stats.duplicates++;
       log.info({ channel: this.channelId, messageId: stored.id }, 'duplicate acknowledged, not delivered again');
-      return this.ack(msg, stored.id, 'accept');
+      return this.ack(raw, msg, stored.id, 'accept');
     }
     if (filtered) {
       this.stats.filtered++;
-      return this.ack(msg, stored.id, 'accept');
+      return this.ack(raw, msg, stored.id, 'accept');
     }
 
     let envelope: Envelope;
@@ -140,7 +146,7 @@ export class Hl7Intake {
       this.stats.mappingErrors++;
       await this.opts.store.setStatus(stored.id, 'errored', reasonOf(err)).catch(() => undefined);
       log.warn({ channel: this.channelId, messageId: stored.id, kind: err instanceof TramlineError ? err.kind : 'Error' }, 'mapping failed');
-      return this.ack(msg, stored.id, 'error', `message could not be mapped: ${err instanceof TramlineError ? err.kind : 'error'}`);
+      return this.ack(raw, msg, stored.id, 'error', `message could not be mapped: ${err instanceof TramlineError ? err.kind : 'error'}`);
     }
     const available = this.opts.queueAvailable?.() ?? true;
     try {
@@ -156,18 +162,19 @@ export class Hl7Intake {
       this.stats.backlogged++;
       log.warn({ channel: this.channelId, messageId: stored.id, reason: reasonOf(err) }, 'stored; queued later');
       if (this.opts.channel.source.whenQueueDown === 'nak') {
-        return this.ack(msg, stored.id, 'reject', 'delivery queue unavailable; message kept, send again later');
+        return this.ack(raw, msg, stored.id, 'reject', 'delivery queue unavailable; message kept, send again later');
       }
     }
-    return this.ack(msg, stored.id, 'accept');
+    return this.ack(raw, msg, stored.id, 'accept');
   }
 
-  private ack(msg: Hl7Message, messageId: string | undefined, outcome: AckOutcome, errorText?: string): string | null {
+  private ack(raw: Buffer, msg: Hl7Message, messageId: string | undefined, outcome: AckOutcome, errorText?: string): Buffer | null {
     // Enhanced mode: MSH-15 NE (or SU/ER not met) asks for no commit ACK, so none is sent.
     const code: AckCode | undefined = immediateAckCode(this.ackMode(msg), outcome);
     this.opts.onAck?.({ channel: this.channelId, messageId, code: code ?? 'none' });
     if (!code) return null;
-    return buildAck(msg, errorText ? { code, error: { text: errorText, hl7ErrorCode: '207', severity: 'E' } } : { code });
+    const source = { ...recoverMsh(raw.toString('latin1', 0, mshEnd(raw))), separators: msg.separators };
+    return ackBytes(buildAck(source, errorText ? { code, error: { text: errorText, hl7ErrorCode: '207', severity: 'E' } } : { code }));
   }
 
   private ackMode(msg: Hl7Message) {
@@ -178,8 +185,8 @@ export class Hl7Intake {
     return mode;
   }
 
-  /** Unreadable input: keep the bytes (as rejected, for inspection) and answer AR/CR. */
-  private async reject(raw: Buffer, text: string, err: unknown, remoteAddress: string, receivedAt: Date): Promise<string> {
+  /** Unreadable or unacceptable input: keep the bytes (as rejected, for inspection) and answer AR/CR. */
+  private async reject(raw: Buffer, err: unknown, remoteAddress: string, receivedAt: Date): Promise<Buffer> {
     this.stats.rejected++;
     const reason = err instanceof ParseError ? err.message : reasonOf(err);
     let messageId: string | undefined;
@@ -198,15 +205,33 @@ export class Hl7Intake {
       }
     }
     log.warn({ channel: this.channelId, messageId, reason }, 'message rejected');
-    const ack = ackForUnparseable(text, err instanceof Error ? err : reason);
+    const ack = ackForUnparseable(raw.subarray(0, mshEnd(raw)), err instanceof Error ? err : reason);
     this.opts.onAck?.({ channel: this.channelId, messageId, code: /\rMSA\|(\w\w)/.exec(ack)?.[1] ?? 'AR' });
-    return ack;
+    return ackBytes(ack);
   }
 
   /** A frame over the size limit: answer AR/CR from what arrived and record it. */
-  oversize(prefix: Buffer, limit: number, remoteAddress = ''): string {
+  oversize(prefix: Buffer, limit: number, remoteAddress = ''): Buffer {
     const err = new ParseError(`message exceeds the ${limit}-byte limit`);
-    void this.reject(prefix, prefix.toString('latin1'), err, remoteAddress, new Date());
-    return ackForUnparseable(prefix.toString('latin1'), err);
+    void this.reject(prefix, err, remoteAddress, new Date());
+    return ackBytes(ackForUnparseable(prefix.subarray(0, mshEnd(prefix)), err));
   }
+}
+
+/** End of the MSH segment (the ACK needs nothing after it); MSH may follow a BOM or blank lines. */
+function mshEnd(raw: Buffer): number {
+  const start = Math.max(0, raw.indexOf('MSH'));
+  const cr = raw.indexOf(0x0d, start);
+  const lf = raw.indexOf(0x0a, start);
+  const end = cr < 0 ? lf : lf < 0 ? cr : Math.min(cr, lf);
+  return end < 0 ? raw.length : end;
+}
+
+/**
+ * The ACK was built from the MSH read as Latin-1 (one character per byte), and everything
+ * else in it is ASCII: encoding it as Latin-1 gives back the sender's exact bytes for every
+ * echoed field, in whatever ASCII-compatible character set they were written.
+ */
+function ackBytes(ack: string): Buffer {
+  return Buffer.from(ack, 'latin1');
 }

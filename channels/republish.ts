@@ -21,6 +21,9 @@ export async function envelopeForStored(store: MessageStore, channel: ChannelDef
   }
   const raw = await store.readContent(m.id, 'raw');
   if (!raw) throw new ContentGoneError('content no longer stored (pruned)');
-  const text = decodeHl7Bytes(raw).text;
+  // As the intake decoded it (a fallback charset applies again); should the bytes no longer
+  // decode under the channel's settings, that is a ParseError, never silent U+FFFD.
+  const source = channel?.source;
+  const text = decodeHl7Bytes(raw, { strict: true, fallback: source?.type === 'mllp' ? source.charset : undefined }).text;
   return hl7Envelope(m.channel, m.id, text, parseHl7(text), m.receivedAt, channel?.pipeline?.map);
 }

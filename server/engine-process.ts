@@ -50,6 +50,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     channels,
     onOutcome: instrumented.metrics.onOutcome,
     onAck: instrumented.onAck,
+    onConnectionRefused: (channel) => instrumented.metrics.connectionsRefused.inc({ channel }),
     queueAvailable: rabbit ? () => rabbit.connected : undefined,
   });
   // Built before start: a bad auth setting stops us before any port opens.

@@ -28,6 +28,7 @@ export class EngineMetrics {
   readonly deadLettered: Counter<DestinationLabels>;
   readonly latency: Histogram<DestinationLabels>;
   readonly queueDepth: Gauge<'destination'>;
+  readonly connectionsRefused: Counter<ChannelLabel>;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -40,6 +41,7 @@ export class EngineMetrics {
     this.sent = counter('tramline_messages_sent_total', 'Deliveries that succeeded', ['channel', 'destination']);
     this.errored = counter('tramline_messages_errored_total', 'Delivery attempts that failed and will be retried', ['channel', 'destination']);
     this.deadLettered = counter('tramline_messages_dead_lettered_total', 'Deliveries given up and dead-lettered', ['channel', 'destination']);
+    this.connectionsRefused = counter('tramline_mllp_connections_refused_total', 'MLLP connections closed because the listener had maxConnections open', ['channel']);
     this.latency = new Histogram({
       name: 'tramline_delivery_latency_seconds',
       help: 'Time from receipt to successful delivery',
@@ -63,7 +65,7 @@ export class EngineMetrics {
       },
     });
     for (const c of options.channels ?? []) {
-      for (const m of [this.received, this.rejected, this.duplicates, this.queued]) m.inc({ channel: c.id }, 0);
+      for (const m of [this.received, this.rejected, this.duplicates, this.queued, this.connectionsRefused]) m.inc({ channel: c.id }, 0);
       this.filtered.inc({ channel: c.id, destination: '' }, 0);
       for (const d of c.destinations) for (const m of [this.filtered, this.sent, this.errored, this.deadLettered]) m.inc({ channel: c.id, destination: d }, 0);
     }

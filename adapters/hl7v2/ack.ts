@@ -177,7 +177,8 @@ export function recoverMsh(rawText: string): AckSource & { acceptAckType?: strin
   const line = text.slice(start).split(/\r\n|\r|\n/, 1)[0];
   const fieldSep = line.charAt(3);
   if (!fieldSep || /[A-Za-z0-9\s]/.test(fieldSep)) return {};
-  const parts = line.split(fieldSep);
+  // Nothing past MSH-18 is needed: a hostile MSH may hold a million fields.
+  const parts = line.split(fieldSep, 18);
   const enc = parts[1] ?? '';
   const usable = enc.length >= 4 && new Set(enc.slice(0, 4) + fieldSep).size === 5;
   const seps: Separators = usable
@@ -213,10 +214,11 @@ export function ackForUnparseable(raw: string | Buffer, reason: string | Error, 
   // MSH is ASCII: Latin-1 reads any bytes without failing.
   const src = recoverMsh(typeof raw === 'string' ? raw : raw.toString('latin1'));
   const location = reason instanceof ParseError ? reason.location : undefined;
+  const hl7ErrorCode = (reason instanceof ParseError ? reason.hl7ErrorCode : undefined) ?? errorCodeForParse(location);
   const text = typeof reason === 'string' ? reason : reason.message;
   return buildAck(src, {
     code: src.acceptAckType ? 'CR' : 'AR',
-    error: { location, hl7ErrorCode: errorCodeForParse(location), severity: 'E', text },
+    error: { location, hl7ErrorCode, severity: 'E', text },
     ...options,
   });
 }

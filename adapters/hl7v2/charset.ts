@@ -1,6 +1,8 @@
 // Bytes → text for HL7 v2. MSH-18 names the character set, and MSH itself is ASCII, so we
 // read MSH-18 from the raw bytes first and then decode the whole message with iconv-lite.
+import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
+import { ParseError } from '../../channels/errors.js';
 import { peekMshFields } from './peek.js';
 
 export interface DecodedHl7 {
@@ -9,8 +11,21 @@ export interface DecodedHl7 {
   encoding: string;
   /** MSH-18 as found ('' when absent). */
   declared: string;
-  /** Set when MSH-18 was not understood and UTF-8 was used instead. */
+  /** Set when MSH-18 was not understood and UTF-8 was used instead, or a fallback was used. */
   note?: string;
+}
+
+export interface DecodeOptions {
+  /**
+   * Refuse bytes that are not valid in the character set used (ParseError, HL7 code 102)
+   * instead of decoding them to U+FFFD.
+   */
+  strict?: boolean;
+  /**
+   * iconv-lite encoding (e.g. `windows-1252`) for messages that claim UTF-8, or declare
+   * nothing, but are not valid UTF-8. Only with `strict`.
+   */
+  fallback?: string;
 }
 
 // HL7 table 0211 values → iconv-lite names.
@@ -49,8 +64,20 @@ export function encodingFor(declared: string): string | undefined {
   return CHARSETS[declared.toUpperCase()];
 }
 
-/** Decode HL7 bytes per MSH-18 (UTF-8 when absent or unknown), dropping a UTF-8 BOM. */
-export function decodeHl7Bytes(buf: Buffer): DecodedHl7 {
+function decodeAs(bytes: Buffer, encoding: string): string {
+  // Buffer's own decoders are faster than iconv-lite for the common cases.
+  return encoding === 'utf8' ? bytes.toString('utf8') : encoding === 'latin1' ? bytes.toString('latin1') : iconv.decode(bytes, encoding);
+}
+
+function charsetError(what: string): ParseError {
+  return new ParseError(`${what}; declare the character set in MSH-18 or configure the channel's charset`, 'MSH-18', '102');
+}
+
+/**
+ * Decode HL7 bytes per MSH-18 (UTF-8 when absent or unknown), dropping a UTF-8 BOM. Lenient
+ * by default (invalid bytes become U+FFFD: for showing stored messages); intake uses strict.
+ */
+export function decodeHl7Bytes(buf: Buffer, options: DecodeOptions = {}): DecodedHl7 {
   const declared = peekCharset(buf);
   let encoding = encodingFor(declared);
   let note: string | undefined;
@@ -59,9 +86,25 @@ export function decodeHl7Bytes(buf: Buffer): DecodedHl7 {
     note = `MSH-18 character set "${declared}" not supported; decoded as UTF-8`;
   }
   const bytes = startsWithUtf8Bom(buf) ? buf.subarray(3) : buf;
-  // Buffer's own decoders are faster than iconv-lite for the common cases.
-  const text =
-    encoding === 'utf8' ? bytes.toString('utf8') : encoding === 'latin1' ? bytes.toString('latin1') : iconv.decode(bytes, encoding);
+  if (!options.strict) return { text: decodeAs(bytes, encoding), encoding, declared, note };
+  if (encoding === 'utf8' && !isUtf8(bytes)) {
+    if (!options.fallback) {
+      throw charsetError(
+        !declared
+          ? 'Message is not valid UTF-8 and MSH-18 declares no character set'
+          : note
+            ? 'Message is not valid UTF-8 and its MSH-18 character set is not supported'
+            : 'Message is not valid in the MSH-18 character set (UTF-8)',
+      );
+    }
+    encoding = options.fallback;
+    note = `not valid UTF-8; decoded as ${encoding} (channel charset)`;
+  }
+  const text = decodeAs(bytes, encoding);
+  // iconv-lite decodes bytes its table does not define (0x81 in windows-1252) to U+FFFD.
+  if (encoding !== 'utf8' && encoding !== 'latin1' && text.includes('\ufffd')) {
+    throw charsetError(`Message has bytes not defined in character set ${encoding}`);
+  }
   return { text, encoding, declared, note };
 }
 

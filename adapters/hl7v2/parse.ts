@@ -3,6 +3,7 @@
 // are unescaped only when returned. See adapters/hl7v2/README.md for the API and the JSON view.
 import { ParseError } from '../../channels/errors.js';
 import { unescapeHl7, type Separators } from './escape.js';
+import { fieldLimitError, segmentLimitError } from './limits.js';
 import { parseHl7Path, type Hl7Path } from './path.js';
 
 export type { Separators } from './escape.js';
@@ -62,9 +63,9 @@ function nthPart(text: string, sep: string, n: number): string {
   return end < 0 ? text.slice(start) : text.slice(start, end);
 }
 
-function splitLines(text: string): string[] {
+function splitLines(text: string, limit?: number): string[] {
   // Fast path for the standard CR-only message; anything else goes through the regex.
-  return text.indexOf('\n') < 0 ? text.split('\r') : text.split(/\r\n|\r|\n/);
+  return text.indexOf('\n') < 0 ? text.split('\r', limit) : text.split(/\r\n|\r|\n/, limit);
 }
 
 /** One segment of a parsed message; reads are lazy like the message's. */
@@ -310,10 +311,23 @@ function separatorsFrom(first: string): Separators {
   };
 }
 
+/**
+ * Bounds on what parsing itself may split (see limits.ts for the rest): without them a 1 MB
+ * message of separators becomes a million strings before anything can object.
+ */
+export interface ParseLimits {
+  segments?: number;
+  fieldsPerSegment?: number;
+}
+
 /** Parse HL7 v2 text; throws ParseError (with an HL7 location) when it is not a message. */
-export function parseHl7(text: string): Hl7Message {
+export function parseHl7(text: string, limits: ParseLimits = {}): Hl7Message {
   if (text.charCodeAt(0) === BOM) text = text.slice(1);
-  const raw = splitLines(text);
+  const maxSegments = limits.segments;
+  // Blank lines do not count as segments; allow one beside each (\r\r endings) before giving up.
+  const maxLines = maxSegments === undefined ? undefined : 2 * maxSegments + 2;
+  const raw = splitLines(text, maxLines);
+  if (maxLines !== undefined && raw.length === maxLines) throw segmentLimitError(maxSegments!);
   // Blank lines (trailing ones are common in files) are not segments.
   let lines = raw;
   for (let i = 0; i < raw.length; i++) {
@@ -324,6 +338,7 @@ export function parseHl7(text: string): Hl7Message {
     }
   }
   if (lines.length === 0) throw new ParseError('Empty message', 'MSH');
+  if (maxSegments !== undefined && lines.length > maxSegments) throw segmentLimitError(maxSegments);
   const first = lines[0];
   if (!first.startsWith('MSH')) throw new ParseError('Message does not start with an MSH segment', 'MSH');
   const seps = separatorsFrom(first);
@@ -345,7 +360,10 @@ export function parseHl7(text: string): Hl7Message {
   }
 
   // MSH fields indexed by HL7 number: [id, MSH-1 separator, MSH-2, MSH-3, ...].
-  const parts = first.split(fieldSep);
+  // parts[k] is MSH-(k+1): MSH-1 is the separator itself.
+  const maxFields = limits.fieldsPerSegment;
+  const parts = first.split(fieldSep, maxFields === undefined ? undefined : maxFields + 1);
+  if (maxFields !== undefined && parts.length > maxFields) throw fieldLimitError('MSH', maxFields);
   parts[0] = fieldSep;
   parts.unshift('MSH');
   const type = parts[9];

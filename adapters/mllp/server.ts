@@ -22,6 +22,14 @@ export interface MllpServerOptions {
   maxMessageBytes?: number;
   /** Close a connection idle this long with nothing in flight; default 0 = never. */
   idleTimeoutMs?: number;
+  /**
+   * Open connections allowed; further ones are closed as soon as they are accepted (before
+   * any TLS handshake), so idle or hostile peers cannot use up the process's file descriptors.
+   * Default 200.
+   */
+  maxConnections?: number;
+  /** Told of each connection closed because maxConnections were open (e.g. for a metric). */
+  onRefused?: (remoteAddress: string) => void;
   /** Pause reading from a connection with this many replies outstanding; default 64. */
   maxInFlightPerConnection?: number;
   /** Serve MLLP over TLS with these options (key/cert/ca/requestCert …). */
@@ -48,6 +56,9 @@ interface Connection {
 }
 
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+const DEFAULT_MAX_CONNECTIONS = 200;
+/** At most one "connections refused" warning per this interval, with the count since the last. */
+const REFUSED_LOG_INTERVAL_MS = 10_000;
 
 export class MllpServer {
   private server?: net.Server;
@@ -56,6 +67,8 @@ export class MllpServer {
   private inFlight = 0;
   private readonly maxBytes: number;
   private readonly maxInFlight: number;
+  private refusedUnlogged = 0;
+  private refusedLoggedAt = 0;
 
   constructor(private readonly options: MllpServerOptions) {
     this.maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_BYTES;
@@ -77,6 +90,9 @@ export class MllpServer {
     const onSocket = (socket: net.Socket): void => this.accept(socket);
     const server = this.options.tls ? tls.createServer(this.options.tls, onSocket) : net.createServer(onSocket);
     this.server = server;
+    // Node counts and closes the surplus connections itself; 'drop' tells us about each one.
+    server.maxConnections = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    server.on('drop', (data?: net.DropArgument) => this.refused(data?.remoteAddress ?? ''));
     server.on('tlsClientError', (err: Error) => log.warn({ err: err.message }, 'mllp tls handshake failed'));
     // Errors on the listening socket after start are logged rather than thrown.
     return new Promise((resolve, reject) => {
@@ -107,6 +123,16 @@ export class MllpServer {
       }),
     );
     await stopped;
+  }
+
+  private refused(remoteAddress: string): void {
+    this.options.onRefused?.(remoteAddress);
+    this.refusedUnlogged++;
+    const now = Date.now();
+    if (now - this.refusedLoggedAt < REFUSED_LOG_INTERVAL_MS) return;
+    log.warn({ refused: this.refusedUnlogged, limit: this.server?.maxConnections, lastRemote: remoteAddress }, 'mllp connections refused: connection limit reached');
+    this.refusedLoggedAt = now;
+    this.refusedUnlogged = 0;
   }
 
   private accept(socket: net.Socket): void {

@@ -22,6 +22,7 @@ export interface ApiEngine {
   destinationId: string;
   tokens: Record<Role, string>;
   mllp: MllpClient;
+  mllpPort: number;
   env: NodeJS.ProcessEnv;
   // Response bodies are whatever JSON the route returns; tests assert their shape.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -77,6 +78,7 @@ retention:
     destinationId: 'adt-in.inbox',
     tokens,
     mllp,
+    mllpPort,
     env: { ...process.env, NODE_OPTIONS: '', TRAMLINE_DB_URL: config.dbUrl, TRAMLINE_DATA_DIR: config.dataDir, TRAMLINE_CHANNELS: channelsDir, ...env },
     async call(method, urlPath, o = {}) {
       const headers: Record<string, string> = { ...o.headers };

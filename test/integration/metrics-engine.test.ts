@@ -2,6 +2,7 @@
 // as messages flow (received, filtered, queued, sent, errored, dead-lettered), with the
 // delivery latency histogram, queue depth gauges and process metrics.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import net from 'node:net';
 import { eventually } from '../support/engine.js';
 import { adt } from '../support/hl7.js';
 import { refuseFailRows, startApiEngine, type ApiEngine } from './api-engine.js';
@@ -67,4 +68,21 @@ test('metrics carry no patient data', async () => {
   const text = await scrape();
   expect(text).not.toContain('9912003888');
   expect(text).not.toContain('PRIVATEFAMILY');
+});
+
+test('MLLP connections beyond the listener\'s cap (default 200) are counted as refused', async () => {
+  expect(value(await scrape(), 'tramline_mllp_connections_refused_total{channel="adt-in"}')).toBe(0);
+  const sockets = await Promise.all(
+    Array.from({ length: 210 }, () => new Promise<net.Socket>((resolve) => {
+      const s = net.connect(e.mllpPort, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.once('connect', () => resolve(s)).once('close', () => resolve(s));
+    })),
+  );
+  try {
+    // 210 new plus the test's own client: at least 10 over the cap.
+    await eventually(async () => value(await scrape(), 'tramline_mllp_connections_refused_total{channel="adt-in"}') >= 10);
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
 });

@@ -250,6 +250,41 @@ describe('MLLP server and client', () => {
     await waitFor(() => server.connections === 0);
   });
 
+  test('connections beyond maxConnections are closed at once; the open ones and later ones are served', async () => {
+    const refused: string[] = [];
+    const { server, port } = await startServer({ maxConnections: 5, onRefused: (remote) => refused.push(remote) });
+    const kept: Awaited<ReturnType<typeof rawPeer>>[] = [];
+    for (let i = 0; i < 5; i++) kept.push(await rawPeer(port));
+    await waitFor(() => server.connections === 5);
+    const extra = await Promise.all(Array.from({ length: 20 }, () => rawPeer(port)));
+    // Each surplus connection is closed by the server without a reply.
+    await Promise.all(extra.map((p) => p.closed));
+    expect(extra.every((p) => p.replies.length === 0)).toBe(true);
+    expect(refused).toHaveLength(20);
+    expect(refused[0]).toMatch(/127\.0\.0\.1/);
+    expect(server.connections).toBe(5);
+    // The connections within the cap keep working.
+    kept[0].socket.write(encodeFrame(message('KEPT1')));
+    await waitFor(() => kept[0].replies.length === 1);
+    expect(parseAckCode(kept[0].replies[0])).toMatchObject({ code: 'AA', controlId: 'KEPT1' });
+    // Once some close, new connections are served again.
+    kept[1].socket.destroy();
+    kept[2].socket.destroy();
+    await waitFor(() => server.connections === 3);
+    expect(parseAckCode(await client(port).send(message('AFTER1')))).toMatchObject({ code: 'AA', controlId: 'AFTER1' });
+    expect(refused).toHaveLength(20);
+  });
+
+  test('the connection limit defaults to 200', async () => {
+    const refused: string[] = [];
+    const { server, port } = await startServer({ onRefused: (remote) => refused.push(remote) });
+    await Promise.all(Array.from({ length: 200 }, () => rawPeer(port)));
+    await waitFor(() => server.connections === 200);
+    const extra = await rawPeer(port);
+    await extra.closed;
+    expect(refused).toHaveLength(1);
+  });
+
   test('null reply sends nothing and keeps the connection (enhanced mode NE)', async () => {
     const { port } = await startServer({
       onMessage: async (raw) => {

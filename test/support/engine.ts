@@ -45,6 +45,7 @@ source:
   host: 127.0.0.1
   port: ${mllpPort}
   maxMessageBytes: 4096
+  maxConnections: 250 # room for the 200-connection tests beside their other clients
 pipeline:
   filter:
     messageTypes: [ADT]
@@ -101,9 +102,14 @@ export async function killAllEngines(): Promise<void> {
   running.clear();
 }
 
-/** Spawn `tramline start` and wait until it logs that it started. */
-export async function startEngine(e: EngineEnv, timeoutMs = 60000): Promise<EngineProcess> {
-  const child = spawn(process.execPath, [BIN, 'start'], { cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawn `tramline start` and wait until it logs that it started. maxOpenFiles: run it under
+ * that file descriptor limit (`ulimit -n`), to see what happens when it runs out.
+ */
+export async function startEngine(e: EngineEnv, timeoutMs = 60000, options: { maxOpenFiles?: number } = {}): Promise<EngineProcess> {
+  const child = options.maxOpenFiles
+    ? spawn('/bin/sh', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, BIN, 'start'], { cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [BIN, 'start'], { cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let out = '';

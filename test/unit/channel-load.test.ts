@@ -21,7 +21,7 @@ describe('channel loading', () => {
     const { channel, problems } = loadChannelText(valid, 'adt.yaml');
     expect(problems).toEqual([]);
     expect(channel?.source).toEqual({
-      type: 'mllp', port: 2600, host: '0.0.0.0', maxMessageBytes: 1048576, idleTimeoutMs: 600000, ackMode: 'auto', whenQueueDown: 'store-and-ack',
+      type: 'mllp', port: 2600, host: '0.0.0.0', maxMessageBytes: 1048576, idleTimeoutMs: 600000, maxConnections: 200, ackMode: 'auto', whenQueueDown: 'store-and-ack',
     });
     expect(channel?.enabled).toBe(true);
     expect(channel?.destinations[0]).toMatchObject({ name: 'inbox', table: 'case_inbox', concurrency: 8 });
@@ -48,6 +48,20 @@ destinations:
         'bad.yaml:5:3 source.colour: unknown field "colour"',
         'bad.yaml:7:5 destinations[0]: missing required field "database"',
         'bad.yaml:10:7 destinations[0].retry.maxAttempts: must be >= 1',
+      ]),
+    );
+  });
+
+  test('mllp charset, limits and maxConnections are checked', () => {
+    const ok = loadChannelText(valid.replace('port: 2600', 'port: 2600\n  charset: windows-1252\n  maxConnections: 20\n  limits:\n    repetitionsPerField: 50'), 'ok.yaml');
+    expect(ok.problems).toEqual([]);
+    expect(ok.channel?.source).toMatchObject({ charset: 'windows-1252', maxConnections: 20, limits: { repetitionsPerField: 50, segments: 10000 } });
+    const bad = loadChannelText(valid.replace('port: 2600', 'port: 2600\n  charset: klingon\n  maxConnections: 0\n  limits:\n    fields: 5'), 'bad.yaml');
+    expect(bad.problems.map(formatProblem)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^bad.yaml:5:3 source.charset: must be one of: windows-1252, iso-8859-1, iso-8859-15/),
+        'bad.yaml:6:3 source.maxConnections: must be >= 1',
+        'bad.yaml:8:5 source.limits.fields: unknown field "fields"',
       ]),
     );
   });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { decodeHl7Bytes, encodeHl7Text, peekCharset } from '../../adapters/hl7v2/charset.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
+import { ParseError } from '../../channels/errors.js';
 
 function msh(charset: string): string {
   return `MSH|^~\\&|PAS|RX1|TRAMLINE|LA123|20260105093000||ADT^A08^ADT_A01|C1|P|2.4|||AL|NE|GBR|${charset}|EN`;
@@ -61,5 +62,48 @@ describe('charset', () => {
   test('not HL7 → empty declared charset', () => {
     expect(peekCharset(Buffer.from('hello'))).toBe('');
     expect(peekCharset(Buffer.alloc(0))).toBe('');
+  });
+});
+
+describe('strict decoding (intake)', () => {
+  const latin1 = (cs: string) => Buffer.from(`${msh(cs)}\r${pid}\r`, 'latin1');
+
+  test('valid UTF-8 decodes as before', () => {
+    expect(decodeHl7Bytes(Buffer.from(`${msh('')}\r${pid}\r`, 'utf8'), { strict: true }).text).toContain('Müller^Zoë');
+  });
+
+  test.each([
+    ['no MSH-18', '', /^Message is not valid UTF-8 and MSH-18 declares no character set/],
+    ['MSH-18 UTF-8', 'UNICODE UTF-8', /^Message is not valid in the MSH-18 character set \(UTF-8\)/],
+  ])('Latin-1 bytes with %s are refused with code 102 at MSH-18', (_what, cs, message) => {
+    let err: unknown;
+    try {
+      decodeHl7Bytes(latin1(cs), { strict: true });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ParseError);
+    expect(err).toMatchObject({ location: 'MSH-18', hl7ErrorCode: '102' });
+    expect((err as Error).message).toMatch(message);
+  });
+
+  test('lenient decoding (for showing stored bytes) still replaces', () => {
+    expect(decodeHl7Bytes(latin1('')).text).toContain('\ufffd');
+  });
+
+  test('a configured fallback decodes them, and says so', () => {
+    const decoded = decodeHl7Bytes(latin1(''), { strict: true, fallback: 'windows-1252' });
+    expect(decoded).toMatchObject({ encoding: 'windows-1252', note: 'not valid UTF-8; decoded as windows-1252 (channel charset)' });
+    expect(parseHl7(decoded.text).get('PID-5.2')).toBe('Zoë');
+  });
+
+  test('a declared charset wins over the fallback', () => {
+    expect(decodeHl7Bytes(latin1('8859/1'), { strict: true, fallback: 'windows-1252' }).encoding).toBe('latin1');
+  });
+
+  test('bytes undefined in the character set are refused, not replaced', () => {
+    const bytes = Buffer.concat([Buffer.from(`${msh('')}\rNTE|1||`, 'latin1'), Buffer.from([0xe9, 0x81])]);
+    expect(() => decodeHl7Bytes(bytes, { strict: true, fallback: 'windows-1252' })).toThrow(/^Message has bytes not defined in character set windows-1252/);
+    expect(() => decodeHl7Bytes(Buffer.from(`${msh('ASCII')}\rNTE|1||\xe9`, 'latin1'), { strict: true })).toThrow(/not defined in character set ascii/);
   });
 });
