@@ -28,6 +28,7 @@ describe('tramline validate', () => {
     writeFileSync(file, ['id: broken', 'source: { type: mllp, port: 2999 }', 'pipeline: { map: no-such-mapping }', 'destinations: [{ name: inbox, type: case-inbox, database: "sqlite:x.db" }]', ''].join('\n'));
     const r2 = await runCli(['validate', file], env);
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toContain(`${file}:1:1 pipeline.map: no mapping with id or path "no-such-mapping"`);
+    // At the `map:` key (line 3, column 13), not at the top of the file.
+    expect(r2.stderr).toContain(`${file}:3:13 pipeline.map: no mapping with id or path "no-such-mapping"`);
   });
 });

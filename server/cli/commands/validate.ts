@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
-import { channelFiles, formatProblem, loadChannels, type Problem } from '../../../channels/load.js';
+import { channelFiles, formatProblem, loadChannels, problemAt, type Problem } from '../../../channels/load.js';
 import { checkMappingFile, listMappings } from '../../../mappings/index.js';
 import { loadConfig } from '../../config.js';
 
@@ -37,7 +37,7 @@ export function validatePaths(paths: string[]): { problems: Problem[]; channels:
     if (!ref) continue;
     const file = listMappings().get(ref) ?? ref;
     if (statSync(file, { throwIfNoEntry: false })?.isFile()) mappingFiles.add(file);
-    else problems.push({ file: c.file, line: 1, column: 1, field: 'pipeline.map', message: `no mapping with id or path "${ref}"` });
+    else problems.push(problemAt(c, ['pipeline', 'map'], `no mapping with id or path "${ref}"`));
   }
   for (const f of mappingFiles) problems.push(...mappingProblems(f));
   return { problems, channels: loaded.channels.length, mappings: mappingFiles.size };
