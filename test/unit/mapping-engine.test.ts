@@ -266,7 +266,7 @@ output:
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $pathh: $.x }\n').message).toContain(':4: a: key "$pathh" is not allowed');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $path: $.x, $fn: nope }\n').message).toContain(':4: a: unknown function "nope"');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $var: nope }\n').message).toContain(':4: a: unknown name "nope"');
-    expect(loadError('id: t\ninput: json\noutput:\n  a:\n    b: { $path: $.x, $fn: { codemap: nope } }\n').message).toContain(':5: a.b: unknown code map "nope"');
+    expect(loadError('id: t\ninput: json\noutput:\n  a:\n    b: { $path: $.x, $fn: { codemap: nope } }\n').message).toContain(':5: a.b: unknown code map "nope" (no mappings/codemaps/nope.yaml)');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $use: nope }\n').message).toContain('unknown template "nope"');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $path: PID-3 }\n').message).toContain('must start with $');
     expect(loadError('id: t\ninput: hl7v2\noutput:\n  a: { $path: "PID-3(CX.5)" }\n').message).toContain('filter "CX.5" must look like CX.5=NH');
