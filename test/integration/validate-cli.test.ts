@@ -36,7 +36,8 @@ describe('tramline validate', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-start-'));
     const file = path.join(dir, 'channels', 'broken.yaml');
     mkdirSync(path.dirname(file));
-    writeFileSync(file, ['id: broken', 'source: { type: mllp, port: 0 }', 'pipeline:', '  map: no-such-mapping', 'destinations: [{ name: inbox, type: case-inbox, database: "sqlite:x.db" }]', ''].join('\n'));
+    const inbox = `sqlite:${path.join(dir, 'inbox.db')}`;
+    writeFileSync(file, ['id: broken', 'source: { type: mllp, port: 0 }', 'pipeline:', '  map: no-such-mapping', `destinations: [{ name: inbox, type: case-inbox, database: "${inbox}" }]`, ''].join('\n'));
     const r = await runCli(['start'], { ...env, TRAMLINE_CHANNELS: path.dirname(file), TRAMLINE_DATA_DIR: path.join(dir, 'data'), TRAMLINE_HTTP_PORT: '0', TRAMLINE_DB_URL: '', TRAMLINE_AMQP_URL: '' });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`${file}:4:3 pipeline.map: no mapping with id or path "no-such-mapping"`);
