@@ -13,7 +13,7 @@ import { compileHl7Path, compileHl7PathFirst, levelOf, parseHl7MappingPath, type
 import type { SegmentSource } from './hl7-input.js';
 import { InvalidValueError } from './invalid-value.js';
 import { checkJsonPath, compileJsonPath } from './json-path.js';
-import { describePath, failurePlace, joinSources, type ResourceFrame } from './describe.js';
+import { describePath, failurePlace, joinSources, jsonItems, type ResourceFrame, type Source } from './describe.js';
 import { isMap, isScalar, isSeq, lineOf, mapEntries, resolve, seqItems, type SourceFile } from './source.js';
 import type { InputKind, MappingIssue } from './types.js';
 
@@ -39,14 +39,14 @@ export interface Compiled {
   /** The value is a list of matches ($many, $list), not one (possibly array-shaped) HL7 value. */
   isList?: boolean;
   /** The input it reads, for messages: `PV1-19.1`, `PV1-19.1 or PV1-50.1`, `$.person.id`. */
-  source?: string;
+  source?: Source;
 }
 
 interface ItemBinding {
   slot: number;
   level: Hl7Level;
   /** What the loop goes over (`PV1-7`, `$.events[*]`), so `@` paths can be named in full. */
-  source?: string;
+  source?: Source;
 }
 
 /** A name a mapping can read with `$var` or `${…}`. */
@@ -57,7 +57,7 @@ export interface Binding {
   /** Holds a whole segment whose fields may still be text: parsed when read with `$var`. */
   lazySegment?: boolean;
   /** The input the value is read from (Compiled.source), for messages. */
-  source?: string;
+  source?: Source;
 }
 
 export interface Scope {
@@ -121,7 +121,7 @@ export class MappingCompiler {
   }
 
   /** Input and output of a value that fails at run time, named for its message. */
-  private place(entries: [string, unknown, unknown][], source: string | undefined, target: string): { from?: string; to: string } {
+  private place(entries: [string, unknown, unknown][], source: Source | undefined, target: string): { from?: string; to: string } {
     const varNode = this.get(entries, '$var');
     const name = varNode === undefined ? undefined : this.js(varNode);
     return failurePlace(source, typeof name === 'string' ? name : undefined, target, this.resources);
@@ -200,7 +200,7 @@ export class MappingCompiler {
 
   private list(items: unknown[], target: string, scope: Scope): Compiled {
     const parts = items.map((item, i) => asOutput(this.node(item, `${target}[${i}]`, scope)));
-    return { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic), clean: true, source: joinSources(parts.map((p) => p.source), ', ') };
+    return { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic), clean: true, source: joinSources(parts.map((p) => p.source), false) };
   }
 
   private buildList(parts: Compiled[], distinctBy?: string): (ctx: RunContext) => unknown {
@@ -225,7 +225,7 @@ export class MappingCompiler {
         fields.map((f) => ({ key: f.key, run: f.c.run, clean: f.c.clean === true, dynamic: f.c.dynamic })),
         dynamic,
       );
-      const source = joinSources(fields.map((f) => f.c.source), ', ');
+      const source = joinSources(fields.map((f) => f.c.source), false);
       return this.withWhen(this.withRequired({ run, dynamic, clean: true, source }, entries, node, target), entries, target, scope);
     } finally {
       if (typeof resourceType === 'string') this.resources.pop();
@@ -238,7 +238,7 @@ export class MappingCompiler {
     if (!isSeq(resolve(this.src, list))) this.fail(list, target, '$items must be a list');
     const parts = seqItems(this.src, list).map((item, i) => this.node(item, `${target}[${i}]`, scope));
     const distinctBy = this.distinctBy(entries, target);
-    const source = joinSources(parts.map((p) => p.source), ', ');
+    const source = joinSources(parts.map((p) => p.source), false);
     return this.withWhen({ run: this.buildList(parts, distinctBy), dynamic: true, spread: true, clean: true, source }, entries, target, scope);
   }
 
@@ -251,7 +251,7 @@ export class MappingCompiler {
   }
 
   /** A loop source: a path string or a value expression; returns its matches and their level. */
-  private loopSource(raw: unknown, target: string, scope: Scope): { all: (ctx: RunContext) => unknown[]; level: Hl7Level; segment?: string; source?: string } {
+  private loopSource(raw: unknown, target: string, scope: Scope): { all: (ctx: RunContext) => unknown[]; level: Hl7Level; segment?: string; source?: Source } {
     const node = resolve(this.src, raw);
     if (isScalar(node) && typeof node.value === 'string') {
       const path = this.path(node.value, node, target, scope);
@@ -265,7 +265,8 @@ export class MappingCompiler {
       if (parts.some((p) => p.level !== level)) this.fail(node, target, 'every source in the list must give the same kind of item');
       const alls = parts.map((p) => p.all);
       return {
-        source: joinSources(parts.map((p) => p.source), ', '),
+        // Each item comes from one of the sources.
+        source: joinSources(parts.map((p) => p.source), true),
         all: (ctx) => {
           let out: unknown[] | undefined;
           for (let i = 0; i < alls.length; i++) {
@@ -301,7 +302,7 @@ export class MappingCompiler {
     const source = this.loopSource(this.get(entries, '$forEach'), target, scope);
     const slot = this.newSlot();
     // JSON loops go over the items of what the path finds: `@.ref` of `$.events` is `$.events[*].ref`.
-    const itemSource = this.input === 'json' && source.source && /^\$\S*[^\]]$/.test(source.source) ? `${source.source}[*]` : source.source;
+    const itemSource = this.input === 'json' ? jsonItems(source.source) : source.source;
     const names = new Map(scope.names);
     const asNode = this.get(entries, '$as');
     if (asNode !== undefined) {
@@ -485,7 +486,7 @@ export class MappingCompiler {
     let level: Hl7Level | undefined;
     let isList = false;
     let read: (ctx: RunContext) => unknown;
-    let from: string | undefined;
+    let from: Source | undefined;
 
     if (source === '$path') {
       const p = this.js(srcNode);
@@ -543,7 +544,7 @@ export class MappingCompiler {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$first[${i}]`, scope));
         if (!parts.length) this.fail(srcNode, target, '$first needs a list of values');
         level = parts.every((p) => p.level === parts[0].level) ? parts[0].level : undefined;
-        from = joinSources(parts.map((p) => p.source), ' or ');
+        from = joinSources(parts.map((p) => p.source), true);
         const runs = parts.map((p) => p.run);
         read = (ctx) => {
           for (let i = 0; i < runs.length; i++) {
@@ -555,7 +556,7 @@ export class MappingCompiler {
       } else if (source === '$list') {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$list[${i}]`, scope));
         isList = true;
-        from = joinSources(parts.map((p) => p.source), ', ');
+        from = joinSources(parts.map((p) => p.source), false);
         const runs = parts.map((p) => p.run);
         read = (ctx) => {
           const out = new Array<unknown>(runs.length);
@@ -582,17 +583,17 @@ export class MappingCompiler {
         return isEmpty(v) ? fallback(ctx) : v;
       };
       clean = clean && dflt.clean === true;
-      from = joinSources([from, dflt.source], ' or ');
+      from = joinSources([from, dflt.source], true);
     }
     const compiled: Compiled = { run, dynamic: source !== '$const', level: hasFn ? 'value' : level, isList: hasFn ? false : isList, clean, source: from };
     return this.withWhen(this.withRequired(compiled, entries, node, target), entries, target, scope);
   }
 
-  private template(node: unknown, target: string, scope: Scope): { read: (ctx: RunContext) => unknown; source?: string } {
+  private template(node: unknown, target: string, scope: Scope): { read: (ctx: RunContext) => unknown; source?: Source } {
     const t = this.js(node);
     if (typeof t !== 'string') this.fail(node, target, '$template must be a string');
     const parts: (string | ((ctx: RunContext) => unknown))[] = [];
-    const sources: (string | undefined)[] = [];
+    const sources: (Source | undefined)[] = [];
     let last = 0;
     const re = /\$\{([^}]*)\}/g;
     let m: RegExpExecArray | null;
@@ -614,7 +615,7 @@ export class MappingCompiler {
       last = m.index + m[0].length;
     }
     parts.push(t.slice(last));
-    return { read: lastTemplateOutput(parts), source: joinSources(sources, ', ') };
+    return { read: lastTemplateOutput(parts), source: joinSources(sources, false) };
   }
 
   private pipeline(
@@ -623,7 +624,7 @@ export class MappingCompiler {
     entries: [string, unknown, unknown][],
     node: unknown,
     target: string,
-    source: string | undefined,
+    source: Source | undefined,
   ): (ctx: RunContext) => unknown {
     const n = resolve(this.src, fnNode);
     const stepNodes = isSeq(n) ? seqItems(this.src, n) : [n];

@@ -3,24 +3,33 @@
 // (`Encounter.identifier[0].value at entry[8]`). A run only reads these strings when it fails.
 import type { InputKind } from './types.js';
 
-/** Longest input description a message carries; a value reading many fields is cut short. */
-const SOURCE_TEXT_MAX = 120;
-
-/** The distinct input descriptions of several values, e.g. `PV1-19.1 or PV1-50.1`. */
-export function joinSources(sources: readonly (string | undefined)[], separator: string): string | undefined {
-  let out: string | undefined;
-  for (const s of new Set(sources)) {
-    if (!s) continue;
-    const next = out === undefined ? s : `${out}${separator}${s}`;
-    if (next.length > SOURCE_TEXT_MAX) return `${out ?? ''}${separator}…`;
-    out = next;
-  }
-  return out;
+/** What a value reads: input locations in first-use order, each once. */
+export interface Source {
+  fields: readonly string[];
+  /** The value is the first of these that is set (`$first`), not built from all of them. */
+  oneOf: boolean;
 }
 
-/** A loop item path relative to its loop's source, written as one path where that reads right. */
-function relativeTo(rel: string, item: string | undefined, input: InputKind): string {
-  if (!item) return rel;
+/** A message lists this many locations at most; a value built from more is cut short. */
+const SHOWN_FIELDS = 6;
+
+/** The input read by a value made of `parts`: alternatives (`$first`) or all of them. */
+export function joinSources(parts: readonly (Source | undefined)[], oneOf: boolean): Source | undefined {
+  const fields = [...new Set(parts.flatMap((p) => p?.fields ?? []))];
+  if (!fields.length) return undefined;
+  return { fields, oneOf: oneOf && parts.every((p) => !p || p.oneOf || p.fields.length === 1) };
+}
+
+/** `PV1-19.1 or PV1-50.1`, `MSH-4, PV1-3.4, PV1-3.1`. */
+export function sourceText(source: Source | undefined): string | undefined {
+  if (!source) return undefined;
+  const shown = source.fields.slice(0, SHOWN_FIELDS).join(source.oneOf ? ' or ' : ', ');
+  const more = source.fields.length - SHOWN_FIELDS;
+  return more > 0 ? `${shown} and ${more} more` : shown;
+}
+
+/** A loop item path relative to one of its loop's locations, written as one path where that reads right. */
+function relativeTo(rel: string, item: string, input: InputKind): string {
   if (rel === '@') return item;
   if (input === 'json') return /^\$\S*$/.test(item) ? `${item}${rel.slice(1)}` : `${rel} in ${item}`;
   if (/^[A-Z][A-Z0-9]{2}\S*$/.test(item)) {
@@ -33,10 +42,17 @@ function relativeTo(rel: string, item: string | undefined, input: InputKind): st
 }
 
 /** What a `$path` reads: `PV1-19.1`, `PID segment`, `$.person.id`, `PV1-7.1` for `@.1` in a PV1-7 loop. */
-export function describePath(path: string, input: InputKind, wholeSegment: boolean, item?: string): string {
+export function describePath(path: string, input: InputKind, wholeSegment: boolean, item?: Source): Source {
   const p = path.trim();
-  const text = p.startsWith('@') ? relativeTo(p, item, input) : p;
-  return wholeSegment && !p.startsWith('@') ? `${text} segment` : text;
+  if (!p.startsWith('@')) return { fields: [wholeSegment ? `${p} segment` : p], oneOf: false };
+  if (!item) return { fields: [p], oneOf: false };
+  return { fields: [...new Set(item.fields.map((f) => relativeTo(p, f, input)))], oneOf: item.oneOf };
+}
+
+/** The items of a JSON loop: `$.events` goes over `$.events[*]`. */
+export function jsonItems(source: Source | undefined): Source | undefined {
+  if (!source) return undefined;
+  return { fields: source.fields.map((f) => (/^\$\S*[^\]]$/.test(f) ? `${f}[*]` : f)), oneOf: source.oneOf };
 }
 
 /** A resource being compiled: its type and the output target it sits at. */
@@ -69,11 +85,12 @@ export function outputName(target: string, frames: readonly ResourceFrame[]): st
  * what a `$var` read, then its name) `to` the output (`Encounter.identifier[0].value at entry[8]`).
  */
 export function failurePlace(
-  source: string | undefined,
+  source: Source | undefined,
   varName: string | undefined,
   target: string,
   frames: readonly ResourceFrame[],
 ): { from?: string; to: string } {
-  const from = varName === undefined ? source : source ? `${source} (${varName})` : varName;
+  const read = sourceText(source);
+  const from = varName === undefined ? read : read ? `${read} (${varName})` : varName;
   return { from, to: outputName(target, frames) };
 }

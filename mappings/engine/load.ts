@@ -109,7 +109,7 @@ function compileSource(src: SourceFile): CompiledMapping {
     const slot = compiler.newSlot();
     // Messages name the MSH field a built-in comes from; a param is named by its $var name.
     const field = js.input === 'hl7v2' ? (HL7_BUILTIN_FIELDS as Record<string, string | undefined>)[name] : undefined;
-    names.set(name, { slot, source: field });
+    names.set(name, { slot, source: field === undefined ? undefined : { fields: [field], oneOf: false } });
     inputs.push({ name, slot });
   }
   // `let` values are computed when first read, so an event that never needs (say) the merge

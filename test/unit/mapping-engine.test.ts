@@ -397,12 +397,17 @@ output:
     - $forEach: PID-5
       $do: { family: { $path: "@.1", $required: true } }
   sender: { $var: sendingFacility, $fn: { codemap: hl7-0004-encounter-class } }
+  doctors:
+    - $forEach: [PV1-7, PV1-8]
+      $do: { id: { $path: "@.1", $required: true } }
 `,
     );
     const msg = (segments: string[]) => hl7Input(parseHl7(['MSH|^~\\&|PAS|RXX|TL|LA|20260714093512||ADT^A01^ADT_A01|C1|P|2.4', ...segments].join('\r')));
     expect(failure(() => m.run(msg(['NK1|1|ELLIS^MARK|QQQ']))).message).toMatch(/^\/virtual\/test-mapping\.yaml:6: NK1-3 → kin\[0\]\[\*\]\.rel: code "QQQ" is not in code map/);
     expect(failure(() => m.run(msg(['PID|1||RX1||ELLIS^ANNA~^ANNIE']))).message).toBe(`${FILE}:9: required value missing: PID-5.1 → names[0][*].family`);
-    expect(failure(() => m.run(msg([]))).message).toMatch(/^\/virtual\/test-mapping\.yaml:10: MSH-4 \(sendingFacility\) → sender: code "RXX" is not in code map/);
+    expect(failure(() => m.run(msg(['PV1|1|I|||||^DOCTOR']))).message).toBe(`${FILE}:10: MSH-4 (sendingFacility) → sender: code "RXX" is not in code map hl7-0004-encounter-class`);
+    const noSender = (segments: string[]) => hl7Input(parseHl7(['MSH|^~\\&|PAS||TL|LA|20260714093512||ADT^A01^ADT_A01|C1|P|2.4', ...segments].join('\r')));
+    expect(failure(() => m.run(noSender(['PV1|1|I|||||^DOCTOR']))).message).toBe(`${FILE}:13: required value missing: PV1-7.1 or PV1-8.1 → doctors[0][*].id`);
   });
 
   it('names the JSONPath of a JSON input, also inside a loop', () => {
