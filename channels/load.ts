@@ -34,22 +34,28 @@ function channelValidator() {
 /** `${VAR}` and `${VAR:-default}` in string values, so a channel can follow TRAMLINE_* settings. */
 const ENV_REF = /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g;
 
-function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, missing: string[]): unknown {
+interface MissingVar {
+  name: string;
+  /** Where the reference is, e.g. ['destinations', 0, 'database']. */
+  segments: (string | number)[];
+}
+
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, missing: MissingVar[], at: (string | number)[] = []): unknown {
   if (typeof value === 'string') {
     const whole = /^\$\{[A-Z0-9_]+(?::-[^}]*)?\}$/.test(value);
     const out = value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
-      missing.push(name);
+      missing.push({ name, segments: at });
       return '';
     });
     // A value that is one reference to a number ("${TRAMLINE_MLLP_PORT:-2575}") becomes a number.
     return whole && /^-?\d+(\.\d+)?$/.test(out) ? Number(out) : out;
   }
-  if (Array.isArray(value)) return value.map((v) => substituteEnv(v, env, missing));
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, missing, [...at, i]));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, missing)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, missing, [...at, k])]));
   }
   return value;
 }
@@ -104,6 +110,16 @@ function describe(err: ErrorObject): { segments: (string | number)[]; message: s
   }
 }
 
+/** Each loaded channel's YAML, so problems found after loading still name the line of their key. */
+const sources = new WeakMap<ChannelDefinition, { doc: Document; lines: LineCounter }>();
+
+/** A problem with a loaded channel's field, e.g. `['pipeline', 'map']`: at that key's line and column. */
+export function problemAt(channel: ChannelDefinition, segments: (string | number)[], message: string): Problem {
+  const src = sources.get(channel);
+  const pos = src ? positionOf(src.doc, src.lines, segments) : { line: 1, col: 1 };
+  return { file: channel.file, line: pos.line, column: pos.col, field: fieldName(segments), message };
+}
+
 export interface LoadResult {
   channel?: ChannelDefinition;
   problems: Problem[];
@@ -120,10 +136,11 @@ export function loadChannelText(text: string, file: string, env: NodeJS.ProcessE
   }
   if (problems.length) return { problems };
 
-  const missing: string[] = [];
+  const missing: MissingVar[] = [];
   const data = substituteEnv(doc.toJS(), env, missing) as Record<string, unknown>;
-  for (const name of new Set(missing)) {
-    problems.push({ file, line: 1, column: 1, field: '', message: `environment variable ${name} is not set and has no default` });
+  for (const { name, segments } of missing) {
+    const pos = positionOf(doc, lines, segments);
+    problems.push({ file, line: pos.line, column: pos.col, field: fieldName(segments), message: `environment variable ${name} is not set and has no default` });
   }
   const validate = channelValidator();
   if (!validate(data)) {
@@ -151,7 +168,9 @@ export function loadChannelText(text: string, file: string, env: NodeJS.ProcessE
     });
   }
   if (problems.length) return { problems };
-  return { channel: { ...(data as unknown as ChannelDefinition), file }, problems };
+  const channel: ChannelDefinition = { ...(data as unknown as ChannelDefinition), file };
+  sources.set(channel, { doc, lines });
+  return { channel, problems };
 }
 
 export function loadChannelFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
@@ -199,12 +218,12 @@ export function loadChannels(files: string[], env: NodeJS.ProcessEnv = process.e
   const byPort = new Map<number, string>();
   for (const c of channels) {
     const other = byId.get(c.id);
-    if (other) problems.push({ file: c.file, line: 1, column: 1, field: 'id', message: `channel id "${c.id}" is also used by ${other}` });
+    if (other) problems.push(problemAt(c, ['id'], `channel id "${c.id}" is also used by ${other}`));
     byId.set(c.id, c.file);
     const port = c.source.type === 'mllp' ? c.source.port : 0;
     if (c.enabled && port) {
       const clash = byPort.get(port);
-      if (clash) problems.push({ file: c.file, line: 1, column: 1, field: 'source.port', message: `port ${port} is also used by channel ${clash}` });
+      if (clash) problems.push(problemAt(c, ['source', 'port'], `port ${port} is also used by channel ${clash}`));
       byPort.set(port, c.id);
     }
   }

@@ -13,6 +13,7 @@ import { parseHl7, type Hl7Message } from '../adapters/hl7v2/parse.js';
 import { MappingError, TramlineError } from '../channels/errors.js';
 import { hl7Input, jsonInput } from './engine/hl7-input.js';
 import { loadMapping } from './engine/load.js';
+import { displayName } from './engine/source.js';
 import type { CompiledMapping, MappingInput, MappingIssue, MappingResult } from './engine/types.js';
 import type { Bundle } from 'fhir/r4.js';
 import { validateFhirOutput, warmFhirSchema } from './validate/index.js';
@@ -82,7 +83,7 @@ export function runMapping(mapping: CompiledMapping, input: MappingInput): Mappi
   } catch (e) {
     if (e instanceof TramlineError) throw e;
     // A bug, not bad input: still a typed, readable failure rather than a stack trace.
-    throw new MappingError(`${mapping.file}: mapping ${mapping.id} failed: ${(e as Error).message}`, mapping.file);
+    throw new MappingError(`${displayName(mapping.file)}: mapping ${mapping.id} failed: ${(e as Error).message}`, mapping.file);
   }
   if (mapping.validate.length) validateFhirOutput(result.output, mapping.validate);
   return result;

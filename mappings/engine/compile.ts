@@ -13,6 +13,7 @@ import { compileHl7Path, compileHl7PathFirst, levelOf, parseHl7MappingPath, type
 import type { SegmentSource } from './hl7-input.js';
 import { InvalidValueError } from './invalid-value.js';
 import { checkJsonPath, compileJsonPath } from './json-path.js';
+import { describePath, failurePlace, joinSources, jsonItems, type ResourceFrame, type Source } from './describe.js';
 import { isMap, isScalar, isSeq, lineOf, mapEntries, resolve, seqItems, type SourceFile } from './source.js';
 import type { InputKind, MappingIssue } from './types.js';
 
@@ -37,11 +38,15 @@ export interface Compiled {
   level?: Hl7Level;
   /** The value is a list of matches ($many, $list), not one (possibly array-shaped) HL7 value. */
   isList?: boolean;
+  /** The input it reads, for messages: `PV1-19.1`, `PV1-19.1 or PV1-50.1`, `$.person.id`. */
+  source?: Source;
 }
 
 interface ItemBinding {
   slot: number;
   level: Hl7Level;
+  /** What the loop goes over (`PV1-7`, `$.events[*]`), so `@` paths can be named in full. */
+  source?: Source;
 }
 
 /** A name a mapping can read with `$var` or `${…}`. */
@@ -51,6 +56,8 @@ export interface Binding {
   isList?: boolean;
   /** Holds a whole segment whose fields may still be text: parsed when read with `$var`. */
   lazySegment?: boolean;
+  /** The input the value is read from (Compiled.source), for messages. */
+  source?: Source;
 }
 
 export interface Scope {
@@ -105,9 +112,19 @@ export class MappingCompiler {
     };
   }
 
+  /** Resources whose fields are being compiled, innermost last (see describe.ts outputName). */
+  private readonly resources: ResourceFrame[] = [];
+
   fail(node: unknown, target: string, message: string): never {
     const line = lineOf(this.src, node);
-    throw new MappingError(`${this.src.file}:${line ?? '?'}: ${target || '(mapping)'}: ${message}`, this.src.file, line, target);
+    throw new MappingError(`${this.src.name}:${line ?? '?'}: ${target || '(mapping)'}: ${message}`, this.src.file, line, target);
+  }
+
+  /** Input and output of a value that fails at run time, named for its message. */
+  private place(entries: [string, unknown, unknown][], source: Source | undefined, target: string): { from?: string; to: string } {
+    const varNode = this.get(entries, '$var');
+    const name = varNode === undefined ? undefined : this.js(varNode);
+    return failurePlace(source, typeof name === 'string' ? name : undefined, target, this.resources);
   }
 
   js(node: unknown): unknown {
@@ -167,12 +184,15 @@ export class MappingCompiler {
     if (this.js(req) !== true) return compiled;
     const line = lineOf(this.src, node);
     const file = this.src.file;
+    // The message is made now: a run pays for it only when the value is missing.
+    const { from, to } = this.place(entries, compiled.source, target);
+    const message = `${this.src.name}:${line ?? '?'}: required value missing${from ? `: ${from} → ${to}` : ` at ${to}`}`;
     const inner = compiled.run;
     return {
       ...compiled,
       run: (ctx) => {
         const v = inner(ctx);
-        if (isEmpty(v)) throw new MappingError(`${file}:${line ?? '?'}: required value missing at ${target}`, file, line, target);
+        if (isEmpty(v)) throw new MappingError(message, file, line, target);
         return v;
       },
     };
@@ -180,7 +200,7 @@ export class MappingCompiler {
 
   private list(items: unknown[], target: string, scope: Scope): Compiled {
     const parts = items.map((item, i) => asOutput(this.node(item, `${target}[${i}]`, scope)));
-    return { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic), clean: true };
+    return { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic), clean: true, source: joinSources(parts.map((p) => p.source), false) };
   }
 
   private buildList(parts: Compiled[], distinctBy?: string): (ctx: RunContext) => unknown {
@@ -190,19 +210,26 @@ export class MappingCompiler {
 
   private object(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
     this.checkKeys(entries, OBJECT_KEYS, node, target, 'an object');
-    const fields: { key: string; c: Compiled }[] = [];
-    for (const [key, value, pair] of entries) {
-      if (key.startsWith('$')) continue;
-      if (FORBIDDEN_KEYS.has(key)) this.fail((pair as { key?: unknown }).key, target, `output key "${key}" is not allowed`);
-      if (key === 'resourceType' && typeof this.js(value) === 'string') this.resourceTypes.add(this.js(value) as string);
-      fields.push({ key, c: asOutput(this.node(value, target ? `${target}.${key}` : key, scope)) });
+    const resourceType = this.js(this.get(entries, 'resourceType'));
+    if (typeof resourceType === 'string') this.resources.push({ type: resourceType, target });
+    try {
+      const fields: { key: string; c: Compiled }[] = [];
+      for (const [key, value, pair] of entries) {
+        if (key.startsWith('$')) continue;
+        if (FORBIDDEN_KEYS.has(key)) this.fail((pair as { key?: unknown }).key, target, `output key "${key}" is not allowed`);
+        if (key === 'resourceType' && typeof resourceType === 'string') this.resourceTypes.add(resourceType);
+        fields.push({ key, c: asOutput(this.node(value, target ? `${target}.${key}` : key, scope)) });
+      }
+      const dynamic = fields.some((f) => f.c.dynamic);
+      const run = objectBuilder(
+        fields.map((f) => ({ key: f.key, run: f.c.run, clean: f.c.clean === true, dynamic: f.c.dynamic })),
+        dynamic,
+      );
+      const source = joinSources(fields.map((f) => f.c.source), false);
+      return this.withWhen(this.withRequired({ run, dynamic, clean: true, source }, entries, node, target), entries, target, scope);
+    } finally {
+      if (typeof resourceType === 'string') this.resources.pop();
     }
-    const dynamic = fields.some((f) => f.c.dynamic);
-    const run = objectBuilder(
-      fields.map((f) => ({ key: f.key, run: f.c.run, clean: f.c.clean === true, dynamic: f.c.dynamic })),
-      dynamic,
-    );
-    return this.withWhen(this.withRequired({ run, dynamic, clean: true }, entries, node, target), entries, target, scope);
   }
 
   private items(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
@@ -211,7 +238,8 @@ export class MappingCompiler {
     if (!isSeq(resolve(this.src, list))) this.fail(list, target, '$items must be a list');
     const parts = seqItems(this.src, list).map((item, i) => this.node(item, `${target}[${i}]`, scope));
     const distinctBy = this.distinctBy(entries, target);
-    return this.withWhen({ run: this.buildList(parts, distinctBy), dynamic: true, spread: true, clean: true }, entries, target, scope);
+    const source = joinSources(parts.map((p) => p.source), false);
+    return this.withWhen({ run: this.buildList(parts, distinctBy), dynamic: true, spread: true, clean: true, source }, entries, target, scope);
   }
 
   private distinctBy(entries: [string, unknown, unknown][], target: string): string | undefined {
@@ -223,11 +251,11 @@ export class MappingCompiler {
   }
 
   /** A loop source: a path string or a value expression; returns its matches and their level. */
-  private loopSource(raw: unknown, target: string, scope: Scope): { all: (ctx: RunContext) => unknown[]; level: Hl7Level; segment?: string } {
+  private loopSource(raw: unknown, target: string, scope: Scope): { all: (ctx: RunContext) => unknown[]; level: Hl7Level; segment?: string; source?: Source } {
     const node = resolve(this.src, raw);
     if (isScalar(node) && typeof node.value === 'string') {
       const path = this.path(node.value, node, target, scope);
-      return { all: path.all, level: path.level, segment: path.segment };
+      return { all: path.all, level: path.level, segment: path.segment, source: describePath(node.value, this.input, false, scope.item?.source) };
     }
     if (isSeq(node)) {
       // Several sources looped over as one list (e.g. every practitioner field of a message).
@@ -237,6 +265,8 @@ export class MappingCompiler {
       if (parts.some((p) => p.level !== level)) this.fail(node, target, 'every source in the list must give the same kind of item');
       const alls = parts.map((p) => p.all);
       return {
+        // Each item comes from one of the sources.
+        source: joinSources(parts.map((p) => p.source), true),
         all: (ctx) => {
           let out: unknown[] | undefined;
           for (let i = 0; i < alls.length; i++) {
@@ -256,6 +286,7 @@ export class MappingCompiler {
     // A repetition or segment is array-shaped but is one item; JSON arrays are lists of items.
     const iterate = compiled.isList || level === 'value';
     return {
+      source: compiled.source,
       all: (ctx) => {
         const v = run(ctx);
         if (isEmpty(v)) return [];
@@ -270,16 +301,18 @@ export class MappingCompiler {
     if (!this.has(entries, '$do')) this.fail(node, target, '$forEach needs $do (the template built for each item)');
     const source = this.loopSource(this.get(entries, '$forEach'), target, scope);
     const slot = this.newSlot();
+    // JSON loops go over the items of what the path finds: `@.ref` of `$.events` is `$.events[*].ref`.
+    const itemSource = this.input === 'json' ? jsonItems(source.source) : source.source;
     const names = new Map(scope.names);
     const asNode = this.get(entries, '$as');
     if (asNode !== undefined) {
       const name = this.js(asNode);
       if (typeof name !== 'string' || !NAME.test(name)) this.fail(asNode, target, '$as must be a name');
-      names.set(name, { slot, level: source.level });
+      names.set(name, { slot, level: source.level, source: itemSource });
     }
     const segments = new Map(scope.segments);
     if (source.segment) segments.set(source.segment, slot);
-    const inner: Scope = { names, item: { slot, level: source.level }, segments };
+    const inner: Scope = { names, item: { slot, level: source.level, source: itemSource }, segments };
     const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, source.level) : undefined;
     const lets = this.localLets(entries, `${target}[*]`, inner);
     const body = this.node(this.get(entries, '$do'), `${target}[*]`, inner);
@@ -308,19 +341,19 @@ export class MappingCompiler {
       if (out === undefined) return undefined;
       return distinctBy ? distinct(out, distinctBy) : out;
     };
-    return this.withWhen({ run, dynamic: true, spread: true, clean: true }, entries, target, scope);
+    return this.withWhen({ run, dynamic: true, spread: true, clean: true, source: body.source }, entries, target, scope);
   }
 
   /** `$let` inside a loop or include: names evaluated per item, in order, before the body. */
   private localLets(entries: [string, unknown, unknown][], target: string, scope: Scope): { slot: number; c: Compiled }[] {
     if (!this.has(entries, '$let')) return [];
-    const names = scope.names as Map<string, { slot: number; level?: Hl7Level; isList?: boolean }>;
+    const names = scope.names as Map<string, Binding>;
     const out: { slot: number; c: Compiled }[] = [];
     for (const [name, valueNode, pair] of mapEntries(this.src, this.get(entries, '$let'))) {
       if (!NAME.test(name)) this.fail((pair as { key?: unknown }).key, target, `"${name}" is not a valid name`);
       const c = this.node(valueNode, `${target}.$let.${name}`, scope);
       const slot = this.newSlot();
-      names.set(name, { slot, level: c.level, isList: c.isList });
+      names.set(name, { slot, level: c.level, isList: c.isList, source: c.source });
       out.push({ slot, c });
     }
     return out;
@@ -343,7 +376,7 @@ export class MappingCompiler {
       }
       const source = this.loopSource(this.get(entries, '$with'), `${target}.$with`, scope);
       const slot = this.newSlot();
-      const inner: Scope = { names: new Map(scope.names), item: { slot, level: source.level }, segments: scope.segments };
+      const inner: Scope = { names: new Map(scope.names), item: { slot, level: source.level, source: source.source }, segments: scope.segments };
       const lets = this.localLets(entries, target, inner);
       const body = this.node(this.templates.get(name), target, inner);
       const all = source.all;
@@ -360,7 +393,7 @@ export class MappingCompiler {
         ctx.slots[slot] = saved;
         return v;
       };
-      return this.withWhen(this.withRequired({ run, dynamic: true, clean: body.clean }, entries, node, target), entries, target, scope);
+      return this.withWhen(this.withRequired({ run, dynamic: true, clean: body.clean, source: body.source }, entries, node, target), entries, target, scope);
     } finally {
       this.useDepth--;
     }
@@ -453,12 +486,14 @@ export class MappingCompiler {
     let level: Hl7Level | undefined;
     let isList = false;
     let read: (ctx: RunContext) => unknown;
+    let from: Source | undefined;
 
     if (source === '$path') {
       const p = this.js(srcNode);
       if (typeof p !== 'string') this.fail(srcNode, target, '$path must be a string');
       const compiled = this.path(p, srcNode, target, scope, tested && !this.has(entries, '$fn'));
       level = compiled.level;
+      from = describePath(p, this.input, level === 'segment', scope.item?.source);
       isList = takeAll;
       const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, level) : undefined;
       const all = compiled.all;
@@ -482,6 +517,7 @@ export class MappingCompiler {
         if (!binding) this.fail(srcNode, target, `unknown name "${String(name)}" (define it under let:, or with $as)`);
         level = binding.level;
         isList = binding.isList === true;
+        from = binding.source;
         const readSlot = this.reader(binding.slot);
         const readVar = binding.lazySegment
           ? (ctx: RunContext) => {
@@ -508,6 +544,7 @@ export class MappingCompiler {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$first[${i}]`, scope));
         if (!parts.length) this.fail(srcNode, target, '$first needs a list of values');
         level = parts.every((p) => p.level === parts[0].level) ? parts[0].level : undefined;
+        from = joinSources(parts.map((p) => p.source), true);
         const runs = parts.map((p) => p.run);
         read = (ctx) => {
           for (let i = 0; i < runs.length; i++) {
@@ -519,6 +556,7 @@ export class MappingCompiler {
       } else if (source === '$list') {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$list[${i}]`, scope));
         isList = true;
+        from = joinSources(parts.map((p) => p.source), false);
         const runs = parts.map((p) => p.run);
         read = (ctx) => {
           const out = new Array<unknown>(runs.length);
@@ -526,7 +564,7 @@ export class MappingCompiler {
           return out;
         };
       } else {
-        read = this.template(srcNode, target, scope);
+        ({ read, source: from } = this.template(srcNode, target, scope));
       }
     }
 
@@ -535,7 +573,7 @@ export class MappingCompiler {
     // HL7 path reads skip empty matches, $first skips empty values and a $fn pipeline stops
     // at one, so those never give '', [] or {}; a $var or JSON path read may.
     let clean = hasFn || source === '$first' || (source === '$path' && this.input === 'hl7v2') || (source === '$const' && !isEmpty(this.js(srcNode)));
-    if (hasFn) run = this.pipeline(this.get(entries, '$fn'), run, entries, node, target);
+    if (hasFn) run = this.pipeline(this.get(entries, '$fn'), run, entries, node, target, from);
     if (this.has(entries, '$default')) {
       const dflt = this.node(this.get(entries, '$default'), `${target}.$default`, scope);
       const before = run;
@@ -545,15 +583,17 @@ export class MappingCompiler {
         return isEmpty(v) ? fallback(ctx) : v;
       };
       clean = clean && dflt.clean === true;
+      from = joinSources([from, dflt.source], true);
     }
-    const compiled: Compiled = { run, dynamic: source !== '$const', level: hasFn ? 'value' : level, isList: hasFn ? false : isList, clean };
+    const compiled: Compiled = { run, dynamic: source !== '$const', level: hasFn ? 'value' : level, isList: hasFn ? false : isList, clean, source: from };
     return this.withWhen(this.withRequired(compiled, entries, node, target), entries, target, scope);
   }
 
-  private template(node: unknown, target: string, scope: Scope): (ctx: RunContext) => unknown {
+  private template(node: unknown, target: string, scope: Scope): { read: (ctx: RunContext) => unknown; source?: Source } {
     const t = this.js(node);
     if (typeof t !== 'string') this.fail(node, target, '$template must be a string');
     const parts: (string | ((ctx: RunContext) => unknown))[] = [];
+    const sources: (Source | undefined)[] = [];
     let last = 0;
     const re = /\$\{([^}]*)\}/g;
     let m: RegExpExecArray | null;
@@ -563,16 +603,19 @@ export class MappingCompiler {
       const binding = scope.names.get(name);
       if (binding) {
         parts.push(this.reader(binding.slot));
+        sources.push(binding.source);
       } else if (NAME.test(name) && !/^[A-Z][A-Z0-9]{2}$/.test(name)) {
         this.fail(node, target, `$template refers to unknown name "${name}"`);
       } else {
         // Not a name: a path such as ${PID-3.4} or ${@.1}; its first match is used.
-        parts.push(this.path(name, node, target, scope).first);
+        const path = this.path(name, node, target, scope);
+        parts.push(path.first);
+        sources.push(describePath(name, this.input, path.level === 'segment', scope.item?.source));
       }
       last = m.index + m[0].length;
     }
     parts.push(t.slice(last));
-    return lastTemplateOutput(parts);
+    return { read: lastTemplateOutput(parts), source: joinSources(sources, false) };
   }
 
   private pipeline(
@@ -581,6 +624,7 @@ export class MappingCompiler {
     entries: [string, unknown, unknown][],
     node: unknown,
     target: string,
+    source: Source | undefined,
   ): (ctx: RunContext) => unknown {
     const n = resolve(this.src, fnNode);
     const stepNodes = isSeq(n) ? seqItems(this.src, n) : [n];
@@ -612,14 +656,17 @@ export class MappingCompiler {
     const onInvalid = onInvalidNode === undefined ? 'error' : this.js(onInvalidNode);
     if (onInvalid !== 'error' && onInvalid !== 'warn') this.fail(onInvalidNode, target, '$onInvalid must be error or warn');
     const file = this.src.file;
+    const name = this.src.name;
     const line = lineOf(this.src, node);
+    const { from, to } = this.place(entries, source, target);
+    const where = from ? `${from} → ${to}` : to;
     return pipelineRunner(read, steps, (ctx, e) => {
       if (!(e instanceof InvalidValueError)) throw e;
       if (onInvalid === 'warn') {
-        ctx.issues.push({ severity: 'warning', message: e.message, file, line, target });
+        ctx.issues.push({ severity: 'warning', message: e.message, file: name, line, target, ...(from ? { source: from } : {}) });
         return undefined;
       }
-      throw new MappingError(`${file}:${line ?? '?'}: ${target}: ${e.message}`, file, line, target);
+      throw new MappingError(`${name}:${line ?? '?'}: ${where}: ${e.message}`, file, line, target);
     });
   }
 

@@ -10,8 +10,8 @@ import type { BindEnv } from '../functions/types.js';
 import { MappingCompiler, PENDING, type Binding, type Compiled, type RunContext, type Scope } from './compile.js';
 import { parseHl7MappingPath } from './hl7-path.js';
 import { segmentSource } from './hl7-input.js';
-import { isMap, lineOf, mapEntries, nodeAt, readSource, resolve, type SourceFile } from './source.js';
-import { HL7_BUILTIN_VARS, type CompiledMapping, type InputKind, type MappingInput, type MappingResult } from './types.js';
+import { displayName, isMap, lineOf, mapEntries, nodeAt, readSource, resolve, type SourceFile } from './source.js';
+import { HL7_BUILTIN_FIELDS, HL7_BUILTIN_VARS, type CompiledMapping, type InputKind, type MappingInput, type MappingResult } from './types.js';
 
 const SCHEMA_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas', 'mapping.schema.json');
 
@@ -54,14 +54,14 @@ function schemaProblems(src: SourceFile): MappingProblem[] {
     json = src.doc.toJS();
   } catch (e) {
     // e.g. the yaml library's guard against alias bombs ("Excessive alias count").
-    return [{ file: src.file, line: 1, target: '(mapping)', message: `YAML: ${(e as Error).message}` }];
+    return [{ file: src.name, line: 1, target: '(mapping)', message: `YAML: ${(e as Error).message}` }];
   }
   if (validate(json)) return [];
   // Drop the echo errors of composite keywords; the specific ones say more.
   const errors = (validate.errors ?? []).filter((e) => !['oneOf', 'anyOf', 'if'].includes(e.keyword) && !(e.keyword === 'pattern' && e.propertyName));
   return errors.slice(0, 20).map((e) => {
     const path = e.instancePath + (e.keyword === 'propertyNames' && e.propertyName ? `/${e.propertyName}` : '');
-    return { file: src.file, line: lineOf(src, nodeAt(src, path)), target: targetOf(path), message: describe(e) };
+    return { file: src.name, line: lineOf(src, nodeAt(src, path)), target: targetOf(path), message: describe(e) };
   });
 }
 
@@ -95,19 +95,21 @@ function compileSource(src: SourceFile): CompiledMapping {
   if (problems.length) {
     const text = problems.map((p) => `${p.file}:${p.line ?? '?'}: ${p.target}: ${p.message}`).join('\n');
     const first = problems[0];
-    throw new MappingError(text, first.file, first.line, first.target);
+    throw new MappingError(text, src.file, first.line, first.target);
   }
   const top = new Map(mapEntries(src, src.doc.contents).map(([k, v]) => [k, v]));
   const js = src.doc.toJS() as { id: string; description?: string; input: InputKind; params?: string[]; validate?: string[]; cases?: string };
   const templates = new Map(mapEntries(src, top.get('templates')).map(([k, v]) => [k, v]));
   const compiler = new MappingCompiler(src, js.input, templates, codemapEnv(dirname(src.file)));
 
-  const names = new Map<string, { slot: number }>();
+  const names = new Map<string, Binding>();
   const inputs: { name: string; slot: number }[] = [];
-  const builtins = js.input === 'hl7v2' ? [...HL7_BUILTIN_VARS] : [];
+  const builtins: string[] = js.input === 'hl7v2' ? [...HL7_BUILTIN_VARS] : [];
   for (const name of [...builtins, ...(js.params ?? [])]) {
     const slot = compiler.newSlot();
-    names.set(name, { slot });
+    // Messages name the MSH field a built-in comes from; a param is named by its $var name.
+    const field = js.input === 'hl7v2' ? (HL7_BUILTIN_FIELDS as Record<string, string | undefined>)[name] : undefined;
+    names.set(name, { slot, source: field === undefined ? undefined : { fields: [field], oneOf: false } });
     inputs.push({ name, slot });
   }
   // `let` values are computed when first read, so an event that never needs (say) the merge
@@ -129,7 +131,7 @@ function compileSource(src: SourceFile): CompiledMapping {
       compiler.lazyLets.set(slot, c.run);
       lazy.push(slot);
     }
-    (names as Map<string, Binding>).set(name, { slot, level: c.level, isList: c.isList, lazySegment: wholeSegment });
+    names.set(name, { slot, level: c.level, isList: c.isList, lazySegment: wholeSegment, source: c.source });
   }
   const scope: Scope = { names, segments: new Map() };
   const output = compiler.node(top.get('output'), '', scope);
@@ -145,7 +147,7 @@ function compileSource(src: SourceFile): CompiledMapping {
     casesDir: resolvePath(dirname(file), js.cases ?? 'cases'),
     resourceTypes: [...compiler.resourceTypes],
     run(input: MappingInput): MappingResult {
-      if (input.kind !== js.input) throw new MappingError(`${file}: mapping ${js.id} reads ${js.input} input, not ${input.kind}`, file);
+      if (input.kind !== js.input) throw new MappingError(`${src.name}: mapping ${js.id} reads ${js.input} input, not ${input.kind}`, file);
       const ctx: RunContext = { hl7: segmentSource(input), data: input.data, slots: new Array<unknown>(slotCount), issues: [] };
       const vars = input.vars;
       if (vars) for (const { name, slot } of inputs) ctx.slots[slot] = vars[name];
@@ -173,10 +175,11 @@ export function checkMappingFile(file: string, text?: string): MappingProblem[] 
   } catch (e) {
     if (e instanceof MappingError) {
       // Messages read `<file>:<line>: <target>: <message>`; keep only the message part.
-      const prefix = `${e.file ?? file}:${e.line ?? '?'}: `;
+      const name = displayName(e.file ?? resolvePath(file));
+      const prefix = `${name}:${e.line ?? '?'}: `;
       let message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
       if (e.target && message.startsWith(`${e.target}: `)) message = message.slice(e.target.length + 2);
-      return [{ file: e.file ?? file, line: e.line, target: e.target ?? '(mapping)', message }];
+      return [{ file: name, line: e.line, target: e.target ?? '(mapping)', message }];
     }
     throw e;
   }

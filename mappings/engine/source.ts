@@ -1,22 +1,43 @@
 // A mapping file read with node positions, so every problem names file and line.
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair } from 'yaml';
 import { MappingError } from '../../channels/errors.js';
 import { compactString } from './compact-strings.js';
 
 export interface SourceFile {
   file: string;
+  /** How messages name the file: repository- or working-folder-relative (see displayName). */
+  name: string;
   doc: Document.Parsed;
   lines: LineCounter;
 }
 
+/** The folder holding mappings/, channels/, … (also when running the compiled build from dist/). */
+const ROOT = resolvePath(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * A mapping file's name for messages: relative to the installation (`mappings/hl7v2/adt-to-fhir.yaml`)
+ * or to the working folder, so errors sent to API callers never show the server's own folders.
+ * Files elsewhere are named as given.
+ */
+export function displayName(file: string): string {
+  for (const base of [ROOT, process.cwd()]) {
+    const rel = relative(base, file);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel;
+  }
+  return file;
+}
+
 export function readSource(file: string, text = readFileSync(file, 'utf8')): SourceFile {
+  const name = displayName(file);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
     const line = lines.linePos(first.pos[0]).line;
-    throw new MappingError(`${file}:${line}: YAML: ${first.message.split('\n')[0]}`, file, line);
+    throw new MappingError(`${name}:${line}: YAML: ${first.message.split('\n')[0]}`, file, line);
   }
   // Constants become output values and template pieces: see compact-strings.ts.
   visit(doc, {
@@ -24,7 +45,7 @@ export function readSource(file: string, text = readFileSync(file, 'utf8')): Sou
       if (typeof node.value === 'string') node.value = compactString(node.value);
     },
   });
-  return { file, doc, lines };
+  return { file, name, doc, lines };
 }
 
 export function lineOf(src: SourceFile, node: unknown): number | undefined {

@@ -27,6 +27,8 @@ export interface MappingIssue {
   line?: number;
   /** Output location the value was meant for, e.g. `entry[0].resource.birthDate`. */
   target: string;
+  /** The input it was read from, e.g. `PID-3 (nhsRepetition)` or `$.person.NHS_Number`. */
+  source?: string;
 }
 
 export interface MappingResult {
@@ -61,3 +63,17 @@ export const HL7_BUILTIN_VARS = [
   'messageDateTime',
   'version',
 ] as const;
+
+/** The MSH field each built-in name is read from, for messages naming the field. */
+export const HL7_BUILTIN_FIELDS: Record<(typeof HL7_BUILTIN_VARS)[number], string> = {
+  messageType: 'MSH-9.1',
+  event: 'MSH-9.2',
+  structure: 'MSH-9.3',
+  controlId: 'MSH-10',
+  sendingApplication: 'MSH-3',
+  sendingFacility: 'MSH-4',
+  receivingApplication: 'MSH-5',
+  receivingFacility: 'MSH-6',
+  messageDateTime: 'MSH-7',
+  version: 'MSH-12',
+};

@@ -5,6 +5,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { compactStrings } from '../engine/compact-strings.js';
+import { displayName } from '../engine/source.js';
 
 export type Unmapped = 'error' | 'omit' | 'keep';
 
@@ -24,7 +25,7 @@ export const CODEMAP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '
 const cache = new Map<string, CodeMap>();
 
 function fail(file: string, message: string): never {
-  throw new Error(`${file}: ${message}`);
+  throw new Error(`${displayName(file)}: ${message}`);
 }
 
 export function parseCodeMap(textContent: string, file: string): CodeMap {
@@ -72,9 +73,9 @@ export function getCodeMap(name: string, dir = CODEMAP_DIR): CodeMap {
   if (hit) return hit;
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`code map name "${name}" is not a lower-case name`);
   const file = join(dir, `${name}.yaml`);
-  if (!existsSync(file)) throw new Error(`unknown code map "${name}" (no ${file})`);
+  if (!existsSync(file)) throw new Error(`unknown code map "${name}" (no ${displayName(file)})`);
   const codeMap = parseCodeMap(readFileSync(file, 'utf8'), file);
-  if (codeMap.id !== name) throw new Error(`${file}: id "${codeMap.id}" does not match the file name`);
+  if (codeMap.id !== name) fail(file, `id "${codeMap.id}" does not match the file name`);
   cache.set(key, codeMap);
   return codeMap;
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatProblem, loadChannelFile, loadChannelFolder, loadChannelText, type LoadResult } from '../../channels/load.js';
+import { formatProblem, loadChannelFile, loadChannelFolder, loadChannelText, problemAt, type LoadResult } from '../../channels/load.js';
 
 const valid = `id: adt-in
 source:
@@ -82,17 +82,26 @@ destinations:
     expect(portOf(loadChannelText(text, 'e.yaml', {}))).toBe(2575);
     expect(portOf(loadChannelText(text, 'e.yaml', { TEST_MLLP_PORT: '3001' }))).toBe(3001);
     const { problems } = loadChannelText(valid.replace('sqlite:./data/x.db', '${NO_SUCH_VAR}'), 'e.yaml', {});
-    expect(problems.map((p) => p.message)).toContain('environment variable NO_SUCH_VAR is not set and has no default');
+    expect(problems.map(formatProblem)).toContain('e.yaml:8:5 destinations[0].database: environment variable NO_SUCH_VAR is not set and has no default');
   });
 
-  test('a folder with clashing ids and ports is reported', () => {
+  test('a folder with clashing ids and ports is reported at the clashing keys', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-ch-'));
     writeFileSync(path.join(dir, 'a.yaml'), valid);
     writeFileSync(path.join(dir, 'b.yaml'), valid);
     const { problems } = loadChannelFolder(dir);
-    expect(problems.map((p) => p.message)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/channel id "adt-in" is also used by/), expect.stringMatching(/port 2600 is also used/)]),
-    );
+    const b = path.join(dir, 'b.yaml');
+    expect(problems.map(formatProblem)).toEqual([
+      `${b}:1:1 id: channel id "adt-in" is also used by ${path.join(dir, 'a.yaml')}`,
+      `${b}:4:3 source.port: port 2600 is also used by channel adt-in`,
+    ]);
+  });
+
+  test('a problem found after loading (e.g. a missing mapping) names the line of its key', () => {
+    const { channel } = loadChannelText(`${valid}pipeline:\n  map: no-such-mapping\n`, 'm.yaml', {});
+    expect(channel).toBeDefined();
+    const p = problemAt(channel!, ['pipeline', 'map'], 'no mapping with id or path "no-such-mapping"');
+    expect(formatProblem(p)).toBe('m.yaml:10:3 pipeline.map: no mapping with id or path "no-such-mapping"');
   });
 
   test('the shipped sample channels are valid', () => {

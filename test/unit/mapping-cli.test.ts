@@ -60,6 +60,29 @@ describe('tramline map', () => {
     expect(err.join('\n')).toContain('no such file');
   });
 
+  it("maps the Quick start's sample message cleanly (its visit number is in PV1-19)", async () => {
+    const code = await run('map', '--mapping', 'hl7v2-adt-to-fhir', '--input', 'channels/examples/messages/adt-a01.hl7');
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    const bundle = JSON.parse(out.join('')) as { entry: { resource: { resourceType: string; identifier?: { value: string }[] } }[] };
+    const encounter = bundle.entry.find((e) => e.resource.resourceType === 'Encounter');
+    expect(encounter?.resource.identifier?.[0].value).toBe('VN000001');
+  });
+
+  it('names the HL7 field and the mapping line when a required value is missing', async () => {
+    const line = readFileSync('mappings/hl7v2/adt-to-fhir.yaml', 'utf8').split('\n').findIndex((l) => l.includes('value: { $var: visitNumber, $required: true }')) + 1;
+    expect(line).toBeGreaterThan(0);
+    expect(await run('map', '--mapping', 'hl7v2-adt-to-fhir', '--input', 'mappings/hl7v2/cases/error-no-visit-number.hl7')).toBe(1);
+    expect(err).toEqual([
+      `tramline map: MappingError: mappings/hl7v2/adt-to-fhir.yaml:${line}: required value missing: PV1-19.1 or PV1-50.1 (visitNumber) → Encounter.identifier[0].value at entry[8]`,
+    ]);
+  });
+
+  it('names the JSONPath when a JSON mapping fails', async () => {
+    expect(await run('map', '--mapping', 'social-care-cld-to-fhir', '--input', 'mappings/social-care/cases/missing-person-id.input.json')).toBe(1);
+    expect(err[0]).toMatch(/^tramline map: MappingError: mappings\/social-care\/cld-to-fhir\.yaml:\d+: required value missing: \$\.person\.LA_Person_Unique_Identifier → let\.personId$/);
+  });
+
   it('passes --param values to a json mapping', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tramline-map-'));
     writeFileSync(join(dir, 'm.yaml'), 'id: t\ninput: json\nparams: [la]\noutput:\n  la: { $var: la }\n  id: { $path: $.id }\n');

@@ -1,6 +1,9 @@
 // The mapping language on small inline mappings: paths, filters, loops, conditions,
 // defaults, required values, templates, and the load-time refusal of code in paths.
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MappingError } from '../../channels/errors.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 import { loadMapping, checkMappingFile } from '../../mappings/engine/load.js';
@@ -160,7 +163,7 @@ output:
     expect(me.file).toBe(FILE);
     expect(me.line).toBe(6);
     expect(me.target).toBe('birthDate');
-    expect(me.message).toBe(`${FILE}:6: required value missing at birthDate`);
+    expect(me.message).toBe(`${FILE}:6: required value missing: $.dob → Patient.birthDate`);
   });
 
   it('turns an invalid value into an error, or a warning with $onInvalid: warn', () => {
@@ -171,8 +174,8 @@ output:
 `;
     const warned = json(text('warn'), { bad: '9434765918' });
     expect(warned.output).toBeUndefined();
-    expect(warned.issues).toEqual([{ severity: 'warning', message: 'NHS number fails the Modulus 11 check', file: FILE, line: 4, target: 'value' }]);
-    expect(() => json(text('error'), { bad: '9434765918' })).toThrow(`${FILE}:4: value: NHS number fails the Modulus 11 check`);
+    expect(warned.issues).toEqual([{ severity: 'warning', message: 'NHS number fails the Modulus 11 check', file: FILE, line: 4, target: 'value', source: '$.bad' }]);
+    expect(() => json(text('error'), { bad: '9434765918' })).toThrow(`${FILE}:4: $.bad → value: NHS number fails the Modulus 11 check`);
   });
 
   it('computes let values when first read; a $required one is always checked', () => {
@@ -188,7 +191,7 @@ output:
 `;
     const r = json(text, { bad: '123', id: 'x' });
     expect(r.issues.map((i) => i.target)).toEqual(['let.used']);
-    expect(() => json(text, { bad: '123' })).toThrow('required value missing at let.mustHave');
+    expect(() => json(text, { bad: '123' })).toThrow(`${FILE}:6: required value missing: $.id → let.mustHave`);
   });
 
   it('never shares objects between outputs (constants, code map codings)', () => {
@@ -263,7 +266,7 @@ output:
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $pathh: $.x }\n').message).toContain(':4: a: key "$pathh" is not allowed');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $path: $.x, $fn: nope }\n').message).toContain(':4: a: unknown function "nope"');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $var: nope }\n').message).toContain(':4: a: unknown name "nope"');
-    expect(loadError('id: t\ninput: json\noutput:\n  a:\n    b: { $path: $.x, $fn: { codemap: nope } }\n').message).toContain(':5: a.b: unknown code map "nope"');
+    expect(loadError('id: t\ninput: json\noutput:\n  a:\n    b: { $path: $.x, $fn: { codemap: nope } }\n').message).toContain(':5: a.b: unknown code map "nope" (no mappings/codemaps/nope.yaml)');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $use: nope }\n').message).toContain('unknown template "nope"');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $path: PID-3 }\n').message).toContain('must start with $');
     expect(loadError('id: t\ninput: hl7v2\noutput:\n  a: { $path: "PID-3(CX.5)" }\n').message).toContain('filter "CX.5" must look like CX.5=NH');
@@ -344,6 +347,95 @@ output:
   it('refuses JSON input for an HL7 mapping with a clear error', () => {
     const m = loadMapping(FILE, 'id: t\ninput: hl7v2\noutput: { a: 1 }\n');
     expect(() => m.run(jsonInput({}))).toThrow('reads hl7v2 input, not json');
+  });
+});
+
+describe('run-time errors name the input field and the mapping line', () => {
+  function failure(run: () => unknown): MappingError {
+    try {
+      run();
+    } catch (e) {
+      expect(e).toBeInstanceOf(MappingError);
+      return e as MappingError;
+    }
+    throw new Error('the mapping succeeded but should have failed');
+  }
+
+  it('names the HL7 fields a missing $var was read from, and the FHIR element it was for', () => {
+    const m = loadMapping(
+      FILE,
+      `id: t
+input: hl7v2
+let:
+  visitNumber: { $first: [{ $path: PV1-19.1 }, { $path: PV1-50.1 }] }
+output:
+  resourceType: Bundle
+  entry:
+    - resource:
+        resourceType: Encounter
+        identifier:
+          - value: { $var: visitNumber, $required: true }
+`,
+    );
+    const msg = (pv1: string) => parseHl7(`MSH|^~\\&|PAS|RXX|TL|LA|20260714093512||ADT^A01^ADT_A01|C1|P|2.4\r${pv1}`);
+    expect(m.run(hl7Input(msg(`PV1|1|I${'|'.repeat(17)}V1`))).output).toEqual({ resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Encounter', identifier: [{ value: 'V1' }] } }] });
+    const e = failure(() => m.run(hl7Input(msg(`PV1|1|I${'|'.repeat(16)}V1`))));
+    expect(e.message).toBe(`${FILE}:11: required value missing: PV1-19.1 or PV1-50.1 (visitNumber) → Encounter.identifier[0].value at entry[0]`);
+    expect([e.file, e.line, e.target]).toEqual([FILE, 11, 'entry[0].resource.identifier[0].value']);
+  });
+
+  it('names loop items by their loop: @-3 of NK1 is NK1-3, @.1 of PID-5 is PID-5.1, an MSH name its field', () => {
+    const m = loadMapping(
+      FILE,
+      `id: t
+input: hl7v2
+output:
+  kin:
+    - $forEach: NK1
+      $do: { rel: { $path: "@-3", $fn: { codemap: hl7-0004-encounter-class } } }
+  names:
+    - $forEach: PID-5
+      $do: { family: { $path: "@.1", $required: true } }
+  sender: { $var: sendingFacility, $fn: { codemap: hl7-0004-encounter-class } }
+  doctors:
+    - $forEach: [PV1-7, PV1-8]
+      $do: { id: { $path: "@.1", $required: true } }
+`,
+    );
+    const msg = (segments: string[]) => hl7Input(parseHl7(['MSH|^~\\&|PAS|RXX|TL|LA|20260714093512||ADT^A01^ADT_A01|C1|P|2.4', ...segments].join('\r')));
+    expect(failure(() => m.run(msg(['NK1|1|ELLIS^MARK|QQQ']))).message).toMatch(/^\/virtual\/test-mapping\.yaml:6: NK1-3 → kin\[0\]\[\*\]\.rel: code "QQQ" is not in code map/);
+    expect(failure(() => m.run(msg(['PID|1||RX1||ELLIS^ANNA~^ANNIE']))).message).toBe(`${FILE}:9: required value missing: PID-5.1 → names[0][*].family`);
+    expect(failure(() => m.run(msg(['PV1|1|I|||||^DOCTOR']))).message).toBe(`${FILE}:10: MSH-4 (sendingFacility) → sender: code "RXX" is not in code map hl7-0004-encounter-class`);
+    const noSender = (segments: string[]) => hl7Input(parseHl7(['MSH|^~\\&|PAS||TL|LA|20260714093512||ADT^A01^ADT_A01|C1|P|2.4', ...segments].join('\r')));
+    expect(failure(() => m.run(noSender(['PV1|1|I|||||^DOCTOR']))).message).toBe(`${FILE}:13: required value missing: PV1-7.1 or PV1-8.1 → doctors[0][*].id`);
+  });
+
+  it('names the JSONPath of a JSON input, also inside a loop', () => {
+    const m = loadMapping(
+      FILE,
+      `id: t
+input: json
+output:
+  resourceType: Bundle
+  entry:
+    - $forEach: $.events
+      $do:
+        resource:
+          resourceType: EpisodeOfCare
+          identifier: [{ value: { $path: "@.ref", $required: true } }]
+`,
+    );
+    const e = failure(() => m.run(jsonInput({ events: [{ ref: 'S1' }, { type: 'Service' }] })));
+    expect(e.message).toBe(`${FILE}:10: required value missing: $.events[*].ref → EpisodeOfCare.identifier[0].value at entry[0][*]`);
+  });
+
+  it('names shipped mappings by their path in the repository, never the server folder', () => {
+    const e = failure(() => loadMapping(join(process.cwd(), 'mappings/hl7v2/adt-to-fhir.yaml')).run(hl7Input(parseHl7(readFileSync('mappings/hl7v2/cases/error-no-visit-number.hl7', 'utf8')))));
+    expect(e.message).toMatch(/^mappings\/hl7v2\/adt-to-fhir\.yaml:\d+: required value missing: PV1-19\.1 or PV1-50\.1 \(visitNumber\)/);
+    expect(e.file).toBe(join(process.cwd(), 'mappings/hl7v2/adt-to-fhir.yaml'));
+    const bad = join(mkdtempSync(join(tmpdir(), 'tramline-map-')), 'bad.yaml');
+    writeFileSync(bad, 'id: t\ninput: json\noutput: { a: { $path: nope } }\n');
+    expect(() => loadMapping(bad)).toThrow(`${bad}:3: a: JSONPath "nope" must start with $`);
   });
 });
 

@@ -39,7 +39,7 @@ export function registerMapCommand(program: Command): void {
           input.vars = { ...input.vars, [p.slice(0, eq)]: p.slice(eq + 1) };
         }
         const result = mapping.run(input);
-        for (const issue of result.issues) console.error(`warning: ${issue.file}:${issue.line ?? '?'}: ${issue.target}: ${issue.message}`);
+        for (const issue of result.issues) console.error(`warning: ${issue.file}:${issue.line ?? '?'}: ${issue.source ? `${issue.source} → ` : ''}${issue.target}: ${issue.message}`);
         if (opts.validate && mapping.validate.length) validateFhirOutput(result.output, mapping.validate);
         const json = `${JSON.stringify(result.output, null, 2)}\n`;
         if (opts.out) writeFileSync(opts.out, json);

@@ -2,6 +2,7 @@
 // then stop gracefully (in-flight messages are stored and acknowledged before exit).
 import type { Command } from 'commander';
 import { formatProblem, loadChannelFolder } from '../../../channels/load.js';
+import { channelMappings } from '../../../channels/mapping-refs.js';
 import { loadConfig } from '../../config.js';
 import { runEngine } from '../../engine-process.js';
 import { log } from '../../logger.js';
@@ -13,6 +14,7 @@ export function registerStartCommand(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const { channels, problems } = loadChannelFolder(config.channelsDir);
+      problems.push(...channelMappings(channels.filter((c) => c.enabled)).problems);
       if (problems.length) {
         for (const p of problems) console.error(formatProblem(p));
         throw new Error(`${problems.length} problem(s) in ${config.channelsDir}; nothing started`);

@@ -5,6 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { channelFiles, formatProblem, loadChannels, type Problem } from '../../../channels/load.js';
+import { channelMappings } from '../../../channels/mapping-refs.js';
 import { checkMappingFile, listMappings } from '../../../mappings/index.js';
 import { loadConfig } from '../../config.js';
 
@@ -32,13 +33,9 @@ export function validatePaths(paths: string[]): { problems: Problem[]; channels:
   const loaded = loadChannels(files.filter((f) => !mappingFiles.has(f)));
   problems.push(...loaded.problems);
   // A channel's mapping must exist (and is checked with the rest).
-  for (const c of loaded.channels) {
-    const ref = c.pipeline?.map;
-    if (!ref) continue;
-    const file = listMappings().get(ref) ?? ref;
-    if (statSync(file, { throwIfNoEntry: false })?.isFile()) mappingFiles.add(file);
-    else problems.push({ file: c.file, line: 1, column: 1, field: 'pipeline.map', message: `no mapping with id or path "${ref}"` });
-  }
+  const used = channelMappings(loaded.channels);
+  problems.push(...used.problems);
+  for (const f of used.files) mappingFiles.add(f);
   for (const f of mappingFiles) problems.push(...mappingProblems(f));
   return { problems, channels: loaded.channels.length, mappings: mappingFiles.size };
 }
