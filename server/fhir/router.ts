@@ -59,7 +59,8 @@ const JSON_FORMATS = new Set(['json', 'application/json', FHIR_JSON, 'applicatio
 
 /** `_format` or Accept asking for something other than JSON (XML, Turtle) gets 406: the sandbox speaks JSON only. */
 function wantsOnlyOtherFormats(req: Request): boolean {
-  const format = queryOf(req).get('_format');
+  // Not queryOf: its refusals come after the guards, so that they are audited.
+  const format = new URLSearchParams(req.originalUrl.slice(req.originalUrl.indexOf('?') + 1 || req.originalUrl.length)).get('_format');
   // In a query `+` is a space; `_format=application/fhir+json` must still count as JSON.
   if (format !== null) return !JSON_FORMATS.has(format.split(';')[0].trim().replace(/ /g, '+').toLowerCase());
   return req.get('accept') !== undefined && !req.accepts([FHIR_JSON, 'application/json', 'application/json+fhir']);
