@@ -10,6 +10,10 @@ export type BlindTag = 'exact' | 'prefix' | 'trigram';
 
 /** Prefixes longer than this are not indexed: a starts-with search is cut to it (and then checked like :contains). */
 export const MAX_PREFIX = 24;
+/** Trigrams come from the first this many characters of a name part: a hostile resource cannot make the index huge. */
+export const MAX_TRIGRAM_TEXT = 64;
+/** Name parts of one Patient beyond this many are not indexed (same reason). */
+export const MAX_NAME_PARTS = 20;
 
 const derived = new WeakMap<ContentKeyRing, { id: string; key: Buffer }[]>();
 
@@ -39,7 +43,7 @@ export function blindVariants(ring: ContentKeyRing, tag: BlindTag, text: string)
 
 /** Distinct three-character pieces of a folded text. */
 export function trigrams(text: string): string[] {
-  const chars = [...text];
+  const chars = [...text].slice(0, MAX_TRIGRAM_TEXT);
   const out = new Set<string>();
   for (let i = 0; i + 3 <= chars.length; i++) out.add(chars.slice(i, i + 3).join(''));
   return [...out];

@@ -3,7 +3,7 @@
 // (blind-index.ts: names are never stored in clear). The resource itself is sealed; these are
 // enough to find it.
 import type { ContentKeyRing } from '../store/crypto.js';
-import { blind, prefixes, trigrams } from './blind-index.js';
+import { blind, MAX_NAME_PARTS, prefixes, trigrams } from './blind-index.js';
 import { badRequest } from './outcome.js';
 import { findReferences, literalTarget } from './references.js';
 
@@ -55,7 +55,7 @@ export function nameParts(resource: Json): { name: 'family' | 'given' | 'name'; 
 function patientTerms(resource: Json, keys: ContentKeyRing): IndexTerm[] {
   const terms = new Map<string, IndexTerm>();
   const add = (name: string, hashed: { keyId: string; value: string }) => terms.set(`${name} ${hashed.value}`, { kind: 'string', name, system: hashed.keyId, value: hashed.value });
-  for (const { name, text } of nameParts(resource)) {
+  for (const { name, text } of nameParts(resource).slice(0, MAX_NAME_PARTS)) {
     const folded = foldText(text);
     add(name, blind(keys, 'exact', text));
     for (const p of prefixes(folded)) add(name, blind(keys, 'prefix', p));

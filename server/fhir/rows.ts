@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely';
 import type { FhirResource } from 'fhir/r4.js';
 import { open, seal, type ContentKeyRing } from '../store/crypto.js';
-import { indexTerms } from './index-terms.js';
+import { indexTerms, type IndexTerm } from './index-terms.js';
 import type { FhirDatabase, FhirVersionsTable } from './schema.js';
 
 export type FhirKysely = Kysely<FhirDatabase>;
@@ -126,6 +126,13 @@ export function contentKey(resource: FhirResource): string {
   return canonical(Object.keys(keptMeta).length ? { ...rest, meta: keptMeta } : rest);
 }
 
+/** In chunks: one statement per resource could pass the databases' bound-parameter limits. */
+async function insertTerms(db: FhirKysely, type: string, id: string, terms: IndexTerm[]): Promise<void> {
+  for (let i = 0; i < terms.length; i += CHUNK) {
+    await db.insertInto('fhir_index').values(terms.slice(i, i + CHUNK).map((t) => ({ resource_type: type, id, ...t }))).execute();
+  }
+}
+
 /**
  * Write the next version of `type/id`: `resource` (id and meta.versionId/lastUpdated set
  * here) or a delete when `resource` is null. Returns the stored version.
@@ -153,8 +160,7 @@ export async function writeVersion(db: FhirKysely, keys: ContentKeyRing, type: s
   }
   await db.deleteFrom('fhir_index').where('resource_type', '=', type).where('id', '=', id).execute();
   if (stored) {
-    const terms = indexTerms(stored as unknown as Record<string, unknown>, keys);
-    if (terms.length) await db.insertInto('fhir_index').values(terms.map((t) => ({ resource_type: type, id, ...t }))).execute();
+    await insertTerms(db, type, id, indexTerms(stored as unknown as Record<string, unknown>, keys));
   }
   return { resourceType: type, id, versionId, lastUpdated: at, deleted: !resource, resource: stored };
 }
@@ -185,7 +191,7 @@ export async function indexOlderPatients(db: FhirKysely, keys: ContentKeyRing): 
     .execute();
   for (const v of await loadCurrentMany(db, keys, 'Patient', rows.map((r) => r.id))) {
     const terms = indexTerms(v.resource as unknown as Record<string, unknown>, keys).filter((t) => t.kind === 'string' || t.kind === 'date');
-    if (terms.length) await db.insertInto('fhir_index').values(terms.map((t) => ({ resource_type: 'Patient', id: v.id, ...t }))).execute();
+    await insertTerms(db, 'Patient', v.id, terms);
   }
   return rows.length;
 }

@@ -4,7 +4,7 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { ContentKeyRing } from '../store/crypto.js';
 import { parseSearchToken, splitSearchValues, unescapeSearchValue } from '../../adapters/fhir/search-token.js';
-import { blindVariants, MAX_PREFIX, trigrams } from './blind-index.js';
+import { blindVariants, MAX_PREFIX, MAX_TRIGRAM_TEXT, trigrams } from './blind-index.js';
 import { badRequest, FhirError } from './outcome.js';
 import { dateRange, foldText, nameParts } from './index-terms.js';
 import { findReferences, literalTarget } from './references.js';
@@ -105,6 +105,7 @@ function stringSearch(keys: ContentKeyRing, name: string, modifier: string | und
     const folded = foldText(v);
     if (modifier === 'contains') {
       if ([...folded].length < 3) throw badRequest(`"${name}:contains" needs at least 3 characters`);
+      if ([...folded].length > MAX_TRIGRAM_TEXT) throw badRequest(`"${name}:contains" takes at most ${MAX_TRIGRAM_TEXT} characters`);
       verified = true;
       return trigrams(folded).map((t) => blindVariants(keys, 'trigram', t));
     }

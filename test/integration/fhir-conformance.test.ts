@@ -216,3 +216,18 @@ describe.each(stores)('/fhir conformance and hardening (%s store)', (_name, stor
     expect(res.text).not.toMatch(/"\/[^"]*\/mappings\//);
   });
 });
+
+it('TRAMLINE_PUBLIC_URL is the base of every link', async () => {
+  const e = await startApiEngine({ publicUrl: 'https://tramline.example.org' });
+  try {
+    const created = await e.call('POST', '/fhir/Organization', { token: e.tokens.engineer, contentType: FHIR, body: { resourceType: 'Organization', name: 'Day Centre' } });
+    expect(created.headers.get('location')).toMatch(/^https:\/\/tramline\.example\.org\/fhir\/Organization\/[^/]+\/_history\/1$/);
+    const res = await rawGet(e.running.httpPort, '/fhir/Organization/_history', { host: 'evil.example', authorization: `Bearer ${e.tokens.clinician}` });
+    const bundle = JSON.parse(res.body) as Bundle;
+    expect([...bundle.link!.map((l) => l.url), ...bundle.entry!.map((x) => x.fullUrl)].every((u) => u!.startsWith('https://tramline.example.org/fhir/'))).toBe(true);
+    const cs = (await e.call('GET', '/fhir/metadata')).body as CapabilityStatement;
+    expect(cs.implementation!.url).toBe('https://tramline.example.org/fhir');
+  } finally {
+    await e.close();
+  }
+});

@@ -108,6 +108,15 @@ describe.each(BACKENDS)('Patient search on %s', (backendName) => {
     }
   });
 
+  it('a Patient with a huge name costs a bounded number of index rows', async () => {
+    const given = Array.from({ length: 1000 }, (_, i) => `${String.fromCharCode(97 + (i % 26))}${'x'.repeat(999)}`);
+    await store.update({ resourceType: 'Patient', id: 'huge', name: [{ family: 'Hugename', given }] }, 'huge');
+    const rows = await fhirTables(db).selectFrom('fhir_index').select((eb) => eb.fn.countAll<number>().as('n')).where('id', '=', 'huge').executeTakeFirst();
+    expect(Number(rows!.n)).toBeLessThan(20 * (24 + 62 + 1) + 10);
+    expect(await ids({ family: 'hugen' })).toEqual(['huge']);
+    await store.delete('Patient', 'huge');
+  });
+
   it('Patients stored before names were indexed are indexed at start', async () => {
     await fhirTables(db).deleteFrom('fhir_index').where('resource_type', '=', 'Patient').where('kind', 'in', ['string', 'date']).execute();
     expect(await ids({ family: 'bronte' })).toEqual([]);
