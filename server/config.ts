@@ -10,6 +10,8 @@ export interface Config {
   channelsDir: string;
   contentKey?: string;
   dataDir: string;
+  /** TRAMLINE_PUBLIC_URL without a trailing slash; absent: http://localhost:<http port>. */
+  publicUrl?: string;
 }
 
 function port(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -18,6 +20,19 @@ function port(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a TCP port (0-65535), got "${raw}"`);
   return n;
+}
+
+function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.TRAMLINE_PUBLIC_URL;
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash) throw new Error(`TRAMLINE_PUBLIC_URL must be an http(s) URL such as https://tramline.example.org, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -31,5 +46,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     channelsDir: env.TRAMLINE_CHANNELS || 'channels/examples',
     contentKey: env.TRAMLINE_CONTENT_KEY || undefined,
     dataDir,
+    publicUrl: publicUrl(env),
   };
 }

@@ -85,7 +85,8 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
       return intake && source?.type === 'http' ? { intake, maxRecords: source.maxRecords } : undefined;
     },
   });
-  const fhir = createSandboxFhirParts({ db: opened.db, keys: opened.keys, guards: admin.guards, audit });
+  const fhir = createSandboxFhirParts({ db: opened.db, keys: opened.keys, guards: admin.guards, audit, publicUrl: config.publicUrl });
+  await fhir.store.indexOlderResources();
   try {
     await engine.start();
   } catch (err) {

@@ -3,6 +3,7 @@
 // excluded and queued); problems with the request itself get a FHIR OperationOutcome.
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import type { BatchReport } from '../../channels/record-intake.js';
+import { bodyErrorDetail, verifyJsonDepth } from '../../server/http/request-checks.js';
 
 export interface InboundIntake {
   ingest(records: unknown[], origin: { source: string; firstRow?: number }): Promise<BatchReport>;
@@ -26,7 +27,7 @@ function outcome(res: Response, status: number, code: string, diagnostics: strin
 
 export function createInboundRouter(options: InboundOptions): Router {
   const router = express.Router();
-  const json = express.json({ limit: options.maxBodyBytes ?? 10 * 1024 * 1024, type: ['application/json', 'application/*+json'] });
+  const json = express.json({ limit: options.maxBodyBytes ?? 10 * 1024 * 1024, type: ['application/json', 'application/*+json'], verify: verifyJsonDepth });
   router.post('/:channel', ...(options.guards ?? []), (req, res, next) => {
     if (!options.intakeFor(String(req.params.channel))) return outcome(res, 404, 'not-found', `no HTTP-source channel "${req.params.channel}"`);
     if (!req.is(['application/json', 'application/*+json'])) return outcome(res, 415, 'not-supported', 'send JSON (Content-Type: application/json)');
@@ -34,7 +35,7 @@ export function createInboundRouter(options: InboundOptions): Router {
       if (!err) return next();
       const e = err as { type?: string; status?: number };
       if (e.type === 'entity.too.large') return outcome(res, 413, 'too-long', 'request body too large');
-      return outcome(res, 400, 'structure', 'request body is not valid JSON');
+      return outcome(res, 400, 'structure', bodyErrorDetail(e));
     });
   }, async (req, res) => {
     const target = options.intakeFor(String(req.params.channel))!;

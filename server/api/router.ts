@@ -5,6 +5,7 @@ import { requireAuthentication, requirePermission, authFailureLimiter, principal
 import type { AuthSettings } from '../auth/settings.js';
 import { jsonErrorHandler, sendError } from '../http/errors.js';
 import { auditRequests, type AuditSink } from '../http/request-audit.js';
+import { noStore, urlHasNul, verifyJsonDepth } from '../http/request-checks.js';
 import { openApiDocument } from './openapi.js';
 import type { ApiRoute, ApiServices, Reply } from './route.js';
 import { auditRoutes } from './routes/audit.js';
@@ -38,11 +39,14 @@ export interface ApiRouterOptions {
 
 export function createApiRouter(o: ApiRouterOptions): Router {
   const router = express.Router();
+  router.use(noStore);
   router.use(auditRequests(o.audit));
+  // After the audit, so the refused request is still recorded; before anything queries with it.
+  router.use((req, res, next) => (urlHasNul(req.originalUrl) ? sendError(res, 400, 'NUL characters are not allowed in the path or query') : next()));
   router.use(authFailureLimiter(o.authSettings));
   // Bodies are read only from authenticated callers.
   router.use(requireAuthentication(o.authenticator));
-  router.use(express.json({ limit: BODY_LIMIT }));
+  router.use(express.json({ limit: BODY_LIMIT, verify: verifyJsonDepth }));
   router.use(express.text({ limit: BODY_LIMIT, type: ['text/plain', 'application/yaml', 'text/yaml', 'application/hl7-v2', 'x-application/hl7-v2+er7'] }));
 
   for (const route of apiRoutes()) {

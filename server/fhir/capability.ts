@@ -1,24 +1,21 @@
 // The sandbox's CapabilityStatement: what it really supports, so a client (or a person
 // reading /fhir/metadata) knows it is a development stand-in for the shared care record.
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4.js';
-import { referenceParamNames } from './search-params.js';
+import { dateParamNames, hasStatusParam, LISTED_TYPES, referenceParamNames, stringParamNames } from './search-params.js';
 
-/** The types the social care flow writes and the viewer reads; others are stored the same way. */
-export const LISTED_TYPES = [
-  'Patient',
-  'Organization',
-  'Practitioner',
-  'PractitionerRole',
-  'RelatedPerson',
-  'EpisodeOfCare',
-  'Encounter',
-  'ServiceRequest',
-  'Condition',
-  'CarePlan',
-  'CareTeam',
-  'Flag',
-  'Observation',
-];
+type SearchParam = NonNullable<CapabilityStatementRestResource['searchParam']>[number];
+
+/** Exactly the parameters search accepts on this type (search-params.ts), so a client never relies on one that is refused. */
+function searchParams(type: string): SearchParam[] {
+  return [
+    { name: '_id', type: 'token' },
+    { name: 'identifier', type: 'token' },
+    ...(hasStatusParam(type) ? [{ name: 'status', type: 'token' as const }] : []),
+    ...stringParamNames(type).map((name) => ({ name, type: 'string' as const, documentation: 'case- and accent-insensitive starts-with; :exact and :contains' })),
+    ...dateParamNames(type).map((name) => ({ name, type: 'date' as const, documentation: 'prefixes eq ne lt gt le ge sa eb; YYYY, YYYY-MM or YYYY-MM-DD' })),
+    ...referenceParamNames(type).map((name) => ({ name, type: 'reference' as const, documentation: 'Type/id; chained .identifier (e.g. patient.identifier=system|value)' })),
+  ];
+}
 
 function resourceEntry(type: string): CapabilityStatementRestResource {
   return {
@@ -29,14 +26,8 @@ function resourceEntry(type: string): CapabilityStatementRestResource {
     conditionalCreate: true,
     conditionalUpdate: true,
     conditionalDelete: 'single',
-    interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'create', 'search-type'].map((code) => ({ code: code as 'read' })),
-    searchParam: [
-      { name: '_id', type: 'token' },
-      { name: 'identifier', type: 'token' },
-      { name: 'status', type: 'token' },
-      ...referenceParamNames().map((name) => ({ name, type: 'reference' as const })),
-      { name: 'patient.identifier', type: 'token', documentation: 'chained: any reference parameter followed by .identifier' },
-    ],
+    interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map((code) => ({ code: code as 'read' })),
+    searchParam: searchParams(type),
     searchInclude: ['*'],
     searchRevInclude: ['*'],
   };
@@ -58,9 +49,16 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
     rest: [
       {
         mode: 'server',
-        documentation: 'Transactions (POST to the base) with conditional create/update/delete and urn:uuid: references; read, vread, history; search by _id, identifier and reference parameters with _include/_revinclude (:iterate). No paging beyond _count (max 1000).',
+        documentation:
+          'Transactions (POST to the base) with conditional create/update/delete and urn:uuid: references; read, vread; instance, type and system history (paged with _count and _offset, _since); search by the parameters listed per type with _include/_revinclude (:iterate). Search has no paging beyond _count (max 1000). JSON only.',
+        security: {
+          cors: false,
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR', display: 'SMART-on-FHIR' }], text: 'OAuth2 bearer token' }],
+          description:
+            'Every interaction except this CapabilityStatement needs Authorization: Bearer <token>: a Tramline API token or a JWT from the configured OAuth2/OpenID issuer (SMART on FHIR access token). Reads need the clinician or admin role, writes the engineer or admin role; every read of a person is audited as a record view with X-Purpose-Of-Use.',
+        },
         resource: LISTED_TYPES.map(resourceEntry),
-        interaction: [{ code: 'transaction' }],
+        interaction: [{ code: 'transaction' }, { code: 'history-system' }],
       },
     ],
   };

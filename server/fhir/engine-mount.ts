@@ -10,6 +10,7 @@ import { recordView } from '../audit/views.js';
 import { principalOf } from '../auth/middleware.js';
 import type { Permission, Principal } from '../auth/roles.js';
 import type { ContentKeyRing } from '../store/crypto.js';
+import { patientIdsOf } from './persons.js';
 import { createFhirRouter } from './router.js';
 import { FhirStore } from './store.js';
 
@@ -50,34 +51,46 @@ function chain(handlers: RequestHandler[]): RequestHandler {
 
 const NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
 
-/** NHS numbers of the Patients among what a read returned. */
-function patientsIn(resources: unknown[]): string[] {
-  const found = new Set<string>();
-  for (const r of resources as { resourceType?: string; identifier?: { system?: string; value?: string }[] }[]) {
-    if (r?.resourceType !== 'Patient') continue;
-    for (const id of r.identifier ?? []) if (id.system === NHS_NUMBER && id.value) found.add(id.value);
-  }
-  return [...found];
+type PatientJson = { resourceType?: string; id?: string; identifier?: { system?: string; value?: string }[] };
+
+function nhsNumberOf(patient: PatientJson | undefined): string | undefined {
+  return patient?.identifier?.find((i) => i.system === NHS_NUMBER && i.value)?.value;
+}
+
+/**
+ * The people a read returned anything about, as the audit trail names them: the NHS number, or
+ * `Patient/<id>` for a person without one (or whose Patient is gone). Patients not in the
+ * response are looked up, so an EpisodeOfCare alone is still a view of its person.
+ */
+async function peopleIn(store: FhirStore, resources: unknown[]): Promise<string[]> {
+  const ids = new Set(resources.flatMap(patientIdsOf));
+  if (!ids.size) return [];
+  const known = new Map<string, PatientJson>();
+  for (const r of resources as PatientJson[]) if (r?.resourceType === 'Patient' && r.id) known.set(r.id, r);
+  const missing = [...ids].filter((id) => !known.has(id));
+  for (const v of await store.currentMany('Patient', missing)) known.set(v.id, v.resource as PatientJson);
+  return [...new Set([...ids].map((id) => nhsNumberOf(known.get(id)) ?? `Patient/${id}`))];
 }
 
 /**
  * Every person's record a person reads through /fhir is a record view in the audit trail
  * (who, role, organisation, NHS number, purpose of use, break-glass reason), written before
- * the data leaves. Purpose comes from `X-Purpose-Of-Use` (default `direct care`), a
- * break-glass rationale from `X-Break-Glass-Reason`. The engine's own reads are not views.
+ * the data leaves — whatever the resource type. Purpose comes from `X-Purpose-Of-Use`
+ * (default `direct care`), a break-glass rationale from `X-Break-Glass-Reason`. The engine's
+ * own reads are not views.
  */
-function viewAuditor(audit: { append(entry: AuditEntryInput): Promise<unknown> }) {
+function viewAuditor(audit: { append(entry: AuditEntryInput): Promise<unknown> }, store: FhirStore) {
   return async (req: Request, res: Response, resources: unknown[]) => {
     const principal = principalOf(res);
     if (!principal || principal === ENGINE) return;
-    for (const patient of patientsIn(resources)) {
+    for (const patient of await peopleIn(store, resources)) {
       await recordView(audit, {
         principal,
         patient,
         purpose: req.get('x-purpose-of-use') || 'direct care',
         breakGlass: req.get('x-break-glass-reason') || undefined,
         sourceIp: req.ip,
-        section: `fhir:${String(req.params.type ?? '')}`,
+        section: `fhir:${String(req.params.type ?? '_history')}`,
       });
     }
   };
@@ -89,7 +102,10 @@ export function createSandboxFhirParts(o: {
   guards: (permission: Permission | null) => RequestHandler[];
   /** Where record views are written (absent: not audited, e.g. the standalone sandbox). */
   audit?: { append(entry: AuditEntryInput): Promise<unknown> };
+  /** TRAMLINE_PUBLIC_URL: the engine's address as clients reach it (default http://localhost:<port>). */
+  publicUrl?: string;
 }): SandboxFhirParts {
+  let publicBase = '';
   const engineToken = crypto.randomBytes(32).toString('base64url');
   // The engine's own deliveries skip the per-request audit (the message lifecycle records
   // them); everyone else goes through the admin API's guards.
@@ -105,11 +121,17 @@ export function createSandboxFhirParts(o: {
     };
   };
   const store = new FhirStore(o.db, o.keys);
-  const router = createFhirRouter(store, { readGuards: [guarded(FHIR_READ)], writeGuards: [guarded(FHIR_WRITE)], ...(o.audit ? { onRead: viewAuditor(o.audit) } : {}) });
+  const router = createFhirRouter(store, {
+    publicBase: () => publicBase,
+    readGuards: [guarded(FHIR_READ)],
+    writeGuards: [guarded(FHIR_WRITE)],
+    ...(o.audit ? { onRead: viewAuditor(o.audit, store) } : {}),
+  });
   return {
     store,
     router,
     announce(httpPort) {
+      publicBase = `${o.publicUrl ?? `http://localhost:${httpPort}`}/fhir`;
       setLocalSandbox({ baseUrl: `http://127.0.0.1:${httpPort}/fhir`, token: engineToken });
     },
     withdraw() {

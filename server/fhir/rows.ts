@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely';
 import type { FhirResource } from 'fhir/r4.js';
 import { open, seal, type ContentKeyRing } from '../store/crypto.js';
-import { indexTerms } from './index-terms.js';
+import { indexTerms, type IndexTerm } from './index-terms.js';
 import type { FhirDatabase, FhirVersionsTable } from './schema.js';
 
 export type FhirKysely = Kysely<FhirDatabase>;
@@ -68,9 +68,43 @@ export async function loadCurrentMany(db: FhirKysely, keys: ContentKeyRing, type
   return out;
 }
 
-export async function history(db: FhirKysely, keys: ContentKeyRing, type: string, id: string): Promise<StoredVersion[]> {
-  const rows = await db.selectFrom('fhir_versions').selectAll().where('resource_type', '=', type).where('id', '=', id).orderBy('version_id', 'desc').execute();
-  return rows.map((r) => unsealVersion(keys, r));
+export interface HistoryScope {
+  /** Absent: every type (system-level history). */
+  type?: string;
+  /** Absent: every resource of the type. */
+  id?: string;
+  /** Only versions written at or after this instant. */
+  since?: Date;
+  offset: number;
+  count: number;
+}
+
+export interface HistoryPage extends HistoryScope {
+  /** Newest first; deletes included, without content. */
+  versions: StoredVersion[];
+  /** Versions in the whole scope, all pages. */
+  total: number;
+}
+
+export async function historyPage(db: FhirKysely, keys: ContentKeyRing, scope: HistoryScope): Promise<HistoryPage> {
+  let query = db.selectFrom('fhir_versions');
+  if (scope.type !== undefined) query = query.where('resource_type', '=', scope.type);
+  if (scope.id !== undefined) query = query.where('id', '=', scope.id);
+  if (scope.since) query = query.where('last_updated', '>=', scope.since.getTime());
+  const totalRow = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const rows =
+    scope.count === 0
+      ? []
+      : await query
+          .selectAll()
+          .orderBy('last_updated', 'desc')
+          .orderBy('resource_type')
+          .orderBy('id')
+          .orderBy('version_id', 'desc')
+          .limit(scope.count)
+          .offset(scope.offset)
+          .execute();
+  return { ...scope, versions: rows.map((r) => unsealVersion(keys, r)), total: Number(totalRow?.n ?? 0) };
 }
 
 /** Sorted-key JSON, so the same content always compares equal whatever its key order. */
@@ -90,6 +124,13 @@ export function contentKey(resource: FhirResource): string {
   const { meta, ...rest } = resource as FhirResource & { meta?: Record<string, unknown> };
   const { versionId: _v, lastUpdated: _l, source: _s, ...keptMeta } = meta ?? {};
   return canonical(Object.keys(keptMeta).length ? { ...rest, meta: keptMeta } : rest);
+}
+
+/** In chunks: one statement per resource could pass the databases' bound-parameter limits. */
+async function insertTerms(db: FhirKysely, type: string, id: string, terms: IndexTerm[]): Promise<void> {
+  for (let i = 0; i < terms.length; i += CHUNK) {
+    await db.insertInto('fhir_index').values(terms.slice(i, i + CHUNK).map((t) => ({ resource_type: type, id, ...t }))).execute();
+  }
 }
 
 /**
@@ -119,8 +160,38 @@ export async function writeVersion(db: FhirKysely, keys: ContentKeyRing, type: s
   }
   await db.deleteFrom('fhir_index').where('resource_type', '=', type).where('id', '=', id).execute();
   if (stored) {
-    const terms = indexTerms(stored as unknown as Record<string, unknown>);
-    if (terms.length) await db.insertInto('fhir_index').values(terms.map((t) => ({ resource_type: type, id, ...t }))).execute();
+    await insertTerms(db, type, id, indexTerms(stored as unknown as Record<string, unknown>, keys));
   }
   return { resourceType: type, id, versionId, lastUpdated: at, deleted: !resource, resource: stored };
+}
+
+/**
+ * Index the name and birth-date terms of Patients stored before those were indexed (they have
+ * no `string` or `date` rows yet), so name and birthdate search find them too. Returns how many
+ * Patients were looked at; cheap once done (only Patients with neither name nor birth date stay).
+ */
+export async function indexOlderPatients(db: FhirKysely, keys: ContentKeyRing): Promise<number> {
+  const rows = await db
+    .selectFrom('fhir_resources as r')
+    .select('r.id')
+    .where('r.resource_type', '=', 'Patient')
+    .where('r.deleted', '=', 0)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('fhir_index as i')
+            .select('i.id')
+            .whereRef('i.resource_type', '=', 'r.resource_type')
+            .whereRef('i.id', '=', 'r.id')
+            .where('i.kind', 'in', ['string', 'date']),
+        ),
+      ),
+    )
+    .execute();
+  for (const v of await loadCurrentMany(db, keys, 'Patient', rows.map((r) => r.id))) {
+    const terms = indexTerms(v.resource as unknown as Record<string, unknown>, keys).filter((t) => t.kind === 'string' || t.kind === 'date');
+    await insertTerms(db, 'Patient', v.id, terms);
+  }
+  return rows.length;
 }

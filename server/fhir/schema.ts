@@ -23,12 +23,12 @@ export interface FhirVersionsTable extends SealedColumns {
 export interface FhirIndexTable {
   resource_type: string;
   id: string;
-  kind: 'identifier' | 'reference' | 'token';
-  /** `identifier`, the element path of a reference (`subject`, `participant.member`), or a token element (`status`). */
+  kind: 'identifier' | 'reference' | 'token' | 'string' | 'date';
+  /** `identifier`, the element path of a reference (`subject`, `participant.member`), a token element (`status`), a string parameter (`family`, `given`, `name`) or `birthdate`. */
   name: string;
-  /** Identifier system ('' when none); '' for references. */
+  /** Identifier system ('' when none); '' for references; a string's exact text; a date's first day (YYYYMMDD). */
   system: string;
-  /** Identifier value, the reference as `Type/id`, or the token's code. */
+  /** Identifier value, the reference as `Type/id`, the token's code, a string folded (lower case, no accents), a date's last day. */
   value: string;
 }
 

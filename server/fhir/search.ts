@@ -1,13 +1,16 @@
 // Type-level search over the plaintext index: `_id`, `identifier` (token), `status`, reference
-// parameters (`patient`, `subject`, …), then `_include` / `_revinclude` for a person's record.
+// parameters (`patient`, `subject`, …), Patient's `name`/`family`/`given` (string) and
+// `birthdate` (date), then `_include` / `_revinclude` for a person's record.
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { ContentKeyRing } from '../store/crypto.js';
 import { parseSearchToken, splitSearchValues, unescapeSearchValue } from '../../adapters/fhir/search-token.js';
-import { badRequest } from './outcome.js';
+import { blindVariants, MAX_PREFIX, MAX_TRIGRAM_TEXT, trigrams } from './blind-index.js';
+import { badRequest, FhirError } from './outcome.js';
+import { dateRange, foldText, nameParts } from './index-terms.js';
 import { findReferences, literalTarget } from './references.js';
 import { loadCurrentMany, type FhirKysely, type StoredVersion } from './rows.js';
 import type { FhirDatabase } from './schema.js';
-import { RESULT_PARAMS, referenceParam, type ReferenceParam } from './search-params.js';
+import { hasStatusParam, isDateParam, isStringParam, RESULT_PARAMS, referenceParam, type ReferenceParam } from './search-params.js';
 
 export const DEFAULT_COUNT = 100;
 export const MAX_COUNT = 1000;
@@ -52,7 +55,7 @@ function parseIncludes(type: string, params: URLSearchParams, key: '_include' | 
   return specs;
 }
 
-function countOf(params: URLSearchParams): number {
+export function countOf(params: URLSearchParams): number {
   const raw = params.get('_count');
   if (raw === null) return DEFAULT_COUNT;
   const n = Number(raw);
@@ -83,10 +86,84 @@ function anyToken<A extends 'i' | 'j'>(alias: A, tokens: Token[]) {
     );
 }
 
-function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
+/** `family` etc.: `name` also searches given names, prefixes, suffixes and the text. */
+const STRING_PATHS: Record<string, string[]> = { name: ['family', 'given', 'name'], family: ['family'], given: ['given'] };
+
+/** A check on the unsealed resource for what the hashed index can only narrow down. */
+type Verifier = (resource: Record<string, unknown>) => boolean;
+
+/**
+ * String search (FHIR): starts-with ignoring case and accents (default), `:contains` anywhere,
+ * `:exact` the exact text. Each comma value becomes hashed terms that must all be indexed for
+ * the resource: one for exact and starts-with, its trigrams for :contains (then verified).
+ */
+function stringSearch(keys: ContentKeyRing, name: string, modifier: string | undefined, values: string[]): { needs: string[][][]; verify?: Verifier } {
+  if (modifier !== undefined && modifier !== 'exact' && modifier !== 'contains') throw badRequest(`modifier :${modifier} is not supported on "${name}" (use :exact or :contains)`);
+  let verified = false;
+  const needs = values.map((v) => {
+    if (modifier === 'exact') return [blindVariants(keys, 'exact', v)];
+    const folded = foldText(v);
+    if (modifier === 'contains') {
+      if ([...folded].length < 3) throw badRequest(`"${name}:contains" needs at least 3 characters`);
+      if ([...folded].length > MAX_TRIGRAM_TEXT) throw badRequest(`"${name}:contains" takes at most ${MAX_TRIGRAM_TEXT} characters`);
+      verified = true;
+      return trigrams(folded).map((t) => blindVariants(keys, 'trigram', t));
+    }
+    if ([...folded].length > MAX_PREFIX) verified = true;
+    return [blindVariants(keys, 'prefix', [...folded].slice(0, MAX_PREFIX).join(''))];
+  });
+  if (!verified) return { needs };
+  const wanted = values.map(foldText);
+  const paths = STRING_PATHS[name];
+  return {
+    needs,
+    verify: (resource) =>
+      nameParts(resource).some((part) => paths.includes(part.name) && wanted.some((w) => (modifier === 'contains' ? foldText(part.text).includes(w) : foldText(part.text).startsWith(w)))),
+  };
+}
+
+const DATE_VALUE = /^(eq|ne|lt|gt|le|ge|sa|eb)?(.*)$/;
+
+/** Date search (FHIR): the target's days (`i.system`..`i.value`, YYYYMMDD) against the searched days, by prefix. */
+function dateCondition(name: string, values: string[]) {
+  return (w: ExpressionBuilder<{ i: FhirDatabase['fhir_index'] }, 'i'>) =>
+    w.or(
+      values.map((v) => {
+        const [, prefix = 'eq', date] = DATE_VALUE.exec(v)!;
+        const range = dateRange(date);
+        if (!range) throw badRequest(`search parameter "${name}" takes a date YYYY, YYYY-MM or YYYY-MM-DD with an optional prefix eq, ne, lt, gt, le, ge, sa or eb`);
+        const within = w.and([w('i.system', '>=', range.first), w('i.value', '<=', range.last)]);
+        switch (prefix) {
+          case 'ne':
+            return w.not(within);
+          case 'lt':
+            return w('i.system', '<', range.first);
+          case 'gt':
+            return w('i.value', '>', range.last);
+          case 'le':
+            return w.or([w('i.system', '<', range.first), within]);
+          case 'ge':
+            return w.or([w('i.value', '>', range.last), within]);
+          case 'sa':
+            return w('i.system', '>', range.last);
+          case 'eb':
+            return w('i.value', '<', range.first);
+          default:
+            return within;
+        }
+      }),
+    );
+}
+
+function matchQuery(db: FhirKysely, keys: ContentKeyRing, type: string, params: URLSearchParams) {
+  const verifiers: Verifier[] = [];
   let query = db.selectFrom('fhir_resources as r').where('r.resource_type', '=', type).where('r.deleted', '=', 0);
   for (const [name, raw] of params) {
     if (RESULT_PARAMS.has(name)) continue;
+    // PostgreSQL refuses NUL in text: refuse it here, the same on every store (criteria of
+    // conditional writes and If-None-Exist come through here too).
+    if (name.includes('\u0000') || raw.includes('\u0000')) throw badRequest('NUL characters are not allowed in search parameters');
+    const [base, modifier] = name.split(':', 2);
     // Commas are OR; backslash escapes (`\,` `\|`) are literal characters.
     const escaped = splitSearchValues(raw);
     if (!escaped.length) continue;
@@ -117,7 +194,15 @@ function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
             ),
         ),
       );
-    } else if (name === 'status') {
+    } else if (isStringParam(type, base)) {
+      const { needs, verify } = stringSearch(keys, base, modifier, values);
+      if (verify) verifiers.push(verify);
+      query = query.where((eb) =>
+        eb.or(needs.map((all) => eb.and(all.map((variants) => eb.exists(indexRows(eb, 'string').where('i.name', 'in', STRING_PATHS[base]).where('i.value', 'in', variants)))))),
+      );
+    } else if (isDateParam(type, name)) {
+      query = query.where((eb) => eb.exists(indexRows(eb, 'date').where('i.name', '=', name).where(dateCondition(name, values))));
+    } else if (name === 'status' && hasStatusParam(type)) {
       query = query.where((eb) => eb.exists(indexRows(eb, 'token').where('i.name', '=', 'status').where('i.value', 'in', values)));
     } else {
       const param = referenceParam(type, name);
@@ -126,24 +211,43 @@ function matchQuery(db: FhirKysely, type: string, params: URLSearchParams) {
       query = query.where((eb) => eb.exists(indexRows(eb, 'reference').where('i.name', 'in', [...param.paths]).where('i.value', 'in', targets)));
     }
   }
-  return query;
+  return { query, verifiers };
 }
 
 /** Ids of current resources matching the criteria, at most `limit` (conditional operations ask for 2). */
-export async function matchingIds(db: FhirKysely, type: string, params: URLSearchParams, limit: number): Promise<string[]> {
+export async function matchingIds(db: FhirKysely, keys: ContentKeyRing, type: string, params: URLSearchParams, limit: number): Promise<string[]> {
   if (![...params.keys()].some((k) => !RESULT_PARAMS.has(k))) throw badRequest(`a conditional operation on ${type} needs search criteria`);
-  const rows = await matchQuery(db, type, params).select(['r.id']).orderBy('r.id').limit(limit).execute();
+  const { query, verifiers } = matchQuery(db, keys, type, params);
+  if (verifiers.length) throw badRequest('a conditional operation cannot use :contains or a long starts-with string search');
+  const rows = await query.select(['r.id']).orderBy('r.id').limit(limit).execute();
   return rows.map((r) => r.id);
 }
 
+/** Most candidates a verified string search (:contains) unseals before it refuses as too broad. */
+export const MAX_VERIFIED_CANDIDATES = 5000;
+
+async function loadInOrder(db: FhirKysely, keys: ContentKeyRing, type: string, ids: string[]): Promise<StoredVersion[]> {
+  const byId = new Map((await loadCurrentMany(db, keys, type, ids)).map((v) => [v.id, v]));
+  return ids.map((id) => byId.get(id)).filter((v): v is StoredVersion => v !== undefined);
+}
+
 export async function search(db: FhirKysely, keys: ContentKeyRing, type: string, params: URLSearchParams): Promise<SearchResult> {
-  const query = matchQuery(db, type, params);
+  const { query, verifiers } = matchQuery(db, keys, type, params);
   const count = countOf(params);
-  const totalRow = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-  const total = Number(totalRow?.n ?? 0);
-  const rows = count === 0 ? [] : await query.select(['r.id']).orderBy('r.last_updated').orderBy('r.id').limit(count).execute();
-  const byId = new Map((await loadCurrentMany(db, keys, type, rows.map((r) => r.id))).map((v) => [v.id, v]));
-  const matches = rows.map((r) => byId.get(r.id)).filter((v): v is StoredVersion => v !== undefined);
+  const ordered = query.select(['r.id']).orderBy('r.last_updated').orderBy('r.id');
+  let matches: StoredVersion[];
+  let total: number;
+  if (verifiers.length) {
+    const rows = await ordered.limit(MAX_VERIFIED_CANDIDATES + 1).execute();
+    if (rows.length > MAX_VERIFIED_CANDIDATES) throw new FhirError(400, 'too-costly', 'the string search is too broad: give more characters or other criteria');
+    const all = (await loadInOrder(db, keys, type, rows.map((r) => r.id))).filter((v) => verifiers.every((ok) => ok(v.resource as unknown as Record<string, unknown>)));
+    total = all.length;
+    matches = all.slice(0, count);
+  } else {
+    const totalRow = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    total = Number(totalRow?.n ?? 0);
+    matches = count === 0 ? [] : await loadInOrder(db, keys, type, (await ordered.limit(count).execute()).map((r) => r.id));
+  }
   const included = await collectIncludes(db, keys, type, params, matches);
   return { matches, included, total };
 }

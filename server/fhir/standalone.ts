@@ -4,6 +4,7 @@
 //   FHIR_SANDBOX_PORT     port (default 0: any free port); host is 127.0.0.1
 //   FHIR_SANDBOX_TOKENS   comma-separated bearer tokens accepted (unset: no authentication)
 //   FHIR_SANDBOX_CONTROL  1 → test controls under /__sandbox/ (faults, received requests, tokens)
+//   TRAMLINE_PUBLIC_URL   base URL clients use (default http://127.0.0.1:<port>); /fhir is appended
 //   TRAMLINE_CONTENT_KEY  content key (default: a random key for this process's life)
 // Prints one JSON line {"port": n, "db": "..."} on stdout when listening; exits when stdin closes.
 import crypto from 'node:crypto';
@@ -34,10 +35,14 @@ for (const t of (env.FHIR_SANDBOX_TOKENS ?? '').split(',').filter(Boolean)) cont
 const app = express();
 app.disable('x-powered-by');
 if (env.FHIR_SANDBOX_CONTROL === '1') app.use('/__sandbox', controls.router());
-app.use('/fhir', controls.faults, controls.auth, createFhirRouter(new FhirStore(db, keys)));
+let publicBase = '';
+const store = new FhirStore(db, keys);
+await store.indexOlderResources();
+app.use('/fhir', controls.faults, controls.auth, createFhirRouter(store, { publicBase: () => publicBase }));
 
 const server = app.listen(Number(env.FHIR_SANDBOX_PORT || 0), '127.0.0.1', () => {
   const { port } = server.address() as { port: number };
+  publicBase = `${(env.TRAMLINE_PUBLIC_URL || `http://127.0.0.1:${port}`).replace(/\/+$/, '')}/fhir`;
   process.stdout.write(`${JSON.stringify({ port, db: dbUrl.startsWith('sqlite:') ? dbUrl : 'postgres' })}\n`);
 });
 

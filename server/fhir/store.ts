@@ -6,12 +6,12 @@ import type { Bundle, FhirResource } from 'fhir/r4.js';
 import type { Kysely } from 'kysely';
 import type { ContentKeyRing } from '../store/crypto.js';
 import { gone, notFound } from './outcome.js';
-import { currentRow, history, loadCurrent, loadVersion, type FhirKysely, type StoredVersion } from './rows.js';
+import { currentRow, historyPage, indexOlderPatients, loadCurrent, loadCurrentMany, loadVersion, type FhirKysely, type HistoryPage, type HistoryScope, type StoredVersion } from './rows.js';
 import type { FhirDatabase } from './schema.js';
 import { search, type SearchResult } from './search.js';
 import { processTransaction, type EntryResult, type TransactionResult } from './transaction.js';
 
-export type { EntryResult, SearchResult, StoredVersion, TransactionResult };
+export type { EntryResult, HistoryPage, SearchResult, StoredVersion, TransactionResult };
 
 export class FhirStore {
   private readonly kysely: FhirKysely;
@@ -22,6 +22,11 @@ export class FhirStore {
     private readonly keys: ContentKeyRing,
   ) {
     this.kysely = db.kysely as unknown as Kysely<FhirDatabase>;
+  }
+
+  /** Call once at start: name and birth-date search terms for Patients stored by an older version. */
+  async indexOlderResources(): Promise<void> {
+    await indexOlderPatients(this.kysely, this.keys);
   }
 
   transaction(bundle: Bundle): Promise<TransactionResult> {
@@ -37,7 +42,8 @@ export class FhirStore {
   }
 
   async vread(type: string, id: string, versionId: number): Promise<StoredVersion> {
-    const v = Number.isInteger(versionId) ? await loadVersion(this.kysely, this.keys, type, id, versionId) : undefined;
+    // Versions count from 1 in a 32-bit column: anything else cannot exist (and must not reach PostgreSQL).
+    const v = Number.isInteger(versionId) && versionId >= 1 && versionId <= 2147483647 ? await loadVersion(this.kysely, this.keys, type, id, versionId) : undefined;
     if (!v) throw notFound(`${type}/${id} has no version ${versionId}`);
     if (v.deleted) throw gone(`${type}/${id} version ${versionId} is a delete`);
     return v;
@@ -45,8 +51,18 @@ export class FhirStore {
 
   /** Every version, newest first (deletes included, without content). */
   async history(type: string, id: string): Promise<StoredVersion[]> {
-    if (!(await currentRow(this.kysely, type, id))) throw notFound(`${type}/${id} is not known`);
-    return history(this.kysely, this.keys, type, id);
+    return (await this.historyPage({ type, id, offset: 0, count: Number.MAX_SAFE_INTEGER })).versions;
+  }
+
+  /** A page of versions of one resource, one type or everything, newest first; 404 for a resource never stored. */
+  async historyPage(scope: HistoryScope): Promise<HistoryPage> {
+    if (scope.type !== undefined && scope.id !== undefined && !(await currentRow(this.kysely, scope.type, scope.id))) throw notFound(`${scope.type}/${scope.id} is not known`);
+    return historyPage(this.kysely, this.keys, scope);
+  }
+
+  /** Current, not deleted versions of these resources of one type (unknown ids left out). */
+  currentMany(type: string, ids: readonly string[]): Promise<StoredVersion[]> {
+    return loadCurrentMany(this.kysely, this.keys, type, ids);
   }
 
   search(type: string, params: URLSearchParams): Promise<SearchResult> {

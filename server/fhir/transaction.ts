@@ -91,13 +91,13 @@ function plan(bundle: Bundle): Planned[] {
   });
 }
 
-async function resolveIdentities(db: FhirKysely, planned: Planned[]): Promise<Map<string, string>> {
+async function resolveIdentities(db: FhirKysely, keys: ContentKeyRing, planned: Planned[]): Promise<Map<string, string>> {
   const fullUrls = new Map<string, string>();
   const targets = new Set<string>();
   for (const p of planned) {
     const where = `entry[${p.index}]`;
     if (!p.id && p.condition) {
-      const ids = await matchingIds(db, p.type, p.condition, 2);
+      const ids = await matchingIds(db, keys, p.type, p.condition, 2);
       if (ids.length > 1) throw preconditionFailed(`${where}: conditional ${p.method} on ${p.type} matched more than one resource`);
       if (ids.length === 1) {
         p.id = ids[0];
@@ -124,7 +124,7 @@ const sameQuery = (a: URLSearchParams, b: URLSearchParams) => {
   return norm(a) === norm(b);
 };
 
-async function rewriteReferences(db: FhirKysely, planned: Planned[], fullUrls: Map<string, string>): Promise<void> {
+async function rewriteReferences(db: FhirKysely, keys: ContentKeyRing, planned: Planned[], fullUrls: Map<string, string>): Promise<void> {
   const conditional = new Map<string, string>();
   for (const p of planned) {
     if (!p.resource) continue;
@@ -141,7 +141,7 @@ async function rewriteReferences(db: FhirKysely, planned: Planned[], fullUrls: M
       let target = conditional.get(ref.reference);
       if (!target) {
         const query = new URLSearchParams(cond.query);
-        const ids = await matchingIds(db, cond.type, query, 2);
+        const ids = await matchingIds(db, keys, cond.type, query, 2);
         if (ids.length > 1) throw preconditionFailed(`${where}: conditional reference to ${cond.type} matched more than one resource`);
         // Not stored yet: the resource this Bundle creates or updates with the same criteria.
         const inBundle = planned.find((o) => o.type === cond.type && o.id && o.condition && sameQuery(o.condition, query));
@@ -202,8 +202,8 @@ export async function processTransaction(kysely: FhirKysely, keys: ContentKeyRin
     // another process's commit between our read and our write fails ours (SQLITE_BUSY), never
     // duplicates.
     if (postgres) await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.fhir_writes'))`.execute(trx);
-    const fullUrls = await resolveIdentities(trx, planned);
-    await rewriteReferences(trx, planned, fullUrls);
+    const fullUrls = await resolveIdentities(trx, keys, planned);
+    await rewriteReferences(trx, keys, planned, fullUrls);
     const results: EntryResult[] = new Array(planned.length);
     for (const p of [...planned].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index)) {
       results[p.index] = await apply(trx, keys, p, at);

@@ -3,6 +3,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { log } from '../logger.js';
+import { bodyErrorDetail } from './request-checks.js';
 
 export class HttpError extends Error {
   constructor(
@@ -29,8 +30,20 @@ const TITLES: Record<number, string> = {
   503: 'unavailable',
 };
 
+/**
+ * A mount whose clients expect another error shape (FHIR: an OperationOutcome) puts this in
+ * res.locals.errorBody, so the shared guards' 401/403/429 answers speak its language.
+ */
+export type ErrorBody = (status: number, detail: string) => { contentType: string; body: unknown };
+
 export function sendError(res: Response, status: number, detail: string, extra?: Record<string, unknown>): void {
   if (res.headersSent) return;
+  const custom = res.locals.errorBody as ErrorBody | undefined;
+  if (custom) {
+    const { contentType, body } = custom(status, detail);
+    res.status(status).set('content-type', contentType).send(JSON.stringify(body));
+    return;
+  }
   res.status(status).json({ error: { status, title: TITLES[status] ?? 'error', detail, ...extra } });
 }
 
@@ -38,11 +51,9 @@ export function sendError(res: Response, status: number, detail: string, extra?:
 export const jsonErrorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   if (err instanceof HttpError) return sendError(res, err.status, err.message, err.extra);
   const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
-  const type = (err as { type?: string }).type;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    // body-parser: too large, malformed JSON, bad charset. Its messages carry no body content.
-    const detail = type === 'entity.too.large' ? 'request body too large' : type === 'entity.parse.failed' ? 'request body is not valid JSON' : 'bad request';
-    return sendError(res, status, detail);
+    // body-parser: too large, too deep, malformed JSON, bad charset.
+    return sendError(res, status, bodyErrorDetail(err as { type?: string }));
   }
   const errorId = randomUUID();
   log.error({ errorId, method: req.method, path: req.path, reason: (err as Error)?.name ?? 'error' }, 'request failed');

@@ -3,6 +3,7 @@
 // one) and the outcome — 401 and 403 included.
 import type { Request, RequestHandler, Response } from 'express';
 import type { AuditEntryInput, AuditOutcome } from '../audit/types.js';
+import { withoutNul } from '../audit/views.js';
 import type { Principal } from '../auth/roles.js';
 
 export interface AuditSink {
@@ -36,7 +37,7 @@ function entryFor(req: Request, res: Response, category: AuditEntryInput['catego
   // req.baseUrl/req.path are rewound once routing has left a router; originalUrl is not.
   const path = req.originalUrl.split('?')[0];
   const action = notes.auditAction ?? `${req.method} ${path}`;
-  return {
+  return withoutNul({
     category: res.statusCode === 401 ? 'auth' : category,
     action,
     outcome: outcomeOf(res.statusCode),
@@ -48,7 +49,7 @@ function entryFor(req: Request, res: Response, category: AuditEntryInput['catego
     purpose: notes.auditPurpose,
     breakGlass: notes.auditBreakGlass,
     detail: { status: res.statusCode, ...(notes.authFailure ? { reason: notes.authFailure } : {}), ...notes.auditDetail },
-  };
+  });
 }
 
 /** `onlyFailures`: skip successful requests (e.g. Prometheus scrapes every few seconds). */

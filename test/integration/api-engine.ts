@@ -31,7 +31,7 @@ export interface ApiEngine {
 }
 
 /** `dbUrl`: the store (default a temp SQLite file); a postgres:// URL with ?schema= is dropped on close. */
-export async function startApiEngine(options: { env?: NodeJS.ProcessEnv; contentDays?: number; dbUrl?: string } = {}): Promise<ApiEngine> {
+export async function startApiEngine(options: { env?: NodeJS.ProcessEnv; contentDays?: number; dbUrl?: string; publicUrl?: string } = {}): Promise<ApiEngine> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-api-'));
   const channelsDir = path.join(dir, 'channels');
   mkdirSync(channelsDir);
@@ -60,7 +60,7 @@ retention:
   );
   const { channels, problems } = loadChannelFolder(channelsDir);
   if (problems.length) throw new Error(JSON.stringify(problems));
-  const config: Config = { dbUrl: options.dbUrl ?? `sqlite:${path.join(dir, 'data', 'tramline.db')}`, httpPort: 0, mllpPort: 0, channelsDir, dataDir: path.join(dir, 'data') };
+  const config: Config = { dbUrl: options.dbUrl ?? `sqlite:${path.join(dir, 'data', 'tramline.db')}`, httpPort: 0, mllpPort: 0, channelsDir, dataDir: path.join(dir, 'data'), ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) };
   const env = { TRAMLINE_AUTH_DEV_ISSUER: 'true', TRAMLINE_AUTH_FAILURE_LIMIT: '100000', ...options.env };
   const running = await runEngine(config, channels, { env });
   const tokenStore = new TokenStore(running.opened.db);

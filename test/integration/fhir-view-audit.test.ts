@@ -41,3 +41,52 @@ test('a clinician reading a Patient is audited as a view of that person', async 
   );
   expect(views).toHaveLength(0);
 });
+
+test('reads of any resource about a person are views of that person, whatever the type', async () => {
+  const OTHER = '9449305552';
+  const nhs = (value: string) => ({ system: 'https://fhir.nhs.uk/Id/nhs-number', value });
+  const write = async (method: string, path: string, body: unknown) => {
+    const res = await e.call(method, `/fhir${path}`, { token: e.tokens.engineer, contentType: 'application/fhir+json', body });
+    expect([path, res.status]).toEqual([path, method === 'POST' ? 201 : res.status === 201 ? 201 : 200]);
+    return res.body as { id: string };
+  };
+  const patient = await write('PUT', `/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|${OTHER}`, { resourceType: 'Patient', identifier: [nhs(OTHER)] });
+  const nameless = await write('POST', '/Patient', { resourceType: 'Patient', gender: 'unknown' });
+  const subject = { reference: `Patient/${patient.id}` };
+  const episode = await write('POST', '/EpisodeOfCare', { resourceType: 'EpisodeOfCare', status: 'active', patient: subject });
+  await write('POST', '/ServiceRequest', { resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject });
+  const encounter = await write('POST', '/Encounter', { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, subject });
+  await write('POST', '/Flag', { resourceType: 'Flag', status: 'active', code: { text: 'x' }, subject: { reference: `Patient/${nameless.id}` } });
+
+  const views = async () => {
+    await e.running.instrumented.audit.flush();
+    return (await e.running.instrumented.audit.query({ category: 'view', limit: 10_000 })).map((x) => `${x.patient} ${(x.detail as { section?: string }).section} ${x.purpose}`);
+  };
+  const before = (await views()).length;
+  const reads = [
+    `/fhir/EpisodeOfCare?patient=Patient/${patient.id}`,
+    `/fhir/ServiceRequest?subject=Patient/${patient.id}`,
+    `/fhir/Encounter/${encounter.id}`,
+    `/fhir/EpisodeOfCare/${episode.id}/_history`,
+    `/fhir/Encounter/${encounter.id}/_history/1`,
+    '/fhir/Flag?status=active',
+    '/fhir/EpisodeOfCare/_history',
+  ];
+  for (const path of reads) {
+    const res = await e.call('GET', path, { token: e.tokens.clinician, headers: { 'x-purpose-of-use': 'care planning' } });
+    expect([path, res.status]).toEqual([path, 200]);
+  }
+  expect((await views()).slice(before)).toEqual([
+    `${OTHER} fhir:EpisodeOfCare care planning`,
+    `${OTHER} fhir:ServiceRequest care planning`,
+    `${OTHER} fhir:Encounter care planning`,
+    `${OTHER} fhir:EpisodeOfCare care planning`,
+    `${OTHER} fhir:Encounter care planning`,
+    // A person without an NHS number is named by their Patient id, never left out.
+    `Patient/${nameless.id} fhir:Flag care planning`,
+    `${OTHER} fhir:EpisodeOfCare care planning`,
+  ]);
+  // The person's access history lists them.
+  const history = await e.call('GET', `/api/audit?patient=${OTHER}&category=view`, { token: e.tokens.auditor });
+  expect(history.body.total).toBeGreaterThanOrEqual(reads.length - 1);
+});

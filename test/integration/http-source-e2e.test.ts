@@ -69,6 +69,7 @@ destinations:
     ['an unknown channel', 'no-such-channel', [{}], 'application/json', 404, 'not-found'],
     ['a body that is not JSON', 'cld-push', 'NHS_Number=1', 'text/plain', 415, 'not-supported'],
     ['broken JSON', 'cld-push', '[{"a":', 'application/json', 400, 'structure'],
+    ['JSON nested 3,000 deep', 'cld-push', `[{"a":${'['.repeat(3000)}${']'.repeat(3000)}}]`, 'application/json', 400, 'structure'],
     ['too many records', 'cld-push', Array.from({ length: 51 }, () => ({})), 'application/json', 413, 'too-long'],
     ['only bad records', 'cld-push', [{ LA_Code: 'X26' }], 'application/json', 422, 'invalid'],
   ])('%s is answered with an OperationOutcome', async (_what, channel, body, type, status, code) => {

@@ -188,7 +188,9 @@ describe.each(BACKENDS)('sandbox FHIR store on %s', (backendName) => {
     const active = await store.search('EpisodeOfCare', new URLSearchParams({ patient: `Patient/${patientId}`, status: 'active' }));
     expect(active.matches.map((m) => (m.resource as EpisodeOfCare).identifier![0].value)).toEqual(['EV-1']);
     expect((await store.search('EpisodeOfCare', new URLSearchParams({ patient: patientId, status: 'active,finished' }))).total).toBe(2);
-    expect((await rejection(store.search('Patient', new URLSearchParams({ name: 'x' })))).status).toBe(400);
+    expect((await rejection(store.search('Patient', new URLSearchParams({ nickname: 'x' })))).status).toBe(400);
+    // A parameter FHIR defines for other types only is refused too, not ignored.
+    expect((await rejection(store.search('Patient', new URLSearchParams({ 'based-on': 'ServiceRequest/1' })))).status).toBe(400);
   });
 
   it('deletes: read answers 410, history keeps the delete, search no longer finds it', async () => {

@@ -6,6 +6,11 @@ import type { ApiRoute } from '../route.js';
 
 const MAPPING_ID = /^[a-z0-9][a-z0-9-]{0,99}$/;
 
+/** Where the server keeps its files is not the caller's business: `/srv/…/mappings/x.yaml:80` becomes `x.yaml:80`. */
+export function withoutServerPaths(text: string): string {
+  return text.replace(/(^|[\s'"(])(?:[A-Za-z]:)?[\\/](?:[^\s\\/:]+[\\/])+([^\s\\/:'")]+)/g, '$1$2');
+}
+
 export const mappingRoutes: ApiRoute[] = [
   {
     method: 'get',
@@ -41,8 +46,9 @@ export const mappingRoutes: ApiRoute[] = [
         // and the issues (which name fields, not values).
         if (err instanceof TramlineError) {
           const issues = (err as { issues?: readonly string[] }).issues;
-          throw new HttpError(422, reasonOf(err), { kind: err.kind, ...(issues ? { issues } : {}) });
+          throw new HttpError(422, withoutServerPaths(reasonOf(err)), { kind: err.kind, ...(issues ? { issues: issues.map(withoutServerPaths) } : {}) });
         }
+        if (err instanceof SyntaxError) throw new HttpError(400, 'the body is not valid JSON for a JSON-input mapping');
         throw err;
       }
     },
