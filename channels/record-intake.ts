@@ -3,6 +3,7 @@
 // mapped and validated as a whole, then stored and queued. A bad row never stops the good
 // ones; an excluded row never leaves and is only counted.
 import { createHash } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { log } from '../server/logger.js';
 import type { MessageStore } from '../server/store/message-store.js';
 import type { ChannelDefinition } from './definition.js';
@@ -147,6 +148,9 @@ export class RecordIntake {
         }
         // Groups finished, not started: each count is reported once, by the worker reaching it.
         this.opts.onProgress?.(++finished, groups.size);
+        // A store that answers synchronously (SQLite) resolves every await as a microtask:
+        // without this, a batch of thousands of people would hold HL7 ACKs until it is done.
+        await yieldToEventLoop();
       }
     };
     await Promise.all(Array.from({ length: Math.min(GROUP_CONCURRENCY, pending.length) }, worker));
