@@ -10,7 +10,7 @@ import type { ChannelDefinition } from './definition.js';
 import { reasonOf } from './errors.js';
 import type { DeliveryQueue, Envelope } from './queue/types.js';
 import type { RecordFormat } from './record-formats.js';
-import { exclusionOf, groupRows, type RecordProblem, type RecordRow } from './records.js';
+import { exclusionOf, type RecordProblem, type RecordRow } from './records.js';
 import { conditionalUrls, retractionFor, type Retraction } from './retraction.js';
 
 /** What a mapping made of one group, and what it left out (value-free warnings). */
@@ -111,10 +111,11 @@ export class RecordIntake {
 
   /**
    * Start a batch fed a row at a time (a file read as a stream): rows are screened as they
-   * come, and only the good ones are kept, grouped, until `finish` sends them.
+   * come, and only the good ones are kept, grouped, until `finish` sends them (`compact`: held
+   * as JSON text, for rows read from files).
    */
-  begin(source: string): RecordBatch {
-    return new RecordBatch(this, source);
+  begin(source: string, options: { compact?: boolean } = {}): RecordBatch {
+    return new RecordBatch(this, source, options.compact);
   }
 
   /** Screen one row: its problems, or whether an exclusion rule holds it back, or the row. */
@@ -127,27 +128,30 @@ export class RecordIntake {
     return { row };
   }
 
-  /** Good rows by group (person); without a group key, one group a row. */
-  group(items: Item[]): Map<string, Item[]> {
-    return groupRows(items, this.opts.format.groupKey);
+  /** The group (person) of a good row; without a group key, each row is its own group. */
+  groupOf(row: RecordRow, rowNumber: number): string {
+    return this.opts.format.groupKey ? this.opts.format.groupKey(row) : `#${rowNumber}`;
   }
 
-  /** Send every group; each person's failure is recorded, never stops the others. */
-  async sendGroups(groups: Map<string, Item[]>, excludedGroups: Set<string>, source: string, report: BatchReport, warn: (w: RecordWarning) => void): Promise<void> {
+  /** Send every group (emptying `groups`); each person's failure is recorded, never stops the others. */
+  async sendGroups<T>(groups: Map<string, T[]>, load: (held: T[]) => Item[], excludedGroups: Set<string>, source: string, report: BatchReport, warn: (w: RecordWarning) => void): Promise<void> {
     // Groups (people) are independent: work on several at once so the store can commit their
     // writes together (group commit) instead of one fsync per write. Within a group, in order.
     const pending = [...groups];
+    const total = groups.size;
     let finished = 0;
     const worker = async () => {
       for (let next = pending.shift(); next; next = pending.shift()) {
-        const [key, items] = next;
+        const [key, held] = next;
+        groups.delete(key); // let each person's rows go once they are sent
+        const items = load(held);
         try {
           await this.sendGroup(key, items, excludedGroups.has(key), source, report, warn);
         } catch (err) {
           report.failed.push({ rows: items.map((i) => i.rowNumber), reason: withoutValues(reasonOf(err)) });
         }
         // Groups finished, not started: each count is reported once, by the worker reaching it.
-        this.opts.onProgress?.(++finished, groups.size);
+        this.opts.onProgress?.(++finished, total);
         // A store that answers synchronously (SQLite) resolves every await as a microtask:
         // without this, a batch of thousands of people would hold HL7 ACKs until it is done.
         await yieldToEventLoop();
@@ -242,15 +246,25 @@ export function withoutValues(reason: string): string {
   return reason.replace(/\s*"[^"]*"/g, '');
 }
 
+/**
+ * A good row held until its batch is sent, compactly: its field names are shared by every row
+ * of the same shape and its values kept as one JSON text, so a 100 MB extract is held in about
+ * its own size rather than several times that as objects.
+ */
+type HeldRow = Item | { rowNumber: number; names: string[]; values: string };
+
 /** One batch fed a row at a time; see RecordIntake.begin. */
 export class RecordBatch {
   readonly report: BatchReport;
-  private readonly good: Item[] = [];
+  private readonly groups = new Map<string, HeldRow[]>();
+  private readonly shapes = new Map<string, string[]>();
   private readonly excludedGroups = new Set<string>();
 
   constructor(
     private readonly intake: RecordIntake,
     source: string,
+    /** Hold rows as JSON text: only for rows that are plain JSON (CSV, JSON lines), not database values. */
+    private readonly compact = false,
   ) {
     this.report = { source, rows: 0, accepted: 0, rejectedRows: 0, rejected: [], warnings: [], excluded: {}, queued: 0, unchanged: 0, failed: [], retracted: 0 };
   }
@@ -266,7 +280,28 @@ export class RecordBatch {
       return;
     }
     r.accepted++;
-    this.good.push({ row: screened.row, rowNumber });
+    const key = this.intake.groupOf(screened.row, rowNumber);
+    const held = this.hold(screened.row, rowNumber);
+    const list = this.groups.get(key);
+    if (list) list.push(held);
+    else this.groups.set(key, [held]);
+  }
+
+  private hold(row: RecordRow, rowNumber: number): HeldRow {
+    if (!this.compact) return { row, rowNumber };
+    const keys = Object.keys(row);
+    const shape = keys.join('\0');
+    let names = this.shapes.get(shape);
+    if (!names) this.shapes.set(shape, (names = keys));
+    return { rowNumber, names, values: JSON.stringify(keys.map((k) => row[k])) };
+  }
+
+  private static load(held: HeldRow[]): Item[] {
+    return held.map((h) => {
+      if ('row' in h) return h;
+      const values = JSON.parse(h.values) as unknown[];
+      return { rowNumber: h.rowNumber, row: Object.fromEntries(h.names.map((n, i) => [n, values[i]])) };
+    });
   }
 
   /** A row that could not be used: counted once, each of its problems listed (up to the cap). */
@@ -290,11 +325,10 @@ export class RecordBatch {
   }
 
   async finish(): Promise<BatchReport> {
-    const byKey = this.intake.group(this.good);
-    this.good.length = 0;
     // Groups with nothing left to send but something withdrawn: retraction only.
-    for (const key of this.excludedGroups) if (!byKey.has(key)) byKey.set(key, []);
-    await this.intake.sendGroups(byKey, this.excludedGroups, this.report.source, this.report, (w) => this.warn(w));
+    for (const key of this.excludedGroups) if (!this.groups.has(key)) this.groups.set(key, []);
+    await this.intake.sendGroups(this.groups, RecordBatch.load, this.excludedGroups, this.report.source, this.report, (w) => this.warn(w));
+    this.groups.clear();
     this.report.rejected.sort((a, b) => a.row - b.row);
     this.report.warnings.sort((a, b) => a.rows[0] - b.rows[0]);
     return this.report;

@@ -20,7 +20,7 @@ import { formatOf, readExtract, type ExtractCharset, type ExtractFormat } from '
 
 /** Where rows go: one batch per file, fed a row at a time. */
 export interface ExtractSink {
-  begin(source: string): {
+  begin(source: string, options: { compact: boolean }): {
     add(raw: unknown, rowNumber: number): void;
     reject(rowNumber: number, problems: { field: string; reason: string }[]): void;
     finish(): Promise<BatchReport>;
@@ -155,7 +155,7 @@ export class FileDropSource {
       const opened = fstatSync(fd);
       if (!opened.isFile() || opened.ino !== st.ino || opened.dev !== st.dev) throw new Refused('the file was replaced while it was being opened: refused, not read');
       log.info({ channel: this.channel, file: name, bytes: opened.size }, 'extract picked up');
-      const batch = this.sink.begin(name);
+      const batch = this.sink.begin(name, { compact: true });
       const input = createReadStream('', { fd, autoClose: false, highWaterMark: 256 * 1024 });
       const rows = readExtract(input, { format, charset: this.config.charset ?? 'utf-8', csvDelimiter: this.config.csvDelimiter });
       for await (const chunk of rows) {

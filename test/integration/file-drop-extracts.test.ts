@@ -8,6 +8,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFil
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { readExtract } from '../../adapters/file-drop/read.js';
 import { FileDropSource, type FileDropConfig } from '../../adapters/file-drop/source.js';
 import type { ChannelDefinition } from '../../channels/definition.js';
 import { EmbeddedQueue } from '../../channels/queue/embedded.js';
@@ -194,12 +198,35 @@ describe('CLD extracts through the file-drop source', () => {
     }
   });
 
-  test('a large extract is read in chunks: the event loop is never held for long', async () => {
-    const f = folder();
-    // 20,000 rows (~7 MB): 5,000 people of four events each.
+  /** A CLD extract of `count` people, each with P1001's rows. */
+  function largeExtract(count: number): string[] {
     const people = ROWS.filter((l) => l.includes(',P1001,'));
     const lines: string[] = [HEADER];
-    for (let p = 0; p < 5000; p++) for (const l of people) lines.push(l.replace(/,P1001,9434765919,/, `,L${p},,`).replace(/(SVC|REQ|ASM|REV)-1001-/g, `$1-L${p}-`));
+    for (let p = 0; p < count; p++) for (const l of people) lines.push(l.replace(/,P1001,9434765919,/, `,L${p},,`).replace(/(SVC|REQ|ASM|REV)-1001-/g, `$1-L${p}-`));
+    return lines;
+  }
+
+  test('good rows of a file are held compactly until sent: memory grows by about the file size, not several times it', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const bytes = Buffer.from(largeExtract(5000).join('\n') + '\n');
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const batch = intake.begin('held.csv', { compact: true });
+    for await (const chunk of readExtract(Readable.from([bytes]), { format: 'csv', charset: 'utf-8', csvDelimiter: ',' })) {
+      for (const r of chunk) if ('record' in r) batch.add(r.record, r.row);
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(batch.report.accepted).toBeGreaterThan(20000);
+    // As objects the same rows took over four times the file's size.
+    expect(grown).toBeLessThan(2 * bytes.length);
+  });
+
+  test('a large extract is read in chunks: the event loop is never held for long', async () => {
+    const f = folder();
+    // 20,000+ rows (~7 MB): 5,000 people of P1001's events each.
+    const lines = largeExtract(5000);
     const delay = monitorEventLoopDelay({ resolution: 10 });
     try {
       // Warm up first: the mapping's validators compile on first use (once per process).
