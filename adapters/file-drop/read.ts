@@ -38,6 +38,22 @@ export function formatOf(fileName: string): ExtractFormat | undefined {
   return undefined;
 }
 
+/** A file that is not an extract at all; the message never quotes it. */
+export class NotAnExtract extends Error {}
+
+/**
+ * Column names are echoed in reports (`field`), so a first row that does not look like
+ * column names (a key file, a binary dropped by mistake) refuses the file instead.
+ */
+const COLUMN_NAME = /^[\p{L}_][\p{L}\p{N} _.()/-]{0,99}$/u;
+
+function headerOf(cells: Buffer[], charset: ExtractCharset): string[] | NotAnExtract {
+  const names = cells.map((c) => decodeText(c, charset)?.trim() ?? '');
+  const bad = names.findIndex((n) => !COLUMN_NAME.test(n));
+  if (bad >= 0) return new NotAnExtract(`row 1 is not a header of column names (column ${bad + 1} is not a name): not read as an extract`);
+  return names;
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decode bytes in the declared charset; undefined when they are not valid UTF-8. */
@@ -79,6 +95,10 @@ async function* csvRows(input: Readable, o: Required<ReadOptions>): AsyncGenerat
   let lastSkipLine = -1;
   // Records and skips arrive synchronously, in file order, while a chunk of bytes is parsed.
   let ready: ExtractRow[] = [];
+  // What ends the read: a refused header, or a parse error that is not one row's. It reaches
+  // the loop below through the write callback or this variable; the 'error' listener only
+  // keeps an error from being "unhandled" (which would end the process).
+  let failed: Error | undefined;
   const parser = parse({
     encoding: null, // fields as bytes: decoded per field below, in the declared charset
     bom: true,
@@ -89,23 +109,32 @@ async function* csvRows(input: Readable, o: Required<ReadOptions>): AsyncGenerat
     max_record_size: o.maxRowBytes,
     on_record: (record) => {
       const cells = record as unknown as Buffer[]; // encoding: null
+      if (failed) return undefined;
       row++;
-      if (!header) header = cells.map((c) => (decodeText(c, o.charset) ?? '').trim());
-      else ready.push(csvRecord(header, cells, row, o.charset));
+      if (!header) {
+        const names = headerOf(cells, o.charset);
+        if (names instanceof NotAnExtract) failed = names;
+        else header = names;
+      } else ready.push(csvRecord(header, cells, row, o.charset));
       return undefined; // handled here; nothing for the parser to pass on
     },
   });
   parser.on('skip', (err: CsvError & { lines?: number; column?: number }) => {
     // One broken record can raise several skips on the same line: it is one row.
+    if (!header) {
+      failed ??= new NotAnExtract('row 1 could not be read as a CSV header: not read as an extract');
+      return;
+    }
     if (err.lines === lastSkipLine) return;
     lastSkipLine = err.lines ?? -1;
-    const field = header && typeof err.column === 'number' ? (header[err.column] ?? '(row)') : '(row)';
+    const field = typeof err.column === 'number' ? (header[err.column] ?? '(row)') : '(row)';
     ready.push({ row: ++row, problems: [{ field, reason: csvReason(err.code, o.maxRowBytes) }] });
   });
+  parser.on('error', (err: Error) => (failed ??= err));
   parser.resume();
   const feed = (data?: Buffer) =>
     new Promise<void>((resolve, reject) => {
-      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      const done = (err?: Error | null) => (err || failed ? reject(err ?? failed) : resolve());
       if (data) parser.write(data, done);
       else parser.end(done);
     });

@@ -9,14 +9,14 @@
 // symbolic links, folders, devices and files with other hard links are refused unread — and a
 // file that cannot be moved away is remembered (name + inode + size + mtime), reported once,
 // and not read again until it changes.
-import { closeSync, constants, createReadStream, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, writeFileSync, type ReadStream, type Stats } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FileSourceConfig } from '../../channels/definition.js';
 import type { BatchReport } from '../../channels/record-intake.js';
 import { log } from '../../server/logger.js';
 import { freeArchivePath, REPORT_SUFFIX } from './names.js';
-import { formatOf, readExtract, type ExtractCharset, type ExtractFormat } from './read.js';
+import { formatOf, NotAnExtract, readExtract, type ExtractCharset, type ExtractFormat } from './read.js';
 
 /** Where rows go: one batch per file, fed a row at a time. */
 export interface ExtractSink {
@@ -50,7 +50,7 @@ const FS_REASONS: Record<string, string> = {
  * quote the bytes it choked on, so only error codes are reported.
  */
 function reasonFor(err: unknown): string {
-  if (err instanceof Refused) return err.message;
+  if (err instanceof Refused || err instanceof NotAnExtract) return err.message;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return `${FS_REASONS[code] ?? 'file system error'} (${code})`;
   if (typeof code === 'string' && code.startsWith('CSV_')) return `could not be read as CSV (${code})`;
@@ -151,12 +151,13 @@ export class FileDropSource {
     // O_NOFOLLOW: a link swapped in after lstat fails (ELOOP) instead of being followed;
     // O_NONBLOCK: a pipe swapped in cannot hang the open.
     const fd = openSync(path.join(this.config.directory, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    let input: ReadStream | undefined;
     try {
       const opened = fstatSync(fd);
       if (!opened.isFile() || opened.ino !== st.ino || opened.dev !== st.dev) throw new Refused('the file was replaced while it was being opened: refused, not read');
       log.info({ channel: this.channel, file: name, bytes: opened.size }, 'extract picked up');
       const batch = this.sink.begin(name, { compact: true });
-      const input = createReadStream('', { fd, autoClose: false, highWaterMark: 256 * 1024 });
+      input = createReadStream('', { fd, highWaterMark: 256 * 1024 });
       const rows = readExtract(input, { format, charset: this.config.charset ?? 'utf-8', csvDelimiter: this.config.csvDelimiter });
       for await (const chunk of rows) {
         for (const r of chunk) {
@@ -168,7 +169,16 @@ export class FileDropSource {
       }
       return await batch.finish();
     } finally {
-      closeSync(fd);
+      // The stream owns the descriptor once made; wait for it to close, or a read still in
+      // flight could land on the next file's descriptor (numbers are reused).
+      if (!input) closeSync(fd);
+      else if (!input.closed) {
+        const stream = input;
+        const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+        input.on('error', () => undefined); // the read already failed or ended; that error is reported
+        input.destroy();
+        await closed;
+      }
     }
   }
 

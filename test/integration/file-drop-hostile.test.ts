@@ -125,10 +125,24 @@ destinations:
     await stillServing();
   });
 
+  test('a regular file that is not an extract (a key, a binary) is refused without echoing a byte of it', async () => {
+    const key = 'k3J+9x/QZKEYBYTES0123456789abcdefABCDEF=';
+    dropFile('content-key.csv', `${key},"\nQZROWBYTES"unclosed,\u0000\u00ff\n`);
+    dropFile('key-lines.csv', `${key},x\nQZROWBYTES,1\n`);
+    for (const name of ['content-key.csv', 'key-lines.csv']) {
+      const { dir, file, report } = await reportFor(name);
+      expect(dir).toBe('failed');
+      expect(report.error).toMatch(/not read as an extract/);
+      expect(readFileSync(path.join(drop, 'failed', file), 'utf8')).not.toMatch(/QZ|k3J/);
+    }
+    expect(engine.output()).not.toMatch(/QZ|k3J/);
+    await stillServing();
+  });
+
   test('a file taken out of the folder while it is being read: reported, engine serving', async () => {
     const name = 'vanishing.csv';
     // Big enough to take a while: rows of the wrong width are cheap to write and to reject.
-    dropFile(name, `${HEADER}\n${'x,y\n'.repeat(100_000)}`);
+    dropFile(name, `${HEADER}\n${'x,y\n'.repeat(150_000)}`);
     await eventually(async () => engine.output().includes(`"file":"${name}"`), 30000, 'pick-up of vanishing.csv');
     renameSync(path.join(drop, name), path.join(e.dir, 'taken-away.csv'));
     const { report } = await reportFor(name);
