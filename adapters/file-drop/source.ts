@@ -74,6 +74,7 @@ export class FileDropSource {
   /** Files that could not be moved away, by name → identity: not read again while unchanged. */
   private readonly unmovable = new Map<string, string>();
   private closed = false;
+  private folderUnreadable = false;
 
   constructor(
     private readonly config: FileDropConfig,
@@ -101,9 +102,12 @@ export class FileDropSource {
     try {
       names = readdirSync(this.config.directory);
     } catch (err) {
-      log.warn({ channel: this.channel, reason: reasonFor(err) }, 'extract folder unreadable');
+      // Once, not every poll, until it can be read again.
+      if (!this.folderUnreadable) log.warn({ channel: this.channel, reason: reasonFor(err) }, 'extract folder unreadable');
+      this.folderUnreadable = true;
       return;
     }
+    this.folderUnreadable = false;
     const listed = new Set(names);
     for (const memo of [this.seen, this.unmovable]) for (const name of memo.keys()) if (!listed.has(name)) memo.delete(name);
     const now = Date.now();
