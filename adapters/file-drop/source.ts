@@ -65,7 +65,7 @@ function kindOf(st: Stats): string {
   return 'a device';
 }
 
-const identityOf = (st: Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+const identityOf = (st: Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.nlink}`;
 
 export class FileDropSource {
   private timer?: NodeJS.Timeout;
@@ -129,13 +129,14 @@ export class FileDropSource {
     const identity = identityOf(st);
     if (this.unmovable.get(name) === identity) return;
     if (!st.isFile()) return this.finish(name, identity, 'failed', { error: `not a regular file in the folder (${kindOf(st)}): refused, not read` }, now);
-    if (st.nlink > 1) return this.finish(name, identity, 'failed', { error: 'not a regular file of the folder alone (it has other hard links): refused, not read' }, now);
     const prev = this.seen.get(name);
     if (prev?.identity !== identity) {
       this.seen.set(name, { identity, since: now });
       if (this.config.stableMs > 0) return;
     } else if (now - prev.since < this.config.stableMs) return;
     this.seen.delete(name);
+    // Judged once stable: a drop by `ln` then `rm` of the staging name has two links briefly.
+    if (st.nlink > 1) return this.finish(name, identity, 'failed', { error: 'not a regular file of the folder alone (it has other hard links): refused, not read' }, now);
 
     const started = Date.now();
     let report: Record<string, unknown>;

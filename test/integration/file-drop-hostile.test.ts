@@ -4,7 +4,7 @@
 // the file must be reported (failed/ with a reason where it can go), and nothing is picked up
 // again and again.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
 import { eventually, killAllEngines, prepareEngine, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
@@ -121,6 +121,14 @@ destinations:
     expect(report.error).toMatch(/not a regular file/);
     expect(readFileSync(path.join(drop, 'failed', file), 'utf8')).not.toContain('SECRET');
     expect(readFileSync(secret, 'utf8')).toContain('SECRET'); // the target is untouched
+    expect(engine.output()).not.toContain('SECRET');
+
+    // A hard link to it is not followed either: a file with other links is refused unread.
+    linkSync(secret, path.join(drop, 'hard.csv'));
+    const hard = await reportFor('hard.csv');
+    expect(hard.dir).toBe('failed');
+    expect(hard.report.error).toMatch(/hard links/);
+    expect(readFileSync(path.join(drop, 'failed', hard.file), 'utf8')).not.toContain('SECRET');
     expect(engine.output()).not.toContain('SECRET');
     await stillServing();
   });
