@@ -41,6 +41,8 @@ export interface FileSourceConfig {
   pollIntervalMs: number;
   stableMs: number;
   csvDelimiter: string;
+  /** How extract bytes are decoded; text that is not valid in it rejects its row. */
+  charset: 'utf-8' | 'latin1' | 'windows-1252';
 }
 
 export interface HttpSourceConfig {

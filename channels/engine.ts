@@ -210,7 +210,7 @@ export class Engine {
       case 'http':
         return { definition: channel, intake, port: 0, stop: async () => undefined };
       case 'file': {
-        const files = new FileDropSource(source, (records, origin) => intake.ingest(records, origin), channel.id);
+        const files = new FileDropSource(source, intake, channel.id);
         files.start();
         return { definition: channel, intake, port: 0, stop: () => files.close() };
       }

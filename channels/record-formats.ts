@@ -2,10 +2,13 @@
 // Social Care Client Level Data set, with its own normaliser, schema and per-person grouping)
 // or a generic one (`recordSchema` + `groupBy`). And how a group becomes content to deliver:
 // the channel's mapping, or the rows themselves as JSON when it has none.
+import { readFileSync } from 'node:fs';
 import { mapJsonRecord } from '../mappings/index.js';
+import type { MappingIssue } from '../mappings/engine/types.js';
 import { cldPersonKey, toCldPersonInput } from '../mappings/social-care/group.js';
 import { prepareCldRecord } from '../mappings/social-care/cld-validate.js';
 import type { ChannelDefinition } from './definition.js';
+import { withoutValues, type RecordMapper } from './record-intake.js';
 import { checkRow, normaliseRow, recordValidator, type RecordProblem, type RecordRow } from './records.js';
 
 export interface RecordFormat {
@@ -46,10 +49,38 @@ export function recordFormatFor(channel: ChannelDefinition): RecordFormat {
   return channel.pipeline?.recordFormat === 'cld' ? cld : generic(channel);
 }
 
-/** Group input → content to deliver. */
-export function recordMapperFor(channel: ChannelDefinition): (input: unknown) => unknown {
+/** Group input → content to deliver, and what the mapping left out (value-free). */
+export function recordMapperFor(channel: ChannelDefinition): RecordMapper {
   const mapping = channel.pipeline?.map;
   const vars = { ...channel.pipeline?.vars };
-  if (!mapping) return (input) => input;
-  return (input) => mapJsonRecord(input, mapping, vars).output;
+  if (!mapping) return (input) => ({ output: input });
+  return (input) => {
+    const { output, issues } = mapJsonRecord(input, mapping, vars);
+    const warnings = new Map<string, { field: string; reason: string }>();
+    for (const issue of issues) {
+      const w = { field: sourceFieldOf(issue), reason: `${withoutValues(issue.message)}: left out, the rest sent` };
+      warnings.set(`${w.field}\0${w.reason}`, w);
+    }
+    return { output, warnings: [...warnings.values()] };
+  };
+}
+
+const mappingLines = new Map<string, string[]>();
+
+/**
+ * The input field a mapping warning is about, read from the `$path` on the mapping line that
+ * raised it (`$.person.NHS_Number` → NHS_Number); else the output location it was meant for.
+ */
+function sourceFieldOf(issue: MappingIssue): string {
+  let lines = mappingLines.get(issue.file);
+  if (!lines) {
+    try {
+      lines = readFileSync(issue.file, 'utf8').split('\n');
+    } catch {
+      lines = [];
+    }
+    mappingLines.set(issue.file, lines);
+  }
+  const path = issue.line ? /\$path:\s*\$((?:\.\w+)+)/.exec(lines[issue.line - 1] ?? '')?.[1] : undefined;
+  return path?.split('.').pop() ?? issue.target;
 }

@@ -3,24 +3,46 @@
 // mapped and validated as a whole, then stored and queued. A bad row never stops the good
 // ones; an excluded row never leaves and is only counted.
 import { createHash } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { log } from '../server/logger.js';
 import type { MessageStore } from '../server/store/message-store.js';
 import type { ChannelDefinition } from './definition.js';
 import { reasonOf } from './errors.js';
 import type { DeliveryQueue, Envelope } from './queue/types.js';
 import type { RecordFormat } from './record-formats.js';
-import { exclusionOf, groupRows, type RecordProblem, type RecordRow } from './records.js';
+import { exclusionOf, type RecordProblem, type RecordRow } from './records.js';
 import { conditionalUrls, retractionFor, type Retraction } from './retraction.js';
 
+/** What a mapping made of one group, and what it left out (value-free warnings). */
+export interface MappedRecord {
+  output: unknown;
+  warnings?: { field: string; reason: string }[];
+}
+
 /** Turns one group's mapping input into the content to deliver (e.g. a FHIR transaction Bundle). */
-export type RecordMapper = (input: unknown) => unknown;
+export type RecordMapper = (input: unknown) => MappedRecord;
+
+/** A problem with a group that was still sent (e.g. an invalid NHS number left out). */
+export interface RecordWarning {
+  rows: number[];
+  field: string;
+  reason: string;
+}
 
 export interface BatchReport {
   /** Where the batch came from: a file name, `http`, a view name. */
   source: string;
+  /** Rows read: accepted + rejectedRows + every excluded row. */
   rows: number;
   accepted: number;
+  /** Rows rejected; a row with two problems counts once here and is listed twice below. */
+  rejectedRows: number;
+  /** Each problem of a rejected row (the first MAX_LISTED; `notListed` counts the rest). */
   rejected: RecordProblem[];
+  /** Groups sent with something left out; `notListed` counts any beyond the first MAX_LISTED. */
+  warnings: RecordWarning[];
+  /** Problems and warnings beyond the listed ones, so a huge bad file keeps a small report. */
+  notListed?: { rejected: number; warnings: number };
   /** Excluded rows by rule name. */
   excluded: Record<string, number>;
   /** Groups stored and queued. */
@@ -33,6 +55,9 @@ export interface BatchReport {
   retracted: number;
 }
 
+/** Problems and warnings listed in a report; beyond this they are only counted. */
+export const MAX_LISTED = 1000;
+
 export interface RecordIntakeOptions {
   channel: ChannelDefinition;
   store: MessageStore;
@@ -43,7 +68,7 @@ export interface RecordIntakeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface Item {
+export interface Item {
   row: RecordRow;
   rowNumber: number;
 }
@@ -79,62 +104,80 @@ export class RecordIntake {
    * from `firstRow` (default 1).
    */
   async ingest(records: unknown[], origin: { source: string; firstRow?: number; rowNumbers?: number[] }): Promise<BatchReport> {
-    const pipeline = this.opts.channel.pipeline;
-    const report: BatchReport = { source: origin.source, rows: records.length, accepted: 0, rejected: [], excluded: {}, queued: 0, unchanged: 0, failed: [], retracted: 0 };
-    const good: Item[] = [];
-    const excludedGroups = new Set<string>();
-    records.forEach((raw, i) => {
-      const rowNumber = origin.rowNumbers?.[i] ?? (origin.firstRow ?? 1) + i;
-      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-        report.rejected.push({ row: rowNumber, field: '(record)', reason: 'must be an object' });
-        return;
-      }
-      const { row, problems } = this.opts.format.prepare(raw as RecordRow, rowNumber);
-      if (problems.length) {
-        report.rejected.push(...problems);
-        return;
-      }
-      const excludedBy = exclusionOf(pipeline?.exclude, row);
-      if (excludedBy) {
-        report.excluded[excludedBy] = (report.excluded[excludedBy] ?? 0) + 1;
-        const key = this.opts.format.groupKey?.(row);
-        if (key !== undefined) excludedGroups.add(key);
-        return;
-      }
-      good.push({ row, rowNumber });
-    });
-    report.accepted = good.length;
+    const batch = this.begin(origin.source);
+    records.forEach((raw, i) => batch.add(raw, origin.rowNumbers?.[i] ?? (origin.firstRow ?? 1) + i));
+    return batch.finish();
+  }
 
-    const groups = groupRows(good, this.opts.format.groupKey);
-    // Groups with nothing left to send but something withdrawn: retraction only.
-    for (const key of excludedGroups) if (!groups.has(key)) groups.set(key, []);
+  /**
+   * Start a batch fed a row at a time (a file read as a stream): rows are screened as they
+   * come, and only the good ones are kept, grouped, until `finish` sends them (`compact`: held
+   * as JSON text, for rows read from files).
+   */
+  begin(source: string, options: { compact?: boolean } = {}): RecordBatch {
+    return new RecordBatch(this, source, options.compact);
+  }
 
+  /** Screen one row: its problems, or whether an exclusion rule holds it back, or the row. */
+  screen(raw: unknown, rowNumber: number): { problems: { field: string; reason: string }[] } | { excludedBy: string; key?: string } | { row: RecordRow } {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { problems: [{ field: '(record)', reason: 'must be an object' }] };
+    const { row, problems } = this.opts.format.prepare(raw as RecordRow, rowNumber);
+    if (problems.length) return { problems };
+    const excludedBy = exclusionOf(this.opts.channel.pipeline?.exclude, row);
+    if (excludedBy) return { excludedBy, key: this.opts.format.groupKey?.(row) };
+    return { row };
+  }
+
+  /** The group (person) of a good row; without a group key, each row is its own group. */
+  groupOf(row: RecordRow, rowNumber: number): string {
+    return this.opts.format.groupKey ? this.opts.format.groupKey(row) : `#${rowNumber}`;
+  }
+
+  /** Send every group (emptying `groups`); each person's failure is recorded, never stops the others. */
+  async sendGroups<T>(groups: Map<string, T[]>, load: (held: T[]) => Item[], excludedGroups: Set<string>, source: string, report: BatchReport, warn: (w: RecordWarning) => void): Promise<void> {
     // Groups (people) are independent: work on several at once so the store can commit their
     // writes together (group commit) instead of one fsync per write. Within a group, in order.
     const pending = [...groups];
+    const total = groups.size;
     let finished = 0;
     const worker = async () => {
       for (let next = pending.shift(); next; next = pending.shift()) {
-        const [key, items] = next;
+        const [key, held] = next;
+        groups.delete(key); // let each person's rows go once they are sent
+        const items = load(held);
         try {
-          await this.sendGroup(key, items, excludedGroups.has(key), origin.source, report);
+          await this.sendGroup(key, items, excludedGroups.has(key), source, report, warn);
         } catch (err) {
-          report.failed.push({ rows: items.map((i) => i.rowNumber), reason: reasonOf(err) });
+          report.failed.push({ rows: items.map((i) => i.rowNumber), reason: withoutValues(reasonOf(err)) });
         }
         // Groups finished, not started: each count is reported once, by the worker reaching it.
-        this.opts.onProgress?.(++finished, groups.size);
+        this.opts.onProgress?.(++finished, total);
+        // A store that answers synchronously (SQLite) resolves every await as a microtask:
+        // without this, a batch of thousands of people would hold HL7 ACKs until it is done.
+        await yieldToEventLoop();
       }
     };
     await Promise.all(Array.from({ length: Math.min(GROUP_CONCURRENCY, pending.length) }, worker));
     report.failed.sort((a, b) => a.rows[0] - b.rows[0]);
     log.info(
-      { channel: this.channelId, source: origin.source, rows: report.rows, accepted: report.accepted, rejected: report.rejected.length, excluded: report.excluded, queued: report.queued, unchanged: report.unchanged, failed: report.failed.length, retracted: report.retracted },
+      {
+        channel: this.channelId,
+        source,
+        rows: report.rows,
+        accepted: report.accepted,
+        rejected: report.rejectedRows,
+        warnings: report.warnings.length + (report.notListed?.warnings ?? 0),
+        excluded: report.excluded,
+        queued: report.queued,
+        unchanged: report.unchanged,
+        failed: report.failed.length,
+        retracted: report.retracted,
+      },
       'batch ingested',
     );
-    return report;
   }
 
-  private async sendGroup(key: string, items: Item[], hadExclusions: boolean, source: string, report: BatchReport): Promise<void> {
+  private async sendGroup(key: string, items: Item[], hadExclusions: boolean, source: string, report: BatchReport, warn: (w: RecordWarning) => void): Promise<void> {
     const { store, channel } = this.opts;
     const patientKey = this.opts.format.groupKey ? `group:${key}` : undefined;
     const rows = items.map((i) => i.row);
@@ -142,7 +185,9 @@ export class RecordIntake {
     const latest = patientKey ? (await store.list({ channel: channel.id, patientKey, limit: 1 }))[0] : undefined;
     const lastBundle = latest?.messageType === 'record' ? latest : patientKey ? (await store.list({ channel: channel.id, patientKey, messageType: 'record', limit: 1 }))[0] : undefined;
 
-    const output = rows.length ? this.opts.map(this.opts.format.toInput(key, rows)) : undefined;
+    const mapped = rows.length ? this.opts.map(this.opts.format.toInput(key, rows)) : undefined;
+    const output = mapped?.output;
+    for (const w of mapped?.warnings ?? []) warn({ rows: items.map((i) => i.rowNumber), ...w });
 
     if (output !== undefined) {
       const hash = hashOf(output);
@@ -193,5 +238,99 @@ export class RecordIntake {
   private async publish(m: { messageId: string; kind: 'bundle' | 'retraction'; body: string; patientKey?: string }): Promise<void> {
     await this.opts.queue.publish([recordEnvelope(this.channelId, m.messageId, m.kind, m.body, m.patientKey)]);
     await this.opts.store.setStatus(m.messageId, 'queued');
+  }
+}
+
+/** Mapping and store messages may quote a value ("code "X" is not in…"): reports never do. */
+export function withoutValues(reason: string): string {
+  return reason.replace(/\s*"[^"]*"/g, '');
+}
+
+/**
+ * A good row held until its batch is sent, compactly: its field names are shared by every row
+ * of the same shape and its values kept as one JSON text, so a 100 MB extract is held in about
+ * its own size rather than several times that as objects.
+ */
+type HeldRow = Item | { rowNumber: number; names: string[]; values: string };
+
+/** One batch fed a row at a time; see RecordIntake.begin. */
+export class RecordBatch {
+  readonly report: BatchReport;
+  private readonly groups = new Map<string, HeldRow[]>();
+  private readonly shapes = new Map<string, string[]>();
+  private readonly excludedGroups = new Set<string>();
+
+  constructor(
+    private readonly intake: RecordIntake,
+    source: string,
+    /** Hold rows as JSON text: only for rows that are plain JSON (CSV, JSON lines), not database values. */
+    private readonly compact = false,
+  ) {
+    this.report = { source, rows: 0, accepted: 0, rejectedRows: 0, rejected: [], warnings: [], excluded: {}, queued: 0, unchanged: 0, failed: [], retracted: 0 };
+  }
+
+  add(raw: unknown, rowNumber: number): void {
+    const r = this.report;
+    const screened = this.intake.screen(raw, rowNumber);
+    if ('problems' in screened) return this.reject(rowNumber, screened.problems);
+    r.rows++;
+    if ('excludedBy' in screened) {
+      r.excluded[screened.excludedBy] = (r.excluded[screened.excludedBy] ?? 0) + 1;
+      if (screened.key !== undefined) this.excludedGroups.add(screened.key);
+      return;
+    }
+    r.accepted++;
+    const key = this.intake.groupOf(screened.row, rowNumber);
+    const held = this.hold(screened.row, rowNumber);
+    const list = this.groups.get(key);
+    if (list) list.push(held);
+    else this.groups.set(key, [held]);
+  }
+
+  private hold(row: RecordRow, rowNumber: number): HeldRow {
+    if (!this.compact) return { row, rowNumber };
+    const keys = Object.keys(row);
+    const shape = keys.join('\0');
+    let names = this.shapes.get(shape);
+    if (!names) this.shapes.set(shape, (names = keys));
+    return { rowNumber, names, values: JSON.stringify(keys.map((k) => row[k])) };
+  }
+
+  private static load(held: HeldRow[]): Item[] {
+    return held.map((h) => {
+      if ('row' in h) return h;
+      const values = JSON.parse(h.values) as unknown[];
+      return { rowNumber: h.rowNumber, row: Object.fromEntries(h.names.map((n, i) => [n, values[i]])) };
+    });
+  }
+
+  /** A row that could not be used: counted once, each of its problems listed (up to the cap). */
+  reject(rowNumber: number, problems: { field: string; reason: string }[]): void {
+    const r = this.report;
+    r.rows++;
+    r.rejectedRows++;
+    for (const p of problems) {
+      if (r.rejected.length < MAX_LISTED) r.rejected.push({ row: rowNumber, field: p.field, reason: p.reason });
+      else this.notListed().rejected++;
+    }
+  }
+
+  private warn(w: RecordWarning): void {
+    if (this.report.warnings.length < MAX_LISTED) this.report.warnings.push(w);
+    else this.notListed().warnings++;
+  }
+
+  private notListed(): { rejected: number; warnings: number } {
+    return (this.report.notListed ??= { rejected: 0, warnings: 0 });
+  }
+
+  async finish(): Promise<BatchReport> {
+    // Groups with nothing left to send but something withdrawn: retraction only.
+    for (const key of this.excludedGroups) if (!this.groups.has(key)) this.groups.set(key, []);
+    await this.intake.sendGroups(this.groups, RecordBatch.load, this.excludedGroups, this.report.source, this.report, (w) => this.warn(w));
+    this.groups.clear();
+    this.report.rejected.sort((a, b) => a.row - b.row);
+    this.report.warnings.sort((a, b) => a.rows[0] - b.rows[0]);
+    return this.report;
   }
 }

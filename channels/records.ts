@@ -76,15 +76,3 @@ export function exclusionOf(rules: ExclusionRule[] | undefined, row: RecordRow):
   }
   return undefined;
 }
-
-/** Group rows by key, keeping first-seen order of groups and rows; no key → one group a row. */
-export function groupRows<T extends { row: RecordRow }>(items: T[], keyOf: ((row: RecordRow) => string) | undefined): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  items.forEach((item, i) => {
-    const key = keyOf ? keyOf(item.row) : `#${i}`;
-    const list = groups.get(key);
-    if (list) list.push(item);
-    else groups.set(key, [item]);
-  });
-  return groups;
-}

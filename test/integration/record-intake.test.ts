@@ -72,7 +72,7 @@ describe('record intake', () => {
       delivered.push(d.envelope);
       return { kind: 'done' };
     });
-    intake = new RecordIntake({ channel, store: opened.store, queue, format: recordFormatFor(channel), map: toyBundle });
+    intake = new RecordIntake({ channel, store: opened.store, queue, format: recordFormatFor(channel), map: (input) => ({ output: toyBundle(input) }) });
   });
 
   afterAll(async () => {
@@ -153,7 +153,7 @@ describe('record intake', () => {
   test('file drop: a CSV renamed into the folder is ingested and moved with its report', async () => {
     const drop = path.join(dir, 'drop');
     mkdirSync(drop);
-    const source = new FileDropSource({ directory: drop, formats: ['csv', 'jsonl'], pollIntervalMs: 50, stableMs: 0, csvDelimiter: ',' }, (records, origin) => intake.ingest(records, origin), 'records');
+    const source = new FileDropSource({ directory: drop, formats: ['csv', 'jsonl'], pollIntervalMs: 50, stableMs: 0, csvDelimiter: ',' }, intake, 'records');
     source.start();
     try {
       const csv = 'person_id,event_ref,start,hours\nF1,FE1,2026-06-01,3\nF2,FE2,2026-13-01,\nF3,FE3\nF4,FE4,2026-06-02,\n';
@@ -184,7 +184,7 @@ describe('record intake', () => {
 
   test('progress counts each finished person once, up to the total', async () => {
     const seen: [number, number][] = [];
-    const counting = new RecordIntake({ channel, store: opened.store, queue, format: recordFormatFor(channel), map: toyBundle, onProgress: (done, total) => seen.push([done, total]) });
+    const counting = new RecordIntake({ channel, store: opened.store, queue, format: recordFormatFor(channel), map: (input) => ({ output: toyBundle(input) }), onProgress: (done, total) => seen.push([done, total]) });
     const people = Array.from({ length: 70 }, (_, i) => ({ person_id: `PR${i}`, event_ref: `PRE${i}`, start: '2026-04-01' }));
     await counting.ingest(people, { source: 'progress', firstRow: 2 });
     expect(seen).toEqual(people.map((_, i) => [i + 1, 70]));

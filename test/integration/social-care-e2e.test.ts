@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { eventually, killAllEngines, prepareEngine, ROOT, runCli, startEngine, type EngineEnv } from '../support/engine.js';
+import { eventually, killAllEngines, prepareEngine, ROOT, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { startFhirSandbox, type FhirSandboxProcess } from '../support/fhir-sandbox-process.js';
 
 const SAMPLE = path.join(ROOT, 'channels/examples/extracts/cld-sample.csv');
@@ -17,6 +17,7 @@ type Bundle = { total?: number; entry?: { resource: Record<string, unknown> }[] 
 describe('CLD extract → FHIR shared care record', () => {
   let fhir: FhirSandboxProcess;
   let e: EngineEnv;
+  let engine: EngineProcess;
   let drops = 0;
 
   beforeAll(async () => {
@@ -37,7 +38,7 @@ destinations:
 `,
     });
     mkdirSync(path.join(e.dir, 'extracts'));
-    await startEngine(e);
+    engine = await startEngine(e);
   });
 
   afterAll(async () => {
@@ -68,6 +69,13 @@ destinations:
       { row: 11, field: 'Event_End_Date', reason: 'is required' },
       { row: 11, field: 'Event_Start_Date', reason: 'must be a real date written YYYY-MM-DD' },
     ]);
+    // One rejected row with two reasons: the report and the log count it once.
+    expect(report).toMatchObject({ rows: 11, accepted: 9, rejectedRows: 1 });
+    const logged = engine.output().split('\n').filter((l) => l.includes('"msg":"extract done"') && l.includes(`"file":"${report.file as string}"`));
+    expect(logged).toHaveLength(1);
+    expect(JSON.parse(logged[0])).toMatchObject({ rows: 11, accepted: 9, rejected: 1 });
+    // P1003's NHS number fails Modulus 11: sent without it, and the report says so (no value).
+    expect(report.warnings).toEqual([{ rows: [10], field: 'NHS_Number', reason: 'NHS number fails the Modulus 11 check: left out, the rest sent' }]);
 
     const patients = await eventually(async () => {
       const b = await search(`/Patient?identifier=${PERSON}|P1001`);
