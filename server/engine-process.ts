@@ -116,6 +116,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
       fhir.withdraw();
       await retention.stop();
       await engine.stop();
+      await admin.close();
       await audit.record({ category: 'system', action: 'engine.stop', outcome: 'success', actor: ENGINE_ACTOR });
       await opened.store.close();
       await opened.db.close();
