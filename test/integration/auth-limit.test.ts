@@ -3,6 +3,7 @@
 // bad credentials written as a few audit entries whose counts add up (written when the window
 // closes, or at shutdown).
 import { describe, expect, test } from '@jest/globals';
+import { loadAuditKey } from '../../server/audit/key.js';
 import { AuditTrail } from '../../server/audit/trail.js';
 import type { AuditRecord } from '../../server/audit/types.js';
 import { openDatabase } from '../../server/store/db.js';
@@ -53,7 +54,7 @@ describe('denial auditing', () => {
       await e.running.stop();
       const db = await openDatabase(e.config.dbUrl);
       try {
-        const rows = await entriesFrom(new AuditTrail(db), ip);
+        const rows = await entriesFrom(new AuditTrail(db, { key: loadAuditKey(e.config) }), ip);
         expect(rows.length).toBeLessThanOrEqual(4);
         expect(countsByStatus(rows)).toEqual({ 401: 20, 429: 280 });
         expect(rows.find((r) => r.detail?.aggregated)?.detail).toMatchObject({ reason: expect.any(String), firstAt: expect.any(String), lastAt: expect.any(String) });
