@@ -87,7 +87,9 @@ export function registerAuditCommand(program: Command): void {
           console.log(intactReport(result, headFile));
           return;
         }
-        console.error(`audit trail BROKEN at entry ${result.broken!.seq}: ${result.broken!.reason} (${result.checked} entries before it check out)`);
+        const broken = result.broken!;
+        const where = broken.reason.includes('published head') ? ` [head file ${headFile}]` : '';
+        console.error(`audit trail BROKEN at entry ${broken.seq}: ${broken.reason}${where} (${result.checked} entries before it check out)`);
         process.exitCode = 1;
       });
     });
