@@ -88,7 +88,7 @@ export function registerAuditCommand(program: Command): void {
           return;
         }
         const broken = result.broken!;
-        const where = broken.reason.includes('published head') ? ` [head file ${headFile}]` : '';
+        const where = broken.reason.includes('published') ? ` [head file ${headFile}]` : '';
         console.error(`audit trail BROKEN at entry ${broken.seq}: ${broken.reason}${where} (${result.checked} entries before it check out)`);
         process.exitCode = 1;
       });
