@@ -9,6 +9,8 @@ export interface Config {
   mllpPort: number;
   channelsDir: string;
   contentKey?: string;
+  /** TRAMLINE_AUDIT_KEY: the audit trail's HMAC key (default <dataDir>/audit.key). */
+  auditKey?: string;
   dataDir: string;
   /** TRAMLINE_PUBLIC_URL without a trailing slash; absent: http://localhost:<http port>. */
   publicUrl?: string;
@@ -45,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mllpPort: port('TRAMLINE_MLLP_PORT', 2575, env),
     channelsDir: env.TRAMLINE_CHANNELS || 'channels/examples',
     contentKey: env.TRAMLINE_CONTENT_KEY || undefined,
+    auditKey: env.TRAMLINE_AUDIT_KEY || undefined,
     dataDir,
     publicUrl: publicUrl(env),
   };

@@ -10,6 +10,7 @@ import { formatProblem, loadChannelFolder } from '../channels/load.js';
 import { HttpError } from './http/errors.js';
 import type { Config } from './config.js';
 import { createAdminParts } from './api/admin.js';
+import { HeadPublisher, headIntervalMs } from './audit/head.js';
 import { instrumentEngine, type Instrumented } from './audit/instrument.js';
 import { ENGINE_ACTOR } from './audit/message-audit.js';
 import { createApp } from './http/app.js';
@@ -53,6 +54,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     onConnectionRefused: (channel) => instrumented.metrics.connectionsRefused.inc({ channel }),
     queueAvailable: rabbit ? () => rabbit.connected : undefined,
   });
+  const headInterval = headIntervalMs(options.env ?? process.env);
   // Built before start: a bad auth setting stops us before any port opens.
   const admin = await createAdminParts({
     db: opened.db,
@@ -103,12 +105,14 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
 
   const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, { ...admin, mounts: [{ path: '/fhir', router: fhir.router }, { path: '/inbound', router: inbound }] });
   const retention = scheduleRetention({ store: opened.store, channels: channels.filter((c) => c.enabled), audit });
+  const headPublisher = new HeadPublisher(audit, opened.audit.key, opened.audit.headFile);
   const http: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.httpPort, () => resolve(s)).on('error', reject);
   });
   const address = http.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   await audit.record({ category: 'system', action: 'engine.start', outcome: 'success', actor: ENGINE_ACTOR, detail: { channels: engine.channels.map((c) => c.definition.id) } });
+  headPublisher.start(headInterval);
   fhir.announce(httpPort);
 
   let stopping: Promise<void> | undefined;
@@ -118,7 +122,9 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
       fhir.withdraw();
       await retention.stop();
       await engine.stop();
+      await admin.close();
       await audit.record({ category: 'system', action: 'engine.stop', outcome: 'success', actor: ENGINE_ACTOR });
+      await headPublisher.stop();
       await opened.store.close();
       await opened.db.close();
       http.closeAllConnections();

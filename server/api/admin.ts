@@ -5,9 +5,10 @@ import type { ChannelDefinition } from '../../channels/definition.js';
 import type { DeliveryQueue } from '../../channels/queue/types.js';
 import { listMappings, loadMappingById, runMapping, hl7Input, jsonInput } from '../../mappings/index.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
+import { DenialAggregator } from '../audit/denials.js';
 import type { AuditTrail } from '../audit/trail.js';
 import { JwtVerifier } from '../auth/jwt.js';
-import { authFailureLimiter, Authenticator, requireAuthentication, requirePermission } from '../auth/middleware.js';
+import { authGate, Authenticator, requirePermission } from '../auth/middleware.js';
 import type { Permission } from '../auth/roles.js';
 import { auditRequests } from '../http/request-audit.js';
 import { loadAuthSettings } from '../auth/settings.js';
@@ -58,24 +59,34 @@ export interface AdminParts {
    * the body is read.
    */
   guards(permission: Permission | null): RequestHandler[];
+  /** Writes the denial counts not yet written: call before the audit trail closes. */
+  close(): Promise<void>;
 }
 
 export async function createAdminParts(o: AdminPartsOptions): Promise<AdminParts> {
   const authSettings = loadAuthSettings(o.env ?? process.env, o.dataDir);
   const authenticator = new Authenticator(new TokenStore(o.db), await JwtVerifier.create(authSettings));
+  // One gate and one denial count for every mount: the failure limit is per address, and a
+  // flood of bad credentials becomes a few audit entries with counts.
+  const authenticate = authGate(authenticator, authSettings);
+  const requestAudit = new DenialAggregator(o.audit, authSettings.denialAuditWindowMs);
   const engine = createEngineFacade({ definitions: o.channels.filter((c) => c.enabled), runningPorts: o.runningPorts, control: o.control, store: o.store, queue: o.queue, db: o.db });
   const api = createApiRouter({
     services: { engine, audit: o.audit, tokens: new TokenStore(o.db), runMapping: dryRun, listMappings: () => [...listMappings().keys()].sort() },
-    authenticator,
-    audit: o.audit,
-    authSettings,
+    authenticate,
+    audit: requestAudit,
   });
   const trustProxy = trustProxyOf((o.env ?? process.env).TRAMLINE_TRUST_PROXY);
   const guards = (permission: Permission | null): RequestHandler[] => [
-    auditRequests(o.audit),
-    authFailureLimiter(authSettings),
-    requireAuthentication(authenticator),
+    auditRequests(requestAudit),
+    ...authenticate,
     ...(permission ? [requirePermission(permission)] : []),
   ];
-  return { api, metrics: metricsHandlers({ metrics: o.metrics, authenticator, audit: o.audit, authSettings }), guards, ...(trustProxy !== undefined ? { trustProxy } : {}) };
+  return {
+    api,
+    metrics: metricsHandlers({ metrics: o.metrics, authenticate, audit: requestAudit }),
+    guards,
+    close: () => requestAudit.close(),
+    ...(trustProxy !== undefined ? { trustProxy } : {}),
+  };
 }

@@ -1,8 +1,7 @@
 // Mounts the admin API: security headers, body limits, failed-auth rate limit, authentication,
 // per-route permission, request audit, JSON errors.
-import express, { type Request, type Response, type Router } from 'express';
-import { requireAuthentication, requirePermission, authFailureLimiter, principalOf, type Authenticator } from '../auth/middleware.js';
-import type { AuthSettings } from '../auth/settings.js';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import { requirePermission, principalOf } from '../auth/middleware.js';
 import { jsonErrorHandler, sendError } from '../http/errors.js';
 import { auditRequests, type AuditSink } from '../http/request-audit.js';
 import { noStore, urlHasNul, verifyJsonDepth } from '../http/request-checks.js';
@@ -32,9 +31,9 @@ function isReply(value: unknown): value is Reply {
 
 export interface ApiRouterOptions {
   services: ApiServices;
-  authenticator: Authenticator;
+  /** The engine's one `authGate` (shared by every mount, so the failure limit is per address). */
+  authenticate: RequestHandler[];
   audit: AuditSink;
-  authSettings: Pick<AuthSettings, 'failureLimit' | 'failureWindowMs'>;
 }
 
 export function createApiRouter(o: ApiRouterOptions): Router {
@@ -43,9 +42,8 @@ export function createApiRouter(o: ApiRouterOptions): Router {
   router.use(auditRequests(o.audit));
   // After the audit, so the refused request is still recorded; before anything queries with it.
   router.use((req, res, next) => (urlHasNul(req.originalUrl) ? sendError(res, 400, 'NUL characters are not allowed in the path or query') : next()));
-  router.use(authFailureLimiter(o.authSettings));
   // Bodies are read only from authenticated callers.
-  router.use(requireAuthentication(o.authenticator));
+  router.use(...o.authenticate);
   router.use(express.json({ limit: BODY_LIMIT, verify: verifyJsonDepth }));
   router.use(express.text({ limit: BODY_LIMIT, type: ['text/plain', 'application/yaml', 'text/yaml', 'application/hl7-v2', 'x-application/hl7-v2+er7'] }));
 

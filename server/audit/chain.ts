@@ -2,6 +2,7 @@
 // previous row's hash included), so changing any stored value, or removing or inserting a row,
 // shows up when the chain is recomputed.
 import crypto from 'node:crypto';
+import type { AuditKey } from './key.js';
 import type { AuditLogTable } from './schema.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -19,9 +20,9 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-export type UnhashedRow = Omit<AuditLogTable, 'hash'>;
+export type UnhashedRow = Omit<AuditLogTable, 'hash' | 'mac'>;
 
-/** Row columns in canonical (sorted) key order; `hash` is the one column left out. */
+/** Row columns in canonical (sorted) key order; `hash` and the MAC over it are left out. */
 const HASHED_COLUMNS = [
   'action',
   'actor',
@@ -59,18 +60,34 @@ function canonicalRow(row: UnhashedRow): string {
   return `${out}}`;
 }
 
-/** SHA-256 (hex) of a row's canonical form; covers every column but `hash` itself. */
+/** SHA-256 (hex) of a row's canonical form; covers every column but `hash` and `mac`. */
 export function hashRow(row: UnhashedRow): string {
   return crypto.createHash('sha256').update(canonicalRow(row), 'utf8').digest('hex');
 }
 
-/** Checks rows given in seq order, continuing from `previous` (undefined: from the start). */
+/** Entries written before the audit key existed (migration): reported, not counted as tampered. */
+export interface UnkeyedStretch {
+  count: number;
+  first: number;
+  last: number;
+}
+
+/**
+ * Checks rows given in seq order, continuing from `previous` (undefined: from the start). With
+ * `key`, each entry's MAC is checked too: entries without one are accepted only before the
+ * first entry that has one (written before the key existed).
+ */
 export class ChainChecker {
   private expectedSeq: number;
   private prevHash: string;
+  private keyedSeen = false;
   checked = 0;
+  unkeyed?: UnkeyedStretch;
 
-  constructor(previous?: { seq: number; hash: string }) {
+  constructor(
+    previous?: { seq: number; hash: string },
+    private readonly key?: AuditKey,
+  ) {
     this.expectedSeq = (previous?.seq ?? 0) + 1;
     this.prevHash = previous?.hash ?? GENESIS_HASH;
   }
@@ -85,10 +102,29 @@ export class ChainChecker {
     }
     if (row.prev_hash !== this.prevHash) return 'previous-hash link does not match the entry before (entry before was changed, removed or inserted)';
     if (hashRow(row) !== row.hash) return 'content does not match its hash (entry was edited)';
+    const macProblem = this.key ? this.checkMac(seq, row) : null;
+    if (macProblem) return macProblem;
     this.expectedSeq = seq + 1;
     this.prevHash = row.hash;
     this.checked++;
     return null;
+  }
+
+  private checkMac(seq: number, row: AuditLogTable): string | null {
+    if (row.mac === null || row.mac === undefined) {
+      if (this.keyedSeen) return 'entry has no MAC although the entries before it have one (MAC removed: entry forged or rewritten)';
+      this.unkeyed = { count: (this.unkeyed?.count ?? 0) + 1, first: this.unkeyed?.first ?? seq, last: seq };
+      return null;
+    }
+    this.keyedSeen = true;
+    switch (this.key!.checkEntry(row.hash, row.mac)) {
+      case 'ok':
+        return null;
+      case 'other-key':
+        return `entry MAC was made with another audit key than this one (${this.key!.id}): wrong TRAMLINE_AUDIT_KEY or audit.key, or a forged entry`;
+      default:
+        return 'entry MAC does not match its hash (entry edited and the chain recomputed without the audit key)';
+    }
   }
 
   get head(): { seq: number; hash: string } | undefined {

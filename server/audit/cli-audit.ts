@@ -6,6 +6,7 @@ import os from 'node:os';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/db.js';
 import { migrateToLatest } from '../store/migrations/index.js';
+import { loadAuditKey } from './key.js';
 import { AuditTrail } from './trail.js';
 import type { AuditEntryInput, AuditOutcome } from './types.js';
 
@@ -32,10 +33,12 @@ function optionValues(opts: Record<string, unknown>): Record<string, unknown> {
 
 async function write(entry: AuditEntryInput): Promise<void> {
   try {
-    const db = await openDatabase(loadConfig().dbUrl);
+    const config = loadConfig();
+    const key = loadAuditKey(config);
+    const db = await openDatabase(config.dbUrl);
     try {
       await migrateToLatest(db.kysely, db.schema);
-      await new AuditTrail(db).append(entry);
+      await new AuditTrail(db, { key }).append(entry);
     } finally {
       await db.close();
     }

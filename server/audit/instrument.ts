@@ -20,7 +20,7 @@ export interface Instrumented {
 }
 
 export function instrumentEngine(opened: OpenedStore, queue: DeliveryQueue, channels: ChannelDefinition[]): Instrumented {
-  const audit = new AuditTrail(opened.db);
+  const audit = new AuditTrail(opened.db, opened.audit);
   const metrics = new EngineMetrics({
     channels: channels.filter((c) => c.enabled).map((c) => ({ id: c.id, destinations: c.destinations.map((d) => destinationId(c.id, d.name)) })),
     depth: (d) => queue.depth(d),

@@ -1,5 +1,6 @@
 // Audit entries ⇄ table rows.
 import { canonicalJson, hashRow } from './chain.js';
+import type { AuditKey } from './key.js';
 import type { AuditLogTable } from './schema.js';
 import type { ActorKind, AuditCategory, AuditEntryInput, AuditOutcome, AuditRecord } from './types.js';
 
@@ -10,8 +11,11 @@ function text(value: string | undefined): string | null {
   return value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value;
 }
 
-/** The row for `entry` as entry number `seq` after the entry whose hash is `prevHash`. */
-export function toRow(entry: AuditEntryInput, seq: number, prevHash: string, now: number): AuditLogTable {
+/**
+ * The row for `entry` as entry number `seq` after the entry whose hash is `prevHash`, with its
+ * MAC when `key` is given.
+ */
+export function toRow(entry: AuditEntryInput, seq: number, prevHash: string, now: number, key?: AuditKey): AuditLogTable {
   const row = {
     seq,
     at: entry.at?.getTime() ?? now,
@@ -31,7 +35,8 @@ export function toRow(entry: AuditEntryInput, seq: number, prevHash: string, now
     detail: entry.detail && Object.keys(entry.detail).length ? canonicalJson(entry.detail) : null,
     prev_hash: prevHash,
   };
-  return { ...row, hash: hashRow(row) };
+  const hash = hashRow(row);
+  return { ...row, hash, mac: key ? key.entryMac(hash) : null };
 }
 
 function opt<T>(key: string, value: T | null): Record<string, T> {

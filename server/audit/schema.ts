@@ -19,6 +19,8 @@ export interface AuditLogTable {
   detail: string | null;
   prev_hash: string;
   hash: string;
+  /** `<key id>:<HMAC of hash>` with the audit key (migration 0008); null in entries written before. */
+  mac: string | null;
 }
 
 export interface ApiTokensTable {

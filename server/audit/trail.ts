@@ -17,6 +17,8 @@ import { bulkInsert, unnestColumns, type TypedColumns } from '../store/bulk-sql.
 import { PREPARE } from '../store/db.js';
 import { log } from '../logger.js';
 import { ChainChecker, GENESIS_HASH } from './chain.js';
+import { readPublishedHead } from './head.js';
+import type { AuditKey } from './key.js';
 import { toRecord, toRow } from './rows.js';
 import type { AuditDatabase, AuditLogTable, DbHandle } from './schema.js';
 import type { AuditEntryInput, AuditFilter, AuditRecord, VerifyResult } from './types.js';
@@ -47,6 +49,7 @@ const AUDIT_COLUMNS = [
   ['detail', 'text'],
   ['prev_hash', 'text'],
   ['hash', 'text'],
+  ['mac', 'text'],
 ] as const satisfies TypedColumns & readonly (readonly [keyof AuditLogTable, string])[];
 
 const UNIQUE_VIOLATION = '23505';
@@ -64,6 +67,10 @@ export interface AuditWriter {
 }
 
 export interface AuditTrailOptions {
+  /** Signs each entry (its MAC) and checks the MACs and the published head on verify. */
+  key: AuditKey;
+  /** Where the head is published (`auditHeadFile`): verify checks it when given. */
+  headFile?: string;
   /** Most entries per write (default 500). */
   maxBatch?: number;
   /** How long a `record`ed entry may wait for others before it is written (default 20 ms). */
@@ -75,6 +82,8 @@ export class AuditTrail implements AuditWriter {
   private readonly dialect: DialectName;
   private readonly maxBatch: number;
   private readonly lingerMs: number;
+  private readonly key: AuditKey;
+  private readonly headFile?: string;
   private pending: Pending[] = [];
   private writing?: Promise<void>;
   private lingering?: NodeJS.Timeout;
@@ -82,9 +91,11 @@ export class AuditTrail implements AuditWriter {
   private head?: { seq: number; hash: string };
 
   /** `db` must be migrated. The trail does not close it. */
-  constructor(db: DbHandle, options: AuditTrailOptions = {}) {
+  constructor(db: DbHandle, options: AuditTrailOptions) {
     this.kysely = db.kysely as unknown as Kysely<AuditDatabase>;
     this.dialect = db.dialect;
+    this.key = options.key;
+    this.headFile = options.headFile;
     this.maxBatch = options.maxBatch ?? 500;
     this.lingerMs = options.lingerMs ?? 20;
   }
@@ -130,7 +141,7 @@ export class AuditTrail implements AuditWriter {
   private startWriting(): void {
     clearTimeout(this.lingering);
     this.lingering = undefined;
-    this.writing ??= this.writeLoop().finally(() => (this.writing = undefined));
+    if (!this.writing && this.pending.length) this.writing = this.writeLoop();
   }
 
   async query(filter: AuditFilter = {}): Promise<AuditRecord[]> {
@@ -150,56 +161,103 @@ export class AuditTrail implements AuditWriter {
   }
 
   /**
-   * Recompute the whole chain; names the first entry that does not fit. `knownHead` is an entry
-   * noted earlier (seq and hash, e.g. from a previous verify): it must still be there, unchanged,
-   * which also catches a chain cut short or rewritten from some point on.
+   * Recompute the whole chain and check each entry's MAC; names the first entry that does not
+   * fit. Then the heads noted elsewhere must still be there, unchanged, which catches a chain
+   * cut short or rewritten from some point on: `knownHead` (seq and hash, e.g. from an earlier
+   * verify) and, unless `publishedHead` is false, the head published in the trail's head file.
    */
-  async verify(options: { knownHead?: { seq: number; hash: string } } = {}): Promise<VerifyResult> {
-    const checker = new ChainChecker();
+  async verify(options: { knownHead?: { seq: number; hash: string }; publishedHead?: boolean } = {}): Promise<VerifyResult> {
+    const checker = new ChainChecker(undefined, this.key);
+    const result = (broken?: VerifyResult['broken'], extra: Partial<VerifyResult> = {}): VerifyResult => ({
+      ok: !broken,
+      checked: checker.checked,
+      head: checker.head,
+      ...(checker.unkeyed ? { unkeyed: checker.unkeyed } : {}),
+      ...extra,
+      ...(broken ? { broken } : {}),
+    });
     let after = 0;
     for (;;) {
       const rows = await this.kysely.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(VERIFY_PAGE).execute();
       for (const row of rows) {
         const problem = checker.check(row);
-        if (problem) return { ok: false, checked: checker.checked, head: checker.head, broken: { seq: Number(row.seq), reason: problem } };
+        if (problem) return result({ seq: Number(row.seq), reason: problem });
       }
       if (rows.length < VERIFY_PAGE) break;
       after = Number(rows[rows.length - 1].seq);
     }
     const known = options.knownHead;
     if (known) {
-      const row = await this.kysely.selectFrom('audit_log').select('hash').where('seq', '=', known.seq).executeTakeFirst();
-      if (!row) return { ok: false, checked: checker.checked, head: checker.head, broken: { seq: known.seq, reason: 'the noted entry is gone (trail cut short)' } };
-      if (row.hash !== known.hash) return { ok: false, checked: checker.checked, head: checker.head, broken: { seq: known.seq, reason: 'the noted entry has a different hash (trail rewritten)' } };
+      const problem = await this.notedEntryProblem(known, checker.head?.seq ?? 0, 'the noted entry');
+      if (problem) return result({ seq: known.seq, reason: problem });
     }
-    return { ok: true, checked: checker.checked, head: checker.head };
+    if (options.publishedHead === false || !this.headFile) return result();
+    const read = readPublishedHead(this.headFile, this.key);
+    if (!read) return result(undefined, { publishedHead: { missing: true } });
+    if ('problem' in read) return result({ seq: 0, reason: read.problem });
+    const published = read.head;
+    const extra = { publishedHead: { seq: published.seq, publishedAt: published.publishedAt } };
+    const problem = await this.notedEntryProblem(published, checker.head?.seq ?? 0, `the head published at ${published.publishedAt}`);
+    if (problem) return result({ seq: published.seq, reason: problem }, extra);
+    if (published.keyedFrom !== null && checker.unkeyed && checker.unkeyed.last >= published.keyedFrom) {
+      return result({ seq: published.keyedFrom, reason: `entries from ${published.keyedFrom} on had MACs when the head was published; now they have none (rewritten)` }, extra);
+    }
+    return result(undefined, extra);
   }
 
+  /** Why an entry noted elsewhere (seq and hash) no longer holds, or null. */
+  private async notedEntryProblem(noted: { seq: number; hash: string }, lastSeq: number, what: string): Promise<string | null> {
+    const row = await this.kysely.selectFrom('audit_log').select('hash').where('seq', '=', noted.seq).executeTakeFirst();
+    if (!row) return `${what} (entry ${noted.seq}) is gone: the trail ends at entry ${lastSeq}, entries ${lastSeq + 1}..${noted.seq} were cut off (trail cut short)`;
+    if (row.hash !== noted.hash) return `${what} has a different hash (trail rewritten)`;
+    return null;
+  }
+
+  /** The newest entry (for publishing the head). */
+  async newestEntry(): Promise<AuditLogTable | undefined> {
+    return this.kysely.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  }
+
+  /** The first entry with a MAC (entries before it were written before the audit key existed). */
+  async firstKeyedSeq(): Promise<number | null> {
+    const row = await this.kysely.selectFrom('audit_log').select('seq').where('mac', 'is not', null).orderBy('seq').limit(1).executeTakeFirst();
+    return row ? Number(row.seq) : null;
+  }
+
+  /**
+   * Called only with entries pending, so it awaits before it can end. It clears `writing` in the
+   * same turn as it sees nothing left: a caller resumed by the last resolve and appending again
+   * at once starts a new loop (a `.finally` a turn later would leave that entry waiting).
+   */
   private async writeLoop(): Promise<void> {
-    while (this.pending.length) {
-      const batch = this.pending.splice(0, this.maxBatch);
-      try {
-        const rows = await this.writeBatch(batch.map((p) => p.entry));
-        const last = rows[rows.length - 1];
-        this.head = { seq: Number(last.seq), hash: last.hash };
-        batch.forEach((p, i) => p.resolve(rows[i]));
-      } catch (err) {
-        for (const p of batch) p.reject(err);
+    try {
+      while (this.pending.length) {
+        const batch = this.pending.splice(0, this.maxBatch);
+        try {
+          const rows = await this.writeBatch(batch.map((p) => p.entry));
+          const last = rows[rows.length - 1];
+          this.head = { seq: Number(last.seq), hash: last.hash };
+          batch.forEach((p, i) => p.resolve(rows[i]));
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
       }
+    } finally {
+      this.writing = undefined;
     }
   }
 
   private async writeBatch(entries: AuditEntryInput[]): Promise<AuditLogTable[]> {
     const write = async (trx: Executor) => {
       const last = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      const rows = chainRows(entries, last ? { seq: Number(last.seq), hash: last.hash } : undefined);
+      const rows = chainRows(entries, last ? { seq: Number(last.seq), hash: last.hash } : undefined, this.key);
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx.executeQuery(insertRows(this.dialect, rows.slice(i, i + INSERT_CHUNK)));
       return rows;
     };
     if (this.dialect === 'postgres') {
       const head = this.head;
       if (head) {
-        const rows = chainRows(entries, head);
+        const rows = chainRows(entries, head, this.key);
         try {
           const result = await this.kysely.executeQuery(insertOntoHead(rows, head.seq));
           if (Number(result.numAffectedRows) === rows.length) return rows;
@@ -238,13 +296,13 @@ export class AuditTrail implements AuditWriter {
   }
 }
 
-/** Entries as rows chained onto `head` (undefined: the start of the trail), all stamped now. */
-function chainRows(entries: AuditEntryInput[], head: { seq: number; hash: string } | undefined): AuditLogTable[] {
+/** Entries as rows chained onto `head` (undefined: the start of the trail), all stamped now and signed. */
+function chainRows(entries: AuditEntryInput[], head: { seq: number; hash: string } | undefined, key: AuditKey): AuditLogTable[] {
   let seq = head?.seq ?? 0;
   let prev = head?.hash ?? GENESIS_HASH;
   const now = Date.now();
   return entries.map((entry) => {
-    const row = toRow(entry, ++seq, prev, now);
+    const row = toRow(entry, ++seq, prev, now, key);
     prev = row.hash;
     return row;
   });

@@ -68,6 +68,10 @@ export interface VerifyResult {
   checked: number;
   /** Last entry's seq and hash: note them somewhere else to detect truncation of the tail later. */
   head?: { seq: number; hash: string };
+  /** Entries written before the audit key existed (no MAC): their chain is checked, not their MAC. */
+  unkeyed?: { count: number; first: number; last: number };
+  /** The published head checked (or `missing`: none published yet). */
+  publishedHead?: { seq?: number; publishedAt?: string; missing?: boolean };
   /** The first entry that does not fit the chain. */
   broken?: { seq: number; reason: string };
 }

@@ -1,8 +1,10 @@
-// Express middleware: who is calling (401 when nobody we trust) and may they (403). Both
-// answers are JSON and both are audited by the request audit (server/http/request-audit.ts),
-// which reads the principal left in res.locals.
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+// Express middleware: who is calling (401 when nobody we trust, 429 after too many failed
+// attempts from one address) and may they (403). The answers are JSON — a FHIR
+// OperationOutcome under /fhir — and are audited by the request audit
+// (server/http/request-audit.ts), which reads the principal left in res.locals.
+import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import { operationOutcome } from '../fhir/outcome.js';
 import { sendError } from '../http/errors.js';
 import { JwtRejected, type JwtVerifier } from './jwt.js';
 import { allows, type Permission, type Principal } from './roles.js';
@@ -39,44 +41,58 @@ export function principalOf(res: Response): Principal | undefined {
   return res.locals.principal as Principal | undefined;
 }
 
-/** 401 unless the request carries a valid API token or JWT; sets res.locals.principal. */
-export function requireAuthentication(auth: Authenticator): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    auth.authenticate(req.get('authorization')).then((result) => {
-      if ('principal' in result) {
-        res.locals.principal = result.principal;
-        return next();
-      }
-      res.locals.authFailure = result.reason;
-      res.set('WWW-Authenticate', 'Bearer realm="tramline"');
-      sendError(res, 401, 'authentication required: send Authorization: Bearer <API token or JWT>');
-    }, next);
-  };
+const FHIR_ISSUE = { 401: 'login', 403: 'forbidden', 429: 'throttled' } as const;
+
+/** FHIR clients get an OperationOutcome, everyone else the JSON error shape. */
+function refuse(req: Request, res: Response, status: keyof typeof FHIR_ISSUE, detail: string): void {
+  if (!/^\/fhir(?:[/?]|$)/.test(req.originalUrl)) return sendError(res, status, detail);
+  if (res.headersSent) return;
+  res.status(status).type('application/fhir+json').send(JSON.stringify(operationOutcome('error', FHIR_ISSUE[status], [detail])));
 }
 
-/** 403 unless one of the caller's roles grants `permission`. */
-export function requirePermission(permission: Permission): RequestHandler {
-  return (_req, res, next) => {
-    const principal = principalOf(res);
-    if (!principal) return sendError(res, 401, 'authentication required');
-    if (allows(principal.roles, permission)) return next();
-    res.locals.authFailure = `needs ${permission}`;
-    sendError(res, 403, `your role does not allow this (needs ${permission})`);
-  };
-}
+export const TOO_MANY_FAILURES = 'too many failed authentication attempts';
 
 /**
- * Slows down guessing: after `failureLimit` failed authentications from one address in the
- * window, that address gets 429 until the window passes. Successful requests do not count.
+ * Authentication for every authenticated mount (/api, /fhir, /metrics, /inbound, …): create it
+ * once per engine and use the same handlers everywhere, so the failed-attempt count is one per
+ * client address across mounts. The credential is checked first: a valid API token or JWT is
+ * always let through, whatever its address did before; only failed attempts are counted, and
+ * after `failureLimit` of them in the window the address gets 429 instead of 401.
  */
-export function authFailureLimiter(settings: Pick<AuthSettings, 'failureLimit' | 'failureWindowMs'>): RequestHandler {
-  return rateLimit({
+export function authGate(auth: Authenticator, settings: Pick<AuthSettings, 'failureLimit' | 'failureWindowMs'>): RequestHandler[] {
+  const identify: RequestHandler = (req, res, next) => {
+    auth.authenticate(req.get('authorization')).then((result) => {
+      if ('principal' in result) res.locals.principal = result.principal;
+      else res.locals.authFailure = result.reason;
+      next();
+    }, next);
+  };
+  const limitFailures = rateLimit({
     windowMs: settings.failureWindowMs,
     limit: settings.failureLimit,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (_req, res) => res.statusCode !== 401,
-    handler: (_req, res) => sendError(res, 429, 'too many failed authentication attempts; try again later'),
+    skip: (_req, res) => principalOf(res) !== undefined,
+    handler: (req, res) => {
+      res.locals.authFailure = TOO_MANY_FAILURES;
+      refuse(req, res, 429, `${TOO_MANY_FAILURES}; try again later`);
+    },
   });
+  const requireAuthenticated: RequestHandler = (req, res, next) => {
+    if (principalOf(res)) return next();
+    res.set('WWW-Authenticate', 'Bearer realm="tramline"');
+    refuse(req, res, 401, 'authentication required: send Authorization: Bearer <API token or JWT>');
+  };
+  return [identify, limitFailures, requireAuthenticated];
+}
+
+/** 403 unless one of the caller's roles grants `permission`. */
+export function requirePermission(permission: Permission): RequestHandler {
+  return (req, res, next) => {
+    const principal = principalOf(res);
+    if (!principal) return refuse(req, res, 401, 'authentication required');
+    if (allows(principal.roles, permission)) return next();
+    res.locals.authFailure = `needs ${permission}`;
+    refuse(req, res, 403, `your role does not allow this (needs ${permission})`);
+  };
 }

@@ -7,6 +7,8 @@
 //   TRAMLINE_JWT_ORG_CLAIM    claim holding the organisation (ODS) code (default `org`)
 //   TRAMLINE_AUTH_DEV_ISSUER  `true` to also trust the built-in development issuer (never in production)
 //   TRAMLINE_AUTH_FAILURE_LIMIT  failed authentications per client IP per 15 minutes (default 30)
+//   TRAMLINE_AUTH_DENIAL_AUDIT_SECONDS  repeated 401/429 of one client: one audit entry per this
+//                                many seconds, with a count (default 60)
 import path from 'node:path';
 import { isRole, type Role } from './roles.js';
 
@@ -22,6 +24,14 @@ export interface AuthSettings {
   devKeyFile: string;
   failureLimit: number;
   failureWindowMs: number;
+  /** Repeated denials of one client are audited as one entry with a count per this window. */
+  denialAuditWindowMs: number;
+}
+
+function positiveWhole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = Number(env[name] || fallback);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number`);
+  return n;
 }
 
 function parseRoleMap(spec: string | undefined): Map<string, Role> {
@@ -35,8 +45,7 @@ function parseRoleMap(spec: string | undefined): Map<string, Role> {
 }
 
 export function loadAuthSettings(env: NodeJS.ProcessEnv = process.env, dataDir = env.TRAMLINE_DATA_DIR || './data'): AuthSettings {
-  const limit = Number(env.TRAMLINE_AUTH_FAILURE_LIMIT || 30);
-  if (!Number.isInteger(limit) || limit < 1) throw new Error('TRAMLINE_AUTH_FAILURE_LIMIT must be a positive whole number');
+  const limit = positiveWhole(env, 'TRAMLINE_AUTH_FAILURE_LIMIT', 30);
   return {
     jwksUrl: env.TRAMLINE_JWT_JWKS_URL || undefined,
     issuer: env.TRAMLINE_JWT_ISSUER || undefined,
@@ -48,5 +57,6 @@ export function loadAuthSettings(env: NodeJS.ProcessEnv = process.env, dataDir =
     devKeyFile: path.join(dataDir, 'dev-jwt-key.json'),
     failureLimit: limit,
     failureWindowMs: 15 * 60 * 1000,
+    denialAuditWindowMs: positiveWhole(env, 'TRAMLINE_AUTH_DENIAL_AUDIT_SECONDS', 60) * 1000,
   };
 }

@@ -11,6 +11,9 @@ export const TOKEN_PREFIX = 'tl_';
 const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$/;
 /** last_used_at is refreshed at most this often per token (it is informational). */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/** The longest lifetime a token may be given: beyond it, "expires" means nothing. */
+export const MAX_TOKEN_DAYS = 3650;
+const DAY_MS = 86_400_000;
 
 export interface TokenInfo {
   id: string;
@@ -28,8 +31,22 @@ export interface CreatedToken extends TokenInfo {
   token: string;
 }
 
-/** A create request that cannot be honoured (bad name, no or unknown roles). */
+/** A create request that cannot be honoured (bad name, no or unknown roles, bad expiry). */
 export class InvalidTokenRequest extends Error {}
+
+/** `days` from now, refused unless it is a whole number from 1 to MAX_TOKEN_DAYS. */
+export function expiryInDays(days: number, now = Date.now()): Date {
+  if (!Number.isInteger(days) || days < 1 || days > MAX_TOKEN_DAYS) throw new InvalidTokenRequest(`must be a whole number of days from 1 to ${MAX_TOKEN_DAYS}`);
+  return new Date(now + days * DAY_MS);
+}
+
+/** An expiry must be a real time in the future, at most MAX_TOKEN_DAYS away. */
+function checkExpiry(expiresAt: Date | undefined, now: number): void {
+  if (expiresAt === undefined) return;
+  const at = expiresAt.getTime();
+  if (!Number.isFinite(at) || at <= now) throw new InvalidTokenRequest('the expiry must be in the future');
+  if (at > now + MAX_TOKEN_DAYS * DAY_MS) throw new InvalidTokenRequest(`the expiry must be at most ${MAX_TOKEN_DAYS} days away`);
+}
 
 export function hashToken(token: string): string {
   return crypto.createHash('sha256').update(token, 'utf8').digest('hex');
@@ -61,6 +78,8 @@ export class TokenStore {
     if (!TOKEN_NAME.test(options.name)) throw new InvalidTokenRequest('token name: letters, digits and _ . @ - only (up to 100)');
     if (!options.roles.length) throw new InvalidTokenRequest('a token needs at least one role');
     for (const r of options.roles) if (!isRole(r)) throw new InvalidTokenRequest(`unknown role ${String(r)}`);
+    const now = Date.now();
+    checkExpiry(options.expiresAt, now);
     const token = TOKEN_PREFIX + crypto.randomBytes(32).toString('base64url');
     const row: ApiTokensTable = {
       id: uuidv7(),
@@ -68,7 +87,7 @@ export class TokenStore {
       token_hash: hashToken(token),
       roles: [...new Set(options.roles)].join(','),
       organisation: options.organisation ?? null,
-      created_at: Date.now(),
+      created_at: now,
       expires_at: options.expiresAt?.getTime() ?? null,
       revoked_at: null,
       last_used_at: null,

@@ -38,7 +38,8 @@ function entryFor(req: Request, res: Response, category: AuditEntryInput['catego
   const path = req.originalUrl.split('?')[0];
   const action = notes.auditAction ?? `${req.method} ${path}`;
   return withoutNul({
-    category: res.statusCode === 401 ? 'auth' : category,
+    // Refused credentials (401) and refused guessing (429) are auth events.
+    category: res.statusCode === 401 || res.statusCode === 429 ? 'auth' : category,
     action,
     outcome: outcomeOf(res.statusCode),
     actor: actorOf(notes.principal),

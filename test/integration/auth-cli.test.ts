@@ -3,7 +3,7 @@
 // when revoked; a dev JWT is accepted when the dev issuer is trusted.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { hashToken } from '../../server/auth/tokens.js';
+import { hashToken, TokenStore } from '../../server/auth/tokens.js';
 import { runCli } from '../support/engine.js';
 import { startApiEngine, type ApiEngine } from './api-engine.js';
 
@@ -60,4 +60,39 @@ test('dev-jwt makes a JWT the engine accepts for that user and role', async () =
   const me = await e.call('GET', '/api/me', { token: jwt });
   expect(me.body).toMatchObject({ kind: 'jwt', id: 'sam.clinician', roles: ['clinician'], organisation: 'RXL', permissions: ['viewer:read'] });
   expect((await e.call('GET', '/api/messages', { token: jwt })).status).toBe(403);
+});
+
+test('a token lifetime that is not 1 to 3650 whole days is refused, naming the option', async () => {
+  for (const days of ['-5', '0', '1.5', '99999999']) {
+    const res = await runCli(['tokens', 'create', '--name', `bad-expiry-${days}`, '--role', 'operator', '--expires-in-days', days], e.env, e.dir);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain(`option '--expires-in-days <n>' argument '${days}' is invalid`);
+    expect(res.stderr).toMatch(/whole number of days from 1 to 3650/);
+  }
+  expect((await new TokenStore(e.running.opened.db).list()).map((t) => t.name).filter((n) => n.startsWith('bad-expiry'))).toEqual([]);
+  const ok = await runCli(['tokens', 'create', '--name', 'ninety', '--role', 'operator', '--expires-in-days', '90', '--json'], e.env, e.dir);
+  expect(ok.code).toBe(0);
+  const expires = new Date(JSON.parse(ok.stdout).expiresAt).getTime();
+  expect(Math.abs(expires - (Date.now() + 90 * 86_400_000))).toBeLessThan(60_000);
+});
+
+test('POST /api/tokens: expiresInDays is honoured, and a bad or unknown expiry is a 400, never ignored', async () => {
+  const post = (body: Record<string, unknown>) => e.call('POST', '/api/tokens', { token: e.tokens.admin, body: { roles: ['operator'], ...body } });
+  for (const body of [
+    { name: 'neg', expiresInDays: -5 },
+    { name: 'zero', expiresInDays: 0 },
+    { name: 'huge', expiresInDays: 100000 },
+    { name: 'past', expiresAt: '2001-01-01T00:00:00Z' },
+    { name: 'far', expiresAt: '9999-01-01T00:00:00Z' },
+    { name: 'both', expiresInDays: 5, expiresAt: new Date(Date.now() + 86_400_000).toISOString() },
+    { name: 'typo', expiresInDay: 5 },
+  ]) {
+    const res = await post(body);
+    expect({ name: body.name, status: res.status }).toEqual({ name: body.name, status: 400 });
+    expect(res.body.error.detail).toMatch(/expir|unknown field/);
+  }
+  expect((await new TokenStore(e.running.opened.db).list()).map((t) => t.name)).not.toEqual(expect.arrayContaining(['neg']));
+  const made = await post({ name: 'thirty', expiresInDays: 30 });
+  expect(made.status).toBe(201);
+  expect(Math.abs(new Date(made.body.expiresAt).getTime() - (Date.now() + 30 * 86_400_000))).toBeLessThan(60_000);
 });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Kysely } from 'kysely';
 import type { AuditDatabase } from '../../server/audit/schema.js';
-import { hashToken, InvalidTokenRequest, TokenStore } from '../../server/auth/tokens.js';
+import { expiryInDays, hashToken, InvalidTokenRequest, TokenStore } from '../../server/auth/tokens.js';
 import type { Db } from '../../server/store/db.js';
 import type { StoreDatabase } from '../../server/store/schema.js';
 import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
@@ -39,7 +39,8 @@ describe.each(BACKENDS)('API tokens (%s)', (name) => {
 
   test('revoked and expired tokens stop working; list hides revoked unless asked', async () => {
     const a = await tokens.create({ name: 'short', roles: ['operator'] });
-    const b = await tokens.create({ name: 'expired', roles: ['operator'], expiresAt: new Date(Date.now() - 1000) });
+    const b = await tokens.create({ name: 'expired', roles: ['operator'], expiresAt: new Date(Date.now() + 50) });
+    await new Promise((r) => setTimeout(r, 60));
     expect(await tokens.verify(b.token)).toBeUndefined();
     expect(await tokens.revoke(a.id)).toBe(1);
     expect(await tokens.revoke(a.id)).toBe(0);
@@ -52,5 +53,10 @@ describe.each(BACKENDS)('API tokens (%s)', (name) => {
     await expect(tokens.create({ name: 'has space', roles: ['operator'] })).rejects.toBeInstanceOf(InvalidTokenRequest);
     await expect(tokens.create({ name: 'none', roles: [] })).rejects.toBeInstanceOf(InvalidTokenRequest);
     await expect(tokens.create({ name: 'bad', roles: ['root' as never] })).rejects.toBeInstanceOf(InvalidTokenRequest);
+    await expect(tokens.create({ name: 'past', roles: ['operator'], expiresAt: new Date(Date.now() - 5 * 86_400_000) })).rejects.toThrow(/in the future/);
+    await expect(tokens.create({ name: 'never', roles: ['operator'], expiresAt: new Date(NaN) })).rejects.toThrow(/in the future/);
+    await expect(tokens.create({ name: 'far', roles: ['operator'], expiresAt: new Date(Date.now() + 4000 * 86_400_000) })).rejects.toThrow(/at most 3650 days/);
+    expect(() => expiryInDays(-5)).toThrow(/whole number of days from 1 to 3650/);
+    expect((await tokens.list()).map((t) => t.name)).not.toEqual(expect.arrayContaining(['past', 'never', 'far']));
   });
 });

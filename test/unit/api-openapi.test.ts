@@ -5,7 +5,7 @@ import type { Router } from 'express';
 import { openApiDocument, openApiPath } from '../../server/api/openapi.js';
 import { apiRoutes, createApiRouter } from '../../server/api/router.js';
 import type { ApiServices } from '../../server/api/route.js';
-import { Authenticator } from '../../server/auth/middleware.js';
+import { authGate, Authenticator } from '../../server/auth/middleware.js';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -30,9 +30,8 @@ describe('OpenAPI document', () => {
   test('documents exactly the routes the router mounts', () => {
     const router = createApiRouter({
       services: {} as ApiServices,
-      authenticator: new Authenticator({ verify: async () => undefined }),
+      authenticate: authGate(new Authenticator({ verify: async () => undefined }), { failureLimit: 10, failureWindowMs: 1000 }),
       audit: { record: async () => undefined },
-      authSettings: { failureLimit: 10, failureWindowMs: 1000 },
     });
     const mounted = mountedRoutes(router);
     expect(mounted.length).toBeGreaterThanOrEqual(20);

@@ -2,6 +2,7 @@
 import { describe, expect, test } from '@jest/globals';
 import crypto from 'node:crypto';
 import { canonicalJson, ChainChecker, GENESIS_HASH, hashRow } from '../../server/audit/chain.js';
+import { AuditKey } from '../../server/audit/key.js';
 import { toRecord, toRow } from '../../server/audit/rows.js';
 import type { AuditLogTable } from '../../server/audit/schema.js';
 
@@ -37,9 +38,10 @@ describe('hash chain', () => {
   test('every column is covered by the hash', () => {
     const [row] = chain(1);
     for (const column of Object.keys(row) as (keyof AuditLogTable)[]) {
-      if (column === 'hash') continue;
+      // The MAC is over the hash (so over every column), not part of it.
+      if (column === 'hash' || column === 'mac') continue;
       const changed = { ...row, [column]: column === 'seq' || column === 'at' ? 99 : 'x' } as AuditLogTable;
-      const { hash: _h, ...rest } = changed;
+      const { hash: _h, mac: _m, ...rest } = changed;
       expect(hashRow(rest)).not.toBe(row.hash);
     }
   });
@@ -51,7 +53,7 @@ describe('hash chain', () => {
       GENESIS_HASH,
       1_700_000_000_123,
     );
-    const { hash, ...rest } = row;
+    const { hash, mac: _mac, ...rest } = row;
     expect(hash).toBe(crypto.createHash('sha256').update(canonicalJson(rest), 'utf8').digest('hex'));
   });
 
@@ -69,6 +71,32 @@ describe('hash chain', () => {
     const swapped = chain(3);
     c = new ChainChecker();
     expect(c.check(swapped[1])).toMatch(/missing/);
+  });
+
+  test('with the audit key: each MAC is checked, unkeyed entries are accepted only before the first keyed one', () => {
+    const key = new AuditKey(crypto.randomBytes(32));
+    const keyed = (rows: AuditLogTable[]): AuditLogTable[] => rows.map((r) => ({ ...r, mac: key.entryMac(r.hash) }));
+    let c = new ChainChecker(undefined, key);
+    expect(keyed(chain(3)).map((r) => c.check(r))).toEqual([null, null, null]);
+    expect(c.unkeyed).toBeUndefined();
+
+    // Rows 1-2 from before the key (no MAC), then keyed rows: fine, and reported.
+    const upgraded = chain(4).map((r, i) => (i < 2 ? r : { ...r, mac: key.entryMac(r.hash) }));
+    c = new ChainChecker(undefined, key);
+    expect(upgraded.map((r) => c.check(r))).toEqual([null, null, null, null]);
+    expect(c.unkeyed).toEqual({ count: 2, first: 1, last: 2 });
+
+    // A MAC removed after keyed rows, a MAC over another hash, a MAC from another key.
+    const stripped = keyed(chain(3));
+    stripped[2] = { ...stripped[2], mac: null };
+    c = new ChainChecker(undefined, key);
+    expect(stripped.map((r) => c.check(r))[2]).toMatch(/no MAC although the entries before it have one/);
+    const moved = keyed(chain(2));
+    moved[1] = { ...moved[1], mac: moved[0].mac };
+    c = new ChainChecker(undefined, key);
+    expect(moved.map((r) => c.check(r))[1]).toMatch(/MAC does not match/);
+    c = new ChainChecker(undefined, new AuditKey(crypto.randomBytes(32)));
+    expect(c.check(keyed(chain(1))[0])).toMatch(/another audit key/);
   });
 
   test('rows round-trip to records without losing optional fields', () => {

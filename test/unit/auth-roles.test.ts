@@ -49,5 +49,7 @@ describe('auth settings', () => {
     ]);
     expect(() => loadAuthSettings({ TRAMLINE_JWT_ROLE_MAP: 'R1=root' }, '/tmp')).toThrow(/TRAMLINE_JWT_ROLE_MAP/);
     expect(() => loadAuthSettings({ TRAMLINE_AUTH_FAILURE_LIMIT: '0' }, '/tmp')).toThrow(/FAILURE_LIMIT/);
+    expect(() => loadAuthSettings({ TRAMLINE_AUTH_DENIAL_AUDIT_SECONDS: '-1' }, '/tmp')).toThrow(/TRAMLINE_AUTH_DENIAL_AUDIT_SECONDS must be a positive whole number/);
+    expect(loadAuthSettings({}, '/tmp').denialAuditWindowMs).toBe(60_000);
   });
 });

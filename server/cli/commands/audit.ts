@@ -1,9 +1,10 @@
-// `tramline audit verify|list|export`: check the hash chain, browse entries, and export them as
-// a FHIR R4 Bundle of AuditEvents (e.g. a patient's access history on request).
+// `tramline audit verify|list|export`: check the hash chain, its MACs and the published head,
+// browse entries, and export them as a FHIR R4 Bundle of AuditEvents (e.g. a patient's access
+// history on request).
 import { InvalidArgumentError, type Command } from 'commander';
 import { AuditTrail } from '../../audit/trail.js';
 import { auditBundle } from '../../audit/fhir.js';
-import { AUDIT_CATEGORIES, type AuditCategory, type AuditFilter, type AuditRecord } from '../../audit/types.js';
+import { AUDIT_CATEGORIES, type AuditCategory, type AuditFilter, type AuditRecord, type VerifyResult } from '../../audit/types.js';
 import { withStore } from '../context.js';
 
 function date(value: string): Date {
@@ -59,22 +60,36 @@ function line(r: AuditRecord): string {
   return [r.seq, r.at.toISOString(), r.category, r.action, r.outcome, who, r.target ?? r.messageId ?? '-', r.patient ?? ''].join('  ').trimEnd();
 }
 
+/** What an intact trail's check covered, in words. */
+function intactReport(result: VerifyResult, headFile: string): string {
+  const lines = [`audit trail intact: ${result.checked} entries, every MAC checks out`];
+  if (result.unkeyed) lines.push(`  ${result.unkeyed.count} entries (${result.unkeyed.first}..${result.unkeyed.last}) were written before the audit key existed: their chain is checked, they carry no MAC`);
+  const published = result.publishedHead;
+  if (published?.missing) lines.push(`  no published head yet (${headFile}): cutting off the newest entries cannot be detected without --head`);
+  else if (published) lines.push(`  published head entry ${published.seq} (${published.publishedAt}) is there unchanged; entries after it are covered by the chain and MACs only`);
+  if (result.head) lines.push(`  head entry ${result.head.seq} hash ${result.head.hash} (note it: --head ${result.head.seq}:${result.head.hash})`);
+  return lines.join('\n');
+}
+
 export function registerAuditCommand(program: Command): void {
   const audit = program.command('audit').description('check and read the audit trail');
 
   audit
     .command('verify')
-    .description("check the audit trail's hash chain end to end; exit 1 and name the first broken entry if it does not hold")
+    .description("check the audit trail's hash chain, each entry's MAC (audit key) and the published head; exit 1 and name the first broken entry if it does not hold")
     .option('--head <seq:hash>', 'an entry noted from an earlier verify: it must still be there unchanged (catches a trail cut short)', knownHead)
-    .action(async (o: { head?: { seq: number; hash: string } }) => {
-      await withStore(async ({ db }) => {
-        const result = await new AuditTrail(db).verify({ knownHead: o.head });
+    .option('--head-file <file>', 'the published head to check (default <data dir>/audit-head.json; give a copy kept off this host)')
+    .action(async (o: { head?: { seq: number; hash: string }; headFile?: string }) => {
+      await withStore(async ({ db, audit }) => {
+        const headFile = o.headFile ?? audit.headFile;
+        const result = await new AuditTrail(db, { ...audit, headFile }).verify({ knownHead: o.head });
         if (result.ok) {
-          const head = result.head ? `; head entry ${result.head.seq} hash ${result.head.hash} (note it: --head ${result.head.seq}:${result.head.hash})` : '';
-          console.log(`audit trail intact: ${result.checked} entries${head}`);
+          console.log(intactReport(result, headFile));
           return;
         }
-        console.error(`audit trail BROKEN at entry ${result.broken!.seq}: ${result.broken!.reason} (${result.checked} entries before it check out)`);
+        const broken = result.broken!;
+        const where = broken.reason.includes('published') ? ` [head file ${headFile}]` : '';
+        console.error(`audit trail BROKEN at entry ${broken.seq}: ${broken.reason}${where} (${result.checked} entries before it check out)`);
         process.exitCode = 1;
       });
     });
@@ -82,8 +97,8 @@ export function registerAuditCommand(program: Command): void {
   addQueryOptions(audit.command('list').description('list audit entries, oldest first'))
     .option('--json', 'print JSON')
     .action(async (o: QueryOptions & { json?: boolean }) => {
-      await withStore(async ({ db }) => {
-        const records = await new AuditTrail(db).query(filterOf(o));
+      await withStore(async ({ db, audit }) => {
+        const records = await new AuditTrail(db, audit).query(filterOf(o));
         if (o.json) console.log(JSON.stringify(records, null, 2));
         else if (!records.length) console.log('no audit entries');
         else for (const r of records) console.log(line(r));
@@ -91,8 +106,8 @@ export function registerAuditCommand(program: Command): void {
     });
 
   addQueryOptions(audit.command('export').description('print matching entries as a FHIR R4 Bundle of AuditEvent resources')).action(async (o: QueryOptions) => {
-    await withStore(async ({ db }) => {
-      const records = await new AuditTrail(db).query(filterOf(o));
+    await withStore(async ({ db, audit }) => {
+      const records = await new AuditTrail(db, audit).query(filterOf(o));
       console.log(JSON.stringify(auditBundle(records), null, 2));
     });
   });

@@ -61,7 +61,7 @@ async function withQueue<T>(destination: string, fn: (session: Session, config: 
   return withStore(async (opened, config) => {
     const channels = loadChannelsOrThrow(config.channelsDir);
     requireDestination(channels, destination);
-    const audit = new AuditTrail(opened.db);
+    const audit = new AuditTrail(opened.db, opened.audit);
     const store = observeStore(opened.store, [messageAuditObserver(audit)]);
     const queue = await openPublisher(opened, config, channels);
     try {

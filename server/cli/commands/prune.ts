@@ -19,7 +19,7 @@ export function registerPruneCommand(messages: Command): void {
     .option('--channel <id>', 'only this channel')
     .option('--older-than-days <n>', 'override the channel setting', days)
     .action(async (o: { channel?: string; olderThanDays?: number }) => {
-      await withStore(async ({ store, db }, config) => {
+      await withStore(async ({ store, db, audit: auditOptions }, config) => {
         let channels = loadChannelsOrThrow(config.channelsDir).map((c) => ({ id: c.id, retention: c.retention }));
         if (o.channel) {
           channels = channels.filter((c) => c.id === o.channel);
@@ -27,7 +27,7 @@ export function registerPruneCommand(messages: Command): void {
           if (!channels.length && o.olderThanDays) channels = [{ id: o.channel, retention: undefined }];
           if (!channels.length) throw new Error(`no channel ${o.channel} in ${config.channelsDir} (give --older-than-days to prune it anyway)`);
         }
-        const audit = new AuditTrail(db);
+        const audit = new AuditTrail(db, auditOptions);
         const results = await pruneContent({ store, channels, audit, days: o.olderThanDays, actor: { id: os.userInfo().username, kind: 'cli' } });
         await audit.flush();
         if (!results.length) console.log('no channel has a retention period (retention.contentDays); nothing pruned');

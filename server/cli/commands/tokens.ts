@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { signDevJwt } from '../../auth/dev-issuer.js';
 import { isRole, ROLES, type Role } from '../../auth/roles.js';
 import { loadAuthSettings } from '../../auth/settings.js';
-import { TokenStore } from '../../auth/tokens.js';
+import { expiryInDays, InvalidTokenRequest, MAX_TOKEN_DAYS, TokenStore } from '../../auth/tokens.js';
 import { loadConfig } from '../../config.js';
 import { withStore } from '../context.js';
 
@@ -14,10 +14,14 @@ function roles(value: string, previous: Role[] = []): Role[] {
   return [...previous, ...(list as Role[])];
 }
 
-function days(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of days');
-  return n;
+/** Checked when the option is read, so the error names `--expires-in-days`. */
+function expiry(value: string): Date {
+  try {
+    return expiryInDays(/^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN);
+  } catch (err) {
+    if (err instanceof InvalidTokenRequest) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
 }
 
 export function registerTokensCommand(program: Command): void {
@@ -29,12 +33,11 @@ export function registerTokensCommand(program: Command): void {
     .requiredOption('--name <name>', 'who or what uses it, e.g. prometheus or case-system-sync')
     .requiredOption('--role <role>', `role (repeat or comma-separate): ${ROLES.join(', ')}`, roles)
     .option('--org <ods-code>', 'organisation the token acts for')
-    .option('--expires-in-days <n>', 'expire after this many days', days)
+    .option('--expires-in-days <n>', `expire after this many days (1 to ${MAX_TOKEN_DAYS})`, expiry)
     .option('--json', 'print JSON')
-    .action(async (o: { name: string; role: Role[]; org?: string; expiresInDays?: number; json?: boolean }) => {
+    .action(async (o: { name: string; role: Role[]; org?: string; expiresInDays?: Date; json?: boolean }) => {
       await withStore(async ({ db }) => {
-        const expiresAt = o.expiresInDays ? new Date(Date.now() + o.expiresInDays * 86_400_000) : undefined;
-        const created = await new TokenStore(db).create({ name: o.name, roles: o.role, organisation: o.org, expiresAt });
+        const created = await new TokenStore(db).create({ name: o.name, roles: o.role, organisation: o.org, expiresAt: o.expiresInDays });
         if (o.json) {
           console.log(JSON.stringify(created, null, 2));
           return;

@@ -9,6 +9,7 @@ import { auditLogMigration } from './0004-audit-log.js';
 import { apiTokensMigration } from './0005-api-tokens.js';
 import { fhirResourcesMigration } from './0006-fhir-resources.js';
 import { sourceWatermarksMigration } from './0007-source-watermarks.js';
+import { auditMacMigration } from './0008-audit-mac.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-messages': messagesMigration,
@@ -18,6 +19,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0005-api-tokens': apiTokensMigration,
   '0006-fhir-resources': fhirResourcesMigration,
   '0007-source-watermarks': sourceWatermarksMigration,
+  '0008-audit-mac': auditMacMigration,
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */
