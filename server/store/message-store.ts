@@ -35,6 +35,8 @@ export interface MessageStoreOptions {
 }
 
 const DEFAULT_LIST_LIMIT = 100;
+/** Events that come before any delivery when they share a millisecond with one. */
+const PIPELINE_ORDER = ['received', 'queued'];
 const MAX_LIST_LIMIT = 10_000;
 /** Rows per multi-row insert: keeps bound parameters well under both engines' limits. */
 const INSERT_CHUNK = 200;
@@ -159,7 +161,7 @@ export class MessageStore {
    */
   async setStatus(id: string, status: MessageStatus, error?: string, options: WriteOptions & { destinations?: readonly string[]; detail?: string } = {}): Promise<void> {
     const destinations = options.destinations?.length ? options.destinations : undefined;
-    await this.writes.submit(this.statusWrite, { id, status, error: error ?? null, destinations, detail: options.detail ?? null }, options);
+    await this.writes.submit(this.statusWrite, { id, status, error: error ?? null, destinations, detail: options.detail ?? null, at: Date.now() }, options);
   }
 
   /**
@@ -173,7 +175,7 @@ export class MessageStore {
     status: DestinationStatus,
     options: { attempts?: number; error?: string; recordEvent?: boolean } & WriteOptions = {},
   ): Promise<void> {
-    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null, event: options.recordEvent }, options);
+    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null, event: options.recordEvent, at: Date.now() }, options);
   }
 
   async addEvent(id: string, event: string, options: { destination?: string; detail?: string; at?: Date } = {}): Promise<void> {
@@ -188,14 +190,21 @@ export class MessageStore {
     return toRecord(row, destinations.get(id) ?? []);
   }
 
-  /** Lifecycle history of one message, oldest first. */
+  /**
+   * Lifecycle history of one message, oldest first. By time, not by write order: a delivery may
+   * be written before the lingering 'queued' write that preceded it; within one millisecond
+   * receiving and queueing come first.
+   */
   async events(id: string): Promise<MessageEvent[]> {
     const rows = await this.kysely
       .selectFrom('message_events')
       .select(['at', 'event', 'destination', 'detail'])
       .where('message_id', '=', id)
+      .orderBy('at')
       .orderBy('id')
       .execute();
+    const rank = (event: string) => PIPELINE_ORDER.indexOf(event) >>> 0;
+    rows.sort((a, b) => a.at - b.at || rank(a.event) - rank(b.event));
     return rows.map((r) => ({
       at: new Date(r.at),
       event: r.event,
@@ -427,6 +436,8 @@ interface StatusChange {
   destinations?: readonly string[];
   /** Detail of the 'queued' event written with `destinations`. */
   detail: string | null;
+  /** When it happened (the event's time: a lingering write commits later). */
+  at: number;
 }
 
 interface DestinationChange {
@@ -438,6 +449,8 @@ interface DestinationChange {
   error: string | null;
   /** Also add the change to the message's history. */
   event?: boolean;
+  /** When it happened (the event's time). */
+  at: number;
 }
 
 /** Consecutive runs of items that `sameRun` accepts into one statement, in call order. */
@@ -472,8 +485,8 @@ const queuedDestinations = (dialect: DialectName, changes: StatusChange[], now: 
     'on conflict ("message_id", "destination") do nothing',
   );
 
-const queuedEvents = (changes: StatusChange[], now: number): NewEvent[] =>
-  changes.map((c) => ({ message_id: c.id, at: now, event: c.status, destination: null, detail: c.detail }));
+const queuedEvents = (changes: StatusChange[]): NewEvent[] =>
+  changes.map((c) => ({ message_id: c.id, at: c.at, event: c.status, destination: null, detail: c.detail }));
 
 /** One UPDATE per run; then the queued destinations and their events. */
 async function applyStatusChanges(db: Executor, dialect: DialectName, statusRuns: StatusChange[][], count: number): Promise<void[]> {
@@ -481,7 +494,7 @@ async function applyStatusChanges(db: Executor, dialect: DialectName, statusRuns
   for (const run of statusRuns) await db.executeQuery(statusUpdate(dialect, run, now));
   const queued = statusRuns.flat().filter((c) => c.destinations);
   for (const chunk of chunks(queued, maxRun(dialect))) await db.executeQuery(queuedDestinations(dialect, chunk, now));
-  await insertEvents(db, dialect, queuedEvents(queued, now));
+  await insertEvents(db, dialect, queuedEvents(queued));
   return new Array<void>(count).fill(undefined);
 }
 
@@ -489,13 +502,13 @@ async function applyStatusChanges(db: Executor, dialect: DialectName, statusRuns
 function queuedStatement(run: StatusChange[]): CompiledQuery {
   const now = Date.now();
   const queued = run.filter((c) => c.destinations);
-  return chainStatements([statusUpdate('postgres', run, now), queuedDestinations('postgres', queued, now), eventInsert('postgres', queuedEvents(queued, now))]);
+  return chainStatements([statusUpdate('postgres', run, now), queuedDestinations('postgres', queued, now), eventInsert('postgres', queuedEvents(queued))]);
 }
 
 /** PostgreSQL: a run of destination changes with their history events, one statement. */
 function destinationStatement(run: DestinationChange[]): CompiledQuery {
   const now = Date.now();
-  return chainStatements([destinationUpsert('postgres', run, now), eventInsert('postgres', destinationEvents(run, now))]);
+  return chainStatements([destinationUpsert('postgres', run, now), eventInsert('postgres', destinationEvents(run))]);
 }
 
 async function runAlone(db: Executor, query: CompiledQuery, count: number): Promise<void[]> {
@@ -526,13 +539,13 @@ function destinationUpsert(dialect: DialectName, run: DestinationChange[], now: 
   return bulkInsert(dialect, 'message_destinations', DESTINATION_COLUMNS, rows, `on conflict ("message_id", "destination") do update set ${update}`);
 }
 
-const destinationEvents = (changes: DestinationChange[], now: number): NewEvent[] =>
-  changes.filter((c) => c.event).map((c) => ({ message_id: c.id, at: now, event: c.status, destination: c.destination, detail: c.error }));
+const destinationEvents = (changes: DestinationChange[]): NewEvent[] =>
+  changes.filter((c) => c.event).map((c) => ({ message_id: c.id, at: c.at, event: c.status, destination: c.destination, detail: c.error }));
 
 async function applyDestinationChanges(db: Executor, dialect: DialectName, upsertRuns: DestinationChange[][], count: number): Promise<void[]> {
   const now = Date.now();
   for (const run of upsertRuns) await db.executeQuery(destinationUpsert(dialect, run, now));
-  await insertEvents(db, dialect, destinationEvents(upsertRuns.flat(), now));
+  await insertEvents(db, dialect, destinationEvents(upsertRuns.flat()));
   return new Array<void>(count).fill(undefined);
 }
 
