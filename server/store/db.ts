@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -57,7 +57,11 @@ function openSqlite<DB>(file: string): Db<DB> {
   return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
 }
 
+/** The PostgreSQL driver loads only when a postgres:// URL is opened (CLI start-up stays light on SQLite). */
+const loadPg = async (): Promise<typeof pg> => (await import('pg')).default;
+
 async function openPostgres<DB>(url: string): Promise<Db<DB>> {
+  const pg = await loadPg();
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema') ?? undefined;
   parsed.searchParams.delete('schema');
@@ -114,6 +118,7 @@ export async function dropPostgresSchema(url: string): Promise<void> {
   const schema = parsed.searchParams.get('schema');
   if (!schema || !SCHEMA_NAME.test(schema)) throw new Error('dropPostgresSchema needs a ?schema=<name> URL');
   parsed.searchParams.delete('schema');
+  const pg = await loadPg();
   const client = new pg.Client({ connectionString: parsed.toString() });
   await client.connect();
   try {

@@ -66,6 +66,8 @@ destinations:
     TRAMLINE_HTTP_PORT: String(httpPort),
     TRAMLINE_AMQP_URL: opts.amqpUrl ?? '',
     TRAMLINE_LOG_LEVEL: 'info',
+    // The sources under test, not a dist/ build that may predate them.
+    TRAMLINE_DEV: '1',
     ...opts.extraEnv,
   };
   return { dir, env, mllpPort, httpPort, caseDbUrl };
@@ -103,7 +105,7 @@ export async function killAllEngines(): Promise<void> {
 
 /** Spawn `tramline start` and wait until it logs that it started. */
 export async function startEngine(e: EngineEnv, timeoutMs = 60000): Promise<EngineProcess> {
-  const child = spawn(process.execPath, [BIN, 'start'], { cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start'], { cwd: e.dir, env: { TRAMLINE_DEV: '1', ...e.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let out = '';
@@ -142,7 +144,7 @@ export async function startEngine(e: EngineEnv, timeoutMs = 60000): Promise<Engi
 /** Run the CLI to completion; resolves with exit code and output. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { TRAMLINE_DEV: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -1,10 +1,11 @@
 // `tramline audit verify|list|export`: check the hash chain, browse entries, and export them as
 // a FHIR R4 Bundle of AuditEvents (e.g. a patient's access history on request).
 import { InvalidArgumentError, type Command } from 'commander';
-import { AuditTrail } from '../../audit/trail.js';
-import { auditBundle } from '../../audit/fhir.js';
 import { AUDIT_CATEGORIES, type AuditCategory, type AuditFilter, type AuditRecord } from '../../audit/types.js';
 import { withStore } from '../context.js';
+
+// The trail and its FHIR export load when a command runs, not on every CLI start.
+const trail = () => import('../../audit/trail.js');
 
 function date(value: string): Date {
   const d = new Date(value);
@@ -68,6 +69,7 @@ export function registerAuditCommand(program: Command): void {
     .option('--head <seq:hash>', 'an entry noted from an earlier verify: it must still be there unchanged (catches a trail cut short)', knownHead)
     .action(async (o: { head?: { seq: number; hash: string } }) => {
       await withStore(async ({ db }) => {
+        const { AuditTrail } = await trail();
         const result = await new AuditTrail(db).verify({ knownHead: o.head });
         if (result.ok) {
           const head = result.head ? `; head entry ${result.head.seq} hash ${result.head.hash} (note it: --head ${result.head.seq}:${result.head.hash})` : '';
@@ -83,6 +85,7 @@ export function registerAuditCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (o: QueryOptions & { json?: boolean }) => {
       await withStore(async ({ db }) => {
+        const { AuditTrail } = await trail();
         const records = await new AuditTrail(db).query(filterOf(o));
         if (o.json) console.log(JSON.stringify(records, null, 2));
         else if (!records.length) console.log('no audit entries');
@@ -92,6 +95,8 @@ export function registerAuditCommand(program: Command): void {
 
   addQueryOptions(audit.command('export').description('print matching entries as a FHIR R4 Bundle of AuditEvent resources')).action(async (o: QueryOptions) => {
     await withStore(async ({ db }) => {
+      const { AuditTrail } = await trail();
+      const { auditBundle } = await import('../../audit/fhir.js');
       const records = await new AuditTrail(db).query(filterOf(o));
       console.log(JSON.stringify(auditBundle(records), null, 2));
     });

@@ -1,10 +1,8 @@
 // `tramline tokens create|list|revoke|dev-jwt`: API tokens for systems (shown once, stored as
 // SHA-256 hashes) and, for local development, JWTs from the built-in dev issuer.
 import { InvalidArgumentError, type Command } from 'commander';
-import { signDevJwt } from '../../auth/dev-issuer.js';
 import { isRole, ROLES, type Role } from '../../auth/roles.js';
-import { loadAuthSettings } from '../../auth/settings.js';
-import { TokenStore } from '../../auth/tokens.js';
+import type { OpenedStore } from '../../store/open-store.js';
 import { loadConfig } from '../../config.js';
 import { withStore } from '../context.js';
 
@@ -20,6 +18,9 @@ function days(value: string): number {
   return n;
 }
 
+// Token hashing and JWT signing (jose) load only when a tokens command runs.
+const tokenStore = async (db: OpenedStore['db']) => new (await import('../../auth/tokens.js')).TokenStore(db);
+
 export function registerTokensCommand(program: Command): void {
   const tokens = program.command('tokens').description('API tokens for systems; development JWTs for people');
 
@@ -34,7 +35,7 @@ export function registerTokensCommand(program: Command): void {
     .action(async (o: { name: string; role: Role[]; org?: string; expiresInDays?: number; json?: boolean }) => {
       await withStore(async ({ db }) => {
         const expiresAt = o.expiresInDays ? new Date(Date.now() + o.expiresInDays * 86_400_000) : undefined;
-        const created = await new TokenStore(db).create({ name: o.name, roles: o.role, organisation: o.org, expiresAt });
+        const created = await (await tokenStore(db)).create({ name: o.name, roles: o.role, organisation: o.org, expiresAt });
         if (o.json) {
           console.log(JSON.stringify(created, null, 2));
           return;
@@ -51,7 +52,7 @@ export function registerTokensCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (o: { all?: boolean; json?: boolean }) => {
       await withStore(async ({ db }) => {
-        const list = await new TokenStore(db).list({ includeRevoked: o.all });
+        const list = await (await tokenStore(db)).list({ includeRevoked: o.all });
         if (o.json) return console.log(JSON.stringify(list, null, 2));
         if (!list.length) return console.log('no tokens');
         for (const t of list) {
@@ -67,7 +68,7 @@ export function registerTokensCommand(program: Command): void {
     .argument('<id-or-name>')
     .action(async (idOrName: string) => {
       await withStore(async ({ db }) => {
-        const n = await new TokenStore(db).revoke(idOrName);
+        const n = await (await tokenStore(db)).revoke(idOrName);
         if (!n) throw new Error(`no live token with id or name ${idOrName}`);
         console.log(`${n} token(s) revoked`);
       });
@@ -86,6 +87,8 @@ export function registerTokensCommand(program: Command): void {
       return n;
     }, 3600)
     .action(async (o: { user: string; role: Role[]; org?: string; name?: string; ttl: number }) => {
+      const { loadAuthSettings } = await import('../../auth/settings.js');
+      const { signDevJwt } = await import('../../auth/dev-issuer.js');
       const config = loadConfig();
       const settings = loadAuthSettings(process.env, config.dataDir);
       const jwt = await signDevJwt(settings.devKeyFile, {
