@@ -43,9 +43,35 @@ export async function openDatabase<DB = unknown>(url: string): Promise<Db<DB>> {
   throw new Error(`unsupported database URL scheme (expected sqlite: or postgres://): ${url.split(':')[0]}`);
 }
 
+/**
+ * The store holds patient data: its folder is created 0700 and the database file 0600 before
+ * SQLite opens it (SQLite gives its -wal and -shm files the database file's mode).
+ */
+function createPrivate(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/** A database URL fit for an error message or a log: any password replaced. */
+export function shownDbUrl(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) return url;
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = '***';
+    return `${parsed.toString()} (password hidden)`;
+  } catch {
+    return `${url.split(':')[0]}://… (unparseable URL hidden)`;
+  }
+}
+
 function openSqlite<DB>(file: string): Db<DB> {
   if (file === '') throw new Error('sqlite URL needs a path, e.g. sqlite:./data/tramline.db or sqlite::memory:');
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createPrivate(file);
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
   // Store-before-ACK: a commit must survive power loss, so WAL is fsynced on every commit.
