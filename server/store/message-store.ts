@@ -35,9 +35,9 @@ export interface MessageStoreOptions {
 }
 
 const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 10_000;
 /** Events that come before any delivery when they share a millisecond with one. */
 const PIPELINE_ORDER = ['received', 'queued'];
-const MAX_LIST_LIMIT = 10_000;
 /** Rows per multi-row insert: keeps bound parameters well under both engines' limits. */
 const INSERT_CHUNK = 200;
 
@@ -200,9 +200,9 @@ export class MessageStore {
       .selectFrom('message_events')
       .select(['at', 'event', 'destination', 'detail'])
       .where('message_id', '=', id)
-      .orderBy('at')
       .orderBy('id')
       .execute();
+    // Stable: events of one millisecond and rank stay in write order.
     const rank = (event: string) => PIPELINE_ORDER.indexOf(event) >>> 0;
     rows.sort((a, b) => a.at - b.at || rank(a.event) - rank(b.event));
     return rows.map((r) => ({
