@@ -6,6 +6,7 @@
 import { log } from '../server/logger.js';
 import type { MessageStore } from '../server/store/message-store.js';
 import type { ChannelDefinition } from './definition.js';
+import { destinationsFor } from './routing.js';
 import { reasonOf, TramlineError } from './errors.js';
 import { ContentGoneError, envelopeForStored } from './republish.js';
 import type { DeliveryQueue } from './queue/types.js';
@@ -40,9 +41,13 @@ export class BacklogPublisher {
         if (!pending.length) break;
         for (const m of pending) {
           try {
-            await this.queue.publish([await envelopeForStored(this.store, this.channels.get(channel), m)]);
-            await this.store.setStatus(m.id, 'queued');
-            await this.store.addEvent(m.id, 'queued', { detail: 'from backlog' });
+            const definition = this.channels.get(channel);
+            const envelope = await envelopeForStored(this.store, definition, m);
+            await this.queue.publish([envelope]);
+            const destinations = definition ? destinationsFor(definition, envelope.routingKey) : [];
+            await this.store.setStatus(m.id, 'queued', undefined, { destinations, detail: 'from backlog' });
+            // Without destinations setStatus writes no event of its own.
+            if (!destinations.length) await this.store.addEvent(m.id, 'queued', { detail: 'from backlog' });
             total++;
           } catch (err) {
             if (err instanceof ContentGoneError || err instanceof TramlineError) {

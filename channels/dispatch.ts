@@ -45,7 +45,7 @@ export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
     const { envelope, attempt } = delivery;
     const messageId = envelope.messageId;
     if (!passesFilter(filter, envelope.body)) {
-      await store.setDestinationStatus(messageId, destinationId, 'filtered', { attempts: attempt });
+      await store.setDestinationStatus(messageId, destinationId, 'filtered', { attempts: attempt, recordEvent: true });
       opts.onOutcome?.(delivery, { kind: 'filtered' });
       return { kind: 'done' };
     }
@@ -53,14 +53,13 @@ export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
     try {
       await destination.deliver(envelope);
       // Delivered: recording it only holds back the broker ack, so it may share a statement.
-      await store.setDestinationStatus(messageId, destinationId, 'sent', { attempts: attempt, lingerMs: SENT_STATUS_LINGER_MS });
+      await store.setDestinationStatus(messageId, destinationId, 'sent', { attempts: attempt, lingerMs: SENT_STATUS_LINGER_MS, recordEvent: true });
       outcome = { kind: 'done' };
     } catch (err) {
       outcome = outcomeForFailure(err, attempt, retry);
       const status = outcome.kind === 'retry' ? 'retrying' : 'dead-lettered';
       const reason = outcome.kind === 'done' ? undefined : outcome.reason;
-      await store.setDestinationStatus(messageId, destinationId, status, { attempts: attempt, error: reason });
-      await store.addEvent(messageId, status, { destination: destinationId, detail: reason });
+      await store.setDestinationStatus(messageId, destinationId, status, { attempts: attempt, error: reason, recordEvent: true });
       // Keep what the far end said (e.g. a FHIR OperationOutcome), sealed like all content.
       const response = responseOf(err);
       if (response !== undefined) await store.saveContent(messageId, 'response', JSON.stringify(response));

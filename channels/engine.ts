@@ -192,7 +192,11 @@ export class Engine {
         onMessage: (raw, conn) => intake.handle(raw, conn.remoteAddress),
         onOversize: (prefix, conn) => intake.oversize(prefix, source.maxMessageBytes, conn.remoteAddress),
       });
-      const port = await server.start();
+      const port = await server.start().catch((err: unknown) => {
+        throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+          ? new Error(`channel ${channel.id} (${channel.file}): MLLP port ${source.port} in use (source.port)`)
+          : err;
+      });
       return { definition: channel, intake, port, stop: () => server.close() };
     }
     const intake = new RecordIntake({

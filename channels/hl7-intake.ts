@@ -12,7 +12,7 @@ import type { ChannelDefinition, MllpSourceConfig } from './definition.js';
 import { ParseError, reasonOf, TramlineError } from './errors.js';
 import { hl7Matches } from './filter.js';
 import type { DeliveryQueue, Envelope } from './queue/types.js';
-import { hl7PatientKey, hl7RoutingKey } from './routing.js';
+import { destinationsFor, hl7PatientKey, hl7RoutingKey } from './routing.js';
 
 /** How long the `queued` status write may wait for others (nobody waits for it). */
 const QUEUED_STATUS_LINGER_MS = 10;
@@ -155,7 +155,7 @@ export class Hl7Intake {
       // Not waited for: the message is stored and queued, which is what the ACK promises. If the
       // status write is lost, the backlog queues the message again and destinations ignore it.
       // It may wait a few ms to share one UPDATE with the status writes of other messages.
-      void this.opts.store.setStatus(stored.id, 'queued', undefined, { lingerMs: QUEUED_STATUS_LINGER_MS }).catch((err: unknown) => log.warn({ channel: this.channelId, messageId: stored.id, reason: reasonOf(err) }, 'status not recorded'));
+      void this.opts.store.setStatus(stored.id, 'queued', undefined, { lingerMs: QUEUED_STATUS_LINGER_MS, destinations: destinationsFor(this.opts.channel, envelope.routingKey) }).catch((err: unknown) => log.warn({ channel: this.channelId, messageId: stored.id, reason: reasonOf(err) }, 'status not recorded'));
       this.stats.queued++;
     } catch (err) {
       // Stored but not queued: the backlog publisher sends it when the queue is back.

@@ -7,6 +7,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { log } from '../server/logger.js';
 import type { MessageStore } from '../server/store/message-store.js';
 import type { ChannelDefinition } from './definition.js';
+import { destinationsFor } from './routing.js';
 import { reasonOf } from './errors.js';
 import type { DeliveryQueue, Envelope } from './queue/types.js';
 import type { RecordFormat } from './record-formats.js';
@@ -236,8 +237,9 @@ export class RecordIntake {
   }
 
   private async publish(m: { messageId: string; kind: 'bundle' | 'retraction'; body: string; patientKey?: string }): Promise<void> {
-    await this.opts.queue.publish([recordEnvelope(this.channelId, m.messageId, m.kind, m.body, m.patientKey)]);
-    await this.opts.store.setStatus(m.messageId, 'queued');
+    const envelope = recordEnvelope(this.channelId, m.messageId, m.kind, m.body, m.patientKey);
+    await this.opts.queue.publish([envelope]);
+    await this.opts.store.setStatus(m.messageId, 'queued', undefined, { destinations: destinationsFor(this.opts.channel, envelope.routingKey) });
   }
 }
 

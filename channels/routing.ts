@@ -4,7 +4,7 @@
 import { nhsNumberOf, patientIdentifiers } from '../adapters/hl7v2/identifiers.js';
 import type { Hl7Message } from '../adapters/hl7v2/parse.js';
 import { destinationId, type ChannelDefinition } from './definition.js';
-import type { Subscription } from './queue/types.js';
+import { topicMatches, type Subscription } from './queue/types.js';
 
 /** Routing-key words may not contain dots or be empty. */
 const word = (s: string): string => (s.replace(/[.\s]/g, '_') || '_');
@@ -20,6 +20,24 @@ export function subscriptionsOf(channel: ChannelDefinition): Subscription[] {
     bindings: (d.routes?.length ? d.routes : ['#']).map((r) => `${channel.id}.${r}`),
     concurrency: d.concurrency,
   }));
+}
+
+const routed = new WeakMap<ChannelDefinition, Map<string, string[]>>();
+const MAX_ROUTED_KEYS = 1000;
+
+/** The destinations whose routes take a message with this routing key (ids, as subscriptionsOf names them). */
+export function destinationsFor(channel: ChannelDefinition, routingKey: string): string[] {
+  let byKey = routed.get(channel);
+  if (!byKey) routed.set(channel, (byKey = new Map()));
+  let ids = byKey.get(routingKey);
+  if (!ids) {
+    ids = subscriptionsOf(channel)
+      .filter((s) => s.bindings.some((b) => topicMatches(b, routingKey)))
+      .map((s) => s.destination);
+    if (byKey.size >= MAX_ROUTED_KEYS) byKey.clear();
+    byKey.set(routingKey, ids);
+  }
+  return ids;
 }
 
 /** Ordering key: the NHS number where there is one, else the first PID-3 identifier. */

@@ -37,6 +37,16 @@ function createQueue(config: Config, opened: OpenedStore): { queue: DeliveryQueu
   return { queue: rabbit, rabbit };
 }
 
+/** Express 5 hands a listen error to the callback rather than throwing it: a taken port must stop start-up. */
+function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, (err?: Error) => {
+      if (!err) return resolve(server);
+      reject((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new Error(`port ${port} in use (TRAMLINE_HTTP_PORT)`) : err);
+    });
+  });
+}
+
 export async function runEngine(config: Config, channels: ChannelDefinition[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<RunningEngine> {
   const opened = await openStore(config);
   const created = createQueue(config, opened);
@@ -106,9 +116,17 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
   const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, { ...admin, mounts: [{ path: '/fhir', router: fhir.router }, { path: '/inbound', router: inbound }] });
   const retention = scheduleRetention({ store: opened.store, channels: channels.filter((c) => c.enabled), audit });
   const headPublisher = new HeadPublisher(audit, opened.audit.key, opened.audit.headFile);
-  const http: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.httpPort, () => resolve(s)).on('error', reject);
-  });
+  let http: Server;
+  try {
+    http = await listen(app, config.httpPort);
+  } catch (err) {
+    await retention.stop();
+    await engine.stop().catch(() => undefined);
+    await admin.close();
+    await opened.store.close();
+    await opened.db.close();
+    throw err;
+  }
   const address = http.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   await audit.record({ category: 'system', action: 'engine.start', outcome: 'success', actor: ENGINE_ACTOR, detail: { channels: engine.channels.map((c) => c.definition.id) } });

@@ -4,10 +4,7 @@
 import type { Command } from 'commander';
 import os from 'node:os';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../store/db.js';
-import { migrateToLatest } from '../store/migrations/index.js';
 import { loadAuditKey } from './key.js';
-import { AuditTrail } from './trail.js';
 import type { AuditEntryInput, AuditOutcome } from './types.js';
 
 const AUDITED = new Set(['messages', 'tokens', 'audit']);
@@ -33,6 +30,10 @@ function optionValues(opts: Record<string, unknown>): Record<string, unknown> {
 
 async function write(entry: AuditEntryInput): Promise<void> {
   try {
+    // Loaded here, not at CLI start: most commands are not audited.
+    const { openDatabase } = await import('../store/db.js');
+    const { migrateToLatest } = await import('../store/migrations/index.js');
+    const { AuditTrail } = await import('./trail.js');
     const config = loadConfig();
     const key = loadAuditKey(config);
     const db = await openDatabase(config.dbUrl);

@@ -1,15 +1,14 @@
 // What CLI commands share with the engine: the same TRAMLINE_* settings, store and queue.
-import { formatProblem, loadChannelFolder } from '../../channels/load.js';
+// Imported by every command module, so it imports its heavy parts (channel schema validation,
+// queues, the store) only when a command uses them: `tramline --help` loads none of them.
 import type { ChannelDefinition } from '../../channels/definition.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
-import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
 import type { DeliveryQueue } from '../../channels/queue/types.js';
-import { subscriptionsOf } from '../../channels/routing.js';
 import { loadConfig, type Config } from '../config.js';
-import { openStore, type OpenedStore } from '../store/open-store.js';
+import type { OpenedStore } from '../store/open-store.js';
 
 export async function withStore<T>(fn: (opened: OpenedStore, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  const { openStore } = await import('../store/open-store.js');
   const opened = await openStore(config);
   try {
     return await fn(opened, config);
@@ -19,7 +18,8 @@ export async function withStore<T>(fn: (opened: OpenedStore, config: Config) => 
   }
 }
 
-export function loadChannelsOrThrow(dir: string): ChannelDefinition[] {
+export async function loadChannelsOrThrow(dir: string): Promise<ChannelDefinition[]> {
+  const { formatProblem, loadChannelFolder } = await import('../../channels/load.js');
   const { channels, problems } = loadChannelFolder(dir);
   if (problems.length) throw new Error(`invalid channels:\n${problems.map(formatProblem).join('\n')}`);
   return channels;
@@ -27,9 +27,10 @@ export function loadChannelsOrThrow(dir: string): ChannelDefinition[] {
 
 /** A queue bound to the channels' destinations, for publishing only (no consumers). */
 export async function openPublisher(opened: OpenedStore, config: Config, channels: ChannelDefinition[]): Promise<DeliveryQueue> {
+  const { subscriptionsOf } = await import('../../channels/routing.js');
   const queue: DeliveryQueue = config.amqpUrl
-    ? new RabbitQueue({ url: config.amqpUrl, prefix: process.env.TRAMLINE_AMQP_PREFIX || 'tramline' })
-    : new EmbeddedQueue(opened.db, { keys: opened.keys });
+    ? new (await import('../../channels/queue/rabbitmq.js')).RabbitQueue({ url: config.amqpUrl, prefix: process.env.TRAMLINE_AMQP_PREFIX || 'tramline' })
+    : new (await import('../../channels/queue/embedded.js')).EmbeddedQueue(opened.db, { keys: opened.keys });
   await queue.start(channels.filter((c) => c.enabled).flatMap(subscriptionsOf));
   return queue;
 }

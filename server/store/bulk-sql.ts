@@ -64,3 +64,20 @@ export function bulkUpdateWhereIn(dialect: DialectName, table: string, set: Reco
 export function unnestColumns(columns: TypedColumns, first: number): string {
   return `unnest(${columns.map(([, type], c) => `$${first + c}::${type}[]`).join(', ')})`;
 }
+
+/**
+ * PostgreSQL: several statements as one (`with s1 as (…), s2 as (…) <last>`), their parameters
+ * renumbered in order. Each part sees the table as it was before the whole statement, so the
+ * parts must not depend on each other's rows. Prepared when every part is.
+ */
+export function chainStatements(parts: CompiledQuery[]): CompiledQuery {
+  const params: unknown[] = [];
+  const texts = parts.map((part) => {
+    const offset = params.length;
+    params.push(...part.parameters);
+    return part.sql.replace(PREPARE, '').replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+  });
+  const prepared = parts.every((part) => part.sql.startsWith(PREPARE)) ? PREPARE : '';
+  const last = texts.pop() ?? '';
+  return CompiledQuery.raw(`${prepared}with ${texts.map((t, i) => `s${i} as (${t})`).join(', ')} ${last}`, params);
+}

@@ -65,7 +65,7 @@ export function loadContentKeys(config: Pick<Config, 'contentKey' | 'dataDir'>):
   if (config.contentKey) return parseContentKeys(config.contentKey);
   const file = path.join(config.dataDir, 'content.key');
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 }); // holds the key and, by default, the store
     const key = crypto.randomBytes(KEY_BYTES);
     try {
       // 'wx': never overwrite a key another process wrote first (that would orphan its content).

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -43,9 +43,35 @@ export async function openDatabase<DB = unknown>(url: string): Promise<Db<DB>> {
   throw new Error(`unsupported database URL scheme (expected sqlite: or postgres://): ${url.split(':')[0]}`);
 }
 
+/**
+ * The store holds patient data: its folder is created 0700 and the database file 0600 before
+ * SQLite opens it (SQLite gives its -wal and -shm files the database file's mode).
+ */
+function createPrivate(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/** A database URL fit for an error message or a log: any password replaced. */
+export function shownDbUrl(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) return url;
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = '***';
+    return `${parsed.toString()} (password hidden)`;
+  } catch {
+    return `${url.split(':')[0]}://… (unparseable URL hidden)`;
+  }
+}
+
 function openSqlite<DB>(file: string): Db<DB> {
   if (file === '') throw new Error('sqlite URL needs a path, e.g. sqlite:./data/tramline.db or sqlite::memory:');
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createPrivate(file);
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
   // Store-before-ACK: a commit must survive power loss, so WAL is fsynced on every commit.
@@ -57,7 +83,11 @@ function openSqlite<DB>(file: string): Db<DB> {
   return { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
 }
 
+/** The PostgreSQL driver loads only when a postgres:// URL is opened (CLI start-up stays light on SQLite). */
+const loadPg = async (): Promise<typeof pg> => (await import('pg')).default;
+
 async function openPostgres<DB>(url: string): Promise<Db<DB>> {
+  const pg = await loadPg();
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema') ?? undefined;
   parsed.searchParams.delete('schema');
@@ -114,6 +144,7 @@ export async function dropPostgresSchema(url: string): Promise<void> {
   const schema = parsed.searchParams.get('schema');
   if (!schema || !SCHEMA_NAME.test(schema)) throw new Error('dropPostgresSchema needs a ?schema=<name> URL');
   parsed.searchParams.delete('schema');
+  const pg = await loadPg();
   const client = new pg.Client({ connectionString: parsed.toString() });
   await client.connect();
   try {

@@ -1,13 +1,14 @@
 // The message store: searchable metadata, encrypted content, per-destination state and the
 // lifecycle history, over SQLite or PostgreSQL. Writes go through group commit so that many
 // concurrent receives cost one transaction.
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { PREPARE, type Db, type DialectName } from './db.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
 import { GroupCommitter, ItemFailure, type BulkWrite } from './group-commit.js';
-import { bulkInsert, bulkUpdateWhereIn, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';
+import { bulkInsert, bulkUpdateWhereIn, chainStatements, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';
 import type { MessageContentTable, MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
+import { DESTINATION_STATUSES, PENDING_DESTINATION_STATUSES, deliveryStatus } from './types.js';
 import type {
   ContentStage,
   DestinationState,
@@ -35,6 +36,8 @@ export interface MessageStoreOptions {
 
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 10_000;
+/** Events that come before any delivery when they share a millisecond with one. */
+const PIPELINE_ORDER = ['received', 'queued'];
 /** Rows per multi-row insert: keeps bound parameters well under both engines' limits. */
 const INSERT_CHUNK = 200;
 
@@ -69,7 +72,10 @@ export class MessageStore {
     apply: (trx, items) => applyStatusChanges(trx, this.dialect, statusRuns(this.dialect, items), items.length),
     applyAlone: (db, items) => {
       const runs = statusRuns(this.dialect, items);
-      return runs.length === 1 ? applyStatusChanges(db, this.dialect, runs, items.length) : undefined;
+      if (runs.length !== 1) return undefined;
+      // Queueing also writes destination rows and events: one statement only on PostgreSQL.
+      if (this.dialect === 'postgres' && items.some((c) => c.destinations)) return runAlone(db, queuedStatement(runs[0]), items.length);
+      return items.some((c) => c.destinations) ? undefined : applyStatusChanges(db, this.dialect, runs, items.length);
     },
   };
   private readonly destinationWrite: BulkWrite<StoreDatabase, DestinationChange, void> = {
@@ -77,7 +83,10 @@ export class MessageStore {
     apply: (trx, items) => applyDestinationChanges(trx, this.dialect, destinationRuns(this.dialect, items), items.length),
     applyAlone: (db, items) => {
       const runs = destinationRuns(this.dialect, items);
-      return runs.length === 1 ? applyDestinationChanges(db, this.dialect, runs, items.length) : undefined;
+      if (runs.length !== 1) return undefined;
+      // The history events ride in the same statement on PostgreSQL.
+      if (this.dialect === 'postgres' && items.some((c) => c.event)) return runAlone(db, destinationStatement(runs[0]), items.length);
+      return items.some((c) => c.event) ? undefined : applyDestinationChanges(db, this.dialect, runs, items.length);
     },
   };
   private readonly eventWrite: BulkWrite<StoreDatabase, NewEvent, void> = {
@@ -145,19 +154,28 @@ export class MessageStore {
   /**
    * `options.lingerMs`: the caller does not wait for this write at once, so it may wait that
    * long for other status writes to share one statement and commit (it still resolves on commit).
+   * `options.destinations` (with 'queued'): the destinations the message was queued for; each
+   * gets a 'queued' state unless it already has one, and a 'queued' event goes in the history,
+   * in the same commit (`detail` its detail). The status `get` and `list` report then follows
+   * those destinations.
    */
-  async setStatus(id: string, status: MessageStatus, error?: string, options: WriteOptions = {}): Promise<void> {
-    await this.writes.submit(this.statusWrite, { id, status, error: error ?? null }, options);
+  async setStatus(id: string, status: MessageStatus, error?: string, options: WriteOptions & { destinations?: readonly string[]; detail?: string } = {}): Promise<void> {
+    const destinations = options.destinations?.length ? options.destinations : undefined;
+    await this.writes.submit(this.statusWrite, { id, status, error: error ?? null, destinations, detail: options.detail ?? null, at: Date.now() }, options);
   }
 
-  /** Upsert one destination's state; `attempts` left out keeps the stored count. `lingerMs` as for setStatus. */
+  /**
+   * Upsert one destination's state; `attempts` left out keeps the stored count. `lingerMs` as for
+   * setStatus. `recordEvent` also adds the change to the history (event = status, detail = error)
+   * in the same commit.
+   */
   async setDestinationStatus(
     id: string,
     destination: string,
     status: DestinationStatus,
-    options: { attempts?: number; error?: string } & WriteOptions = {},
+    options: { attempts?: number; error?: string; recordEvent?: boolean } & WriteOptions = {},
   ): Promise<void> {
-    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null }, options);
+    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null, event: options.recordEvent, at: Date.now() }, options);
   }
 
   async addEvent(id: string, event: string, options: { destination?: string; detail?: string; at?: Date } = {}): Promise<void> {
@@ -172,7 +190,11 @@ export class MessageStore {
     return toRecord(row, destinations.get(id) ?? []);
   }
 
-  /** Lifecycle history of one message, oldest first. */
+  /**
+   * Lifecycle history of one message, oldest first. By time, not by write order: a delivery may
+   * be written before the lingering 'queued' write that preceded it; within one millisecond
+   * receiving and queueing come first.
+   */
   async events(id: string): Promise<MessageEvent[]> {
     const rows = await this.kysely
       .selectFrom('message_events')
@@ -180,6 +202,9 @@ export class MessageStore {
       .where('message_id', '=', id)
       .orderBy('id')
       .execute();
+    // Stable: events of one millisecond and rank stay in write order.
+    const rank = (event: string) => PIPELINE_ORDER.indexOf(event) >>> 0;
+    rows.sort((a, b) => a.at - b.at || rank(a.event) - rank(b.event));
     return rows.map((r) => ({
       at: new Date(r.at),
       event: r.event,
@@ -193,7 +218,7 @@ export class MessageStore {
     const limit = Math.min(Math.max(1, filter.limit ?? DEFAULT_LIST_LIMIT), MAX_LIST_LIMIT);
     let query = this.kysely.selectFrom('messages').selectAll();
     if (filter.channel !== undefined) query = query.where('channel', '=', filter.channel);
-    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.status !== undefined) query = whereStatus(query, filter.status);
     if (filter.messageType !== undefined) query = query.where('message_type', '=', filter.messageType);
     if (filter.controlId !== undefined) query = query.where('control_id', '=', filter.controlId);
     if (filter.patientKey !== undefined) query = query.where('patient_key', '=', filter.patientKey);
@@ -407,6 +432,12 @@ interface StatusChange {
   id: string;
   status: MessageStatus;
   error: string | null;
+  /** Destinations the message was queued for (see setStatus). */
+  destinations?: readonly string[];
+  /** Detail of the 'queued' event written with `destinations`. */
+  detail: string | null;
+  /** When it happened (the event's time: a lingering write commits later). */
+  at: number;
 }
 
 interface DestinationChange {
@@ -416,6 +447,10 @@ interface DestinationChange {
   /** Undefined keeps the stored count. */
   attempts?: number;
   error: string | null;
+  /** Also add the change to the message's history. */
+  event?: boolean;
+  /** When it happened (the event's time). */
+  at: number;
 }
 
 /** Consecutive runs of items that `sameRun` accepts into one statement, in call order. */
@@ -437,21 +472,47 @@ function statusRuns(dialect: DialectName, items: StatusChange[]): StatusChange[]
   return runs(items, maxRun(dialect), (r, next) => r[0].status === next.status && r[0].error === next.error);
 }
 
-/** One UPDATE per run. */
+const statusUpdate = (dialect: DialectName, run: StatusChange[], now: number): CompiledQuery =>
+  bulkUpdateWhereIn(dialect, 'messages', { status: run[0].status, error: run[0].error, updated_at: now }, 'id', run.map((c) => c.id));
+
+/** 'queued' rows for the destinations a message was queued for; a state already there stays (a fast delivery may have beaten this write). */
+const queuedDestinations = (dialect: DialectName, changes: StatusChange[], now: number): CompiledQuery =>
+  bulkInsert(
+    dialect,
+    'message_destinations',
+    DESTINATION_COLUMNS,
+    changes.flatMap((c) => (c.destinations ?? []).map((d) => [c.id, d, 'queued', 0, null, now])),
+    'on conflict ("message_id", "destination") do nothing',
+  );
+
+const queuedEvents = (changes: StatusChange[]): NewEvent[] =>
+  changes.map((c) => ({ message_id: c.id, at: c.at, event: c.status, destination: null, detail: c.detail }));
+
+/** One UPDATE per run; then the queued destinations and their events. */
 async function applyStatusChanges(db: Executor, dialect: DialectName, statusRuns: StatusChange[][], count: number): Promise<void[]> {
   const now = Date.now();
-  for (const run of statusRuns) {
-    const set = { status: run[0].status, error: run[0].error, updated_at: now };
-    await db.executeQuery(
-      bulkUpdateWhereIn(
-        dialect,
-        'messages',
-        set,
-        'id',
-        run.map((c) => c.id),
-      ),
-    );
-  }
+  for (const run of statusRuns) await db.executeQuery(statusUpdate(dialect, run, now));
+  const queued = statusRuns.flat().filter((c) => c.destinations);
+  for (const chunk of chunks(queued, maxRun(dialect))) await db.executeQuery(queuedDestinations(dialect, chunk, now));
+  await insertEvents(db, dialect, queuedEvents(queued));
+  return new Array<void>(count).fill(undefined);
+}
+
+/** PostgreSQL: a run of status changes with their queued destinations and events, one statement. */
+function queuedStatement(run: StatusChange[]): CompiledQuery {
+  const now = Date.now();
+  const queued = run.filter((c) => c.destinations);
+  return chainStatements([statusUpdate('postgres', run, now), queuedDestinations('postgres', queued, now), eventInsert('postgres', queuedEvents(queued))]);
+}
+
+/** PostgreSQL: a run of destination changes with their history events, one statement. */
+function destinationStatement(run: DestinationChange[]): CompiledQuery {
+  const now = Date.now();
+  return chainStatements([destinationUpsert('postgres', run, now), eventInsert('postgres', destinationEvents(run))]);
+}
+
+async function runAlone(db: Executor, query: CompiledQuery, count: number): Promise<void[]> {
+  await db.executeQuery(query);
   return new Array<void>(count).fill(undefined);
 }
 
@@ -472,19 +533,60 @@ function destinationRuns(dialect: DialectName, items: DestinationChange[]): Dest
   });
 }
 
+function destinationUpsert(dialect: DialectName, run: DestinationChange[], now: number): CompiledQuery {
+  const update = ['status', 'error', 'updated_at', ...(run[0].attempts !== undefined ? ['attempts'] : [])].map((c) => `"${c}" = excluded."${c}"`).join(', ');
+  const rows = run.map((c) => [c.id, c.destination, c.status, c.attempts ?? 0, c.error, now]);
+  return bulkInsert(dialect, 'message_destinations', DESTINATION_COLUMNS, rows, `on conflict ("message_id", "destination") do update set ${update}`);
+}
+
+const destinationEvents = (changes: DestinationChange[]): NewEvent[] =>
+  changes.filter((c) => c.event).map((c) => ({ message_id: c.id, at: c.at, event: c.status, destination: c.destination, detail: c.error }));
+
 async function applyDestinationChanges(db: Executor, dialect: DialectName, upsertRuns: DestinationChange[][], count: number): Promise<void[]> {
   const now = Date.now();
-  for (const run of upsertRuns) {
-    const update = ['status', 'error', 'updated_at', ...(run[0].attempts !== undefined ? ['attempts'] : [])].map((c) => `"${c}" = excluded."${c}"`).join(', ');
-    const rows = run.map((c) => [c.id, c.destination, c.status, c.attempts ?? 0, c.error, now]);
-    await db.executeQuery(bulkInsert(dialect, 'message_destinations', DESTINATION_COLUMNS, rows, `on conflict ("message_id", "destination") do update set ${update}`));
-  }
+  for (const run of upsertRuns) await db.executeQuery(destinationUpsert(dialect, run, now));
+  await insertEvents(db, dialect, destinationEvents(upsertRuns.flat()));
   return new Array<void>(count).fill(undefined);
 }
 
+const eventInsert = (dialect: DialectName, items: NewEvent[]): CompiledQuery => bulkInsert(dialect, 'message_events', EVENT_COLUMNS, valuesOf(EVENT_COLUMNS, items));
+
 async function insertEvents(db: Executor, dialect: DialectName, items: NewEvent[]): Promise<void> {
-  for (const chunk of chunks(items, maxRun(dialect))) {
-    await db.executeQuery(bulkInsert(dialect, 'message_events', EVENT_COLUMNS, valuesOf(EVENT_COLUMNS, chunk)));
+  for (const chunk of chunks(items, maxRun(dialect))) await db.executeQuery(eventInsert(dialect, chunk));
+}
+
+type MessageQuery = SelectQueryBuilder<StoreDatabase, 'messages', MessagesTable>;
+
+/**
+ * The `status` filter as `list` reports statuses: a queued message's status follows its
+ * destinations (deliveryStatus in types.ts; the two must agree).
+ */
+function whereStatus(query: MessageQuery, status: MessageStatus): MessageQuery {
+  type Eb = ExpressionBuilder<StoreDatabase, 'messages'>;
+  const any = (statuses: readonly DestinationStatus[]) => (eb: Eb) =>
+    eb.exists(eb.selectFrom('message_destinations as d').select('d.message_id').whereRef('d.message_id', '=', 'messages.id').where('d.status', 'in', statuses));
+  const none = (statuses: readonly DestinationStatus[]) => (eb: Eb) => eb.not(any(statuses)(eb));
+  const pending = PENDING_DESTINATION_STATUSES;
+  // Stored as `status`, or queued with destinations in the states that make it `status`.
+  const storedOrQueued = (...conditions: ((eb: Eb) => Expression<SqlBool>)[]) =>
+    query.where((eb) => eb.or([eb('status', '=', status), eb.and([eb('status', '=', 'queued'), ...conditions.map((c) => c(eb))])]));
+  switch (status) {
+    case 'dead-lettered':
+      return storedOrQueued(any(['dead-lettered']));
+    case 'sent':
+      return storedOrQueued(any(['sent']), none([...pending, 'dead-lettered']));
+    case 'partially-sent':
+      return storedOrQueued(any(['sent']), any(pending), none(['dead-lettered']));
+    case 'filtered':
+      return storedOrQueued(any(['filtered']), none(DESTINATION_STATUSES.filter((d) => d !== 'filtered')));
+    case 'queued':
+      // No destination state yet, or some pending and none sent or given up.
+      return query
+        .where('status', '=', 'queued')
+        .where(none(['sent', 'dead-lettered']))
+        .where((eb) => eb.or([any(pending)(eb), none(DESTINATION_STATUSES)(eb)]));
+    default:
+      return query.where('status', '=', status);
   }
 }
 
@@ -497,7 +599,7 @@ function toRecord(row: MessagesTable, destinations: DestinationState[]): Message
     ...(row.control_id !== null ? { controlId: row.control_id } : {}),
     ...(row.message_type !== null ? { messageType: row.message_type } : {}),
     ...(row.patient_key !== null ? { patientKey: row.patient_key } : {}),
-    status: row.status as MessageStatus,
+    status: deliveryStatus(row.status as MessageStatus, destinations.map((d) => d.status)),
     ...(row.error !== null ? { error: row.error } : {}),
     destinations,
   };

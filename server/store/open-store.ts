@@ -4,7 +4,7 @@ import { auditHeadFile } from '../audit/head.js';
 import { loadAuditKey, type AuditKey } from '../audit/key.js';
 import type { Config } from '../config.js';
 import { loadContentKeys, type ContentKeyRing } from './crypto.js';
-import { openDatabase, type Db } from './db.js';
+import { openDatabase, shownDbUrl, type Db } from './db.js';
 import { MessageStore, type MessageStoreOptions } from './message-store.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { StoreDatabase } from './schema.js';
@@ -20,12 +20,26 @@ export interface OpenedStore {
 export async function openStore(config: Pick<Config, 'dbUrl' | 'contentKey' | 'auditKey' | 'dataDir'>, options?: MessageStoreOptions): Promise<OpenedStore> {
   const keys = loadContentKeys(config);
   const audit = { key: loadAuditKey(config), headFile: auditHeadFile(config.dataDir) };
-  const db = await openDatabase<StoreDatabase>(config.dbUrl);
+  let db: Db<StoreDatabase> | undefined;
   try {
+    db = await openDatabase<StoreDatabase>(config.dbUrl);
     await migrateToLatest(db.kysely, db.schema);
   } catch (err) {
-    await db.close();
-    throw err;
+    await db?.close();
+    throw unreachable(err) ? new Error(`cannot reach the store at TRAMLINE_DB_URL=${shownDbUrl(config.dbUrl)}: ${unreachable(err)}`, { cause: err }) : err;
   }
   return { db, keys, store: new MessageStore(db, keys, options), audit };
+}
+
+/** Errors that mean the database cannot be reached or opened (as opposed to a failing migration). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EACCES', 'EPERM', 'ENOENT', 'SQLITE_CANTOPEN', '28P01', '28000', '3D000']);
+
+/** The reason (code and message) when `err` says the store is out of reach, else undefined. */
+function unreachable(err: unknown): string | undefined {
+  for (let e = err as (Error & { code?: string; cause?: unknown; errors?: unknown[] }) | undefined; e; e = e.cause as typeof e) {
+    // pg reports a refused connection to a host with several addresses as an AggregateError.
+    const code = e.code ?? (e.errors?.[0] as { code?: string } | undefined)?.code;
+    if (code && UNREACHABLE.has(code)) return e.message && !e.message.includes(code) ? `${code} ${e.message}` : e.message || code;
+  }
+  return undefined;
 }

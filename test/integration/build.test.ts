@@ -1,8 +1,10 @@
 // `npm run build` (what `npm start` and `npm run bench` run): the compiled engine in the output
 // folder finds its mappings, code maps and schemas, and maps a shipped case exactly as expected.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { ROOT } from '../support/engine.js';
 
@@ -35,4 +37,46 @@ test('the build leaves no TypeScript sources in the output, and keeps the assets
   expect(readFileSync(path.join(out, 'schemas/mapping.schema.json'), 'utf8')).toContain('"$schema"');
   const { stdout } = await run('find', [out, '-name', '*.ts', '!', '-name', '*.d.ts']);
   expect(stdout.trim()).toBe('');
+});
+
+// Start-up cost is the module graph: a command that needs no channel schema, mapping compiler,
+// FHIR validator, broker or PostgreSQL driver must not load them (each costs tenths of a second).
+// A resolve hook (in the loader thread) appends every module URL the CLI resolves to a file.
+const HOOKS = [
+  "import { appendFileSync } from 'node:fs';",
+  'export async function resolve(specifier, context, next) {',
+  '  const resolved = await next(specifier, context);',
+  "  appendFileSync(process.env.TRACE_FILE, resolved.url + '\\n');",
+  '  return resolved;',
+  '}',
+].join('\n');
+const HEAVY = ['node_modules/ajv/', 'node_modules/ajv-formats/', 'node_modules/@asymmetrik/', 'node_modules/amqplib/', 'node_modules/pg/', 'node_modules/express/', 'node_modules/jose/', '/mappings/', '/channels/load.js'];
+
+async function modulesLoadedBy(args: string[]): Promise<string[]> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-trace-'));
+  const trace = path.join(dir, 'trace.txt');
+  writeFileSync(path.join(dir, 'hooks.mjs'), HOOKS);
+  writeFileSync(path.join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
+  try {
+    await run(process.execPath, ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, path.join(out, 'bin/tramline.js'), ...args], {
+      cwd: dir,
+      env: { ...process.env, NODE_OPTIONS: '', TRACE_FILE: trace, TRAMLINE_DATA_DIR: path.join(dir, 'data'), TRAMLINE_DB_URL: '', TRAMLINE_CHANNELS: '' },
+    });
+    return readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test.each([[['--help']], [['messages', 'list']]])('`tramline %s` loads no heavy module (fast start-up)', async (args) => {
+  const loaded = await modulesLoadedBy(args);
+  // The trace saw the CLI itself, so an empty list below means "not loaded", not "not traced".
+  expect(loaded.some((url) => url.endsWith('/server/cli/main.js'))).toBe(true);
+  expect(loaded.filter((url) => HEAVY.some((h) => url.includes(h)))).toEqual([]);
+});
+
+test('`tramline map` still loads the mapping compiler and validators it needs', async () => {
+  const cases = path.join(ROOT, 'mappings/hl7v2/cases');
+  const loaded = await modulesLoadedBy(['map', '--mapping', 'hl7v2-adt-to-fhir', '--input', path.join(cases, 'a03-discharge.hl7')]);
+  expect(loaded.some((url) => url.includes('node_modules/ajv/'))).toBe(true);
 });

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { dropPostgresSchema, openDatabase, type Db } from '../../server/store/db.js';
 import { migrateToLatest } from '../../server/store/migrations/index.js';
 import type { StoreDatabase } from '../../server/store/schema.js';
+import { PG_BASE } from '../support/db.js';
 
 export const BACKENDS = ['sqlite', 'postgres'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-const PG_BASE = process.env.TRAMLINE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface TestBackend {
   name: BackendName;

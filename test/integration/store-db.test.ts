@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { CompiledQuery, sql } from 'kysely';
 import { dialectOf, dropPostgresSchema, openDatabase, PREPARE } from '../../server/store/db.js';
+import { PG_BASE } from '../support/db.js';
 
-const PG_BASE = process.env.TRAMLINE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 describe('openDatabase', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tramline-db-'));

@@ -67,6 +67,8 @@ destinations:
     TRAMLINE_HTTP_PORT: String(httpPort),
     TRAMLINE_AMQP_URL: opts.amqpUrl ?? '',
     TRAMLINE_LOG_LEVEL: 'info',
+    // The sources under test, not a dist/ build that may predate them.
+    TRAMLINE_DEV: '1',
     ...opts.extraEnv,
   };
   return { dir, env, mllpPort, httpPort, caseDbUrl };
@@ -108,8 +110,8 @@ export async function killAllEngines(): Promise<void> {
  */
 export async function startEngine(e: EngineEnv, timeoutMs = 60000, options: { maxOpenFiles?: number } = {}): Promise<EngineProcess> {
   const child = options.maxOpenFiles
-    ? spawn('/bin/sh', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, BIN, 'start'], { cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, [BIN, 'start'], { cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('/bin/sh', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, BIN, 'start'], { cwd: e.dir, env: { TRAMLINE_DEV: '1', ...e.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [BIN, 'start'], { cwd: e.dir, env: { TRAMLINE_DEV: '1', ...e.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let out = '';
@@ -148,7 +150,7 @@ export async function startEngine(e: EngineEnv, timeoutMs = 60000, options: { ma
 /** Run the CLI to completion; resolves with exit code and output. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { TRAMLINE_DEV: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

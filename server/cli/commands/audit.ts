@@ -2,10 +2,11 @@
 // browse entries, and export them as a FHIR R4 Bundle of AuditEvents (e.g. a patient's access
 // history on request).
 import { InvalidArgumentError, type Command } from 'commander';
-import { AuditTrail } from '../../audit/trail.js';
-import { auditBundle } from '../../audit/fhir.js';
 import { AUDIT_CATEGORIES, type AuditCategory, type AuditFilter, type AuditRecord, type VerifyResult } from '../../audit/types.js';
 import { withStore } from '../context.js';
+
+// The trail and its FHIR export load when a command runs, not on every CLI start.
+const trail = () => import('../../audit/trail.js');
 
 function date(value: string): Date {
   const d = new Date(value);
@@ -81,6 +82,7 @@ export function registerAuditCommand(program: Command): void {
     .option('--head-file <file>', 'the published head to check (default <data dir>/audit-head.json; give a copy kept off this host)')
     .action(async (o: { head?: { seq: number; hash: string }; headFile?: string }) => {
       await withStore(async ({ db, audit }) => {
+        const { AuditTrail } = await trail();
         const headFile = o.headFile ?? audit.headFile;
         const result = await new AuditTrail(db, { ...audit, headFile }).verify({ knownHead: o.head });
         if (result.ok) {
@@ -98,6 +100,7 @@ export function registerAuditCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (o: QueryOptions & { json?: boolean }) => {
       await withStore(async ({ db, audit }) => {
+        const { AuditTrail } = await trail();
         const records = await new AuditTrail(db, audit).query(filterOf(o));
         if (o.json) console.log(JSON.stringify(records, null, 2));
         else if (!records.length) console.log('no audit entries');
@@ -107,6 +110,8 @@ export function registerAuditCommand(program: Command): void {
 
   addQueryOptions(audit.command('export').description('print matching entries as a FHIR R4 Bundle of AuditEvent resources')).action(async (o: QueryOptions) => {
     await withStore(async ({ db, audit }) => {
+      const { AuditTrail } = await trail();
+      const { auditBundle } = await import('../../audit/fhir.js');
       const records = await new AuditTrail(db, audit).query(filterOf(o));
       console.log(JSON.stringify(auditBundle(records), null, 2));
     });

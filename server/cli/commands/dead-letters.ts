@@ -6,9 +6,6 @@ import os from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { destinationId, type ChannelDefinition } from '../../../channels/definition.js';
 import type { DeadLetter, DeliveryQueue } from '../../../channels/queue/types.js';
-import { messageAuditObserver } from '../../audit/message-audit.js';
-import { observeStore } from '../../audit/store-observer.js';
-import { AuditTrail } from '../../audit/trail.js';
 import type { Config } from '../../config.js';
 import type { MessageStore } from '../../store/message-store.js';
 import type { OpenedStore } from '../../store/open-store.js';
@@ -59,8 +56,12 @@ function requireDestination(channels: ChannelDefinition[], destination: string):
 
 async function withQueue<T>(destination: string, fn: (session: Session, config: Config) => Promise<T>): Promise<T> {
   return withStore(async (opened, config) => {
-    const channels = loadChannelsOrThrow(config.channelsDir);
+    const channels = await loadChannelsOrThrow(config.channelsDir);
     requireDestination(channels, destination);
+    // The audit trail loads when a command runs, not on every CLI start.
+    const { messageAuditObserver } = await import('../../audit/message-audit.js');
+    const { observeStore } = await import('../../audit/store-observer.js');
+    const { AuditTrail } = await import('../../audit/trail.js');
     const audit = new AuditTrail(opened.db, opened.audit);
     const store = observeStore(opened.store, [messageAuditObserver(audit)]);
     const queue = await openPublisher(opened, config, channels);

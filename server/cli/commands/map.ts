@@ -4,9 +4,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { reasonOf } from '../../../channels/errors.js';
-import { readCaseInput } from '../../../mappings/engine/cases.js';
-import { loadMappingById } from '../../../mappings/index.js';
-import { validateFhirOutput } from '../../../mappings/validate/index.js';
 
 interface MapOptions {
   mapping: string;
@@ -29,7 +26,11 @@ export function registerMapCommand(program: Command): void {
     .option('--out <file>', 'write the result here instead of stdout')
     .option('--no-validate', 'skip the output checks the mapping declares (FHIR R4 schema, UK Core)')
     .option('--param <name=value>', 'a value for one of the mapping\'s params (repeatable)', collectParam, [])
-    .action((opts: MapOptions) => {
+    .action(async (opts: MapOptions) => {
+      // The mapping compiler and FHIR validators load only for this command.
+      const { readCaseInput } = await import('../../../mappings/engine/cases.js');
+      const { loadMappingById } = await import('../../../mappings/index.js');
+      const { validateFhirOutput } = await import('../../../mappings/validate/index.js');
       try {
         const mapping = loadMappingById(opts.mapping);
         const input = readCaseInput(mapping, opts.input);

@@ -1,8 +1,6 @@
 // `tramline messages list|show|reprocess`: browse stored messages and queue them again.
 // Output shows metadata and status only; content is printed only by `show --content`.
 import { InvalidArgumentError, type Command } from 'commander';
-import { decodeHl7Bytes } from '../../../adapters/hl7v2/charset.js';
-import { envelopeForStored } from '../../../channels/republish.js';
 import { DESTINATION_STATUSES, MESSAGE_STATUSES, type MessageFilter, type MessageRecord, type MessageStatus } from '../../store/types.js';
 import { loadChannelsOrThrow, openPublisher, withStore } from '../context.js';
 import { registerPruneCommand } from './prune.js';
@@ -98,6 +96,7 @@ export function registerMessagesCommand(program: Command): void {
         const out: Record<string, unknown> = { ...toJson(m), events: events.map((e) => ({ ...e, at: e.at.toISOString() })) };
         if (o.content) {
           const raw = await store.readContent(id, 'raw');
+          const { decodeHl7Bytes } = await import('../../../adapters/hl7v2/charset.js');
           out.content = raw ? decodeHl7Bytes(raw).text.replace(/\r/g, '\n') : null;
           const transformed = await store.readContent(id, 'transformed');
           if (transformed) out.transformed = JSON.parse(transformed.toString('utf8')) as unknown;
@@ -118,8 +117,9 @@ export function registerMessagesCommand(program: Command): void {
       await withStore(async (opened, config) => {
         const { store } = opened;
         const records = ids.length ? await Promise.all(ids.map((id) => store.get(id))) : await store.list({ ...filterOf(o), oldestFirst: true });
-        const channels = loadChannelsOrThrow(config.channelsDir);
+        const channels = await loadChannelsOrThrow(config.channelsDir);
         const byId = new Map(channels.map((c) => [c.id, c]));
+        const { envelopeForStored } = await import('../../../channels/republish.js');
         const queue = await openPublisher(opened, config, channels);
         let done = 0;
         try {

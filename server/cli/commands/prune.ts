@@ -2,8 +2,6 @@
 // (`retention.contentDays`), or past --older-than-days. Metadata, history and audit stay.
 import { InvalidArgumentError, type Command } from 'commander';
 import os from 'node:os';
-import { AuditTrail } from '../../audit/trail.js';
-import { pruneContent } from '../../retention/prune.js';
 import { loadChannelsOrThrow, withStore } from '../context.js';
 
 function days(value: string): number {
@@ -20,13 +18,15 @@ export function registerPruneCommand(messages: Command): void {
     .option('--older-than-days <n>', 'override the channel setting', days)
     .action(async (o: { channel?: string; olderThanDays?: number }) => {
       await withStore(async ({ store, db, audit: auditOptions }, config) => {
-        let channels = loadChannelsOrThrow(config.channelsDir).map((c) => ({ id: c.id, retention: c.retention }));
+        let channels = (await loadChannelsOrThrow(config.channelsDir)).map((c) => ({ id: c.id, retention: c.retention }));
         if (o.channel) {
           channels = channels.filter((c) => c.id === o.channel);
           // A channel no longer deployed can still be pruned when the age is given.
           if (!channels.length && o.olderThanDays) channels = [{ id: o.channel, retention: undefined }];
           if (!channels.length) throw new Error(`no channel ${o.channel} in ${config.channelsDir} (give --older-than-days to prune it anyway)`);
         }
+        const { AuditTrail } = await import('../../audit/trail.js');
+        const { pruneContent } = await import('../../retention/prune.js');
         const audit = new AuditTrail(db, auditOptions);
         const results = await pruneContent({ store, channels, audit, days: o.olderThanDays, actor: { id: os.userInfo().username, kind: 'cli' } });
         await audit.flush();

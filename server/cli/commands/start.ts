@@ -1,17 +1,18 @@
 // `tramline start`: load and validate the channel folder, run the engine until SIGTERM/SIGINT,
 // then stop gracefully (in-flight messages are stored and acknowledged before exit).
 import type { Command } from 'commander';
-import { formatProblem, loadChannelFolder } from '../../../channels/load.js';
-import { channelMappings } from '../../../channels/mapping-refs.js';
 import { loadConfig } from '../../config.js';
-import { runEngine } from '../../engine-process.js';
-import { log } from '../../logger.js';
 
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description('run the engine with the channels in TRAMLINE_CHANNELS (default channels/examples)')
     .action(async () => {
+      // The engine and everything it runs load only for this command.
+      const { formatProblem, loadChannelFolder } = await import('../../../channels/load.js');
+      const { channelMappings } = await import('../../../channels/mapping-refs.js');
+      const { runEngine } = await import('../../engine-process.js');
+      const { log } = await import('../../logger.js');
       const config = loadConfig();
       const { channels, problems } = loadChannelFolder(config.channelsDir);
       problems.push(...channelMappings(channels.filter((c) => c.enabled)).problems);

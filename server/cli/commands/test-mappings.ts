@@ -2,8 +2,7 @@
 // and print a readable, path-addressed diff for every mismatch. Exit 1 if any case fails.
 import type { Command } from 'commander';
 import { reasonOf } from '../../../channels/errors.js';
-import { formatCaseResult, runMappingCases, type MappingCaseResult } from '../../../mappings/engine/cases.js';
-import { listMappings, MAPPINGS_DIR } from '../../../mappings/index.js';
+import type { MappingCaseResult } from '../../../mappings/engine/cases.js';
 
 interface TestOptions {
   update?: boolean;
@@ -15,7 +14,10 @@ export function registerTestCommand(program: Command): void {
     .description("run mappings' example cases and show a diff for each mismatch")
     .argument('[mappings...]', 'mapping files, folders or shipped mapping ids (default: every shipped mapping)')
     .option('--update', 'write each actual output as the expected output (review the git diff afterwards)')
-    .action((targets: string[], opts: TestOptions) => {
+    .action(async (targets: string[], opts: TestOptions) => {
+      // The mapping compiler and FHIR validators load only for this command.
+      const { formatCaseResult, runMappingCases } = await import('../../../mappings/engine/cases.js');
+      const { listMappings, MAPPINGS_DIR } = await import('../../../mappings/index.js');
       const results: MappingCaseResult[] = [];
       let broken = 0;
       for (const target of targets.length ? targets : [MAPPINGS_DIR]) {

@@ -1,9 +1,7 @@
 // `tramline tokens create|list|revoke|dev-jwt`: API tokens for systems (shown once, stored as
 // SHA-256 hashes) and, for local development, JWTs from the built-in dev issuer.
 import { InvalidArgumentError, type Command } from 'commander';
-import { signDevJwt } from '../../auth/dev-issuer.js';
 import { isRole, ROLES, type Role } from '../../auth/roles.js';
-import { loadAuthSettings } from '../../auth/settings.js';
 import { expiryInDays, InvalidTokenRequest, MAX_TOKEN_DAYS, TokenStore } from '../../auth/tokens.js';
 import { loadConfig } from '../../config.js';
 import { withStore } from '../context.js';
@@ -89,6 +87,8 @@ export function registerTokensCommand(program: Command): void {
       return n;
     }, 3600)
     .action(async (o: { user: string; role: Role[]; org?: string; name?: string; ttl: number }) => {
+      const { loadAuthSettings } = await import('../../auth/settings.js');
+      const { signDevJwt } = await import('../../auth/dev-issuer.js');
       const config = loadConfig();
       const settings = loadAuthSettings(process.env, config.dataDir);
       const jwt = await signDevJwt(settings.devKeyFile, {

@@ -4,9 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
-import { channelFiles, formatProblem, loadChannels, type Problem } from '../../../channels/load.js';
-import { channelMappings } from '../../../channels/mapping-refs.js';
-import { checkMappingFile, listMappings } from '../../../mappings/index.js';
+import type { Problem } from '../../../channels/load.js';
 import { loadConfig } from '../../config.js';
 
 /** A YAML file with a top-level `source` is a channel; one with `input` (or under mappings/) a mapping. */
@@ -20,11 +18,17 @@ function kindOf(file: string): 'channel' | 'mapping' {
   }
 }
 
-function mappingProblems(file: string): Problem[] {
+// The channel schema and mapping compiler load when the command runs, not on every CLI start.
+const channelLoader = () => import('../../../channels/load.js');
+const mappings = () => import('../../../mappings/index.js');
+
+async function mappingProblems(file: string): Promise<Problem[]> {
+  const { checkMappingFile } = await mappings();
   return checkMappingFile(file).map((p) => ({ file: p.file, line: p.line ?? 0, column: 1, field: p.target, message: p.message }));
 }
 
-export function validatePaths(paths: string[]): { problems: Problem[]; channels: number; mappings: number } {
+export async function validatePaths(paths: string[]): Promise<{ problems: Problem[]; channels: number; mappings: number }> {
+  const { channelFiles, loadChannels } = await channelLoader();
   const files = paths.flatMap((p) => (statSync(p, { throwIfNoEntry: false }) ? channelFiles(p) : [p]));
   const problems: Problem[] = paths
     .filter((p) => statSync(p, { throwIfNoEntry: false })?.isDirectory() && !channelFiles(p).length)
@@ -33,10 +37,11 @@ export function validatePaths(paths: string[]): { problems: Problem[]; channels:
   const loaded = loadChannels(files.filter((f) => !mappingFiles.has(f)));
   problems.push(...loaded.problems);
   // A channel's mapping must exist (and is checked with the rest).
+  const { channelMappings } = await import('../../../channels/mapping-refs.js');
   const used = channelMappings(loaded.channels);
   problems.push(...used.problems);
   for (const f of used.files) mappingFiles.add(f);
-  for (const f of mappingFiles) problems.push(...mappingProblems(f));
+  for (const f of mappingFiles) problems.push(...(await mappingProblems(f)));
   return { problems, channels: loaded.channels.length, mappings: mappingFiles.size };
 }
 
@@ -45,15 +50,16 @@ export function registerValidateCommand(program: Command): void {
     .command('validate')
     .description('validate channel and mapping files; exit 0 only if all are valid')
     .argument('[paths...]', 'channel or mapping files or folders (default: TRAMLINE_CHANNELS and the shipped mappings)')
-    .action((paths: string[]) => {
-      const targets = paths.length ? paths : [loadConfig().channelsDir, ...listMappings().values()];
-      const { problems, channels, mappings } = validatePaths(targets);
+    .action(async (paths: string[]) => {
+      const { formatProblem } = await channelLoader();
+      const targets = paths.length ? paths : [loadConfig().channelsDir, ...(await mappings()).listMappings().values()];
+      const { problems, channels, mappings: mappingCount } = await validatePaths(targets);
       for (const p of problems) console.error(formatProblem(p));
       if (problems.length) {
         console.error(`${problems.length} problem(s) found`);
         process.exitCode = 1;
       } else {
-        console.log(`${channels} channel(s) and ${mappings} mapping(s) valid`);
+        console.log(`${channels} channel(s) and ${mappingCount} mapping(s) valid`);
       }
     });
 }

@@ -31,7 +31,7 @@ export async function migrateToLatest<DB>(kysely: Kysely<DB>, schema?: string): 
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`database migration ${failed ?? ''} failed: ${(result.error as Error).message ?? String(result.error)}`);
+    throw new Error(`database migration ${failed ?? ''} failed: ${(result.error as Error).message ?? String(result.error)}`, { cause: result.error });
   }
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -1,0 +1,106 @@
+// A queued message's status follows its destinations (sent, partially-sent, dead-lettered,
+// filtered), `list --status` finds it by that status, and the history has each step — on
+// both stores, including a delivery recorded before the intake's 'queued' write lands.
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { parseContentKeys } from '../../server/store/crypto.js';
+import type { Db } from '../../server/store/db.js';
+import { MessageStore } from '../../server/store/message-store.js';
+import type { StoreDatabase } from '../../server/store/schema.js';
+import type { MessageStatus } from '../../server/store/types.js';
+import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
+
+const ring = parseContentKeys(`a:${crypto.randomBytes(32).toString('base64')}`);
+
+describe.each(BACKENDS)('message status from destinations on %s', (backendName) => {
+  let backend: TestBackend;
+  let db: Db<StoreDatabase>;
+  let store: MessageStore;
+  const channel = `status-${crypto.randomUUID()}`;
+
+  beforeAll(async () => {
+    backend = createBackend(backendName);
+    db = await backend.openMigrated();
+    store = new MessageStore(db, ring);
+  });
+
+  afterAll(async () => {
+    await store.close();
+    await db.close();
+    await backend.cleanup();
+  });
+
+  const receive = async () =>
+    (await store.receive({ channel, receivedAt: new Date(), sender: 'RCB', controlId: crypto.randomUUID(), messageType: 'ADT^A01', status: 'received', raw: 'MSH|^~\\&|X' })).id;
+  const statusOf = async (id: string) => (await store.get(id))?.status;
+  const listed = async (status: MessageStatus) => (await store.list({ channel, status, limit: 1000 })).map((m) => m.id);
+
+  test('queued → partially-sent → sent, each step in the history and found by list --status', async () => {
+    const id = await receive();
+    await store.setStatus(id, 'queued', undefined, { destinations: ['c.a', 'c.b'] });
+    expect(await statusOf(id)).toBe('queued');
+    expect(await listed('queued')).toContain(id);
+
+    await store.setDestinationStatus(id, 'c.a', 'sent', { attempts: 1, recordEvent: true });
+    expect(await statusOf(id)).toBe('partially-sent');
+    expect(await listed('partially-sent')).toContain(id);
+    expect(await listed('sent')).not.toContain(id);
+    expect(await listed('queued')).not.toContain(id);
+
+    await store.setDestinationStatus(id, 'c.b', 'retrying', { attempts: 1, error: 'HTTP 503', recordEvent: true });
+    expect(await statusOf(id)).toBe('partially-sent');
+    await store.setDestinationStatus(id, 'c.b', 'sent', { attempts: 2, recordEvent: true });
+    expect(await statusOf(id)).toBe('sent');
+    expect(await listed('sent')).toContain(id);
+    expect(await listed('partially-sent')).not.toContain(id);
+
+    const events = (await store.events(id)).map((e) => [e.event, e.destination ?? null, e.detail ?? null]);
+    expect(events).toEqual([
+      ['received', null, null],
+      ['queued', null, null],
+      ['sent', 'c.a', null],
+      ['retrying', 'c.b', 'HTTP 503'],
+      ['sent', 'c.b', null],
+    ]);
+  });
+
+  test('one dead-lettered destination makes the message dead-lettered', async () => {
+    const id = await receive();
+    await store.setStatus(id, 'queued', undefined, { destinations: ['c.a', 'c.b'] });
+    await store.setDestinationStatus(id, 'c.a', 'sent', { attempts: 1, recordEvent: true });
+    await store.setDestinationStatus(id, 'c.b', 'dead-lettered', { attempts: 5, error: 'gave up', recordEvent: true });
+    expect(await statusOf(id)).toBe('dead-lettered');
+    expect(await listed('dead-lettered')).toContain(id);
+    expect(await listed('sent')).not.toContain(id);
+    expect((await store.events(id)).map((e) => e.event)).toEqual(['received', 'queued', 'sent', 'dead-lettered']);
+  });
+
+  test('every destination filtering it out makes it filtered', async () => {
+    const id = await receive();
+    await store.setStatus(id, 'queued', undefined, { destinations: ['c.a'] });
+    await store.setDestinationStatus(id, 'c.a', 'filtered', { attempts: 1, recordEvent: true });
+    expect(await statusOf(id)).toBe('filtered');
+    expect(await listed('filtered')).toContain(id);
+    expect(await listed('queued')).not.toContain(id);
+  });
+
+  test('a delivery recorded before the queued write is not undone by it', async () => {
+    const id = await receive();
+    await store.setDestinationStatus(id, 'c.a', 'sent', { attempts: 1, recordEvent: true });
+    await store.setStatus(id, 'queued', undefined, { destinations: ['c.a', 'c.b'] });
+    expect(await statusOf(id)).toBe('partially-sent');
+    expect((await store.get(id))?.destinations.map((d) => [d.destination, d.status])).toEqual([
+      ['c.a', 'sent'],
+      ['c.b', 'queued'],
+    ]);
+  });
+
+  test('many messages queued and delivered at once (shared commits) all end sent', async () => {
+    const ids = await Promise.all(Array.from({ length: 300 }, () => receive()));
+    await Promise.all(ids.map((id) => store.setStatus(id, 'queued', undefined, { lingerMs: 5, destinations: ['c.a', 'c.b'] })));
+    await Promise.all(ids.flatMap((id) => ['c.a', 'c.b'].map((d) => store.setDestinationStatus(id, d, 'sent', { attempts: 1, lingerMs: 5, recordEvent: true }))));
+    const sent = new Set(await listed('sent'));
+    expect(ids.filter((id) => !sent.has(id))).toEqual([]);
+    expect((await store.events(ids[123])).map((e) => e.event)).toEqual(['received', 'queued', 'sent', 'sent']);
+  });
+});

@@ -1,0 +1,58 @@
+// Opening the store: a database that cannot be reached is named by its setting (password
+// hidden), and a SQLite store is private to the engine's user (folder 0700, files 0600).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { loadConfig } from '../../server/config.js';
+import { openStore } from '../../server/store/open-store.js';
+import { freePort, runCli } from '../support/engine.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tramline-open-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
+
+describe('a store that cannot be reached', () => {
+  test('names TRAMLINE_DB_URL with the password hidden, and the reason', async () => {
+    const port = await freePort();
+    const url = `postgres://postgres:S3cretPw@127.0.0.1:${port}/test`;
+    const opening = openStore(loadConfig({ TRAMLINE_DB_URL: url, TRAMLINE_DATA_DIR: path.join(tempDir(), 'data') }));
+    await expect(opening).rejects.toThrow(`cannot reach the store at TRAMLINE_DB_URL=postgres://postgres:***@127.0.0.1:${port}/test (password hidden): `);
+    await expect(opening).rejects.toThrow(/ECONNREFUSED/);
+    await expect(opening).rejects.not.toThrow(/S3cretPw/);
+  });
+
+  test('the CLI says so and exits 1', async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    const result = await runCli(['messages', 'list'], { ...process.env, TRAMLINE_DB_URL: `postgres://postgres:S3cretPw@127.0.0.1:${port}/test`, TRAMLINE_DATA_DIR: path.join(dir, 'data') }, dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`tramline: cannot reach the store at TRAMLINE_DB_URL=postgres://postgres:***@127.0.0.1:${port}/test (password hidden): `);
+    expect(result.stderr).not.toContain('S3cretPw');
+  }, 60000);
+});
+
+describe('SQLite store files', () => {
+  test('the data folder is 0700; the database, its WAL and shared-memory files and the content key are 0600', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const opened = await openStore(loadConfig({ TRAMLINE_DATA_DIR: dataDir }));
+    try {
+      await opened.store.receive({ channel: 'c', receivedAt: new Date(), sender: 'S', controlId: crypto.randomUUID(), status: 'received', raw: 'MSH|^~\\&|X' });
+      expect(mode(dataDir)).toBe('700');
+      for (const file of ['tramline.db', 'tramline.db-wal', 'tramline.db-shm', 'content.key']) expect([file, mode(path.join(dataDir, file))]).toEqual([file, '600']);
+    } finally {
+      await opened.store.close();
+      await opened.db.close();
+    }
+  });
+});
