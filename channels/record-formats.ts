@@ -2,7 +2,6 @@
 // Social Care Client Level Data set, with its own normaliser, schema and per-person grouping)
 // or a generic one (`recordSchema` + `groupBy`). And how a group becomes content to deliver:
 // the channel's mapping, or the rows themselves as JSON when it has none.
-import { readFileSync } from 'node:fs';
 import { mapJsonRecord } from '../mappings/index.js';
 import type { MappingIssue } from '../mappings/engine/types.js';
 import { cldPersonKey, toCldPersonInput } from '../mappings/social-care/group.js';
@@ -65,22 +64,11 @@ export function recordMapperFor(channel: ChannelDefinition): RecordMapper {
   };
 }
 
-const mappingLines = new Map<string, string[]>();
-
 /**
- * The input field a mapping warning is about, read from the `$path` on the mapping line that
- * raised it (`$.person.NHS_Number` → NHS_Number); else the output location it was meant for.
+ * The input field(s) a mapping warning is about, from the JSONPaths the mapping read it from
+ * (`$.person.NHS_Number (nhsNumber)` → NHS_Number); else the output location it was meant for.
  */
 function sourceFieldOf(issue: MappingIssue): string {
-  let lines = mappingLines.get(issue.file);
-  if (!lines) {
-    try {
-      lines = readFileSync(issue.file, 'utf8').split('\n');
-    } catch {
-      lines = [];
-    }
-    mappingLines.set(issue.file, lines);
-  }
-  const path = issue.line ? /\$path:\s*\$((?:\.\w+)+)/.exec(lines[issue.line - 1] ?? '')?.[1] : undefined;
-  return path?.split('.').pop() ?? issue.target;
+  const fields = [...(issue.source ?? '').matchAll(/\$((?:\.\w+|\[\*\])+)/g)].map((m) => m[1].replace(/\[\*\]/g, '').split('.').pop()!);
+  return fields.length ? [...new Set(fields)].join(', ') : issue.target;
 }
