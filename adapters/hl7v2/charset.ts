@@ -108,6 +108,19 @@ export function decodeHl7Bytes(buf: Buffer, options: DecodeOptions = {}): Decode
   return { text, encoding, declared, note };
 }
 
+/**
+ * For showing a stored message to a person (API, CLI): decoded as the intake would, and when
+ * the bytes do not decode cleanly (e.g. a message rejected for its character set), decoded
+ * leniently with a note that says so: a replacement character is never shown unannounced.
+ */
+export function decodeForDisplay(buf: Buffer, fallback?: string): DecodedHl7 {
+  try {
+    return decodeHl7Bytes(buf, { strict: true, fallback });
+  } catch (err) {
+    return { ...decodeHl7Bytes(buf), note: `${(err as Error).message}; bytes that are not valid are shown as U+FFFD` };
+  }
+}
+
 /** Encode text for sending, per its MSH-18 (the inverse of decodeHl7Bytes). */
 export function encodeHl7Text(text: string, declared = ''): Buffer {
   const encoding = encodingFor(declared) ?? 'utf8';

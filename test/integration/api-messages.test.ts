@@ -105,6 +105,19 @@ describe.each(stores)('admin API (%s store)', (_name, storeUrl) => {
       const entry = await eventually(async () => (await e.running.instrumented.audit.query({ patient: NHS, actor: 'test-engineer' }))[0]);
       expect(entry).toMatchObject({ action: 'GET /api/messages/:id', messageId: okId, detail: { content: true } });
       expect((await e.call('GET', '/api/messages/no-such-id', { token: e.tokens.operator })).status).toBe(404);
+      expect(full.body.stages[0].contentNote).toBeUndefined();
+    });
+
+    test('content that is not valid in its character set is shown with a note, never silently replaced', async () => {
+      // Latin-1 bytes, no MSH-18: rejected (AR) and stored as received.
+      const latin1 = Buffer.from(adt({ controlId: 'LATIN1', nhsNumber: NHS, family: 'BRONTË', charset: '' }), 'latin1');
+      await e.mllp.send(latin1);
+      const [latest] = await e.running.opened.store.list({ status: 'rejected' });
+      expect(latest).toMatchObject({ status: 'rejected', error: expect.stringContaining('not valid UTF-8') });
+      const id = latest.id;
+      const shown = await e.call('GET', `/api/messages/${id}?content=true`, { token: e.tokens.engineer });
+      expect(shown.body.stages[0].content).toContain('BRONT\ufffd');
+      expect(shown.body.stages[0].contentNote).toMatch(/^Message is not valid UTF-8 .*; bytes that are not valid are shown as U\+FFFD$/);
     });
 
     test('reprocess one message queues it again and records it', async () => {

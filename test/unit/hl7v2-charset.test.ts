@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { decodeHl7Bytes, encodeHl7Text, peekCharset } from '../../adapters/hl7v2/charset.js';
+import { decodeForDisplay, decodeHl7Bytes, encodeHl7Text, peekCharset } from '../../adapters/hl7v2/charset.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 import { ParseError } from '../../channels/errors.js';
 
@@ -89,6 +89,16 @@ describe('strict decoding (intake)', () => {
 
   test('lenient decoding (for showing stored bytes) still replaces', () => {
     expect(decodeHl7Bytes(latin1('')).text).toContain('\ufffd');
+  });
+
+  test('shown to a person, bytes that do not decode are replaced only with a note saying so', () => {
+    const shown = decodeForDisplay(latin1(''));
+    expect(shown.text).toContain('\ufffd');
+    expect(shown.note).toBe('Message is not valid UTF-8 and MSH-18 declares no character set; declare the character set in MSH-18 or configure the channel\'s charset; bytes that are not valid are shown as U+FFFD');
+    const clean = decodeForDisplay(Buffer.from(`${msh('')}\r${pid}\r`, 'utf8'));
+    expect(clean.note).toBeUndefined();
+    expect(clean.text).toContain('Müller^Zoë');
+    expect(decodeForDisplay(latin1(''), 'windows-1252')).toMatchObject({ encoding: 'windows-1252', note: 'not valid UTF-8; decoded as windows-1252 (channel charset)' });
   });
 
   test('a configured fallback decodes them, and says so', () => {

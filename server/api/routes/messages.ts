@@ -1,6 +1,6 @@
 // Messages: search (metadata), show with its destinations, history and stages, reprocess one or
 // by filter. Content (patient data) only with messages:content and ?content=true.
-import { decodeHl7Bytes } from '../../../adapters/hl7v2/charset.js';
+import { decodeForDisplay } from '../../../adapters/hl7v2/charset.js';
 import { allows } from '../../auth/roles.js';
 import { HttpError } from '../../http/errors.js';
 import { DESTINATION_STATUSES, MESSAGE_STATUSES, type ContentStage, type MessageFilter, type MessageRecord } from '../../store/types.js';
@@ -8,6 +8,13 @@ import { bodyObject, optionalBoolean, optionalDate, optionalEnum, optionalInt, o
 import type { ApiRoute, QueryParameter } from '../route.js';
 
 const STAGES: ContentStage[] = ['raw', 'transformed', 'response'];
+
+/** A stored stage as text; `contentNote` says when raw bytes did not decode cleanly. */
+function contentOf(stage: ContentStage, bytes: Buffer): { content: string; contentNote?: string } {
+  if (stage !== 'raw') return { content: bytes.toString('utf8') };
+  const { text, note } = decodeForDisplay(bytes);
+  return note ? { content: text, contentNote: note } : { content: text };
+}
 
 const filterParameters: QueryParameter[] = [
   { name: 'channel', description: 'channel id', schema: { type: 'string' } },
@@ -110,7 +117,7 @@ export const messageRoutes: ApiRoute[] = [
         properties: {
           message: messageSchema,
           events: { type: 'array', items: { type: 'object' } },
-          stages: { type: 'array', items: { type: 'object', properties: { stage: { type: 'string' }, stored: { type: 'boolean' }, content: { type: 'string' } } } },
+          stages: { type: 'array', items: { type: 'object', properties: { stage: { type: 'string' }, stored: { type: 'boolean' }, content: { type: 'string' }, contentNote: { type: 'string' } } } },
         },
       },
     },
@@ -132,7 +139,7 @@ export const messageRoutes: ApiRoute[] = [
       for (const stage of STAGES) {
         const bytes = await ctx.engine.store.readContent(id, stage);
         if (!bytes) continue;
-        stages.push({ stage, stored: true, ...(withContent ? { content: stage === 'raw' ? decodeHl7Bytes(bytes).text : bytes.toString('utf8') } : {}) });
+        stages.push({ stage, stored: true, ...(withContent ? contentOf(stage, bytes) : {}) });
       }
       return { message: toJson(m, showPatient), events: events.map((e) => ({ ...e, at: e.at.toISOString() })), stages };
     },

@@ -96,8 +96,10 @@ export function registerMessagesCommand(program: Command): void {
         const out: Record<string, unknown> = { ...toJson(m), events: events.map((e) => ({ ...e, at: e.at.toISOString() })) };
         if (o.content) {
           const raw = await store.readContent(id, 'raw');
-          const { decodeHl7Bytes } = await import('../../../adapters/hl7v2/charset.js');
-          out.content = raw ? decodeHl7Bytes(raw).text.replace(/\r/g, '\n') : null;
+          const { decodeForDisplay } = await import('../../../adapters/hl7v2/charset.js');
+          const shown = raw ? decodeForDisplay(raw) : undefined;
+          out.content = shown ? shown.text.replace(/\r/g, '\n') : null;
+          if (shown?.note) out.contentNote = shown.note;
           const transformed = await store.readContent(id, 'transformed');
           if (transformed) out.transformed = JSON.parse(transformed.toString('utf8')) as unknown;
           // What the destination answered when it failed (e.g. a FHIR OperationOutcome).
