@@ -66,7 +66,7 @@ export function loadAuditKey(o: { auditKey?: string; dataDir: string }): AuditKe
   if (o.auditKey) return decode(o.auditKey, 'TRAMLINE_AUDIT_KEY');
   const file = path.join(o.dataDir, 'audit.key');
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(o.dataDir, { recursive: true });
+    fs.mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
     try {
       // 'wx': never overwrite a key another process wrote first (its entries would stop verifying).
       fs.writeFileSync(file, `${crypto.randomBytes(KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });

@@ -22,7 +22,7 @@ async function loadOrCreate(file: string): Promise<StoredKey> {
     privateJwk: { ...(await exportJWK(privateKey)), kid, alg: ALG },
     publicJwk: { ...(await exportJWK(publicKey)), kid, alg: ALG, use: 'sig' },
   };
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
   // wx: never overwrite a key another process wrote first.
   try {
     fs.writeFileSync(file, JSON.stringify(stored), { mode: 0o600, flag: 'wx' });

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
+import { loadAuditKey } from '../../server/audit/key.js';
+import { devKeySet } from '../../server/auth/dev-issuer.js';
 import { loadConfig } from '../../server/config.js';
 import { openStore } from '../../server/store/open-store.js';
 import { freePort, runCli } from '../support/engine.js';
@@ -43,16 +45,25 @@ describe('a store that cannot be reached', () => {
 });
 
 describe('SQLite store files', () => {
-  test('the data folder is 0700; the database, its WAL and shared-memory files and the content key are 0600', async () => {
+  test('the data folder is 0700; the database, its WAL and shared-memory files, the content key and the audit key are 0600', async () => {
     const dataDir = path.join(tempDir(), 'data');
     const opened = await openStore(loadConfig({ TRAMLINE_DATA_DIR: dataDir }));
     try {
       await opened.store.receive({ channel: 'c', receivedAt: new Date(), sender: 'S', controlId: crypto.randomUUID(), status: 'received', raw: 'MSH|^~\\&|X' });
       expect(mode(dataDir)).toBe('700');
-      for (const file of ['tramline.db', 'tramline.db-wal', 'tramline.db-shm', 'content.key']) expect([file, mode(path.join(dataDir, file))]).toEqual([file, '600']);
+      for (const file of ['tramline.db', 'tramline.db-wal', 'tramline.db-shm', 'content.key', 'audit.key']) expect([file, mode(path.join(dataDir, file))]).toEqual([file, '600']);
     } finally {
       await opened.store.close();
       await opened.db.close();
+    }
+  });
+
+  test('whichever key is made first, the data folder it creates is 0700', async () => {
+    const makers = [async (dir: string) => loadAuditKey({ dataDir: dir }), (dir: string) => devKeySet(path.join(dir, 'dev-jwt-key.json'))];
+    for (const make of makers) {
+      const dataDir = path.join(tempDir(), 'data');
+      await make(dataDir);
+      expect(mode(dataDir)).toBe('700');
     }
   });
 });
