@@ -7,6 +7,7 @@ import type { DeliveryQueue } from '../channels/queue/types.js';
 import type { ChannelDefinition } from '../channels/definition.js';
 import { Engine } from '../channels/engine.js';
 import { formatProblem, loadChannelFolder } from '../channels/load.js';
+import { channelMappings } from '../channels/mapping-refs.js';
 import { HttpError } from './http/errors.js';
 import type { Config } from './config.js';
 import { createAdminParts } from './api/admin.js';
@@ -78,6 +79,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
       definitions: () => [...engine.deployed],
       redeploy: async () => {
         const { channels: next, problems } = loadChannelFolder(config.channelsDir);
+        problems.push(...channelMappings(next.filter((c) => c.enabled)).problems);
         if (problems.length) throw new HttpError(422, `${problems.length} problem(s) in the channel files; nothing deployed`, { problems: problems.map(formatProblem) });
         return engine.redeploy(next);
       },

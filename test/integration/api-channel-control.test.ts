@@ -63,6 +63,13 @@ test('channels are (re)deployed from the channel files without a restart', async
   expect(bad.status).toBe(422);
   expect(JSON.stringify(bad.body)).toContain('records.yaml');
 
+  // A mapping that does not exist is refused before anything is deployed, at its map: line.
+  writeFileSync(file, yaml(3).replace('destinations:', 'pipeline:\n  map: no-such-mapping\ndestinations:'));
+  const unmapped = await e.call('POST', '/api/channels/deploy', { token: e.tokens.engineer });
+  expect(unmapped.status).toBe(422);
+  expect(JSON.stringify(unmapped.body)).toMatch(/records\.yaml:4:\d+ pipeline\.map: no mapping with id or path \\"no-such-mapping\\"/);
+  expect((await e.call('GET', '/api/channels', { token: e.tokens.operator })).body.channels.map((c: { id: string }) => c.id)).toContain('records-in');
+
   unlinkSync(file);
   expect((await e.call('POST', '/api/channels/deploy', { token: e.tokens.engineer })).body).toMatchObject({ removed: ['records-in'], unchanged: ['adt-in'] });
   expect(parseAckCode(await e.mllp.send(adt({ controlId: 'CTRL0002' }))).code).toBe('AA');
