@@ -1,6 +1,6 @@
 // The docs are for people who have only this repository: no text file may send them to a
-// design note that is not in it, and every relative Markdown link (and #anchor) must lead to a
-// file and heading that exist.
+// design note that is not in it, every relative Markdown link (and #anchor) must lead to a file
+// and heading that exist, and a file path a doc names (`server/config.ts`) must still be there.
 import { describe, expect, test } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -27,19 +27,21 @@ function outsideReferences(text: string): string[] {
   return text.split('\n').flatMap((line, i) => [...line.matchAll(OUTSIDE)].map((m) => `line ${i + 1}: ${m[0]}`));
 }
 
+/** Markdown with fenced code blocks blanked (examples, not references). */
+function withoutFences(markdown: string): string {
+  return markdown.replace(/^( {0,3})(```|~~~)[^\n]*\n[\s\S]*?^\1\2[^\n]*$/gm, (block) => block.replace(/[^\n]/g, ' '));
+}
+
 /** Markdown with fenced code blocks and inline code spans blanked (links there are examples). */
 function prose(markdown: string): string {
-  return markdown
-    .replace(/^( {0,3})(```|~~~)[^\n]*\n[\s\S]*?^\1\2[^\n]*$/gm, (block) => block.replace(/[^\n]/g, ' '))
-    .replace(/(`+)[\s\S]*?\1/g, (span) => ' '.repeat(span.length));
+  return withoutFences(markdown).replace(/(`+)[\s\S]*?\1/g, (span) => ' '.repeat(span.length));
 }
 
 /** GitHub's heading anchors: lower case, punctuation dropped, each space a hyphen, repeats -1, -2… */
 function headingSlugs(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const slugs = new Set<string>();
-  const withoutFences = markdown.replace(/^( {0,3})(```|~~~)[^\n]*\n[\s\S]*?^\1\2[^\n]*$/gm, '');
-  for (const [, heading] of withoutFences.matchAll(/^ {0,3}#{1,6}[ \t]+(.*?)[ \t#]*$/gm)) {
+  for (const [, heading] of withoutFences(markdown).matchAll(/^ {0,3}#{1,6}[ \t]+(.*?)[ \t#]*$/gm)) {
     const text = heading.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*]/g, '');
     const base = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
@@ -64,6 +66,15 @@ function brokenLinks(file: string, markdown: string, read: (p: string) => string
     }
   }
   return broken;
+}
+
+// A repository path in a code span: has a folder and a source file's extension (`server/config.ts`).
+const REPO_PATH = /^(?:\.{1,2}\/)?[\w@.-]+(?:\/[\w@.-]+)+\.(?:ts|js|json|ya?ml|md|hl7|csv)$/;
+
+/** Paths a Markdown file names in `code` that exist neither from the repository root nor beside it. */
+function missingPaths(file: string, markdown: string, exists: (p: string) => boolean): string[] {
+  const spans = [...withoutFences(markdown).matchAll(/(`+)([\s\S]*?)\1/g)].map((m) => m[2].trim());
+  return spans.filter((p) => REPO_PATH.test(p) && !exists(path.join(ROOT, p)) && !exists(path.resolve(path.dirname(file), p)));
 }
 
 function readIfExists(p: string): string | undefined {
@@ -92,6 +103,11 @@ describe('docs name only what the repository holds', () => {
     const found = markdown.flatMap((f) => brokenLinks(f, readFileSync(f, 'utf8'), readIfExists).map((b) => `${rel(f)}: ${b}`));
     expect(found).toEqual([]);
   });
+
+  test('every repository path a doc names in `code` (folder/file.ext) exists', () => {
+    const found = markdown.flatMap((f) => missingPaths(f, readFileSync(f, 'utf8'), existsSync).map((p) => `${rel(f)}: ${p}`));
+    expect(found).toEqual([]);
+  });
 });
 
 describe('the checks themselves', () => {
@@ -118,5 +134,11 @@ describe('the checks themselves', () => {
       'docs/b.md: no such file',
       'docs/a.md#gamma: no heading with that anchor',
     ]);
+  });
+
+  test('a named path is missing unless it exists from the root or beside the doc; examples and non-paths are skipped', () => {
+    const have = new Set([path.join(ROOT, 'server/config.ts'), path.join(ROOT, 'docs/engine/x.ts')]);
+    const md = 'See `server/config.ts`, `engine/x.ts`, `server/gone.ts`, `application/json`, `a.ts` and\n```\nsrc/example.ts\n```\n`../old/moved.md`';
+    expect(missingPaths(path.join(ROOT, 'docs/guide.md'), md, (p) => have.has(p))).toEqual(['server/gone.ts', '../old/moved.md']);
   });
 });
