@@ -4,7 +4,7 @@
 // control id, so "persisted" means the inbox row is committed (notifications arrive on commit).
 // Reports: sustained msg/s (a burst of messages, counted when their rows exist), latency at a
 // fixed rate (send → ACK, ACK → inbox row, send → inbox row) and the engine's RSS over the run.
-// Target (DESIGN.md): ≥ 3,000 msg/s sustained; p99 ≤ 50 ms at 1,000 msg/s.
+// Target: ≥ 3,000 msg/s sustained; p99 ≤ 50 ms at 1,000 msg/s.
 // Set BENCH_CPU_PROF=<folder> to write a V8 CPU profile of the engine there.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

