@@ -234,12 +234,15 @@ describe('CLD extracts through the file-drop source', () => {
       await f.report('warm.csv');
       f.put('large.csv', lines.join('\n') + '\n');
       delay.enable();
+      const started = performance.now();
       const { report } = await f.report('large.csv', 1, 170000);
+      const tookMs = performance.now() - started;
       delay.disable();
       expect(report).toMatchObject({ rows: lines.length - 1, rejectedRows: 0 });
-      // Reading and checking the whole file at once held it for many seconds; in chunks, the
-      // longest hold is a chunk's work (well under this even on a loaded 2-core machine).
-      expect(delay.max / 1e6).toBeLessThan(1500);
+      // Reading and checking the whole file at once held the loop for most of the time the file
+      // took; in chunks, the longest hold is a chunk's work, a small part of it. Judged against
+      // the file's own time, not a fixed number, so a busy machine slows both alike.
+      expect(delay.max / 1e6).toBeLessThan(tookMs / 4);
     } finally {
       await f.close();
     }
