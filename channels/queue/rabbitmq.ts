@@ -2,6 +2,7 @@
 // and reconnection are described in docs/rabbitmq.md.
 import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { reasonOf } from '../errors.js';
+import { coalesceFrameWrites } from './amqplib-internals.js';
 import { log } from '../../server/logger.js';
 import { encodeEnvelope } from './rabbitmq-codec.js';
 import { DestinationConsumer, type RetryMode } from './rabbitmq-consumer.js';
@@ -287,33 +288,4 @@ export class RabbitQueue implements DeliveryQueue {
       if (this.deadLetterLocks.get(destination) === run) this.deadLetterLocks.delete(destination);
     }
   }
-}
-
-interface AmqplibConnectionInternals {
-  muxer?: { _readIncoming?: () => void };
-  stream?: { cork?: () => void; uncork?: () => void };
-}
-
-/**
- * amqplib's multiplexer writes every frame (each publish, each ack) to the socket on its own: a
- * system call, and a wake-up of the broker, per frame. Corking the socket around one pass of the
- * multiplexer sends what the pass writes as one writev. Frames, their order and the back-pressure
- * (the multiplexer stops when a write returns false) are unchanged. Relies on amqplib 2.x
- * internals (`connection.muxer`, `connection.stream`); where they differ it does nothing and
- * frames go out one by one as before.
- */
-function coalesceFrameWrites(model: ChannelModel): void {
-  const connection = (model as unknown as { connection?: AmqplibConnectionInternals }).connection;
-  const muxer = connection?.muxer;
-  const stream = connection?.stream;
-  const pass = muxer?._readIncoming;
-  if (!muxer || typeof pass !== 'function' || typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return;
-  muxer._readIncoming = () => {
-    stream.cork!();
-    try {
-      pass.call(muxer);
-    } finally {
-      stream.uncork!();
-    }
-  };
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { _, Ajv, type KeywordCxt, type ValidateFunction } from 'ajv';
+import { withSharedCallContext } from './ajv-internals.js';
 
 const require = createRequire(import.meta.url);
 const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
@@ -30,27 +31,6 @@ function collectReference(data: unknown): void {
   }
 }
 
-// In the generated code every call into a nested definition passes a new context object
-// holding the element's JSON path, `{instancePath:instancePath+"/identifier/" + i0,…,rootData}`:
-// ~150 objects and strings per bundle (~9 KB), there only to describe errors. The fast
-// validator's errors are never shown (a failure is re-run on the all-errors one), so its calls
-// share one empty context. FHIR's schema uses no $data, the only other reader of the context.
-const CALL_CONTEXT = /\{instancePath:instancePath\+[^{}]*?,rootData\}/g;
-let callContextsShared = 0;
-
-function withSharedCallContext(code: string): string {
-  const shared = code.replace(CALL_CONTEXT, () => {
-    callContextsShared++;
-    return 'tramlineSharedContext';
-  });
-  return `const tramlineSharedContext = {};\n${shared}`;
-}
-
-/** How many call contexts the fast validators share (a test checks ajv's code still matches). */
-export function sharedCallContexts(): number {
-  return callContextsShared;
-}
-
 function loadAjv(allErrors: boolean): Ajv {
   const existing = allErrors ? fullAjv : fastAjv;
   if (existing) return existing;
@@ -64,6 +44,7 @@ function loadAjv(allErrors: boolean): Ajv {
   addBundleShell(definitions);
   definitions.Reference[COLLECT_REFERENCE] = true;
   const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
+  // The fast validator's errors are never shown: its nested calls can share one context.
   const code = allErrors ? undefined : { process: withSharedCallContext };
   const instance = new Ajv({ strict: false, allErrors, validateSchema: false, unicodeRegExp: false, code });
   instance.addMetaSchema(draft6);

@@ -14,7 +14,7 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectName } from '../store/db.js';
 import { bulkInsert, unnestColumns, type TypedColumns } from '../store/bulk-sql.js';
-import { PREPARE } from '../store/db.js';
+import { PREPARE } from '../store/pg-prepared.js';
 import { log } from '../logger.js';
 import { ChainChecker, GENESIS_HASH } from './chain.js';
 import { readPublishedHead } from './head.js';

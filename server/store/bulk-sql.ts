@@ -3,7 +3,8 @@
 // it again on every call; on the intake path that was ~10% of the engine's CPU. These produce
 // the SQL text directly. Identifiers are fixed strings from the calling modules, never input.
 import { CompiledQuery } from 'kysely';
-import { PREPARE, type DialectName } from './db.js';
+import type { DialectName } from './db.js';
+import { PREPARE } from './pg-prepared.js';
 
 export type SqlValue = string | number | Buffer | null;
 

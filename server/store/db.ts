@@ -1,12 +1,12 @@
 // Opens a database for Tramline: SQLite (embedded default) or PostgreSQL, behind one Kysely
 // instance so every query is written once for both. General on purpose: the store, the
 // embedded queue, the audit trail and case-system inbox tables all open their db here.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import { preparingPool } from './pg-prepared.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -22,14 +22,6 @@ export interface Db<DB = unknown> {
 
 const PG_INT8_OID = 20;
 
-/**
- * Start a statement's text with this to have PostgreSQL prepare it once per connection (a named
- * statement, its plan reused). For the engine's hot writes in small batches, parsing and planning
- * cost PostgreSQL more than the writing. The text must stay the same from call to call (values go
- * in parameters, arrays for rows); each distinct text gets a statement of its own on every
- * connection, so keep the number of texts small. SQLite sees a comment.
- */
-export const PREPARE = '/* prepare */ ';
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
@@ -112,30 +104,9 @@ async function openPostgres<DB>(url: string): Promise<Db<DB>> {
         oid === PG_INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  pool.on('connect', (client) => prepareMarked(client));
-  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   const location = `${parsed.host}${parsed.pathname}${schema ? `#${schema}` : ''}`;
   return { kysely, dialect: 'postgres', schema, location, close: () => kysely.destroy() };
-}
-
-const statementNames = new Map<string, string>();
-
-function statementName(text: string): string {
-  let name = statementNames.get(text);
-  if (!name) {
-    name = `tl_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
-    if (statementNames.size < 1000) statementNames.set(text, name);
-  }
-  return name;
-}
-
-/** Queries whose text starts with PREPARE run as named statements on this connection. */
-function prepareMarked(client: pg.PoolClient): void {
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, ...rest: unknown[]) =>
-    typeof text === 'string' && text.startsWith(PREPARE) && Array.isArray(rest[0])
-      ? query({ name: statementName(text), text, values: rest[0] }, ...rest.slice(1))
-      : query(text, ...rest);
 }
 
 /** Drop a PostgreSQL schema and everything in it (test clean-up). */

@@ -3,7 +3,8 @@
 // concurrent receives cost one transaction.
 import { CompiledQuery, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import { PREPARE, type Db, type DialectName } from './db.js';
+import type { Db, DialectName } from './db.js';
+import { PREPARE } from './pg-prepared.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
 import { GroupCommitter, ItemFailure, type BulkWrite } from './group-commit.js';
 import { bulkInsert, bulkUpdateWhereIn, chainStatements, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';

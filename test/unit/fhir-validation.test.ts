@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { identifierSearch } from '../../adapters/fhir/search-token.js';
 import { ValidationError } from '../../channels/errors.js';
-import { sharedCallContexts } from '../../mappings/validate/fhir-schema.js';
+import { sharedCallContexts } from '../../mappings/validate/ajv-internals.js';
 import { fhirIssues, validateFhirOutput } from '../../mappings/validate/index.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
