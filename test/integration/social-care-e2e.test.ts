@@ -71,7 +71,9 @@ destinations:
     ]);
     // One rejected row with two reasons: the report and the log count it once.
     expect(report).toMatchObject({ rows: 11, accepted: 9, rejectedRows: 1 });
-    const logged = engine.output().split('\n').filter((l) => l.includes('"msg":"extract done"') && l.includes(`"file":"${report.file as string}"`));
+    // The report file is written before the log line, which comes through a pipe: wait for it.
+    const doneLines = () => engine.output().split('\n').filter((l) => l.includes('"msg":"extract done"') && l.includes(`"file":"${report.file as string}"`));
+    const logged = await eventually(async () => (doneLines().length > 0 ? doneLines() : undefined), 10_000, 'the extract-done log line');
     expect(logged).toHaveLength(1);
     expect(JSON.parse(logged[0])).toMatchObject({ rows: 11, accepted: 9, rejected: 1 });
     // P1003's NHS number fails Modulus 11: sent without it, and the report says so (no value).
