@@ -9,4 +9,6 @@ export default {
   // 2-core machine; a hook or test that hangs still fails, just later.
   testTimeout: 90000,
   maxWorkers: 2,
+  // Slowest files first even on a clean clone (no cached durations): see the file.
+  testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
 };
