@@ -6,9 +6,15 @@ import type { ActorKind, AuditCategory, AuditEntryInput, AuditOutcome, AuditReco
 
 const MAX_TEXT = 2000;
 
+/**
+ * A text column's value: every NUL written as `\0`, since PostgreSQL refuses NUL in text and an
+ * audit write that fails loses the record of the request that carried it (`detail` is JSON,
+ * where a NUL is already escaped).
+ */
 function text(value: string | undefined): string | null {
   if (value === undefined || value === '') return null;
-  return value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value;
+  const shown = value.includes('\u0000') ? value.replaceAll('\u0000', '\\0') : value;
+  return shown.length > MAX_TEXT ? shown.slice(0, MAX_TEXT) : shown;
 }
 
 /**
@@ -20,7 +26,7 @@ export function toRow(entry: AuditEntryInput, seq: number, prevHash: string, now
     seq,
     at: entry.at?.getTime() ?? now,
     category: entry.category,
-    action: entry.action,
+    action: text(entry.action) ?? '',
     outcome: entry.outcome,
     actor: text(entry.actor?.id),
     actor_kind: text(entry.actor?.kind),

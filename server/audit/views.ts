@@ -19,21 +19,8 @@ export interface RecordView {
   reason?: string;
 }
 
-/**
- * The entry with every NUL in its text written as `\0`: PostgreSQL refuses NUL in text, and an
- * audit write that fails loses the record of the request that carried it.
- */
-export function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\\0') : value) as T;
-  if (Array.isArray(value)) return value.map(withoutNul) as T;
-  if (value && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
-  }
-  return value;
-}
-
 export function viewEntry(v: RecordView): AuditEntryInput {
-  return withoutNul({
+  return {
     category: 'view',
     action: 'viewer.read',
     outcome: v.outcome ?? 'success',
@@ -47,7 +34,7 @@ export function viewEntry(v: RecordView): AuditEntryInput {
       ...(v.breakGlass ? { reviewRequired: true } : {}),
       ...(v.reason ? { reason: v.reason } : {}),
     },
-  });
+  };
 }
 
 /** Append a record view to the trail; resolves once it is durable. */

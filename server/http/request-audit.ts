@@ -3,7 +3,6 @@
 // one) and the outcome — 401 and 403 included.
 import type { Request, RequestHandler, Response } from 'express';
 import type { AuditEntryInput, AuditOutcome } from '../audit/types.js';
-import { withoutNul } from '../audit/views.js';
 import type { Principal } from '../auth/roles.js';
 
 export interface AuditSink {
@@ -37,7 +36,7 @@ function entryFor(req: Request, res: Response, category: AuditEntryInput['catego
   // req.baseUrl/req.path are rewound once routing has left a router; originalUrl is not.
   const path = req.originalUrl.split('?')[0];
   const action = notes.auditAction ?? `${req.method} ${path}`;
-  return withoutNul({
+  return {
     // Refused credentials (401) and refused guessing (429) are auth events.
     category: res.statusCode === 401 || res.statusCode === 429 ? 'auth' : category,
     action,
@@ -50,7 +49,7 @@ function entryFor(req: Request, res: Response, category: AuditEntryInput['catego
     purpose: notes.auditPurpose,
     breakGlass: notes.auditBreakGlass,
     detail: { status: res.statusCode, ...(notes.authFailure ? { reason: notes.authFailure } : {}), ...notes.auditDetail },
-  });
+  };
 }
 
 /** `onlyFailures`: skip successful requests (e.g. Prometheus scrapes every few seconds). */

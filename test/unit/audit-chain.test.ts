@@ -136,3 +136,11 @@ describe('record views', () => {
     });
   });
 });
+
+describe('rows', () => {
+  test('a NUL in any text column is written as \\0 (PostgreSQL refuses NUL in text), and the row still verifies', () => {
+    const row = toRow({ category: 'view', action: 'GET /a\u0000b', outcome: 'failure', patient: 'Patient/x\u0000y', target: '/fhir/Patient/\u0000' }, 1, GENESIS_HASH, 1_700_000_000_000);
+    expect([row.action, row.patient, row.target]).toEqual(['GET /a\\0b', 'Patient/x\\0y', '/fhir/Patient/\\0']);
+    expect(Object.values(row).some((v) => typeof v === 'string' && v.includes('\u0000'))).toBe(false);
+  });
+});
