@@ -7,15 +7,15 @@ import { FileDropSource } from '../adapters/file-drop/source.js';
 import { createDestination } from '../adapters/registry.js';
 import type { Destination } from '../adapters/types.js';
 import { loadMappingById } from '../mappings/index.js';
-import { log } from '../server/logger.js';
-import type { MessageStore } from '../server/store/message-store.js';
+import { log } from '../core/logger.js';
+import type { MessageStore } from '../core/store.js';
 import { BacklogPublisher } from './backlog.js';
 import { destinationId, type ChannelDefinition, type DestinationConfig } from './definition.js';
 import { createDispatcher, type DispatchOptions } from './dispatch.js';
 import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
 import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
-import type { DeliveryHandler, DeliveryQueue } from './queue/types.js';
+import type { DeliveryHandler, DeliveryQueue } from '../core/queue.js';
 import { subscriptionsOf } from './routing.js';
 
 export interface DeployedChannel {

@@ -2,13 +2,13 @@
 // Imported by every command module, so it imports its heavy parts (channel schema validation,
 // queues, the store) only when a command uses them: `tramline --help` loads none of them.
 import type { ChannelDefinition } from '../../channels/definition.js';
-import type { DeliveryQueue } from '../../channels/queue/types.js';
-import { loadConfig, type Config } from '../config.js';
-import type { OpenedStore } from '../store/open-store.js';
+import type { DeliveryQueue } from '../../core/queue.js';
+import { loadConfig, type Config } from '../../core/config.js';
+import type { OpenedStore } from '../open-store.js';
 
 export async function withStore<T>(fn: (opened: OpenedStore, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { openStore } = await import('../store/open-store.js');
+  const { openStore } = await import('../open-store.js');
   const opened = await openStore(config);
   try {
     return await fn(opened, config);

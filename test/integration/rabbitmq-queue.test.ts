@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import amqp from 'amqplib';
 import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
-import type { Delivery, DeliveryOutcome, Envelope } from '../../channels/queue/types.js';
+import type { Delivery, DeliveryOutcome, Envelope } from '../../core/queue.js';
 import { createTestVhost, waitFor, type TestVhost } from '../support/rabbit.js';
 
 let vhost: TestVhost;
