@@ -1,8 +1,8 @@
 // Wires one engine process: store, queue (embedded or RabbitMQ), channels, HTTP. This is
 // what `tramline start` and `npm start` run.
 import type { Server } from 'node:http';
-import { EmbeddedQueue } from '../channels/queue/embedded.js';
-import { RabbitQueue } from '../channels/queue/rabbitmq.js';
+import { EmbeddedQueue } from '../adapters/queue/embedded.js';
+import { RabbitQueue } from '../adapters/queue/rabbitmq.js';
 import type { DeliveryQueue } from '../core/queue.js';
 import type { ChannelDefinition } from '../channels/definition.js';
 import { Engine } from '../channels/engine.js';

@@ -29,8 +29,8 @@ export async function loadChannelsOrThrow(dir: string): Promise<ChannelDefinitio
 export async function openPublisher(opened: OpenedStore, config: Config, channels: ChannelDefinition[]): Promise<DeliveryQueue> {
   const { subscriptionsOf } = await import('../../channels/routing.js');
   const queue: DeliveryQueue = config.amqpUrl
-    ? new (await import('../../channels/queue/rabbitmq.js')).RabbitQueue({ url: config.amqpUrl, prefix: process.env.TRAMLINE_AMQP_PREFIX || 'tramline' })
-    : new (await import('../../channels/queue/embedded.js')).EmbeddedQueue(opened.db, { keys: opened.keys });
+    ? new (await import('../../adapters/queue/rabbitmq.js')).RabbitQueue({ url: config.amqpUrl, prefix: process.env.TRAMLINE_AMQP_PREFIX || 'tramline' })
+    : new (await import('../../adapters/queue/embedded.js')).EmbeddedQueue(opened.db, { keys: opened.keys });
   await queue.start(channels.filter((c) => c.enabled).flatMap(subscriptionsOf));
   return queue;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Destination } from '../../adapters/types.js';
 import { createDispatcher } from '../../channels/dispatch.js';
 import { DeliveryError } from '../../core/errors.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
 import type { Envelope } from '../../core/queue.js';
 import { backoffDelay, outcomeForFailure } from '../../channels/retry.js';
 import { openStore, type OpenedStore } from '../../server/open-store.js';

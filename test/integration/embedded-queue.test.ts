@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
 import type { Delivery, DeliveryOutcome, Envelope } from '../../core/queue.js';
 import { parseContentKeys } from '../../adapters/store/crypto.js';
 import type { Db } from '../../adapters/store/db.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Bundle } from 'fhir/r4.js';
 import { FhirDestination } from '../../adapters/fhir/index.js';
 import { createDispatcher } from '../../channels/dispatch.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
 import type { Envelope } from '../../core/queue.js';
 import { openStore, type OpenedStore } from '../../server/open-store.js';
 import { eventually } from '../support/engine.js';

@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { readExtract } from '../../adapters/file-drop/read.js';
 import { FileDropSource, type FileDropConfig } from '../../adapters/file-drop/source.js';
 import type { ChannelDefinition } from '../../channels/definition.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
 import type { Envelope } from '../../core/queue.js';
 import { recordFormatFor, recordMapperFor } from '../../channels/record-formats.js';
 import { MAX_LISTED, RecordIntake } from '../../channels/record-intake.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Hl7Intake, type AckEvent } from '../../channels/hl7-intake.js';
 import type { ChannelDefinition, MllpSourceConfig } from '../../channels/definition.js';
 import { BacklogPublisher } from '../../channels/backlog.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
 import type { DeliveryQueue, Envelope } from '../../core/queue.js';
 import { encodeFrame, MllpDecoder } from '../../adapters/mllp/framing.js';
 import { MllpServer } from '../../adapters/mllp/server.js';

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
+import { RabbitQueue } from '../../adapters/queue/rabbitmq.js';
 import type { Delivery, DeliveryOutcome, Envelope } from '../../core/queue.js';
 import { createTestVhost, waitFor, type TestVhost } from '../support/rabbit.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { decodeMessage, encodeEnvelope, HEADER, MalformedMessageError, partitionOf } from '../../channels/queue/rabbitmq-codec.js';
-import { delayLevelFor } from '../../channels/queue/rabbitmq-topology.js';
+import { decodeMessage, encodeEnvelope, HEADER, MalformedMessageError, partitionOf } from '../../adapters/queue/rabbitmq-codec.js';
+import { delayLevelFor } from '../../adapters/queue/rabbitmq-topology.js';
 import type { Envelope } from '../../core/queue.js';
 
 const envelope: Envelope = {

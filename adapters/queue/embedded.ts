@@ -4,10 +4,10 @@
 // are woken in-process at once and also poll as a safety net.
 import { topicMatches, type DeadLetter, type DeliveryHandler, type DeliveryQueue, type Envelope, type Subscription } from '../../core/queue.js';
 import { sql, type Kysely } from 'kysely';
-import type { ContentKeyRing } from '../../adapters/store/crypto.js';
-import type { Db } from '../../adapters/store/db.js';
-import { GroupCommitter } from '../../adapters/store/group-commit.js';
-import type { StoreDatabase } from '../../adapters/store/schema.js';
+import type { ContentKeyRing } from '../store/crypto.js';
+import type { Db } from '../store/db.js';
+import { GroupCommitter } from '../store/group-commit.js';
+import type { StoreDatabase } from '../store/schema.js';
 import { DestinationConsumer } from './embedded-consumer.js';
 import { toEnvelope, toQueueItem } from './embedded-rows.js';
 import { publishItems, replayDeadLetters, type NewQueueItem } from './embedded-writes.js';

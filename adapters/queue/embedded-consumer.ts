@@ -11,9 +11,9 @@
 import type { Kysely } from 'kysely';
 import { reasonOf } from '../../core/errors.js';
 import { log } from '../../core/logger.js';
-import type { ContentKeyRing } from '../../adapters/store/crypto.js';
-import type { GroupCommitter } from '../../adapters/store/group-commit.js';
-import type { StoreDatabase } from '../../adapters/store/schema.js';
+import type { ContentKeyRing } from '../store/crypto.js';
+import type { GroupCommitter } from '../store/group-commit.js';
+import type { StoreDatabase } from '../store/schema.js';
 import { toEnvelope, type QueueItemRow } from './embedded-rows.js';
 import { applyOutcomes } from './embedded-writes.js';
 import type { DeliveryHandler, DeliveryOutcome, Envelope } from '../../core/queue.js';
