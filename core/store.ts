@@ -85,6 +85,11 @@ export interface MessageFilter {
   limit?: number;
   /** Oldest first (default newest first). */
   oldestFirst?: boolean;
+  /**
+   * Paging, newest first: only messages listed after this one (received earlier, or at the same
+   * millisecond with a smaller id), so the next page starts where the last one ended.
+   */
+  after?: { receivedAt: Date; id: string };
 }
 
 export interface MessageEvent {

@@ -14,6 +14,7 @@ import { createAdminParts } from './api/admin.js';
 import { HeadPublisher, headIntervalMs } from './audit/head.js';
 import { instrumentEngine, type Instrumented } from './audit/instrument.js';
 import { ENGINE_ACTOR } from './audit/message-audit.js';
+import { createConsole } from './console/index.js';
 import { createApp } from './http/app.js';
 import { createInboundRouter } from '../adapters/http/inbound.js';
 import { createSandboxFhirParts } from './fhir/engine-mount.js';
@@ -89,6 +90,16 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     env: options.env,
     dataDir: config.dataDir,
   });
+  // The web console at `/` (server/console/), on the API's facade and audit; built before start, like the auth settings.
+  const webConsole = createConsole({
+    engine: admin.engine,
+    trail: audit,
+    requestAudit: admin.requestAudit,
+    authSettings: admin.authSettings,
+    queue: () => (rabbit ? (rabbit.connected ? 'connected' : 'disconnected') : 'embedded'),
+    env: options.env ?? process.env,
+    publicUrl: config.publicUrl ?? `http://localhost:${config.httpPort}`,
+  });
   // The sandbox shared care record at /fhir (the FHIR destinations' target when TRAMLINE_LPRES_URL is unset).
   // HTTP record sources: POST /inbound/<channel>.
   const inbound = createInboundRouter({
@@ -115,13 +126,15 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     if (connected) void engine.flushBacklog().catch(() => undefined);
   });
 
-  const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, { ...admin, mounts: [{ path: '/fhir', router: fhir.router }, { path: '/inbound', router: inbound }] });
+  const mounts = [{ path: '/fhir', router: fhir.router }, { path: '/inbound', router: inbound }, { path: '/', router: webConsole.router }];
+  const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, { ...admin, mounts });
   const retention = scheduleRetention({ store: opened.store, channels: channels.filter((c) => c.enabled), audit });
   const headPublisher = new HeadPublisher(audit, opened.audit.key, opened.audit.headFile);
   let http: Server;
   try {
     http = await listen(app, config.httpPort);
   } catch (err) {
+    webConsole.close();
     await retention.stop();
     await engine.stop().catch(() => undefined);
     await admin.close();
@@ -139,6 +152,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
   const stop = () =>
     (stopping ??= (async () => {
       http.close();
+      webConsole.close();
       fhir.withdraw();
       await retention.stop();
       await engine.stop();

@@ -233,6 +233,11 @@ export class SqlMessageStore implements MessageStore {
         ),
       );
     }
+    if (filter.after !== undefined && !filter.oldestFirst) {
+      const at = filter.after.receivedAt.getTime();
+      const id = filter.after.id;
+      query = query.where((eb) => eb.or([eb('received_at', '<', at), eb.and([eb('received_at', '=', at), eb('id', '<', id)])]));
+    }
     const dir = filter.oldestFirst ? 'asc' : 'desc';
     const rows = await query.orderBy('received_at', dir).orderBy('id', dir).limit(limit).execute();
     const destinations = await this.destinationsOf(rows.map((r) => r.id));

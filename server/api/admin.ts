@@ -10,15 +10,15 @@ import type { AuditTrail } from '../audit/trail.js';
 import { JwtVerifier } from '../auth/jwt.js';
 import { authGate, Authenticator, requirePermission } from '../auth/middleware.js';
 import type { Permission } from '../auth/roles.js';
-import { auditRequests } from '../http/request-audit.js';
-import { loadAuthSettings } from '../auth/settings.js';
+import { auditRequests, type AuditSink } from '../http/request-audit.js';
+import { loadAuthSettings, type AuthSettings } from '../auth/settings.js';
 import { TokenStore } from '../auth/tokens.js';
 import { metricsHandlers } from '../http/metrics-route.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { Db } from '../../adapters/store/db.js';
 import type { MessageStore } from '../../core/store.js';
 import type { StoreDatabase } from '../../adapters/store/schema.js';
-import { createEngineFacade, type EngineControl } from './facade.js';
+import { createEngineFacade, type EngineControl, type EngineFacade } from './facade.js';
 import { createApiRouter } from './router.js';
 
 export interface AdminPartsOptions {
@@ -61,6 +61,11 @@ export interface AdminParts {
   guards(permission: Permission | null): RequestHandler[];
   /** Writes the denial counts not yet written: call before the audit trail closes. */
   close(): Promise<void>;
+  /** What the API acts on: the web console (server/console/) uses the same facade. */
+  engine: EngineFacade;
+  /** The request audit (repeated denials of one client become one entry with a count). */
+  requestAudit: AuditSink;
+  authSettings: AuthSettings;
 }
 
 export async function createAdminParts(o: AdminPartsOptions): Promise<AdminParts> {
@@ -87,6 +92,9 @@ export async function createAdminParts(o: AdminPartsOptions): Promise<AdminParts
     metrics: metricsHandlers({ metrics: o.metrics, authenticate, audit: requestAudit }),
     guards,
     close: () => requestAudit.close(),
+    engine,
+    requestAudit,
+    authSettings,
     ...(trustProxy !== undefined ? { trustProxy } : {}),
   };
 }

@@ -8,7 +8,7 @@ import type { Db } from '../../adapters/store/db.js';
 import type { MessageStore } from '../../core/store.js';
 import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { HttpError } from '../http/errors.js';
-import { channelStats, type ChannelStats } from './stats.js';
+import { channelActivity, channelStats, lastChannelError, type ChannelActivity, type ChannelStats, type LastError } from './stats.js';
 
 export interface DestinationSummary {
   id: string;
@@ -49,8 +49,15 @@ export interface ReprocessResult {
 export interface EngineFacade {
   channels(): ChannelSummary[];
   channelStats(id: string): Promise<ChannelStats>;
+  /** What became of the messages a channel received since `since` (the console's last hour and day). */
+  channelActivity(id: string, since: Date): Promise<ChannelActivity>;
+  /** The channel's newest rejection or failed delivery. */
+  lastError(id: string): Promise<LastError | undefined>;
+  /** The deployed definition (destination settings included: never send it to a client as it is). */
+  definition(id: string): ChannelDefinition | undefined;
   readonly store: Pick<MessageStore, 'list' | 'get' | 'events' | 'readContent'>;
-  reprocess(ids: string[], by: string): Promise<ReprocessResult>;
+  /** `via`: how it was asked for, for the history (default `API`). */
+  reprocess(ids: string[], by: string, via?: string): Promise<ReprocessResult>;
   deadLetters(destination?: string, limit?: number): Promise<DeadLetterInfo[]>;
   replayDeadLetters(destination: string, messageIds: string[] | undefined, by: string): Promise<number>;
   discardDeadLetters(destination: string, messageIds: string[], reason: string, by: string): Promise<number>;
@@ -142,7 +149,21 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
       return channelStats(o.db.kysely, o.queue, channel);
     },
 
-    async reprocess(ids, by) {
+    async channelActivity(id, since) {
+      const channel = byId.get(id);
+      if (!channel) throw new HttpError(404, `no channel ${id}`);
+      return channelActivity(o.db.kysely, channel, since);
+    },
+
+    async lastError(id) {
+      const channel = byId.get(id);
+      if (!channel) throw new HttpError(404, `no channel ${id}`);
+      return lastChannelError(o.db.kysely, channel);
+    },
+
+    definition: (id) => byId.get(id),
+
+    async reprocess(ids, by, via = 'API') {
       const result: ReprocessResult = { queued: [], skipped: [] };
       for (const id of ids) {
         const m = await o.store.get(id);
@@ -161,7 +182,7 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
           continue;
         }
         await o.store.setStatus(id, 'queued');
-        await o.store.addEvent(id, 'reprocessed', { detail: `via API by ${by}` });
+        await o.store.addEvent(id, 'reprocessed', { detail: `via ${via} by ${by}` });
         result.queued.push(id);
       }
       return result;

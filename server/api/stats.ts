@@ -66,3 +66,80 @@ export async function channelStats(kysely: Kysely<StoreDatabase>, queue: Deliver
     destinations,
   };
 }
+
+/** What happened to the messages a channel received in a window (e.g. the last hour). */
+export interface ChannelActivity {
+  /** Messages received since the window's start (rejected included). */
+  received: number;
+  rejected: number;
+  /** Deliveries of those messages, per state now: waiting, sent, retrying or failed, dead-lettered. */
+  queued: number;
+  sent: number;
+  errored: number;
+  deadLettered: number;
+}
+
+export async function channelActivity(kysely: Kysely<StoreDatabase>, channel: ChannelDefinition, since: Date): Promise<ChannelActivity> {
+  const at = since.getTime();
+  const byStatus = await kysely
+    .selectFrom('messages')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('channel', '=', channel.id)
+    .where('received_at', '>=', at)
+    .groupBy('status')
+    .execute();
+  const deliveries = await kysely
+    .selectFrom('message_destinations as d')
+    .innerJoin('messages as m', 'm.id', 'd.message_id')
+    .select(['d.status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('m.channel', '=', channel.id)
+    .where('m.received_at', '>=', at)
+    .groupBy('d.status')
+    .execute();
+  const n = (status: string) => Number(deliveries.find((r) => r.status === status)?.n ?? 0);
+  return {
+    received: byStatus.reduce((t, r) => t + Number(r.n), 0),
+    rejected: Number(byStatus.find((r) => r.status === 'rejected')?.n ?? 0),
+    queued: n('queued'),
+    sent: n('sent'),
+    errored: n('retrying') + n('errored'),
+    deadLettered: n('dead-lettered'),
+  };
+}
+
+export interface LastError {
+  at: Date;
+  /** The destination id, or absent when the channel rejected the message itself. */
+  destination?: string;
+  messageId: string;
+  error: string;
+}
+
+/** The newest failure of a channel: a rejected message or a delivery retrying, failed or dead-lettered. */
+export async function lastChannelError(kysely: Kysely<StoreDatabase>, channel: ChannelDefinition): Promise<LastError | undefined> {
+  const ids = channel.destinations.map((d) => destinationId(channel.id, d.name));
+  const delivery = ids.length
+    ? await kysely
+        .selectFrom('message_destinations')
+        .select(['message_id', 'destination', 'error', 'updated_at'])
+        .where('status', 'in', ['retrying', 'errored', 'dead-lettered'])
+        .where('destination', 'in', ids)
+        .where('error', 'is not', null)
+        .orderBy('updated_at', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+    : undefined;
+  const rejected = await kysely
+    .selectFrom('messages')
+    .select(['id', 'error', 'received_at'])
+    .where('status', '=', 'rejected')
+    .where('channel', '=', channel.id)
+    .orderBy('received_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const fromDelivery = delivery && { at: new Date(Number(delivery.updated_at)), destination: delivery.destination, messageId: delivery.message_id, error: delivery.error ?? '' };
+  const fromRejection = rejected && { at: new Date(Number(rejected.received_at)), messageId: rejected.id, error: rejected.error ?? 'rejected' };
+  if (!fromDelivery) return fromRejection;
+  if (!fromRejection) return fromDelivery;
+  return fromDelivery.at >= fromRejection.at ? fromDelivery : fromRejection;
+}

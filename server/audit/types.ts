@@ -8,7 +8,8 @@ export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 export const AUDIT_OUTCOMES = ['success', 'denied', 'unauthenticated', 'failure'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-export type ActorKind = 'token' | 'jwt' | 'cli' | 'system';
+/** `session`: a person signed in to the web console. */
+export type ActorKind = 'token' | 'jwt' | 'session' | 'cli' | 'system';
 
 export interface AuditActor {
   /** User id (JWT `sub`), token name, OS user for the CLI, or `tramline` for the engine. */

@@ -47,8 +47,9 @@ export function allows(roles: readonly Role[], permission: Permission): boolean 
 
 /** Who made a request, after authentication. */
 export interface Principal {
-  kind: 'token' | 'jwt';
-  /** Token name, or the JWT subject (user id). */
+  /** `session`: a person signed in to the web console (server/console/). */
+  kind: 'token' | 'jwt' | 'session';
+  /** Token name, or the JWT or sign-in subject (user id). */
   id: string;
   roles: Role[];
   organisation?: string;

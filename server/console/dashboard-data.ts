@@ -1,0 +1,56 @@
+// What the dashboard shows, gathered through the API's facade (the same statistics the API
+// serves): per channel its state, source, what became of the last hour's and day's messages,
+// queue depth per destination, the newest error; and the engine's health.
+import type { ChannelSummary, EngineFacade } from '../api/facade.js';
+import type { ChannelActivity, LastError } from '../api/stats.js';
+import type { HealthChecks, HealthItem } from './health.js';
+
+export interface DashboardChannel {
+  summary: ChannelSummary;
+  source: string;
+  hour: ChannelActivity;
+  day: ChannelActivity;
+  /** Stored, not yet handed to the queue. */
+  backlog: number;
+  destinations: { id: string; name: string; type: string; depth: number; deadLettered: number }[];
+  lastError?: LastError;
+}
+
+export interface Dashboard {
+  at: Date;
+  health: HealthItem[];
+  healthy: boolean;
+  channels: DashboardChannel[];
+}
+
+const HOUR_MS = 3_600_000;
+
+function sourceOf(c: ChannelSummary): string {
+  const where = c.source.port !== undefined ? ` ${c.source.host ?? ''}:${c.source.port}` : '';
+  return `${c.source.type}${where}`;
+}
+
+export async function gatherDashboard(engine: EngineFacade, health: HealthChecks): Promise<Dashboard> {
+  const now = Date.now();
+  const channels = await Promise.all(
+    engine.channels().map(async (summary): Promise<DashboardChannel> => {
+      const [stats, hour, day, lastError] = await Promise.all([
+        engine.channelStats(summary.id),
+        engine.channelActivity(summary.id, new Date(now - HOUR_MS)),
+        engine.channelActivity(summary.id, new Date(now - 24 * HOUR_MS)),
+        engine.lastError(summary.id),
+      ]);
+      return {
+        summary,
+        source: sourceOf(summary),
+        hour,
+        day,
+        backlog: stats.backlog,
+        destinations: summary.destinations.map((d) => ({ id: d.id, name: d.name, type: d.type, depth: stats.destinations[d.id]?.queued ?? 0, deadLettered: stats.destinations[d.id]?.deadLettered ?? 0 })),
+        ...(lastError ? { lastError } : {}),
+      };
+    }),
+  );
+  const items = await health.check();
+  return { at: new Date(now), health: items, healthy: items.every((i) => i.ok), channels };
+}

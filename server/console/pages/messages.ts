@@ -1,0 +1,150 @@
+// Messages: search (metadata), one message (metadata, destinations, history), its content per
+// stage (roles with messages:content only; each view audited as a record view of the patient),
+// and reprocess (messages:reprocess; CSRF-checked; audited).
+import express, { type Router } from 'express';
+import { decodeForDisplay } from '../../../adapters/hl7v2/charset.js';
+import { DESTINATION_STATUSES, MESSAGE_STATUSES, type ContentStage, type MessageRecord } from '../../../core/store.js';
+import { allows } from '../../auth/roles.js';
+import { locals, page } from '../access.js';
+import { csrfTokenMatches } from '../csrf.js';
+import { hl7Segments, looksLikeHl7, prettyJson } from '../hl7-display.js';
+import { pageContext, takeFlash, type PageDeps } from './context.js';
+import { cursorOf, PAGE_SIZE, parseSearch } from './message-search.js';
+
+const STAGES: { stage: ContentStage; label: string }[] = [
+  { stage: 'raw', label: 'Received (raw)' },
+  { stage: 'transformed', label: 'Transformed' },
+  { stage: 'response', label: 'Response' },
+];
+
+/** The audit trail files a patient under the NHS number where there is one (as the API does). */
+const auditPatientOf = (patientKey: string) => (patientKey.startsWith('nhs:') ? patientKey.slice(4) : patientKey);
+
+const TAG: Record<string, string> = {
+  sent: 'green',
+  'partially-sent': 'blue',
+  queued: 'blue',
+  received: 'grey',
+  transformed: 'grey',
+  filtered: 'grey',
+  duplicate: 'grey',
+  retrying: 'yellow',
+  errored: 'orange',
+  rejected: 'red',
+  'dead-lettered': 'red',
+};
+export const tagColour = (status: string) => TAG[status] ?? 'grey';
+
+function selectItems(values: readonly string[], selected: string, anyText: string) {
+  return [{ value: '', text: anyText }, ...values.map((v) => ({ value: v, text: v, selected: v === selected }))];
+}
+
+function listRow(m: MessageRecord) {
+  return {
+    id: m.id,
+    channel: m.channel,
+    receivedAt: m.receivedAt,
+    messageType: m.messageType ?? '',
+    controlId: m.controlId ?? '',
+    status: m.status,
+    destinations: m.destinations.map((d) => ({ name: d.destination, status: d.status })),
+  };
+}
+
+export function messagesRouter(deps: PageDeps): Router {
+  const router = express.Router();
+
+  router.get('/messages', page('GET /messages', 'messages:read', deps.refusals), async (req, res) => {
+    const channels = deps.engine.channels().map((c) => c.id);
+    const search = parseSearch(req.query as Record<string, unknown>, channels);
+    const found = search.errors.length ? [] : await deps.engine.store.list(search.filter);
+    const shown = found.slice(0, PAGE_SIZE);
+    const next = found.length > PAGE_SIZE ? new URLSearchParams({ ...Object.fromEntries(Object.entries(search.form).filter(([, v]) => v)), after: cursorOf(shown[shown.length - 1]) }) : undefined;
+    locals(res).auditDetail = { count: shown.length, criteria: Object.keys(search.form).filter((k) => search.form[k as keyof typeof search.form]) };
+    deps.renderer.page(res, pageContext(deps, req, res), 'messages.njk', {
+      title: 'Messages',
+      form: search.form,
+      errors: search.errors,
+      errorFor: Object.fromEntries(search.errors.map((e) => [e.field, e.text])),
+      channelItems: selectItems(channels, search.form.channel, 'Any channel'),
+      statusItems: selectItems(MESSAGE_STATUSES, search.form.status, 'Any status'),
+      destinationItems: selectItems(DESTINATION_STATUSES, search.form.destinationStatus, 'Any'),
+      messages: shown.map(listRow),
+      firstPage: !req.query.after,
+      nextHref: next ? `/messages?${next}` : undefined,
+      firstHref: `/messages?${new URLSearchParams(Object.entries(search.form).filter(([, v]) => v))}`,
+      tagColour,
+    });
+  });
+
+  router.get('/messages/:id', page('GET /messages/:id', 'messages:read', deps.refusals), async (req, res) => {
+    const l = locals(res);
+    const id = String(req.params.id);
+    const m = await deps.engine.store.get(id);
+    if (!m) return notFound(deps, req, res, 'No message has that id.');
+    l.auditMessageId = id;
+    const mayContent = allows(l.principal!.roles, 'messages:content');
+    // Patient identifiers are shown to the roles that may see content, and such a view is filed against the patient.
+    if (mayContent && m.patientKey) l.auditPatient = auditPatientOf(m.patientKey);
+    const stages = [];
+    for (const s of STAGES) if (await deps.engine.store.readContent(id, s.stage)) stages.push(s);
+    deps.renderer.page(res, pageContext(deps, req, res), 'message.njk', {
+      title: `Message ${m.controlId ?? m.id}`,
+      m,
+      patientKey: mayContent ? m.patientKey : undefined,
+      mayContent,
+      stages,
+      events: await deps.engine.store.events(id),
+      tagColour,
+      flash: takeFlash(res),
+    });
+  });
+
+  router.get('/messages/:id/content/:stage', page('GET /messages/:id/content/:stage', 'messages:content', deps.refusals), async (req, res) => {
+    const l = locals(res);
+    const id = String(req.params.id);
+    const stage = STAGES.find((s) => s.stage === req.params.stage);
+    const m = stage && (await deps.engine.store.get(id));
+    if (!stage || !m) return notFound(deps, req, res, 'No message content is stored there.');
+    // A view of a person's data: category `view`, with the patient, like the clinician viewer's.
+    l.auditCategory = 'view';
+    l.auditMessageId = id;
+    if (m.patientKey) l.auditPatient = auditPatientOf(m.patientKey);
+    l.auditDetail = { stage: stage.stage };
+    const bytes = await deps.engine.store.readContent(id, stage.stage);
+    if (!bytes) return notFound(deps, req, res, 'This stage\u2019s content is not stored (never saved, or removed by retention).');
+    const decoded = stage.stage === 'raw' ? decodeForDisplay(bytes) : { text: bytes.toString('utf8') };
+    const text = decoded.text;
+    deps.renderer.page(res, pageContext(deps, req, res), 'message-content.njk', {
+      title: `${stage.label} content of message ${m.controlId ?? m.id}`,
+      m,
+      stage,
+      note: 'note' in decoded ? decoded.note : undefined,
+      segments: looksLikeHl7(text) ? hl7Segments(text) : undefined,
+      json: prettyJson(text),
+      text,
+    });
+  });
+
+  router.post('/messages/:id/reprocess', express.urlencoded({ extended: false, limit: '4kb' }), page('POST /messages/:id/reprocess', 'messages:reprocess', deps.refusals), async (req, res) => {
+    const l = locals(res);
+    const id = String(req.params.id);
+    l.auditMessageId = id;
+    if (!csrfTokenMatches(l.session, req.body)) {
+      l.authFailure = 'CSRF token missing or wrong';
+      return deps.refusals.forbidden(req, res, 'a valid form');
+    }
+    const result = await deps.engine.reprocess([id], l.principal!.id, 'console');
+    l.auditDetail = { queued: result.queued.length, skipped: result.skipped.length };
+    l.session!.flash = result.queued.length
+      ? { kind: 'success', text: 'The message was queued again for its destinations.' }
+      : { kind: 'info', text: `The message was not queued again: ${result.skipped[0]?.reason ?? 'unknown reason'}.` };
+    res.redirect(303, `/messages/${encodeURIComponent(id)}`);
+  });
+
+  return router;
+}
+
+function notFound(deps: PageDeps, req: express.Request, res: express.Response, detail: string): void {
+  deps.renderer.page(res, pageContext(deps, req, res), 'error.njk', { title: 'Page not found', paragraphs: [detail] }, 404);
+}
