@@ -17,7 +17,8 @@ export function withoutGdsTransport(css: string): string {
 
 export function assetsRouter(): Router {
   const router = express.Router();
-  const cache = { maxAge: '1h' };
+  // Fixed files of ours: `dotfiles: 'allow'` so an install under a dot folder (~/.local/…) still serves them.
+  const cache = { maxAge: '1h', dotfiles: 'allow' as const };
   let css: string | undefined;
   router.get('/govuk-frontend.min.css', (_req, res) => {
     css ??= withoutGdsTransport(fs.readFileSync(path.join(GOVUK, 'govuk-frontend.min.css'), 'utf8'));
@@ -26,6 +27,6 @@ export function assetsRouter(): Router {
   router.get('/govuk-frontend.min.js', (_req, res) => res.sendFile(path.join(GOVUK, 'govuk-frontend.min.js'), cache));
   router.get('/console.js', (_req, res) => res.sendFile(path.join(OWN, 'console.js'), cache));
   router.get('/console.css', (_req, res) => res.sendFile(path.join(OWN, 'console.css'), cache));
-  router.use('/images', express.static(path.join(GOVUK, 'assets', 'images'), { ...cache, index: false, fallthrough: false }));
+  router.use('/images', express.static(path.join(GOVUK, 'assets', 'images'), { maxAge: '1h', index: false, fallthrough: false }));
   return router;
 }

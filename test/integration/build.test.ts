@@ -1,12 +1,12 @@
 // `npm run build` (what `npm start` and `npm run bench` run): the compiled engine in the output
 // folder finds its mappings, code maps and schemas, and maps a shipped case exactly as expected.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { ROOT } from '../support/engine.js';
+import { prepareEngine, ROOT } from '../support/engine.js';
 
 const run = promisify(execFile);
 let out: string;
@@ -30,6 +30,35 @@ test('the compiled CLI maps a shipped ADT case to its expected bundle', async ()
   );
   const expected = JSON.parse(readFileSync(path.join(cases, 'a03-discharge.expected.json'), 'utf8')) as unknown;
   expect(JSON.parse(stdout)).toEqual(expected);
+});
+
+test('the compiled engine serves the web console: its templates and assets are in the build', async () => {
+  const e = await prepareEngine({ extraEnv: { TRAMLINE_AUTH_DEV_ISSUER: 'true' } });
+  const child = spawn(process.execPath, [path.join(out, 'bin/tramline.js'), 'start'], { cwd: e.dir, env: { ...e.env, TRAMLINE_DEV: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let log = '';
+      const onData = (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.includes('"msg":"tramline started"')) resolve();
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`engine exited (${code}):\n${log}`)));
+    });
+    const base = `http://127.0.0.1:${e.httpPort}`;
+    const home = await fetch(`${base}/`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    expect([home.status, home.headers.get('location')]).toEqual([303, '/sign-in?returnTo=%2F']);
+    const signIn = await fetch(`${base}/sign-in/dev`);
+    expect(signIn.status).toBe(200);
+    expect(await signIn.text()).toContain('Development sign-in');
+    for (const asset of ['govuk-frontend.min.css', 'govuk-frontend.min.js', 'console.js', 'console.css']) {
+      expect([asset, (await fetch(`${base}/assets/${asset}`)).status]).toEqual([asset, 200]);
+    }
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(e.dir, { recursive: true, force: true });
+  }
 });
 
 test('the build leaves no TypeScript sources in the output, and keeps the assets', async () => {
