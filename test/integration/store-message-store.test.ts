@@ -243,6 +243,24 @@ describe.each(BACKENDS)('MessageStore on %s', (backendName) => {
     expect(await idsOf({ status: 'sent', patientKey: '9912003888' })).toEqual([ids[4]]);
   });
 
+  test('list pages newest first with `after`, messages of one millisecond neither repeated nor skipped', async () => {
+    const channel = `paging-${crypto.randomBytes(3).toString('hex')}`;
+    const t0 = Date.parse('2026-11-27T08:00:00Z');
+    // Three pairs received in the same millisecond each.
+    for (let i = 0; i < 6; i++) await store.receive(adt({ channel, receivedAt: new Date(t0 + Math.floor(i / 2) * 1000), controlId: `P${i}` }));
+    const all = (await store.list({ channel })).map((m) => m.id);
+    const pages: string[][] = [];
+    let after: { receivedAt: Date; id: string } | undefined;
+    for (;;) {
+      const page = await store.list({ channel, limit: 2 + (pages.length % 2), ...(after ? { after } : {}) });
+      if (!page.length) break;
+      pages.push(page.map((m) => m.id));
+      after = { receivedAt: page[page.length - 1].receivedAt, id: page[page.length - 1].id };
+    }
+    expect(pages.flat()).toEqual(all);
+    expect(pages.map((p) => p.length)).toEqual([2, 3, 1]);
+  });
+
   test('prune deletes old content of one channel and keeps metadata', async () => {
     const channel = `prune-${crypto.randomBytes(3).toString('hex')}`;
     const old = await store.receive(adt({ channel, receivedAt: new Date('2025-01-01T00:00:00Z') }));
