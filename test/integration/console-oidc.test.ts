@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
-import Provider from 'oidc-provider';
 import { chromium, type Browser } from 'playwright-core';
 import { eventually, freePort, prepareEngine, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 
@@ -26,8 +25,10 @@ beforeAll(async () => {
   issuer = `http://127.0.0.1:${idpPort}`;
   e = await prepareEngine();
   base = `http://127.0.0.1:${e.httpPort}`;
-  // The provider warns (on the console) that its development keys and login pages are for tests only: they are.
+  // The provider warns (on the console) that its development keys and login pages are for tests only (they
+  // are), and that it prefers Node.js 22 (it runs on 20, which Tramline supports; it is only a test's provider).
   const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const { default: Provider } = await import('oidc-provider');
   const provider = new Provider(issuer, {
     clients: [{ client_id: 'tramline-console', client_secret: 'a-test-secret', redirect_uris: [`${base}/sign-in/callback`], token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code'], response_types: ['code'] }],
     claims: { openid: ['sub'], profile: ['name', 'groups'] },
