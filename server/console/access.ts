@@ -4,9 +4,10 @@
 // Signed in without the permission: a 403 page (audited as denied). Every console request
 // leaves one audit entry when its response is finished.
 import type { Request, RequestHandler, Response } from 'express';
-import { allows, type Permission, type Principal } from '../auth/roles.js';
+import { allows, type Principal } from '../auth/roles.js';
 import type { AuditEntryInput, AuditOutcome } from '../audit/types.js';
 import { outcomeOf, type AuditSink } from '../http/request-audit.js';
+import type { ConsolePage } from './pages/table.js';
 import type { ConsoleSession, SessionStore } from './sessions.js';
 
 export interface CookieSettings {
@@ -118,13 +119,14 @@ export interface Refusals {
 }
 
 /**
- * Guard for a page: signed in (else redirect to sign-in, back here afterwards) and allowed
- * `permission` (else 403). `action` names the page in the audit trail (e.g. `GET /messages/:id`).
+ * Guard for a page (pages/table.ts): signed in (else redirect to sign-in, back here afterwards)
+ * and allowed its permission (else 403). Its method and path name it in the audit trail.
  */
-export function page(action: string, permission: Permission, refusals: Refusals): RequestHandler {
+export function page(which: ConsolePage, refusals: Refusals): RequestHandler {
+  const { permission } = which;
   return (req, res, next) => {
     const l = locals(res);
-    l.auditAction = `console ${action}`;
+    l.auditAction = `console ${which.method} ${which.path}`;
     if (!l.principal) {
       l.authFailure = l.expiredSession ? 'session expired' : 'not signed in';
       l.auditOutcome = 'unauthenticated';

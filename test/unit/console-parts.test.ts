@@ -1,6 +1,10 @@
 // The web console's small parts: sessions (opaque ids, idle and absolute timeouts, rotation at
 // sign-in, bounded memory), the CSRF check, safe return paths, settings, HL7 display, SSE framing.
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { allows, ROLES } from '../../server/auth/roles.js';
+import { CONSOLE_PAGES } from '../../server/console/pages/table.js';
 import { cookieSettings, safeReturnTo } from '../../server/console/access.js';
 import { withoutGdsTransport } from '../../server/console/assets.js';
 import { csrfTokenMatches } from '../../server/console/csrf.js';
@@ -181,4 +185,15 @@ test('an SSE event carries a multi-line fragment line by line', () => {
 test('the GDS Transport typeface (GOV.UK only) is taken out of the stylesheet', () => {
   const css = '@font-face{font-family:GDS Transport;src:url(/a.woff2)}.govuk-body{font-family:GDS Transport,arial,sans-serif}';
   expect(withoutGdsTransport(css)).toBe('.govuk-body{font-family:GDS Transport,arial,sans-serif}');
+});
+
+test('docs/security.md’s role × page table says what the console’s page table enforces', () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/security.md', import.meta.url)), 'utf8');
+  for (const p of Object.values(CONSOLE_PAGES)) {
+    const line = doc.split('\n').find((l) => l.startsWith(`| \`${p.method} ${p.path}\` |`));
+    if (!line) throw new Error(`docs/security.md has no row for ${p.method} ${p.path}`);
+    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    expect(cells[1]).toBe(`\`${p.permission}\``);
+    expect(cells.slice(2)).toEqual(ROLES.map((r) => (allows([r], p.permission) ? '✓' : '—')));
+  }
 });

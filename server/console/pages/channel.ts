@@ -4,12 +4,13 @@ import express, { type Router } from 'express';
 import YAML from 'yaml';
 import { allows } from '../../auth/roles.js';
 import { locals, page } from '../access.js';
+import { CONSOLE_PAGES } from './table.js';
 import { pageContext, type PageDeps } from './context.js';
 import { tagColour } from './messages.js';
 
 export function channelRouter(deps: PageDeps): Router {
   const router = express.Router();
-  router.get('/channels/:id', page('GET /channels/:id', 'channels:read', deps.refusals), async (req, res) => {
+  router.get(CONSOLE_PAGES.channel.path, page(CONSOLE_PAGES.channel, deps.refusals), async (req, res) => {
     const id = String(req.params.id);
     const c = deps.engine.channels().find((x) => x.id === id);
     if (!c) return deps.renderer.page(res, pageContext(deps, req, res), 'error.njk', { title: 'Page not found', paragraphs: ['No channel with that id is deployed.'] }, 404);

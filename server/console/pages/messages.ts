@@ -8,6 +8,7 @@ import { allows } from '../../auth/roles.js';
 import { locals, page } from '../access.js';
 import { csrfTokenMatches } from '../csrf.js';
 import { hl7Segments, looksLikeHl7, prettyJson } from '../hl7-display.js';
+import { CONSOLE_PAGES } from './table.js';
 import { pageContext, takeFlash, type PageDeps } from './context.js';
 import { cursorOf, PAGE_SIZE, parseSearch } from './message-search.js';
 
@@ -54,7 +55,7 @@ function listRow(m: MessageRecord) {
 export function messagesRouter(deps: PageDeps): Router {
   const router = express.Router();
 
-  router.get('/messages', page('GET /messages', 'messages:read', deps.refusals), async (req, res) => {
+  router.get(CONSOLE_PAGES.messages.path, page(CONSOLE_PAGES.messages, deps.refusals), async (req, res) => {
     const channels = deps.engine.channels().map((c) => c.id);
     const search = parseSearch(req.query as Record<string, unknown>, channels);
     const found = search.errors.length ? [] : await deps.engine.store.list(search.filter);
@@ -77,7 +78,7 @@ export function messagesRouter(deps: PageDeps): Router {
     });
   });
 
-  router.get('/messages/:id', page('GET /messages/:id', 'messages:read', deps.refusals), async (req, res) => {
+  router.get(CONSOLE_PAGES.message.path, page(CONSOLE_PAGES.message, deps.refusals), async (req, res) => {
     const l = locals(res);
     const id = String(req.params.id);
     const m = await deps.engine.store.get(id);
@@ -100,7 +101,7 @@ export function messagesRouter(deps: PageDeps): Router {
     });
   });
 
-  router.get('/messages/:id/content/:stage', page('GET /messages/:id/content/:stage', 'messages:content', deps.refusals), async (req, res) => {
+  router.get(CONSOLE_PAGES.messageContent.path, page(CONSOLE_PAGES.messageContent, deps.refusals), async (req, res) => {
     const l = locals(res);
     const id = String(req.params.id);
     const stage = STAGES.find((s) => s.stage === req.params.stage);
@@ -126,7 +127,7 @@ export function messagesRouter(deps: PageDeps): Router {
     });
   });
 
-  router.post('/messages/:id/reprocess', express.urlencoded({ extended: false, limit: '4kb' }), page('POST /messages/:id/reprocess', 'messages:reprocess', deps.refusals), async (req, res) => {
+  router.post(CONSOLE_PAGES.reprocess.path, page(CONSOLE_PAGES.reprocess, deps.refusals), express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
     const l = locals(res);
     const id = String(req.params.id);
     l.auditMessageId = id;
