@@ -57,7 +57,8 @@ export class SessionStore {
     if (!session) return undefined;
     if (this.isExpired(session, Date.now())) {
       this.sessions.delete(id);
-      return { expired: session };
+      // Only a signed-in session's end is worth telling its owner about.
+      return session.principal ? { expired: session } : undefined;
     }
     if (touch) {
       session.lastSeenAt = Date.now();
@@ -101,8 +102,16 @@ export class SessionStore {
     return now - s.lastSeenAt > this.o.idleMs || now - s.createdAt > this.o.absoluteMs;
   }
 
+  /**
+   * Forgets ended sessions. A signed-in one is kept for one more idle period after it expired,
+   * so a person coming back is told they were signed out for inactivity (lookup reports it).
+   */
   private sweep(): void {
     const now = Date.now();
-    for (const [id, s] of this.sessions) if (this.isExpired(s, now)) this.sessions.delete(id);
+    for (const [id, s] of this.sessions) {
+      if (!this.isExpired(s, now)) continue;
+      const forgetAfter = s.principal ? this.o.idleMs : 0;
+      if (now - s.lastSeenAt > this.o.idleMs + forgetAfter || now - s.createdAt > this.o.absoluteMs + forgetAfter) this.sessions.delete(id);
+    }
   }
 }

@@ -40,6 +40,7 @@ describe('SessionStore', () => {
     jest.useFakeTimers({ now: Date.parse('2026-12-07T09:00:00Z') });
     const s = store({ idleMs: 60_000, absoluteMs: 3_600_000 });
     const session = s.create();
+    session.principal = { kind: 'session', id: 'dev.operator', roles: ['operator'] };
     jest.setSystemTime(Date.now() + 50_000);
     expect(s.lookup(session.id)).toEqual({ session });
     jest.setSystemTime(Date.now() + 50_000);
@@ -55,12 +56,28 @@ describe('SessionStore', () => {
     jest.useFakeTimers({ now: Date.parse('2026-12-07T09:00:00Z') });
     const s = store({ idleMs: 60_000, absoluteMs: 120_000 });
     const session = s.create();
+    session.principal = { kind: 'session', id: 'dev.operator', roles: ['operator'] };
     for (let i = 0; i < 4; i++) {
       jest.setSystemTime(Date.now() + 30_000);
       expect(s.lookup(session.id)).toEqual({ session });
     }
     jest.setSystemTime(Date.now() + 1_000);
     expect(s.lookup(session.id)).toEqual({ expired: session });
+  });
+
+  test('the sweep forgets an anonymous session at once, a signed-in one an idle period after it expired', () => {
+    jest.useFakeTimers({ now: Date.parse('2026-12-07T09:00:00Z') });
+    const s = store({ idleMs: 60_000, absoluteMs: 3_600_000 });
+    const anonymous = s.create();
+    const signedIn = s.create();
+    signedIn.principal = { kind: 'session', id: 'dev.operator', roles: ['operator'] };
+    // Sweeps run every idle period (at most every minute): at 60 s neither had expired yet.
+    jest.advanceTimersByTime(121_000);
+    expect(s.size).toBe(1);
+    expect(s.lookup(anonymous.id)).toBeUndefined();
+    jest.advanceTimersByTime(60_000);
+    expect(s.size).toBe(0);
+    expect(s.lookup(signedIn.id)).toBeUndefined();
   });
 
   test('rotate (at sign-in) gives a new id and CSRF token and forgets the old id', () => {
