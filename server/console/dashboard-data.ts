@@ -25,8 +25,10 @@ export interface Dashboard {
 
 const HOUR_MS = 3_600_000;
 
-function sourceOf(c: ChannelSummary): string {
-  const where = c.source.port !== undefined ? ` ${c.source.host ?? ''}:${c.source.port}` : '';
+/** e.g. `mllp 0.0.0.0:2575`, `http POST /inbound/cld-push`, `file`. */
+export function sourceOf(c: ChannelSummary): string {
+  if (c.source.type === 'http') return `http POST /inbound/${c.id}`;
+  const where = c.source.port ? ` ${c.source.host ?? ''}:${c.source.port}` : '';
   return `${c.source.type}${where}`;
 }
 

@@ -7,7 +7,7 @@
 // it this test fails, it does not skip.
 // TRAMLINE_SCREENSHOTS=1 also writes each page's screenshot to docs/console/ (docs/console.md).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -25,6 +25,7 @@ let e: EngineEnv;
 let engine: EngineProcess;
 let browser: Browser;
 let base: string;
+let senderToken: string;
 const contexts: BrowserContext[] = [];
 /** Content-Security-Policy violations and script errors seen on any page. */
 const problems: string[] = [];
@@ -47,10 +48,10 @@ async function expectAccessible(page: Page): Promise<void> {
   expect({ url: page.url(), serious }).toEqual({ url: page.url(), serious: [] });
 }
 
-async function screenshot(page: Page, name: string): Promise<void> {
+async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   if (!SCREENSHOTS) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide' });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
 }
 
 async function newPage(): Promise<Page> {
@@ -81,7 +82,35 @@ async function auditEntries(): Promise<{ category: string; action: string; outco
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium (bash .ci/run does this)`);
-  e = await prepareEngine({ extraEnv: { TRAMLINE_AUTH_DEV_ISSUER: 'true' } });
+  e = await prepareEngine({
+    extraEnv: { TRAMLINE_AUTH_DEV_ISSUER: 'true', TRAMLINE_LPRES_URL: '' },
+    // ADT mapped to FHIR and sent to the engine's own sandbox shared care record.
+    channelYaml: (port) => `id: adt-in
+name: ADT to the shared care record
+source: { type: mllp, host: 127.0.0.1, port: ${port} }
+pipeline:
+  filter: { messageTypes: [ADT] }
+  map: hl7v2-adt-to-fhir
+destinations:
+  - name: shared-record
+    type: fhir
+    retry: { maxAttempts: 5, initialDelayMs: 100 }
+`,
+  });
+  // Social care records pushed over HTTP by a case system: mapped, stored as a FHIR bundle, sent.
+  writeFileSync(
+    path.join(e.dir, 'channels', 'cld-push.yaml'),
+    `id: cld-push
+name: Social care records pushed by the case system
+source: { type: http, maxRecords: 50 }
+pipeline: { recordFormat: cld, map: social-care-cld-to-fhir }
+destinations:
+  - { name: shared-record, type: fhir, retry: { maxAttempts: 5, initialDelayMs: 100 } }
+`,
+  );
+  const created = await runCli(['tokens', 'create', '--name', 'case-system', '--role', 'sender'], e.env, e.dir);
+  if (created.code !== 0) throw new Error(created.stderr);
+  senderToken = created.stdout.trim().split('\n').pop()!.trim();
   engine = await startEngine(e);
   base = `http://127.0.0.1:${e.httpPort}`;
   // Playwright starts Chromium with a fresh temporary profile (--user-data-dir) of its own on each launch.
@@ -147,6 +176,7 @@ describe('web console', () => {
     await engineer.waitForFunction(() => document.querySelector('[data-channel="adt-in"] [data-count="hour-sent"]')?.textContent === '1', undefined, { timeout: 20_000 });
     expect(await card.locator('[data-count="hour-received"]').textContent()).toBe('1');
     expect(await card.locator('[data-count="day-received"]').textContent()).toBe('1');
+    expect(await engineer.locator('[data-health]').textContent()).toMatch(/FHIR: adt-in\.shared-record, cld-push\.shared-record\s*OK\s*built-in sandbox/);
     expect(await engineer.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await expectAccessible(engineer);
     await screenshot(engineer, 'dashboard');
@@ -177,6 +207,20 @@ describe('web console', () => {
     await screenshot(engineer, 'message-content');
   });
 
+  test('a social care record pushed over HTTP: its FHIR bundle is shown pretty-printed', async () => {
+    const [header, ...rows] = readFileSync(path.join(ROOT, 'channels/examples/extracts/cld-sample.csv'), 'utf8').trim().split('\n');
+    const names = header.split(',');
+    const records = rows.filter((r) => r.includes(',P1002,')).map((r) => Object.fromEntries(r.split(',').map((v, i) => [names[i], v])));
+    const pushed = await fetch(`${base}/inbound/cld-push`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${senderToken}` }, body: JSON.stringify(records) });
+    expect(pushed.status).toBe(202);
+    await engineer.goto('/messages?channel=cld-push');
+    await engineer.locator('tr[data-message] a').first().click();
+    await engineer.getByRole('link', { name: 'Transformed' }).click();
+    expect(await engineer.locator('[data-json]').textContent()).toMatch(/^\{\n {2}"resourceType": "Bundle",\n {2}"type": "transaction",/);
+    await expectAccessible(engineer);
+    await screenshot(engineer, 'message-fhir', false);
+  });
+
   test('reprocess: the form (with its CSRF token) queues the message again, recorded in its history', async () => {
     await engineer.goto(`/messages/${messageId}`);
     await engineer.getByRole('button', { name: 'Reprocess' }).click();
@@ -195,7 +239,7 @@ describe('web console', () => {
     await engineer.locator('[data-channel="adt-in"] h3 a').click();
     expect(new URL(engineer.url()).pathname).toBe('/channels/adt-in');
     expect(await engineer.locator('[data-definition]').textContent()).toContain('id: adt-in');
-    expect(await engineer.locator('[data-definition]').textContent()).not.toContain('database');
+    expect(await engineer.locator('[data-definition]').textContent()).toContain('map: hl7v2-adt-to-fhir');
     expect(await engineer.getByRole('link', { name: new RegExp(CONTROL_ID) }).count()).toBe(1);
     await expectAccessible(engineer);
     await screenshot(engineer, 'channel');
@@ -251,7 +295,13 @@ describe('web console', () => {
     expect(find((x) => x.action === 'console GET /' && x.actor?.id === 'dev.engineer' && x.outcome === 'success').length).toBeGreaterThan(0);
     expect(find((x) => x.action === 'console GET /' && x.outcome === 'unauthenticated').length).toBeGreaterThan(0);
     const contentViews = find((x) => x.category === 'view' && x.action === 'console GET /messages/:id/content/:stage' && x.outcome === 'success');
-    expect(contentViews.map((x) => [x.actor?.id, x.patient, x.messageId])).toEqual([['dev.engineer', NHS_NUMBERS[0], messageId]]);
+    expect(contentViews.map((x) => [x.actor?.id, x.detail?.stage])).toEqual([
+      ['dev.engineer', 'raw'],
+      ['dev.engineer', 'transformed'],
+    ]);
+    expect([contentViews[0].patient, contentViews[0].messageId]).toEqual([NHS_NUMBERS[0], messageId]);
+    // A social care record is filed under the person's key in the store (the case system's id).
+    expect(contentViews[1].patient).toContain('P1002');
     expect(find((x) => x.action === 'console GET /messages/:id/content/:stage' && x.outcome === 'denied').map((x) => x.actor?.id)).toEqual(['dev.operator']);
     // Once on arrival after sign-in, once more when the test asks again.
     expect(find((x) => x.action === 'console GET /' && x.outcome === 'denied').map((x) => x.actor?.id)).toEqual(['dev.clinician', 'dev.clinician']);

@@ -4,6 +4,7 @@ import express, { type Router } from 'express';
 import YAML from 'yaml';
 import { allows } from '../../auth/roles.js';
 import { locals, page } from '../access.js';
+import { sourceOf } from '../dashboard-data.js';
 import { CONSOLE_PAGES } from './table.js';
 import { pageContext, type PageDeps } from './context.js';
 import { tagColour } from './messages.js';
@@ -20,7 +21,7 @@ export function channelRouter(deps: PageDeps): Router {
     const summaryRows = [
       ['Id', c.id],
       ['State', c.running ? 'Running' : 'Stopped'],
-      ['Source', `${c.source.type}${c.source.port !== undefined ? ` on ${c.source.host ?? ''}:${c.source.port}` : ''}`],
+      ['Source', sourceOf(c)],
       ['Filter', filter?.messageTypes ? `message types ${filter.messageTypes.join(', ')}` : c.pipeline?.filter ? 'yes (see the definition)' : 'none: every message'],
       ['Mapping', c.pipeline?.map ?? 'none'],
       ['Content kept', c.retention?.contentDays ? `${c.retention.contentDays} days` : 'until pruned'],
