@@ -100,7 +100,12 @@ export function auditConsole(sink: AuditSink): RequestHandler {
     const record = (aborted: boolean) => {
       if (recorded || locals(res).audited === false) return;
       recorded = true;
-      void sink.record(consoleEntry(req, res, aborted));
+      const entry = consoleEntry(req, res, aborted);
+      // Nobody signed in looking at a sign-in page is no more news than a health probe, and
+      // recording it would let anyone grow the trail at will. Sign-ins themselves, and every
+      // refusal (counted per client), are recorded.
+      if (!entry.actor && entry.outcome === 'success' && /^\/sign-in(?:\/|$)/.test(entry.target ?? '')) return;
+      void sink.record(entry);
     };
     res.on('finish', () => record(false));
     res.on('close', () => record(!res.writableFinished));

@@ -182,6 +182,14 @@ describe('web console', () => {
     await screenshot(engineer, 'dashboard');
   });
 
+  test('a live update never takes the focus away from someone tabbing through the dashboard', async () => {
+    const link = engineer.locator('[data-channel="adt-in"] h3 a');
+    await link.focus();
+    const before = await engineer.locator('[data-live-status]').textContent();
+    await engineer.waitForFunction((text) => document.querySelector('[data-live-status]')?.textContent !== text, before, { timeout: 20_000 });
+    expect(await link.evaluate((a) => a === document.activeElement && a.isConnected)).toBe(true);
+  });
+
   test('the message is found by control id, opened, its content shown segment by segment', async () => {
     await engineer.getByRole('link', { name: 'Messages' }).click();
     await expectAccessible(engineer);
