@@ -201,6 +201,13 @@ describe('web console', () => {
     await expectAccessible(engineer);
     await screenshot(engineer, 'messages');
 
+    // By NHS number (as people write it, with spaces): the same message.
+    await engineer.getByLabel('Control id').fill('');
+    await engineer.getByLabel('NHS number').fill(NHS_NUMBERS[0].replace(/^(\d{3})(\d{3})/, '$1 $2 '));
+    await engineer.getByRole('button', { name: 'Search' }).click();
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().getAttribute('data-message')).toBe(messageId);
+
     await rows.first().getByRole('link').click();
     expect(new URL(engineer.url()).pathname).toBe(`/messages/${messageId}`);
     expect(await engineer.locator('[data-status]').textContent()).toBe('sent');
@@ -317,6 +324,7 @@ describe('web console', () => {
       ['dev.engineer', 'success'],
       ['dev.engineer', 'denied'],
     ]);
+    expect(find((x) => x.action === 'console GET /messages' && x.patient === NHS_NUMBERS[0]).map((x) => x.actor?.id)).toEqual(['dev.engineer']);
     // No content and no name in any entry.
     expect(JSON.stringify(entries)).not.toContain('TESTPERSON');
   });

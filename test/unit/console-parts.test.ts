@@ -180,17 +180,21 @@ test('HL7 shown segment by segment with field names; JSON pretty-printed', () =>
 });
 
 test('message search: criteria read leniently into a filter, mistakes named per field', () => {
-  const ok = parseSearch({ channel: 'adt-in', status: 'sent', from: '2026-12-07T09:00', after: '1796621049745.01a24ef7-1a16-772a-98f8-dd67de53b46c' }, ['adt-in']);
+  const ok = parseSearch({ channel: 'adt-in', status: 'sent', nhsNumber: '943 476 5919', from: '2026-12-07T09:00', after: '1796621049745.01a24ef7-1a16-772a-98f8-dd67de53b46c' }, ['adt-in']);
   expect(ok.errors).toEqual([]);
+  expect(ok.patient).toBe('9434765919');
   expect(ok.filter).toEqual({
     channel: 'adt-in',
     status: 'sent',
+    patientKey: 'nhs:9434765919',
     from: new Date('2026-12-07T09:00:00Z'),
     after: { receivedAt: new Date(1796621049745), id: '01a24ef7-1a16-772a-98f8-dd67de53b46c' },
     limit: 51,
   });
-  const bad = parseSearch({ channel: 'nope', status: 'lost', from: 'yesterday', to: ['a', 'b'] }, ['adt-in']);
-  expect(bad.errors.map((e) => e.field)).toEqual(['channel', 'status', 'from']);
+  // 9434765918: ten digits, wrong check digit.
+  const bad = parseSearch({ channel: 'nope', status: 'lost', nhsNumber: '9434765918', from: 'yesterday', to: ['a', 'b'] }, ['adt-in']);
+  expect(bad.errors.map((e) => e.field)).toEqual(['channel', 'status', 'nhsNumber', 'from']);
+  expect(bad.patient).toBeUndefined();
   const backwards = parseSearch({ from: '2026-12-07T10:00', to: '2026-12-07T09:00' }, []);
   expect(backwards.errors).toEqual([{ field: 'to', text: 'The end must be after the start' }]);
 });

@@ -1,5 +1,6 @@
 // The message search form: read from the query string leniently (a wrong field is shown on the
 // form with a GOV.UK error message, never a bare 400), into the store's MessageFilter.
+import { isValidNhsNumber, normaliseNhsNumber } from '../../../mappings/functions/nhs-number.js';
 import { DESTINATION_STATUSES, MESSAGE_STATUSES, type DestinationStatus, type MessageFilter, type MessageStatus } from '../../../core/store.js';
 
 export const PAGE_SIZE = 50;
@@ -10,6 +11,7 @@ export interface SearchForm {
   destinationStatus: string;
   messageType: string;
   controlId: string;
+  nhsNumber: string;
   from: string;
   to: string;
 }
@@ -20,6 +22,8 @@ export interface ParsedSearch {
   errors: { field: keyof SearchForm; text: string }[];
   /** Some criterion was given (or a page after the first). */
   searched: boolean;
+  /** The NHS number searched for: the search is audited against that patient. */
+  patient?: string;
 }
 
 const text = (v: unknown) => (typeof v === 'string' ? v.trim().slice(0, 200) : '');
@@ -49,6 +53,7 @@ export function parseSearch(query: Record<string, unknown>, channels: string[]):
     destinationStatus: text(query.destinationStatus),
     messageType: text(query.messageType),
     controlId: text(query.controlId),
+    nhsNumber: text(query.nhsNumber),
     from: text(query.from),
     to: text(query.to),
   };
@@ -56,6 +61,9 @@ export function parseSearch(query: Record<string, unknown>, channels: string[]):
   if (form.channel && !channels.includes(form.channel)) errors.push({ field: 'channel', text: 'Choose a deployed channel' });
   if (form.status && !(MESSAGE_STATUSES as readonly string[]).includes(form.status)) errors.push({ field: 'status', text: 'Choose a status from the list' });
   if (form.destinationStatus && !(DESTINATION_STATUSES as readonly string[]).includes(form.destinationStatus)) errors.push({ field: 'destinationStatus', text: 'Choose a destination status from the list' });
+  const compact = form.nhsNumber ? normaliseNhsNumber(form.nhsNumber) : undefined;
+  const nhsNumber = compact && isValidNhsNumber(compact) ? compact : undefined;
+  if (form.nhsNumber && !nhsNumber) errors.push({ field: 'nhsNumber', text: 'Enter a valid 10-digit NHS number, for example 943 476 5919' });
   const from = parseTime(form.from);
   const to = parseTime(form.to);
   if (form.from && !from) errors.push({ field: 'from', text: 'Enter the start as a date and time, for example 2026-12-07T09:00' });
@@ -68,10 +76,12 @@ export function parseSearch(query: Record<string, unknown>, channels: string[]):
     ...(form.destinationStatus ? { destinationStatus: form.destinationStatus as DestinationStatus } : {}),
     ...(form.messageType ? { messageType: form.messageType } : {}),
     ...(form.controlId ? { controlId: form.controlId } : {}),
+    // The store keys people with an NHS number as `nhs:<number>`, as the API's patient search does.
+    ...(nhsNumber ? { patientKey: `nhs:${nhsNumber}` } : {}),
     ...(from ? { from } : {}),
     ...(to ? { to } : {}),
     ...(after ? { after } : {}),
     limit: PAGE_SIZE + 1,
   };
-  return { form, filter, errors, searched: Object.values(form).some(Boolean) || Boolean(after) };
+  return { form, filter, errors, searched: Object.values(form).some(Boolean) || Boolean(after), ...(nhsNumber ? { patient: nhsNumber } : {}) };
 }

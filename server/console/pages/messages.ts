@@ -58,6 +58,8 @@ export function messagesRouter(deps: PageDeps): Router {
   router.get(CONSOLE_PAGES.messages.path, page(CONSOLE_PAGES.messages, deps.refusals), async (req, res) => {
     const channels = deps.engine.channels().map((c) => c.id);
     const search = parseSearch(req.query as Record<string, unknown>, channels);
+    // A search by NHS number is an access to that person's records, whoever's role: audited against them.
+    if (search.patient && !search.errors.length) locals(res).auditPatient = search.patient;
     const found = search.errors.length ? [] : await deps.engine.store.list(search.filter);
     const shown = found.slice(0, PAGE_SIZE);
     const next = found.length > PAGE_SIZE ? new URLSearchParams({ ...Object.fromEntries(Object.entries(search.form).filter(([, v]) => v)), after: cursorOf(shown[shown.length - 1]) }) : undefined;
