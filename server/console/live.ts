@@ -3,7 +3,7 @@
 // each watcher as an HTML fragment (event `dashboard`) that console.js swaps in. A watcher's
 // stream ends when its session does (sign-out or idle timeout): live updates do not count as
 // activity, so an unattended dashboard still times out.
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { log } from '../../core/logger.js';
 
 interface Watcher {
@@ -30,14 +30,14 @@ export class LiveDashboard {
 
   constructor(private readonly o: LiveOptions) {}
 
-  watch(req: Request, res: Response, sessionId: string): void {
+  watch(res: Response, sessionId: string): void {
     res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     // Reconnect after 5 s if the connection drops (the browser's EventSource does this itself).
     res.write('retry: 5000\n\n');
     const watcher = { res, sessionId };
     this.watchers.add(watcher);
-    req.on('close', () => this.watchers.delete(watcher));
+    res.on('close', () => this.watchers.delete(watcher));
     this.timer ??= setInterval(() => void this.tick(), this.o.intervalMs).unref();
   }
 

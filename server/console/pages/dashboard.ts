@@ -16,7 +16,7 @@ export function dashboardRouter(deps: PageDeps & { health: HealthChecks; live: L
   router.get(CONSOLE_PAGES.liveDashboard.path, page(CONSOLE_PAGES.liveDashboard, deps.refusals), (req, res) => {
     // Audited when the stream opens (it may stay open for hours).
     const l = locals(res);
-    deps.live.watch(req, res, l.session!.id);
+    deps.live.watch(res, l.session!.id);
     l.audited = false;
     void deps.audit.record(consoleEntry(req, res));
   });
