@@ -8,7 +8,7 @@ import type { Db } from '../../adapters/store/db.js';
 import type { MessageStore } from '../../core/store.js';
 import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { HttpError } from '../http/errors.js';
-import { channelActivity, channelStats, lastChannelError, type ChannelActivity, type ChannelStats, type LastError } from './stats.js';
+import { channelActivity, channelStats, channelThroughput, lastChannelError, type ChannelActivity, type ChannelStats, type LastError } from './stats.js';
 
 export interface DestinationSummary {
   id: string;
@@ -53,6 +53,8 @@ export interface EngineFacade {
   channelActivity(id: string, since: Date): Promise<ChannelActivity>;
   /** The channel's newest rejection or failed delivery. */
   lastError(id: string): Promise<LastError | undefined>;
+  /** Messages received per bucket of `bucketMs`, `buckets` of them from `since` on (oldest first). */
+  channelThroughput(id: string, since: Date, bucketMs: number, buckets: number): Promise<number[]>;
   /** The deployed definition (destination settings included: never send it to a client as it is). */
   definition(id: string): ChannelDefinition | undefined;
   readonly store: Pick<MessageStore, 'list' | 'get' | 'events' | 'readContent'>;
@@ -159,6 +161,12 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
       const channel = byId.get(id);
       if (!channel) throw new HttpError(404, `no channel ${id}`);
       return lastChannelError(o.db.kysely, channel);
+    },
+
+    async channelThroughput(id, since, bucketMs, buckets) {
+      const channel = byId.get(id);
+      if (!channel) throw new HttpError(404, `no channel ${id}`);
+      return channelThroughput(o.db.kysely, channel, since, bucketMs, buckets);
     },
 
     definition: (id) => byId.get(id),

@@ -1,7 +1,7 @@
 // Per-channel statistics from the store (so they survive restarts and add up across engine
 // processes): messages received, rejected, filtered, waiting to be queued; per destination
 // sent, filtered, errored (retrying), dead-lettered, and queued now (queue depth).
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { destinationId, type ChannelDefinition } from '../../channels/definition.js';
 import type { DeliveryQueue } from '../../core/queue.js';
 import type { StoreDatabase } from '../../adapters/store/schema.js';
@@ -142,4 +142,30 @@ export async function lastChannelError(kysely: Kysely<StoreDatabase>, channel: C
   if (!fromDelivery) return fromRejection;
   if (!fromRejection) return fromDelivery;
   return fromDelivery.at >= fromRejection.at ? fromDelivery : fromRejection;
+}
+
+/**
+ * Messages a channel received per bucket of `bucketMs`, `buckets` of them from `since` on,
+ * oldest first (a throughput sparkline).
+ */
+export async function channelThroughput(kysely: Kysely<StoreDatabase>, channel: ChannelDefinition, since: Date, bucketMs: number, buckets: number): Promise<number[]> {
+  const start = Math.floor(since.getTime());
+  const width = Math.max(1, Math.floor(bucketMs));
+  // Whole numbers written into the statement (not parameters), so PostgreSQL sees the grouped
+  // expression and the selected one as the same; integer division on both databases.
+  const bucket = sql<number>`(received_at - ${sql.lit(start)}) / ${sql.lit(width)}`;
+  const rows = await kysely
+    .selectFrom('messages')
+    .select([bucket.as('bucket'), (eb) => eb.fn.countAll<number>().as('n')])
+    .where('channel', '=', channel.id)
+    .where('received_at', '>=', start)
+    .where('received_at', '<', start + width * buckets)
+    .groupBy(bucket)
+    .execute();
+  const counts = new Array<number>(buckets).fill(0);
+  for (const r of rows) {
+    const i = Math.floor(Number(r.bucket));
+    if (i >= 0 && i < buckets) counts[i] += Number(r.n);
+  }
+  return counts;
 }

@@ -176,6 +176,7 @@ describe('web console', () => {
     await engineer.waitForFunction(() => document.querySelector('[data-channel="adt-in"] [data-count="hour-sent"]')?.textContent === '1', undefined, { timeout: 20_000 });
     expect(await card.locator('[data-count="hour-received"]').textContent()).toBe('1');
     expect(await card.locator('[data-count="day-received"]').textContent()).toBe('1');
+    expect(await card.locator('.tl-sparkline title').textContent()).toContain('1 in all, at most 1 in 15 minutes');
     expect(await engineer.locator('[data-health]').textContent()).toMatch(/FHIR: adt-in\.shared-record, cld-push\.shared-record\s*OK\s*built-in sandbox/);
     expect(await engineer.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await expectAccessible(engineer);

@@ -7,6 +7,7 @@ import { allows, ROLES } from '../../server/auth/roles.js';
 import { CONSOLE_PAGES } from '../../server/console/pages/table.js';
 import { cookieSettings, safeReturnTo } from '../../server/console/access.js';
 import { withoutGdsTransport } from '../../server/console/assets.js';
+import { sparkline } from '../../server/console/dashboard-data.js';
 import { csrfTokenMatches } from '../../server/console/csrf.js';
 import { hl7Segments, looksLikeHl7, prettyJson } from '../../server/console/hl7-display.js';
 import { sseEvent } from '../../server/console/live.js';
@@ -217,4 +218,9 @@ test('docs/security.md’s role × page table says what the console’s page tab
     expect(cells[1]).toBe(`\`${p.permission}\``);
     expect(cells.slice(2)).toEqual(ROLES.map((r) => (allows([r], p.permission) ? '✓' : '—')));
   }
+});
+
+test('the throughput sparkline: one point per bucket, the peak at the top, nothing at the bottom', () => {
+  expect(sparkline([0, 2, 1], 100, 40)).toEqual({ points: '0,38 50,2 100,20', total: 3, max: 2, width: 100, height: 40 });
+  expect(sparkline([0, 0], 10, 40).points).toBe('0,38 10,38');
 });
