@@ -3,6 +3,11 @@
 // development sign-in), each page gated by the same permissions as the API, every request audited.
 // Mount it after every other router: it answers its own paths, a browser's unknown path with a
 // GOV.UK "page not found", and leaves the rest to the engine's JSON 404.
+//
+// Adding a page: an entry in pages/table.ts (method, path, permission), a router in pages/ whose
+// handlers start with `page(CONSOLE_PAGES.x, …)`, a template in views/ extending layout.njk, a
+// row in docs/security.md's role × page table (a test holds the two together), a NAVIGATION item
+// in render.ts if it belongs in the menu, and an axe check in test/integration/console-browser.test.ts.
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import { log } from '../../core/logger.js';
@@ -18,6 +23,7 @@ import { channelRouter } from './pages/channel.js';
 import { pageContext, type PageDeps } from './pages/context.js';
 import { dashboardRouter, renderDashboardFragment } from './pages/dashboard.js';
 import { messagesRouter } from './pages/messages.js';
+import { CONSOLE_PAGES } from './pages/table.js';
 import { Renderer } from './render.js';
 import { SessionStore } from './sessions.js';
 import { loadConsoleSettings, type ConsoleSettings } from './settings.js';
@@ -81,9 +87,10 @@ export function createConsole(o: ConsoleOptions): Console {
     renderer.page(res, pageContext(deps, req, res), 'error.njk', { title: 'Sorry, there is a problem with the service', paragraphs: ['Try again later.'], errorId }, 500);
   };
   pages.use(failed);
-  // Only paths the console knows get a session and an audit entry; everything else passes by.
-  const consolePath = /^\/(?:$|sign-in(?:\/|$)|sign-out$|live\/|messages(?:\/|$)|channels\/)/;
-  router.use((req, res, next) => (consolePath.test(req.path) ? pages(req, res, next) : next()));
+  // Only paths the console knows (by their first segment) get a session and an audit entry;
+  // everything else (/api, /fhir, …, mounted before) passes by.
+  const segments = new Set([...Object.values(CONSOLE_PAGES).map((p) => p.path.split('/')[1]), 'sign-in', 'sign-out']);
+  router.use((req, res, next) => (segments.has(req.path.split('/')[1]) ? pages(req, res, next) : next()));
   // A browser asking for a page nobody serves gets a page; API clients keep the JSON 404.
   router.get(/.*/, (req, res, next) => {
     if (req.accepts(['json', 'html']) !== 'html' || /^\/(api|fhir|inbound|metrics)(\/|$)/.test(req.path)) return next();
