@@ -15,6 +15,7 @@ import { createDispatcher, type DispatchOptions } from './dispatch.js';
 import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
 import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
+import { DEFAULT_RETRY } from './retry.js';
 import type { DeliveryHandler, DeliveryQueue } from './queue/types.js';
 import { subscriptionsOf } from './routing.js';
 
@@ -79,7 +80,7 @@ export class Engine {
     await destination.open();
     this.handlers.set(
       id,
-      createDispatcher({ destinationId: id, destination, store: this.options.store, retry: config.retry, filter: config.filter, onOutcome: this.options.onOutcome }),
+      createDispatcher({ destinationId: id, destination, store: this.options.store, retry: config.retry ?? DEFAULT_RETRY, filter: config.filter, onOutcome: this.options.onOutcome }),
     );
     this.destinations.set(id, { config, destination });
     // A replaced adapter is closed; a delivery still running on it fails and is retried.
