@@ -3,6 +3,7 @@
 // parses no paths and looks nothing up by name.
 import { MappingError } from '../../channels/errors.js';
 import { materializeSegment, type LazySegment } from '../../adapters/hl7v2/parse.js';
+import { argumentProblem } from '../functions/args.js';
 import { getFunction } from '../functions/index.js';
 import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
@@ -645,7 +646,9 @@ export class MappingCompiler {
         this.fail(stepNode, target, '$fn steps are a function name or { name: argument(s) }');
       }
       const fn = getFunction(name);
-      if (!fn) this.fail(stepNode, target, `unknown function "${name}" (see mappings/README.md for the library)`);
+      if (!fn) this.fail(stepNode, target, `unknown function "${name}" (see docs/components.md#mapping-functions for the library)`);
+      const problem = argumentProblem(fn, args);
+      if (problem) this.fail(stepNode, target, problem);
       try {
         steps.push(fn.bind(args, this.env));
       } catch (e) {
