@@ -55,7 +55,8 @@ export interface FunctionSpec {
  * in the reference). An empty list means the function takes no arguments.
  */
 export function Args(required: TSchema[], optional: TSchema[] = []): TSchema {
-  return Type.Unsafe<unknown[]>({ type: 'array', items: [...required, ...optional], minItems: required.length, maxItems: required.length + optional.length });
+  const items = [...required, ...optional];
+  return Type.Unsafe<unknown[]>({ type: 'array', ...(items.length ? { items } : {}), minItems: required.length, maxItems: items.length });
 }
 
 // Marks a property the schema fills with its default: optional in the file, present after loading.

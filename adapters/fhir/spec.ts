@@ -13,9 +13,9 @@ const fhirAuth = Discriminated(
     Type.Object({
       type: Type.Literal('oauth2-client-credentials'),
       tokenUrl: Type.String({ pattern: URL_PATTERN, description: 'OAuth2 token endpoint.' }),
-      clientId: Type.String({ minLength: 1 }),
+      clientId: Type.String({ minLength: 1, description: 'Client id registered with the token endpoint.' }),
       clientSecretEnv: EnvVarName('Name of the environment variable holding the client secret.'),
-      scope: Type.Optional(Type.String({ minLength: 1 })),
+      scope: Type.Optional(Type.String({ minLength: 1, description: 'Scope to ask for (none: the server decides).' })),
       clientAuthentication: withDefault(
         Choice(['basic', 'post'], { description: 'basic: HTTP Basic (RFC 6749 default); post: client_id and client_secret form fields.' }),
         'basic',
@@ -25,12 +25,12 @@ const fhirAuth = Discriminated(
       {
         type: Type.Literal('smart-backend'),
         tokenUrl: Type.String({ pattern: URL_PATTERN, description: 'Token endpoint (also the audience of the client assertion).' }),
-        clientId: Type.String({ minLength: 1 }),
+        clientId: Type.String({ minLength: 1, description: 'Client id registered with the server (issuer and subject of the assertion).' }),
         privateKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PKCS#8 PEM private key file.' })),
         privateKeyEnv: Type.Optional(EnvVarName('Name of the environment variable holding the PKCS#8 PEM private key (\\n escapes allowed).')),
-        algorithm: withDefault(Choice(['RS384', 'ES384']), 'RS384'),
+        algorithm: withDefault(Choice(['RS384', 'ES384'], { description: 'Signing algorithm of the key.' }), 'RS384'),
         keyId: Type.Optional(Type.String({ minLength: 1, description: 'kid of the public key registered with the server (JWKS).' })),
-        scope: withDefault(Type.String({ minLength: 1 }), 'system/*.write'),
+        scope: withDefault(Type.String({ minLength: 1, description: 'Scope to ask for.' }), 'system/*.write'),
       },
       { oneOf: [{ required: ['privateKeyFile'] }, { required: ['privateKeyEnv'] }] },
     ),

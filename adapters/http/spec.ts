@@ -23,7 +23,7 @@ export type HttpSourceConfig = ConfigOf<typeof httpSourceSpec>;
 const noAuth = Type.Object({ type: Type.Literal('none') });
 const basicAuth = Type.Object({
   type: Type.Literal('basic'),
-  username: Type.String({ minLength: 1 }),
+  username: Type.String({ minLength: 1, description: 'User name sent with the password.' }),
   passwordEnv: EnvVarName('Name of the environment variable holding the password.'),
 });
 const bearerAuth = Type.Object({ type: Type.Literal('bearer'), tokenEnv: EnvVarName('Name of the environment variable holding the token.') });
@@ -45,7 +45,7 @@ export const httpDestinationSpec = component({
   ].join('\n'),
   fields: {
     url: Type.String({ pattern: '^https?://[^\\s]+$', description: 'Endpoint URL (http:// or https://).' }),
-    method: withDefault(Choice(['POST', 'PUT', 'PATCH']), 'POST'),
+    method: withDefault(Choice(['POST', 'PUT', 'PATCH'], { description: 'HTTP method of each request.' }), 'POST'),
     format: withDefault(
       Choice(['json', 'hl7'], {
         description:

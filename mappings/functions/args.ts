@@ -10,7 +10,7 @@ interface ArgSchema {
 }
 
 interface ArgsSchema {
-  items: ArgSchema[];
+  items?: ArgSchema[];
   minItems: number;
   maxItems: number;
 }
@@ -24,7 +24,7 @@ function plural(n: number): string {
 
 /** What the function takes, e.g. `1 argument (text)` or `1 or 2 arguments (name, unmapped)`. */
 function takes(spec: ArgsSchema): string {
-  const { minItems: min, maxItems: max, items } = spec;
+  const { minItems: min, maxItems: max, items = [] } = spec;
   if (max === 0) return 'no arguments';
   const count = min === max ? plural(max) : min === 0 ? `up to ${plural(max)}` : `${min} to ${max} arguments`;
   return `${count} (${items.map((a) => a.title ?? 'value').join(', ')})`;
@@ -43,7 +43,7 @@ export function argumentProblem(fn: FunctionSpec, args: unknown[]): string | und
   if (args.length < spec.minItems || args.length > spec.maxItems) return `function ${fn.name} takes ${takes(spec)}, not ${args.length}`;
   const err = validate.errors?.[0];
   const index = Number(err?.instancePath.split('/')[1] ?? 0);
-  const arg = spec.items[index] ?? {};
+  const arg = spec.items?.[index] ?? {};
   const detail = err?.keyword === 'enum' ? `must be one of: ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : (err?.message ?? 'is not valid');
   return `function ${fn.name}: argument ${index + 1}${arg.title ? ` (${arg.title})` : ''} ${detail}${arg.description ? ` — ${arg.description}` : ''}`;
 }
