@@ -4,8 +4,8 @@
 import type { WatermarkStore } from '../adapters/database/poll-source.js';
 import type { Destination } from '../adapters/types.js';
 import { loadMappingById } from '../mappings/index.js';
-import { log } from '../server/logger.js';
-import type { MessageStore } from '../server/store/message-store.js';
+import { log } from '../core/logger.js';
+import type { MessageStore } from '../core/store.js';
 import { BacklogPublisher } from './backlog.js';
 import { createDestination, startSource } from './construct.js';
 import { destinationId, type ChannelDefinition, type DestinationConfig } from './definition.js';
@@ -14,7 +14,7 @@ import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
 import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
 import { DEFAULT_RETRY } from './retry.js';
-import type { DeliveryHandler, DeliveryQueue } from './queue/types.js';
+import type { DeliveryHandler, DeliveryQueue } from '../core/queue.js';
 import { subscriptionsOf } from './routing.js';
 
 export interface DeployedChannel {

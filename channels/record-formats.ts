@@ -8,8 +8,9 @@ import { cldPersonKey, toCldPersonInput } from '../mappings/social-care/group.js
 import { prepareCldRecord } from '../mappings/social-care/cld-validate.js';
 import type { RecordFormatName } from './components.js';
 import type { ChannelDefinition } from './definition.js';
-import { withoutValues, type RecordMapper } from './record-intake.js';
-import { checkRow, normaliseRow, recordValidator, type RecordProblem, type RecordRow } from './records.js';
+import { withoutValues } from '../core/errors.js';
+import { checkRow, normaliseRow, recordValidator } from './records.js';
+import type { RecordMapper, RecordProblem, RecordRow } from '../core/records.js';
 
 export interface RecordFormat {
   /** Normalise and validate one raw row. */

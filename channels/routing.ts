@@ -4,7 +4,7 @@
 import { nhsNumberOf, patientIdentifiers } from '../adapters/hl7v2/identifiers.js';
 import type { Hl7Message } from '../adapters/hl7v2/parse.js';
 import { destinationId, type ChannelDefinition } from './definition.js';
-import { topicMatches, type Subscription } from './queue/types.js';
+import { topicMatches, type Subscription } from '../core/queue.js';
 
 /** Routing-key words may not contain dots or be empty. */
 const word = (s: string): string => (s.replace(/[.\s]/g, '_') || '_');

@@ -2,7 +2,7 @@
 // sending and receiving parties swap, MSA-2 echoes the original MSH-10, and an ERR segment
 // explains any error in v2.5 style (ERR-2 location, ERR-3 table 0357 code, ERR-4, ERR-8).
 import { randomUUID } from 'node:crypto';
-import { ParseError } from '../../channels/errors.js';
+import { ParseError } from '../../core/errors.js';
 import { DEFAULT_SEPARATORS, escapeHl7, type Separators } from './escape.js';
 import { Hl7Message } from './parse.js';
 import { parseHl7Path } from './path.js';

@@ -1,7 +1,7 @@
 // Lazy HL7 v2 tokenizer. Parsing only finds segment boundaries, checks segment ids and
 // splits MSH; other segments are split into fields the first time they are read, and values
 // are unescaped only when returned. See adapters/hl7v2/README.md for the API and the JSON view.
-import { ParseError } from '../../channels/errors.js';
+import { ParseError } from '../../core/errors.js';
 import { unescapeHl7, type Separators } from './escape.js';
 import { fieldLimitError, segmentLimitError } from './limits.js';
 import { parseHl7Path, type Hl7Path } from './path.js';

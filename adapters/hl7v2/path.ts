@@ -1,7 +1,7 @@
 // HL7 field notation: `PID-3`, `PID-5.1`, `PID-3[2].1.2`, `NK1[2]-2.1` (all numbers 1-based;
 // `[n]` after the segment id picks the n-th occurrence of that segment, after the field the
 // n-th repetition). `PID.3` is accepted as a synonym of `PID-3`.
-import { ParseError } from '../../channels/errors.js';
+import { ParseError } from '../../core/errors.js';
 
 export interface Hl7Path {
   segment: string;

@@ -1,7 +1,7 @@
 // Compiles a mapping's YAML nodes into closures. Every node becomes a function of a small
 // run context (the input and an array of named slots), so running a mapping walks no YAML,
 // parses no paths and looks nothing up by name.
-import { MappingError } from '../../channels/errors.js';
+import { MappingError } from '../../core/errors.js';
 import { materializeSegment, type LazySegment } from '../../adapters/hl7v2/parse.js';
 import { argumentProblem } from '../functions/args.js';
 import { getFunction } from '../functions/index.js';

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { MappingError } from '../../channels/errors.js';
+import { MappingError } from '../../core/errors.js';
 import { getCodeMap, type CodeMap } from '../functions/codemap-store.js';
 import type { BindEnv } from '../functions/types.js';
 import { MappingCompiler, PENDING, type Binding, type Compiled, type RunContext, type Scope } from './compile.js';

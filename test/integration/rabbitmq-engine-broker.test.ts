@@ -6,8 +6,8 @@
 // is away. The broker is a private node of this file; the shared one must come out untouched.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
-import { openDatabase } from '../../server/store/db.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import { openDatabase } from '../../adapters/store/db.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { dropPg, inboxRowsAtLeast, uniquePgUrl } from '../support/db.js';
 import { eventually, killAllEngines, prepareEngine, startEngine, type EngineEnv } from '../support/engine.js';
 import { adt } from '../support/hl7.js';

@@ -6,7 +6,7 @@ import { isRetryableFsError } from '../../adapters/file/errors.js';
 import { describeResponse, isRetryableStatus, retryAfterMs } from '../../adapters/http/classify.js';
 import { checkAck } from '../../adapters/mllp/destination.js';
 import { formatProblem, loadChannelText } from '../../channels/load.js';
-import { DeliveryError } from '../../channels/errors.js';
+import { DeliveryError } from '../../core/errors.js';
 
 const channel = (destination: string) => `id: adt-out
 source:

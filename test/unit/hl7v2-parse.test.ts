@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ParseError } from '../../channels/errors.js';
+import { ParseError } from '../../core/errors.js';
 import { parseHl7, segmentOrder, toView } from '../../adapters/hl7v2/parse.js';
 import { escapeHl7, unescapeHl7, DEFAULT_SEPARATORS } from '../../adapters/hl7v2/escape.js';
 import { ADT_A01, ADT_A01_SEGMENTS } from './hl7v2-fixtures.js';
