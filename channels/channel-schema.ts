@@ -115,8 +115,9 @@ export const channelSchema = Type.Object(
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://tramline.dev/schemas/channel.schema.json',
     title: 'Tramline channel',
+    $comment: 'Generated from the component specs (channels/components.ts) by `npm run generate`: edit the specs, not this file.',
     description:
-      'A channel takes messages from one source, runs the pipeline and hands the result to its destinations, each behind its own durable queue. Generated from the component specs by `npm run generate`: do not edit.',
+      'A channel takes messages from one source, runs the pipeline and hands the result to its destinations, each behind its own durable queue.',
     additionalProperties: false,
   },
 );

@@ -18,7 +18,7 @@ export interface ComponentSpec<T extends string = string, C extends TSchema = TS
   kind: ComponentKind;
   /** The value of `type:` in a channel file (for record formats, of `pipeline.recordFormat`). */
   type: T;
-  /** One line: the title of its reference section and its description in the JSON Schema. */
+  /** One line: the first line of its reference section and its description in the JSON Schema. */
   summary: string;
   /** Markdown for the reference page: what it does and how it fails. */
   description: string;
@@ -27,7 +27,7 @@ export interface ComponentSpec<T extends string = string, C extends TSchema = TS
   examples: ComponentExample[];
 }
 
-/** A spec's `config` with `type: <its type>` added, no other fields allowed. */
+/** A spec from its fields: `config` is an object of `type: <its type>` and those fields, nothing else allowed. */
 export function component<T extends string, P extends TProperties>(
   spec: Omit<ComponentSpec<T>, 'config'> & { fields: P },
 ): ComponentSpec<T, TObject<{ type: TLiteral<T> } & P>> {
