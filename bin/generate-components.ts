@@ -169,6 +169,14 @@ const links = (specs: readonly ComponentSpec[]) => specs.map((s) => `[${code(s.t
 
 export function componentsMarkdown(): string {
   const shared = plain({ properties: destinationFields });
+  const channel = plain(channelSchema);
+  // source and destinations get sections of their own.
+  const channelFields: Schema = {
+    ...channel,
+    properties: Object.fromEntries(
+      Object.entries(channel.properties ?? {}).map(([k, v]) => [k, k === 'source' || k === 'destinations' ? { ...(k === 'source' ? { type: 'object' } : { type: 'array', items: { type: 'object' } }), description: `See [${k === 'source' ? 'Sources' : 'Destinations'}](#${k === 'source' ? 'sources' : 'destinations'}).` } : v]),
+    ),
+  };
   return [
     '# Components',
     [
@@ -179,7 +187,10 @@ export function componentsMarkdown(): string {
       'validate` are all made from one spec per component, listed in `channels/components.ts`. How channels fit together:',
       '[channels.md](channels.md); how destinations deliver and fail: [destinations.md](destinations.md).',
     ].join('\n'),
-    `- [Sources](#sources): ${links(SOURCES)}\n- [Destinations](#destinations): ${links(DESTINATIONS)}\n- [Record formats](#record-formats): ${links(RECORD_FORMATS)}\n- [Mapping functions](#mapping-functions)`,
+    `- [The channel file](#the-channel-file)\n- [Sources](#sources): ${links(SOURCES)}\n- [Destinations](#destinations): ${links(DESTINATIONS)}\n- [Record formats](#record-formats): ${links(RECORD_FORMATS)}\n- [Mapping functions](#mapping-functions)`,
+    '## The channel file',
+    'The fields of a channel file ([channels.md](channels.md) says how they work together); its `source` and `destinations` are the components below.',
+    fieldTable(fieldRows(channelFields.properties ?? {}, channelFields.required ?? [])),
     '## Sources',
     'A channel has one `source`; its `type` is one of these.',
     ...SOURCES.map(componentSection),

@@ -47,7 +47,7 @@ const scalar = { type: ['string', 'number', 'boolean'] };
 export const exclusionRule = Type.Object(
   {
     name: Type.Optional(Type.String({ description: 'Shown in counts, e.g. adoption.' })),
-    field: Type.String(),
+    field: Type.String({ description: 'Record field the rule looks at.' }),
     in: Type.Optional(
       Type.Array(Type.Unsafe<string | number | boolean>(scalar), { description: "Excluded when the field's value is one of these (absent: when it has any value)." }),
     ),
@@ -79,7 +79,7 @@ export const pipelineSchema = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'What happens between the source and the destinations: filter, exclude, map.' },
 );
 
 /** The config schemas of a list of specs, as a tuple (so each keeps its own type). */
@@ -98,16 +98,16 @@ export const destinationSchema = Discriminated(configs(DESTINATIONS), {
 export const channelSchema = Type.Object(
   {
     id: Type.String({ pattern: ID_PATTERN, description: 'Unique channel id (lower case, digits, dashes).' }),
-    name: Type.Optional(Type.String()),
-    description: Type.Optional(Type.String()),
-    enabled: withDefault(Type.Boolean(), true),
+    name: Type.Optional(Type.String({ description: 'Name shown in the API and CLI.' })),
+    description: Type.Optional(Type.String({ description: 'What the channel is for.' })),
+    enabled: withDefault(Type.Boolean({ description: 'A disabled channel is loaded and checked but not started.' }), true),
     source: sourceSchema,
     pipeline: Type.Optional(pipelineSchema),
     destinations: Type.Array(destinationSchema, { minItems: 1 }),
     retention: Type.Optional(
       Type.Object(
         { contentDays: Type.Optional(Type.Integer({ minimum: 1, description: 'Days message content is kept; metadata and audit stay.' })) },
-        { additionalProperties: false },
+        { additionalProperties: false, description: 'How long this channel\'s messages are kept.' },
       ),
     ),
   },
