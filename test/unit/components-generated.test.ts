@@ -51,6 +51,40 @@ describe('component specs', () => {
   );
 });
 
+describe('validate messages come from the specs', () => {
+  const channelWith = (kind: 'source' | 'destination', config: Record<string, unknown>) =>
+    stringify({
+      id: 'example',
+      source: kind === 'source' ? config : { type: 'http' },
+      destinations: [kind === 'destination' ? { name: 'out', ...config } : { name: 'inbox', type: 'case-inbox', database: 'sqlite:./data/x.db' }],
+    });
+  const described = [...SOURCES, ...DESTINATIONS].flatMap((spec) => {
+    const [field] = (spec.config.required ?? []).filter((f) => f !== 'type');
+    const description = field && (spec.config.properties[field] as { description?: string }).description;
+    return description ? [[`${spec.kind} ${spec.type}`, spec, field, description] as const] : [];
+  });
+
+  test.each(described)('%s: a missing required field is named with its description', (_name, spec, field, description) => {
+    const kind = spec.kind as 'source' | 'destination';
+    const { problems } = loadChannelText(channelWith(kind, { type: spec.type }), 'missing.yaml', {});
+    expect(problems.map((p) => p.message)).toContain(`missing required field "${field}" — ${description}`);
+  });
+
+  test.each([...SOURCES, ...DESTINATIONS].map((spec) => [`${spec.kind} ${spec.type}`, spec] as const))('%s: an unknown field lists the fields its spec allows', (_name, spec) => {
+    const example = spec.examples[0].config;
+    const kind = spec.kind as 'source' | 'destination';
+    const { problems } = loadChannelText(channelWith(kind, { ...example, colour: 'blue' }), 'unknown.yaml', {});
+    const own = Object.keys(spec.config.properties).filter((f) => f !== 'type');
+    const message = problems.find((p) => p.field.endsWith('colour'))?.message ?? '';
+    for (const field of own) expect(message).toContain(field);
+  });
+
+  test('a near miss is named', () => {
+    const { problems } = loadChannelText(channelWith('destination', { type: 'http', url: 'https://x.example', auth: { type: 'bearer', tokenenv: 'T' } }), 'near.yaml', {});
+    expect(problems.map(formatProblem)).toContain('near.yaml:10:7 destinations[0].auth.tokenenv: unknown field "tokenenv" (did you mean "tokenEnv"?)');
+  });
+});
+
 describe('mapping function arguments are checked against the spec (tramline validate)', () => {
   const problems = (step: string) =>
     checkMappingFile(path.join(ROOT, 'mappings/args-check.yaml'), `id: args-check\ninput: json\noutput:\n  value: { $path: $.x, $fn: ${step} }\n`).map(
