@@ -4,6 +4,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { TObject } from '@sinclair/typebox';
 import { stringify } from 'yaml';
 import { generatedFiles, ROOT } from '../../bin/generate-components.js';
 import { DESTINATIONS, FUNCTIONS, RECORD_FORMATS, SOURCES } from '../../channels/components.js';
@@ -59,8 +60,9 @@ describe('validate messages come from the specs', () => {
       destinations: [kind === 'destination' ? { name: 'out', ...config } : { name: 'inbox', type: 'case-inbox', database: 'sqlite:./data/x.db' }],
     });
   const described = [...SOURCES, ...DESTINATIONS].flatMap((spec) => {
-    const [field] = (spec.config.required ?? []).filter((f) => f !== 'type');
-    const description = field && (spec.config.properties[field] as { description?: string }).description;
+    const config = spec.config as TObject;
+    const [field] = (config.required ?? []).filter((f) => f !== 'type');
+    const description = field && (config.properties[field] as { description?: string }).description;
     return description ? [[`${spec.kind} ${spec.type}`, spec, field, description] as const] : [];
   });
 
