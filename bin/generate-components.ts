@@ -32,14 +32,17 @@ interface Schema {
 
 const plain = (value: unknown): Schema => JSON.parse(JSON.stringify(value)) as Schema;
 
-/** A table cell: one line, `|` escaped, and `<` kept from being read as HTML outside code. */
-function cell(text: string): string {
+/** Plain text as Markdown: `<` outside code kept from being read as HTML (`<name>`). */
+function prose(text: string): string {
   return text
-    .replace(/\n/g, ' ')
     .split(/(`[^`]*`)/)
     .map((part) => (part.startsWith('`') ? part : part.replace(/</g, '&lt;')))
-    .join('')
-    .replace(/\|/g, '\\|');
+    .join('');
+}
+
+/** A table cell: one line, `|` escaped. */
+function cell(text: string): string {
+  return prose(text.replace(/\n/g, ' ')).replace(/\|/g, '\\|');
 }
 
 const code = (text: string) => (text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``);
@@ -133,7 +136,7 @@ function componentSection(spec: ComponentSpec): string {
   const config = plain(spec.config);
   const parts = [
     `### ${code(spec.type)} ${KIND_NAME[spec.kind]}`,
-    cell(spec.summary).replace(/\\\|/g, '|'),
+    prose(spec.summary),
     spec.description,
     fieldTable(fieldRows(config.properties ?? {}, config.required ?? [])),
   ];
@@ -144,7 +147,7 @@ function componentSection(spec: ComponentSpec): string {
 function functionSection(fn: FunctionSpec): string {
   const args = plain(fn.args);
   const items = Array.isArray(args.items) ? args.items : [];
-  const parts = [`### ${code(fn.name)}`, fn.description, `Write: ${(fn.usage ?? fn.name).split(/\s+\|\s+/).map(code).join(' or ')}. Gives: ${fn.returns}.`];
+  const parts = [`### ${code(fn.name)}`, prose(fn.description), `Write: ${(fn.usage ?? fn.name).split(/\s+\|\s+/).map(code).join(' or ')}. Gives: ${fn.returns}.`];
   if (items.length) {
     parts.push(
       table(
