@@ -19,12 +19,15 @@ export const messageFilter = Type.Object(
   { additionalProperties: false, description: 'Declarative filter; every listed criterion must match (values within a list are alternatives).' },
 );
 
+/** Used when a destination sets no `retry`; also the default of each of its fields. */
+export const DEFAULT_RETRY = { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 300_000, multiplier: 2 };
+
 export const retryPolicy = Type.Object(
   {
-    maxAttempts: withDefault(Type.Integer({ minimum: 1, maximum: 1000, description: 'Attempts before a retryable failure is dead-lettered.' }), 10),
-    initialDelayMs: withDefault(Type.Integer({ minimum: 0, description: 'First back-off; grows by multiplier up to maxDelayMs, ±20 % jitter.' }), 1000),
-    maxDelayMs: withDefault(Type.Integer({ minimum: 0, description: 'Longest back-off (also caps a Retry-After).' }), 300000),
-    multiplier: withDefault(Type.Number({ minimum: 1, description: 'Growth of the back-off per attempt.' }), 2),
+    maxAttempts: withDefault(Type.Integer({ minimum: 1, maximum: 1000, description: 'Attempts before a retryable failure is dead-lettered.' }), DEFAULT_RETRY.maxAttempts),
+    initialDelayMs: withDefault(Type.Integer({ minimum: 0, description: 'First back-off; grows by multiplier up to maxDelayMs, ±20 % jitter.' }), DEFAULT_RETRY.initialDelayMs),
+    maxDelayMs: withDefault(Type.Integer({ minimum: 0, description: 'Longest back-off (also caps a Retry-After).' }), DEFAULT_RETRY.maxDelayMs),
+    multiplier: withDefault(Type.Number({ minimum: 1, description: 'Growth of the back-off per attempt.' }), DEFAULT_RETRY.multiplier),
   },
   { additionalProperties: false, description: 'How failed deliveries are retried.' },
 );

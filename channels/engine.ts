@@ -7,13 +7,13 @@ import { loadMappingById } from '../mappings/index.js';
 import { log } from '../core/logger.js';
 import type { MessageStore } from '../core/store.js';
 import { BacklogPublisher } from './backlog.js';
+import { DEFAULT_RETRY } from './channel-schema.js';
 import { createDestination, startSource } from './construct.js';
 import { destinationId, type ChannelDefinition, type DestinationConfig } from './definition.js';
 import { createDispatcher, type DispatchOptions } from './dispatch.js';
 import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
 import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
-import { DEFAULT_RETRY } from './retry.js';
 import type { DeliveryHandler, DeliveryQueue } from '../core/queue.js';
 import { subscriptionsOf } from './routing.js';
 

@@ -1,6 +1,7 @@
 // Spec of the `file` destination: one file per message in a pick-up folder (core/component.ts).
 import { Type } from '@sinclair/typebox';
 import { component, withDefault, type ConfigOf } from '../../core/component.js';
+import { DEFAULT_FILE_NAME } from './name.js';
 
 export const fileDestinationSpec = component({
   kind: 'destination',
@@ -22,7 +23,7 @@ export const fileDestinationSpec = component({
         description:
           'File name template with {messageId}, {controlId}, {messageType}, {receivedAt} (e.g. 20260615T093000.000Z); must contain {messageId} or {controlId}; no other placeholders, no path separators.',
       }),
-      '{messageId}.hl7',
+      DEFAULT_FILE_NAME,
     ),
     createDirectory: withDefault(
       Type.Boolean({ description: 'Create the folder when missing. Off by default, so an unmounted share is retried rather than replaced by a local folder.' }),

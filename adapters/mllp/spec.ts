@@ -2,6 +2,7 @@
 // their channel-file settings, defaults and reference text (core/component.ts).
 import { Type } from '@sinclair/typebox';
 import { Choice, component, withDefault, type ConfigOf } from '../../core/component.js';
+import { DEFAULT_HL7_LIMITS } from '../hl7v2/limits.js';
 
 // The intake reads limits over DEFAULT_HL7_LIMITS (adapters/hl7v2/limits.ts), so they are typed
 // as optional; the schema still fills in the defaults, so a loaded channel shows them.
@@ -30,10 +31,10 @@ export const mllpSourceSpec = component({
     limits: Type.Optional(
       Type.Object(
         {
-          segments: limit(10000, 'Segments per message.'),
-          fieldsPerSegment: limit(500, 'Fields per segment.'),
-          repetitionsPerField: limit(1000, 'Repetitions per field.'),
-          componentsPerField: limit(5000, 'Components and subcomponents in one field, all repetitions together.'),
+          segments: limit(DEFAULT_HL7_LIMITS.segments, 'Segments per message.'),
+          fieldsPerSegment: limit(DEFAULT_HL7_LIMITS.fieldsPerSegment, 'Fields per segment.'),
+          repetitionsPerField: limit(DEFAULT_HL7_LIMITS.repetitionsPerField, 'Repetitions per field.'),
+          componentsPerField: limit(DEFAULT_HL7_LIMITS.componentsPerField, 'Components and subcomponents in one field, all repetitions together.'),
         },
         { additionalProperties: false, description: 'Messages beyond these are answered AR and stored as rejected.' },
       ),
