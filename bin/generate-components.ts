@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { Document, isScalar, stringify, visit } from 'yaml';
 import type { ComponentSpec, FunctionSpec } from '../core/component.js';
 import { channelSchema, destinationFields } from '../channels/channel-schema.js';
 import { DESTINATIONS, FUNCTIONS, RECORD_FORMATS, SOURCES } from '../channels/components.js';
@@ -127,7 +127,10 @@ function fieldTable(rows: Row[]): string {
 /** Where a component's block sits in a channel file, for its example. */
 function exampleYaml(spec: ComponentSpec, config: Record<string, unknown>): string {
   const wrapped = spec.kind === 'source' ? { source: config } : spec.kind === 'destination' ? { destinations: [config] } : { pipeline: config };
-  return stringify(wrapped, { lineWidth: 0 }).trimEnd();
+  const doc = new Document(wrapped);
+  // Short lists of plain values read best on one line: `formats: [ csv, jsonl ]`.
+  visit(doc, { Seq: (_key, node) => void (node.items.every(isScalar) && (node.flow = true)) });
+  return doc.toString({ lineWidth: 0 }).trimEnd();
 }
 
 const KIND_NAME = { source: 'source', destination: 'destination', 'record-format': 'record format' } as const;
