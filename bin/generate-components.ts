@@ -125,7 +125,7 @@ function fieldTable(rows: Row[]): string {
 }
 
 /** Where a component's block sits in a channel file, for its example. */
-function exampleYaml(spec: ComponentSpec, config: Record<string, unknown>): string {
+export function exampleYaml(spec: ComponentSpec, config: Record<string, unknown>): string {
   const wrapped = spec.kind === 'source' ? { source: config } : spec.kind === 'destination' ? { destinations: [config] } : { pipeline: config };
   const doc = new Document(wrapped);
   // Short lists of plain values read best on one line: `formats: [ csv, jsonl ]`.

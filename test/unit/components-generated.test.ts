@@ -5,8 +5,8 @@ import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TObject } from '@sinclair/typebox';
-import { stringify } from 'yaml';
-import { generatedFiles, ROOT } from '../../bin/generate-components.js';
+import { parse, stringify } from 'yaml';
+import { exampleYaml, generatedFiles, ROOT } from '../../bin/generate-components.js';
 import { DESTINATIONS, FUNCTIONS, RECORD_FORMATS, SOURCES } from '../../channels/components.js';
 import { formatProblem, loadChannelText } from '../../channels/load.js';
 import { checkMappingFile } from '../../mappings/engine/load.js';
@@ -43,11 +43,13 @@ describe('component specs', () => {
     destinations: [kind === 'destination' ? config : { name: 'inbox', type: 'case-inbox', database: 'sqlite:./data/x.db' }],
   });
 
-  test.each(components.flatMap((c) => c.examples.map((e) => [`${c.kind} ${c.type}: ${e.title}`, c.kind, e.config] as const)))(
+  test.each(components.flatMap((c) => c.examples.map((e) => [`${c.kind} ${c.type}: ${e.title}`, c, e.config] as const)))(
     'example loads as written: %s',
-    (_name, kind, config) => {
-      const { problems } = loadChannelText(stringify(exampleChannel(kind, config)), 'example.yaml', {});
+    (_name, spec, config) => {
+      const { problems } = loadChannelText(stringify(exampleChannel(spec.kind, config)), 'example.yaml', {});
       expect(problems.map(formatProblem)).toEqual([]);
+      // …and the page shows it as it is.
+      expect(Object.values(parse(exampleYaml(spec, config)) as object)).toEqual([spec.kind === 'destination' ? [config] : config]);
     },
   );
 });
