@@ -27,6 +27,7 @@ const DESTINATIONS: ByType<DestinationConfig, Destination> = {
 
 /** The adapter for one destination block of a channel (not yet opened). */
 export function createDestination(config: DestinationConfig): Destination {
+  // The map's key and the config's type agree; TypeScript cannot follow that through a union.
   const create = DESTINATIONS[config.type] as (config: DestinationConfig) => Destination;
   return create(config);
 }
@@ -92,6 +93,7 @@ const SOURCES: { [T in SourceConfig['type']]: (config: Extract<SourceConfig, { t
 
 /** Start a channel's source. */
 export function startSource(ctx: SourceContext): Promise<RunningSource> {
+  // As above: the entry for the source's own type.
   const start = SOURCES[ctx.channel.source.type] as (config: SourceConfig, ctx: SourceContext) => Promise<RunningSource>;
   return start(ctx.channel.source, ctx);
 }
