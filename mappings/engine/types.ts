@@ -1,6 +1,7 @@
 // Public shapes of compiled mappings. A mapping is compiled once (loadMapping) and then run
 // as a plain function per message: no file access, no I/O, no shared mutable state.
-import type { Hl7Message, Hl7View } from '../../adapters/hl7v2/parse.js';
+import type { Hl7Message } from '../../core/hl7/message.js';
+import type { Hl7View } from '../../core/hl7/model.js';
 
 export type InputKind = 'hl7v2' | 'json';
 
