@@ -144,11 +144,11 @@ class PathReader {
     this.components(p);
   }
 
-  end(): void {
+  end(p: Hl7Path): void {
     if (this.atEnd()) return;
     const c = this.peek();
     if (c === '(') this.fail('a filter follows a field, e.g. PID-3(CX.5=NH)');
-    if (c === '.' || c === '-') this.fail(`unexpected "${this.rest}": a path ends at the subcomponent (${EXAMPLES})`);
+    if (c === '.' && p.subcomponent !== undefined) this.fail(`unexpected "${this.rest}": a path ends at the subcomponent`);
     this.fail(`unexpected "${this.rest}" (${EXAMPLES})`);
   }
 }
@@ -179,7 +179,7 @@ export function parseHl7Path(path: string, options: Hl7PathOptions = {}): Hl7Pat
       if (r.peek() === '(' || r.peek() === '[') r.fail('a filter or repetition follows a field, e.g. @-3(CX.5=NH) or @-3[2]');
       r.components(p);
     }
-    r.end();
+    r.end(p);
     return p;
   }
   const id = text.slice(0, 3);
@@ -198,7 +198,7 @@ export function parseHl7Path(path: string, options: Hl7PathOptions = {}): Hl7Pat
   } else if (sep === '(') {
     r.fail('a filter needs a field, e.g. PID-3(CX.5=NH)');
   }
-  r.end();
+  r.end(p);
   if (options.onePosition) {
     if (r.wildcard) r.fail('[*] names every occurrence or repetition; this reads one position, e.g. PID-3[2]');
     if (p.conditions.length) r.fail('a filter can match several repetitions; this reads one position, e.g. PID-3[2]');

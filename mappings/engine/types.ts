@@ -14,7 +14,7 @@ export interface MappingInput {
   kind: InputKind;
   /** The parsed message; its JSON view is built only for the segments the mapping reads. */
   message?: Hl7Message;
-  /** A whole JSON view (adapters/hl7v2 toView), used when no `message` is given. */
+  /** A whole JSON view (core/hl7 toView), used when no `message` is given. */
   view?: Hl7View;
   data?: unknown;
   vars?: Record<string, unknown>;
