@@ -7,8 +7,18 @@ import type { MappingIssue } from '../mappings/engine/types.js';
 import { cldPersonKey, toCldPersonInput } from '../mappings/social-care/group.js';
 import { prepareCldRecord } from '../mappings/social-care/cld-validate.js';
 import type { ChannelDefinition } from './definition.js';
-import { withoutValues, type RecordFormat, type RecordMapper } from './record-intake.js';
+import { withoutValues, type RecordMapper } from './record-intake.js';
 import { checkRow, normaliseRow, recordValidator } from './records.js';
+import type { RecordProblem, RecordRow } from '../core/records.js';
+
+export interface RecordFormat {
+  /** Normalise and validate one raw row. */
+  prepare(raw: RecordRow, rowNumber: number): { row: RecordRow; problems: RecordProblem[] };
+  /** Group key of a valid row (one message per key); undefined → each row on its own. */
+  groupKey?(row: RecordRow): string;
+  /** The mapping input for one group. */
+  toInput(key: string, rows: RecordRow[]): unknown;
+}
 
 const cld: RecordFormat = {
   prepare(raw, rowNumber) {

@@ -10,19 +10,10 @@ import type { ChannelDefinition } from './definition.js';
 import { destinationsFor } from './routing.js';
 import { reasonOf } from '../core/errors.js';
 import type { DeliveryQueue, Envelope } from '../core/queue.js';
+import type { RecordFormat } from './record-formats.js';
 import { exclusionOf } from './records.js';
 import { conditionalUrls, retractionFor, type Retraction } from './retraction.js';
-import type { BatchReport, RecordProblem, RecordRow, RecordWarning } from '../core/records.js';
-
-/** How a record channel reads its rows (record-formats.ts makes one per channel). */
-export interface RecordFormat {
-  /** Normalise and validate one raw row. */
-  prepare(raw: RecordRow, rowNumber: number): { row: RecordRow; problems: RecordProblem[] };
-  /** Group key of a valid row (one message per key); undefined → each row on its own. */
-  groupKey?(row: RecordRow): string;
-  /** The mapping input for one group. */
-  toInput(key: string, rows: RecordRow[]): unknown;
-}
+import type { BatchReport, RecordRow, RecordWarning } from '../core/records.js';
 
 /** What a mapping made of one group, and what it left out (value-free warnings). */
 export interface MappedRecord {
