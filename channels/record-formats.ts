@@ -7,9 +7,9 @@ import type { MappingIssue } from '../mappings/engine/types.js';
 import { cldPersonKey, toCldPersonInput } from '../mappings/social-care/group.js';
 import { prepareCldRecord } from '../mappings/social-care/cld-validate.js';
 import type { ChannelDefinition } from './definition.js';
-import { withoutValues, type RecordMapper } from './record-intake.js';
+import { withoutValues } from '../core/errors.js';
 import { checkRow, normaliseRow, recordValidator } from './records.js';
-import type { RecordProblem, RecordRow } from '../core/records.js';
+import type { RecordMapper, RecordProblem, RecordRow } from '../core/records.js';
 
 export interface RecordFormat {
   /** Normalise and validate one raw row. */

@@ -8,21 +8,12 @@ import { log } from '../core/logger.js';
 import type { MessageStore } from '../core/store.js';
 import type { ChannelDefinition } from './definition.js';
 import { destinationsFor } from './routing.js';
-import { reasonOf } from '../core/errors.js';
+import { reasonOf, withoutValues } from '../core/errors.js';
 import type { DeliveryQueue, Envelope } from '../core/queue.js';
 import type { RecordFormat } from './record-formats.js';
 import { exclusionOf } from './records.js';
 import { conditionalUrls, retractionFor, type Retraction } from './retraction.js';
-import type { BatchReport, RecordRow, RecordWarning } from '../core/records.js';
-
-/** What a mapping made of one group, and what it left out (value-free warnings). */
-export interface MappedRecord {
-  output: unknown;
-  warnings?: { field: string; reason: string }[];
-}
-
-/** Turns one group's mapping input into the content to deliver (e.g. a FHIR transaction Bundle). */
-export type RecordMapper = (input: unknown) => MappedRecord;
+import type { BatchReport, RecordMapper, RecordRow, RecordWarning } from '../core/records.js';
 
 /** Problems and warnings listed in a report; beyond this they are only counted. */
 export const MAX_LISTED = 1000;
@@ -209,11 +200,6 @@ export class RecordIntake {
     await this.opts.queue.publish([envelope]);
     await this.opts.store.setStatus(m.messageId, 'queued', undefined, { destinations: destinationsFor(this.opts.channel, envelope.routingKey) });
   }
-}
-
-/** Mapping and store messages may quote a value ("code "X" is not in…"): reports never do. */
-export function withoutValues(reason: string): string {
-  return reason.replace(/\s*"[^"]*"/g, '');
 }
 
 /**

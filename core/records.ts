@@ -43,3 +43,12 @@ export interface BatchReport {
   /** Retractions queued for records withdrawn or sealed since they were sent. */
   retracted: number;
 }
+
+/** What a mapping made of one group, and what it left out (value-free warnings). */
+export interface MappedRecord {
+  output: unknown;
+  warnings?: { field: string; reason: string }[];
+}
+
+/** Turns one group's mapping input into the content to deliver (e.g. a FHIR transaction Bundle). */
+export type RecordMapper = (input: unknown) => MappedRecord;
