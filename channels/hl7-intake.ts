@@ -4,7 +4,8 @@
 import { ackForUnparseable, ackMode, buildAck, immediateAckCode, recoverMsh, type AckCode, type AckOutcome } from '../adapters/hl7v2/ack.js';
 import { decodeHl7Bytes } from '../adapters/hl7v2/charset.js';
 import { checkControlCharacters, checkHl7Limits, DEFAULT_HL7_LIMITS } from '../adapters/hl7v2/limits.js';
-import { parseHl7, type Hl7Message } from '../adapters/hl7v2/parse.js';
+import { parseHl7 } from '../adapters/hl7v2/parse.js';
+import type { Hl7Message } from '../core/hl7/message.js';
 import { mapHl7ToBundle } from '../mappings/index.js';
 import { log } from '../core/logger.js';
 import type { MessageStore } from '../core/store.js';

@@ -5,8 +5,6 @@ import type { RetryPolicy } from './definition.js';
 import { DeliveryError, reasonOf } from '../core/errors.js';
 import type { DeliveryOutcome } from '../core/queue.js';
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 300_000, multiplier: 2 };
-
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
   const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** Math.max(0, attempt - 1));
   // ±20 % jitter, never above the cap.

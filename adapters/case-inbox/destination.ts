@@ -5,7 +5,7 @@
 // for everything that queued up while the previous insert was under way, written as SQL text
 // directly (PostgreSQL: one array parameter per column) rather than through the query builder.
 import { sql, type Kysely } from 'kysely';
-import type { CaseInboxDestinationConfig } from '../../channels/definition.js';
+import type { CaseInboxDestinationConfig } from './spec.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { Envelope } from '../../core/queue.js';
 import { bulkInsert, type TypedColumns } from '../store/bulk-sql.js';

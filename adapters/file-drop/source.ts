@@ -12,8 +12,7 @@
 import { closeSync, constants, createReadStream, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, writeFileSync, type ReadStream, type Stats } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { FileSourceConfig } from '../../channels/definition.js';
-
+import type { FileSourceConfig } from './spec.js';
 import { log } from '../../core/logger.js';
 import { freeArchivePath, REPORT_SUFFIX } from './names.js';
 import { formatOf, NotAnExtract, readExtract, type ExtractCharset, type ExtractFormat } from './read.js';

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { FileDestinationConfig } from '../../channels/definition.js';
+import type { FileDestinationConfig } from './spec.js';
 import type { Envelope } from '../../core/queue.js';
 import { log } from '../../core/logger.js';
 import { encodeHl7Text, peekCharset } from '../hl7v2/charset.js';

@@ -3,7 +3,7 @@
 // receiver rejects this message). One pipelined client per destination, reused.
 import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
-import type { MllpDestinationConfig } from '../../channels/definition.js';
+import type { MllpDestinationConfig } from './spec.js';
 import { ConfigError, DeliveryError } from '../../core/errors.js';
 import type { Envelope } from '../../core/queue.js';
 import type { Destination } from '../types.js';
