@@ -43,6 +43,7 @@ beforeAll(async () => {
   e.env = {
     ...e.env,
     TRAMLINE_PUBLIC_URL: base,
+    TRAMLINE_AUTH_DEV_ISSUER: '',
     TRAMLINE_OIDC_ISSUER: issuer,
     TRAMLINE_OIDC_CLIENT_ID: 'tramline-console',
     TRAMLINE_OIDC_CLIENT_SECRET: 'a-test-secret',
