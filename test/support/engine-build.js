@@ -3,7 +3,7 @@
 // every start (tsx: about a second more per process, several on a loaded machine, and the
 // tests start well over a hundred). The build is a transpile (swc, as jest uses for the tests'
 // own imports), type stripping only: type errors are `npm run typecheck`'s to find.
-// The folder (inside the project, so node_modules resolves) is named in TRAMLINE_TEST_BUILD,
+// The folder (inside the project, so node_modules resolves) is named in JEST_TRAMLINE_BUILD,
 // which jest's workers inherit; test/support/engine.ts runs the CLI from it when it is set.
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -68,10 +68,10 @@ export default async function buildEngine() {
   );
   // The build's own asset step: mapping YAML, code maps, schemas, and bin/tramline.js.
   execFileSync(process.execPath, [path.join(ROOT, 'bin/copy-assets.js'), out], { cwd: ROOT });
-  process.env.TRAMLINE_TEST_BUILD = out;
+  process.env.JEST_TRAMLINE_BUILD = out;
 }
 
 export function removeEngineBuild() {
-  const out = process.env.TRAMLINE_TEST_BUILD;
+  const out = process.env.JEST_TRAMLINE_BUILD;
   if (out) rmSync(out, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * without one (jest run without the project's config), the sources through tsx (TRAMLINE_DEV=1).
  * Never dist/, which may predate the sources.
  */
-export const BIN = process.env.TRAMLINE_TEST_BUILD ? path.join(process.env.TRAMLINE_TEST_BUILD, 'bin/tramline.js') : path.join(ROOT, 'bin/tramline.js');
+export const BIN = process.env.JEST_TRAMLINE_BUILD ? path.join(process.env.JEST_TRAMLINE_BUILD, 'bin/tramline.js') : path.join(ROOT, 'bin/tramline.js');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

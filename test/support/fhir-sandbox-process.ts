@@ -13,7 +13,7 @@ export type { FaultStep, ReceivedRequest };
 const SCRIPT = fileURLToPath(new URL('../../server/fhir/standalone.ts', import.meta.url));
 const ROOT = path.resolve(path.dirname(SCRIPT), '../..');
 /** Node arguments that run it: from this jest run's build of the sources when there is one (see engine.ts's BIN), else through tsx. */
-const RUN = process.env.TRAMLINE_TEST_BUILD ? [path.join(process.env.TRAMLINE_TEST_BUILD, 'server/fhir/standalone.js')] : ['--import', 'tsx', SCRIPT];
+const RUN = process.env.JEST_TRAMLINE_BUILD ? [path.join(process.env.JEST_TRAMLINE_BUILD, 'server/fhir/standalone.js')] : ['--import', 'tsx', SCRIPT];
 /** Start-up compiles the FHIR R4 schema (seconds; far more on a loaded machine). */
 export const STARTUP_TIMEOUT_MS = 110_000;
 /** For the beforeAll hooks that start a sandbox. */
