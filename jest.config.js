@@ -4,7 +4,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'es6' } }] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/{channels,mappings,adapters,server}/**/*.test.ts'],
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/{core,adapters,mappings,channels,server}/**/*.test.ts'],
   // Generous: integration tests start real processes (engines, FHIR sandbox, HTTP peers) on a
   // 2-core machine; a hook or test that hangs still fails, just later.
   testTimeout: 90000,

@@ -4,7 +4,7 @@
 // `a,b` is one phase of scripts run side by side (typecheck and lint each use one core); their
 // output is held back and printed whole as each finishes, so it does not interleave.
 // Arguments after `--` go to the last script (`npm test -- test/unit` runs only those tests).
-//   node .ci/phases.js typecheck,lint test:jest -- <jest args>
+//   node .ci/phases.js typecheck,lint,deps test:jest -- <jest args>
 import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import console from 'node:console';

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { MllpClient, parseAckCode } from '../adapters/mllp/client.js';
-import { dropPostgresSchema } from '../server/store/db.js';
+import { dropPostgresSchema } from '../adapters/store/db.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // BENCH_E2E_BIN: another entry point for the engine (e.g. one that adds timing probes).

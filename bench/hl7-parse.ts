@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Hl7Message as MedplumHl7Message } from '@medplum/core';
 import { HL7Message as Hl7v2Message } from 'hl7v2';
-import { parseHl7, toView } from '../adapters/hl7v2/parse.js';
+import { parseHl7 } from '../adapters/hl7v2/parse.js';
+import { toView } from '../core/hl7/views.js';
 
 const require = createRequire(import.meta.url);
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadChannelText } from '../channels/load.js';
-import { loadConfig } from '../server/config.js';
+import { loadConfig } from '../core/config.js';
 import { runEngine } from '../server/engine-process.js';
 import { syntheticCldCsv } from './cld-mapping.js';
 

@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = path.resolve(process.argv[2] ?? path.join(root, 'dist'));
 const isSource = (file) => file.endsWith('.ts') && !file.endsWith('.d.ts');
 
-for (const dir of ['channels', 'mappings', 'adapters', 'schemas', 'server', 'bench']) {
+for (const dir of ['core', 'adapters', 'mappings', 'channels', 'server', 'schemas', 'bench']) {
   cpSync(path.join(root, dir), path.join(dist, dir), { recursive: true, filter: (src) => !isSource(src) });
 }
 mkdirSync(path.join(dist, 'bin'), { recursive: true });

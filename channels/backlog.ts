@@ -3,13 +3,13 @@
 // publisher finds them (at start, when the queue comes back, and periodically) and queues
 // them; destinations are idempotent on the message id, so a message queued twice is
 // delivered once.
-import { log } from '../server/logger.js';
-import type { MessageStore } from '../server/store/message-store.js';
+import { log } from '../core/logger.js';
+import type { MessageStore } from '../core/store.js';
 import type { ChannelDefinition } from './definition.js';
 import { destinationsFor } from './routing.js';
-import { reasonOf, TramlineError } from './errors.js';
+import { reasonOf, TramlineError } from '../core/errors.js';
 import { ContentGoneError, envelopeForStored } from './republish.js';
-import type { DeliveryQueue } from './queue/types.js';
+import type { DeliveryQueue } from '../core/queue.js';
 
 const BATCH = 500;
 

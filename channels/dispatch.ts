@@ -2,12 +2,12 @@
 // failure into a retry or a dead letter by the destination's retry policy.
 import { parseHl7 } from '../adapters/hl7v2/parse.js';
 import type { Destination } from '../adapters/types.js';
-import { log } from '../server/logger.js';
-import type { MessageStore } from '../server/store/message-store.js';
+import { log } from '../core/logger.js';
+import type { MessageStore } from '../core/store.js';
 import type { MessageFilter, RetryPolicy } from './definition.js';
 import { hl7Matches } from './filter.js';
-import type { Delivery, DeliveryHandler, DeliveryOutcome } from './queue/types.js';
-import { DeliveryError } from './errors.js';
+import type { Delivery, DeliveryHandler, DeliveryOutcome } from '../core/queue.js';
+import { DeliveryError } from '../core/errors.js';
 import { outcomeForFailure } from './retry.js';
 
 /** How long recording a successful delivery may wait to share its upsert with others. */

@@ -1,21 +1,20 @@
 // Deploys channels: opens each destination and its queue consumer, starts each source, and
 // stops them in the safe order (sources first, so nothing new arrives; then the queue, which
 // waits for in-flight deliveries; then destinations).
-import { MllpServer } from '../adapters/mllp/server.js';
-import { DatabasePollSource, type WatermarkStore } from '../adapters/database/poll-source.js';
-import { FileDropSource } from '../adapters/file-drop/source.js';
-import { createDestination } from '../adapters/registry.js';
+import type { WatermarkStore } from '../adapters/database/poll-source.js';
 import type { Destination } from '../adapters/types.js';
 import { loadMappingById } from '../mappings/index.js';
-import { log } from '../server/logger.js';
-import type { MessageStore } from '../server/store/message-store.js';
+import { log } from '../core/logger.js';
+import type { MessageStore } from '../core/store.js';
 import { BacklogPublisher } from './backlog.js';
+import { DEFAULT_RETRY } from './channel-schema.js';
+import { createDestination, startSource } from './construct.js';
 import { destinationId, type ChannelDefinition, type DestinationConfig } from './definition.js';
 import { createDispatcher, type DispatchOptions } from './dispatch.js';
 import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
 import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
-import type { DeliveryHandler, DeliveryQueue } from './queue/types.js';
+import type { DeliveryHandler, DeliveryQueue } from '../core/queue.js';
 import { subscriptionsOf } from './routing.js';
 
 export interface DeployedChannel {
@@ -79,7 +78,7 @@ export class Engine {
     await destination.open();
     this.handlers.set(
       id,
-      createDispatcher({ destinationId: id, destination, store: this.options.store, retry: config.retry, filter: config.filter, onOutcome: this.options.onOutcome }),
+      createDispatcher({ destinationId: id, destination, store: this.options.store, retry: config.retry ?? DEFAULT_RETRY, filter: config.filter, onOutcome: this.options.onOutcome }),
     );
     this.destinations.set(id, { config, destination });
     // A replaced adapter is closed; a delivery still running on it fails and is retried.
@@ -179,52 +178,26 @@ export class Engine {
     // Compile the mapping (and its FHIR validator) now, not on the first message: a broken
     // mapping stops the deploy, and the first sender does not wait seconds for its ACK.
     if (channel.pipeline?.map) loadMappingById(channel.pipeline.map);
-    const source = channel.source;
-    if (source.type === 'mllp') {
-      const intake = new Hl7Intake({ channel: { ...channel, source }, store, queue, queueAvailable: this.options.queueAvailable, onAck: this.options.onAck });
-      const server = new MllpServer({
-        host: source.host,
-        port: source.port,
-        maxMessageBytes: source.maxMessageBytes,
-        idleTimeoutMs: source.idleTimeoutMs,
-        maxConnections: source.maxConnections,
-        onRefused: () => this.options.onConnectionRefused?.(channel.id),
-        onMessage: (raw, conn) => intake.handle(raw, conn.remoteAddress),
-        onOversize: (prefix, conn) => intake.oversize(prefix, source.maxMessageBytes, conn.remoteAddress),
-      });
-      const port = await server.start().catch((err: unknown) => {
-        throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
-          ? new Error(`channel ${channel.id} (${channel.file}): MLLP port ${source.port} in use (source.port)`)
-          : err;
-      });
-      return { definition: channel, intake, port, stop: () => server.close() };
-    }
-    const intake = new RecordIntake({
+    const running = await startSource({
       channel,
-      store,
-      queue,
-      format: recordFormatFor(channel),
-      map: recordMapperFor(channel),
-      // A progress line every 500 people on long batches (ids and counts only).
-      onProgress: (done, total) => {
-        if (total >= 1000 && (done % 500 === 0 || done === total)) log.info({ channel: channel.id, done, total }, 'batch progress');
-      },
+      hl7Intake: (source) =>
+        new Hl7Intake({ channel: { ...channel, source }, store, queue, queueAvailable: this.options.queueAvailable, onAck: this.options.onAck }),
+      recordIntake: () =>
+        new RecordIntake({
+          channel,
+          store,
+          queue,
+          format: recordFormatFor(channel),
+          map: recordMapperFor(channel),
+          // A progress line every 500 people on long batches (ids and counts only).
+          onProgress: (done, total) => {
+            if (total >= 1000 && (done % 500 === 0 || done === total)) log.info({ channel: channel.id, done, total }, 'batch progress');
+          },
+        }),
+      watermarks: this.options.watermarks,
+      onConnectionRefused: () => this.options.onConnectionRefused?.(channel.id),
     });
-    switch (source.type) {
-      case 'http':
-        return { definition: channel, intake, port: 0, stop: async () => undefined };
-      case 'file': {
-        const files = new FileDropSource(source, intake, channel.id);
-        files.start();
-        return { definition: channel, intake, port: 0, stop: () => files.close() };
-      }
-      case 'database': {
-        if (!this.options.watermarks) throw new Error(`channel ${channel.id}: database sources need a watermark store`);
-        const poller = new DatabasePollSource(channel.id, source, this.options.watermarks, (rows, origin) => intake.ingest(rows, origin));
-        await poller.start();
-        return { definition: channel, intake, port: 0, stop: () => poller.close() };
-      }
-    }
+    return { definition: channel, ...running };
   }
 
   /** Queue the backlog now (e.g. when the broker comes back). */

@@ -1,6 +1,6 @@
 // Declarative message filters from channel files. A filtered message is an outcome, not an
 // error: it is stored, acknowledged and recorded as filtered.
-import type { Hl7Message } from '../adapters/hl7v2/parse.js';
+import type { Hl7Message } from '../core/hl7/message.js';
 import type { MessageFilter } from './definition.js';
 
 const oneOf = (allowed: string[] | undefined, value: string): boolean => !allowed?.length || allowed.includes(value);

@@ -4,14 +4,15 @@
 import { ackForUnparseable, ackMode, buildAck, immediateAckCode, recoverMsh, type AckCode, type AckOutcome } from '../adapters/hl7v2/ack.js';
 import { decodeHl7Bytes } from '../adapters/hl7v2/charset.js';
 import { checkControlCharacters, checkHl7Limits, DEFAULT_HL7_LIMITS } from '../adapters/hl7v2/limits.js';
-import { parseHl7, type Hl7Message } from '../adapters/hl7v2/parse.js';
+import { parseHl7 } from '../adapters/hl7v2/parse.js';
+import type { Hl7Message } from '../core/hl7/message.js';
 import { mapHl7ToBundle } from '../mappings/index.js';
-import { log } from '../server/logger.js';
-import type { MessageStore } from '../server/store/message-store.js';
+import { log } from '../core/logger.js';
+import type { MessageStore } from '../core/store.js';
 import type { ChannelDefinition, MllpSourceConfig } from './definition.js';
-import { ParseError, reasonOf, TramlineError } from './errors.js';
+import { ParseError, reasonOf, TramlineError } from '../core/errors.js';
 import { hl7Matches } from './filter.js';
-import type { DeliveryQueue, Envelope } from './queue/types.js';
+import type { DeliveryQueue, Envelope } from '../core/queue.js';
 import { destinationsFor, hl7PatientKey, hl7RoutingKey } from './routing.js';
 
 /** How long the `queued` status write may wait for others (nobody waits for it). */

@@ -1,11 +1,12 @@
-// Loads channel YAML files, validates them against schemas/channel.schema.json and reports
-// every problem with file, line and field, the way an engineer fixes them in an editor.
+// Loads channel YAML files, validates them against the channel schema (channels/channel-schema.ts,
+// made from the component specs; also written to schemas/channel.schema.json) and reports every
+// problem with file, line and field, the way an engineer fixes them in an editor.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import type { ChannelDefinition } from './definition.js';
+import { channelSchema } from './channel-schema.js';
+import type { ChannelData, ChannelDefinition } from './definition.js';
 
 export interface Problem {
   file: string;
@@ -20,14 +21,12 @@ export function formatProblem(p: Problem): string {
   return `${p.file}:${p.line}:${p.column} ${p.field || '(root)'}: ${p.message}`;
 }
 
-const schemaPath = fileURLToPath(new URL('../schemas/channel.schema.json', import.meta.url));
-let validator: ReturnType<Ajv['compile']> | undefined;
+let validator: ValidateFunction<ChannelData> | undefined;
 
-function channelValidator() {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-    validator = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
-  }
+/** Checks a channel and fills in defaults; data it accepts has the ChannelData type made from the same schema. */
+function channelValidator(): ValidateFunction<ChannelData> {
+  // verbose: each error carries the schema it broke, whose descriptions go into the message.
+  validator ??= new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true }).compile<ChannelData>(channelSchema);
   return validator;
 }
 
@@ -93,18 +92,57 @@ function positionOf(doc: Document, lines: LineCounter, segments: (string | numbe
   return { line: 1, col: 1 };
 }
 
+interface SchemaNode {
+  description?: string;
+  properties?: Record<string, SchemaNode | boolean>;
+}
+
+/** The description of field `name` in an object schema, from the component's spec. */
+function fieldDescription(schema: SchemaNode | undefined, name: string): string {
+  const field = schema?.properties?.[name];
+  return typeof field === 'object' && field.description ? ` — ${field.description}` : '';
+}
+
+/** Edit distance, to suggest the field someone meant (`pasword` → `passwordEnv` is too far; `tokenenv` → `tokenEnv` is not). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]++;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+/** "unknown field" with what is allowed there: the nearest field name, else the list (the spec's fields). */
+function unknownField(name: string, schema: SchemaNode | undefined): string {
+  const allowed = Object.keys(schema?.properties ?? {}).filter((f) => f !== 'type');
+  if (!allowed.length) return `unknown field "${name}"`;
+  const [nearest] = allowed.map((f) => ({ f, d: distance(name, f) })).sort((x, y) => x.d - y.d);
+  if (nearest.d <= Math.max(1, Math.floor(name.length / 4))) return `unknown field "${name}" (did you mean "${nearest.f}"?)`;
+  return `unknown field "${name}" (allowed: ${allowed.join(', ')})`;
+}
+
+/** A schema error as a message: the field's description from its spec where it helps. */
 function describe(err: ErrorObject): { segments: (string | number)[]; message: string } {
   const segments = pathSegments(err.instancePath);
   const p = err.params as Record<string, unknown>;
+  const schema = err.parentSchema as SchemaNode | undefined;
   switch (err.keyword) {
     case 'required':
-      return { segments, message: `missing required field "${String(p.missingProperty)}"` };
+      return { segments, message: `missing required field "${String(p.missingProperty)}"${fieldDescription(schema, String(p.missingProperty))}` };
     case 'additionalProperties':
-      return { segments: [...segments, String(p.additionalProperty)], message: `unknown field "${String(p.additionalProperty)}"` };
+      return { segments: [...segments, String(p.additionalProperty)], message: unknownField(String(p.additionalProperty), schema) };
     case 'enum':
       return { segments, message: `must be one of: ${(p.allowedValues as unknown[]).join(', ')}` };
     case 'const':
       return { segments, message: `must be ${JSON.stringify(p.allowedValue)}` };
+    case 'pattern':
+      // The pattern alone rarely says what is wanted; the field's description does.
+      return { segments, message: `${err.message ?? 'must match its pattern'}${schema?.description ? ` — ${schema.description}` : ''}` };
     default:
       return { segments, message: err.message ?? err.keyword };
   }
@@ -143,7 +181,8 @@ export function loadChannelText(text: string, file: string, env: NodeJS.ProcessE
     problems.push({ file, line: pos.line, column: pos.col, field: fieldName(segments), message: `environment variable ${name} is not set and has no default` });
   }
   const validate = channelValidator();
-  if (!validate(data)) {
+  const valid = validate(data);
+  if (!valid) {
     const seen = new Set<string>();
     for (const err of validate.errors ?? []) {
       if (err.keyword === 'if') continue; // the inner errors say what is wrong
@@ -156,19 +195,17 @@ export function loadChannelText(text: string, file: string, env: NodeJS.ProcessE
       problems.push(problem);
     }
   }
-  if (!problems.length) {
-    const channel = data as unknown as ChannelDefinition;
-    const names = new Set<string>();
-    channel.destinations.forEach((d, i) => {
-      if (names.has(d.name)) {
-        const pos = positionOf(doc, lines, ['destinations', i, 'name']);
-        problems.push({ file, line: pos.line, column: pos.col, field: `destinations[${i}].name`, message: `duplicate destination name "${d.name}"` });
-      }
-      names.add(d.name);
-    });
-  }
+  if (problems.length || !valid) return { problems };
+  const names = new Set<string>();
+  data.destinations.forEach((d, i) => {
+    if (names.has(d.name)) {
+      const pos = positionOf(doc, lines, ['destinations', i, 'name']);
+      problems.push({ file, line: pos.line, column: pos.col, field: `destinations[${i}].name`, message: `duplicate destination name "${d.name}"` });
+    }
+    names.add(d.name);
+  });
   if (problems.length) return { problems };
-  const channel: ChannelDefinition = { ...(data as unknown as ChannelDefinition), file };
+  const channel: ChannelDefinition = { ...data, file };
   sources.set(channel, { doc, lines });
   return { channel, problems };
 }

@@ -6,9 +6,11 @@ import { mapJsonRecord } from '../mappings/index.js';
 import type { MappingIssue } from '../mappings/engine/types.js';
 import { cldPersonKey, toCldPersonInput } from '../mappings/social-care/group.js';
 import { prepareCldRecord } from '../mappings/social-care/cld-validate.js';
+import type { RecordFormatName } from './components.js';
 import type { ChannelDefinition } from './definition.js';
-import { withoutValues, type RecordMapper } from './record-intake.js';
-import { checkRow, normaliseRow, recordValidator, type RecordProblem, type RecordRow } from './records.js';
+import { withoutValues } from '../core/errors.js';
+import { checkRow, normaliseRow, recordValidator } from './records.js';
+import type { RecordMapper, RecordProblem, RecordRow } from '../core/records.js';
 
 export interface RecordFormat {
   /** Normalise and validate one raw row. */
@@ -44,8 +46,12 @@ function generic(channel: ChannelDefinition): RecordFormat {
   };
 }
 
+/** The built-in formats, by every name the specs declare (channels/components.ts). */
+const BUILT_IN: { [N in RecordFormatName]: RecordFormat } = { cld };
+
 export function recordFormatFor(channel: ChannelDefinition): RecordFormat {
-  return channel.pipeline?.recordFormat === 'cld' ? cld : generic(channel);
+  const name = channel.pipeline?.recordFormat;
+  return name ? BUILT_IN[name] : generic(channel);
 }
 
 /** Group input → content to deliver, and what the mapping left out (value-free). */

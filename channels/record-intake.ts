@@ -4,57 +4,16 @@
 // ones; an excluded row never leaves and is only counted.
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { log } from '../server/logger.js';
-import type { MessageStore } from '../server/store/message-store.js';
+import { log } from '../core/logger.js';
+import type { MessageStore } from '../core/store.js';
 import type { ChannelDefinition } from './definition.js';
 import { destinationsFor } from './routing.js';
-import { reasonOf } from './errors.js';
-import type { DeliveryQueue, Envelope } from './queue/types.js';
+import { reasonOf, withoutValues } from '../core/errors.js';
+import type { DeliveryQueue, Envelope } from '../core/queue.js';
 import type { RecordFormat } from './record-formats.js';
-import { exclusionOf, type RecordProblem, type RecordRow } from './records.js';
+import { exclusionOf } from './records.js';
 import { conditionalUrls, retractionFor, type Retraction } from './retraction.js';
-
-/** What a mapping made of one group, and what it left out (value-free warnings). */
-export interface MappedRecord {
-  output: unknown;
-  warnings?: { field: string; reason: string }[];
-}
-
-/** Turns one group's mapping input into the content to deliver (e.g. a FHIR transaction Bundle). */
-export type RecordMapper = (input: unknown) => MappedRecord;
-
-/** A problem with a group that was still sent (e.g. an invalid NHS number left out). */
-export interface RecordWarning {
-  rows: number[];
-  field: string;
-  reason: string;
-}
-
-export interface BatchReport {
-  /** Where the batch came from: a file name, `http`, a view name. */
-  source: string;
-  /** Rows read: accepted + rejectedRows + every excluded row. */
-  rows: number;
-  accepted: number;
-  /** Rows rejected; a row with two problems counts once here and is listed twice below. */
-  rejectedRows: number;
-  /** Each problem of a rejected row (the first MAX_LISTED; `notListed` counts the rest). */
-  rejected: RecordProblem[];
-  /** Groups sent with something left out; `notListed` counts any beyond the first MAX_LISTED. */
-  warnings: RecordWarning[];
-  /** Problems and warnings beyond the listed ones, so a huge bad file keeps a small report. */
-  notListed?: { rejected: number; warnings: number };
-  /** Excluded rows by rule name. */
-  excluded: Record<string, number>;
-  /** Groups stored and queued. */
-  queued: number;
-  /** Groups whose content equals what was last sent for them (not sent again). */
-  unchanged: number;
-  /** Groups that could not be mapped: key position and reason (no content). */
-  failed: { rows: number[]; reason: string }[];
-  /** Retractions queued for records withdrawn or sealed since they were sent. */
-  retracted: number;
-}
+import type { BatchReport, RecordMapper, RecordRow, RecordWarning } from '../core/records.js';
 
 /** Problems and warnings listed in a report; beyond this they are only counted. */
 export const MAX_LISTED = 1000;
@@ -241,11 +200,6 @@ export class RecordIntake {
     await this.opts.queue.publish([envelope]);
     await this.opts.store.setStatus(m.messageId, 'queued', undefined, { destinations: destinationsFor(this.opts.channel, envelope.routingKey) });
   }
-}
-
-/** Mapping and store messages may quote a value ("code "X" is not in…"): reports never do. */
-export function withoutValues(reason: string): string {
-  return reason.replace(/\s*"[^"]*"/g, '');
 }
 
 /**

@@ -5,15 +5,7 @@ import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { ExclusionRule } from './definition.js';
-
-export type RecordRow = Record<string, unknown>;
-
-export interface RecordProblem {
-  /** 1-based row in the source (CSV: the header is row 1, so data starts at 2). */
-  row: number;
-  field: string;
-  reason: string;
-}
+import type { RecordProblem, RecordRow } from '../core/records.js';
 
 const validators = new Map<string, ValidateFunction>();
 

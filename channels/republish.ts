@@ -4,11 +4,11 @@
 // applies; record messages carry their transformed content (a bundle or a retraction).
 import { decodeHl7Bytes } from '../adapters/hl7v2/charset.js';
 import { parseHl7 } from '../adapters/hl7v2/parse.js';
-import type { MessageStore } from '../server/store/message-store.js';
-import type { MessageRecord } from '../server/store/types.js';
+import type { MessageStore } from '../core/store.js';
+import type { MessageRecord } from '../core/store.js';
 import type { ChannelDefinition } from './definition.js';
 import { hl7Envelope } from './hl7-intake.js';
-import type { Envelope } from './queue/types.js';
+import type { Envelope } from '../core/queue.js';
 import { recordEnvelope, RECORD_MESSAGE_TYPES } from './record-intake.js';
 
 export class ContentGoneError extends Error {}

@@ -2,10 +2,8 @@
 // retryable ones back off exponentially (with jitter, so a recovering system is not hit by
 // every queued message at the same instant) until the attempt limit.
 import type { RetryPolicy } from './definition.js';
-import { DeliveryError, reasonOf } from './errors.js';
-import type { DeliveryOutcome } from './queue/types.js';
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 300_000, multiplier: 2 };
+import { DeliveryError, reasonOf } from '../core/errors.js';
+import type { DeliveryOutcome } from '../core/queue.js';
 
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
   const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** Math.max(0, attempt - 1));

@@ -2,9 +2,9 @@
 // channel comes first so one exchange serves every channel, and a destination's `routes`
 // (written relative to its channel, e.g. `hl7v2.ADT.#`) cannot pick up another channel's feed.
 import { nhsNumberOf, patientIdentifiers } from '../adapters/hl7v2/identifiers.js';
-import type { Hl7Message } from '../adapters/hl7v2/parse.js';
+import type { Hl7Message } from '../core/hl7/message.js';
 import { destinationId, type ChannelDefinition } from './definition.js';
-import { topicMatches, type Subscription } from './queue/types.js';
+import { topicMatches, type Subscription } from '../core/queue.js';
 
 /** Routing-key words may not contain dots or be empty. */
 const word = (s: string): string => (s.replace(/[.\s]/g, '_') || '_');

@@ -9,8 +9,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseHl7, type Hl7Message } from '../adapters/hl7v2/parse.js';
-import { MappingError, TramlineError } from '../channels/errors.js';
+import { parseHl7 } from '../adapters/hl7v2/parse.js';
+import type { Hl7Message } from '../core/hl7/message.js';
+import { MappingError, TramlineError } from '../core/errors.js';
 import { hl7Input, jsonInput } from './engine/hl7-input.js';
 import { loadMapping } from './engine/load.js';
 import { displayName } from './engine/source.js';

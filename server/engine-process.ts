@@ -1,15 +1,15 @@
 // Wires one engine process: store, queue (embedded or RabbitMQ), channels, HTTP. This is
 // what `tramline start` and `npm start` run.
 import type { Server } from 'node:http';
-import { EmbeddedQueue } from '../channels/queue/embedded.js';
-import { RabbitQueue } from '../channels/queue/rabbitmq.js';
-import type { DeliveryQueue } from '../channels/queue/types.js';
+import { EmbeddedQueue } from '../adapters/queue/embedded.js';
+import { RabbitQueue } from '../adapters/queue/rabbitmq.js';
+import type { DeliveryQueue } from '../core/queue.js';
 import type { ChannelDefinition } from '../channels/definition.js';
 import { Engine } from '../channels/engine.js';
 import { formatProblem, loadChannelFolder } from '../channels/load.js';
 import { channelMappings } from '../channels/mapping-refs.js';
 import { HttpError } from './http/errors.js';
-import type { Config } from './config.js';
+import type { Config } from '../core/config.js';
 import { createAdminParts } from './api/admin.js';
 import { HeadPublisher, headIntervalMs } from './audit/head.js';
 import { instrumentEngine, type Instrumented } from './audit/instrument.js';
@@ -17,10 +17,10 @@ import { ENGINE_ACTOR } from './audit/message-audit.js';
 import { createApp } from './http/app.js';
 import { createInboundRouter } from '../adapters/http/inbound.js';
 import { createSandboxFhirParts } from './fhir/engine-mount.js';
-import { log } from './logger.js';
+import { log } from '../core/logger.js';
 import { publishUntilDisconnect } from './publish-until-disconnect.js';
 import { scheduleRetention } from './retention/prune.js';
-import { openStore, type OpenedStore } from './store/open-store.js';
+import { openStore, type OpenedStore } from './open-store.js';
 
 export interface RunningEngine {
   engine: Engine;

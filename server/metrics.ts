@@ -2,7 +2,7 @@
 // delivery latency, queue depth (read on scrape) and the default process metrics. Fed by the
 // same observers as the audit trail, so the engine itself needs no metric calls.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DeliveryQueue, Delivery, DeliveryOutcome, Envelope } from '../channels/queue/types.js';
+import type { DeliveryQueue, Delivery, DeliveryOutcome, Envelope } from '../core/queue.js';
 import type { MessageStoreObserver } from './audit/store-observer.js';
 
 export interface MetricsOptions {

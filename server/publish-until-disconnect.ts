@@ -5,7 +5,7 @@
 // the connection drops: the message is already in the store, so the intake ACKs it from there
 // (or NAKs, per `whenQueueDown`) and the backlog queues it on reconnection. If the broker did get
 // the first copy, the destination's idempotency key (the message id) absorbs the second.
-import type { DeliveryQueue } from '../channels/queue/types.js';
+import type { DeliveryQueue } from '../core/queue.js';
 
 export interface ConnectionWatch {
   readonly connected: boolean;

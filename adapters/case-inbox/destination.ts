@@ -5,11 +5,11 @@
 // for everything that queued up while the previous insert was under way, written as SQL text
 // directly (PostgreSQL: one array parameter per column) rather than through the query builder.
 import { sql, type Kysely } from 'kysely';
-import type { CaseInboxDestinationConfig } from '../../channels/definition.js';
-import { DeliveryError } from '../../channels/errors.js';
-import type { Envelope } from '../../channels/queue/types.js';
-import { bulkInsert, type TypedColumns } from '../../server/store/bulk-sql.js';
-import { openDatabase, type Db } from '../../server/store/db.js';
+import type { CaseInboxDestinationConfig } from './spec.js';
+import { DeliveryError } from '../../core/errors.js';
+import type { Envelope } from '../../core/queue.js';
+import { bulkInsert, type TypedColumns } from '../store/bulk-sql.js';
+import { openDatabase, type Db } from '../store/db.js';
 import type { Destination } from '../types.js';
 import { extractInboxFacts } from './extract.js';
 

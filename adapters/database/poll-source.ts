@@ -4,10 +4,10 @@
 // the batch is stored, so a crash re-reads at most the last batch (and the intake recognises
 // what it already sent).
 import { sql, type Kysely } from 'kysely';
-import type { DatabaseSourceConfig } from '../../channels/definition.js';
-import { reasonOf } from '../../channels/errors.js';
-import { log } from '../../server/logger.js';
-import { openDatabase, type Db } from '../../server/store/db.js';
+import type { DatabaseSourceConfig } from './spec.js';
+import { reasonOf } from '../../core/errors.js';
+import { log } from '../../core/logger.js';
+import { openDatabase, type Db } from '../store/db.js';
 
 export interface Watermark {
   watermark: string;

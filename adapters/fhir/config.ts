@@ -1,32 +1,8 @@
-// Settings of a `type: fhir` destination (schemas/channel.schema.json is the authority; these
-// types mirror it after defaults). Secrets are never in the channel file: only the names of
-// the environment variables (or the key file) that hold them.
+// Settings of a FHIR destination adapter: what a `type: fhir` block sets (adapters/fhir/spec.ts)
+// plus how withdrawn records are retracted (the channel's `pipeline.retract`).
+import type { FhirAuth } from './spec.js';
 
-export type FhirAuth =
-  | { type: 'none' }
-  | { type: 'bearer'; /** Environment variable holding the token. */ tokenEnv: string }
-  | {
-      type: 'oauth2-client-credentials';
-      tokenUrl: string;
-      clientId: string;
-      /** Environment variable holding the client secret. */
-      clientSecretEnv: string;
-      scope?: string;
-      /** How the secret is sent: HTTP Basic (RFC 6749's default) or form fields. */
-      clientAuthentication: 'basic' | 'post';
-    }
-  | {
-      type: 'smart-backend';
-      tokenUrl: string;
-      clientId: string;
-      /** PEM (PKCS#8) private key file, or the environment variable holding the PEM. */
-      privateKeyFile?: string;
-      privateKeyEnv?: string;
-      algorithm: 'RS384' | 'ES384';
-      /** `kid` of the key in the JWKS registered with the server. */
-      keyId?: string;
-      scope: string;
-    };
+export type { FhirAuth } from './spec.js';
 
 export type RetractionMode = 'entered-in-error' | 'delete';
 

@@ -2,7 +2,7 @@
 // a timeout on every call, the access token on every request, one retry with a fresh token
 // after a 401, and failures turned into DeliveryErrors.
 import { Client, type RequestOptions } from 'fhir-kit-client';
-import { DeliveryError } from '../../channels/errors.js';
+import { DeliveryError } from '../../core/errors.js';
 import { deliveryErrorFor, statusOf } from './errors.js';
 import type { TokenSource } from './token-source.js';
 

@@ -5,8 +5,8 @@
 // 4xx are permanent with the server's OperationOutcome in the error's detail. Envelopes with
 // header `kind: retraction` (channels/retraction.ts) retract what was published instead.
 import type { Bundle } from 'fhir/r4.js';
-import { DeliveryError } from '../../channels/errors.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import { DeliveryError } from '../../core/errors.js';
+import type { Envelope } from '../../core/queue.js';
 import type { Destination } from '../types.js';
 import { DEFAULT_FHIR_SETTINGS, type FhirDestinationSettings, type RetractionMode } from './config.js';
 import { FhirConnection } from './connection.js';

@@ -3,7 +3,7 @@
 // fetch throws TimeoutError / TypeError for timeouts and connection failures. Reasons keep
 // issue codes and trimmed diagnostics only; the whole OperationOutcome goes in `detail`.
 import type { OperationOutcome } from 'fhir/r4.js';
-import { DeliveryError } from '../../channels/errors.js';
+import { DeliveryError } from '../../core/errors.js';
 import { describeResponse, isRetryableStatus, retryAfterMs } from '../http/classify.js';
 
 interface FhirKitError {

@@ -4,7 +4,7 @@
 // reference data (the council's Organization, practitioners) is left alone. Resources are named by literal (`EpisodeOfCare/123`) or conditional
 // reference (`EpisodeOfCare?identifier=system|value`), as the publishing bundle keyed them.
 import type { Bundle, FhirResource } from 'fhir/r4.js';
-import { DeliveryError } from '../../channels/errors.js';
+import { DeliveryError } from '../../core/errors.js';
 import type { RetractionMode } from './config.js';
 import type { FhirConnection } from './connection.js';
 import { statusOf } from './errors.js';

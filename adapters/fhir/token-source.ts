@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT, type CryptoKey } from 'jose';
-import { ConfigError, DeliveryError } from '../../channels/errors.js';
+import { ConfigError, DeliveryError } from '../../core/errors.js';
 import { describeResponse, isRetryableStatus, retryAfterMs } from '../http/classify.js';
 import type { FhirAuth } from './config.js';
 

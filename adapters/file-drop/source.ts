@@ -12,11 +12,11 @@
 import { closeSync, constants, createReadStream, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, writeFileSync, type ReadStream, type Stats } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { FileSourceConfig } from '../../channels/definition.js';
-import type { BatchReport } from '../../channels/record-intake.js';
-import { log } from '../../server/logger.js';
+import type { FileSourceConfig } from './spec.js';
+import { log } from '../../core/logger.js';
 import { freeArchivePath, REPORT_SUFFIX } from './names.js';
 import { formatOf, NotAnExtract, readExtract, type ExtractCharset, type ExtractFormat } from './read.js';
+import type { BatchReport } from '../../core/records.js';
 
 /** Where rows go: one batch per file, fed a row at a time. */
 export interface ExtractSink {

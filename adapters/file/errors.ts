@@ -1,6 +1,6 @@
 // Disk errors: which ones can clear by themselves and which need a person. Permanent
 // failures dead-letter at once and are replayed once fixed; the rest back off and retry.
-import { DeliveryError } from '../../channels/errors.js';
+import { DeliveryError } from '../../core/errors.js';
 
 /**
  * Permissions, a read-only file system, a path that is not a folder, a name the file system

@@ -1,6 +1,6 @@
 // File names from a template. Placeholder values are reduced to safe characters, so a
 // sender's control id can never climb out of the folder or make an unusable name.
-import type { Envelope } from '../../channels/queue/types.js';
+import type { Envelope } from '../../core/queue.js';
 import { parseHl7 } from '../hl7v2/parse.js';
 
 export const DEFAULT_FILE_NAME = '{messageId}.hl7';

@@ -2,10 +2,9 @@
 // sending and receiving parties swap, MSA-2 echoes the original MSH-10, and an ERR segment
 // explains any error in v2.5 style (ERR-2 location, ERR-3 table 0357 code, ERR-4, ERR-8).
 import { randomUUID } from 'node:crypto';
-import { ParseError } from '../../channels/errors.js';
-import { DEFAULT_SEPARATORS, escapeHl7, type Separators } from './escape.js';
-import { Hl7Message } from './parse.js';
-import { parseHl7Path } from './path.js';
+import { ParseError } from '../../core/errors.js';
+import { DEFAULT_SEPARATORS, escapeHl7, type Separators } from '../../core/hl7/escape.js';
+import { accessorPath, Hl7Message } from '../../core/hl7/message.js';
 
 export type AckCode = 'AA' | 'AE' | 'AR' | 'CA' | 'CE' | 'CR';
 export type AckCondition = 'AL' | 'NE' | 'ER' | 'SU';
@@ -102,13 +101,13 @@ function segment(fields: string[], seps: Separators): string {
 function errorLocation(location: string, seps: Separators): string | undefined {
   let p;
   try {
-    p = parseHl7Path(location);
+    p = accessorPath(location);
   } catch {
     return undefined;
   }
-  const parts = [p.segment, String(p.occurrence)];
-  if (p.field > 0) parts.push(String(p.field));
-  if (p.field > 0 && (p.repetition !== undefined || p.component !== undefined)) parts.push(String(p.repetition ?? 1));
+  const parts = [p.segment as string, String(p.occurrence ?? 1)];
+  if (p.field !== undefined) parts.push(String(p.field));
+  if (p.field !== undefined && (p.repetition !== undefined || p.component !== undefined)) parts.push(String(p.repetition ?? 1));
   if (p.component !== undefined) parts.push(String(p.component));
   if (p.subcomponent !== undefined) parts.push(String(p.subcomponent));
   return parts.join(seps.component);

@@ -2,7 +2,7 @@
 // read MSH-18 from the raw bytes first and then decode the whole message with iconv-lite.
 import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
-import { ParseError } from '../../channels/errors.js';
+import { ParseError } from '../../core/errors.js';
 import { peekMshFields } from './peek.js';
 
 export interface DecodedHl7 {

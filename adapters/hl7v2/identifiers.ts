@@ -1,6 +1,8 @@
 // Patient identifiers from PID-3 (CX data type), with the NHS number recognised however the
 // sender flags it: CX.5 `NH`, `NH{status:01}`, or only CX.4 `NHS`.
-import { fieldAt, lazySegmentViews, type Hl7Message } from './parse.js';
+import type { Hl7Message } from '../../core/hl7/message.js';
+import { fieldAt } from '../../core/hl7/model.js';
+import { lazySegmentViews } from '../../core/hl7/views.js';
 
 export interface PatientIdentifier {
   value: string;

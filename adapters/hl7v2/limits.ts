@@ -5,9 +5,8 @@
 // below these limits, so a segment shorter than the smallest per-segment limit cannot break
 // any of them and is not looked at: for ordinary messages the check is one length comparison
 // per segment.
-import { ParseError } from '../../channels/errors.js';
-import type { Hl7Message } from './parse.js';
-// parse.ts imports the error builders below; this module needs only its types.
+import { ParseError } from '../../core/errors.js';
+import type { Hl7Message } from '../../core/hl7/message.js';
 
 export interface Hl7Limits {
   /** Segments per message. */

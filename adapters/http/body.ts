@@ -1,6 +1,6 @@
 // The request body for one envelope: JSON with the message's metadata, or the HL7 v2 text
 // itself encoded in the character set its MSH-18 declares (as an MLLP peer would get it).
-import type { Envelope } from '../../channels/queue/types.js';
+import type { Envelope } from '../../core/queue.js';
 import { encodeHl7Text, encodingFor, peekCharset } from '../hl7v2/charset.js';
 import { parseHl7 } from '../hl7v2/parse.js';
 

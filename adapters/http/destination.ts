@@ -1,9 +1,9 @@
 // HTTP destination: sends each message to a case system's REST endpoint with Node's fetch.
 // Retries are the dispatcher's job; this class only says whether one can help. The
 // Idempotency-Key header (the message id) lets the receiver drop redeliveries.
-import type { HttpAuth, HttpDestinationConfig } from '../../channels/definition.js';
-import { ConfigError, DeliveryError } from '../../channels/errors.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import type { HttpAuth, HttpDestinationConfig } from './spec.js';
+import { ConfigError, DeliveryError } from '../../core/errors.js';
+import type { Envelope } from '../../core/queue.js';
 import type { Destination } from '../types.js';
 import { requestBody } from './body.js';
 import { describeResponse, isRetryableStatus, operationOutcomeIssues, retryAfterMs } from './classify.js';

@@ -2,8 +2,9 @@
 // Answers 202 with the batch report (rows rejected by row, field and reason; counts of
 // excluded and queued); problems with the request itself get a FHIR OperationOutcome.
 import express, { type RequestHandler, type Response, type Router } from 'express';
-import type { BatchReport } from '../../channels/record-intake.js';
-import { bodyErrorDetail, verifyJsonDepth } from '../../server/http/request-checks.js';
+
+import { bodyErrorDetail, verifyJsonDepth } from './request-checks.js';
+import type { BatchReport } from '../../core/records.js';
 
 export interface InboundIntake {
   ingest(records: unknown[], origin: { source: string; firstRow?: number }): Promise<BatchReport>;

@@ -3,9 +3,9 @@
 // otherwise be matched to the wrong message) and the next send reconnects.
 import net from 'node:net';
 import tls from 'node:tls';
-import { DeliveryError } from '../../channels/errors.js';
+import { DeliveryError } from '../../core/errors.js';
 import { decodeHl7Bytes, encodeHl7Text, peekCharset } from '../hl7v2/charset.js';
-import { unescapeHl7, DEFAULT_SEPARATORS, type Separators } from '../hl7v2/escape.js';
+import { unescapeHl7, DEFAULT_SEPARATORS, type Separators } from '../../core/hl7/escape.js';
 import { MllpDecoder, encodeFrame } from './framing.js';
 
 export interface MllpClientOptions {

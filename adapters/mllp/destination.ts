@@ -3,9 +3,9 @@
 // receiver rejects this message). One pipelined client per destination, reused.
 import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
-import type { MllpDestinationConfig } from '../../channels/definition.js';
-import { ConfigError, DeliveryError } from '../../channels/errors.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import type { MllpDestinationConfig } from './spec.js';
+import { ConfigError, DeliveryError } from '../../core/errors.js';
+import type { Envelope } from '../../core/queue.js';
 import type { Destination } from '../types.js';
 import { MllpClient, parseAckCode, type AckSummary } from './client.js';
 

@@ -3,7 +3,7 @@
 // arrival order, as MLLP senders match replies to requests by position.
 import net from 'node:net';
 import tls from 'node:tls';
-import { log } from '../../server/logger.js';
+import { log } from '../../core/logger.js';
 import { peekControlId } from '../hl7v2/peek.js';
 import { MllpDecoder, encodeFrame } from './framing.js';
 

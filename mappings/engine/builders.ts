@@ -12,7 +12,8 @@
 // source; every value and child function is passed in as an argument. Nothing a mapping
 // file says is ever run as code.
 import { isEmpty } from './values.js';
-import type { RunContext } from './compile.js';
+import type { RunContext } from './compiled.js';
+import { append } from './lists.js';
 
 type Run = (ctx: RunContext) => unknown;
 
@@ -98,14 +99,4 @@ export function pipelineRunner(read: Run, steps: readonly ((v: unknown) => unkno
   steps.forEach((_, i) => body.push(`  v = r${i}(v);`, '  if (isEmpty(v)) return undefined;'));
   body.push('  return v;', '} catch (e) {', '  return failed(ctx, e);', '}', '};');
   return specialised({ isEmpty, read, failed, ...children(steps) }, body);
-}
-
-/**
- * Add `v` to a list that may not exist yet. Most lists a mapping builds hold one item, and
- * a `[v]` literal is sized for it where `[]` + push() reserves 17 slots.
- */
-export function append(list: unknown[] | undefined, v: unknown): unknown[] {
-  if (list === undefined) return [v];
-  list.push(v);
-  return list;
 }

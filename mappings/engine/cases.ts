@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
-import { reasonOf } from '../../channels/errors.js';
+import { reasonOf } from '../../core/errors.js';
 import { loadMapping } from './load.js';
 import { hl7Input, jsonInput } from './hl7-input.js';
 import { diffJson } from './diff.js';

@@ -1,71 +1,26 @@
 // Compiles a mapping's YAML nodes into closures. Every node becomes a function of a small
 // run context (the input and an array of named slots), so running a mapping walks no YAML,
 // parses no paths and looks nothing up by name.
-import { MappingError } from '../../channels/errors.js';
-import { materializeSegment, type LazySegment } from '../../adapters/hl7v2/parse.js';
+import { MappingError } from '../../core/errors.js';
+import { materializeSegment, type LazySegment } from '../../core/hl7/model.js';
+import { argumentProblem } from '../functions/args.js';
 import { getFunction } from '../functions/index.js';
 import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
 import { compileCondition, compileWhere, type Predicate } from './conditions.js';
 import { isEmpty, PENDING } from './values.js';
-import { append, listBuilder, objectBuilder, pipelineRunner } from './builders.js';
-import { compileHl7Path, compileHl7PathFirst, levelOf, parseHl7MappingPath, type Hl7Level } from './hl7-path.js';
-import type { SegmentSource } from './hl7-input.js';
+import { listBuilder, objectBuilder, pipelineRunner } from './builders.js';
+import { append } from './lists.js';
+import type { Binding, Compiled, ExpressionCompiler, RunContext, Scope } from './compiled.js';
+import { parseHl7Path } from '../../core/hl7/path.js';
+import { compileHl7Path, compileHl7PathFirst, levelOf, type Hl7Level } from './hl7-path.js';
 import { InvalidValueError } from './invalid-value.js';
 import { checkJsonPath, compileJsonPath } from './json-path.js';
 import { describePath, failurePlace, joinSources, jsonItems, type ResourceFrame, type Source } from './describe.js';
 import { isMap, isScalar, isSeq, lineOf, mapEntries, resolve, seqItems, type SourceFile } from './source.js';
-import type { InputKind, MappingIssue } from './types.js';
+import type { InputKind } from './types.js';
 
 export { isEmpty, PENDING } from './values.js';
-
-export interface RunContext {
-  hl7?: SegmentSource;
-  data?: unknown;
-  slots: unknown[];
-  issues: MappingIssue[];
-}
-
-export interface Compiled {
-  run: (ctx: RunContext) => unknown;
-  /** False for constants: an object whose every dynamic field is empty is left out. */
-  dynamic: boolean;
-  /** Gives undefined or a non-empty value, never '', [] or {}: readers skip isEmpty(). */
-  clean?: boolean;
-  /** A list whose items are spread into the enclosing array ($forEach, $items). */
-  spread?: boolean;
-  /** For HL7 values: what the value is, so `@.1` can be checked when it becomes a loop item. */
-  level?: Hl7Level;
-  /** The value is a list of matches ($many, $list), not one (possibly array-shaped) HL7 value. */
-  isList?: boolean;
-  /** The input it reads, for messages: `PV1-19.1`, `PV1-19.1 or PV1-50.1`, `$.person.id`. */
-  source?: Source;
-}
-
-interface ItemBinding {
-  slot: number;
-  level: Hl7Level;
-  /** What the loop goes over (`PV1-7`, `$.events[*]`), so `@` paths can be named in full. */
-  source?: Source;
-}
-
-/** A name a mapping can read with `$var` or `${…}`. */
-export interface Binding {
-  slot: number;
-  level?: Hl7Level;
-  isList?: boolean;
-  /** Holds a whole segment whose fields may still be text: parsed when read with `$var`. */
-  lazySegment?: boolean;
-  /** The input the value is read from (Compiled.source), for messages. */
-  source?: Source;
-}
-
-export interface Scope {
-  names: ReadonlyMap<string, Binding>;
-  item?: ItemBinding;
-  /** Segment id → slot of the segment being looped over (so `AL1-3` reads the current AL1). */
-  segments: ReadonlyMap<string, number>;
-}
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const VALUE_SOURCES = ['$path', '$var', '$const', '$first', '$list', '$template'] as const;
@@ -78,7 +33,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 
 
-export class MappingCompiler {
+export class MappingCompiler implements ExpressionCompiler {
   slotCount = 0;
   private useDepth = 0;
 
@@ -410,7 +365,7 @@ export class MappingCompiler {
     if (this.input === 'hl7v2') {
       let parsed;
       try {
-        parsed = parseHl7MappingPath(pathText);
+        parsed = parseHl7Path(pathText);
       } catch (e) {
         this.fail(node, target, (e as Error).message);
       }
@@ -418,15 +373,15 @@ export class MappingCompiler {
       const readItem = item ? (slots: unknown[]) => slots[item.slot] : undefined;
       const reboundSlot = !parsed.relative && parsed.occurrence === undefined ? scope.segments.get(parsed.segment as string) : undefined;
       const rebound = reboundSlot === undefined ? undefined : (slots: unknown[]) => slots[reboundSlot];
-      let fn;
+      let fn, firstFn;
       try {
         fn = compileHl7Path(parsed, item?.level, readItem, rebound);
+        firstFn = compileHl7PathFirst(parsed, item?.level, readItem, rebound);
       } catch (e) {
-        this.fail(node, target, (e as Error).message);
+        this.fail(node, target, `"${pathText}": ${(e as Error).message}`);
       }
       const level = levelOf(parsed, item?.level);
       const loopSegment = !parsed.relative && parsed.field === undefined && parsed.occurrence === undefined ? parsed.segment : undefined;
-      const firstFn = compileHl7PathFirst(parsed, item?.level, readItem, rebound);
       if (level === 'segment' && !keepLazy) {
         // Whole segments leave path code here (loop items, values, function arguments):
         // parse the fields still held as text, so whatever reads them sees a plain view.
@@ -645,7 +600,9 @@ export class MappingCompiler {
         this.fail(stepNode, target, '$fn steps are a function name or { name: argument(s) }');
       }
       const fn = getFunction(name);
-      if (!fn) this.fail(stepNode, target, `unknown function "${name}" (see mappings/README.md for the library)`);
+      if (!fn) this.fail(stepNode, target, `unknown function "${name}" (see docs/components.md#mapping-functions for the library)`);
+      const problem = argumentProblem(fn, args);
+      if (problem) this.fail(stepNode, target, problem);
       try {
         steps.push(fn.bind(args, this.env));
       } catch (e) {

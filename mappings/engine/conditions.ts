@@ -3,7 +3,7 @@
 import { text } from '../functions/types.js';
 import { compileHl7ItemKey, type Hl7Level } from './hl7-path.js';
 import { compileJsonItemKey } from './json-path.js';
-import type { MappingCompiler, RunContext, Scope } from './compile.js';
+import type { ExpressionCompiler, RunContext, Scope } from './compiled.js';
 import { isEmpty } from './values.js';
 import { isMap, isScalar, isSeq, mapEntries, resolve, seqItems } from './source.js';
 
@@ -16,7 +16,7 @@ function truthy(v: unknown): boolean {
 }
 
 /** `$when` conditions: a value (truthy), a value with a test, or $and/$or/$not. */
-export function compileCondition(c: MappingCompiler, raw: unknown, target: string, scope: Scope): Predicate {
+export function compileCondition(c: ExpressionCompiler, raw: unknown, target: string, scope: Scope): Predicate {
   const node = resolve(c.src, raw);
   if (isScalar(node) && typeof node.value === 'boolean') {
     const b = node.value;
@@ -50,7 +50,7 @@ export function compileCondition(c: MappingCompiler, raw: unknown, target: strin
   return (ctx) => test(run(ctx));
 }
 
-function compileTest(c: MappingCompiler, op: string, argNode: unknown, target: string): (v: unknown) => boolean {
+function compileTest(c: ExpressionCompiler, op: string, argNode: unknown, target: string): (v: unknown) => boolean {
   const arg = c.js(argNode);
   const str = (v: unknown) => (v === undefined || v === null ? undefined : (text(v) ?? (typeof v === 'boolean' ? String(v) : undefined)));
   switch (op) {
@@ -74,7 +74,7 @@ function compileTest(c: MappingCompiler, op: string, argNode: unknown, target: s
 }
 
 /** Declarative `$where` filters on loop items / path matches. */
-export function compileWhere(c: MappingCompiler, raw: unknown, target: string, level: Hl7Level): (item: unknown) => boolean {
+export function compileWhere(c: ExpressionCompiler, raw: unknown, target: string, level: Hl7Level): (item: unknown) => boolean {
   const node = resolve(c.src, raw);
   if (!isMap(node)) c.fail(node, target, "$where is a mapping such as { 'CX.5': NH }");
   const preds: ((item: unknown) => boolean)[] = [];

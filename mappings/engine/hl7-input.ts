@@ -1,7 +1,9 @@
 // The input an HL7 v2 mapping reads: the parsed message (its JSON view is built segment by
 // segment as the mapping reads them) plus the MSH values most mappings need, as `$var` names.
-import { DEFAULT_SEPARATORS, type Separators } from '../../adapters/hl7v2/escape.js';
-import { lazySegmentViews, type Hl7Message, type Hl7View, type LazySegment } from '../../adapters/hl7v2/parse.js';
+import { DEFAULT_SEPARATORS, type Separators } from '../../core/hl7/escape.js';
+import type { Hl7Message } from '../../core/hl7/message.js';
+import type { Hl7View, LazySegment } from '../../core/hl7/model.js';
+import { lazySegmentViews } from '../../core/hl7/views.js';
 import type { MappingInput } from './types.js';
 
 /**

@@ -4,11 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { MappingError } from '../../channels/errors.js';
+import { MappingError } from '../../core/errors.js';
 import { getCodeMap, type CodeMap } from '../functions/codemap-store.js';
 import type { BindEnv } from '../functions/types.js';
-import { MappingCompiler, PENDING, type Binding, type Compiled, type RunContext, type Scope } from './compile.js';
-import { parseHl7MappingPath } from './hl7-path.js';
+import { MappingCompiler, PENDING } from './compile.js';
+import type { Binding, Compiled, RunContext, Scope } from './compiled.js';
+import { parseHl7Path } from '../../core/hl7/path.js';
 import { segmentSource } from './hl7-input.js';
 import { displayName, isMap, lineOf, mapEntries, nodeAt, readSource, resolve, type SourceFile } from './source.js';
 import { HL7_BUILTIN_FIELDS, HL7_BUILTIN_VARS, type CompiledMapping, type InputKind, type MappingInput, type MappingResult } from './types.js';
@@ -83,7 +84,7 @@ function readsWholeSegment(src: SourceFile, node: unknown): boolean {
   const path = entries.find(([k]) => k === '$path')?.[1] as { value?: unknown } | undefined;
   if (!path || typeof path.value !== 'string' || entries.some(([k]) => k === '$fn' || k === '$many' || k === '$where')) return false;
   try {
-    const parsed = parseHl7MappingPath(path.value);
+    const parsed = parseHl7Path(path.value);
     return !parsed.relative && parsed.field === undefined;
   } catch {
     return false; // compiling the let reports the bad path

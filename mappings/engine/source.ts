@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair } from 'yaml';
-import { MappingError } from '../../channels/errors.js';
+import { MappingError } from '../../core/errors.js';
 import { compactString } from './compact-strings.js';
 
 export interface SourceFile {

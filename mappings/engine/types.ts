@@ -1,6 +1,7 @@
 // Public shapes of compiled mappings. A mapping is compiled once (loadMapping) and then run
 // as a plain function per message: no file access, no I/O, no shared mutable state.
-import type { Hl7Message, Hl7View } from '../../adapters/hl7v2/parse.js';
+import type { Hl7Message } from '../../core/hl7/message.js';
+import type { Hl7View } from '../../core/hl7/model.js';
 
 export type InputKind = 'hl7v2' | 'json';
 
@@ -13,7 +14,7 @@ export interface MappingInput {
   kind: InputKind;
   /** The parsed message; its JSON view is built only for the segments the mapping reads. */
   message?: Hl7Message;
-  /** A whole JSON view (adapters/hl7v2 toView), used when no `message` is given. */
+  /** A whole JSON view (core/hl7 toView), used when no `message` is given. */
   view?: Hl7View;
   data?: unknown;
   vars?: Record<string, unknown>;

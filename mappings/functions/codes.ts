@@ -1,6 +1,8 @@
 // Code map lookups: `{ codemap: <name> }` translates a code through mappings/codemaps/<name>.yaml.
 import { InvalidValueError } from '../engine/invalid-value.js';
-import { stringArg, text, type MappingFunction } from './types.js';
+import { Type } from '@sinclair/typebox';
+import { Choice } from '../../core/component.js';
+import { Args, stringArg, text, type MappingFunction } from './types.js';
 
 export const codeFunctions: MappingFunction[] = [
   {
@@ -8,6 +10,11 @@ export const codeFunctions: MappingFunction[] = [
     description:
       'Translate a code through mappings/codemaps/<name>.yaml. A missing code gives the map\'s `default`, else follows its `unmapped` rule (error, omit, keep).',
     usage: '{ codemap: hl7-0001-gender }  |  { codemap: [nhs-number-verification-status, omit] }',
+    args: Args(
+      [Type.String({ title: 'name', minLength: 1, description: 'Code map: codemaps/<name>.yaml beside the mapping, else the shipped one.' })],
+      [{ ...Choice(['error', 'omit', 'keep']), title: 'unmapped', description: "What to do with a code the map lacks, instead of the map's own `unmapped` rule." }],
+    ),
+    returns: 'code or coding',
     examples: [
       { input: 'F', args: ['hl7-0001-gender'], output: 'female' },
       { input: '2', args: ['hl7-0001-gender'], output: 'female' },
@@ -26,9 +33,6 @@ export const codeFunctions: MappingFunction[] = [
       const name = stringArg('codemap', args, 0);
       const map = env.codemap(name);
       const override = args[1];
-      if (override !== undefined && override !== 'error' && override !== 'omit' && override !== 'keep') {
-        throw new Error('function codemap: the second argument (what to do with an unmapped code) must be error, omit or keep');
-      }
       const unmapped = (override ?? map.unmapped) as 'error' | 'omit' | 'keep';
       return (value) => {
         const code = text(value)?.trim();

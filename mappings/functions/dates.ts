@@ -2,7 +2,7 @@
 // time, so it gets the Europe/London offset in force at that moment (GMT +00:00 or BST
 // +01:00), worked out with Intl rather than a date library.
 import { InvalidValueError } from '../engine/invalid-value.js';
-import { noArgs, text, type MappingFunction } from './types.js';
+import { Args, text, type MappingFunction } from './types.js';
 
 interface Hl7Timestamp {
   year: string;
@@ -195,6 +195,8 @@ export function recordDateToFhir(raw: string): string {
 export const dateFunctions: MappingFunction[] = [
   {
     name: 'date',
+    args: Args([]),
+    returns: 'FHIR date',
     description: 'A record date (YYYY-MM-DD, UK DD/MM/YYYY or YYYYMMDD; a time part is dropped) → FHIR date, range-checked.',
     examples: [
       { input: '2026-07-15', output: '2026-07-15' },
@@ -204,8 +206,7 @@ export const dateFunctions: MappingFunction[] = [
       { input: '31/02/2026', error: 'day 31' },
       { input: '07-15-2026', error: 'not a date' },
     ],
-    bind(args) {
-      noArgs('date', args);
+    bind() {
       return (value) => {
         const t = text(value);
         return t === undefined ? undefined : recordDateToFhir(t);
@@ -214,6 +215,8 @@ export const dateFunctions: MappingFunction[] = [
   },
   {
     name: 'hl7Date',
+    args: Args([]),
+    returns: 'FHIR date',
     description: 'HL7 TS/DT → FHIR date (time of day dropped, precision kept).',
     examples: [
       { input: '19651213', output: '1965-12-13' },
@@ -223,8 +226,7 @@ export const dateFunctions: MappingFunction[] = [
       { input: '20230229', error: 'day 29' },
       { input: '', output: undefined },
     ],
-    bind(args) {
-      noArgs('hl7Date', args);
+    bind() {
       return (value) => {
         const t = text(value);
         return t === undefined ? undefined : hl7ToFhirDate(t);
@@ -233,6 +235,8 @@ export const dateFunctions: MappingFunction[] = [
   },
   {
     name: 'hl7DateTime',
+    args: Args([]),
+    returns: 'FHIR dateTime (or date)',
     description: 'HL7 TS/DTM → FHIR dateTime; local times get the Europe/London offset (GMT/BST).',
     examples: [
       { input: '202601151030', output: '2026-01-15T10:30:00+00:00' },
@@ -248,8 +252,7 @@ export const dateFunctions: MappingFunction[] = [
       { input: '2026-07-15', error: 'not an HL7 date/time' },
       { input: '202607152500', error: 'hour 25' },
     ],
-    bind(args) {
-      noArgs('hl7DateTime', args);
+    bind() {
       return (value) => {
         const t = text(value);
         return t === undefined ? undefined : hl7ToFhirDateTime(t);

@@ -3,7 +3,9 @@
 // `PID-5` or `@` inside `$forEach: PID-11`.
 import type { CodeMap } from './codemap-store.js';
 import { postcodeOf } from './postcode.js';
-import { text, type BindEnv, type MappingFunction } from './types.js';
+import { Choice } from '../../core/component.js';
+import { Type } from '@sinclair/typebox';
+import { Args, text, type BindEnv, type MappingFunction } from './types.js';
 
 type Repetition = unknown[];
 
@@ -32,7 +34,6 @@ function mapped(map: CodeMap, code: string | undefined): unknown {
 
 function bindName(args: unknown[], env: BindEnv): (value: unknown) => unknown {
   const kind = args[0] ?? 'xpn';
-  if (kind !== 'xpn' && kind !== 'xcn') throw new Error('function hl7Name: argument must be xpn (default) or xcn');
   // XCN carries the person's id in component 1, so its name parts sit one place later.
   const o = kind === 'xcn' ? 1 : 0;
   const typeAt = kind === 'xcn' ? 10 : 7;
@@ -61,6 +62,8 @@ export const hl7TypeFunctions: MappingFunction[] = [
     name: 'hl7Name',
     description: 'XPN (or XCN with argument `xcn`) → HumanName: family, given, prefix, suffix, use from table 0200.',
     usage: 'hl7Name  |  { hl7Name: xcn }',
+    args: Args([], [{ ...Choice(['xpn', 'xcn']), title: 'type', description: 'The HL7 data type of the value: xpn (default) or xcn.' }]),
+    returns: 'HumanName',
     examples: [
       {
         input: [['SMITH'], ['FREDRICA'], ['J'], [''], ['MRS'], [''], ['L']],
@@ -77,6 +80,8 @@ export const hl7TypeFunctions: MappingFunction[] = [
   },
   {
     name: 'hl7Address',
+    args: Args([]),
+    returns: 'Address',
     description: 'XAD → Address: lines, city, district (county), postcode, country, use/type from table 0190.',
     examples: [
       {
@@ -92,8 +97,7 @@ export const hl7TypeFunctions: MappingFunction[] = [
       },
       { input: [['1 High St'], [''], ['Leeds'], [''], ['LS1 1AA'], [''], ['M']], output: { type: 'postal', line: ['1 High St'], city: 'Leeds', postalCode: 'LS1 1AA' } },
     ],
-    bind(args, env) {
-      if (args.length) throw new Error('function hl7Address takes no arguments');
+    bind(_args, env) {
       const uses = env.codemap('hl7-0190-address-use');
       return (value) => {
         const rep = asRepetition(value);
@@ -120,6 +124,8 @@ export const hl7TypeFunctions: MappingFunction[] = [
   },
   {
     name: 'hl7Telecom',
+    args: Args([]),
+    returns: 'ContactPoint',
     description: 'XTN → ContactPoint: system from equipment type (phone, email, fax, pager), use from table 0201 (CP → mobile).',
     examples: [
       { input: [['+441234567890']], output: { system: 'phone', value: '+441234567890' } },
@@ -127,8 +133,7 @@ export const hl7TypeFunctions: MappingFunction[] = [
       { input: [[''], ['NET'], ['Internet'], ['ann@example.org']], output: { system: 'email', value: 'ann@example.org', use: 'home' } },
       { input: [[''], ['WPN'], ['PH'], [''], ['44'], ['1632'], ['960456'], ['22']], output: { system: 'phone', value: '+44 1632 960456 ext. 22', use: 'work' } },
     ],
-    bind(args, env) {
-      if (args.length) throw new Error('function hl7Telecom takes no arguments');
+    bind(_args, env) {
       const uses = env.codemap('hl7-0201-telecom-use');
       return (value) => {
         const rep = asRepetition(value);
@@ -158,6 +163,8 @@ export const hl7TypeFunctions: MappingFunction[] = [
     description:
       'CE/CWE → CodeableConcept: identifier, text and coding system (names such as I10, ICD10, SCT, OPCS4 via codemap coding-systems), plus the alternate code. Optional argument: the system name to assume when none is sent.',
     usage: 'hl7Coding  |  { hl7Coding: ICD10 }',
+    args: Args([], [Type.String({ title: 'system', description: 'Coding system name to assume when the value names none (e.g. ICD10).' })]),
+    returns: 'CodeableConcept',
     examples: [
       {
         input: [['J03.0'], ['Streptococcal tonsillitis'], ['I10']],
@@ -193,10 +200,11 @@ export const hl7TypeFunctions: MappingFunction[] = [
     name: 'hl7Component',
     description: 'Component n (1-based, first subcomponent) of a repetition, for use in `$fn` chains on a whole repetition.',
     usage: '{ hl7Component: 4 }',
+    args: Args([Type.Integer({ title: 'n', minimum: 1, description: 'Component number, 1-based.' })]),
+    returns: 'text',
     examples: [{ input: [['2139'], [''], [''], ['VISITID']], args: [4], output: 'VISITID' }],
     bind(args) {
       const n = Number(args[0]);
-      if (!Number.isInteger(n) || n < 1) throw new Error('function hl7Component: argument must be a component number ≥ 1');
       return (value) => {
         const rep = asRepetition(value);
         return rep ? comp(rep, n) : undefined;

@@ -4,7 +4,7 @@
 import { hash } from 'node:crypto';
 import { v5 as uuidv5Reference } from 'uuid';
 import { remembered } from '../engine/remembered.js';
-import { stringArg, text, type MappingFunction } from './types.js';
+import { Args, stringArg, text, TextArg, type MappingFunction } from './types.js';
 
 /** Tramline's UUID v5 namespace (fixed forever: changing it changes every generated id). */
 export const TRAMLINE_UUID_NAMESPACE = '5b0c6a52-3f0e-5d8a-9b8e-6a1f0c2d7e41';
@@ -51,6 +51,8 @@ export const idFunctions: MappingFunction[] = [
     name: 'uuid5',
     description: 'UUID v5 of "<kind>|<value>" (a list value is joined with |) in the Tramline namespace.',
     usage: '{ uuid5: Patient }',
+    args: Args([TextArg('kind', 'What the id is for, e.g. Patient: the same value gives different ids for different kinds.')]),
+    returns: 'UUID',
     examples: [
       { input: 'https://fhir.nhs.uk/Id/nhs-number|9434765919', args: ['Patient'], output: deterministicUuid('Patient', 'https://fhir.nhs.uk/Id/nhs-number|9434765919') },
       { input: '', args: ['Patient'], output: undefined },
@@ -67,6 +69,8 @@ export const idFunctions: MappingFunction[] = [
     name: 'urnUuid',
     description: 'Like uuid5 but returns `urn:uuid:<uuid>`, ready for Bundle.entry.fullUrl and references.',
     usage: '{ urnUuid: Patient }',
+    args: Args([TextArg('kind', 'What the id is for, e.g. Patient: the same value gives different ids for different kinds.')]),
+    returns: 'urn:uuid:…',
     examples: [
       { input: 'RCB|12345', args: ['Patient'], output: `urn:uuid:${deterministicUuid('Patient', 'RCB|12345')}` },
       { input: ['RCB', '12345'], args: ['Patient'], output: `urn:uuid:${deterministicUuid('Patient', 'RCB|12345')}` },

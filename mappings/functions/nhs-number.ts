@@ -1,7 +1,7 @@
 // NHS number: ten digits, the last a Modulus 11 check digit (weights 10..2; 11 → 0; 10 is
 // never valid). Spaces and hyphens, as in the displayed `943 476 5919`, are removed.
 import { InvalidValueError } from '../engine/invalid-value.js';
-import { noArgs, text, type MappingFunction } from './types.js';
+import { Args, text, type MappingFunction } from './types.js';
 
 const WEIGHTS = [10, 9, 8, 7, 6, 5, 4, 3, 2];
 
@@ -29,6 +29,8 @@ export function isValidNhsNumber(raw: string): boolean {
 export const nhsNumberFunctions: MappingFunction[] = [
   {
     name: 'nhsNumber',
+    args: Args([]),
+    returns: 'NHS number (10 digits)',
     description: 'Normalise an NHS number (drop spaces/hyphens) and require a valid Modulus 11 check digit.',
     examples: [
       { input: '9434765919', output: '9434765919' },
@@ -39,8 +41,7 @@ export const nhsNumberFunctions: MappingFunction[] = [
       { input: '12345', error: 'not 10 digits' },
       { input: '', output: undefined },
     ],
-    bind(args) {
-      noArgs('nhsNumber', args);
+    bind() {
       return (value) => {
         const t = text(value);
         if (t === undefined) return undefined;
@@ -54,14 +55,15 @@ export const nhsNumberFunctions: MappingFunction[] = [
   },
   {
     name: 'isNhsNumber',
+    args: Args([]),
+    returns: 'boolean',
     description: 'true when the value is a valid NHS number (Modulus 11), else false; never fails.',
     examples: [
       { input: '9912003888', output: true },
       { input: '9912003889', output: false },
       { input: undefined, output: false },
     ],
-    bind(args) {
-      noArgs('isNhsNumber', args);
+    bind() {
       return (value) => {
         const t = text(value);
         return t !== undefined && isValidNhsNumber(t);

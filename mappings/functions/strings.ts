@@ -2,20 +2,24 @@
 import { identifierSearch } from '../../adapters/fhir/search-token.js';
 import { InvalidValueError } from '../engine/invalid-value.js';
 import { postcodeOf } from './postcode.js';
-import { noArgs, stringArg, text, type MappingFunction } from './types.js';
+import { Args, stringArg, text, TextArg, type MappingFunction } from './types.js';
+import { Type } from '@sinclair/typebox';
 
+/** A function of a text value with no arguments (the compiler checks there are none). */
 function simple(
   name: string,
   description: string,
   examples: MappingFunction['examples'],
   op: (s: string) => unknown,
+  returns = 'text',
 ): MappingFunction {
   return {
     name,
     description,
+    args: Args([]),
+    returns,
     examples,
-    bind(args) {
-      noArgs(name, args);
+    bind() {
       return (value) => {
         const t = text(value);
         return t === undefined ? undefined : op(t);
@@ -55,21 +59,21 @@ export const stringFunctions: MappingFunction[] = [
     if (['y', 'yes', 'true', '1'].includes(v)) return true;
     if (['n', 'no', 'false', '0'].includes(v)) return false;
     throw new InvalidValueError('not a yes/no value');
-  }),
+  }, 'boolean'),
   simple('integer', 'Whole number from text; anything else is invalid.', [
     { input: '42', output: 42 },
     { input: '4.5', error: 'not a whole number' },
   ], (s) => {
     if (!/^\s*-?\d+\s*$/.test(s)) throw new InvalidValueError('not a whole number');
     return Number(s);
-  }),
+  }, 'number'),
   simple('decimal', 'Decimal number from text; anything else is invalid.', [
     { input: '12.50', output: 12.5 },
     { input: 'abc', error: 'not a number' },
   ], (s) => {
     if (!/^\s*-?\d+(\.\d+)?\s*$/.test(s)) throw new InvalidValueError('not a number');
     return Number(s);
-  }),
+  }, 'number'),
   simple('uriComponent', 'Percent-encode for use inside a URL query (e.g. conditional references).', [
     { input: 'a b|c', output: 'a%20b%7Cc' },
   ], encodeURIComponent),
@@ -81,6 +85,8 @@ export const stringFunctions: MappingFunction[] = [
     name: 'identifierSearch',
     description: 'From [system, value]: `Type?identifier=system|value` for a conditional upsert (no type: `identifier=…` for ifNoneExist). Commas, bars and backslashes in either part are escaped as FHIR search requires, and &, #, +, %, spaces and non-ASCII percent-encoded, so the search matches that one identifier.',
     usage: '{ identifierSearch: Patient }',
+    args: Args([], [Type.String({ title: 'resourceType', pattern: '^[A-Z][A-Za-z]+$', description: 'FHIR resource type to search, e.g. Patient; leave out for `identifier=…` alone.' })]),
+    returns: 'search text',
     examples: [
       { input: ['https://fhir.nhs.uk/Id/nhs-number', '9434765919'], args: ['Patient'], output: 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919' },
       { input: ['urn:x:ward', 'A&E'], args: ['Location'], output: 'Location?identifier=urn:x:ward|A%26E' },
@@ -103,6 +109,8 @@ export const stringFunctions: MappingFunction[] = [
     name: 'prefix',
     description: 'Put constant text before a present value.',
     usage: '{ prefix: "Ward " }',
+    args: Args([TextArg('text', 'Text to put before the value.')]),
+    returns: 'text',
     examples: [{ input: 'OBS1', args: ['Ward '], output: 'Ward OBS1' }, { input: '', args: ['x'], output: undefined }],
     bind(args) {
       const p = stringArg('prefix', args, 0);
@@ -116,6 +124,8 @@ export const stringFunctions: MappingFunction[] = [
     name: 'suffix',
     description: 'Put constant text after a present value.',
     usage: '{ suffix: " (temporary)" }',
+    args: Args([TextArg('text', 'Text to put after the value.')]),
+    returns: 'text',
     examples: [{ input: 'Bay 2', args: [' (temporary)'], output: 'Bay 2 (temporary)' }],
     bind(args) {
       const p = stringArg('suffix', args, 0);
@@ -129,6 +139,8 @@ export const stringFunctions: MappingFunction[] = [
     name: 'substring',
     description: 'Characters from start (0-based) up to, not including, end.',
     usage: '{ substring: [0, 3] }',
+    args: Args([Type.Integer({ title: 'start', description: 'First character, 0-based.' })], [Type.Integer({ title: 'end', description: 'Character to stop before (default: the end).' })]),
+    returns: 'text',
     examples: [{ input: 'RCB55', args: [0, 3], output: 'RCB' }],
     bind(args) {
       const start = Number(args[0]);
@@ -141,6 +153,8 @@ export const stringFunctions: MappingFunction[] = [
     name: 'replaceText',
     description: 'Replace every occurrence of a literal text (no regular expressions).',
     usage: '{ replaceText: ["-", " "] }',
+    args: Args([TextArg('from', 'Text to replace (not empty).')], [TextArg('to', 'Replacement (default: nothing).')]),
+    returns: 'text',
     examples: [{ input: 'BAY2-6', args: ['-', ' '], output: 'BAY2 6' }],
     bind(args) {
       const from = stringArg('replaceText', args, 0);
@@ -153,6 +167,8 @@ export const stringFunctions: MappingFunction[] = [
     name: 'join',
     description: 'Join the present texts of a list (e.g. from `$many` or `$list`) with a separator.',
     usage: '{ join: " " }',
+    args: Args([], [TextArg('separator', 'Put between the texts (default: nothing).')]),
+    returns: 'text',
     examples: [
       { input: ['RCB', '', 'OBS1', undefined, 'BAY2'], args: [' '], output: 'RCB OBS1 BAY2' },
       { input: [], args: ['-'], output: undefined },

@@ -1,29 +1,28 @@
-// The shape of a named mapping function. Arguments are constants written in the mapping and
-// are checked once when the mapping is compiled (`bind`); the returned closure runs per value.
+// The shape of a named mapping function: its spec (core/component.ts: name, description,
+// arguments, result, examples; docs/components.md is made from it) and its implementation.
+// Arguments are constants written in the mapping, checked once when the mapping is compiled
+// (against the spec's `args`, then by `bind`); the returned closure runs per value.
+import { Type } from '@sinclair/typebox';
+import type { FunctionSpec } from '../../core/component.js';
 import type { CodeMap } from './codemap-store.js';
+
+export { Args } from '../../core/component.js';
 
 export interface BindEnv {
   /** Look up a code map by name (mappings/codemaps/<name>.yaml); throws when unknown. */
   codemap(name: string): CodeMap;
 }
 
-export interface FunctionExample {
-  input: unknown;
-  args?: unknown[];
-  /** Expected result (deep equality); omit together with `error` for undefined. */
-  output?: unknown;
-  /** Expected InvalidValueError message (substring). */
-  error?: string;
+/** An example run: `input` with `args` gives `output` (deep equality; omit with `error` for undefined) or an InvalidValueError with `error` in its message. */
+export type FunctionExample = FunctionSpec['examples'][number];
+
+export interface MappingFunction extends FunctionSpec {
+  bind(args: unknown[], env: BindEnv): (value: unknown) => unknown;
 }
 
-export interface MappingFunction {
-  name: string;
-  /** One line for mappings/README.md and `tramline` help. */
-  description: string;
-  /** How to write the arguments in `$fn`, e.g. `{ codemap: hl7-0001-gender }`. */
-  usage?: string;
-  examples: FunctionExample[];
-  bind(args: unknown[], env: BindEnv): (value: unknown) => unknown;
+/** A text argument (numbers are taken as their text). */
+export function TextArg(title: string, description: string) {
+  return Type.Unsafe<string | number>({ type: ['string', 'number'], title, description });
 }
 
 /** Text of a value read from a path: HL7 structures give their first leaf; '' is nothing. */

@@ -8,7 +8,7 @@
 // vars: idSystemBase, laName (mapping params) and asOf (YYYY-MM-DD, the date statuses are judged at).
 import { parse } from 'csv-parse/sync';
 import type { Bundle } from 'fhir/r4.js';
-import { MappingError } from '../../channels/errors.js';
+import { MappingError } from '../../core/errors.js';
 import { jsonInput } from '../engine/hl7-input.js';
 import type { CompiledMapping, MappingIssue } from '../engine/types.js';
 import { loadMappingById, runMapping } from '../index.js';

@@ -1,6 +1,6 @@
 // Output validation: the FHIR R4 JSON Schema for every resource plus the UK Core rules.
 // Anything found makes a ValidationError listing every issue; such output is never sent.
-import { ValidationError } from '../../channels/errors.js';
+import { ValidationError } from '../../core/errors.js';
 import { BUNDLE_SHELL, checkResourceSchema } from './fhir-schema.js';
 import { checkUkCoreBundle } from './uk-core.js';
 

@@ -2,7 +2,7 @@
 // /metrics handlers, sharing one authenticator (API tokens + JWT) and the audit trail.
 import type { Router, RequestHandler } from 'express';
 import type { ChannelDefinition } from '../../channels/definition.js';
-import type { DeliveryQueue } from '../../channels/queue/types.js';
+import type { DeliveryQueue } from '../../core/queue.js';
 import { listMappings, loadMappingById, runMapping, hl7Input, jsonInput } from '../../mappings/index.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 import { DenialAggregator } from '../audit/denials.js';
@@ -15,9 +15,9 @@ import { loadAuthSettings } from '../auth/settings.js';
 import { TokenStore } from '../auth/tokens.js';
 import { metricsHandlers } from '../http/metrics-route.js';
 import type { EngineMetrics } from '../metrics.js';
-import type { Db } from '../store/db.js';
-import type { MessageStore } from '../store/message-store.js';
-import type { StoreDatabase } from '../store/schema.js';
+import type { Db } from '../../adapters/store/db.js';
+import type { MessageStore } from '../../core/store.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { createEngineFacade, type EngineControl } from './facade.js';
 import { createApiRouter } from './router.js';
 

@@ -1,12 +1,12 @@
 // What the admin API needs from a running engine, behind one small interface so routes can be
 // tested against a real in-process engine (or anything else that keeps the contract).
 import { destinationId, type ChannelDefinition } from '../../channels/definition.js';
-import { reasonOf } from '../../channels/errors.js';
+import { reasonOf } from '../../core/errors.js';
 import { ContentGoneError, envelopeForStored } from '../../channels/republish.js';
-import type { DeliveryQueue } from '../../channels/queue/types.js';
-import type { Db } from '../store/db.js';
-import type { MessageStore } from '../store/message-store.js';
-import type { StoreDatabase } from '../store/schema.js';
+import type { DeliveryQueue } from '../../core/queue.js';
+import type { Db } from '../../adapters/store/db.js';
+import type { MessageStore } from '../../core/store.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { HttpError } from '../http/errors.js';
 import { channelStats, type ChannelStats } from './stats.js';
 

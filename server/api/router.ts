@@ -4,7 +4,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import { requirePermission, principalOf } from '../auth/middleware.js';
 import { jsonErrorHandler, sendError } from '../http/errors.js';
 import { auditRequests, type AuditSink } from '../http/request-audit.js';
-import { noStore, urlHasNul, verifyJsonDepth } from '../http/request-checks.js';
+import { noStore, urlHasNul, verifyJsonDepth } from '../../adapters/http/request-checks.js';
 import { openApiDocument } from './openapi.js';
 import type { ApiRoute, ApiServices, Reply } from './route.js';
 import { auditRoutes } from './routes/audit.js';

@@ -3,8 +3,8 @@
 // sent, filtered, errored (retrying), dead-lettered, and queued now (queue depth).
 import type { Kysely } from 'kysely';
 import { destinationId, type ChannelDefinition } from '../../channels/definition.js';
-import type { DeliveryQueue } from '../../channels/queue/types.js';
-import type { StoreDatabase } from '../store/schema.js';
+import type { DeliveryQueue } from '../../core/queue.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 
 export interface DestinationStats {
   queued: number;

@@ -3,7 +3,7 @@
 // operator; message content never passes through here.
 import type { Command } from 'commander';
 import os from 'node:os';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../../core/config.js';
 import { loadAuditKey } from './key.js';
 import type { AuditEntryInput, AuditOutcome } from './types.js';
 
@@ -31,8 +31,8 @@ function optionValues(opts: Record<string, unknown>): Record<string, unknown> {
 async function write(entry: AuditEntryInput): Promise<void> {
   try {
     // Loaded here, not at CLI start: most commands are not audited.
-    const { openDatabase } = await import('../store/db.js');
-    const { migrateToLatest } = await import('../store/migrations/index.js');
+    const { openDatabase } = await import('../../adapters/store/db.js');
+    const { migrateToLatest } = await import('../../adapters/store/migrations/index.js');
     const { AuditTrail } = await import('./trail.js');
     const config = loadConfig();
     const key = loadAuditKey(config);

@@ -5,7 +5,7 @@
 // off-host, the file copied away) also survive someone who can rewrite this host's files.
 import fs from 'node:fs';
 import path from 'node:path';
-import { log } from '../logger.js';
+import { log } from '../../core/logger.js';
 import { canonicalJson } from './chain.js';
 import type { AuditKey } from './key.js';
 import type { AuditLogTable } from './schema.js';

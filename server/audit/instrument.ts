@@ -1,10 +1,10 @@
 // Puts the audit trail and metrics between the engine and its store and queue: the engine is
 // handed observed versions of both and an onOutcome callback, and is otherwise unchanged.
 import { destinationId, type ChannelDefinition } from '../../channels/definition.js';
-import type { DeliveryQueue } from '../../channels/queue/types.js';
+import type { DeliveryQueue } from '../../core/queue.js';
 import { EngineMetrics, observeQueue } from '../metrics.js';
-import type { OpenedStore } from '../store/open-store.js';
-import type { MessageStore } from '../store/message-store.js';
+import type { OpenedStore } from '../open-store.js';
+import type { MessageStore } from '../../core/store.js';
 import type { AckEvent } from '../../channels/hl7-intake.js';
 import { ENGINE_ACTOR, messageAuditObserver } from './message-audit.js';
 import { observeStore } from './store-observer.js';

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { log } from '../logger.js';
+import { log } from '../../core/logger.js';
 
 const KEY_BYTES = 32;
 

@@ -1,9 +1,9 @@
 // Watch what the engine writes to the message store without changing the engine: the engine
 // is handed a proxy of its store whose writes also tell observers (audit trail, metrics) what
 // happened. Observers see ids, statuses and metadata — never content.
-import { log } from '../logger.js';
-import type { MessageStore } from '../store/message-store.js';
-import type { ContentStage, DestinationStatus, MessageStatus, NewMessage, ReceiveResult } from '../store/types.js';
+import { log } from '../../core/logger.js';
+import type { MessageStore } from '../../core/store.js';
+import type { ContentStage, DestinationStatus, MessageStatus, NewMessage, ReceiveResult } from '../../core/store.js';
 
 export interface MessageStoreObserver {
   received?(message: Omit<NewMessage, 'raw'>, result: ReceiveResult): Promise<void> | void;

@@ -12,10 +12,10 @@
 // up to `lingerMs` for company, so a steady trickle (three entries per message) still shares
 // statements; `append` and `flush` write at once.
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
-import type { DialectName } from '../store/db.js';
-import { bulkInsert, unnestColumns, type TypedColumns } from '../store/bulk-sql.js';
-import { PREPARE } from '../store/pg-prepared.js';
-import { log } from '../logger.js';
+import type { DialectName } from '../../adapters/store/db.js';
+import { bulkInsert, unnestColumns, type TypedColumns } from '../../adapters/store/bulk-sql.js';
+import { PREPARE } from '../../adapters/store/pg-prepared.js';
+import { log } from '../../core/logger.js';
 import { ChainChecker, GENESIS_HASH } from './chain.js';
 import { readPublishedHead } from './head.js';
 import type { AuditKey } from './key.js';

@@ -2,13 +2,13 @@
 // Imported by every command module, so it imports its heavy parts (channel schema validation,
 // queues, the store) only when a command uses them: `tramline --help` loads none of them.
 import type { ChannelDefinition } from '../../channels/definition.js';
-import type { DeliveryQueue } from '../../channels/queue/types.js';
-import { loadConfig, type Config } from '../config.js';
-import type { OpenedStore } from '../store/open-store.js';
+import type { DeliveryQueue } from '../../core/queue.js';
+import { loadConfig, type Config } from '../../core/config.js';
+import type { OpenedStore } from '../open-store.js';
 
 export async function withStore<T>(fn: (opened: OpenedStore, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { openStore } = await import('../store/open-store.js');
+  const { openStore } = await import('../open-store.js');
   const opened = await openStore(config);
   try {
     return await fn(opened, config);
@@ -29,8 +29,8 @@ export async function loadChannelsOrThrow(dir: string): Promise<ChannelDefinitio
 export async function openPublisher(opened: OpenedStore, config: Config, channels: ChannelDefinition[]): Promise<DeliveryQueue> {
   const { subscriptionsOf } = await import('../../channels/routing.js');
   const queue: DeliveryQueue = config.amqpUrl
-    ? new (await import('../../channels/queue/rabbitmq.js')).RabbitQueue({ url: config.amqpUrl, prefix: process.env.TRAMLINE_AMQP_PREFIX || 'tramline' })
-    : new (await import('../../channels/queue/embedded.js')).EmbeddedQueue(opened.db, { keys: opened.keys });
+    ? new (await import('../../adapters/queue/rabbitmq.js')).RabbitQueue({ url: config.amqpUrl, prefix: process.env.TRAMLINE_AMQP_PREFIX || 'tramline' })
+    : new (await import('../../adapters/queue/embedded.js')).EmbeddedQueue(opened.db, { keys: opened.keys });
   await queue.start(channels.filter((c) => c.enabled).flatMap(subscriptionsOf));
   return queue;
 }

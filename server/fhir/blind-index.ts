@@ -4,7 +4,7 @@
 // checked on the unsealed resource). Each row names the content key it was made with, and a
 // search hashes with every listed key, so rotating TRAMLINE_CONTENT_KEY keeps old rows findable.
 import crypto from 'node:crypto';
-import type { ContentKeyRing } from '../store/crypto.js';
+import type { ContentKeyRing } from '../../adapters/store/crypto.js';
 
 export type BlindTag = 'exact' | 'prefix' | 'trigram';
 

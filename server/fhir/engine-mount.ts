@@ -9,7 +9,7 @@ import type { AuditEntryInput } from '../audit/types.js';
 import { recordView } from '../audit/views.js';
 import { principalOf } from '../auth/middleware.js';
 import type { Permission, Principal } from '../auth/roles.js';
-import type { ContentKeyRing } from '../store/crypto.js';
+import type { ContentKeyRing } from '../../adapters/store/crypto.js';
 import { patientIdsOf } from './persons.js';
 import { createFhirRouter } from './router.js';
 import { FhirStore } from './store.js';

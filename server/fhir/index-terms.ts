@@ -2,7 +2,7 @@
 // of its literal references and, for a Patient, its birth date and keyed hashes of its names
 // (blind-index.ts: names are never stored in clear). The resource itself is sealed; these are
 // enough to find it.
-import type { ContentKeyRing } from '../store/crypto.js';
+import type { ContentKeyRing } from '../../adapters/store/crypto.js';
 import { blind, MAX_NAME_PARTS, prefixes, trigrams } from './blind-index.js';
 import { badRequest } from './outcome.js';
 import { findReferences, literalTarget } from './references.js';

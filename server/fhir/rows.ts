@@ -3,7 +3,7 @@
 // the transaction code can call them inside one database transaction.
 import type { Kysely } from 'kysely';
 import type { FhirResource } from 'fhir/r4.js';
-import { open, seal, type ContentKeyRing } from '../store/crypto.js';
+import { open, seal, type ContentKeyRing } from '../../adapters/store/crypto.js';
 import { indexTerms, type IndexTerm } from './index-terms.js';
 import type { FhirDatabase, FhirVersionsTable } from './schema.js';
 

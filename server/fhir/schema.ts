@@ -1,5 +1,5 @@
 // Row shapes of the sandbox FHIR tables (migration 0006) as Kysely sees them.
-import type { SealedColumns } from '../store/schema.js';
+import type { SealedColumns } from '../../adapters/store/schema.js';
 
 export interface FhirResourcesTable {
   resource_type: string;

@@ -2,7 +2,7 @@
 // parameters (`patient`, `subject`, …), Patient's `name`/`family`/`given` (string) and
 // `birthdate` (date), then `_include` / `_revinclude` for a person's record.
 import { sql, type ExpressionBuilder } from 'kysely';
-import type { ContentKeyRing } from '../store/crypto.js';
+import type { ContentKeyRing } from '../../adapters/store/crypto.js';
 import { parseSearchToken, splitSearchValues, unescapeSearchValue } from '../../adapters/fhir/search-token.js';
 import { blindVariants, MAX_PREFIX, MAX_TRIGRAM_TEXT, trigrams } from './blind-index.js';
 import { badRequest, FhirError } from './outcome.js';

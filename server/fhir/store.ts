@@ -4,7 +4,7 @@
 // transactions, so there is one write path.
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import type { Kysely } from 'kysely';
-import type { ContentKeyRing } from '../store/crypto.js';
+import type { ContentKeyRing } from '../../adapters/store/crypto.js';
 import { gone, notFound } from './outcome.js';
 import { currentRow, historyPage, indexOlderPatients, loadCurrent, loadCurrentMany, loadVersion, type FhirKysely, type HistoryPage, type HistoryScope, type StoredVersion } from './rows.js';
 import type { FhirDatabase } from './schema.js';
@@ -16,7 +16,7 @@ export type { EntryResult, HistoryPage, SearchResult, StoredVersion, Transaction
 export class FhirStore {
   private readonly kysely: FhirKysely;
 
-  /** `db` (any opened store database, e.g. `Db<StoreDatabase>`) must be migrated (server/store/migrations, 0006-fhir-resources). */
+  /** `db` (any opened store database, e.g. `Db<StoreDatabase>`) must be migrated (adapters/store/migrations, 0006-fhir-resources). */
   constructor(
     db: { readonly kysely: unknown },
     private readonly keys: ContentKeyRing,

@@ -2,8 +2,8 @@
 // never message content. Unexpected errors are logged by id only and answered with 500.
 import type { ErrorRequestHandler, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { log } from '../logger.js';
-import { bodyErrorDetail } from './request-checks.js';
+import { log } from '../../core/logger.js';
+import { bodyErrorDetail } from '../../adapters/http/request-checks.js';
 
 export class HttpError extends Error {
   constructor(

@@ -2,10 +2,10 @@
 // transformed) is kept. Pruning deletes older content; metadata, history and the audit trail
 // stay. Runs daily in the engine and on demand with `tramline messages prune`.
 import type { ChannelDefinition } from '../../channels/definition.js';
-import { reasonOf } from '../../channels/errors.js';
+import { reasonOf } from '../../core/errors.js';
 import type { AuditActor, AuditEntryInput } from '../audit/types.js';
-import { log } from '../logger.js';
-import type { MessageStore } from '../store/message-store.js';
+import { log } from '../../core/logger.js';
+import type { MessageStore } from '../../core/store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -1,11 +1,11 @@
-// Guard for channels/queue/amqplib-internals.ts: fails on an amqplib upgrade that changes the
+// Guard for adapters/queue/amqplib-internals.ts: fails on an amqplib upgrade that changes the
 // private members the frame coalescing relies on, naming the release it was checked with.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import amqp, { type ChannelModel } from 'amqplib';
-import { AMQPLIB_CHECKED, amqplibInternalsMismatch, coalesceFrameWrites } from '../../channels/queue/amqplib-internals.js';
+import { AMQPLIB_CHECKED, amqplibInternalsMismatch, coalesceFrameWrites } from '../../adapters/queue/amqplib-internals.js';
 import { createTestVhost, type TestVhost } from '../support/rabbit.js';
 
 const require = createRequire(import.meta.url);
@@ -29,7 +29,7 @@ describe('amqplib private members used by coalesceFrameWrites()', () => {
     const mismatch = amqplibInternalsMismatch(model);
     if (mismatch !== undefined) {
       throw new Error(
-        `amqplib ${installed} changed the internals channels/queue/amqplib-internals.ts relies on (checked with amqplib ${AMQPLIB_CHECKED}): ${mismatch}. ` +
+        `amqplib ${installed} changed the internals adapters/queue/amqplib-internals.ts relies on (checked with amqplib ${AMQPLIB_CHECKED}): ${mismatch}. ` +
           'Re-check lib/mux.js and lib/connection.js, then update or remove the frame coalescing and ARCHITECTURE.md.',
       );
     }

@@ -7,9 +7,9 @@ import { MllpClient } from '../../adapters/mllp/client.js';
 import { loadChannelFolder } from '../../channels/load.js';
 import { ROLES, type Role } from '../../server/auth/roles.js';
 import { TokenStore } from '../../server/auth/tokens.js';
-import type { Config } from '../../server/config.js';
+import type { Config } from '../../core/config.js';
 import { runEngine, type RunningEngine } from '../../server/engine-process.js';
-import { dropPostgresSchema, openDatabase } from '../../server/store/db.js';
+import { dropPostgresSchema, openDatabase } from '../../adapters/store/db.js';
 import { freePort } from '../support/engine.js';
 
 export interface ApiEngine {

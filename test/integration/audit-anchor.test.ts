@@ -4,7 +4,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase } from '../../server/store/db.js';
+import { openDatabase } from '../../adapters/store/db.js';
 import { dropAppendOnlyGuards, recomputeChainFrom, truncateAfter } from '../support/audit-tamper.js';
 import { runCli } from '../support/engine.js';
 import { BACKENDS, createBackend } from './store-backends.js';

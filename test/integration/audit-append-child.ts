@@ -3,7 +3,7 @@
 // CLI process would.
 import { AuditKey } from '../../server/audit/key.js';
 import { AuditTrail } from '../../server/audit/trail.js';
-import { openDatabase } from '../../server/store/db.js';
+import { openDatabase } from '../../adapters/store/db.js';
 
 const [url, countText, label, keyHex] = process.argv.slice(2);
 const db = await openDatabase(url);

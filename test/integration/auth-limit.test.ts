@@ -6,7 +6,7 @@ import { describe, expect, test } from '@jest/globals';
 import { loadAuditKey } from '../../server/audit/key.js';
 import { AuditTrail } from '../../server/audit/trail.js';
 import type { AuditRecord } from '../../server/audit/types.js';
-import { openDatabase } from '../../server/store/db.js';
+import { openDatabase } from '../../adapters/store/db.js';
 import { eventually, runCli } from '../support/engine.js';
 import { startApiEngine, type ApiEngine } from './api-engine.js';
 

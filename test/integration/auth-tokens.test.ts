@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Kysely } from 'kysely';
 import type { AuditDatabase } from '../../server/audit/schema.js';
 import { expiryInDays, hashToken, InvalidTokenRequest, TokenStore } from '../../server/auth/tokens.js';
-import type { Db } from '../../server/store/db.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import type { Db } from '../../adapters/store/db.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
 
 describe.each(BACKENDS)('API tokens (%s)', (name) => {

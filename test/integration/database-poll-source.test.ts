@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { DatabasePollSource, watermarkStore } from '../../adapters/database/poll-source.js';
-import { openStore, type OpenedStore } from '../../server/store/open-store.js';
+import { openStore, type OpenedStore } from '../../server/open-store.js';
 import { dropPg, PG_BASE, uniquePgUrl } from '../support/db.js';
 
 const caseDbUrl = uniquePgUrl('casedb');

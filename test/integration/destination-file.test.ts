@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FileDestination, TEMP_PREFIX } from '../../adapters/file/destination.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import type { Envelope } from '../../core/queue.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 import { adtEnvelope, deliveryFailure } from '../support/delivery.js';
 

@@ -1,7 +1,7 @@
 // HTTP destination against a real HTTP server in its own process, answering per a script.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { HttpDestination, type HttpDestinationOptions } from '../../adapters/http/destination.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import type { Envelope } from '../../core/queue.js';
 import { freePort } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 import { startHttpPeer, type HttpPeer } from '../support/http-peer.js';

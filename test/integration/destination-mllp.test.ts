@@ -9,7 +9,7 @@ import { decodeHl7Bytes } from '../../adapters/hl7v2/charset.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 import { MllpDestination, type MllpDestinationOptions } from '../../adapters/mllp/destination.js';
 import { MllpServer } from '../../adapters/mllp/server.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import type { Envelope } from '../../core/queue.js';
 import { freePort } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 import { adtEnvelope, deliveryFailure } from '../support/delivery.js';

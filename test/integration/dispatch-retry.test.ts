@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Destination } from '../../adapters/types.js';
 import { createDispatcher } from '../../channels/dispatch.js';
-import { DeliveryError } from '../../channels/errors.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import { DeliveryError } from '../../core/errors.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
+import type { Envelope } from '../../core/queue.js';
 import { backoffDelay, outcomeForFailure } from '../../channels/retry.js';
-import { openStore, type OpenedStore } from '../../server/store/open-store.js';
+import { openStore, type OpenedStore } from '../../server/open-store.js';
 import { eventually } from '../support/engine.js';
 
 /** A destination whose behaviour the test scripts: fail with `failures` in order, then succeed. */

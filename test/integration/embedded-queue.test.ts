@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
-import type { Delivery, DeliveryOutcome, Envelope } from '../../channels/queue/types.js';
-import { parseContentKeys } from '../../server/store/crypto.js';
-import type { Db } from '../../server/store/db.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
+import type { Delivery, DeliveryOutcome, Envelope } from '../../core/queue.js';
+import { parseContentKeys } from '../../adapters/store/crypto.js';
+import type { Db } from '../../adapters/store/db.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
 
 const keys = parseContentKeys(`q1:${crypto.randomBytes(32).toString('base64')}`);

@@ -12,8 +12,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import type { Bundle, EpisodeOfCare, OperationOutcome } from 'fhir/r4.js';
 import { exportPKCS8, generateKeyPair, jwtVerify, type CryptoKey } from 'jose';
 import { FhirDestination, type FhirFailureDetail } from '../../adapters/fhir/index.js';
-import { DeliveryError } from '../../channels/errors.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import { DeliveryError } from '../../core/errors.js';
+import type { Envelope } from '../../core/queue.js';
 import { ALICE, BOB, COUNCIL_EVENT, COUNCIL_PERSON, personBundle, type PersonCase } from '../support/fhir-fixtures.js';
 import { SANDBOX_HOOK_TIMEOUT_MS, startFhirSandbox, type FhirSandboxProcess } from '../support/fhir-sandbox-process.js';
 

@@ -14,11 +14,11 @@ import { runInNewContext } from 'node:vm';
 import { readExtract } from '../../adapters/file-drop/read.js';
 import { FileDropSource, type FileDropConfig } from '../../adapters/file-drop/source.js';
 import type { ChannelDefinition } from '../../channels/definition.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
+import type { Envelope } from '../../core/queue.js';
 import { recordFormatFor, recordMapperFor } from '../../channels/record-formats.js';
 import { MAX_LISTED, RecordIntake } from '../../channels/record-intake.js';
-import { openStore, type OpenedStore } from '../../server/store/open-store.js';
+import { openStore, type OpenedStore } from '../../server/open-store.js';
 import { eventually, ROOT } from '../support/engine.js';
 
 const SAMPLE = readFileSync(path.join(ROOT, 'channels/examples/extracts/cld-sample.csv'), 'utf8');

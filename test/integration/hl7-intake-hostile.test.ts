@@ -8,15 +8,16 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Hl7Intake, type AckEvent } from '../../channels/hl7-intake.js';
 import type { ChannelDefinition, MllpSourceConfig } from '../../channels/definition.js';
 import { BacklogPublisher } from '../../channels/backlog.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
-import type { DeliveryQueue, Envelope } from '../../channels/queue/types.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
+import type { DeliveryQueue, Envelope } from '../../core/queue.js';
 import { encodeFrame, MllpDecoder } from '../../adapters/mllp/framing.js';
 import { MllpServer } from '../../adapters/mllp/server.js';
 import { observeQueue } from '../../server/metrics.js';
-import { parseContentKeys } from '../../server/store/crypto.js';
-import type { Db } from '../../server/store/db.js';
-import { MessageStore } from '../../server/store/message-store.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import { parseContentKeys } from '../../adapters/store/crypto.js';
+import type { Db } from '../../adapters/store/db.js';
+import { SqlMessageStore } from '../../adapters/store/message-store.js';
+import type { MessageStore } from '../../core/store.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
 
 const ring = parseContentKeys(`k:${crypto.randomBytes(32).toString('base64')}`);
@@ -111,7 +112,7 @@ describe.each(BACKENDS)('HL7 intake of hostile input on %s', (backendName) => {
   beforeAll(async () => {
     backend = createBackend(backendName);
     db = await backend.openMigrated();
-    store = new MessageStore(db, ring);
+    store = new SqlMessageStore(db, ring);
     queue = new EmbeddedQueue(db, { keys: ring });
     await queue.start([{ destination: 'sink', bindings: ['#'], concurrency: 1 }]);
     observed = observeQueue(queue, (e) => published.push(...e));

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DeliveryError, ParseError } from '../../channels/errors.js';
+import { DeliveryError, ParseError } from '../../core/errors.js';
 import { ackForUnparseable, buildAck } from '../../adapters/hl7v2/ack.js';
 import { decodeHl7Bytes } from '../../adapters/hl7v2/charset.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';

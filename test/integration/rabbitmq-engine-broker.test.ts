@@ -7,8 +7,8 @@
 // Each outage is lived through by two engines at once, one per mode.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
-import { openDatabase } from '../../server/store/db.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import { openDatabase } from '../../adapters/store/db.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { dropPg, inboxRowsAtLeast, uniquePgUrl } from '../support/db.js';
 import { eventually, killAllEngines, prepareEngine, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { adt } from '../support/hl7.js';

@@ -1,8 +1,8 @@
 // RabbitQueue against the real local broker: routing, retries, dead letters, replay, depth.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import amqp from 'amqplib';
-import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
-import type { Delivery, DeliveryOutcome, Envelope } from '../../channels/queue/types.js';
+import { RabbitQueue } from '../../adapters/queue/rabbitmq.js';
+import type { Delivery, DeliveryOutcome, Envelope } from '../../core/queue.js';
 import { createTestVhost, waitFor, type TestVhost } from '../support/rabbit.js';
 
 let vhost: TestVhost;

@@ -3,8 +3,8 @@
 // publishes in flight are confirmed after all, nothing is lost. The broker is a private node of
 // this file; the shared one must come out untouched.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { PublishAbortedError, RabbitQueue } from '../../channels/queue/rabbitmq.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import { PublishAbortedError, RabbitQueue } from '../../adapters/queue/rabbitmq.js';
+import type { Envelope } from '../../core/queue.js';
 import { brokerRun, createTestVhost, expectSharedBrokerUntouchedSince, waitFor, type TestVhost } from '../support/rabbit.js';
 import { startPrivateRabbit, type PrivateRabbit } from '../support/rabbit-node.js';
 

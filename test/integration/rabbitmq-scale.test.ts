@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
-import type { Delivery, DeliveryOutcome, Envelope } from '../../channels/queue/types.js';
+import { RabbitQueue } from '../../adapters/queue/rabbitmq.js';
+import type { Delivery, DeliveryOutcome, Envelope } from '../../core/queue.js';
 import { createTestVhost, waitFor, type TestVhost } from '../support/rabbit.js';
 
 let vhost: TestVhost;

@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { FileDropSource } from '../../adapters/file-drop/source.js';
 import type { ChannelDefinition } from '../../channels/definition.js';
-import { EmbeddedQueue } from '../../channels/queue/embedded.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
+import type { Envelope } from '../../core/queue.js';
 import { recordFormatFor } from '../../channels/record-formats.js';
 import { RecordIntake } from '../../channels/record-intake.js';
-import { openStore, type OpenedStore } from '../../server/store/open-store.js';
+import { openStore, type OpenedStore } from '../../server/open-store.js';
 import { eventually } from '../support/engine.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-records-'));

@@ -5,9 +5,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dropPostgresSchema, openDatabase, type Db } from '../../server/store/db.js';
-import { migrateToLatest } from '../../server/store/migrations/index.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import { dropPostgresSchema, openDatabase, type Db } from '../../adapters/store/db.js';
+import { migrateToLatest } from '../../adapters/store/migrations/index.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { PG_BASE } from '../support/db.js';
 
 export const BACKENDS = ['sqlite', 'postgres'] as const;

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { CompiledQuery, sql } from 'kysely';
-import { dialectOf, dropPostgresSchema, openDatabase } from '../../server/store/db.js';
-import { PREPARE } from '../../server/store/pg-prepared.js';
+import { dialectOf, dropPostgresSchema, openDatabase } from '../../adapters/store/db.js';
+import { PREPARE } from '../../adapters/store/pg-prepared.js';
 import { PG_BASE } from '../support/db.js';
 
 

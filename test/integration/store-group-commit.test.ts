@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Kysely, Transaction } from 'kysely';
-import type { Db } from '../../server/store/db.js';
-import { GroupCommitter, ItemFailure } from '../../server/store/group-commit.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import type { Db } from '../../adapters/store/db.js';
+import { GroupCommitter, ItemFailure } from '../../adapters/store/group-commit.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
 
 describe.each(BACKENDS)('GroupCommitter on %s', (backendName) => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { loadContentKeys } from '../../server/store/crypto.js';
+import { loadContentKeys } from '../../adapters/store/crypto.js';
 
 describe('loadContentKeys', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tramline-keys-'));

@@ -3,11 +3,12 @@
 // both stores, including a delivery recorded before the intake's 'queued' write lands.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { parseContentKeys } from '../../server/store/crypto.js';
-import type { Db } from '../../server/store/db.js';
-import { MessageStore } from '../../server/store/message-store.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
-import type { MessageStatus } from '../../server/store/types.js';
+import { parseContentKeys } from '../../adapters/store/crypto.js';
+import type { Db } from '../../adapters/store/db.js';
+import { SqlMessageStore } from '../../adapters/store/message-store.js';
+import type { MessageStore } from '../../core/store.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
+import type { MessageStatus } from '../../core/store.js';
 import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
 
 const ring = parseContentKeys(`a:${crypto.randomBytes(32).toString('base64')}`);
@@ -21,7 +22,7 @@ describe.each(BACKENDS)('message status from destinations on %s', (backendName) 
   beforeAll(async () => {
     backend = createBackend(backendName);
     db = await backend.openMigrated();
-    store = new MessageStore(db, ring);
+    store = new SqlMessageStore(db, ring);
   });
 
   afterAll(async () => {

@@ -2,12 +2,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { sql } from 'kysely';
-import { parseContentKeys } from '../../server/store/crypto.js';
-import type { Db } from '../../server/store/db.js';
-import { MessageStore } from '../../server/store/message-store.js';
-import { migrateToLatest } from '../../server/store/migrations/index.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
-import type { NewMessage } from '../../server/store/types.js';
+import { parseContentKeys } from '../../adapters/store/crypto.js';
+import type { Db } from '../../adapters/store/db.js';
+import { SqlMessageStore } from '../../adapters/store/message-store.js';
+import type { MessageStore } from '../../core/store.js';
+import { migrateToLatest } from '../../adapters/store/migrations/index.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
+import type { NewMessage } from '../../core/store.js';
 import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
 
 const keyA = crypto.randomBytes(32);
@@ -43,7 +44,7 @@ describe.each(BACKENDS)('MessageStore on %s', (backendName) => {
   beforeAll(async () => {
     backend = createBackend(backendName);
     db = await backend.openMigrated();
-    store = new MessageStore(db, ring);
+    store = new SqlMessageStore(db, ring);
   });
 
   afterAll(async () => {
@@ -117,7 +118,7 @@ describe.each(BACKENDS)('MessageStore on %s', (backendName) => {
 
   test('concurrent receives through separate connections still store exactly one', async () => {
     const other = await backend.open();
-    const otherStore = new MessageStore(other, ring);
+    const otherStore = new SqlMessageStore(other, ring);
     try {
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (i % 2 ? store : otherStore).receive(adt({ controlId: 'RACE-2' }))),
@@ -157,12 +158,12 @@ describe.each(BACKENDS)('MessageStore on %s', (backendName) => {
 
   test('wrong or missing key fails to decrypt; rotated keys keep old content readable', async () => {
     const { id } = await store.receive(adt());
-    const wrongKey = new MessageStore(db, parseContentKeys(`a:${keyB.toString('base64')}`));
+    const wrongKey = new SqlMessageStore(db, parseContentKeys(`a:${keyB.toString('base64')}`));
     await expect(wrongKey.readContent(id, 'raw')).rejects.toThrow(/could not be decrypted with key "a"/);
-    const unknownKey = new MessageStore(db, parseContentKeys(`b:${keyB.toString('base64')}`));
+    const unknownKey = new SqlMessageStore(db, parseContentKeys(`b:${keyB.toString('base64')}`));
     await expect(unknownKey.readContent(id, 'raw')).rejects.toThrow(/content key "a" is not configured/);
 
-    const rotated = new MessageStore(db, parseContentKeys(`b:${keyB.toString('base64')},a:${keyA.toString('base64')}`));
+    const rotated = new SqlMessageStore(db, parseContentKeys(`b:${keyB.toString('base64')},a:${keyA.toString('base64')}`));
     expect((await rotated.readContent(id, 'raw'))?.toString()).toBe(ADT);
     const fresh = await rotated.receive(adt());
     const row = await db.kysely.selectFrom('message_content').select('key_id').where('message_id', '=', fresh.id).executeTakeFirstOrThrow();

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { loadAuditKey } from '../../server/audit/key.js';
 import { devKeySet } from '../../server/auth/dev-issuer.js';
-import { loadConfig } from '../../server/config.js';
-import { openStore } from '../../server/store/open-store.js';
+import { loadConfig } from '../../core/config.js';
+import { openStore } from '../../server/open-store.js';
 import { freePort, runCli } from '../support/engine.js';
 
 const dirs: string[] = [];

@@ -1,7 +1,7 @@
 // Unique PostgreSQL schemas per test run, so runs never collide; the test fails (not skips)
 // when PostgreSQL is unreachable.
 import { randomBytes } from 'node:crypto';
-import { dropPostgresSchema, openDatabase } from '../../server/store/db.js';
+import { dropPostgresSchema, openDatabase } from '../../adapters/store/db.js';
 import { eventually } from './engine.js';
 
 export const PG_BASE = process.env.TRAMLINE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -1,8 +1,8 @@
 // Shared by the destination tests: an envelope as the engine would hand a destination, and
 // the DeliveryError a failed delivery must reject with.
 import { expect } from '@jest/globals';
-import { DeliveryError } from '../../channels/errors.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import { DeliveryError } from '../../core/errors.js';
+import type { Envelope } from '../../core/queue.js';
 import { adt } from './hl7.js';
 
 export function adtEnvelope(controlId: string, nhsNumber: string, body = adt({ controlId, nhsNumber })): Envelope {

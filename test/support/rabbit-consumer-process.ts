@@ -1,7 +1,7 @@
 // A stand-alone engine process for crash tests: consumes one destination and reports every
 // delivery on stdout (`seen <messageId> <seq> <time>`) before acking it, so a parent can kill -9
 // it at any moment and still know what it handled. Pipes to a parent are synchronous on Linux.
-import { RabbitQueue } from '../../channels/queue/rabbitmq.js';
+import { RabbitQueue } from '../../adapters/queue/rabbitmq.js';
 
 const url = process.env.RABBIT_URL as string;
 const prefix = process.env.RABBIT_PREFIX as string;

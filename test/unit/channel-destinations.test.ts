@@ -6,7 +6,7 @@ import { isRetryableFsError } from '../../adapters/file/errors.js';
 import { describeResponse, isRetryableStatus, retryAfterMs } from '../../adapters/http/classify.js';
 import { checkAck } from '../../adapters/mllp/destination.js';
 import { formatProblem, loadChannelText } from '../../channels/load.js';
-import { DeliveryError } from '../../channels/errors.js';
+import { DeliveryError } from '../../core/errors.js';
 
 const channel = (destination: string) => `id: adt-out
 source:
@@ -72,12 +72,12 @@ describe('destination blocks in channel files', () => {
     const lines = loadChannelText(text, 'http.yaml').problems.map(formatProblem);
     expect(lines).toEqual(
       expect.arrayContaining([
-        'http.yaml:8:5 destinations[0].url: must match pattern "^https?://[^\\s]+$"',
+        'http.yaml:8:5 destinations[0].url: must match pattern "^https?://[^\\s]+$" — Endpoint URL (http:// or https://).',
         'http.yaml:9:5 destinations[0].method: must be one of: POST, PUT, PATCH',
         'http.yaml:10:5 destinations[0].format: must be one of: json, hl7',
         'http.yaml:11:5 destinations[0].timeoutMs: must be >= 1',
-        'http.yaml:15:7 destinations[0].auth.password: unknown field "password"',
-        'http.yaml:12:5 destinations[0].auth: missing required field "passwordEnv"',
+        'http.yaml:15:7 destinations[0].auth.password: unknown field "password" (allowed: username, passwordEnv)',
+        'http.yaml:12:5 destinations[0].auth: missing required field "passwordEnv" — Name of the environment variable holding the password.',
       ]),
     );
   });
@@ -91,9 +91,9 @@ describe('destination blocks in channel files', () => {
     const lines = loadChannelText(text, 'h2.yaml').problems.map(formatProblem);
     expect(lines).toEqual(
       expect.arrayContaining([
-        'h2.yaml:6:5 destinations[0]: missing required field "url"',
-        'h2.yaml:8:5 destinations[0].colour: unknown field "colour"',
-        'h2.yaml:9:5 destinations[0].auth: missing required field "tokenEnv"',
+        'h2.yaml:6:5 destinations[0]: missing required field "url" — Endpoint URL (http:// or https://).',
+        'h2.yaml:8:5 destinations[0].colour: unknown field "colour" (allowed: url, method, format, headers, auth, timeoutMs, name, routes, filter, retry, concurrency)',
+        'h2.yaml:9:5 destinations[0].auth: missing required field "tokenEnv" — Name of the environment variable holding the token.',
       ]),
     );
   });
@@ -107,7 +107,7 @@ describe('destination blocks in channel files', () => {
     const lines = loadChannelText(text, 'mllp.yaml').problems.map(formatProblem);
     expect(lines).toEqual(
       expect.arrayContaining([
-        'mllp.yaml:6:5 destinations[0]: missing required field "host"',
+        'mllp.yaml:6:5 destinations[0]: missing required field "host" — Downstream host.',
         'mllp.yaml:8:5 destinations[0].port: must be <= 65535',
         'mllp.yaml:9:5 destinations[0].responseTimeoutMs: must be >= 1',
       ]),
@@ -127,7 +127,7 @@ describe('destination blocks in channel files', () => {
     expect(lines).toEqual(
       expect.arrayContaining([
         'tls.yaml:10:5 destinations[0].tls: must have property keyFile when property certFile is present',
-        'tls.yaml:12:7 destinations[0].tls.verify: unknown field "verify"',
+        'tls.yaml:12:7 destinations[0].tls.verify: unknown field "verify" (allowed: caFile, certFile, keyFile, servername)',
       ]),
     );
     const ok = loadChannelText(text.replace('      verify: false\n', '      keyFile: /etc/tramline/client.key\n'), 'tls.yaml');
@@ -139,12 +139,12 @@ describe('destination blocks in channel files', () => {
     const bad = (fileName: string) =>
       loadChannelText(channel(`  - name: drop\n    type: file\n    directory: /srv/drop\n    fileName: "${fileName}"\n`), 'file.yaml').problems.map(formatProblem);
     const prefix = 'file.yaml:9:5 destinations[0].fileName: must match pattern';
-    expect(bad('sub/{messageId}.hl7')).toEqual([`${prefix} "^[^/\\\\]+$"`]);
-    expect(bad('fixed.hl7')).toEqual([`${prefix} "\\{(messageId|controlId)\\}"`]);
-    expect(bad('{messageId}-{nhsNumber}.hl7')).toEqual([`${prefix} "^(?:[^{}]|\\{(?:messageId|controlId|messageType|receivedAt)\\})*$"`]);
+    expect(bad('sub/{messageId}.hl7')).toEqual([`${prefix} "^[^/\\\\]+$" — no path separators`]);
+    expect(bad('fixed.hl7')).toEqual([`${prefix} "\\{(messageId|controlId)\\}" — contains {messageId} or {controlId}`]);
+    expect(bad('{messageId}-{nhsNumber}.hl7')).toEqual([`${prefix} "^(?:[^{}]|\\{(?:messageId|controlId|messageType|receivedAt)\\})*$" — only known placeholders`]);
     expect(bad('{controlId}-{receivedAt}.hl7')).toEqual([]);
     const missing = loadChannelText(channel(`  - name: drop\n    type: file\n`), 'f2.yaml').problems.map(formatProblem);
-    expect(missing).toEqual(['f2.yaml:6:5 destinations[0]: missing required field "directory"']);
+    expect(missing).toEqual(["f2.yaml:6:5 destinations[0]: missing required field \"directory\" — Target folder (relative paths are relative to the engine's working directory)."]);
   });
 
   test('an option of another destination type is an unknown field', () => {
@@ -153,7 +153,9 @@ describe('destination blocks in channel files', () => {
     directory: /srv/drop
     url: http://x
 `);
-    expect(loadChannelText(text, 'x.yaml').problems.map(formatProblem)).toEqual(['x.yaml:9:5 destinations[0].url: unknown field "url"']);
+    expect(loadChannelText(text, 'x.yaml').problems.map(formatProblem)).toEqual([
+      'x.yaml:9:5 destinations[0].url: unknown field "url" (allowed: directory, fileName, createDirectory, name, routes, filter, retry, concurrency)',
+    ]);
   });
 });
 

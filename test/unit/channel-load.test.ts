@@ -45,8 +45,8 @@ destinations:
     expect(lines).toEqual(
       expect.arrayContaining([
         'bad.yaml:4:3 source.port: must be <= 65535',
-        'bad.yaml:5:3 source.colour: unknown field "colour"',
-        'bad.yaml:7:5 destinations[0]: missing required field "database"',
+        'bad.yaml:5:3 source.colour: unknown field "colour" (allowed: host, port, maxMessageBytes, idleTimeoutMs, maxConnections, charset, limits, ackMode, whenQueueDown)',
+        'bad.yaml:7:5 destinations[0]: missing required field "database" — Case-system database URL (sqlite:<file> or postgres://…).',
         'bad.yaml:10:7 destinations[0].retry.maxAttempts: must be >= 1',
       ]),
     );
@@ -61,7 +61,7 @@ destinations:
       expect.arrayContaining([
         expect.stringMatching(/^bad.yaml:5:3 source.charset: must be one of: windows-1252, iso-8859-1, iso-8859-15/),
         'bad.yaml:6:3 source.maxConnections: must be >= 1',
-        'bad.yaml:8:5 source.limits.fields: unknown field "fields"',
+        'bad.yaml:8:5 source.limits.fields: unknown field "fields" (allowed: segments, fieldsPerSegment, repetitionsPerField, componentsPerField)',
       ]),
     );
   });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Bundle, BundleEntry, CareTeam, Condition, Encounter, EpisodeOfCare, Organization, Patient, Practitioner, RelatedPerson, Resource, ServiceRequest } from 'fhir/r4.js';
-import { MappingError } from '../../channels/errors.js';
+import { MappingError } from '../../core/errors.js';
 import { formatCaseResult, runMappingCases } from '../../mappings/engine/cases.js';
 import { deterministicUuid } from '../../mappings/functions/ids.js';
 import { fhirIssues } from '../../mappings/index.js';

@@ -1,7 +1,7 @@
 // TRAMLINE_PUBLIC_URL: the base FHIR links are built from (never the Host header). A bad value
 // stops the engine at start with the variable named, instead of producing broken links.
 import { describe, expect, it } from '@jest/globals';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../core/config.js';
 
 describe('TRAMLINE_PUBLIC_URL', () => {
   it('is optional and loses a trailing slash', () => {

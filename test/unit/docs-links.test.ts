@@ -1,6 +1,6 @@
 // The docs are for people who have only this repository: no text file may send them to a
 // design note that is not in it, every relative Markdown link (and #anchor) must lead to a file
-// and heading that exist, and a file path a doc names (`server/config.ts`) must still be there.
+// and heading that exist, and a file path a doc names (`core/config.ts`) must still be there.
 import { describe, expect, test } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -68,7 +68,7 @@ function brokenLinks(file: string, markdown: string, read: (p: string) => string
   return broken;
 }
 
-// A repository path in a code span: has a folder and a source file's extension (`server/config.ts`).
+// A repository path in a code span: has a folder and a source file's extension (`core/config.ts`).
 const REPO_PATH = /^(?:\.{1,2}\/)?[\w@.-]+(?:\/[\w@.-]+)+\.(?:ts|js|json|ya?ml|md|hl7|csv)$/;
 
 /** Paths a Markdown file names in `code` that exist neither from the repository root nor beside it. */
@@ -91,7 +91,7 @@ describe('docs name only what the repository holds', () => {
     for (const f of ['README.md', 'docs/performance.md', 'docs/security.md', 'mappings/README.md', 'adapters/hl7v2/README.md']) {
       expect(markdown.map(rel)).toContain(f);
     }
-    expect(files.map(rel)).toContain('server/config.ts');
+    expect(files.map(rel)).toContain('core/config.ts');
   });
 
   test('no text file cites a design note kept outside the repository', () => {
@@ -137,8 +137,8 @@ describe('the checks themselves', () => {
   });
 
   test('a named path is missing unless it exists from the root or beside the doc; examples and non-paths are skipped', () => {
-    const have = new Set([path.join(ROOT, 'server/config.ts'), path.join(ROOT, 'docs/engine/x.ts')]);
-    const md = 'See `server/config.ts`, `engine/x.ts`, `server/gone.ts`, `application/json`, `a.ts` and\n```\nsrc/example.ts\n```\n`../old/moved.md`';
+    const have = new Set([path.join(ROOT, 'core/config.ts'), path.join(ROOT, 'docs/engine/x.ts')]);
+    const md = 'See `core/config.ts`, `engine/x.ts`, `server/gone.ts`, `application/json`, `a.ts` and\n```\nsrc/example.ts\n```\n`../old/moved.md`';
     expect(missingPaths(path.join(ROOT, 'docs/guide.md'), md, (p) => have.has(p))).toEqual(['server/gone.ts', '../old/moved.md']);
   });
 });

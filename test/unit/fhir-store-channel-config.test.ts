@@ -1,7 +1,7 @@
 // `type: fhir` destination blocks in channel files: defaults, each auth form, and mistakes
 // reported like every other channel problem. (Named fhir-store-* to sit with the sandbox tests.)
 import { describe, expect, test } from '@jest/globals';
-import { createDestination } from '../../adapters/registry.js';
+import { createDestination } from '../../channels/construct.js';
 import { FhirDestination, maskNumbers } from '../../adapters/fhir/index.js';
 import { loadChannelText } from '../../channels/load.js';
 

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Bundle } from 'fhir/r4.js';
 import { findReferences } from '../../server/fhir/references.js';
 import { FhirStore } from '../../server/fhir/store.js';
-import { parseContentKeys } from '../../server/store/crypto.js';
-import type { Db } from '../../server/store/db.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import { parseContentKeys } from '../../adapters/store/crypto.js';
+import type { Db } from '../../adapters/store/db.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { createBackend, type TestBackend } from '../integration/store-backends.js';
 
 const CASES = path.resolve('mappings/social-care/cases');

@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Patient } from 'fhir/r4.js';
 import { FhirError } from '../../server/fhir/outcome.js';
 import { FhirStore } from '../../server/fhir/store.js';
-import { parseContentKeys } from '../../server/store/crypto.js';
+import { parseContentKeys } from '../../adapters/store/crypto.js';
 import type { FhirDatabase } from '../../server/fhir/schema.js';
-import type { Db } from '../../server/store/db.js';
+import type { Db } from '../../adapters/store/db.js';
 import type { Kysely } from 'kysely';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { BACKENDS, createBackend, type TestBackend } from '../integration/store-backends.js';
 
 const fhirTables = (db: Db<StoreDatabase>) => db.kysely as unknown as Kysely<FhirDatabase>;

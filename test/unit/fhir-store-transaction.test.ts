@@ -6,9 +6,9 @@ import type { Bundle, EpisodeOfCare, FhirResource, Patient } from 'fhir/r4.js';
 import { identifierSearch } from '../../adapters/fhir/search-token.js';
 import { FhirStore } from '../../server/fhir/store.js';
 import { FhirError } from '../../server/fhir/outcome.js';
-import { parseContentKeys } from '../../server/store/crypto.js';
-import type { Db } from '../../server/store/db.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import { parseContentKeys } from '../../adapters/store/crypto.js';
+import type { Db } from '../../adapters/store/db.js';
+import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { BACKENDS, createBackend, type TestBackend } from '../integration/store-backends.js';
 import { ALICE, BOB, COUNCIL_EVENT, COUNCIL_PERSON, NHS, personBundle } from '../support/fhir-fixtures.js';
 

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { identifierSearch } from '../../adapters/fhir/search-token.js';
-import { ValidationError } from '../../channels/errors.js';
+import { ValidationError } from '../../core/errors.js';
 import { sharedCallContexts } from '../../mappings/validate/ajv-internals.js';
 import { fhirIssues, validateFhirOutput } from '../../mappings/validate/index.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ParseError } from '../../channels/errors.js';
+import { ParseError } from '../../core/errors.js';
 import {
   ackForUnparseable,
   ackMode,

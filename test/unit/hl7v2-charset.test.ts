@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { decodeForDisplay, decodeHl7Bytes, encodeHl7Text, peekCharset } from '../../adapters/hl7v2/charset.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
-import { ParseError } from '../../channels/errors.js';
+import { ParseError } from '../../core/errors.js';
 
 function msh(charset: string): string {
   return `MSH|^~\\&|PAS|RX1|TRAMLINE|LA123|20260105093000||ADT^A08^ADT_A01|C1|P|2.4|||AL|NE|GBR|${charset}|EN`;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ParseError } from '../../channels/errors.js';
+import { ParseError } from '../../core/errors.js';
 import { checkControlCharacters, checkHl7Limits, DEFAULT_HL7_LIMITS, type Hl7Limits } from '../../adapters/hl7v2/limits.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MappingError } from '../../channels/errors.js';
+import { MappingError } from '../../core/errors.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 import { loadMapping, checkMappingFile } from '../../mappings/engine/load.js';
 import { hl7Input, jsonInput } from '../../mappings/engine/hl7-input.js';

@@ -3,7 +3,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fieldAt, lazySegmentViews, leafOfText, materializeSegment, parseHl7, toView } from '../../adapters/hl7v2/parse.js';
+import { parseHl7 } from '../../adapters/hl7v2/parse.js';
+import { fieldAt, leafOfText, materializeSegment } from '../../core/hl7/model.js';
+import { lazySegmentViews, toView } from '../../core/hl7/views.js';
 import { decodeHl7File } from '../../mappings/engine/cases.js';
 import { hl7Input, LazySegments } from '../../mappings/engine/hl7-input.js';
 import { DEFAULT_ADT_MAPPING, loadMappingById, MAPPINGS_DIR } from '../../mappings/index.js';

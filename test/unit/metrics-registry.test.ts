@@ -1,7 +1,7 @@
 // EngineMetrics: the observers turn store writes, publishes and delivery outcomes into the
 // per-channel counters and the latency histogram.
 import { describe, expect, test } from '@jest/globals';
-import type { Delivery, DeliveryQueue, Envelope } from '../../channels/queue/types.js';
+import type { Delivery, DeliveryQueue, Envelope } from '../../core/queue.js';
 import { EngineMetrics, observeQueue } from '../../server/metrics.js';
 
 const envelope = (id: string): Envelope => ({

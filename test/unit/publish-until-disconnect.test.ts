@@ -1,6 +1,6 @@
 // The engine's view of a RabbitMQ queue: a publish stops waiting when the broker goes away.
 import { describe, expect, test } from '@jest/globals';
-import type { DeliveryQueue, Envelope } from '../../channels/queue/types.js';
+import type { DeliveryQueue, Envelope } from '../../core/queue.js';
 import { publishUntilDisconnect, QueueDisconnectedError } from '../../server/publish-until-disconnect.js';
 
 function fakeConnection() {

@@ -1,7 +1,7 @@
 // Consumer acks in runs: which frames the batcher sends for deliveries finishing out of order.
 import { describe, expect, test } from '@jest/globals';
 import type { Message } from 'amqplib';
-import { AckBatcher } from '../../channels/queue/rabbitmq-acks.js';
+import { AckBatcher } from '../../adapters/queue/rabbitmq-acks.js';
 
 function recorder() {
   const frames: string[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { decodeMessage, encodeEnvelope, HEADER, MalformedMessageError, partitionOf } from '../../channels/queue/rabbitmq-codec.js';
-import { delayLevelFor } from '../../channels/queue/rabbitmq-topology.js';
-import type { Envelope } from '../../channels/queue/types.js';
+import { decodeMessage, encodeEnvelope, HEADER, MalformedMessageError, partitionOf } from '../../adapters/queue/rabbitmq-codec.js';
+import { delayLevelFor } from '../../adapters/queue/rabbitmq-topology.js';
+import type { Envelope } from '../../core/queue.js';
 
 const envelope: Envelope = {
   messageId: 'msg-1',

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
-import { open, parseContentKeys, seal } from '../../server/store/crypto.js';
+import { open, parseContentKeys, seal } from '../../adapters/store/crypto.js';
 
 const key = crypto.randomBytes(32);
 const other = crypto.randomBytes(32);

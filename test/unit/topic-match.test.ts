@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { topicMatches } from '../../channels/queue/types.js';
+import { topicMatches } from '../../core/queue.js';
 
 describe('topicMatches (AMQP topic semantics)', () => {
   test.each([

@@ -1,6 +1,6 @@
 // Mappings: list the shipped ones and dry-run one on a posted message (HL7 v2 text or a JSON
 // record). Only shipped mapping ids are accepted — never a path on the server.
-import { reasonOf, TramlineError } from '../../../channels/errors.js';
+import { reasonOf, TramlineError } from '../../../core/errors.js';
 import { HttpError } from '../../http/errors.js';
 import type { ApiRoute } from '../route.js';
 

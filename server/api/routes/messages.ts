@@ -3,7 +3,7 @@
 import { decodeForDisplay } from '../../../adapters/hl7v2/charset.js';
 import { allows } from '../../auth/roles.js';
 import { HttpError } from '../../http/errors.js';
-import { DESTINATION_STATUSES, MESSAGE_STATUSES, type ContentStage, type MessageFilter, type MessageRecord } from '../../store/types.js';
+import { DESTINATION_STATUSES, MESSAGE_STATUSES, type ContentStage, type MessageFilter, type MessageRecord } from '../../../core/store.js';
 import { bodyObject, optionalBoolean, optionalDate, optionalEnum, optionalInt, optionalString, stringList } from '../params.js';
 import type { ApiRoute, QueryParameter } from '../route.js';
 

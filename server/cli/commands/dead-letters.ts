@@ -5,10 +5,10 @@
 import os from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { destinationId, type ChannelDefinition } from '../../../channels/definition.js';
-import type { DeadLetter, DeliveryQueue } from '../../../channels/queue/types.js';
-import type { Config } from '../../config.js';
-import type { MessageStore } from '../../store/message-store.js';
-import type { OpenedStore } from '../../store/open-store.js';
+import type { DeadLetter, DeliveryQueue } from '../../../core/queue.js';
+import type { Config } from '../../../core/config.js';
+import type { MessageStore } from '../../../core/store.js';
+import type { OpenedStore } from '../../open-store.js';
 import { loadChannelsOrThrow, openPublisher, withStore } from '../context.js';
 
 /** Dead-letter queues hold at most this many messages in one look (a replay of "all" reads them all). */

@@ -3,7 +3,7 @@
 // invalid output prints a clear reason (and every validation issue) and exits non-zero.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { reasonOf } from '../../../channels/errors.js';
+import { reasonOf } from '../../../core/errors.js';
 
 interface MapOptions {
   mapping: string;

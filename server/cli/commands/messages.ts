@@ -1,7 +1,7 @@
 // `tramline messages list|show|reprocess`: browse stored messages and queue them again.
 // Output shows metadata and status only; content is printed only by `show --content`.
 import { InvalidArgumentError, type Command } from 'commander';
-import { DESTINATION_STATUSES, MESSAGE_STATUSES, type MessageFilter, type MessageRecord, type MessageStatus } from '../../store/types.js';
+import { DESTINATION_STATUSES, MESSAGE_STATUSES, type MessageFilter, type MessageRecord, type MessageStatus } from '../../../core/store.js';
 import { loadChannelsOrThrow, openPublisher, withStore } from '../context.js';
 import { registerPruneCommand } from './prune.js';
 

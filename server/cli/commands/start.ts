@@ -1,7 +1,7 @@
 // `tramline start`: load and validate the channel folder, run the engine until SIGTERM/SIGINT,
 // then stop gracefully (in-flight messages are stored and acknowledged before exit).
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.js';
+import { loadConfig } from '../../../core/config.js';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function registerStartCommand(program: Command): void {
       const { formatProblem, loadChannelFolder } = await import('../../../channels/load.js');
       const { channelMappings } = await import('../../../channels/mapping-refs.js');
       const { runEngine } = await import('../../engine-process.js');
-      const { log } = await import('../../logger.js');
+      const { log } = await import('../../../core/logger.js');
       const config = loadConfig();
       const { channels, problems } = loadChannelFolder(config.channelsDir);
       problems.push(...channelMappings(channels.filter((c) => c.enabled)).problems);

@@ -1,7 +1,7 @@
 // `tramline test [mappings…]`: run each mapping's example cases (input + expected output)
 // and print a readable, path-addressed diff for every mismatch. Exit 1 if any case fails.
 import type { Command } from 'commander';
-import { reasonOf } from '../../../channels/errors.js';
+import { reasonOf } from '../../../core/errors.js';
 import type { MappingCaseResult } from '../../../mappings/engine/cases.js';
 
 interface TestOptions {

@@ -3,7 +3,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { isRole, ROLES, type Role } from '../../auth/roles.js';
 import { expiryInDays, InvalidTokenRequest, MAX_TOKEN_DAYS, TokenStore } from '../../auth/tokens.js';
-import { loadConfig } from '../../config.js';
+import { loadConfig } from '../../../core/config.js';
 import { withStore } from '../context.js';
 
 function roles(value: string, previous: Role[] = []): Role[] {

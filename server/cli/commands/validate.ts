@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import type { Problem } from '../../../channels/load.js';
-import { loadConfig } from '../../config.js';
+import { loadConfig } from '../../../core/config.js';
 
 /** A YAML file with a top-level `source` is a channel; one with `input` (or under mappings/) a mapping. */
 function kindOf(file: string): 'channel' | 'mapping' {

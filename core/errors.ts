@@ -50,3 +50,8 @@ export function reasonOf(err: unknown): string {
   if (err instanceof Error) return `Error: ${err.message}`;
   return `Error: ${String(err)}`;
 }
+
+/** Mapping and store messages may quote a value ("code "X" is not in…"): reports never do. */
+export function withoutValues(reason: string): string {
+  return reason.replace(/\s*"[^"]*"/g, '');
+}

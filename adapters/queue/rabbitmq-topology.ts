@@ -3,7 +3,7 @@
 // existing queue makes the broker refuse (406) and is reported as a start error.
 import type { Channel } from 'amqplib';
 import { HEADER } from './rabbitmq-codec.js';
-import type { Subscription } from './types.js';
+import type { Subscription } from '../../core/queue.js';
 
 export interface TopologySettings {
   prefix: string;

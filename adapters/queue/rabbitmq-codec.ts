@@ -2,7 +2,7 @@
 // properties and `x-tramline-*` headers so a message can be rebuilt from the broker alone
 // (after a retry, a dead-letter or a replay).
 import type { Options } from 'amqplib';
-import type { Envelope } from './types.js';
+import type { Envelope } from '../../core/queue.js';
 
 export const HEADER = {
   channel: 'x-tramline-channel',

@@ -9,24 +9,20 @@ import { open, seal, type ContentKeyRing } from './crypto.js';
 import { GroupCommitter, ItemFailure, type BulkWrite } from './group-commit.js';
 import { bulkInsert, bulkUpdateWhereIn, chainStatements, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';
 import type { MessageContentTable, MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
-import { DESTINATION_STATUSES, PENDING_DESTINATION_STATUSES, deliveryStatus } from './types.js';
+import { DESTINATION_STATUSES, PENDING_DESTINATION_STATUSES, deliveryStatus } from '../../core/store.js';
 import type {
   ContentStage,
   DestinationState,
   DestinationStatus,
+  MessageEvent,
   MessageFilter,
+  MessageStore,
   MessageRecord,
   MessageStatus,
   NewMessage,
   ReceiveResult,
-} from './types.js';
-
-export interface MessageEvent {
-  at: Date;
-  event: string;
-  destination?: string;
-  detail?: string;
-}
+  WriteOptions,
+} from '../../core/store.js';
 
 export interface MessageStoreOptions {
   /** Most writes committed in one transaction (default 500). */
@@ -59,7 +55,8 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-export class MessageStore {
+/** The message store (core/store.ts) on SQLite or PostgreSQL through Kysely. */
+export class SqlMessageStore implements MessageStore {
   private readonly kysely: Kysely<StoreDatabase>;
   private readonly dialect: DialectName;
   private readonly writes: GroupCommitter<StoreDatabase>;
@@ -357,11 +354,6 @@ export class MessageStore {
 }
 
 type NewEvent = Omit<MessageEventsTable, 'id'>;
-
-export interface WriteOptions {
-  /** Most milliseconds the write may wait for others of its kind before it commits. */
-  lingerMs?: number;
-}
 
 const MESSAGE_COLUMNS = [
   ['id', 'text'],

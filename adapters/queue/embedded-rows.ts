@@ -1,9 +1,9 @@
 // Row <-> envelope for the embedded queue. The envelope body and headers are sealed like message
 // content (they carry the transformed message); routing metadata stays readable for operators.
 import type { Insertable, Selectable } from 'kysely';
-import { open, seal, type ContentKeyRing } from '../../server/store/crypto.js';
-import type { QueueItemsTable } from '../../server/store/schema.js';
-import type { Envelope } from './types.js';
+import { open, seal, type ContentKeyRing } from '../store/crypto.js';
+import type { QueueItemsTable } from '../store/schema.js';
+import type { Envelope } from '../../core/queue.js';
 
 export type QueueItemRow = Selectable<QueueItemsTable>;
 

@@ -2,12 +2,12 @@
 // (`queue_items`, `dead_letters`), for single-node installs without RabbitMQ. A publish is one
 // transaction (group-committed with concurrent publishes) and resolves once durable; consumers
 // are woken in-process at once and also poll as a safety net.
-import { topicMatches, type DeadLetter, type DeliveryHandler, type DeliveryQueue, type Envelope, type Subscription } from './types.js';
+import { topicMatches, type DeadLetter, type DeliveryHandler, type DeliveryQueue, type Envelope, type Subscription } from '../../core/queue.js';
 import { sql, type Kysely } from 'kysely';
-import type { ContentKeyRing } from '../../server/store/crypto.js';
-import type { Db } from '../../server/store/db.js';
-import { GroupCommitter } from '../../server/store/group-commit.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import type { ContentKeyRing } from '../store/crypto.js';
+import type { Db } from '../store/db.js';
+import { GroupCommitter } from '../store/group-commit.js';
+import type { StoreDatabase } from '../store/schema.js';
 import { DestinationConsumer } from './embedded-consumer.js';
 import { toEnvelope, toQueueItem } from './embedded-rows.js';
 import { publishItems, replayDeadLetters, type NewQueueItem } from './embedded-writes.js';
@@ -36,7 +36,7 @@ export class EmbeddedQueue implements DeliveryQueue {
   private started = false;
   private closed = false;
 
-  /** `db` must be migrated (server/store/migrations). The queue does not close it. */
+  /** `db` must be migrated (adapters/store/migrations). The queue does not close it. */
   constructor(
     db: Db<StoreDatabase>,
     private readonly options: EmbeddedQueueOptions,

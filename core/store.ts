@@ -1,5 +1,6 @@
-// The message store: one interface, SQLite (embedded default) or PostgreSQL underneath.
-// Content is encrypted at rest; metadata stays searchable.
+// The message store's contract: what the channel runtime and the server rely on. The
+// implementation (adapters/store/message-store.ts) keeps it in SQLite (embedded default) or
+// PostgreSQL, content encrypted at rest and metadata searchable.
 
 // Once a message is queued, what `get`/`list` report follows its destinations (see deliveryStatus):
 // queued, partially-sent, sent, dead-lettered (or filtered when every destination filtered it out).
@@ -84,4 +85,56 @@ export interface MessageFilter {
   limit?: number;
   /** Oldest first (default newest first). */
   oldestFirst?: boolean;
+}
+
+export interface MessageEvent {
+  at: Date;
+  event: string;
+  destination?: string;
+  detail?: string;
+}
+
+export interface WriteOptions {
+  /** Most milliseconds the write may wait for others of its kind before it commits. */
+  lingerMs?: number;
+}
+
+export interface MessageStore {
+  /**
+   * Store a new message (metadata, encrypted raw content, 'received' event) durably. When
+   * (channel, sender, controlId) is already stored, nothing new is stored and the original id
+   * comes back with `duplicate: true` (a 'duplicate' event is added to the original).
+   */
+  receive(message: NewMessage): Promise<ReceiveResult>;
+  saveContent(id: string, stage: ContentStage, content: Buffer | string): Promise<void>;
+  /** Decrypted content, or undefined when never saved or pruned. */
+  readContent(id: string, stage: ContentStage): Promise<Buffer | undefined>;
+  /**
+   * `options.lingerMs`: the caller does not wait for this write at once, so it may wait that
+   * long for other status writes to share one statement and commit (it still resolves on commit).
+   * `options.destinations` (with 'queued'): the destinations the message was queued for; each
+   * gets a 'queued' state unless it already has one, and a 'queued' event goes in the history,
+   * in the same commit (`detail` its detail). The status `get` and `list` report then follows
+   * those destinations.
+   */
+  setStatus(id: string, status: MessageStatus, error?: string, options?: WriteOptions & { destinations?: readonly string[]; detail?: string }): Promise<void>;
+  /**
+   * Upsert one destination's state; `attempts` left out keeps the stored count. `lingerMs` as for
+   * setStatus. `recordEvent` also adds the change to the history (event = status, detail = error)
+   * in the same commit.
+   */
+  setDestinationStatus(id: string, destination: string, status: DestinationStatus, options?: { attempts?: number; error?: string; recordEvent?: boolean } & WriteOptions): Promise<void>;
+  addEvent(id: string, event: string, options?: { destination?: string; detail?: string; at?: Date }): Promise<void>;
+  get(id: string): Promise<MessageRecord | undefined>;
+  /** Lifecycle history of one message, oldest first (receiving and queueing first within a millisecond). */
+  events(id: string): Promise<MessageEvent[]>;
+  /** Messages matching every given criterion, newest first (default limit 100). */
+  list(filter?: MessageFilter): Promise<MessageRecord[]>;
+  /**
+   * Retention: delete the content (all stages) of a channel's messages received before
+   * `olderThan`. Metadata, destination state and events stay. Returns content rows deleted.
+   */
+  prune(options: { channel: string; olderThan: Date }): Promise<number>;
+  /** Wait for queued writes. */
+  close(): Promise<void>;
 }

@@ -5,7 +5,7 @@
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 import { decodeMessage, DELIVERY_COUNT, encodeEnvelope, HEADER, headerNumber, headerText, MalformedMessageError } from './rabbitmq-codec.js';
 import type { DestinationNames } from './rabbitmq-topology.js';
-import type { DeadLetter, Envelope } from './types.js';
+import type { DeadLetter, Envelope } from '../../core/queue.js';
 
 interface XDeath {
   reason?: unknown;

@@ -9,14 +9,14 @@
 // consume the same database's embedded queue (publishing from several is fine); use RabbitMQ to
 // scale out.
 import type { Kysely } from 'kysely';
-import { reasonOf } from '../errors.js';
-import { log } from '../../server/logger.js';
-import type { ContentKeyRing } from '../../server/store/crypto.js';
-import type { GroupCommitter } from '../../server/store/group-commit.js';
-import type { StoreDatabase } from '../../server/store/schema.js';
+import { reasonOf } from '../../core/errors.js';
+import { log } from '../../core/logger.js';
+import type { ContentKeyRing } from '../store/crypto.js';
+import type { GroupCommitter } from '../store/group-commit.js';
+import type { StoreDatabase } from '../store/schema.js';
 import { toEnvelope, type QueueItemRow } from './embedded-rows.js';
 import { applyOutcomes } from './embedded-writes.js';
-import type { DeliveryHandler, DeliveryOutcome, Envelope } from './types.js';
+import type { DeliveryHandler, DeliveryOutcome, Envelope } from '../../core/queue.js';
 
 /** A handler that throws (instead of returning an outcome) is retried after this delay. */
 export const THROWN_HANDLER_RETRY_MS = 1000;

@@ -1,13 +1,14 @@
 // One call for the engine's entry point: open the configured database, migrate it, load the
 // content keys and the audit key, and build the message store on top.
-import { auditHeadFile } from '../audit/head.js';
-import { loadAuditKey, type AuditKey } from '../audit/key.js';
-import type { Config } from '../config.js';
-import { loadContentKeys, type ContentKeyRing } from './crypto.js';
-import { openDatabase, shownDbUrl, type Db } from './db.js';
-import { MessageStore, type MessageStoreOptions } from './message-store.js';
-import { migrateToLatest } from './migrations/index.js';
-import type { StoreDatabase } from './schema.js';
+import { auditHeadFile } from './audit/head.js';
+import { loadAuditKey, type AuditKey } from './audit/key.js';
+import type { Config } from '../core/config.js';
+import { loadContentKeys, type ContentKeyRing } from '../adapters/store/crypto.js';
+import { openDatabase, shownDbUrl, type Db } from '../adapters/store/db.js';
+import { SqlMessageStore, type MessageStoreOptions } from '../adapters/store/message-store.js';
+import type { MessageStore } from '../core/store.js';
+import { migrateToLatest } from '../adapters/store/migrations/index.js';
+import type { StoreDatabase } from '../adapters/store/schema.js';
 
 export interface OpenedStore {
   db: Db<StoreDatabase>;
@@ -28,7 +29,7 @@ export async function openStore(config: Pick<Config, 'dbUrl' | 'contentKey' | 'a
     await db?.close();
     throw unreachable(err) ? new Error(`cannot reach the store at TRAMLINE_DB_URL=${shownDbUrl(config.dbUrl)}: ${unreachable(err)}`, { cause: err }) : err;
   }
-  return { db, keys, store: new MessageStore(db, keys, options), audit };
+  return { db, keys, store: new SqlMessageStore(db, keys, options), audit };
 }
 
 /** Errors that mean the database cannot be reached or opened (as opposed to a failing migration). */

@@ -1,16 +1,16 @@
 // DeliveryQueue on RabbitMQ (used when TRAMLINE_AMQP_URL is set). Topology, ordering, retries
 // and reconnection are described in docs/rabbitmq.md.
 import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import { reasonOf } from '../errors.js';
+import { reasonOf } from '../../core/errors.js';
 import { coalesceFrameWrites } from './amqplib-internals.js';
-import { log } from '../../server/logger.js';
+import { log } from '../../core/logger.js';
 import { encodeEnvelope } from './rabbitmq-codec.js';
 import { DestinationConsumer, type RetryMode } from './rabbitmq-consumer.js';
 import { discardDeadLetters, listDeadLetters, replayDeadLetters } from './rabbitmq-dead-letters.js';
 import { ConfirmPublisher } from './rabbitmq-publisher.js';
 export { PublishAbortedError, PublisherClosedError } from './rabbitmq-publisher.js';
 import { declareTopology, destinationNames, inboundExchange, type TopologySettings } from './rabbitmq-topology.js';
-import type { DeadLetter, DeliveryHandler, DeliveryQueue, Envelope, Subscription } from './types.js';
+import type { DeadLetter, DeliveryHandler, DeliveryQueue, Envelope, Subscription } from '../../core/queue.js';
 
 export interface RabbitQueueOptions {
   /** `amqp://user:pass@host:5672/vhost` */

@@ -10,12 +10,12 @@
 // chain per key); other keys run in parallel up to `concurrency`. A retry waits in place, so a
 // later message of the same key cannot overtake it.
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { reasonOf } from '../errors.js';
-import { log } from '../../server/logger.js';
+import { reasonOf } from '../../core/errors.js';
+import { log } from '../../core/logger.js';
 import { AckBatcher } from './rabbitmq-acks.js';
 import { decodeMessage, encodeEnvelope, HEADER, type DecodedMessage, type EncodedMessage } from './rabbitmq-codec.js';
 import { declareMembers, delayLevelFor, type DestinationNames } from './rabbitmq-topology.js';
-import type { DeliveryHandler, DeliveryOutcome, Envelope } from './types.js';
+import type { DeliveryHandler, DeliveryOutcome, Envelope } from '../../core/queue.js';
 
 export type RetryMode = 'in-place' | 'delay-queue';
 

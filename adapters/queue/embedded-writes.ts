@@ -3,10 +3,10 @@
 // so the head flag is always exact: an item is head when it is the earliest remaining item of
 // its (destination, partition_key).
 import type { Insertable, Transaction } from 'kysely';
-import type { BulkWrite } from '../../server/store/group-commit.js';
-import type { QueueItemsTable, StoreDatabase } from '../../server/store/schema.js';
+import type { BulkWrite } from '../store/group-commit.js';
+import type { QueueItemsTable, StoreDatabase } from '../store/schema.js';
 import { sealedColumnsOf, type QueueItemRow } from './embedded-rows.js';
-import type { DeliveryOutcome } from './types.js';
+import type { DeliveryOutcome } from '../../core/queue.js';
 
 type Trx = Transaction<StoreDatabase>;
 export type NewQueueItem = Omit<Insertable<QueueItemsTable>, 'head'>;

@@ -4,8 +4,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../config.js';
-import { log } from '../logger.js';
+import type { Config } from '../../core/config.js';
+import { log } from '../../core/logger.js';
 
 export interface ContentKeyRing {
   /** Key id used to seal new content. */

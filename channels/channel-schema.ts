@@ -1,0 +1,126 @@
+// The schema of a channel file, composed from the component specs (channels/components.ts) and
+// the channel's own fields. The loader validates against it; `npm run generate` writes it to
+// schemas/channel.schema.json for editors; channels/definition.ts takes its types from it.
+import { Type } from '@sinclair/typebox';
+import { Choice, Discriminated, withDefault, type ComponentSpec } from '../core/component.js';
+import { DESTINATIONS, RECORD_FORMATS, SOURCES, type RecordFormatName } from './components.js';
+
+const ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+
+const strings = (description: string) => Type.Optional(Type.Array(Type.String(), { description }));
+
+export const messageFilter = Type.Object(
+  {
+    messageTypes: strings('MSH-9.1, e.g. ADT'),
+    triggerEvents: strings('MSH-9.2, e.g. A01'),
+    sendingFacilities: strings("MSH-4.1, the trust's ODS code"),
+    wards: strings('PV1-3.1 point of care'),
+  },
+  { additionalProperties: false, description: 'Declarative filter; every listed criterion must match (values within a list are alternatives).' },
+);
+
+/** Used when a destination sets no `retry`; also the default of each of its fields. */
+export const DEFAULT_RETRY = { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 300_000, multiplier: 2 };
+
+export const retryPolicy = Type.Object(
+  {
+    maxAttempts: withDefault(Type.Integer({ minimum: 1, maximum: 1000, description: 'Attempts before a retryable failure is dead-lettered.' }), DEFAULT_RETRY.maxAttempts),
+    initialDelayMs: withDefault(Type.Integer({ minimum: 0, description: 'First back-off; grows by multiplier up to maxDelayMs, ±20 % jitter.' }), DEFAULT_RETRY.initialDelayMs),
+    maxDelayMs: withDefault(Type.Integer({ minimum: 0, description: 'Longest back-off (also caps a Retry-After).' }), DEFAULT_RETRY.maxDelayMs),
+    multiplier: withDefault(Type.Number({ minimum: 1, description: 'Growth of the back-off per attempt.' }), DEFAULT_RETRY.multiplier),
+  },
+  { additionalProperties: false, description: 'How failed deliveries are retried.' },
+);
+
+/** Fields every destination has, whatever its type. */
+export const destinationFields = {
+  name: Type.String({ pattern: ID_PATTERN, description: 'Unique in the channel; the queue is <channel>.<name>.' }),
+  routes: Type.Optional(
+    Type.Array(Type.String({ pattern: '^[A-Za-z0-9_*#-]+(\\.[A-Za-z0-9_*#-]+)*$' }), {
+      description: 'Routing-key patterns within the channel (default: all), e.g. hl7v2.ADT.*.RCB or hl7v2.ADT.#',
+    }),
+  ),
+  filter: Type.Optional(messageFilter),
+  retry: Type.Optional(retryPolicy),
+  concurrency: withDefault(Type.Integer({ minimum: 1, maximum: 1000, description: 'Deliveries in flight for this destination.' }), 8),
+};
+
+const scalar = { type: ['string', 'number', 'boolean'] };
+
+export const exclusionRule = Type.Object(
+  {
+    name: Type.Optional(Type.String({ description: 'Shown in counts, e.g. adoption.' })),
+    field: Type.String({ description: 'Record field the rule looks at.' }),
+    in: Type.Optional(
+      Type.Array(Type.Unsafe<string | number | boolean>(scalar), { description: "Excluded when the field's value is one of these (absent: when it has any value)." }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const pipelineSchema = Type.Object(
+  {
+    filter: Type.Optional(messageFilter),
+    map: Type.Optional(Type.String({ description: 'Mapping file (relative to the project root) applied before delivery.' })),
+    recordSchema: Type.Optional(
+      Type.String({ description: 'JSON Schema (path from the project root) every input record must satisfy; bad records are reported by row, field and reason.' }),
+    ),
+    groupBy: Type.Optional(
+      Type.String({ description: 'Record field whose value groups records into one message (e.g. LA_Person_Unique_Identifier: one bundle per person).' }),
+    ),
+    exclude: Type.Optional(Type.Array(exclusionRule, { description: 'Records matching any rule never leave: they are counted, not mapped, not logged.' })),
+    retract: withDefault(
+      Choice(['entered-in-error', 'delete'], { description: 'What happens to resources published earlier for a record that is now excluded (withdrawn or sealed).' }),
+      'entered-in-error',
+    ),
+    vars: Type.Optional(
+      Type.Unsafe<Record<string, string | number | boolean>>({ type: 'object', description: 'Named values passed to the mapping ($var).', additionalProperties: scalar }),
+    ),
+    recordFormat: Type.Optional(
+      Choice(RECORD_FORMATS.map((f) => f.type) as RecordFormatName[], {
+        description: `A built-in record format with its own normaliser, schema and grouping: ${RECORD_FORMATS.map((f) => `${f.type} = ${f.summary}`).join('; ')}`,
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'What happens between the source and the destinations: filter, exclude, map.' },
+);
+
+/** The config schemas of a list of specs, as a tuple (so each keeps its own type). */
+function configs<S extends readonly ComponentSpec[]>(specs: S): { -readonly [I in keyof S]: S[I]['config'] } {
+  return specs.map((s) => s.config) as { -readonly [I in keyof S]: S[I]['config'] };
+}
+
+export const sourceSchema = Discriminated(configs(SOURCES), { variantDescriptions: SOURCES.map((s) => s.summary) });
+
+export const destinationSchema = Discriminated(configs(DESTINATIONS), {
+  shared: destinationFields,
+  sharedRequired: ['name'],
+  variantDescriptions: DESTINATIONS.map((d) => d.summary),
+});
+
+export const channelSchema = Type.Object(
+  {
+    id: Type.String({ pattern: ID_PATTERN, description: 'Unique channel id (lower case, digits, dashes).' }),
+    name: Type.Optional(Type.String({ description: 'Name shown in the API and CLI.' })),
+    description: Type.Optional(Type.String({ description: 'What the channel is for.' })),
+    enabled: withDefault(Type.Boolean({ description: 'A disabled channel is loaded and checked but not started.' }), true),
+    source: sourceSchema,
+    pipeline: Type.Optional(pipelineSchema),
+    destinations: Type.Array(destinationSchema, { minItems: 1 }),
+    retention: Type.Optional(
+      Type.Object(
+        { contentDays: Type.Optional(Type.Integer({ minimum: 1, description: 'Days message content is kept; metadata and audit stay.' })) },
+        { additionalProperties: false, description: 'How long this channel\'s messages are kept.' },
+      ),
+    ),
+  },
+  {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://tramline.dev/schemas/channel.schema.json',
+    title: 'Tramline channel',
+    $comment: 'Generated from the component specs (channels/components.ts) by `npm run generate`: edit the specs, not this file.',
+    description:
+      'A channel takes messages from one source, runs the pipeline and hands the result to its destinations, each behind its own durable queue.',
+    additionalProperties: false,
+  },
+);

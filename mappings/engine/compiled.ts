@@ -1,0 +1,69 @@
+// Shapes the mapping compiler (compile.ts) shares with its helper modules (conditions.ts,
+// builders.ts, load.ts). They live here, not in compile.ts, so the helpers need not import
+// the compiler that imports them.
+import type { Hl7Level } from './hl7-path.js';
+import type { SegmentSource } from './hl7-input.js';
+import type { Source } from './describe.js';
+import type { SourceFile } from './source.js';
+import type { InputKind, MappingIssue } from './types.js';
+
+export interface RunContext {
+  hl7?: SegmentSource;
+  data?: unknown;
+  slots: unknown[];
+  issues: MappingIssue[];
+}
+
+export interface Compiled {
+  run: (ctx: RunContext) => unknown;
+  /** False for constants: an object whose every dynamic field is empty is left out. */
+  dynamic: boolean;
+  /** Gives undefined or a non-empty value, never '', [] or {}: readers skip isEmpty(). */
+  clean?: boolean;
+  /** A list whose items are spread into the enclosing array ($forEach, $items). */
+  spread?: boolean;
+  /** For HL7 values: what the value is, so `@.1` can be checked when it becomes a loop item. */
+  level?: Hl7Level;
+  /** The value is a list of matches ($many, $list), not one (possibly array-shaped) HL7 value. */
+  isList?: boolean;
+  /** The input it reads, for messages: `PV1-19.1`, `PV1-19.1 or PV1-50.1`, `$.person.id`. */
+  source?: Source;
+}
+
+export interface ItemBinding {
+  slot: number;
+  level: Hl7Level;
+  /** What the loop goes over (`PV1-7`, `$.events[*]`), so `@` paths can be named in full. */
+  source?: Source;
+}
+
+/** A name a mapping can read with `$var` or `${…}`. */
+export interface Binding {
+  slot: number;
+  level?: Hl7Level;
+  isList?: boolean;
+  /** Holds a whole segment whose fields may still be text: parsed when read with `$var`. */
+  lazySegment?: boolean;
+  /** The input the value is read from (Compiled.source), for messages. */
+  source?: Source;
+}
+
+export interface Scope {
+  names: ReadonlyMap<string, Binding>;
+  item?: ItemBinding;
+  /** Segment id → slot of the segment being looped over (so `AL1-3` reads the current AL1). */
+  segments: ReadonlyMap<string, number>;
+}
+
+/** What compiling a condition needs from the compiler (MappingCompiler implements it). */
+export interface ExpressionCompiler {
+  readonly src: SourceFile;
+  readonly input: InputKind;
+  fail(node: unknown, target: string, message: string): never;
+  /** A YAML node as plain JavaScript. */
+  js(node: unknown): unknown;
+  /** Any template node. */
+  node(raw: unknown, target: string, scope: Scope): Compiled;
+  /** A value expression (`$path`, `$var`, … with `$fn`, `$default`, …). */
+  value(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope, many?: boolean, tested?: boolean): Compiled;
+}
