@@ -9,6 +9,9 @@ export default {
   // 2-core machine; a hook or test that hangs still fails, just later.
   testTimeout: 90000,
   maxWorkers: 2,
+  // Engines and CLIs that tests spawn run from a build of the current sources made once per run.
+  globalSetup: '<rootDir>/test/support/engine-build.js',
+  globalTeardown: '<rootDir>/test/support/engine-build-remove.js',
   // Slowest files first even on a clean clone (no cached durations): see the file.
   testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
 };

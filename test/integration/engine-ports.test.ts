@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { prepareEngine, ROOT } from '../support/engine.js';
+import { BIN, prepareEngine } from '../support/engine.js';
 
 let holder: net.Server;
 let takenPort: number;
@@ -19,7 +19,7 @@ afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
 
 /** `tramline start` to its exit; one still running after the bound is killed and fails the test. */
 function startToExit(env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/tramline.js'), 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));

@@ -11,9 +11,11 @@ import { adt } from '../support/hl7.js';
 
 const MAX_CONNECTIONS = 50;
 const IDLE_MS = 5000;
-// Well above what the engine needs for itself plus MAX_CONNECTIONS, well below the flood.
-const MAX_OPEN_FILES = 256;
-const FLOOD = 400;
+// Well above what the engine needs for itself plus MAX_CONNECTIONS, well below the flood. The
+// compiled engine's start-up alone needs some 300 at once (Node reads the files of the module
+// graph side by side), so 256 would stop it before it listens.
+const MAX_OPEN_FILES = 512;
+const FLOOD = 800;
 
 interface Peer {
   socket: net.Socket;

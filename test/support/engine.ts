@@ -9,7 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = path.join(ROOT, 'bin/tramline.js');
+/**
+ * The `tramline` command the tests run: from the build of the current sources that jest's global
+ * setup made for this run (test/support/engine-build.js), which starts in a fraction of the time;
+ * without one (jest run without the project's config), the sources through tsx (TRAMLINE_DEV=1).
+ * Never dist/, which may predate the sources.
+ */
+export const BIN = process.env.JEST_TRAMLINE_BUILD ? path.join(process.env.JEST_TRAMLINE_BUILD, 'bin/tramline.js') : path.join(ROOT, 'bin/tramline.js');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

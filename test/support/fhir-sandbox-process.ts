@@ -12,6 +12,8 @@ export type { FaultStep, ReceivedRequest };
 
 const SCRIPT = fileURLToPath(new URL('../../server/fhir/standalone.ts', import.meta.url));
 const ROOT = path.resolve(path.dirname(SCRIPT), '../..');
+/** Node arguments that run it: from this jest run's build of the sources when there is one (see engine.ts's BIN), else through tsx. */
+const RUN = process.env.JEST_TRAMLINE_BUILD ? [path.join(process.env.JEST_TRAMLINE_BUILD, 'server/fhir/standalone.js')] : ['--import', 'tsx', SCRIPT];
 /** Start-up compiles the FHIR R4 schema (seconds; far more on a loaded machine). */
 export const STARTUP_TIMEOUT_MS = 110_000;
 /** For the beforeAll hooks that start a sandbox. */
@@ -42,7 +44,7 @@ export interface SandboxOptions {
 export async function startFhirSandbox(options: SandboxOptions = {}): Promise<FhirSandboxProcess> {
   const dir = options.db ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'tramline-fhir-sandbox-'));
   const db = options.db ?? `sqlite:${path.join(dir!, 'fhir.db')}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
+  const child = spawn(process.execPath, RUN, {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', FHIR_SANDBOX_DB: db, FHIR_SANDBOX_CONTROL: '1', FHIR_SANDBOX_TOKENS: (options.tokens ?? []).join(','), TRAMLINE_LOG_LEVEL: 'warn' },
     stdio: ['pipe', 'pipe', 'pipe'],
