@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresAdapter, SqliteDialect } from 'kysely';
+import { CurrentSchemaPostgresDialect } from './pg-introspector.js';
 import { preparingPool } from './pg-prepared.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -104,7 +105,7 @@ async function openPostgres<DB>(url: string): Promise<Db<DB>> {
         oid === PG_INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const kysely = new Kysely<DB>({ dialect: new CurrentSchemaPostgresDialect({ pool: preparingPool(pool) }) });
   const location = `${parsed.host}${parsed.pathname}${schema ? `#${schema}` : ''}`;
   return { kysely, dialect: 'postgres', schema, location, close: () => kysely.destroy() };
 }
