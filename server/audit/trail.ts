@@ -156,6 +156,8 @@ export class AuditTrail implements AuditWriter {
     if (filter.messageId !== undefined) q = q.where('message_id', '=', filter.messageId);
     if (filter.outcome !== undefined) q = q.where('outcome', '=', filter.outcome);
     if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
+    if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
+    if (filter.breakGlass) q = q.where('break_glass', 'is not', null);
     const rows = await q.orderBy('seq', filter.newestFirst ? 'desc' : 'asc').limit(limit).execute();
     return rows.map(toRecord);
   }

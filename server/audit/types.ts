@@ -58,6 +58,10 @@ export interface AuditFilter {
   outcome?: AuditOutcome;
   /** Entries after this sequence number (paging). */
   afterSeq?: number;
+  /** Entries before this sequence number (paging newest first). */
+  beforeSeq?: number;
+  /** Only entries recording access by break-glass override. */
+  breakGlass?: boolean;
   limit?: number;
   /** Newest first (default oldest first). */
   newestFirst?: boolean;

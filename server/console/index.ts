@@ -19,10 +19,12 @@ import { auditConsole, cookieSettings, locals, readSession, type Refusals } from
 import { assetsRouter } from './assets.js';
 import { HealthChecks, type HealthSources } from './health.js';
 import { LiveDashboard } from './live.js';
+import { auditRouter } from './pages/audit.js';
 import { channelRouter } from './pages/channel.js';
 import { pageContext, type PageDeps } from './pages/context.js';
 import { dashboardRouter, renderDashboardFragment } from './pages/dashboard.js';
 import { messagesRouter } from './pages/messages.js';
+import { playgroundRouter } from './pages/playground.js';
 import { CONSOLE_PAGES } from './pages/table.js';
 import { Renderer } from './render.js';
 import { SessionStore } from './sessions.js';
@@ -31,8 +33,8 @@ import { signInRouter } from './sign-in/routes.js';
 
 export interface ConsoleOptions {
   engine: EngineFacade;
-  /** The audit trail (sign-ins, sign-outs). */
-  trail: Pick<AuditTrail, 'record'>;
+  /** The audit trail (sign-ins, sign-outs; the audit pages read and check it). */
+  trail: Pick<AuditTrail, 'record' | 'query' | 'verify'>;
   /** The request audit: repeated denials of one client become one entry with a count. */
   requestAudit: AuditSink;
   authSettings: AuthSettings;
@@ -80,6 +82,8 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(dashboardRouter({ ...deps, health, live }));
   pages.use(messagesRouter(deps));
   pages.use(channelRouter(deps));
+  pages.use(auditRouter({ ...deps, trail: o.trail }));
+  pages.use(playgroundRouter(deps));
   const failed: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next) => {
     if (res.headersSent) return next(err);
     const errorId = randomUUID();

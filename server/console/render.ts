@@ -25,6 +25,8 @@ export interface NavItem {
 export const NAVIGATION: NavItem[] = [
   { href: '/', text: 'Dashboard', permission: 'channels:read' },
   { href: '/messages', text: 'Messages', permission: 'messages:read' },
+  { href: '/mappings', text: 'Mapping playground', permission: 'mappings:run' },
+  { href: '/audit', text: 'Audit', permission: 'audit:read' },
 ];
 
 function formatTime(value: unknown): string {

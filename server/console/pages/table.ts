@@ -18,4 +18,13 @@ export const CONSOLE_PAGES = {
   message: { method: 'GET', path: '/messages/:id', permission: 'messages:read' },
   messageContent: { method: 'GET', path: '/messages/:id/content/:stage', permission: 'messages:content' },
   reprocess: { method: 'POST', path: '/messages/:id/reprocess', permission: 'messages:reprocess' },
+  audit: { method: 'GET', path: '/audit', permission: 'audit:read' },
+  auditEntry: { method: 'GET', path: '/audit/entries/:seq', permission: 'audit:read' },
+  auditVerify: { method: 'GET', path: '/audit/verify', permission: 'audit:read' },
+  auditVerifyRun: { method: 'POST', path: '/audit/verify', permission: 'audit:read' },
+  auditExport: { method: 'GET', path: '/audit/export', permission: 'audit:read' },
+  breakGlass: { method: 'GET', path: '/audit/break-glass', permission: 'audit:read' },
+  playground: { method: 'GET', path: '/mappings', permission: 'mappings:run' },
+  playgroundRun: { method: 'POST', path: '/mappings/run', permission: 'mappings:run' },
+  playgroundCases: { method: 'POST', path: '/mappings/cases', permission: 'mappings:run' },
 } as const satisfies Record<string, ConsolePage>;
