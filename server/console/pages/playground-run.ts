@@ -73,6 +73,13 @@ function validationIssue(text: string): PlaygroundIssue {
   return m ? { severity: 'error', target: m[1], message: m[2] } : { severity: 'error', message: text };
 }
 
+/** A mapping failure as one issue: its line, the input it wanted (`PID-3.1 or PID-3`), and the message without the file prefix. */
+export function mappingErrorIssue(e: MappingError): PlaygroundIssue {
+  const message = e.message.replace(/^\S+\.ya?ml(?::\d+)?:\s*/, '');
+  const wanted = /(?:missing|invalid|not found)[^:]*:\s*(.+?)\s+→/.exec(message)?.[1];
+  return { severity: 'error', message, mappingLine: at(e.file, e.line), ...(wanted ? { field: wanted } : {}), ...(e.target ? { target: e.target } : {}) };
+}
+
 /** CLD rows (raw, from CSV or JSON) → one person's grouped input, or the rows' field errors. */
 function cldInput(rows: Record<string, unknown>[]): { input: MappingInput } | { issues: PlaygroundIssue[] } {
   const issues: PlaygroundIssue[] = [];
@@ -151,7 +158,7 @@ export function runPlayground(mapping: CompiledMapping, text: string): Playgroun
     };
   } catch (e) {
     if (e instanceof ValidationError) return { ok: false, readAs: read.readAs, error: 'The output is not valid FHIR', issues: e.issues.map(validationIssue) };
-    if (e instanceof MappingError) return { ok: false, readAs: read.readAs, error: reasonOf(e), issues: e.line || e.target ? [{ severity: 'error', message: e.message, mappingLine: at(e.file, e.line), target: e.target }] : [] };
+    if (e instanceof MappingError) return { ok: false, readAs: read.readAs, error: reasonOf(e), issues: e.line || e.target ? [mappingErrorIssue(e)] : [] };
     if (e instanceof TramlineError) return { ok: false, readAs: read.readAs, error: reasonOf(e), issues: [] };
     throw e;
   }
