@@ -29,6 +29,12 @@ export const NAVIGATION: NavItem[] = [
   { href: '/audit', text: 'Audit', permission: 'audit:read' },
 ];
 
+/** Where a person lands after signing in to `/`: the dashboard, or the first page their roles allow (an auditor: the audit trail). */
+export function landingPage(principal: Principal, returnTo: string): string {
+  if (returnTo !== '/' || allows(principal.roles, 'channels:read')) return returnTo;
+  return NAVIGATION.find((n) => allows(principal.roles, n.permission))?.href ?? '/';
+}
+
 function formatTime(value: unknown): string {
   const d = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
   if (!d || Number.isNaN(d.getTime())) return '';

@@ -116,6 +116,16 @@ describe.each(BACKENDS)('audit trail (%s)', (name) => {
     expect(await trail.query({ patient: NHS, to: before })).toEqual([]);
   });
 
+  test('break-glass access is found on its own; pages go newest first before an entry', async () => {
+    const glass = await trail.query({ breakGlass: true });
+    expect(glass.map((r) => r.breakGlass)).toEqual(['unconscious patient in ED']);
+    const turns = await trail.query({ action: 'turns' });
+    const newest = await trail.query({ action: 'turns', newestFirst: true, limit: 3 });
+    expect(newest.map((r) => r.seq)).toEqual(turns.slice(-3).reverse().map((r) => r.seq));
+    const next = await trail.query({ action: 'turns', newestFirst: true, limit: 3, beforeSeq: newest[2].seq });
+    expect(next.map((r) => r.seq)).toEqual(turns.slice(-6, -3).reverse().map((r) => r.seq));
+  });
+
   test('the database refuses UPDATE and DELETE on the audit table', async () => {
     const k = db.kysely as unknown as Kysely<AuditDatabase>;
     const { seq } = await k.selectFrom('audit_log').select('seq').orderBy('seq').limit(1).executeTakeFirstOrThrow();

@@ -12,6 +12,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/client.js';
+import { openDatabase } from '../../adapters/store/db.js';
+import { dropAppendOnlyGuards, recomputeChainFrom } from '../support/audit-tamper.js';
 import { eventually, prepareEngine, ROOT, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 
@@ -72,7 +74,6 @@ async function signIn(page: Page, userLabel: RegExp, start: string): Promise<voi
   await page.getByRole('link', { name: 'Sign in as a development user' }).click();
   await page.getByLabel(userLabel).check();
   await page.getByRole('button', { name: 'Sign in' }).click();
-  expect(new URL(page.url()).pathname).toBe(new URL(start, base).pathname);
 }
 
 async function auditEntries(): Promise<{ seq: number; category: string; action: string; outcome: string; actor?: { id: string }; patient?: string; breakGlass?: string; detail?: Record<string, unknown> }[]> {
@@ -226,7 +227,9 @@ describe('console: audit pages', () => {
 
   test('an auditor browses the trail newest first and filters it', async () => {
     auditor = await newPage();
-    await signIn(auditor, /Aud Auditor \(auditor\)/, '/audit');
+    // Signing in at / (the dashboard, which an auditor may not see) lands on the audit trail.
+    await signIn(auditor, /Aud Auditor \(auditor\)/, '/');
+    expect(new URL(auditor.url()).pathname).toBe('/audit');
     expect(await auditor.getByRole('heading', { level: 1 }).textContent()).toBe('Audit trail');
     expect(await auditor.getByRole('link', { name: 'Mapping playground' }).count()).toBe(0);
     const seqs = await auditor.locator('tr[data-seq]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
@@ -339,6 +342,23 @@ describe('console: audit pages', () => {
       ['dev.auditor', 'success', NHS],
     ]);
     expect(entries.some((x) => x.action === 'console GET /audit' && x.actor?.id === 'dev.operator' && x.outcome === 'denied')).toBe(true);
+  });
+
+  test('an entry edited in the database (chain recomputed without the key): the check names where it breaks', async () => {
+    const db = await openDatabase(e.env.TRAMLINE_DB_URL!);
+    try {
+      await dropAppendOnlyGuards(db);
+      await recomputeChainFrom(db, 3, (row) => ({ ...row, actor: 'someone-else' }));
+    } finally {
+      await db.close();
+    }
+    await auditor.goto('/audit/verify');
+    await auditor.getByRole('button', { name: 'Check the audit trail' }).click();
+    expect(await auditor.getByRole('heading', { level: 1 }).textContent()).toBe('The audit trail is broken');
+    const broken = await auditor.locator('[data-verify="broken"]').textContent();
+    expect(broken).toContain('Entry 3 does not fit the chain: entry MAC does not match its hash');
+    await expectAccessible(auditor);
+    await screenshot(auditor, 'audit-verify-broken');
   });
 
   test('no page broke its Content-Security-Policy or threw a script error', () => {

@@ -5,6 +5,8 @@ import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MappingError } from '../../core/errors.js';
+import type { Principal, Role } from '../../server/auth/roles.js';
+import { landingPage } from '../../server/console/render.js';
 import { parseAuditSearch, searchParams } from '../../server/console/pages/audit-search.js';
 import { chosenMapping, mappingErrorIssue, PLAYGROUND_MAX_BYTES, playgroundChoices, readPlaygroundInput, runPlayground, runPlaygroundCases } from '../../server/console/pages/playground-run.js';
 
@@ -103,4 +105,15 @@ describe('mapping playground', () => {
       expect(results.filter((r) => !r.ok)).toEqual([]);
     }
   }, 120_000);
+});
+
+describe('landing after sign-in', () => {
+  const who = (role: Role): Principal => ({ kind: 'session', id: `dev.${role}`, roles: [role] });
+  test('an auditor signing in to / lands on the audit trail; others where they asked', () => {
+    expect(landingPage(who('auditor'), '/')).toBe('/audit');
+    expect(landingPage(who('engineer'), '/')).toBe('/');
+    expect(landingPage(who('auditor'), '/audit/verify')).toBe('/audit/verify');
+    // Nothing allowed: the dashboard, which refuses them.
+    expect(landingPage(who('clinician'), '/')).toBe('/');
+  });
 });

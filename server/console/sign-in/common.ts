@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import type { AuditTrail } from '../../audit/trail.js';
 import type { Principal } from '../../auth/roles.js';
 import { locals, safeReturnTo, setSessionCookie, type CookieSettings } from '../access.js';
+import { landingPage } from '../render.js';
 import type { ConsoleSession, SessionStore } from '../sessions.js';
 
 export interface SignInDeps {
@@ -43,5 +44,5 @@ export async function completeSignIn(deps: SignInDeps, req: Request, res: Respon
     target: '/sign-in',
     detail: { method, roles: principal.roles },
   });
-  res.redirect(303, safeReturnTo(returnTo));
+  res.redirect(303, landingPage(principal, safeReturnTo(returnTo)));
 }
