@@ -94,6 +94,13 @@ describe('mapping playground', () => {
     expect(runPlayground(cld, '{"LA_Code": ').error).toMatch(/^This is not valid JSON/);
   }, 60_000);
 
+  test('warnings come with their mapping line, the input they were read from and where they were meant to go', () => {
+    const r = runPlayground(cld, readFileSync(file('mappings/social-care/cases/invalid-nhs-number.input.json'), 'utf8'));
+    expect(r.ok).toBe(true);
+    expect(r.issues.length).toBeGreaterThan(0);
+    for (const i of r.issues) expect(i).toMatchObject({ severity: 'warning', mappingLine: expect.stringMatching(/^cld-to-fhir\.yaml:\d+$/), field: expect.stringMatching(/^\$\./), target: expect.any(String) });
+  });
+
   test('a mapping error without a file prefix keeps its message whole', () => {
     expect(mappingErrorIssue(new MappingError('something odd', undefined, undefined, 'x'))).toEqual({ severity: 'error', message: 'something odd', target: 'x' });
   });
