@@ -217,14 +217,14 @@ describe('console actions', () => {
     await expectAccessible(admin);
 
     // A wrong name comes back on the form.
-    await admin.getByLabel('Name').fill('has spaces');
+    await admin.getByLabel('Name', { exact: true }).fill('has spaces');
     await admin.getByRole('button', { name: 'Create token' }).click();
     expect(await admin.locator('.govuk-error-summary').textContent()).toContain('The name must start with a letter or digit');
     await expectAccessible(admin);
     await screenshot(admin, 'token-new');
 
-    await admin.getByLabel('Name').fill('reporting');
-    await admin.getByLabel('operator').check();
+    await admin.getByLabel('Name', { exact: true }).fill('reporting');
+    await admin.getByLabel('operator', { exact: true }).check();
     await admin.getByLabel('Expires after (days)').fill('30');
     await admin.getByRole('button', { name: 'Create token' }).click();
     expect(await admin.locator('.govuk-panel').textContent()).toContain('reporting (operator)');
