@@ -27,6 +27,8 @@ export const NAVIGATION: NavItem[] = [
   { href: '/messages', text: 'Messages', permission: 'messages:read' },
   { href: '/mappings', text: 'Mapping playground', permission: 'mappings:run' },
   { href: '/audit', text: 'Audit', permission: 'audit:read' },
+  { href: '/dead-letters', text: 'Dead letters', permission: 'dead-letters:read' },
+  { href: '/tokens', text: 'API tokens', permission: 'tokens:manage' },
 ];
 
 /** Where a person lands after signing in to `/`: the dashboard, or the first page their roles allow (an auditor: the audit trail). */
