@@ -7,20 +7,16 @@
 // Every page passes axe (WCAG 2.2 AA: no serious or critical violations) and its CSP.
 // TRAMLINE_SCREENSHOTS=1 also writes the pages' screenshots to docs/console/ (docs/console.md).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/client.js';
 import { openDatabase } from '../../adapters/store/db.js';
 import { dropAppendOnlyGuards, recomputeChainFrom } from '../support/audit-tamper.js';
+import { ConsoleBrowser, expectAccessible, screenshot, signIn } from '../support/console-browser.js';
 import { eventually, prepareEngine, ROOT, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 
-const CHROMIUM = process.env.TRAMLINE_CHROMIUM || '/usr/bin/chromium';
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const SCREENSHOTS = process.env.TRAMLINE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/console') : undefined;
-const WCAG_22_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 const NHS = NHS_NUMBERS[1];
 const BREAK_GLASS_REASON = 'Unconscious in A&E, no consent possible';
 /** A shipped example case: Anna Ellis's discharge. */
@@ -28,53 +24,10 @@ const ADT_CASE = readFileSync(path.join(ROOT, 'mappings/hl7v2/cases/a03-discharg
 
 let e: EngineEnv;
 let engine: EngineProcess;
-let browser: Browser;
+let browser: ConsoleBrowser;
 let base: string;
 let clinicianToken: string;
-const contexts: BrowserContext[] = [];
-const problems: string[] = [];
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
-
-async function expectAccessible(page: Page): Promise<void> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(AXE, 'utf8'));
-  const violations = await page.evaluate(async (tags) => {
-    const result = await (window as unknown as { axe: { run(ctx: Document, o: unknown): Promise<{ violations: AxeViolation[] }> } }).axe.run(document, { runOnly: { type: 'tag', values: tags } });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
-  }, WCAG_22_AA);
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect({ url: page.url(), serious }).toEqual({ url: page.url(), serious: [] });
-}
-
-async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
-  if (!SCREENSHOTS) return;
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
-}
-
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, baseURL: base, locale: 'en-GB', timezoneId: 'UTC', acceptDownloads: true });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`${page.url()}: ${err.message}`));
-  return page;
-}
-
-async function signIn(page: Page, userLabel: RegExp, start: string): Promise<void> {
-  await page.goto(start);
-  expect(new URL(page.url()).pathname).toBe('/sign-in');
-  await page.getByRole('link', { name: 'Sign in as a development user' }).click();
-  await page.getByLabel(userLabel).check();
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const newPage = () => browser.newPage();
 
 async function auditEntries(): Promise<{ seq: number; category: string; action: string; outcome: string; actor?: { id: string }; patient?: string; breakGlass?: string; detail?: Record<string, unknown> }[]> {
   const { code, stdout, stderr } = await runCli(['audit', 'list', '--json'], e.env);
@@ -83,7 +36,6 @@ async function auditEntries(): Promise<{ seq: number; category: string; action: 
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium (bash .ci/run does this)`);
   e = await prepareEngine({
     extraEnv: { TRAMLINE_AUTH_DEV_ISSUER: 'true', TRAMLINE_LPRES_URL: '' },
     channelYaml: (port) => `id: adt-in
@@ -102,11 +54,7 @@ destinations:
   clinicianToken = created.stdout.trim().split('\n').pop()!.trim();
   engine = await startEngine(e);
   base = `http://127.0.0.1:${e.httpPort}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--lang=en-GB'],
-  });
+  browser = await ConsoleBrowser.launch(base);
   // A patient in the shared care record, and a clinician who looks at them by break-glass override.
   const client = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 10_000 });
   try {
@@ -124,7 +72,6 @@ destinations:
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close();
   if (engine && engine.child.exitCode === null) await engine.terminate();
 });
@@ -362,6 +309,6 @@ describe('console: audit pages', () => {
   });
 
   test('no page broke its Content-Security-Policy or threw a script error', () => {
-    expect(problems).toEqual([]);
+    expect(browser.problems).toEqual([]);
   });
 });
