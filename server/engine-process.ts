@@ -10,6 +10,8 @@ import { formatProblem, loadChannelFolder } from '../channels/load.js';
 import { channelMappings } from '../channels/mapping-refs.js';
 import { HttpError } from './http/errors.js';
 import type { Config } from '../core/config.js';
+import { AlertEvaluator, alertIntervalMs } from './alerts/evaluator.js';
+import { checkAlertTargets, loadAlerts } from './alerts/rules.js';
 import { createAdminParts } from './api/admin.js';
 import { HeadPublisher, headIntervalMs } from './audit/head.js';
 import { instrumentEngine, type Instrumented } from './audit/instrument.js';
@@ -50,6 +52,11 @@ function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server
 }
 
 export async function runEngine(config: Config, channels: ChannelDefinition[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<RunningEngine> {
+  const env = options.env ?? process.env;
+  // Alert rules beside the channels (server/alerts/): a bad file stops start-up like a bad channel.
+  const alertRules = loadAlerts(config.channelsDir, env);
+  alertRules.problems.push(...checkAlertTargets(alertRules, channels));
+  if (alertRules.problems.length) throw new Error(`${alertRules.problems.length} problem(s) in the alert rules:\n${alertRules.problems.map(formatProblem).join('\n')}`);
   const opened = await openStore(config);
   const created = createQueue(config, opened);
   const rabbit = created.rabbit;
@@ -90,6 +97,8 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     env: options.env,
     dataDir: config.dataDir,
   });
+  const publicUrl = config.publicUrl ?? `http://localhost:${config.httpPort}`;
+  const alerts = new AlertEvaluator({ rules: alertRules.rules, engine: admin.engine, audit, env, consoleUrl: publicUrl, intervalMs: alertIntervalMs(env) });
   // The web console at `/` (server/console/), on the API's facade and audit; built before start, like the auth settings.
   const webConsole = createConsole({
     engine: admin.engine,
@@ -98,7 +107,8 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     authSettings: admin.authSettings,
     queue: () => (rabbit ? (rabbit.connected ? 'connected' : 'disconnected') : 'embedded'),
     env: options.env ?? process.env,
-    publicUrl: config.publicUrl ?? `http://localhost:${config.httpPort}`,
+    publicUrl,
+    alerts,
   });
   // The sandbox shared care record at /fhir (the FHIR destinations' target when TRAMLINE_LPRES_URL is unset).
   // HTTP record sources: POST /inbound/<channel>.
@@ -146,12 +156,14 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   await audit.record({ category: 'system', action: 'engine.start', outcome: 'success', actor: ENGINE_ACTOR, detail: { channels: engine.channels.map((c) => c.definition.id) } });
   headPublisher.start(headInterval);
+  alerts.start();
   fhir.announce(httpPort);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       http.close();
+      await alerts.stop();
       webConsole.close();
       fhir.withdraw();
       await retention.stop();

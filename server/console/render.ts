@@ -25,6 +25,7 @@ export interface NavItem {
 export const NAVIGATION: NavItem[] = [
   { href: '/', text: 'Dashboard', permission: 'channels:read' },
   { href: '/messages', text: 'Messages', permission: 'messages:read' },
+  { href: '/alerts', text: 'Alerts', permission: 'channels:read' },
 ];
 
 function formatTime(value: unknown): string {

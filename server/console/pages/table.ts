@@ -18,4 +18,5 @@ export const CONSOLE_PAGES = {
   message: { method: 'GET', path: '/messages/:id', permission: 'messages:read' },
   messageContent: { method: 'GET', path: '/messages/:id/content/:stage', permission: 'messages:content' },
   reprocess: { method: 'POST', path: '/messages/:id/reprocess', permission: 'messages:reprocess' },
+  alerts: { method: 'GET', path: '/alerts', permission: 'channels:read' },
 } as const satisfies Record<string, ConsolePage>;
