@@ -34,7 +34,7 @@ export function smtpSettings(env: NodeJS.ProcessEnv): SmtpSettings | undefined {
 const WORDS: Record<Transition, string> = { fired: 'FIRING', repeated: 'STILL FIRING', resolved: 'RESOLVED' };
 
 export function headline(n: AlertNotice): string {
-  return `[Tramline] ${WORDS[n.transition]}: ${n.rule.name} (${n.rule.kind}) — ${n.state.summary ?? ''}`;
+  return `[Tramline] ${WORDS[n.transition]}: ${n.rule.name} (${n.rule.kind}) - ${n.state.summary ?? ''}`;
 }
 
 export function webhookBody(n: AlertNotice): Record<string, unknown> {

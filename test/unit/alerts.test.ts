@@ -196,6 +196,6 @@ test('the webhook body: `text` for Teams and Slack, structured fields for anythi
   const [rule] = builtInRules({});
   const at = new Date('2026-01-05T10:00:00Z');
   const body = webhookBody({ rule, transition: 'fired', state: { status: 'firing', since: at, summary: 'dead letters: adt-in.inbox 3' }, at, consoleUrl: 'https://tramline.example.org' });
-  expect(body.text).toBe('[Tramline] FIRING: dead-letters (dead-letters) — dead letters: adt-in.inbox 3\nDeliveries were given up. Fix the destination, then replay the dead letters.\nhttps://tramline.example.org/alerts');
+  expect(body.text).toBe('[Tramline] FIRING: dead-letters (dead-letters) - dead letters: adt-in.inbox 3\nDeliveries were given up. Fix the destination, then replay the dead letters.\nhttps://tramline.example.org/alerts');
   expect(body.alert).toEqual({ rule: 'dead-letters', kind: 'dead-letters', status: 'firing', transition: 'fired', summary: 'dead letters: adt-in.inbox 3', since: at.toISOString(), at: at.toISOString(), console: 'https://tramline.example.org/alerts' });
 });
