@@ -88,8 +88,13 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
       redeploy: async () => {
         const { channels: next, problems } = loadChannelFolder(config.channelsDir);
         problems.push(...channelMappings(next.filter((c) => c.enabled)).problems);
+        // alerts.yaml is deployed with the channels it watches.
+        const nextAlerts = loadAlerts(config.channelsDir, env);
+        problems.push(...nextAlerts.problems, ...checkAlertTargets(nextAlerts, next));
         if (problems.length) throw new HttpError(422, `${problems.length} problem(s) in the channel files; nothing deployed`, { problems: problems.map(formatProblem) });
-        return engine.redeploy(next);
+        const result = await engine.redeploy(next);
+        alerts.setRules(nextAlerts.rules);
+        return result;
       },
     },
     audit,

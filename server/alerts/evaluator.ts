@@ -47,6 +47,7 @@ export function alertIntervalMs(env: NodeJS.ProcessEnv): number {
 }
 
 export class AlertEvaluator implements AlertsReader {
+  private rules: AlertRule[];
   private readonly states = new Map<string, AlertState>();
   private readonly notifyErrors = new Map<string, string>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -57,7 +58,16 @@ export class AlertEvaluator implements AlertsReader {
 
   constructor(private readonly o: AlertEvaluatorOptions) {
     this.smtp = smtpSettings(o.env);
+    this.rules = o.rules;
     for (const r of o.rules) this.states.set(r.name, { status: 'ok' });
+  }
+
+  /** New rules (a redeploy): a rule kept by name keeps its state, so it does not fire again. */
+  setRules(rules: AlertRule[]): void {
+    const names = new Set(rules.map((r) => r.name));
+    for (const name of [...this.states.keys()]) if (!names.has(name)) this.states.delete(name);
+    for (const r of rules) if (!this.states.has(r.name)) this.states.set(r.name, { status: 'ok' });
+    this.rules = rules;
   }
 
   start(): void {
@@ -83,7 +93,7 @@ export class AlertEvaluator implements AlertsReader {
   /** One pass over every rule. */
   async evaluate(): Promise<void> {
     const now = this.o.now?.() ?? new Date();
-    for (const rule of this.o.rules) {
+    for (const rule of this.rules) {
       const condition = await evaluateCondition(rule, this.o.engine, now);
       const { state, transition } = step(rule, this.states.get(rule.name) ?? { status: 'ok' }, condition, now);
       this.states.set(rule.name, state);
@@ -126,7 +136,7 @@ export class AlertEvaluator implements AlertsReader {
   }
 
   views(): AlertView[] {
-    return this.o.rules.map((rule) => {
+    return this.rules.map((rule) => {
       const to = this.recipients(rule);
       const targets = [...(rule.notify.webhook ? [`webhook ${webhookHost(rule.notify.webhook)}`] : []), ...(to.length ? [`e-mail ${to.join(', ')}`] : [])];
       const error = this.notifyErrors.get(rule.name);

@@ -188,6 +188,15 @@ describe('the evaluator', () => {
     await evaluator.evaluate();
     expect(audited.slice(4).map((e) => `${e.action} ${e.target}`)).toEqual(['alert.resolved dead', 'alert.resolved fhir', 'alert.resolved stopped', 'alert.resolved silent']);
     expect(evaluator.views().every((v) => v.state.status === 'ok' && v.state.lastFired && v.state.lastResolved)).toBe(true);
+
+    // Redeployed rules: one kept by name keeps its state (and does not fire again), a new one starts at ok.
+    Object.assign(figures, { dead: 1 });
+    await evaluator.evaluate();
+    evaluator.setRules([rules[0], { ...rules[1], name: 'fhir-2' }]);
+    expect(evaluator.views().map((v) => `${v.rule.name} ${v.state.status}`)).toEqual(['dead firing', 'fhir-2 ok']);
+    const before = audited.length;
+    await evaluator.evaluate();
+    expect(audited.slice(before).map((e) => `${e.action} ${e.target}`)).toEqual([]);
     await evaluator.stop();
   });
 });
