@@ -110,6 +110,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     trail: audit,
     requestAudit: admin.requestAudit,
     authSettings: admin.authSettings,
+    tokens: admin.tokens,
     queue: () => (rabbit ? (rabbit.connected ? 'connected' : 'disconnected') : 'embedded'),
     env: options.env ?? process.env,
     publicUrl,

@@ -66,18 +66,21 @@ export interface AdminParts {
   /** The request audit (repeated denials of one client become one entry with a count). */
   requestAudit: AuditSink;
   authSettings: AuthSettings;
+  /** API tokens: the web console's token pages use the same store as the API. */
+  tokens: TokenStore;
 }
 
 export async function createAdminParts(o: AdminPartsOptions): Promise<AdminParts> {
   const authSettings = loadAuthSettings(o.env ?? process.env, o.dataDir);
-  const authenticator = new Authenticator(new TokenStore(o.db), await JwtVerifier.create(authSettings));
+  const tokens = new TokenStore(o.db);
+  const authenticator = new Authenticator(tokens, await JwtVerifier.create(authSettings));
   // One gate and one denial count for every mount: the failure limit is per address, and a
   // flood of bad credentials becomes a few audit entries with counts.
   const authenticate = authGate(authenticator, authSettings);
   const requestAudit = new DenialAggregator(o.audit, authSettings.denialAuditWindowMs);
   const engine = createEngineFacade({ definitions: o.channels.filter((c) => c.enabled), runningPorts: o.runningPorts, control: o.control, store: o.store, queue: o.queue, db: o.db });
   const api = createApiRouter({
-    services: { engine, audit: o.audit, tokens: new TokenStore(o.db), runMapping: dryRun, listMappings: () => [...listMappings().keys()].sort() },
+    services: { engine, audit: o.audit, tokens, runMapping: dryRun, listMappings: () => [...listMappings().keys()].sort() },
     authenticate,
     audit: requestAudit,
   });
@@ -95,6 +98,7 @@ export async function createAdminParts(o: AdminPartsOptions): Promise<AdminParts
     engine,
     requestAudit,
     authSettings,
+    tokens,
     ...(trustProxy !== undefined ? { trustProxy } : {}),
   };
 }

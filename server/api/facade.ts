@@ -61,7 +61,8 @@ export interface EngineFacade {
   /** `via`: how it was asked for, for the history (default `API`). */
   reprocess(ids: string[], by: string, via?: string): Promise<ReprocessResult>;
   deadLetters(destination?: string, limit?: number): Promise<DeadLetterInfo[]>;
-  replayDeadLetters(destination: string, messageIds: string[] | undefined, by: string): Promise<number>;
+  /** `via`: how it was asked for, for the history (default `API`). */
+  replayDeadLetters(destination: string, messageIds: string[] | undefined, by: string, via?: string): Promise<number>;
   discardDeadLetters(destination: string, messageIds: string[], reason: string, by: string): Promise<number>;
   /** Start or stop one channel's source; false when nothing changed. */
   setChannelRunning(id: string, running: boolean): Promise<boolean>;
@@ -217,11 +218,11 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
       return out.slice(0, limit);
     },
 
-    async replayDeadLetters(destination, messageIds, by) {
+    async replayDeadLetters(destination, messageIds, by, via = 'API') {
       requireDestination(destination);
       const ids = messageIds ?? (await o.queue.listDeadLetters(destination, 10_000)).map((d) => d.envelope.messageId);
       const moved = await o.queue.replayDeadLetters(destination, ids);
-      for (const id of ids) await o.store.addEvent(id, 'replayed', { destination, detail: `via API by ${by}` });
+      for (const id of ids) await o.store.addEvent(id, 'replayed', { destination, detail: `via ${via} by ${by}` });
       return moved;
     },
 

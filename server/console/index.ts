@@ -22,10 +22,13 @@ import { HealthChecks, type HealthSources } from './health.js';
 import { LiveDashboard } from './live.js';
 import { alertsRouter } from './pages/alerts.js';
 import { channelRouter } from './pages/channel.js';
+import { channelControlRouter } from './pages/channel-control.js';
 import { pageContext, type PageDeps } from './pages/context.js';
 import { dashboardRouter, renderDashboardFragment } from './pages/dashboard.js';
+import { deadLettersRouter } from './pages/dead-letters.js';
 import { messagesRouter } from './pages/messages.js';
 import { CONSOLE_PAGES } from './pages/table.js';
+import { tokensRouter, type ConsoleTokens } from './pages/tokens.js';
 import { Renderer } from './render.js';
 import { SessionStore } from './sessions.js';
 import { loadConsoleSettings, type ConsoleSettings } from './settings.js';
@@ -42,6 +45,8 @@ export interface ConsoleOptions {
   env: NodeJS.ProcessEnv;
   /** TRAMLINE_PUBLIC_URL, or http://localhost:<port>. */
   publicUrl: string;
+  /** API tokens (the admins' token pages). */
+  tokens: ConsoleTokens;
   /** How often open dashboards get fresh figures (default 3 s). */
   liveIntervalMs?: number;
   /** The alert rules and their states (server/alerts/). */
@@ -84,6 +89,9 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(dashboardRouter({ ...deps, health, live, alerts: o.alerts }));
   pages.use(messagesRouter(deps));
   pages.use(channelRouter(deps));
+  pages.use(deadLettersRouter(deps));
+  pages.use(tokensRouter({ ...deps, tokens: o.tokens }));
+  pages.use(channelControlRouter(deps));
   pages.use(alertsRouter({ ...deps, alerts: o.alerts }));
   const failed: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next) => {
     if (res.headersSent) return next(err);

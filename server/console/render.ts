@@ -25,6 +25,8 @@ export interface NavItem {
 export const NAVIGATION: NavItem[] = [
   { href: '/', text: 'Dashboard', permission: 'channels:read' },
   { href: '/messages', text: 'Messages', permission: 'messages:read' },
+  { href: '/dead-letters', text: 'Dead letters', permission: 'dead-letters:read' },
+  { href: '/tokens', text: 'API tokens', permission: 'tokens:manage' },
   { href: '/alerts', text: 'Alerts', permission: 'channels:read' },
 ];
 

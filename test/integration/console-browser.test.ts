@@ -7,72 +7,22 @@
 // it this test fails, it does not skip.
 // TRAMLINE_SCREENSHOTS=1 also writes each page's screenshot to docs/console/ (docs/console.md).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/client.js';
+import { ConsoleBrowser, expectAccessible, screenshot, signIn } from '../support/console-browser.js';
 import { eventually, prepareEngine, ROOT, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 
-const CHROMIUM = process.env.TRAMLINE_CHROMIUM || '/usr/bin/chromium';
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const SCREENSHOTS = process.env.TRAMLINE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/console') : undefined;
-const WCAG_22_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 const CONTROL_ID = 'CONSOLE0001';
 
 let e: EngineEnv;
 let engine: EngineProcess;
-let browser: Browser;
+let browser: ConsoleBrowser;
 let base: string;
 let senderToken: string;
-const contexts: BrowserContext[] = [];
-/** Content-Security-Policy violations and script errors seen on any page. */
-const problems: string[] = [];
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
-
-/** axe-core run in the page (evaluated over the DevTools protocol, so the page's CSP still holds for everything else). */
-async function expectAccessible(page: Page): Promise<void> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(AXE, 'utf8'));
-  const violations = await page.evaluate(async (tags) => {
-    const result = await (window as unknown as { axe: { run(ctx: Document, o: unknown): Promise<{ violations: AxeViolation[] }> } }).axe.run(document, { runOnly: { type: 'tag', values: tags } });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
-  }, WCAG_22_AA);
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect({ url: page.url(), serious }).toEqual({ url: page.url(), serious: [] });
-}
-
-async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
-  if (!SCREENSHOTS) return;
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
-}
-
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, baseURL: base, locale: 'en-GB', timezoneId: 'UTC' });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`${page.url()}: ${err.message}`));
-  return page;
-}
-
-/** Sign in as a development user, starting from `start` (the sign-in page comes first). */
-async function signIn(page: Page, userLabel: RegExp, start = '/'): Promise<void> {
-  await page.goto(start);
-  expect(new URL(page.url()).pathname).toBe('/sign-in');
-  await page.getByRole('link', { name: 'Sign in as a development user' }).click();
-  await page.getByLabel(userLabel).check();
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const newPage = () => browser.newPage();
 
 async function auditEntries(): Promise<{ category: string; action: string; outcome: string; actor?: { id: string; kind: string }; patient?: string; messageId?: string; detail?: Record<string, unknown> }[]> {
   const { code, stdout, stderr } = await runCli(['audit', 'list', '--json'], e.env);
@@ -81,7 +31,6 @@ async function auditEntries(): Promise<{ category: string; action: string; outco
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium (bash .ci/run does this)`);
   e = await prepareEngine({
     extraEnv: { TRAMLINE_AUTH_DEV_ISSUER: 'true', TRAMLINE_LPRES_URL: '' },
     // ADT mapped to FHIR and sent to the engine's own sandbox shared care record.
@@ -113,16 +62,10 @@ destinations:
   senderToken = created.stdout.trim().split('\n').pop()!.trim();
   engine = await startEngine(e);
   base = `http://127.0.0.1:${e.httpPort}`;
-  // Playwright starts Chromium with a fresh temporary profile (--user-data-dir) of its own on each launch.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--lang=en-GB'],
-  });
+  browser = await ConsoleBrowser.launch(base);
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close();
   if (engine && engine.child.exitCode === null) await engine.terminate();
 });
@@ -331,6 +274,6 @@ describe('web console', () => {
   });
 
   test('no page broke its Content-Security-Policy or threw a script error', () => {
-    expect(problems).toEqual([]);
+    expect(browser.problems).toEqual([]);
   });
 });

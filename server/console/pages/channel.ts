@@ -6,7 +6,7 @@ import { allows } from '../../auth/roles.js';
 import { locals, page } from '../access.js';
 import { sourceOf } from '../dashboard-data.js';
 import { CONSOLE_PAGES } from './table.js';
-import { pageContext, type PageDeps } from './context.js';
+import { pageContext, takeFlash, type PageDeps } from './context.js';
 import { tagColour } from './messages.js';
 
 export function channelRouter(deps: PageDeps): Router {
@@ -35,6 +35,7 @@ export function channelRouter(deps: PageDeps): Router {
       recent: mayList ? await deps.engine.store.list({ channel: id, limit: 10 }) : [],
       yaml: YAML.stringify(c),
       tagColour,
+      flash: takeFlash(res),
     });
   });
   return router;
