@@ -3,7 +3,8 @@
 // the webhook gets JSON with `text`, the SMTP server an e-mail, the audit trail an entry, the
 // console's Alerts page and dashboard show it firing; the case system is fixed, the dead letter
 // replayed, the rule resolves (notified and audited once more). A silent-feed rule fires while no
-// message arrives in its window and resolves when one does.
+// message arrives in its window and resolves when one does. alerts.yaml is deployed with the
+// channels: a broken one refuses the deploy.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +32,7 @@ const hooks: Hook[] = [];
 const mails: { to: string[]; raw: string }[] = [];
 let base: string;
 let cookie = '';
+let engineerToken: string;
 
 const listen = (s: { listen(port: number, host: string, cb: () => void): unknown; address?: () => unknown }, server: { address(): unknown }) =>
   new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -105,6 +107,8 @@ rules:
   );
   const validated = await runCli(['validate', e.env.TRAMLINE_CHANNELS!], e.env, e.dir);
   expect([validated.code, validated.stderr]).toEqual([0, '']);
+  const created = await runCli(['tokens', 'create', '--name', 'alerts-test', '--role', 'engineer'], e.env, e.dir);
+  engineerToken = created.stdout.trim().split('\n').pop()!.trim();
   engine = await startEngine(e);
   base = `http://127.0.0.1:${e.httpPort}`;
   client = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 20_000 });
@@ -184,3 +188,18 @@ test('dead letters fire once (webhook, e-mail, audit, console), and resolve once
   await eventually(async () => hooksFor('adt-silent').filter((t) => t === 'fired').length >= 2, 20_000, 'silent-feed fired again');
   expect(engine.output()).not.toContain('secret-part');
 }, 120_000);
+
+test('alerts.yaml is deployed with the channels: a broken one refuses the deploy, a good one replaces the rules', async () => {
+  const file = path.join(e.env.TRAMLINE_CHANNELS!, 'alerts.yaml');
+  const deploy = () => fetch(`${base}/api/channels/deploy`, { method: 'POST', headers: { authorization: `Bearer ${engineerToken}` } });
+  writeFileSync(file, 'rules:\n  - name: quiet\n    when: silent-feed\n    channel: adt-nowhere\n');
+  const refused = await deploy();
+  expect(refused.status).toBe(422);
+  expect(JSON.stringify(await refused.json())).toContain('alerts.yaml:4:5 rules[0].channel: no channel \\"adt-nowhere\\"');
+  expect(stateOf(await page('/alerts'), 'case-api-dead-letters')).toBe('ok');
+
+  writeFileSync(file, 'rules:\n  - name: case-api-dead-letters\n    when: dead-letters\n    channel: adt-al\n  - name: adt-al-stopped\n    when: channel-stopped\n    channel: adt-al\n');
+  expect((await deploy()).status).toBe(200);
+  const html = await page('/alerts');
+  expect([stateOf(html, 'case-api-dead-letters'), stateOf(html, 'adt-al-stopped'), stateOf(html, 'adt-silent')]).toEqual(['ok', 'ok', undefined]);
+}, 60_000);
