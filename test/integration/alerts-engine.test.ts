@@ -34,7 +34,8 @@ let base: string;
 let cookie = '';
 let engineerToken: string;
 
-const listen = (s: { listen(port: number, host: string, cb: () => void): unknown; address?: () => unknown }, server: { address(): unknown }) =>
+/** Listens on a free local port; `server` is the net server whose address tells which. */
+const listen = (s: { listen(port: number, host: string, cb: () => void): unknown }, server: { address(): unknown }) =>
   new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
 beforeAll(async () => {
