@@ -33,13 +33,13 @@ function channelValidator(): ValidateFunction<ChannelData> {
 /** `${VAR}` and `${VAR:-default}` in string values, so a channel can follow TRAMLINE_* settings. */
 const ENV_REF = /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g;
 
-interface MissingVar {
+export interface MissingVar {
   name: string;
   /** Where the reference is, e.g. ['destinations', 0, 'database']. */
   segments: (string | number)[];
 }
 
-function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, missing: MissingVar[], at: (string | number)[] = []): unknown {
+export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, missing: MissingVar[], at: (string | number)[] = []): unknown {
   if (typeof value === 'string') {
     const whole = /^\$\{[A-Z0-9_]+(?::-[^}]*)?\}$/.test(value);
     const out = value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
@@ -68,12 +68,12 @@ function pathSegments(instancePath: string): (string | number)[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-function fieldName(segments: (string | number)[]): string {
+export function fieldName(segments: (string | number)[]): string {
   return segments.reduce<string>((acc, s) => (typeof s === 'number' ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), '');
 }
 
 /** Position of the YAML node at `segments`, or of its nearest existing ancestor. */
-function positionOf(doc: Document, lines: LineCounter, segments: (string | number)[], keyOnly = false) {
+export function positionOf(doc: Document, lines: LineCounter, segments: (string | number)[], keyOnly = false) {
   for (let n = segments.length; n >= 0; n--) {
     const node = doc.getIn(segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
     if (node && typeof node === 'object' && node.range) {
@@ -127,7 +127,7 @@ function unknownField(name: string, schema: SchemaNode | undefined): string {
 }
 
 /** A schema error as a message: the field's description from its spec where it helps. */
-function describe(err: ErrorObject): { segments: (string | number)[]; message: string } {
+export function describeSchemaError(err: ErrorObject): { segments: (string | number)[]; message: string } {
   const segments = pathSegments(err.instancePath);
   const p = err.params as Record<string, unknown>;
   const schema = err.parentSchema as SchemaNode | undefined;
@@ -186,7 +186,7 @@ export function loadChannelText(text: string, file: string, env: NodeJS.ProcessE
     const seen = new Set<string>();
     for (const err of validate.errors ?? []) {
       if (err.keyword === 'if') continue; // the inner errors say what is wrong
-      const { segments, message } = describe(err);
+      const { segments, message } = describeSchemaError(err);
       const pos = positionOf(doc, lines, segments);
       const problem = { file, line: pos.line, column: pos.col, field: fieldName(segments), message };
       const key = formatProblem(problem);
@@ -220,6 +220,9 @@ export function loadChannelFile(file: string, env: NodeJS.ProcessEnv = process.e
   return loadChannelText(text, file, env);
 }
 
+/** The alert rules file's name in a channel folder. */
+export const ALERT_FILE = /^alerts\.ya?ml$/;
+
 /** Channel files in a folder (recursive), skipping mapping example cases and hidden folders. */
 export function channelFiles(target: string): string[] {
   const stat = statSync(target, { throwIfNoEntry: false });
@@ -230,7 +233,8 @@ export function channelFiles(target: string): string[] {
     .flatMap((e) => {
       const full = path.join(target, e.name);
       if (e.isDirectory()) return channelFiles(full);
-      return /\.ya?ml$/.test(e.name) ? [full] : [];
+      // alerts.yaml beside the channels holds alert rules (server/alerts/), not a channel.
+      return /\.ya?ml$/.test(e.name) && !ALERT_FILE.test(e.name) ? [full] : [];
     })
     .sort();
 }

@@ -10,6 +10,8 @@ import { formatProblem, loadChannelFolder } from '../channels/load.js';
 import { channelMappings } from '../channels/mapping-refs.js';
 import { HttpError } from './http/errors.js';
 import type { Config } from '../core/config.js';
+import { AlertEvaluator, alertIntervalMs } from './alerts/evaluator.js';
+import { checkAlertTargets, loadAlerts } from './alerts/rules.js';
 import { createAdminParts } from './api/admin.js';
 import { HeadPublisher, headIntervalMs } from './audit/head.js';
 import { instrumentEngine, type Instrumented } from './audit/instrument.js';
@@ -50,6 +52,11 @@ function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server
 }
 
 export async function runEngine(config: Config, channels: ChannelDefinition[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<RunningEngine> {
+  const env = options.env ?? process.env;
+  // Alert rules beside the channels (server/alerts/): a bad file stops start-up like a bad channel.
+  const alertRules = loadAlerts(config.channelsDir, env);
+  alertRules.problems.push(...checkAlertTargets(alertRules, channels));
+  if (alertRules.problems.length) throw new Error(`${alertRules.problems.length} problem(s) in the alert rules:\n${alertRules.problems.map(formatProblem).join('\n')}`);
   const opened = await openStore(config);
   const created = createQueue(config, opened);
   const rabbit = created.rabbit;
@@ -81,8 +88,13 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
       redeploy: async () => {
         const { channels: next, problems } = loadChannelFolder(config.channelsDir);
         problems.push(...channelMappings(next.filter((c) => c.enabled)).problems);
+        // alerts.yaml is deployed with the channels it watches.
+        const nextAlerts = loadAlerts(config.channelsDir, env);
+        problems.push(...nextAlerts.problems, ...checkAlertTargets(nextAlerts, next));
         if (problems.length) throw new HttpError(422, `${problems.length} problem(s) in the channel files; nothing deployed`, { problems: problems.map(formatProblem) });
-        return engine.redeploy(next);
+        const result = await engine.redeploy(next);
+        alerts.setRules(nextAlerts.rules);
+        return result;
       },
     },
     audit,
@@ -90,6 +102,8 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     env: options.env,
     dataDir: config.dataDir,
   });
+  const publicUrl = config.publicUrl ?? `http://localhost:${config.httpPort}`;
+  const alerts = new AlertEvaluator({ rules: alertRules.rules, engine: admin.engine, audit, env, consoleUrl: publicUrl, intervalMs: alertIntervalMs(env) });
   // The web console at `/` (server/console/), on the API's facade and audit; built before start, like the auth settings.
   const webConsole = createConsole({
     engine: admin.engine,
@@ -99,7 +113,8 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     tokens: admin.tokens,
     queue: () => (rabbit ? (rabbit.connected ? 'connected' : 'disconnected') : 'embedded'),
     env: options.env ?? process.env,
-    publicUrl: config.publicUrl ?? `http://localhost:${config.httpPort}`,
+    publicUrl,
+    alerts,
   });
   // The sandbox shared care record at /fhir (the FHIR destinations' target when TRAMLINE_LPRES_URL is unset).
   // HTTP record sources: POST /inbound/<channel>.
@@ -147,12 +162,14 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   await audit.record({ category: 'system', action: 'engine.start', outcome: 'success', actor: ENGINE_ACTOR, detail: { channels: engine.channels.map((c) => c.definition.id) } });
   headPublisher.start(headInterval);
+  alerts.start();
   fhir.announce(httpPort);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       http.close();
+      await alerts.stop();
       webConsole.close();
       fhir.withdraw();
       await retention.stop();

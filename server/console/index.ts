@@ -16,9 +16,11 @@ import type { AuditTrail } from '../audit/trail.js';
 import type { AuthSettings } from '../auth/settings.js';
 import type { AuditSink } from '../http/request-audit.js';
 import { auditConsole, cookieSettings, locals, readSession, type Refusals } from './access.js';
+import type { AlertsReader } from '../alerts/evaluator.js';
 import { assetsRouter } from './assets.js';
 import { HealthChecks, type HealthSources } from './health.js';
 import { LiveDashboard } from './live.js';
+import { alertsRouter } from './pages/alerts.js';
 import { auditRouter } from './pages/audit.js';
 import { channelRouter } from './pages/channel.js';
 import { channelControlRouter } from './pages/channel-control.js';
@@ -49,6 +51,8 @@ export interface ConsoleOptions {
   tokens: ConsoleTokens;
   /** How often open dashboards get fresh figures (default 3 s). */
   liveIntervalMs?: number;
+  /** The alert rules and their states (server/alerts/). */
+  alerts?: AlertsReader;
 }
 
 export interface Console {
@@ -77,14 +81,14 @@ export function createConsole(o: ConsoleOptions): Console {
   };
   const deps: PageDeps = { engine: o.engine, renderer, refusals, https, audit: o.requestAudit };
   const health = new HealthChecks({ engine: o.engine, queue: o.queue, lpresUrl: o.env.TRAMLINE_LPRES_URL || undefined });
-  const live = new LiveDashboard({ render: () => renderDashboardFragment({ ...deps, health }), isLive: (id) => sessions.isLive(id), intervalMs: o.liveIntervalMs ?? 3000 });
+  const live = new LiveDashboard({ render: () => renderDashboardFragment({ ...deps, health, alerts: o.alerts }), isLive: (id) => sessions.isLive(id), intervalMs: o.liveIntervalMs ?? 3000 });
 
   const router = express.Router();
   router.use('/assets', assetsRouter());
   const pages = express.Router();
   pages.use(readSession(sessions, cookie), auditConsole(o.requestAudit));
   pages.use(signInRouter({ sessions, cookie, trail: o.trail, renderer, settings, https }));
-  pages.use(dashboardRouter({ ...deps, health, live }));
+  pages.use(dashboardRouter({ ...deps, health, live, alerts: o.alerts }));
   pages.use(messagesRouter(deps));
   pages.use(channelRouter(deps));
   pages.use(auditRouter({ ...deps, trail: o.trail }));
@@ -92,6 +96,7 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(deadLettersRouter(deps));
   pages.use(tokensRouter({ ...deps, tokens: o.tokens }));
   pages.use(channelControlRouter(deps));
+  pages.use(alertsRouter({ ...deps, alerts: o.alerts }));
   const failed: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next) => {
     if (res.headersSent) return next(err);
     const errorId = randomUUID();

@@ -29,6 +29,7 @@ export const NAVIGATION: NavItem[] = [
   { href: '/audit', text: 'Audit', permission: 'audit:read' },
   { href: '/dead-letters', text: 'Dead letters', permission: 'dead-letters:read' },
   { href: '/tokens', text: 'API tokens', permission: 'tokens:manage' },
+  { href: '/alerts', text: 'Alerts', permission: 'channels:read' },
 ];
 
 /** Where a person lands after signing in to `/`: the dashboard, or the first page their roles allow (an auditor: the audit trail). */

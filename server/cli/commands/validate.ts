@@ -4,6 +4,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
+import path from 'node:path';
+import type { ChannelDefinition } from '../../../channels/definition.js';
 import type { Problem } from '../../../channels/load.js';
 import { loadConfig } from '../../../core/config.js';
 
@@ -27,9 +29,25 @@ async function mappingProblems(file: string): Promise<Problem[]> {
   return checkMappingFile(file).map((p) => ({ file: p.file, line: p.line ?? 0, column: 1, field: p.target, message: p.message }));
 }
 
+async function alertProblems(paths: string[], alertFiles: string[], channels: ChannelDefinition[]): Promise<Problem[]> {
+  const { alertsFileIn, checkAlertTargets, loadAlertsText } = await import('../../alerts/rules.js');
+  const folders = paths.filter((p) => statSync(p, { throwIfNoEntry: false })?.isDirectory());
+  const files = new Set([...alertFiles, ...folders.flatMap((d) => alertsFileIn(d) ?? [])]);
+  const problems: Problem[] = [];
+  for (const file of files) {
+    const loaded = loadAlertsText(readFileSync(file, 'utf8'), file);
+    problems.push(...loaded.problems);
+    // Channels named by a rule must be among those validated with it.
+    if (!loaded.problems.length && channels.length) problems.push(...checkAlertTargets(loaded, channels.map((c) => ({ id: c.id, destinations: c.destinations }))));
+  }
+  return problems;
+}
+
 export async function validatePaths(paths: string[]): Promise<{ problems: Problem[]; channels: number; mappings: number }> {
-  const { channelFiles, loadChannels } = await channelLoader();
-  const files = paths.flatMap((p) => (statSync(p, { throwIfNoEntry: false }) ? channelFiles(p) : [p]));
+  const { ALERT_FILE, channelFiles, loadChannels } = await channelLoader();
+  // Alert rules: alerts.yaml in a folder given, or given itself.
+  const alertFiles = paths.filter((p) => ALERT_FILE.test(path.basename(p)));
+  const files = paths.filter((p) => !alertFiles.includes(p)).flatMap((p) => (statSync(p, { throwIfNoEntry: false }) ? channelFiles(p) : [p]));
   const problems: Problem[] = paths
     .filter((p) => statSync(p, { throwIfNoEntry: false })?.isDirectory() && !channelFiles(p).length)
     .map((p) => ({ file: p, line: 0, column: 0, field: '', message: 'no channel or mapping files (*.yaml) found' }));
@@ -42,6 +60,7 @@ export async function validatePaths(paths: string[]): Promise<{ problems: Proble
   problems.push(...used.problems);
   for (const f of used.files) mappingFiles.add(f);
   for (const f of mappingFiles) problems.push(...(await mappingProblems(f)));
+  problems.push(...(await alertProblems(paths, alertFiles, loaded.channels)));
   return { problems, channels: loaded.channels.length, mappings: mappingFiles.size };
 }
 

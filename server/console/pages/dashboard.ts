@@ -1,5 +1,6 @@
 // GET / — the dashboard; GET /live/dashboard — its live updates (Server-Sent Events).
 import express, { type Router } from 'express';
+import type { AlertsReader } from '../../alerts/evaluator.js';
 import { consoleEntry, locals, page } from '../access.js';
 import { gatherDashboard } from '../dashboard-data.js';
 import type { HealthChecks } from '../health.js';
@@ -7,11 +8,11 @@ import type { LiveDashboard } from '../live.js';
 import { CONSOLE_PAGES } from './table.js';
 import { pageContext, takeFlash, type PageDeps } from './context.js';
 
-export function dashboardRouter(deps: PageDeps & { health: HealthChecks; live: LiveDashboard }): Router {
+export function dashboardRouter(deps: PageDeps & { health: HealthChecks; live: LiveDashboard; alerts?: AlertsReader }): Router {
   const router = express.Router();
   router.get(CONSOLE_PAGES.dashboard.path, page(CONSOLE_PAGES.dashboard, deps.refusals), async (req, res) => {
     const dashboard = await gatherDashboard(deps.engine, deps.health);
-    deps.renderer.page(res, pageContext(deps, req, res), 'dashboard.njk', { title: 'Dashboard', dashboard, flash: takeFlash(res) });
+    deps.renderer.page(res, pageContext(deps, req, res), 'dashboard.njk', { title: 'Dashboard', dashboard, alerts: deps.alerts?.summary(), flash: takeFlash(res) });
   });
   router.get(CONSOLE_PAGES.liveDashboard.path, page(CONSOLE_PAGES.liveDashboard, deps.refusals), (req, res) => {
     // Audited when the stream opens (it may stay open for hours).
@@ -24,7 +25,7 @@ export function dashboardRouter(deps: PageDeps & { health: HealthChecks; live: L
 }
 
 /** The dashboard's live fragment. */
-export async function renderDashboardFragment(deps: PageDeps & { health: HealthChecks }): Promise<string> {
+export async function renderDashboardFragment(deps: PageDeps & { health: HealthChecks; alerts?: AlertsReader }): Promise<string> {
   const dashboard = await gatherDashboard(deps.engine, deps.health);
-  return deps.renderer.fragment('partials/dashboard-body.njk', { dashboard });
+  return deps.renderer.fragment('partials/dashboard-body.njk', { dashboard, alerts: deps.alerts?.summary() });
 }

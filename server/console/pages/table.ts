@@ -43,4 +43,5 @@ export const CONSOLE_PAGES = {
   channelStop: { method: 'POST', path: '/channels/:id/stop', permission: 'channels:manage' },
   redeployConfirm: { method: 'GET', path: '/deploy', permission: 'channels:manage' },
   redeploy: { method: 'POST', path: '/deploy', permission: 'channels:manage' },
+  alerts: { method: 'GET', path: '/alerts', permission: 'channels:read' },
 } as const satisfies Record<string, ConsolePage>;
