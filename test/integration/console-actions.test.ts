@@ -12,8 +12,8 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
-import { ConsoleBrowser, expectAccessible, screenshot, signIn } from '../support/console-browser.js';
-import { eventually, prepareEngine, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
+import { ConsoleBrowser, expectAccessible, screenshot, signIn, auditEntries as readAuditTrail } from '../support/console-browser.js';
+import { eventually, prepareEngine, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 import { startHttpPeer, type HttpPeer } from '../support/http-peer.js';
 
@@ -29,20 +29,7 @@ let base: string;
 /** Message id by control id. */
 const ids: Record<string, string> = {};
 
-interface AuditEntry {
-  category: string;
-  action: string;
-  outcome: string;
-  actor?: { id: string };
-  messageId?: string;
-  detail?: Record<string, unknown>;
-}
-
-async function auditEntries(): Promise<AuditEntry[]> {
-  const { code, stdout, stderr } = await runCli(['audit', 'list', '--json'], e.env);
-  if (code !== 0) throw new Error(stderr);
-  return JSON.parse(stdout) as AuditEntry[];
-}
+const auditEntries = () => readAuditTrail(e.env);
 
 async function sendAdt(controlId: string): Promise<void> {
   const client = new MllpClient({ host: '127.0.0.1', port: e.mllpPort, responseTimeoutMs: 20_000 });

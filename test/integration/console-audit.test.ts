@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/client.js';
 import { openDatabase } from '../../adapters/store/db.js';
 import { dropAppendOnlyGuards, recomputeChainFrom } from '../support/audit-tamper.js';
-import { ConsoleBrowser, expectAccessible, screenshot, signIn } from '../support/console-browser.js';
+import { ConsoleBrowser, expectAccessible, screenshot, signIn, auditEntries as readAuditTrail } from '../support/console-browser.js';
 import { eventually, prepareEngine, ROOT, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 
@@ -29,11 +29,7 @@ let base: string;
 let clinicianToken: string;
 const newPage = () => browser.newPage();
 
-async function auditEntries(): Promise<{ seq: number; category: string; action: string; outcome: string; actor?: { id: string }; patient?: string; breakGlass?: string; detail?: Record<string, unknown> }[]> {
-  const { code, stdout, stderr } = await runCli(['audit', 'list', '--json'], e.env);
-  if (code !== 0) throw new Error(stderr);
-  return JSON.parse(stdout) as Awaited<ReturnType<typeof auditEntries>>;
-}
+const auditEntries = () => readAuditTrail(e.env);
 
 beforeAll(async () => {
   e = await prepareEngine({

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/client.js';
-import { ConsoleBrowser, expectAccessible, screenshot, signIn } from '../support/console-browser.js';
+import { ConsoleBrowser, expectAccessible, screenshot, signIn, auditEntries as readAuditTrail } from '../support/console-browser.js';
 import { eventually, prepareEngine, ROOT, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 
@@ -24,11 +24,7 @@ let base: string;
 let senderToken: string;
 const newPage = () => browser.newPage();
 
-async function auditEntries(): Promise<{ category: string; action: string; outcome: string; actor?: { id: string; kind: string }; patient?: string; messageId?: string; detail?: Record<string, unknown> }[]> {
-  const { code, stdout, stderr } = await runCli(['audit', 'list', '--json'], e.env);
-  if (code !== 0) throw new Error(stderr);
-  return JSON.parse(stdout) as Awaited<ReturnType<typeof auditEntries>>;
-}
+const auditEntries = () => readAuditTrail(e.env);
 
 beforeAll(async () => {
   e = await prepareEngine({

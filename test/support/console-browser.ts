@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ROOT } from './engine.js';
+import { ROOT, runCli } from './engine.js';
 
 export const CHROMIUM = process.env.TRAMLINE_CHROMIUM || '/usr/bin/chromium';
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -90,4 +90,24 @@ export async function signIn(page: Page, userLabel: RegExp, start = '/'): Promis
   await page.getByRole('link', { name: 'Sign in as a development user' }).click();
   await page.getByLabel(userLabel).check();
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** A field of an audit entry as `tramline audit list --json` prints it (each test names what it reads). */
+export interface ListedAuditEntry {
+  seq: number;
+  category: string;
+  action: string;
+  outcome: string;
+  actor?: { id: string; kind: string };
+  patient?: string;
+  messageId?: string;
+  breakGlass?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** The engine's audit trail, read through the CLI as an auditor would. */
+export async function auditEntries(env: NodeJS.ProcessEnv): Promise<ListedAuditEntry[]> {
+  const { code, stdout, stderr } = await runCli(['audit', 'list', '--json'], env);
+  if (code !== 0) throw new Error(stderr);
+  return JSON.parse(stdout) as ListedAuditEntry[];
 }
