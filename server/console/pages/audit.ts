@@ -9,7 +9,7 @@ import { AUDIT_CATEGORIES, AUDIT_OUTCOMES, type AuditRecord } from '../../audit/
 import { locals, page } from '../access.js';
 import { csrfTokenMatches } from '../csrf.js';
 import { AUDIT_PAGE_SIZE, parseAuditSearch, parseUtcTime, searchParams, trailPatient } from './audit-search.js';
-import { pageContext, type PageDeps } from './context.js';
+import { pageContext, selectItems, type PageDeps } from './context.js';
 import { CONSOLE_PAGES } from './table.js';
 
 export type AuditPageDeps = PageDeps & { trail: Pick<AuditTrail, 'query' | 'verify'> };
@@ -18,10 +18,6 @@ export type AuditPageDeps = PageDeps & { trail: Pick<AuditTrail, 'query' | 'veri
 export const EXPORT_LIMIT = 10_000;
 
 const OUTCOME_TAG: Record<string, string> = { success: 'green', denied: 'red', unauthenticated: 'orange', failure: 'red' };
-
-function selectItems(values: readonly string[], selected: string, anyText: string) {
-  return [{ value: '', text: anyText }, ...values.map((v) => ({ value: v, text: v, selected: v === selected }))];
-}
 
 function row(r: AuditRecord) {
   return {

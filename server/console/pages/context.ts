@@ -25,3 +25,8 @@ export function takeFlash(res: Response): { kind: 'success' | 'info'; text: stri
   if (session) session.flash = undefined;
   return flash;
 }
+
+/** Items for a GOV.UK select of search filters: "any" first, then each value, the chosen one selected. */
+export function selectItems(values: readonly string[], selected: string, anyText: string) {
+  return [{ value: '', text: anyText }, ...values.map((v) => ({ value: v, text: v, selected: v === selected }))];
+}

@@ -9,7 +9,7 @@ import { locals, page } from '../access.js';
 import { csrfTokenMatches } from '../csrf.js';
 import { hl7Segments, looksLikeHl7, prettyJson } from '../hl7-display.js';
 import { CONSOLE_PAGES } from './table.js';
-import { pageContext, takeFlash, type PageDeps } from './context.js';
+import { pageContext, selectItems, takeFlash, type PageDeps } from './context.js';
 import { cursorOf, PAGE_SIZE, parseSearch } from './message-search.js';
 
 const STAGES: { stage: ContentStage; label: string }[] = [
@@ -35,10 +35,6 @@ const TAG: Record<string, string> = {
   'dead-lettered': 'red',
 };
 export const tagColour = (status: string) => TAG[status] ?? 'grey';
-
-function selectItems(values: readonly string[], selected: string, anyText: string) {
-  return [{ value: '', text: anyText }, ...values.map((v) => ({ value: v, text: v, selected: v === selected }))];
-}
 
 function listRow(m: MessageRecord) {
   return {
