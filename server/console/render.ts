@@ -32,9 +32,13 @@ export const NAVIGATION: NavItem[] = [
   { href: '/alerts', text: 'Alerts', permission: 'channels:read' },
 ];
 
-/** Where a person lands after signing in to `/`: the dashboard, or the first page their roles allow (an auditor: the audit trail). */
+/**
+ * Where a person lands after signing in to `/`: the dashboard, or the first page their roles
+ * allow (an auditor: the audit trail; a clinician, who has no console page: the viewer).
+ */
 export function landingPage(principal: Principal, returnTo: string): string {
   if (returnTo !== '/' || allows(principal.roles, 'channels:read')) return returnTo;
+  if (!NAVIGATION.some((n) => allows(principal.roles, n.permission)) && allows(principal.roles, 'viewer:read')) return '/viewer';
   return NAVIGATION.find((n) => allows(principal.roles, n.permission))?.href ?? '/';
 }
 
@@ -59,7 +63,8 @@ export interface PageContext {
   https: boolean;
 }
 
-function contentSecurityPolicy(nonce: string, https: boolean): string {
+/** The page's Content-Security-Policy (the clinicians' viewer uses the same one). */
+export function contentSecurityPolicy(nonce: string, https: boolean): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}'`,

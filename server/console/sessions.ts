@@ -5,6 +5,7 @@
 // recently used session is dropped, so anonymous visitors cannot grow it without limit.
 import crypto from 'node:crypto';
 import type { Principal } from '../auth/roles.js';
+import type { ViewerSessionState } from '../viewer/session-state.js';
 
 export interface PendingOidc {
   state: string;
@@ -26,6 +27,8 @@ export interface ConsoleSession {
   oidc?: PendingOidc;
   /** A one-off notice for the next page (e.g. after a reprocess). */
   flash?: { kind: 'success' | 'info'; text: string };
+  /** The clinicians' viewer: purposes stated, people last found (server/viewer/). */
+  viewer?: ViewerSessionState;
 }
 
 export type SessionLookup = { session: ConsoleSession } | { expired: ConsoleSession } | undefined;

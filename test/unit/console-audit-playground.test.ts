@@ -120,7 +120,9 @@ describe('landing after sign-in', () => {
     expect(landingPage(who('auditor'), '/')).toBe('/audit');
     expect(landingPage(who('engineer'), '/')).toBe('/');
     expect(landingPage(who('auditor'), '/audit/verify')).toBe('/audit/verify');
+    // No console page, but the clinicians' viewer: there.
+    expect(landingPage(who('clinician'), '/')).toBe('/viewer');
     // Nothing allowed: the dashboard, which refuses them.
-    expect(landingPage(who('clinician'), '/')).toBe('/');
+    expect(landingPage(who('sender'), '/')).toBe('/');
   });
 });

@@ -9,7 +9,7 @@ import { log } from '../../../core/logger.js';
 import type { Principal } from '../../auth/roles.js';
 import { locals, safeReturnTo } from '../access.js';
 import type { Renderer } from '../render.js';
-import { rolesFromClaim, type OidcSettings } from '../settings.js';
+import { organisationFromClaims, rolesFromClaim, type OidcSettings } from '../settings.js';
 import { completeSignIn, ensureSession, type SignInDeps } from './common.js';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -81,12 +81,15 @@ export function oidcRouter(deps: SignInDeps & { renderer: Renderer; https: boole
       const claims = tokens.claims()!;
       let rolesClaim: unknown = claims[s.rolesClaim];
       let name = typeof claims.name === 'string' ? claims.name : undefined;
-      if (rolesClaim === undefined && found.serverMetadata().userinfo_endpoint) {
+      let organisation = organisationFromClaims(claims, s.orgClaim);
+      // NHS CIS2 puts roles and organisations in userinfo rather than the ID token.
+      if ((rolesClaim === undefined || organisation === undefined) && found.serverMetadata().userinfo_endpoint) {
         const info = await client.fetchUserInfo(found, tokens.access_token, claims.sub);
-        rolesClaim = info[s.rolesClaim];
+        rolesClaim ??= info[s.rolesClaim];
         name ??= typeof info.name === 'string' ? info.name : undefined;
+        organisation ??= organisationFromClaims(info, s.orgClaim);
       }
-      principal = { kind: 'session', id: claims.sub, roles: rolesFromClaim(rolesClaim, s.roleMap), ...(name ? { name } : {}) };
+      principal = { kind: 'session', id: claims.sub, roles: rolesFromClaim(rolesClaim, s.roleMap), ...(name ? { name } : {}), ...(organisation ? { organisation } : {}) };
     } catch (err) {
       log.warn({ reason: (err as Error).name, code: (err as { code?: string }).code }, 'OpenID Connect sign-in failed');
       return failed(req, res, `OpenID Connect: ${(err as { code?: string }).code ?? (err as Error).name}`);
