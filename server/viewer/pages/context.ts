@@ -38,7 +38,7 @@ export function rememberPurpose(res: Response, personId: string, stated: StatedP
 }
 
 /** A person id as the record module makes them (FHIR ids, possibly several joined). */
-export const PERSON_ID = /^[A-Za-z0-9._,:+-]{1,300}$/;
+export const PERSON_ID = /^[A-Za-z0-9._,:+-]{1,2000}$/;
 
 /** The shared care record's answer, or RecordUnavailableError once `timeoutMs` has passed. */
 export async function withinTime<T>(deps: Pick<ViewerDeps, 'timeoutMs'>, work: () => Promise<T>): Promise<T> {
