@@ -258,7 +258,7 @@ describe('clinicians\u2019 shared care viewer', () => {
     expect(page?.status()).toBe(403);
     expect(await h1(engineer)).toBe('You do not have access to the shared care record');
     expect(await engineer.locator('header.nhsuk-header').count()).toBe(1);
-    const forged = await engineer.goto(recordPath);
+    const forged = await engineer.goto('/viewer/people/someone');
     expect(forged?.status()).toBe(403);
     await expectAccessible(engineer);
     await screenshot(engineer, 'forbidden');
