@@ -15,6 +15,7 @@ import type { EngineFacade } from '../api/facade.js';
 import type { AuditTrail } from '../audit/trail.js';
 import type { AuthSettings } from '../auth/settings.js';
 import type { AuditSink } from '../http/request-audit.js';
+import { allows } from '../auth/roles.js';
 import { auditConsole, cookieSettings, locals, readSession, type Refusals } from './access.js';
 import type { AlertsReader } from '../alerts/evaluator.js';
 import { assetsRouter } from './assets.js';
@@ -81,6 +82,8 @@ export function createConsole(o: ConsoleOptions): Console {
         paragraphs: csrf
           ? ['Nothing was done. Go back, reload the page and try again.']
           : [`Your role (${principal?.roles.join(', ') || 'none'}) does not allow this page (it needs ${needs}).`, 'Ask your administrator if you need access.'],
+        // Clinicians have no console page, but the viewer.
+        viewerLink: !csrf && principal !== undefined && allows(principal.roles, 'viewer:read'),
       }, 403);
     },
   };

@@ -247,6 +247,8 @@ describe('clinicians\u2019 shared care viewer', () => {
   test('a clinician cannot reach the console', async () => {
     const page = await clinician.goto('/');
     expect(page?.status()).toBe(403);
+    // The console's refusal points a clinician to the viewer.
+    expect(await clinician.getByRole('link', { name: 'Go to the shared care record' }).getAttribute('href')).toBe('/viewer');
     const audit = await clinician.goto('/audit');
     expect(audit?.status()).toBe(403);
   });
