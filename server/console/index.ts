@@ -107,7 +107,7 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(channelControlRouter(deps));
   pages.use(alertsRouter({ ...deps, alerts: o.alerts }));
   // The clinicians' viewer: its own NHS.UK pages, on the same sessions and request audit.
-  pages.use(viewerRouter({ data: o.viewerData, trail: o.trail, https, env: o.env }));
+  pages.use(viewerRouter({ data: o.viewerData, trail: o.trail, https, env: o.env, devSignIn: settings.devSignIn }));
   const failed: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next) => {
     if (res.headersSent) return next(err);
     const errorId = randomUUID();

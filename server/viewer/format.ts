@@ -30,3 +30,10 @@ export function formatDate(value: unknown): string {
 export function formatGender(value: unknown): string {
   return typeof value === 'string' && value ? value.charAt(0).toUpperCase() + value.slice(1) : '';
 }
+
+/** A FHIR status code in words: `in-progress` → "In progress", `entered-in-error` → "Entered in error". */
+export function formatStatus(value: unknown): string {
+  if (typeof value !== 'string' || !value) return '';
+  const words = value.replace(/[-_]+/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}

@@ -23,13 +23,15 @@ export interface ViewerOptions {
   https: boolean;
   /** TRAMLINE_VIEWER_TIMEOUT_SECONDS (default 15). */
   env: NodeJS.ProcessEnv;
+  /** The development sign-in is on: every page says so. */
+  devSignIn?: boolean;
 }
 
 export { viewerAssetsRouter };
 
 /** The viewer's pages (mount where the console's session and audit middleware run). */
 export function viewerRouter(o: ViewerOptions): Router {
-  const renderer = new ViewerRenderer();
+  const renderer = new ViewerRenderer({ devSignIn: o.devSignIn });
   const seconds = Number(o.env.TRAMLINE_VIEWER_TIMEOUT_SECONDS || 15);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error('TRAMLINE_VIEWER_TIMEOUT_SECONDS must be a positive number');
   const refusals: Refusals = {
@@ -41,7 +43,6 @@ export function viewerRouter(o: ViewerOptions): Router {
         paragraphs: csrf
           ? ['Nothing was done. Go back, reload the page and try again.']
           : [`The shared care record is for people involved in health and social care. Your role (${principal?.roles.join(', ') || 'none'}) does not include it (it needs ${needs}).`, 'If you think you should have access, ask your administrator.'],
-        signOut: !csrf,
       }, 403);
     },
   };

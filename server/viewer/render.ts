@@ -11,7 +11,7 @@ import type { Response } from 'express';
 import nunjucks from 'nunjucks';
 import { contentSecurityPolicy } from '../console/render.js';
 import type { ConsoleSession } from '../console/sessions.js';
-import { formatDate, formatGender, formatNhsNumber } from './format.js';
+import { formatDate, formatGender, formatNhsNumber, formatStatus } from './format.js';
 
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
 export const NHSUK_DIST = path.join(path.dirname(createRequire(import.meta.url).resolve('nhsuk-frontend/package.json')), 'dist');
@@ -24,16 +24,18 @@ export interface ViewerContext {
 export class ViewerRenderer {
   private readonly env: nunjucks.Environment;
 
-  constructor() {
+  /** `devSignIn`: every page says it is a local development sign-in (TRAMLINE_AUTH_DEV_ISSUER=true). */
+  constructor(private readonly o: { devSignIn?: boolean } = {}) {
     this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader([VIEWS, NHSUK_DIST]), { autoescape: true, throwOnUndefined: false });
     this.env.addFilter('nhsNumber', formatNhsNumber);
     this.env.addFilter('date', formatDate);
     this.env.addFilter('gender', formatGender);
+    this.env.addFilter('status', formatStatus);
   }
 
   page(res: Response, ctx: ViewerContext, template: string, data: Record<string, unknown>, status = 200): void {
     const nonce = crypto.randomBytes(16).toString('base64');
-    const html = this.env.render(template, { ...data, cspNonce: nonce, principal: ctx.session?.principal, csrfToken: ctx.session?.csrfToken });
+    const html = this.env.render(template, { ...data, devSignIn: this.o.devSignIn, cspNonce: nonce, principal: ctx.session?.principal, csrfToken: ctx.session?.csrfToken });
     res.status(status);
     res.set('Content-Security-Policy', contentSecurityPolicy(nonce, ctx.https));
     res.set('Cache-Control', 'no-store');

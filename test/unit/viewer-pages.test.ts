@@ -8,7 +8,7 @@ import type { Response } from 'express';
 import { organisationFromClaims } from '../../server/console/settings.js';
 import { viewerStylesheet } from '../../server/viewer/assets.js';
 import { searchEntries } from '../../server/viewer/audit.js';
-import { formatDate, formatNhsNumber } from '../../server/viewer/format.js';
+import { formatDate, formatNhsNumber, formatStatus } from '../../server/viewer/format.js';
 import { parsePurpose } from '../../server/viewer/purpose.js';
 import { NHSUK_DIST, ViewerRenderer } from '../../server/viewer/render.js';
 import { parseSearch } from '../../server/viewer/search-form.js';
@@ -65,6 +65,7 @@ test('NHS numbers 3-3-4, dates in words, instants in UK time', () => {
   expect(formatDate('1948-03-15')).toBe('15 March 1948');
   expect(formatDate('2026-12')).toBe('December 2026');
   expect(formatDate('2026-07-04T13:05:00Z')).toBe('4 Jul 2026 at 2:05pm');
+  expect(formatStatus('in-progress')).toBe('In progress');
 });
 
 test('a search is audited against each person it showed, naming the criteria, not their values', () => {
