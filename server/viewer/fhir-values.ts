@@ -34,11 +34,36 @@ export function nhsNumberOf(patient: Patient): string | undefined {
 
 /** "Anna Marie Ellis": the official (else usual, else first) name, as text or given + family. */
 export function nameText(names: HumanName[] | undefined): string | undefined {
-  if (!names?.length) return undefined;
-  const name = names.find((n) => n.use === 'official') ?? names.find((n) => n.use === 'usual') ?? names.find((n) => n.use !== 'old') ?? names[0];
+  const name = preferredName(names);
+  if (!name) return undefined;
   if (name.text) return name.text;
   const parts = [...(name.prefix ?? []), ...(name.given ?? []), ...(name.family ? [name.family] : [])].filter(Boolean);
   return parts.length ? parts.join(' ') : undefined;
+}
+
+function preferredName(names: HumanName[] | undefined): HumanName | undefined {
+  if (!names?.length) return undefined;
+  return names.find((n) => n.use === 'official') ?? names.find((n) => n.use === 'usual') ?? names.find((n) => n.use !== 'old') ?? names[0];
+}
+
+/** "ANNA MARIE" → "Anna Marie" (hyphens and apostrophes start a capital); mixed case is left as written. */
+function titleCase(text: string): string {
+  if (text !== text.toUpperCase()) return text;
+  return text.toLowerCase().replace(/(^|[\s\-'])(\p{L})/gu, (_, sep: string, letter: string) => sep + letter.toUpperCase());
+}
+
+/**
+ * A patient's name as NHS patient banners show it: family name in capitals, given names, title
+ * in brackets — "ELLIS, Anna Marie (Mrs)". Text only (no parts): as written.
+ */
+export function patientNameText(names: HumanName[] | undefined): string | undefined {
+  const name = preferredName(names);
+  if (!name) return undefined;
+  const given = (name.given ?? []).filter(Boolean).map(titleCase).join(' ');
+  const prefix = (name.prefix ?? []).filter(Boolean).map(titleCase).join(' ');
+  if (!name.family && !given) return name.text;
+  const main = [name.family?.toUpperCase(), given].filter(Boolean).join(', ');
+  return prefix ? `${main} (${prefix})` : main;
 }
 
 /** Home (else first current) address. */

@@ -4,7 +4,7 @@
 // grouped by NHS number; a Patient without one is a person of its own.
 import type { FhirResource, Patient } from 'fhir/r4.js';
 import type { FhirReader, ReadBudget } from './fhir-reader.js';
-import { NHS_NUMBER_SYSTEM, addressLine, mainAddress, nameText, nhsNumberOf, normalisePostcode } from './fhir-values.js';
+import { NHS_NUMBER_SYSTEM, addressLine, mainAddress, nameText, nhsNumberOf, normalisePostcode, patientNameText } from './fhir-values.js';
 import type { PersonSummary } from './model.js';
 import type { PersonIds } from './person-id.js';
 import { isRestricted } from './withheld.js';
@@ -77,7 +77,7 @@ function first<T>(person: Person, pick: (p: Patient) => T | undefined): T | unde
 export const NAME_NOT_RECORDED = 'Name not recorded';
 
 export function personName(person: Person): string {
-  return first(person, (p) => nameText(p.name)) ?? NAME_NOT_RECORDED;
+  return first(person, (p) => patientNameText(p.name)) ?? NAME_NOT_RECORDED;
 }
 
 export function personPostcode(person: Person): string | undefined {

@@ -113,8 +113,9 @@ async function readRecord(reader: FhirReader, ids: PersonIds, personId: string, 
     { _id: person.patients.map((p) => p.id!).join(','), _revinclude: REVINCLUDES, _count: '1000' },
     budget,
   );
-  const about = included.filter((r) => r.resourceType !== 'Patient');
-  const resources = (await withReferenced(reader, about, budget)).filter((r) => !isWithheld(r));
+  // The Patients go in too, for what they reference (GP practice, managing organisation).
+  const about = [...person.patients, ...included.filter((r) => r.resourceType !== 'Patient')];
+  const resources = (await withReferenced(reader, about, budget)).filter((r) => r.resourceType !== 'Patient' && !isWithheld(r));
   return assembleRecord(person, resources, now);
 }
 
