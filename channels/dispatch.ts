@@ -6,7 +6,7 @@ import { log } from '../core/logger.js';
 import type { MessageStore } from '../core/store.js';
 import type { MessageFilter, RetryPolicy } from './definition.js';
 import { hl7Matches } from './filter.js';
-import type { Delivery, DeliveryHandler, DeliveryOutcome } from '../core/queue.js';
+import type { Delivery, DeliveryHandler, DeliveryOutcome, Envelope } from '../core/queue.js';
 import { DeliveryError } from '../core/errors.js';
 import { outcomeForFailure } from './retry.js';
 
@@ -19,6 +19,8 @@ export interface DispatchOptions {
   store: MessageStore;
   retry: RetryPolicy;
   filter?: MessageFilter;
+  /** The destination's own mapping (destination-map.ts), applied after its filter. */
+  map?: (envelope: Envelope) => Envelope;
   /** Observer for metrics and tests; never sees content. */
   onOutcome?: (delivery: Delivery, outcome: DeliveryOutcome | { kind: 'filtered' }) => void;
 }
@@ -51,7 +53,7 @@ export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
     }
     let outcome: DeliveryOutcome;
     try {
-      await destination.deliver(envelope);
+      await destination.deliver(opts.map ? opts.map(envelope) : envelope);
       // Delivered: recording it only holds back the broker ack, so it may share a statement.
       await store.setDestinationStatus(messageId, destinationId, 'sent', { attempts: attempt, lingerMs: SENT_STATUS_LINGER_MS, recordEvent: true });
       outcome = { kind: 'done' };
