@@ -4,7 +4,7 @@
 // (messages:reprocess; CSRF-checked; audited).
 import express, { type Router } from 'express';
 import { decodeForDisplay } from '../../../adapters/hl7v2/charset.js';
-import { CONTENT_STAGES, DESTINATION_STATUSES, MESSAGE_STATUSES, type ContentStage, type MessageRecord, type StoredContent } from '../../../core/store.js';
+import { CONTENT_STAGES, DESTINATION_STATUSES, MESSAGE_STATUSES, type MessageRecord, type StoredContent } from '../../../core/store.js';
 import { allows } from '../../auth/roles.js';
 import { locals, page } from '../access.js';
 import { csrfTokenMatches } from '../csrf.js';
