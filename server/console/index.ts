@@ -106,7 +106,7 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(failed);
   // Only paths the console knows (by their first segment) get a session and an audit entry;
   // everything else (/api, /fhir, …, mounted before) passes by.
-  const segments = new Set([...Object.values(CONSOLE_PAGES).map((p) => p.path.split('/')[1]), 'sign-in', 'sign-out']);
+  const segments = new Set([...Object.values(CONSOLE_PAGES).map((p) => p.path.split('/')[1]), 'sign-in', 'sign-out', 'signed-out']);
   router.use((req, res, next) => (segments.has(req.path.split('/')[1]) ? pages(req, res, next) : next()));
   // A browser asking for a page nobody serves gets a page; API clients keep the JSON 404.
   router.get(/.*/, (req, res, next) => {

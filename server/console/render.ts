@@ -59,7 +59,7 @@ export interface PageContext {
   https: boolean;
 }
 
-function contentSecurityPolicy(nonce: string, https: boolean): string {
+function contentSecurityPolicy(nonce: string, https: boolean, formActions: Iterable<string>): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}'`,
@@ -67,7 +67,7 @@ function contentSecurityPolicy(nonce: string, https: boolean): string {
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",
-    "form-action 'self'",
+    ["form-action 'self'", ...formActions].join(' '),
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "object-src 'none'",
@@ -87,6 +87,16 @@ function navigationFor(principal: Principal | undefined, currentPath: string) {
 
 export class Renderer {
   private readonly env = createViews();
+  /** Origins besides this one that forms may lead to (see allowFormAction). */
+  private readonly formActions = new Set<string>();
+
+  /**
+   * Let forms lead to `origin`: browsers apply form-action to the redirects that follow a
+   * submission too, so the sign-out form's redirect to the identity provider needs it.
+   */
+  allowFormAction(origin: string): void {
+    this.formActions.add(origin);
+  }
 
   /** Render `template` as the response, with what every page needs (user, navigation, CSRF token, nonce). */
   page(res: Response, ctx: PageContext, template: string, data: Record<string, unknown>, status = 200): void {
@@ -101,7 +111,7 @@ export class Renderer {
       can: (permission: Permission) => Boolean(principal && allows(principal.roles, permission)),
     });
     res.status(status);
-    res.set('Content-Security-Policy', contentSecurityPolicy(nonce, ctx.https));
+    res.set('Content-Security-Policy', contentSecurityPolicy(nonce, ctx.https, this.formActions));
     res.set('Cache-Control', 'no-store');
     res.type('html').send(html);
   }
