@@ -107,7 +107,7 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(channelControlRouter(deps));
   pages.use(alertsRouter({ ...deps, alerts: o.alerts }));
   // The clinicians' viewer: its own NHS.UK pages, on the same sessions and request audit.
-  pages.use(viewerRouter({ data: o.viewerData, trail: o.trail, https, env: o.env, devSignIn: settings.devSignIn }));
+  pages.use(viewerRouter({ data: o.viewerData, trail: o.trail, https, env: o.env, devSignIn: settings.devSignIn, formActions: renderer.formActionOrigins }));
   const failed: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next) => {
     if (res.headersSent) return next(err);
     const errorId = randomUUID();
@@ -117,7 +117,7 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(failed);
   // Only paths the console knows (by their first segment) get a session and an audit entry;
   // everything else (/api, /fhir, …, mounted before) passes by.
-  const segments = new Set([...[...Object.values(CONSOLE_PAGES), ...Object.values(VIEWER_PAGES)].map((p) => p.path.split('/')[1]), 'sign-in', 'sign-out']);
+  const segments = new Set([...[...Object.values(CONSOLE_PAGES), ...Object.values(VIEWER_PAGES)].map((p) => p.path.split('/')[1]), 'sign-in', 'sign-out', 'signed-out']);
   router.use((req, res, next) => (segments.has(req.path.split('/')[1]) ? pages(req, res, next) : next()));
   // A browser asking for a page nobody serves gets a page; API clients keep the JSON 404.
   router.get(/.*/, (req, res, next) => {

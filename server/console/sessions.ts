@@ -25,6 +25,11 @@ export interface ConsoleSession {
   signedInAt?: number;
   /** An OpenID Connect sign-in on its way to the provider and back. */
   oidc?: PendingOidc;
+  /**
+   * The ID token of an OpenID Connect sign-in: the `id_token_hint` that ends the provider's
+   * session at sign-out. Held here, on the server, never in a cookie.
+   */
+  idToken?: string;
   /** A one-off notice for the next page (e.g. after a reprocess). */
   flash?: { kind: 'success' | 'info'; text: string };
   /** The clinicians' viewer: purposes stated, people last found (server/viewer/). */
@@ -84,7 +89,7 @@ export class SessionStore {
   rotate(old: ConsoleSession): ConsoleSession {
     this.sessions.delete(old.id);
     const next = this.create();
-    Object.assign(next, { principal: old.principal, signedInAt: old.signedInAt, oidc: old.oidc });
+    Object.assign(next, { principal: old.principal, signedInAt: old.signedInAt, oidc: old.oidc, idToken: old.idToken });
     return next;
   }
 

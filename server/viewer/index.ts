@@ -25,13 +25,15 @@ export interface ViewerOptions {
   env: NodeJS.ProcessEnv;
   /** The development sign-in is on: every page says so. */
   devSignIn?: boolean;
+  /** Origins forms may lead to besides this one (the console renderer's formActionOrigins). */
+  formActions?: ReadonlySet<string>;
 }
 
 export { viewerAssetsRouter };
 
 /** The viewer's pages (mount where the console's session and audit middleware run). */
 export function viewerRouter(o: ViewerOptions): Router {
-  const renderer = new ViewerRenderer({ devSignIn: o.devSignIn });
+  const renderer = new ViewerRenderer({ devSignIn: o.devSignIn, formActions: o.formActions });
   const seconds = Number(o.env.TRAMLINE_VIEWER_TIMEOUT_SECONDS || 15);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error('TRAMLINE_VIEWER_TIMEOUT_SECONDS must be a positive number');
   const refusals: Refusals = {

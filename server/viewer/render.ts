@@ -24,8 +24,12 @@ export interface ViewerContext {
 export class ViewerRenderer {
   private readonly env: nunjucks.Environment;
 
-  /** `devSignIn`: every page says it is a local development sign-in (TRAMLINE_AUTH_DEV_ISSUER=true). */
-  constructor(private readonly o: { devSignIn?: boolean } = {}) {
+  /**
+   * `devSignIn`: every page says it is a local development sign-in (TRAMLINE_AUTH_DEV_ISSUER=true).
+   * `formActions`: origins forms may lead to besides this one, as the console's (its sign-out
+   * may redirect to the identity provider).
+   */
+  constructor(private readonly o: { devSignIn?: boolean; formActions?: ReadonlySet<string> } = {}) {
     this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader([VIEWS, NHSUK_DIST]), { autoescape: true, throwOnUndefined: false });
     this.env.addFilter('nhsNumber', formatNhsNumber);
     this.env.addFilter('date', formatDate);
@@ -37,7 +41,7 @@ export class ViewerRenderer {
     const nonce = crypto.randomBytes(16).toString('base64');
     const html = this.env.render(template, { ...data, devSignIn: this.o.devSignIn, cspNonce: nonce, principal: ctx.session?.principal, csrfToken: ctx.session?.csrfToken });
     res.status(status);
-    res.set('Content-Security-Policy', contentSecurityPolicy(nonce, ctx.https));
+    res.set('Content-Security-Policy', contentSecurityPolicy(nonce, ctx.https, this.o.formActions ?? []));
     res.set('Cache-Control', 'no-store');
     res.type('html').send(html);
   }

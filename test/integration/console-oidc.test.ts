@@ -1,7 +1,9 @@
 // Console sign-in with OpenID Connect against a real provider (`oidc-provider`, in this process,
 // on a free port): authorization code + PKCE through Debian's Chromium, roles from a claim the
 // provider releases through userinfo, mapped to Tramline's roles; a callback whose state does
-// not match its session signs nobody in. Fails without Chromium, as the other browser test does.
+// not match its session signs nobody in; sign-out ends the provider's session too (RP-initiated
+// logout) and comes back to the console's signed-out page. Fails without Chromium, as the other
+// browser test does.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -30,7 +32,7 @@ beforeAll(async () => {
   const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   const { default: Provider } = await import('oidc-provider');
   const provider = new Provider(issuer, {
-    clients: [{ client_id: 'tramline-console', client_secret: 'a-test-secret', redirect_uris: [`${base}/sign-in/callback`], token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code'], response_types: ['code'] }],
+    clients: [{ client_id: 'tramline-console', client_secret: 'a-test-secret', redirect_uris: [`${base}/sign-in/callback`], post_logout_redirect_uris: [`${base}/signed-out`], token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code'], response_types: ['code'] }],
     claims: { openid: ['sub'], profile: ['name', 'groups'] },
     findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id, name: NAMES[id] ?? id, groups: GROUPS[id] ?? [] }) }),
     pkce: { required: () => true },
@@ -57,7 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   if (engine && engine.child.exitCode === null) await engine.terminate();
-  await new Promise((resolve) => idp?.close(resolve));
+  if (idp) await new Promise((resolve) => idp.close(resolve));
 });
 
 async function signInAt(login: string) {
@@ -120,5 +122,40 @@ describe('OpenID Connect sign-in', () => {
     ]);
     const refused = entries.filter((x) => x.action === 'console GET /sign-in/callback' && x.outcome === 'unauthenticated');
     expect(refused.length).toBeGreaterThan(0);
+  });
+
+  test('sign-out ends the provider\u2019s session too and comes back to the signed-out page', async () => {
+    const { context, page } = await signInAt('olive');
+    // The sign-out form's redirect to the provider is allowed by the page's form-action.
+    const csp = (await page.request.get('/messages')).headers()['content-security-policy'];
+    expect(csp).toContain(`form-action 'self' ${issuer}`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    // The provider's end-session endpoint, with the ID token as the hint and the way back.
+    await page.waitForURL((url) => url.origin === issuer);
+    const endSession = new URL(page.url());
+    expect(endSession.pathname).toBe('/session/end');
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${base}/signed-out`);
+    expect(endSession.searchParams.get('id_token_hint')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL((url) => url.origin === base);
+    expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/sign-in?signedOut=1');
+    expect(await page.locator('main').textContent()).toContain('You have signed out.');
+    // Tramline's session is gone, and so is the provider's: signing in asks for the password again.
+    expect(new URL((await page.goto('/messages'))!.url()).pathname).toBe('/sign-in');
+    await page.getByRole('button', { name: `Sign in with 127.0.0.1:${new URL(issuer).port}` }).click();
+    expect(page.url().startsWith(issuer)).toBe(true);
+    expect(await page.locator('input[name=password]').count()).toBe(1);
+    // The ID token stayed on the server: the only cookie is the opaque session id.
+    const cookies = await context.cookies(base);
+    expect(cookies.map((c) => c.name)).toEqual(['tramline-session']);
+    expect(cookies[0].value).not.toContain('.');
+    const signOuts = await eventually(async () => {
+      const { code, stdout } = await runCli(['audit', 'list', '--json'], e.env);
+      const all = code === 0 ? (JSON.parse(stdout) as { action: string; actor?: { id: string } }[]) : [];
+      const found = all.filter((x) => x.action === 'console.sign-out');
+      return found.length ? found : undefined;
+    });
+    expect(signOuts.map((x) => x.actor?.id)).toEqual(['olive']);
+    await context.close();
   });
 });

@@ -26,6 +26,11 @@ export const ALICE_RECORD: PersonRecord = {
       { class: 'Inpatient', status: 'in-progress', admitted: '2026-12-04T10:00:00Z', ward: 'Ward 3, Bed 12', transfers: [{ location: 'Acute Medical Unit', from: '2026-12-04T10:00:00Z', to: '2026-12-05T08:00:00Z' }], consultant: 'Dr Jones', hospital: 'Blackpool Victoria Hospital', provenance: hospital },
     ],
   },
+  problems: [
+    { area: 'social care', title: 'Physical support: personal care', status: 'active', recorded: '2026-05-20', provenance: council },
+    { area: 'hospital', title: 'Community-acquired pneumonia', status: 'active', recorded: '2026-12-04T11:00:00Z', provenance: hospital },
+  ],
+  alerts: [{ title: 'Lives alone; key safe at the back door', status: 'active', start: '2026-06-01', provenance: council }],
   timeline: [
     { at: '2026-12-05T08:00:00Z', area: 'hospital', title: 'Transferred to Ward 3', provenance: hospital },
     { at: '2026-12-04T10:00:00Z', area: 'hospital', title: 'Admitted', detail: 'Blackpool Victoria Hospital', provenance: hospital },
@@ -38,6 +43,8 @@ export const BOB_RECORD: PersonRecord = {
   identifiers: [],
   socialCare: { services: [], events: [], allocated: [], carers: [] },
   hospital: { encounters: [] },
+  problems: [],
+  alerts: [],
   timeline: [],
 };
 

@@ -117,8 +117,8 @@ describe('the NHS.UK templates', () => {
       statedText: 'I am involved in this person\u2019s direct care',
       currentServices: r.socialCare.services.filter((s) => s.current),
       pastServices: r.socialCare.services.filter((s) => !s.current),
-      socialCareEmpty: !r.socialCare.services.length && !r.socialCare.allocated.length && !r.socialCare.events.length && !r.socialCare.carers.length,
-      hospitalEmpty: !r.hospital.encounters.length,
+      socialCareEmpty: !r.socialCare.services.length && !r.socialCare.allocated.length && !r.socialCare.events.length && !r.socialCare.carers.length && !r.problems.length,
+      hospitalEmpty: !r.hospital.encounters.length && !r.problems.length,
     });
 
   test('a record: banner, organisation in the header, sections, where each item came from, the access notice; a nonce in the CSP', () => {
@@ -139,6 +139,9 @@ describe('the NHS.UK templates', () => {
     expect(html).toContain('Last updated 3 Dec 2026 at 2:05pm');
     expect(html).toContain('Your access to this record is recorded');
     expect(html).not.toContain('data-break-glass');
+    expect(html).toContain('Lives alone; key safe at the back door');
+    expect(html).toContain('Physical support: personal care');
+    expect(html).toContain('Community-acquired pneumonia');
   });
 
   test('break-glass is flagged, its reason escaped; empty sections say so', () => {

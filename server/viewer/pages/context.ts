@@ -3,7 +3,7 @@
 import type { Request, Response } from 'express';
 import type { AuditWriter } from '../../audit/trail.js';
 import { locals, type Refusals } from '../../console/access.js';
-import { RecordUnavailableError, type ViewerData } from '../model.js';
+import { RecordRequestError, RecordUnavailableError, type ViewerData } from '../model.js';
 import type { ViewerRenderer } from '../render.js';
 import { MAX_PURPOSES, type StatedPurpose, type ViewerSessionState } from '../session-state.js';
 
@@ -57,6 +57,17 @@ export async function withinTime<T>(deps: Pick<ViewerDeps, 'timeoutMs'>, work: (
 export function dataOf(deps: Pick<ViewerDeps, 'data'>): ViewerData {
   if (!deps.data) throw new RecordUnavailableError('no shared care record is configured for the viewer');
   return deps.data;
+}
+
+/**
+ * The shared care record could not answer: unreachable, too slow, a server error — or it refused
+ * the viewer's request (RecordRequestError: its configuration, not the clinician's doing).
+ * Either way the clinician is told the record is not available, and the reason is logged.
+ */
+export function recordFailed(err: unknown): string | undefined {
+  if (err instanceof RecordUnavailableError) return 'shared care record unavailable';
+  if (err instanceof RecordRequestError) return 'shared care record refused the request';
+  return undefined;
 }
 
 /** The 503 page: the shared care record could not be reached (never a stack trace). */

@@ -3,13 +3,14 @@
 // and names never sit in URLs, browser history or proxy logs. Each search is written to the
 // audit trail before its results are shown.
 import express, { type Router } from 'express';
+import { log } from '../../../core/logger.js';
 import { locals, page } from '../../console/access.js';
 import { csrfTokenMatches } from '../../console/csrf.js';
 import { searchEntries } from '../audit.js';
 import { formatDate, formatNhsNumber } from '../format.js';
-import { RecordUnavailableError } from '../model.js';
+import { InvalidQueryError } from '../model.js';
 import { describeSearch, emptySearch, GENDERS, parseSearch, type FieldError, type SearchForm } from '../search-form.js';
-import { dataOf, unavailable, viewerContext, viewerState, withinTime, type ViewerDeps } from './context.js';
+import { dataOf, recordFailed, unavailable, viewerContext, viewerState, withinTime, type ViewerDeps } from './context.js';
 import { VIEWER_PAGES } from './table.js';
 
 /** The most people one search shows: more means the search should be narrowed. */
@@ -64,9 +65,13 @@ export function findRouter(deps: ViewerDeps): Router {
         by: query.kind,
       });
     } catch (err) {
-      if (!(err instanceof RecordUnavailableError)) return next(err);
+      // A query the record module cannot run (the form's checks should have caught it): said on the form.
+      if (err instanceof InvalidQueryError) return showForm(deps, req, res, parsed.form, [{ href: query.kind === 'nhs-number' ? '#nhsNumber' : '#family', text: err.message }]);
+      const reason = recordFailed(err);
+      if (!reason) return next(err);
+      log.warn({ reason, detail: (err as Error).message }, 'viewer search failed');
       l.audited = false;
-      for (const entry of searchEntries({ principal, query, found: [], sourceIp, outcome: 'failure', reason: 'shared care record unavailable' })) await deps.trail.append(entry);
+      for (const entry of searchEntries({ principal, query, found: [], sourceIp, outcome: 'failure', reason })) await deps.trail.append(entry);
       unavailable(deps, req, res);
     }
   });

@@ -3,11 +3,11 @@
 // page); each view is written to the audit trail (`viewer.read`, with purpose and any
 // break-glass reason) before the record leaves the engine.
 import express, { type Router } from 'express';
+import { log } from '../../../core/logger.js';
 import { recordView } from '../../audit/views.js';
 import { locals, page } from '../../console/access.js';
 import { PURPOSES } from '../purpose.js';
-import { RecordUnavailableError } from '../model.js';
-import { dataOf, PERSON_ID, unavailable, viewerContext, viewerState, withinTime, type ViewerDeps } from './context.js';
+import { dataOf, PERSON_ID, recordFailed, unavailable, viewerContext, viewerState, withinTime, type ViewerDeps } from './context.js';
 import { VIEWER_PAGES } from './table.js';
 
 export function recordRouter(deps: ViewerDeps): Router {
@@ -28,9 +28,11 @@ export function recordRouter(deps: ViewerDeps): Router {
     try {
       record = await withinTime(deps, () => dataOf(deps).record(id));
     } catch (err) {
-      if (!(err instanceof RecordUnavailableError)) return next(err);
+      const reason = recordFailed(err);
+      if (!reason) return next(err);
+      log.warn({ reason, detail: (err as Error).message }, 'viewer record failed');
       l.audited = false;
-      await recordView(deps.trail, { ...view, patient: known, outcome: 'failure', reason: 'shared care record unavailable' });
+      await recordView(deps.trail, { ...view, patient: known, outcome: 'failure', reason });
       return unavailable(deps, req, res);
     }
     l.audited = false;
@@ -53,8 +55,8 @@ export function recordRouter(deps: ViewerDeps): Router {
       statedText: PURPOSES.find((p) => p.value === stated.choice)?.text ?? stated.purpose,
       currentServices: social.services.filter((s) => s.current),
       pastServices: social.services.filter((s) => !s.current),
-      socialCareEmpty: !social.services.length && !social.events.length && !social.allocated.length && !social.carers.length,
-      hospitalEmpty: !hospital.length,
+      socialCareEmpty: !social.services.length && !social.events.length && !social.allocated.length && !social.carers.length && !record.problems.some((p) => p.area === 'social care'),
+      hospitalEmpty: !hospital.length && !record.problems.some((p) => p.area === 'hospital'),
     });
   });
 
