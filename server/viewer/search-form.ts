@@ -69,9 +69,10 @@ export function parseSearch(body: Record<string, unknown>, today = new Date()): 
     nhsNumber: field(body, 'nhsNumber'),
     family: field(body, 'family'),
     given: field(body, 'given'),
-    day: field(body, 'dob-day'),
-    month: field(body, 'dob-month'),
-    year: field(body, 'dob-year'),
+    // NHS.UK's date input names its fields `dob[day]` … (ids `dob-day` …).
+    day: field(body, 'dob[day]'),
+    month: field(body, 'dob[month]'),
+    year: field(body, 'dob[year]'),
     postcode: field(body, 'postcode').toUpperCase(),
     gender: field(body, 'gender'),
   };

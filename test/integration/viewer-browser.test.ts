@@ -137,9 +137,10 @@ describe('clinicians\u2019 shared care viewer', () => {
   });
 
   test('no one found: the page says what was searched', async () => {
-    await findByNhsNumber(clinician, '944 930 5552');
+    // A valid number nobody in the extract or the admission has.
+    await findByNhsNumber(clinician, '401 023 2137');
     expect(await h1(clinician)).toBe('No one found');
-    expect(await clinician.locator('[data-searched]').textContent()).toContain('NHS number 944 930 5552');
+    expect(await clinician.locator('[data-searched]').textContent()).toContain('NHS number 401 023 2137');
     await expectAccessible(clinician);
   });
 
@@ -180,7 +181,8 @@ describe('clinicians\u2019 shared care viewer', () => {
     await clinician.getByLabel('Month').fill('5');
     await clinician.getByLabel('Year').fill('1941');
     await clinician.getByRole('button', { name: 'Search by name and date of birth' }).click();
-    expect(await h1(clinician)).toBe('People found');
+    const problem = await clinician.locator('.nhsuk-error-summary').count() ? await clinician.locator('.nhsuk-error-summary').textContent() : undefined;
+    expect({ heading: await h1(clinician), problem }).toEqual({ heading: 'People found', problem: undefined });
     expect((await clinician.locator('tr[data-person]').first().textContent())!.replace(/\s+/g, ' ')).toContain('943 476 5919');
     await expectAccessible(clinician);
   });
@@ -193,7 +195,7 @@ describe('clinicians\u2019 shared care viewer', () => {
     await other.getByRole('button', { name: 'Open the record' }).click();
     expect(await other.locator('.nhsuk-error-summary').textContent()).toContain('Enter why you need emergency access to this record');
     await expectAccessible(other);
-    await other.getByLabel('Why do you need emergency access?').fill('Unconscious in the emergency department, no care team reachable');
+    await other.getByLabel('If you need emergency access: why?').fill('Unconscious in the emergency department, no care team reachable');
     await other.getByRole('button', { name: 'Open the record' }).click();
     expect(new URL(other.url()).pathname).toBe(recordPath);
     expect(await other.locator('[data-break-glass-reason]').textContent()).toBe('Unconscious in the emergency department, no care team reachable');
@@ -214,7 +216,7 @@ describe('clinicians\u2019 shared care viewer', () => {
     const searches = entries.filter((x) => x.action === 'viewer.search');
     expect(searches.map((s) => [s.patient, s.detail?.by, s.detail?.results])).toEqual([
       [NHS_NUMBER, 'nhs-number', 1],
-      ['9449305552', 'nhs-number', 0],
+      ['4010232137', 'nhs-number', 0],
       [NHS_NUMBER, 'nhs-number', 1],
       [NHS_NUMBER, 'demographics', 1],
     ]);

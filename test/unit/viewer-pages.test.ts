@@ -29,7 +29,7 @@ describe('find a person: the form', () => {
 
   const demo = (o: Record<string, string>) => parseSearch({ by: 'demographics', ...o }, TODAY);
   test('family name and date of birth, with the optional details', () => {
-    expect(demo({ family: 'Example', 'dob-day': '15', 'dob-month': '3', 'dob-year': '1948', given: 'Alice', postcode: 'fy11aa', gender: 'female' }).query).toEqual({
+    expect(demo({ family: 'Example', 'dob[day]': '15', 'dob[month]': '3', 'dob[year]': '1948', given: 'Alice', postcode: 'fy11aa', gender: 'female' }).query).toEqual({
       kind: 'demographics',
       family: 'Example',
       birthDate: '1948-03-15',
@@ -44,10 +44,10 @@ describe('find a person: the form', () => {
       { href: '#family', text: 'Enter the person\u2019s last name' },
       { href: '#dob-day', text: 'Enter the person\u2019s date of birth' },
     ]);
-    expect(demo({ family: 'X', 'dob-day': '15', 'dob-year': '1948' }).errors).toEqual([{ href: '#dob-month', text: 'Date of birth must include a month' }]);
-    expect(demo({ family: 'X', 'dob-day': '31', 'dob-month': '2', 'dob-year': '1948' }).errors[0].text).toBe('Date of birth must be a real date');
-    expect(demo({ family: 'X', 'dob-day': '1', 'dob-month': '1', 'dob-year': '2027' }).errors[0].text).toBe('Date of birth must be today or in the past');
-    expect(demo({ family: 'X', 'dob-day': '1', 'dob-month': '1', 'dob-year': '1948', postcode: 'nowhere' }).errors).toEqual([{ href: '#postcode', text: 'Enter a full UK postcode, like LS1 4AP' }]);
+    expect(demo({ family: 'X', 'dob[day]': '15', 'dob[year]': '1948' }).errors).toEqual([{ href: '#dob-month', text: 'Date of birth must include a month' }]);
+    expect(demo({ family: 'X', 'dob[day]': '31', 'dob[month]': '2', 'dob[year]': '1948' }).errors[0].text).toBe('Date of birth must be a real date');
+    expect(demo({ family: 'X', 'dob[day]': '1', 'dob[month]': '1', 'dob[year]': '2027' }).errors[0].text).toBe('Date of birth must be today or in the past');
+    expect(demo({ family: 'X', 'dob[day]': '1', 'dob[month]': '1', 'dob[year]': '1948', postcode: 'nowhere' }).errors).toEqual([{ href: '#postcode', text: 'Enter a full UK postcode, like LS1 4AP' }]);
   });
 });
 
