@@ -1,6 +1,7 @@
 // Console sign-in with OpenID Connect against a real provider (`oidc-provider`, in this process,
 // on a free port): authorization code + PKCE through Debian's Chromium, roles from a claim the
-// provider releases through userinfo, mapped to Tramline's roles; a callback whose state does
+// provider releases through userinfo, mapped to Tramline's roles, and the organisation from NHS CIS2-style role
+// profiles; a callback whose state does
 // not match its session signs nobody in; sign-out ends the provider's session too (RP-initiated
 // logout) and comes back to the console's signed-out page. Fails without Chromium, as the other
 // browser test does.
@@ -13,6 +14,8 @@ import { eventually, freePort, prepareEngine, runCli, startEngine, type EngineEn
 const CHROMIUM = process.env.TRAMLINE_CHROMIUM || '/usr/bin/chromium';
 const GROUPS: Record<string, string[]> = { olive: ['tl-engineers', 'Everyone'], nadia: ['Everyone'] };
 const NAMES: Record<string, string> = { olive: 'Olive Oidc', nadia: 'Nadia Noroles' };
+/** Role profiles as NHS CIS2 releases them (`nhsid_nrbac_roles`), each with its organisation's ODS code. */
+const ROLE_PROFILES: Record<string, { person_roleid: string; org_code: string; role_code: string }[]> = { olive: [{ person_roleid: '555001', org_code: 'rxl', role_code: 'S8000:G8000:R8000' }] };
 
 let e: EngineEnv;
 let engine: EngineProcess;
@@ -33,8 +36,8 @@ beforeAll(async () => {
   const { default: Provider } = await import('oidc-provider');
   const provider = new Provider(issuer, {
     clients: [{ client_id: 'tramline-console', client_secret: 'a-test-secret', redirect_uris: [`${base}/sign-in/callback`], post_logout_redirect_uris: [`${base}/signed-out`], token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code'], response_types: ['code'] }],
-    claims: { openid: ['sub'], profile: ['name', 'groups'] },
-    findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id, name: NAMES[id] ?? id, groups: GROUPS[id] ?? [] }) }),
+    claims: { openid: ['sub'], profile: ['name', 'groups', 'nhsid_nrbac_roles'] },
+    findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id, name: NAMES[id] ?? id, groups: GROUPS[id] ?? [], nhsid_nrbac_roles: ROLE_PROFILES[id] ?? [] }) }),
     pkce: { required: () => true },
     features: { devInteractions: { enabled: true } },
     ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600 },
@@ -51,6 +54,7 @@ beforeAll(async () => {
     TRAMLINE_OIDC_CLIENT_SECRET: 'a-test-secret',
     TRAMLINE_OIDC_ROLES_CLAIM: 'groups',
     TRAMLINE_OIDC_ROLE_MAP: 'tl-engineers=engineer',
+    TRAMLINE_OIDC_ORG_CLAIM: 'nhsid_nrbac_roles.org_code',
   };
   engine = await startEngine(e);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
@@ -113,12 +117,13 @@ describe('OpenID Connect sign-in', () => {
   test('OIDC sign-ins and the refused callbacks are audited', async () => {
     const entries = await eventually(async () => {
       const { code, stdout } = await runCli(['audit', 'list', '--json'], e.env);
-      const all = code === 0 ? (JSON.parse(stdout) as { action: string; outcome: string; actor?: { id: string }; detail?: Record<string, unknown> }[]) : [];
+      const all = code === 0 ? (JSON.parse(stdout) as { action: string; outcome: string; actor?: { id: string; organisation?: string }; detail?: Record<string, unknown> }[]) : [];
       return all.filter((x) => x.action === 'console.sign-in').length === 2 ? all : undefined;
     });
-    expect(entries.filter((x) => x.action === 'console.sign-in').map((x) => [x.actor?.id, x.detail?.method, x.detail?.roles])).toEqual([
-      ['olive', 'oidc', ['engineer']],
-      ['nadia', 'oidc', []],
+    // The organisation from the first CIS2-style role profile (TRAMLINE_OIDC_ORG_CLAIM); none without one.
+    expect(entries.filter((x) => x.action === 'console.sign-in').map((x) => [x.actor?.id, x.detail?.method, x.detail?.roles, x.actor?.organisation])).toEqual([
+      ['olive', 'oidc', ['engineer'], 'RXL'],
+      ['nadia', 'oidc', [], undefined],
     ]);
     const refused = entries.filter((x) => x.action === 'console GET /sign-in/callback' && x.outcome === 'unauthenticated');
     expect(refused.length).toBeGreaterThan(0);
