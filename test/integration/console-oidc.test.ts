@@ -1,10 +1,9 @@
 // Console sign-in with OpenID Connect against a real provider (`oidc-provider`, in this process,
 // on a free port): authorization code + PKCE through Debian's Chromium, roles from a claim the
-// provider releases through userinfo, mapped to Tramline's roles, and the organisation from NHS CIS2-style role
-// profiles; a callback whose state does
-// not match its session signs nobody in; sign-out ends the provider's session too (RP-initiated
-// logout) and comes back to the console's signed-out page. Fails without Chromium, as the other
-// browser test does.
+// provider releases through userinfo, mapped to Tramline's roles, and the organisation from NHS
+// CIS2-style role profiles; a callback whose state does not match its session signs nobody in;
+// sign-out ends the provider's session too (RP-initiated logout) and comes back to the console's
+// signed-out page. Fails without Chromium, as the other browser test does.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
