@@ -108,7 +108,7 @@ describe('engine entry point', () => {
     expect(header.triggerEvent).toBe('A04');
     expect(issues).toEqual([]);
     expect(bundle.type).toBe('transaction');
-    expect(bundle.entry?.[0].request?.url).toBe('Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9912003888');
+    expect(bundle.entry?.[0].request?.url).toBe('Patient?identifier=urn:tramline:id:RXX:RXX|RX1003');
   });
 
   it('gives typed errors, never stack traces, for bad input', () => {
