@@ -1,6 +1,7 @@
-// One person may be several Patient resources in the shared care record: the CLD mapping keys
-// its Patient on the council's person id, the ADT mapping on the NHS number, so the same NHS
-// number is on (at least) two Patients. The viewer shows people, not Patients: Patients are
+// One person may be several Patient resources in the shared care record: each source owns its
+// own (the CLD mapping keys it on the council's person id, the ADT mapping on the trust's MRN
+// or a facility-scoped NHS number), and each carries the NHS number, so the same NHS number is
+// on (at least) two Patients. The viewer shows people, not Patients: Patients are
 // grouped by NHS number; a Patient without one is a person of its own.
 import type { FhirResource, Patient } from 'fhir/r4.js';
 import type { FhirReader, ReadBudget } from './fhir-reader.js';

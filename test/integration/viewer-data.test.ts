@@ -1,7 +1,7 @@
 // The viewer's data (server/viewer/record.ts) against the sandbox FHIR server in its own
 // process, filled with what the shipped mappings really write: the sample CLD extract and ADT
 // messages for the same people (same NHS numbers), so one person is two Patients — the
-// council's (keyed on its person id) and the hospital's (keyed on the NHS number).
+// council's (keyed on its person id) and the hospital's (keyed on the trust's MRN).
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -52,10 +52,8 @@ describe('viewer data from the shared care record', () => {
 
   beforeAll(async () => {
     sandbox = await startFhirSandbox();
-    // Hospital first for each person: the ADT mapping upserts its Patient on the NHS number,
-    // which the council's Patient carries too, so an ADT message after the CLD one matches two
-    // Patients and is refused (412) — a mapping matter, outside the viewer.
-    for (const bundle of [adt('a01-admit-bst-repeats'), adt('a03-discharge'), adt('a02-transfer-gmt'), cld('P1001'), cld('C2001'), cld('P1002'), adt('a05-preadmit')]) await post(bundle);
+    // The sources interleave: each upserts its own Patient (see test/integration/adt-cld-patients.test.ts).
+    for (const bundle of [adt('a01-admit-bst-repeats'), cld('P1001'), adt('a03-discharge'), cld('C2001'), cld('P1002'), adt('a02-transfer-gmt'), adt('a05-preadmit')]) await post(bundle);
     const [anna] = await patientsOf(ANNA);
     // Withheld from the viewer: a restricted Flag and service for Anna, a restricted Patient of P1003's.
     await post({ resourceType: 'Flag', meta: RESTRICTED, status: 'active', code: { text: 'Sealed safeguarding note' }, subject: { reference: `Patient/${anna}` } }, '/Flag');
