@@ -7,6 +7,8 @@ import type { Db, DialectName } from './db.js';
 import { PREPARE } from './pg-prepared.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
 import { GroupCommitter, ItemFailure, type BulkWrite } from './group-commit.js';
+import { patientKeyHashes, hashPatientKey } from './index-key.js';
+import { patientKeyColumns, patientKeyOf } from './patient-key.js';
 import { bulkInsert, bulkUpdateWhereIn, chainStatements, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';
 import type { MessageContentTable, MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
 import { DESTINATION_STATUSES, PENDING_DESTINATION_STATUSES, deliveryStatus } from '../../core/store.js';
@@ -185,7 +187,7 @@ export class SqlMessageStore implements MessageStore {
     const row = await this.kysely.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) return undefined;
     const destinations = await this.destinationsOf([id]);
-    return toRecord(row, destinations.get(id) ?? []);
+    return this.toRecord(row, destinations.get(id) ?? []);
   }
 
   /**
@@ -219,7 +221,11 @@ export class SqlMessageStore implements MessageStore {
     if (filter.status !== undefined) query = whereStatus(query, filter.status);
     if (filter.messageType !== undefined) query = query.where('message_type', '=', filter.messageType);
     if (filter.controlId !== undefined) query = query.where('control_id', '=', filter.controlId);
-    if (filter.patientKey !== undefined) query = query.where('patient_key', '=', filter.patientKey);
+    if (filter.patientKey !== undefined) {
+      // The column holds keyed hashes only: the key as each index key would have hashed it.
+      const hashes = patientKeyHashes(this.keys, filter.patientKey);
+      query = hashes.length === 1 ? query.where('patient_key', '=', hashes[0]) : query.where('patient_key', 'in', hashes);
+    }
     if (filter.from !== undefined) query = query.where('received_at', '>=', filter.from.getTime());
     if (filter.to !== undefined) query = query.where('received_at', '<', filter.to.getTime());
     if (filter.destinationStatus !== undefined) {
@@ -241,7 +247,12 @@ export class SqlMessageStore implements MessageStore {
     const dir = filter.oldestFirst ? 'asc' : 'desc';
     const rows = await query.orderBy('received_at', dir).orderBy('id', dir).limit(limit).execute();
     const destinations = await this.destinationsOf(rows.map((r) => r.id));
-    return rows.map((r) => toRecord(r, destinations.get(r.id) ?? []));
+    return rows.map((r) => this.toRecord(r, destinations.get(r.id) ?? []));
+  }
+
+  /** A keyed hash of the patient key: the same for the same patient, never the key itself. */
+  partitionKeyOf(patientKey: string): string {
+    return hashPatientKey(this.keys, patientKey);
   }
 
   /**
@@ -264,6 +275,22 @@ export class SqlMessageStore implements MessageStore {
   /** Wait for queued writes. The Db is owned by whoever opened it and is not closed here. */
   async close(): Promise<void> {
     await this.writes.drain();
+  }
+
+  private toRecord(row: MessagesTable, destinations: DestinationState[]): MessageRecord {
+    const patientKey = patientKeyOf(this.keys, row.id, row);
+    return {
+      id: row.id,
+      channel: row.channel,
+      receivedAt: new Date(row.received_at),
+      ...(row.sender !== '' ? { sender: row.sender } : {}),
+      ...(row.control_id !== null ? { controlId: row.control_id } : {}),
+      ...(row.message_type !== null ? { messageType: row.message_type } : {}),
+      ...(patientKey !== undefined ? { patientKey } : {}),
+      status: deliveryStatus(row.status as MessageStatus, destinations.map((d) => d.status)),
+      ...(row.error !== null ? { error: row.error } : {}),
+      destinations,
+    };
   }
 
   private async destinationsOf(ids: string[]): Promise<Map<string, DestinationState[]>> {
@@ -299,18 +326,21 @@ export class SqlMessageStore implements MessageStore {
    */
   private async insertReceived(db: Executor, messages: NewMessage[], alone: boolean): Promise<(ReceiveResult | ItemFailure)[]> {
     const now = Date.now();
-    const rows: MessagesTable[] = messages.map((m) => ({
-      id: uuidv7(),
-      channel: m.channel,
-      received_at: m.receivedAt.getTime(),
-      sender: m.sender ?? '',
-      control_id: m.controlId ?? null,
-      message_type: m.messageType ?? null,
-      patient_key: m.patientKey ?? null,
-      status: m.status,
-      error: m.error ?? null,
-      updated_at: now,
-    }));
+    const rows: MessagesTable[] = messages.map((m) => {
+      const id = uuidv7();
+      return {
+        id,
+        channel: m.channel,
+        received_at: m.receivedAt.getTime(),
+        sender: m.sender ?? '',
+        control_id: m.controlId ?? null,
+        message_type: m.messageType ?? null,
+        ...patientKeyColumns(this.keys, id, m.patientKey),
+        status: m.status,
+        error: m.error ?? null,
+        updated_at: now,
+      };
+    });
     const sealRaw = (i: number): MessageContentTable => {
       const sealed = seal(this.keys, toBuffer(messages[i].raw), contentAad(rows[i].id, 'raw'));
       return { message_id: rows[i].id, stage: 'raw', key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext };
@@ -368,6 +398,7 @@ const MESSAGE_COLUMNS = [
   ['control_id', 'text'],
   ['message_type', 'text'],
   ['patient_key', 'text'],
+  ['patient_key_sealed', 'text'],
   ['status', 'text'],
   ['error', 'text'],
   ['updated_at', 'bigint'],
@@ -586,19 +617,4 @@ function whereStatus(query: MessageQuery, status: MessageStatus): MessageQuery {
     default:
       return query.where('status', '=', status);
   }
-}
-
-function toRecord(row: MessagesTable, destinations: DestinationState[]): MessageRecord {
-  return {
-    id: row.id,
-    channel: row.channel,
-    receivedAt: new Date(row.received_at),
-    ...(row.sender !== '' ? { sender: row.sender } : {}),
-    ...(row.control_id !== null ? { controlId: row.control_id } : {}),
-    ...(row.message_type !== null ? { messageType: row.message_type } : {}),
-    ...(row.patient_key !== null ? { patientKey: row.patient_key } : {}),
-    status: deliveryStatus(row.status as MessageStatus, destinations.map((d) => d.status)),
-    ...(row.error !== null ? { error: row.error } : {}),
-    destinations,
-  };
 }

@@ -10,6 +10,7 @@ import { apiTokensMigration } from './0005-api-tokens.js';
 import { fhirResourcesMigration } from './0006-fhir-resources.js';
 import { sourceWatermarksMigration } from './0007-source-watermarks.js';
 import { auditMacMigration } from './0008-audit-mac.js';
+import { patientKeySealedMigration } from './0009-patient-key-sealed.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-messages': messagesMigration,
@@ -20,6 +21,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006-fhir-resources': fhirResourcesMigration,
   '0007-source-watermarks': sourceWatermarksMigration,
   '0008-audit-mac': auditMacMigration,
+  '0009-patient-key-sealed': patientKeySealedMigration,
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */
