@@ -1,7 +1,7 @@
 // The message store: searchable metadata, encrypted content, per-destination state and the
 // lifecycle history, over SQLite or PostgreSQL. Writes go through group commit so that many
 // concurrent receives cost one transaction.
-import { CompiledQuery, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, DialectName } from './db.js';
 import { PREPARE } from './pg-prepared.js';
@@ -11,7 +11,7 @@ import { patientKeyHashes, hashPatientKey } from './index-key.js';
 import { patientKeyColumns, patientKeyOf } from './patient-key.js';
 import { bulkInsert, bulkUpdateWhereIn, chainStatements, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';
 import type { MessageContentTable, MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
-import { DESTINATION_STATUSES, PENDING_DESTINATION_STATUSES, deliveryStatus } from '../../core/store.js';
+import { PENDING_DESTINATION_STATUSES, deliveryStatus } from '../../core/store.js';
 import type {
   ContentStage,
   DestinationState,
@@ -242,7 +242,8 @@ export class SqlMessageStore implements MessageStore {
     if (filter.after !== undefined && !filter.oldestFirst) {
       const at = filter.after.receivedAt.getTime();
       const id = filter.after.id;
-      query = query.where((eb) => eb.or([eb('received_at', '<', at), eb.and([eb('received_at', '=', at), eb('id', '<', id)])]));
+      // The plain bound lets the index seek to the cursor; the OR then only settles ties.
+      query = query.where('received_at', '<=', at).where((eb) => eb.or([eb('received_at', '<', at), eb('id', '<', id)]));
     }
     const dir = filter.oldestFirst ? 'asc' : 'desc';
     const rows = await query.orderBy('received_at', dir).orderBy('id', dir).limit(limit).execute();
@@ -586,35 +587,38 @@ async function insertEvents(db: Executor, dialect: DialectName, items: NewEvent[
 
 type MessageQuery = SelectQueryBuilder<StoreDatabase, 'messages', MessagesTable>;
 
+/** Statuses a queued message takes from its destinations (deliveryStatus in core/store.ts). */
+const DERIVED_STATUSES: readonly MessageStatus[] = ['queued', 'partially-sent', 'sent', 'dead-lettered', 'filtered'];
+
+const statusList = (statuses: readonly string[]) => sql.join(statuses.map((s) => sql.lit(s)));
+
 /**
- * The `status` filter as `list` reports statuses: a queued message's status follows its
- * destinations (deliveryStatus in types.ts; the two must agree).
+ * The status `list` reports, as SQL: deliveryStatus (core/store.ts) over the message's
+ * destination rows, which the two must agree on. One correlated subquery per row, through the
+ * destinations' primary key (message_id first): no planner can turn it into a scan of every
+ * destination row, as it did with the EXISTS / NOT EXISTS pair this replaces.
+ */
+function reportedStatus(): RawBuilder<string> {
+  const any = (statuses: readonly DestinationStatus[]) => sql`sum(case when d.status in (${statusList(statuses)}) then 1 else 0 end) > 0`;
+  const pending = PENDING_DESTINATION_STATUSES;
+  return sql<string>`case when messages.status <> 'queued' then messages.status else (
+    select case
+      when count(*) = 0 then 'queued'
+      when ${any(['dead-lettered'])} then 'dead-lettered'
+      when ${any(['sent'])} then case when ${any(pending)} then 'partially-sent' else 'sent' end
+      when ${any(pending)} then 'queued'
+      else 'filtered' end
+    from message_destinations d where d.message_id = messages.id) end`;
+}
+
+/**
+ * The `status` filter as `list` reports statuses. A status only ever stored as it is uses the
+ * (status, received_at) index. A status a queued message can take from its destinations is
+ * checked row by row on the newest messages first (the received_at index, as the page is
+ * ordered), which stops at the page's last row: quick when the status is common in the range
+ * searched, and at worst a pass over that range when it matches nothing.
  */
 function whereStatus(query: MessageQuery, status: MessageStatus): MessageQuery {
-  type Eb = ExpressionBuilder<StoreDatabase, 'messages'>;
-  const any = (statuses: readonly DestinationStatus[]) => (eb: Eb) =>
-    eb.exists(eb.selectFrom('message_destinations as d').select('d.message_id').whereRef('d.message_id', '=', 'messages.id').where('d.status', 'in', statuses));
-  const none = (statuses: readonly DestinationStatus[]) => (eb: Eb) => eb.not(any(statuses)(eb));
-  const pending = PENDING_DESTINATION_STATUSES;
-  // Stored as `status`, or queued with destinations in the states that make it `status`.
-  const storedOrQueued = (...conditions: ((eb: Eb) => Expression<SqlBool>)[]) =>
-    query.where((eb) => eb.or([eb('status', '=', status), eb.and([eb('status', '=', 'queued'), ...conditions.map((c) => c(eb))])]));
-  switch (status) {
-    case 'dead-lettered':
-      return storedOrQueued(any(['dead-lettered']));
-    case 'sent':
-      return storedOrQueued(any(['sent']), none([...pending, 'dead-lettered']));
-    case 'partially-sent':
-      return storedOrQueued(any(['sent']), any(pending), none(['dead-lettered']));
-    case 'filtered':
-      return storedOrQueued(any(['filtered']), none(DESTINATION_STATUSES.filter((d) => d !== 'filtered')));
-    case 'queued':
-      // No destination state yet, or some pending and none sent or given up.
-      return query
-        .where('status', '=', 'queued')
-        .where(none(['sent', 'dead-lettered']))
-        .where((eb) => eb.or([any(pending)(eb), none(DESTINATION_STATUSES)(eb)]));
-    default:
-      return query.where('status', '=', status);
-  }
+  if (!DERIVED_STATUSES.includes(status)) return query.where('status', '=', status);
+  return query.where(reportedStatus(), '=', status);
 }
