@@ -30,14 +30,17 @@ export function derivedKeys(ring: ContentKeyRing, purpose: string): { id: string
 const patientKeys = new WeakMap<ContentKeyRing, Buffer[]>();
 
 /**
- * The patient index keys, the one that writes first. With TRAMLINE_INDEX_KEY that is the only
- * one. Without it each content key yields one: rows hashed before a content-key rotation stay
- * findable while the old key is still listed (but see docs/security.md: queue partitions move).
+ * The patient index keys, the one that writes first: TRAMLINE_INDEX_KEY when set, else the key
+ * derived from the current content key. The keys derived from every listed content key are
+ * searched too, so rows hashed before a content-key rotation, or before TRAMLINE_INDEX_KEY was
+ * set, stay findable while their content key is listed (but see docs/security.md: queue
+ * partitions move).
  */
 function patientIndexKeys(ring: ContentKeyRing): Buffer[] {
   let keys = patientKeys.get(ring);
   if (!keys) {
-    keys = ring.indexKey ? [ring.indexKey] : derivedKeys(ring, PATIENT_INDEX_PURPOSE).map((k) => k.key);
+    const derived = derivedKeys(ring, PATIENT_INDEX_PURPOSE).map((k) => k.key);
+    keys = ring.indexKey ? [ring.indexKey, ...derived] : derived;
     patientKeys.set(ring, keys);
   }
   return keys;
