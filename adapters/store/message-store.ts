@@ -1,7 +1,7 @@
 // The message store: searchable metadata, encrypted content, per-destination state and the
 // lifecycle history, over SQLite or PostgreSQL. Writes go through group commit so that many
 // concurrent receives cost one transaction.
-import { CompiledQuery, sql, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, DialectName } from './db.js';
 import { PREPARE } from './pg-prepared.js';
@@ -593,32 +593,38 @@ const DERIVED_STATUSES: readonly MessageStatus[] = ['queued', 'partially-sent', 
 const statusList = (statuses: readonly string[]) => sql.join(statuses.map((s) => sql.lit(s)));
 
 /**
- * The status `list` reports, as SQL: deliveryStatus (core/store.ts) over the message's
- * destination rows, which the two must agree on. One correlated subquery per row, through the
- * destinations' primary key (message_id first): no planner can turn it into a scan of every
- * destination row, as it did with the EXISTS / NOT EXISTS pair this replaces.
+ * "The status `list` reports is `status`", as SQL: deliveryStatus (core/store.ts) over the
+ * message's destination rows, which the two must agree on. One correlated subquery per row,
+ * through the destinations' primary key (message_id first): no planner can turn it into a scan
+ * of every destination row, as PostgreSQL did with the EXISTS / NOT EXISTS pair this replaces.
+ *
+ * Written as a boolean CASE, not `<expression> = status`, for PostgreSQL's estimate: it has no
+ * statistics for either, but takes an equality on an expression to match 0.5% of rows and a
+ * boolean expression half. With 0.5%, a page (51 rows) over a week looked like it needed the
+ * whole week, so it read and checked all of it and sorted (~90 ms at 1,000,000 messages)
+ * instead of reading newest first and stopping at the 51st match.
  */
-function reportedStatus(): RawBuilder<string> {
+function reportedStatusIs(status: MessageStatus): RawBuilder<SqlBool> {
   const any = (statuses: readonly DestinationStatus[]) => sql`sum(case when d.status in (${statusList(statuses)}) then 1 else 0 end) > 0`;
   const pending = PENDING_DESTINATION_STATUSES;
-  return sql<string>`case when messages.status <> 'queued' then messages.status else (
+  return sql<SqlBool>`case when messages.status <> 'queued' then messages.status = ${status} else (
     select case
       when count(*) = 0 then 'queued'
       when ${any(['dead-lettered'])} then 'dead-lettered'
       when ${any(['sent'])} then case when ${any(pending)} then 'partially-sent' else 'sent' end
       when ${any(pending)} then 'queued'
       else 'filtered' end
-    from message_destinations d where d.message_id = messages.id) end`;
+    from message_destinations d where d.message_id = messages.id) = ${status} end`;
 }
 
 /**
  * The `status` filter as `list` reports statuses. A status only ever stored as it is uses the
  * (status, received_at) index. A status a queued message can take from its destinations is
- * checked row by row on the newest messages first (the received_at index, as the page is
+ * checked row by row on the newest messages first (the (received_at, id) index, as the page is
  * ordered), which stops at the page's last row: quick when the status is common in the range
  * searched, and at worst a pass over that range when it matches nothing.
  */
 function whereStatus(query: MessageQuery, status: MessageStatus): MessageQuery {
   if (!DERIVED_STATUSES.includes(status)) return query.where('status', '=', status);
-  return query.where(reportedStatus(), '=', status);
+  return query.where(reportedStatusIs(status));
 }
