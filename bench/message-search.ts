@@ -81,7 +81,7 @@ function pick<T>(rnd: () => number, weighted: readonly (readonly [T, number])[])
 }
 
 /** `count` valid NHS numbers (Modulus 11), synthetic: from the 999 range no real person has. */
-export function nhsNumbers(count: number): string[] {
+function nhsNumbers(count: number): string[] {
   const out: string[] = [];
   for (let base = 999_000_000; out.length < count; base++) {
     const nine = String(base);
@@ -110,7 +110,7 @@ interface Seeded {
 }
 
 /** Insert `total` messages (and their destination rows) in chunks; the same data for the same total. */
-export async function seed(db: Db<StoreDatabase>, ring: ContentKeyRing, total: number, patients: string[]): Promise<Seeded> {
+async function seed(db: Db<StoreDatabase>, ring: ContentKeyRing, total: number, patients: string[]): Promise<Seeded> {
   const started = performance.now();
   const rnd = random(42);
   const start = Date.now() - SPAN_MS;
