@@ -41,6 +41,12 @@ export const destinationFields = {
     }),
   ),
   filter: Type.Optional(messageFilter),
+  map: Type.Optional(
+    Type.String({
+      description:
+        "Mapping (a shipped mapping id or a file) for this destination only, in an HL7 v2 channel without pipeline.map: e.g. hl7v2-adt-to-fhir for a fhir destination while the others take the HL7 message as it came. A message that does not map is dead-lettered for this destination.",
+    }),
+  ),
   retry: Type.Optional(retryPolicy),
   concurrency: withDefault(Type.Integer({ minimum: 1, maximum: 1000, description: 'Deliveries in flight for this destination.' }), 8),
 };

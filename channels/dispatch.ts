@@ -1,12 +1,14 @@
-// The consumer side of one destination: filter, deliver, record the outcome, and turn a
-// failure into a retry or a dead letter by the destination's retry policy.
+// The consumer side of one destination: filter, deliver, record the outcome with what the
+// destination reported it sent and got back (sealed, as that destination's stages of the
+// message, in the same write), and turn a failure into a retry or a dead letter by the
+// destination's retry policy.
 import { parseHl7 } from '../adapters/hl7v2/parse.js';
 import type { Destination } from '../adapters/types.js';
 import { log } from '../core/logger.js';
-import type { MessageStore } from '../core/store.js';
+import type { DeliveryContent, MessageStore } from '../core/store.js';
 import type { MessageFilter, RetryPolicy } from './definition.js';
 import { hl7Matches } from './filter.js';
-import type { Delivery, DeliveryHandler, DeliveryOutcome } from '../core/queue.js';
+import type { Delivery, DeliveryHandler, DeliveryOutcome, Envelope } from '../core/queue.js';
 import { DeliveryError } from '../core/errors.js';
 import { outcomeForFailure } from './retry.js';
 
@@ -19,6 +21,8 @@ export interface DispatchOptions {
   store: MessageStore;
   retry: RetryPolicy;
   filter?: MessageFilter;
+  /** The destination's own mapping (destination-map.ts), applied after its filter. */
+  map?: (envelope: Envelope) => Envelope;
   /** Observer for metrics and tests; never sees content. */
   onOutcome?: (delivery: Delivery, outcome: DeliveryOutcome | { kind: 'filtered' }) => void;
 }
@@ -32,11 +36,16 @@ function passesFilter(filter: MessageFilter | undefined, body: string): boolean 
   }
 }
 
-/** The remote system's own account of a failure, when the destination kept one. */
-function responseOf(err: unknown): unknown {
+/** The remote system's own account of a failure (e.g. a FHIR OperationOutcome), when the destination kept one. */
+function failureContent(err: unknown): DeliveryContent | undefined {
   if (!(err instanceof DeliveryError) || !err.detail || typeof err.detail !== 'object') return undefined;
-  const detail = err.detail as { operationOutcome?: unknown };
-  return detail.operationOutcome;
+  const outcome = (err.detail as { operationOutcome?: unknown }).operationOutcome;
+  return outcome === undefined ? undefined : { response: JSON.stringify(outcome) };
+}
+
+/** A report worth a write: undefined when the destination reported nothing. */
+function reported(report: DeliveryContent | undefined): DeliveryContent | undefined {
+  return report && (report.sent !== undefined || report.response !== undefined) ? report : undefined;
 }
 
 export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
@@ -51,18 +60,16 @@ export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
     }
     let outcome: DeliveryOutcome;
     try {
-      await destination.deliver(envelope);
+      const content = reported(await destination.deliver(opts.map ? opts.map(envelope) : envelope));
       // Delivered: recording it only holds back the broker ack, so it may share a statement.
-      await store.setDestinationStatus(messageId, destinationId, 'sent', { attempts: attempt, lingerMs: SENT_STATUS_LINGER_MS, recordEvent: true });
+      await store.setDestinationStatus(messageId, destinationId, 'sent', { attempts: attempt, lingerMs: SENT_STATUS_LINGER_MS, recordEvent: true, content });
       outcome = { kind: 'done' };
     } catch (err) {
       outcome = outcomeForFailure(err, attempt, retry);
       const status = outcome.kind === 'retry' ? 'retrying' : 'dead-lettered';
       const reason = outcome.kind === 'done' ? undefined : outcome.reason;
-      await store.setDestinationStatus(messageId, destinationId, status, { attempts: attempt, error: reason, recordEvent: true });
-      // Keep what the far end said (e.g. a FHIR OperationOutcome), sealed like all content.
-      const response = responseOf(err);
-      if (response !== undefined) await store.saveContent(messageId, 'response', JSON.stringify(response));
+      // Keep what the far end said, sealed like all content, with the failure.
+      await store.setDestinationStatus(messageId, destinationId, status, { attempts: attempt, error: reason, recordEvent: true, content: failureContent(err) });
       log.warn({ messageId, destination: destinationId, attempt, outcome: outcome.kind }, 'delivery failed');
     }
     opts.onOutcome?.(delivery, outcome);

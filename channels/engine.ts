@@ -10,6 +10,7 @@ import { BacklogPublisher } from './backlog.js';
 import { DEFAULT_RETRY } from './channel-schema.js';
 import { createDestination, startSource } from './construct.js';
 import { destinationId, type ChannelDefinition, type DestinationConfig } from './definition.js';
+import { destinationMapper } from './destination-map.js';
 import { createDispatcher, type DispatchOptions } from './dispatch.js';
 import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
 import { RecordIntake } from './record-intake.js';
@@ -78,7 +79,15 @@ export class Engine {
     await destination.open();
     this.handlers.set(
       id,
-      createDispatcher({ destinationId: id, destination, store: this.options.store, retry: config.retry ?? DEFAULT_RETRY, filter: config.filter, onOutcome: this.options.onOutcome }),
+      createDispatcher({
+        destinationId: id,
+        destination,
+        store: this.options.store,
+        retry: config.retry ?? DEFAULT_RETRY,
+        filter: config.filter,
+        ...(config.map ? { map: destinationMapper(config.map) } : {}),
+        onOutcome: this.options.onOutcome,
+      }),
     );
     this.destinations.set(id, { config, destination });
     // A replaced adapter is closed; a delivery still running on it fails and is retried.

@@ -28,7 +28,26 @@ export function deliveryStatus(stored: MessageStatus, destinations: readonly Des
   return pending ? 'queued' : 'filtered';
 }
 
-export type ContentStage = 'raw' | 'transformed' | 'response';
+/**
+ * The stages of a message's content: `raw` as received and `transformed` (a record channel's
+ * mapped bundle) belong to the message; `sent` and `response` are what one destination reports
+ * it sent and what came back (a FHIR transaction-response, an ACK, a failure's OperationOutcome),
+ * kept per destination.
+ */
+export const CONTENT_STAGES = ['raw', 'transformed', 'sent', 'response'] as const;
+export type ContentStage = (typeof CONTENT_STAGES)[number];
+
+/** The stages a destination reports about one delivery. */
+export type DeliveryStage = Extract<ContentStage, 'sent' | 'response'>;
+
+/** What a destination reports about one delivery: only what it has; nothing is stored for a stage left out. */
+export type DeliveryContent = Partial<Record<DeliveryStage, string>>;
+
+/** One stored stage of a message's content; `destination` for the stages a destination reported. */
+export interface StoredContent {
+  stage: ContentStage;
+  destination?: string;
+}
 
 export interface NewMessage {
   channel: string;
@@ -111,9 +130,12 @@ export interface MessageStore {
    * comes back with `duplicate: true` (a 'duplicate' event is added to the original).
    */
   receive(message: NewMessage): Promise<ReceiveResult>;
+  /** Save (or replace) one of the message's own stages, sealed; a destination's stages come with setDestinationStatus. */
   saveContent(id: string, stage: ContentStage, content: Buffer | string): Promise<void>;
-  /** Decrypted content, or undefined when never saved or pruned. */
-  readContent(id: string, stage: ContentStage): Promise<Buffer | undefined>;
+  /** Decrypted content (of `destination`'s stage when given), or undefined when never saved or pruned. */
+  readContent(id: string, stage: ContentStage, destination?: string): Promise<Buffer | undefined>;
+  /** The stages stored for a message (nothing decrypted): its own first, then each destination's, by name. */
+  contentStages(id: string): Promise<StoredContent[]>;
   /**
    * `options.lingerMs`: the caller does not wait for this write at once, so it may wait that
    * long for other status writes to share one statement and commit (it still resolves on commit).
@@ -126,9 +148,15 @@ export interface MessageStore {
   /**
    * Upsert one destination's state; `attempts` left out keeps the stored count. `lingerMs` as for
    * setStatus. `recordEvent` also adds the change to the history (event = status, detail = error)
-   * in the same commit.
+   * in the same commit. `content`: what the destination reported it sent and got back, sealed and
+   * saved as that destination's stages (replacing earlier ones) in the same commit.
    */
-  setDestinationStatus(id: string, destination: string, status: DestinationStatus, options?: { attempts?: number; error?: string; recordEvent?: boolean } & WriteOptions): Promise<void>;
+  setDestinationStatus(
+    id: string,
+    destination: string,
+    status: DestinationStatus,
+    options?: { attempts?: number; error?: string; recordEvent?: boolean; content?: DeliveryContent } & WriteOptions,
+  ): Promise<void>;
   addEvent(id: string, event: string, options?: { destination?: string; detail?: string; at?: Date }): Promise<void>;
   get(id: string): Promise<MessageRecord | undefined>;
   /** Lifecycle history of one message, oldest first (receiving and queueing first within a millisecond). */

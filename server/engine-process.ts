@@ -17,6 +17,10 @@ import { HeadPublisher, headIntervalMs } from './audit/head.js';
 import { instrumentEngine, type Instrumented } from './audit/instrument.js';
 import { ENGINE_ACTOR } from './audit/message-audit.js';
 import { createConsole } from './console/index.js';
+import { viewerOptionsForEngine } from './viewer/engine-options.js';
+import type { ViewerData } from './viewer/model.js';
+import { createViewerData } from './viewer/record.js';
+import { ConfigError } from '../core/errors.js';
 import { createApp } from './http/app.js';
 import { createInboundRouter } from '../adapters/http/inbound.js';
 import { createSandboxFhirParts } from './fhir/engine-mount.js';
@@ -105,6 +109,16 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
   const publicUrl = config.publicUrl ?? `http://localhost:${config.httpPort}`;
   const alerts = new AlertEvaluator({ rules: alertRules.rules, engine: admin.engine, audit, env, consoleUrl: publicUrl, intervalMs: alertIntervalMs(env) });
   // The web console at `/` (server/console/), on the API's facade and audit; built before start, like the auth settings.
+  // The clinicians' viewer reads the shared care record the fhir destinations write to (LPRES or
+  // the sandbox), with their auth. A setting it cannot use leaves the viewer saying the record is
+  // unavailable rather than stopping the engine.
+  let viewerData: ViewerData | undefined;
+  try {
+    viewerData = await createViewerData(viewerOptionsForEngine({ channels, keys: opened.keys, env }));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log.error({ reason: err.message }, 'viewer cannot read the shared care record');
+  }
   const webConsole = createConsole({
     engine: admin.engine,
     trail: audit,
@@ -115,6 +129,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     env: options.env ?? process.env,
     publicUrl,
     alerts,
+    viewerData,
   });
   // The sandbox shared care record at /fhir (the FHIR destinations' target when TRAMLINE_LPRES_URL is unset).
   // HTTP record sources: POST /inbound/<channel>.

@@ -10,7 +10,7 @@ import { DeliveryError } from '../../core/errors.js';
 import type { Envelope } from '../../core/queue.js';
 import { bulkInsert, type TypedColumns } from '../store/bulk-sql.js';
 import { openDatabase, type Db } from '../store/db.js';
-import type { Destination } from '../types.js';
+import type { DeliveryReport, Destination } from '../types.js';
 import { extractInboxFacts } from './extract.js';
 
 interface InboxRow {
@@ -87,7 +87,8 @@ export class CaseInboxDestination implements Destination {
     return this.db.kysely;
   }
 
-  async deliver(envelope: Envelope): Promise<void> {
+  /** Reports nothing: the row's id is the message id, and the row holds the message as it is. */
+  async deliver(envelope: Envelope): Promise<DeliveryReport | undefined> {
     let facts;
     try {
       facts = extractInboxFacts(envelope.body);
@@ -109,6 +110,7 @@ export class CaseInboxDestination implements Destination {
       this.pending.push({ row, resolve, reject });
       this.schedule();
     });
+    return undefined;
   }
 
   private schedule(): void {

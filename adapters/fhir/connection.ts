@@ -23,10 +23,12 @@ export class FhirConnection {
 
   /**
    * Run one fhir-kit call (`what` names it in errors, e.g. `POST transaction`) with the
-   * token and a timeout covering token fetch, the request and a 401 retry.
+   * token and a timeout covering token fetch, the request and a 401 retry. `outer` also
+   * aborts it (a caller's overall budget across several calls, e.g. the viewer's).
    */
-  async call<T>(what: string, fn: (options: RequestOptions) => Promise<T>): Promise<T> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
+  async call<T>(what: string, fn: (options: RequestOptions) => Promise<T>, outer?: AbortSignal): Promise<T> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = outer ? AbortSignal.any([timeout, outer]) : timeout;
     const target = `${what} ${this.where}`;
     let refreshed = false;
     for (;;) {

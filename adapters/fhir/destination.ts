@@ -4,10 +4,12 @@
 // 5xx, 429, timeouts and connection failures are retryable (Retry-After honoured), other
 // 4xx are permanent with the server's OperationOutcome in the error's detail. Envelopes with
 // header `kind: retraction` (channels/retraction.ts) retract what was published instead.
+// A delivery reports the Bundle it posted and the server's transaction-response (a retraction,
+// what became of each reference), kept as this destination's stages of the message.
 import type { Bundle } from 'fhir/r4.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { Envelope } from '../../core/queue.js';
-import type { Destination } from '../types.js';
+import type { DeliveryReport, Destination } from '../types.js';
 import { DEFAULT_FHIR_SETTINGS, type FhirDestinationSettings, type RetractionMode } from './config.js';
 import { FhirConnection } from './connection.js';
 import { localSandbox } from './local-sandbox.js';
@@ -81,20 +83,22 @@ export class FhirDestination implements Destination {
     return this.local.connection;
   }
 
-  async deliver(envelope: Envelope): Promise<void> {
+  async deliver(envelope: Envelope): Promise<DeliveryReport> {
     if (envelope.headers.kind === 'retraction') {
       const retraction = retractionOf(envelope);
-      await this.retract(retraction.references, retraction.mode ?? this.settings.retraction);
-      return;
+      const results = await this.retract(retraction.references, retraction.mode ?? this.settings.retraction);
+      return { response: JSON.stringify(results) };
     }
     const bundle = bundleOf(envelope);
     const connection = this.connection();
-    await connection.call(`POST ${bundle.type}`, (options) =>
+    const response = await connection.call(`POST ${bundle.type}`, (options) =>
       connection.client.transaction({
         body: bundle as never,
         options: { ...options, headers: { ...options.headers, 'x-request-id': envelope.messageId } },
       }),
     );
+    // fhir-kit posts JSON.stringify of the parsed body: the envelope's JSON, as it came.
+    return { sent: envelope.body, ...(response ? { response: JSON.stringify(response) } : {}) };
   }
 
   /** Retract previously published resources (see retract.ts); mode defaults to the channel's `retraction`. */

@@ -10,7 +10,7 @@ import type { FileDestinationConfig } from './spec.js';
 import type { Envelope } from '../../core/queue.js';
 import { log } from '../../core/logger.js';
 import { encodeHl7Text, peekCharset } from '../hl7v2/charset.js';
-import type { Destination } from '../types.js';
+import type { DeliveryReport, Destination } from '../types.js';
 import { fsDeliveryError } from './errors.js';
 import { DEFAULT_FILE_NAME, fileNameFor } from './name.js';
 
@@ -41,7 +41,8 @@ export class FileDestination implements Destination {
     return path.join(this.directory, fileNameFor(this.template, envelope));
   }
 
-  async deliver(envelope: Envelope): Promise<void> {
+  /** Reports nothing: the file holds the message as it is, and nothing comes back. */
+  async deliver(envelope: Envelope): Promise<DeliveryReport | undefined> {
     const target = this.pathFor(envelope);
     const bytes = encodeHl7Text(envelope.body, peekCharset(Buffer.from(envelope.body.slice(0, 4096), 'latin1')));
     if (this.config.createDirectory) {
@@ -69,6 +70,7 @@ export class FileDestination implements Destination {
       await rm(temp, { force: true }).catch(() => undefined);
       throw fsDeliveryError(err, `file destination ${this.directory}: ${step}`);
     }
+    return undefined;
   }
 
   /** Makes the rename itself durable. */

@@ -4,7 +4,7 @@
 import type { HttpAuth, HttpDestinationConfig } from './spec.js';
 import { ConfigError, DeliveryError } from '../../core/errors.js';
 import type { Envelope } from '../../core/queue.js';
-import type { Destination } from '../types.js';
+import type { DeliveryReport, Destination } from '../types.js';
 import { requestBody } from './body.js';
 import { describeResponse, isRetryableStatus, operationOutcomeIssues, retryAfterMs } from './classify.js';
 
@@ -12,6 +12,8 @@ export type HttpDestinationOptions = Pick<HttpDestinationConfig, 'url' | 'method
 
 /** Largest part of an error response read (to find an OperationOutcome); the rest is discarded. */
 const MAX_ERROR_BODY = 64 * 1024;
+/** Most of a successful response's body kept as the delivery's response stage. */
+const MAX_RESPONSE_BODY = 64 * 1024;
 
 function secretFrom(env: NodeJS.ProcessEnv, name: string, what: string): string {
   const value = env[name];
@@ -79,7 +81,8 @@ export class HttpDestination implements Destination {
     this.headers = headers;
   }
 
-  async deliver(envelope: Envelope): Promise<void> {
+  /** Reports the response body (its first MAX_RESPONSE_BODY bytes), when there is one. */
+  async deliver(envelope: Envelope): Promise<DeliveryReport | undefined> {
     if (!this.headers) throw new Error('HTTP destination used before open()');
     const { bytes, contentType } = requestBody(envelope, this.config.format);
     const headers = new Headers(this.headers);
@@ -105,9 +108,9 @@ export class HttpDestination implements Destination {
     }
 
     if (res.ok) {
-      // The answer is not needed; cancelling frees the connection for reuse.
-      await res.body?.cancel().catch(() => undefined);
-      return;
+      // Delivered whatever the body holds: one that cannot be read is simply not reported.
+      const answer = await readPrefix(res, MAX_RESPONSE_BODY).catch(() => '');
+      return answer ? { response: answer } : undefined;
     }
     let text = '';
     try {

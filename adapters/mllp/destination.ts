@@ -6,7 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { MllpDestinationConfig } from './spec.js';
 import { ConfigError, DeliveryError } from '../../core/errors.js';
 import type { Envelope } from '../../core/queue.js';
-import type { Destination } from '../types.js';
+import type { DeliveryReport, Destination } from '../types.js';
 import { MllpClient, parseAckCode, type AckSummary } from './client.js';
 
 export type MllpDestinationOptions = Pick<MllpDestinationConfig, 'host' | 'port' | 'responseTimeoutMs' | 'connectTimeoutMs' | 'tls'>;
@@ -81,10 +81,12 @@ export class MllpDestination implements Destination {
     });
   }
 
-  async deliver(envelope: Envelope): Promise<void> {
+  /** Reports the ACK as the response; what was sent is the message itself. */
+  async deliver(envelope: Envelope): Promise<DeliveryReport> {
     if (!this.client) throw new Error('MLLP destination used before open()');
     const reply = await this.client.send(envelope.body);
     checkAck(parseAckCode(reply), envelope.headers.controlId, this.target);
+    return { response: reply };
   }
 
   async close(): Promise<void> {

@@ -11,9 +11,10 @@ import { patientKeyHashes, hashPatientKey } from './index-key.js';
 import { patientKeyColumns, patientKeyOf } from './patient-key.js';
 import { bulkInsert, bulkUpdateWhereIn, chainStatements, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';
 import type { MessageContentTable, MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
-import { PENDING_DESTINATION_STATUSES, deliveryStatus } from '../../core/store.js';
+import { CONTENT_STAGES, PENDING_DESTINATION_STATUSES, deliveryStatus } from '../../core/store.js';
 import type {
   ContentStage,
+  DeliveryContent,
   DestinationState,
   DestinationStatus,
   MessageEvent,
@@ -23,6 +24,7 @@ import type {
   MessageStatus,
   NewMessage,
   ReceiveResult,
+  StoredContent,
   WriteOptions,
 } from '../../core/store.js';
 
@@ -43,8 +45,9 @@ const INSERT_CHUNK = 200;
 /** A transaction, or the database itself for a write that is one statement. */
 type Executor = Kysely<StoreDatabase>;
 
-function contentAad(messageId: string, stage: ContentStage): string {
-  return `message:${messageId}:${stage}`;
+/** Binds sealed content to its message, stage and destination: a row moved elsewhere does not open. */
+function contentAad(messageId: string, stage: ContentStage, destination = ''): string {
+  return destination ? `message:${messageId}:${stage}:${destination}` : `message:${messageId}:${stage}`;
 }
 
 function toBuffer(content: Buffer | string): Buffer {
@@ -84,9 +87,10 @@ export class SqlMessageStore implements MessageStore {
     applyAlone: (db, items) => {
       const runs = destinationRuns(this.dialect, items);
       if (runs.length !== 1) return undefined;
-      // The history events ride in the same statement on PostgreSQL.
-      if (this.dialect === 'postgres' && items.some((c) => c.event)) return runAlone(db, destinationStatement(runs[0]), items.length);
-      return items.some((c) => c.event) ? undefined : applyDestinationChanges(db, this.dialect, runs, items.length);
+      // The history events and reported content ride in the same statement on PostgreSQL.
+      const more = items.some((c) => c.event || c.content);
+      if (this.dialect === 'postgres' && more) return runAlone(db, destinationStatement(runs[0]), items.length);
+      return more ? undefined : applyDestinationChanges(db, this.dialect, runs, items.length);
     },
   };
   private readonly eventWrite: BulkWrite<StoreDatabase, NewEvent, void> = {
@@ -126,29 +130,42 @@ export class SqlMessageStore implements MessageStore {
   }
 
   async saveContent(id: string, stage: ContentStage, content: Buffer | string): Promise<void> {
-    const sealed = seal(this.keys, toBuffer(content), contentAad(id, stage));
-    const row = { message_id: id, stage, key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext };
+    const row = this.sealContent(id, stage, '', content);
     await this.writes.run((trx) =>
       trx
         .insertInto('message_content')
         .values(row)
         .onConflict((oc) =>
-          oc.columns(['message_id', 'stage']).doUpdateSet({ key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext }),
+          oc.columns(['message_id', 'stage', 'destination']).doUpdateSet({ key_id: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext }),
         )
         .execute(),
     );
   }
 
-  /** Decrypted content, or undefined when never saved or pruned. */
-  async readContent(id: string, stage: ContentStage): Promise<Buffer | undefined> {
+  /** Decrypted content (of `destination`'s stage when given), or undefined when never saved or pruned. */
+  async readContent(id: string, stage: ContentStage, destination = ''): Promise<Buffer | undefined> {
     const row = await this.kysely
       .selectFrom('message_content')
       .select(['key_id', 'iv', 'tag', 'ciphertext'])
       .where('message_id', '=', id)
       .where('stage', '=', stage)
+      .where('destination', '=', destination)
       .executeTakeFirst();
     if (!row) return undefined;
-    return open(this.keys, { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext }, contentAad(id, stage));
+    return open(this.keys, { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext }, contentAad(id, stage, destination));
+  }
+
+  /** The stages stored for a message (nothing decrypted): its own first, then each destination's, by name. */
+  async contentStages(id: string): Promise<StoredContent[]> {
+    const rows = await this.kysely.selectFrom('message_content').select(['stage', 'destination']).where('message_id', '=', id).execute();
+    const order = (stage: string) => (CONTENT_STAGES as readonly string[]).indexOf(stage);
+    rows.sort((a, b) => (a.destination === b.destination ? order(a.stage) - order(b.stage) : a.destination < b.destination ? -1 : 1));
+    return rows.map((r) => ({ stage: r.stage as ContentStage, ...(r.destination ? { destination: r.destination } : {}) }));
+  }
+
+  private sealContent(id: string, stage: ContentStage, destination: string, content: Buffer | string): MessageContentTable {
+    const sealed = seal(this.keys, toBuffer(content), contentAad(id, stage, destination));
+    return { message_id: id, stage, destination, key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext };
   }
 
   /**
@@ -167,15 +184,22 @@ export class SqlMessageStore implements MessageStore {
   /**
    * Upsert one destination's state; `attempts` left out keeps the stored count. `lingerMs` as for
    * setStatus. `recordEvent` also adds the change to the history (event = status, detail = error)
-   * in the same commit.
+   * in the same commit. `content`: the destination's own stages, sealed, in the same commit.
    */
   async setDestinationStatus(
     id: string,
     destination: string,
     status: DestinationStatus,
-    options: { attempts?: number; error?: string; recordEvent?: boolean } & WriteOptions = {},
+    options: { attempts?: number; error?: string; recordEvent?: boolean; content?: DeliveryContent } & WriteOptions = {},
   ): Promise<void> {
-    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null, event: options.recordEvent, at: Date.now() }, options);
+    const content = options.content ? this.sealDelivery(id, destination, options.content) : undefined;
+    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null, event: options.recordEvent, content, at: Date.now() }, options);
+  }
+
+  /** A destination's report as sealed rows; undefined when it reported nothing. */
+  private sealDelivery(id: string, destination: string, content: DeliveryContent): MessageContentTable[] | undefined {
+    const rows = (['sent', 'response'] as const).flatMap((stage) => (content[stage] !== undefined ? [this.sealContent(id, stage, destination, content[stage])] : []));
+    return rows.length ? rows : undefined;
   }
 
   async addEvent(id: string, event: string, options: { destination?: string; detail?: string; at?: Date } = {}): Promise<void> {
@@ -344,7 +368,7 @@ export class SqlMessageStore implements MessageStore {
     });
     const sealRaw = (i: number): MessageContentTable => {
       const sealed = seal(this.keys, toBuffer(messages[i].raw), contentAad(rows[i].id, 'raw'));
-      return { message_id: rows[i].id, stage: 'raw', key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext };
+      return { message_id: rows[i].id, stage: 'raw', destination: '', key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext };
     };
     const inserted = new Set<string>();
     if (this.dialect === 'postgres') {
@@ -407,6 +431,7 @@ const MESSAGE_COLUMNS = [
 const CONTENT_COLUMNS = [
   ['message_id', 'text'],
   ['stage', 'text'],
+  ['destination', 'text'],
   ['key_id', 'text'],
   ['iv', 'bytea'],
   ['tag', 'bytea'],
@@ -479,6 +504,8 @@ interface DestinationChange {
   error: string | null;
   /** Also add the change to the message's history. */
   event?: boolean;
+  /** The destination's reported stages, sealed (see setDestinationStatus). */
+  content?: MessageContentTable[];
   /** When it happened (the event's time). */
   at: number;
 }
@@ -538,7 +565,12 @@ function queuedStatement(run: StatusChange[]): CompiledQuery {
 /** PostgreSQL: a run of destination changes with their history events, one statement. */
 function destinationStatement(run: DestinationChange[]): CompiledQuery {
   const now = Date.now();
-  return chainStatements([destinationUpsert('postgres', run, now), eventInsert('postgres', destinationEvents(run))]);
+  const content = reportedContent(run);
+  return chainStatements([
+    destinationUpsert('postgres', run, now),
+    ...(content.length ? [contentUpsert('postgres', content)] : []),
+    eventInsert('postgres', destinationEvents(run)),
+  ]);
 }
 
 async function runAlone(db: Executor, query: CompiledQuery, count: number): Promise<void[]> {
@@ -572,9 +604,25 @@ function destinationUpsert(dialect: DialectName, run: DestinationChange[], now: 
 const destinationEvents = (changes: DestinationChange[]): NewEvent[] =>
   changes.filter((c) => c.event).map((c) => ({ message_id: c.id, at: c.at, event: c.status, destination: c.destination, detail: c.error }));
 
+const reportedContent = (changes: DestinationChange[]): MessageContentTable[] => changes.flatMap((c) => c.content ?? []);
+
+/** A destination's reported stages replace what it reported before (an earlier attempt's failure). */
+const contentUpsert = (dialect: DialectName, rows: MessageContentTable[]): CompiledQuery =>
+  bulkInsert(
+    dialect,
+    'message_content',
+    CONTENT_COLUMNS,
+    valuesOf(CONTENT_COLUMNS, rows),
+    'on conflict ("message_id", "stage", "destination") do update set "key_id" = excluded."key_id", "iv" = excluded."iv", "tag" = excluded."tag", "ciphertext" = excluded."ciphertext"',
+  );
+
 async function applyDestinationChanges(db: Executor, dialect: DialectName, upsertRuns: DestinationChange[][], count: number): Promise<void[]> {
   const now = Date.now();
-  for (const run of upsertRuns) await db.executeQuery(destinationUpsert(dialect, run, now));
+  for (const run of upsertRuns) {
+    await db.executeQuery(destinationUpsert(dialect, run, now));
+    // A run holds each (message, destination) once, so no row is upserted twice in one statement.
+    for (const chunk of chunks(reportedContent(run), INSERT_CHUNK)) await db.executeQuery(contentUpsert(dialect, chunk));
+  }
   await insertEvents(db, dialect, destinationEvents(upsertRuns.flat()));
   return new Array<void>(count).fill(undefined);
 }

@@ -29,6 +29,8 @@ export interface SealedColumns {
 export interface MessageContentTable extends SealedColumns {
   message_id: string;
   stage: string;
+  /** The destination that reported this stage; '' for the message's own (raw, transformed). */
+  destination: string;
 }
 
 export interface MessageDestinationsTable {

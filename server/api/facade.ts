@@ -57,7 +57,7 @@ export interface EngineFacade {
   channelThroughput(id: string, since: Date, bucketMs: number, buckets: number): Promise<number[]>;
   /** The deployed definition (destination settings included: never send it to a client as it is). */
   definition(id: string): ChannelDefinition | undefined;
-  readonly store: Pick<MessageStore, 'list' | 'get' | 'events' | 'readContent'>;
+  readonly store: Pick<MessageStore, 'list' | 'get' | 'events' | 'readContent' | 'contentStages'>;
   /** `via`: how it was asked for, for the history (default `API`). */
   reprocess(ids: string[], by: string, via?: string): Promise<ReprocessResult>;
   deadLetters(destination?: string, limit?: number): Promise<DeadLetterInfo[]>;

@@ -46,7 +46,9 @@ export function observeStore(store: MessageStore, observers: MessageStoreObserve
     },
     async setDestinationStatus(id, destination, status, options = {}) {
       await store.setDestinationStatus(id, destination, status, options);
-      await each((o) => o.destinationChanged?.(id, destination, status, options));
+      // What the destination reported stays in the store: observers never see content.
+      const { attempts, error } = options;
+      await each((o) => o.destinationChanged?.(id, destination, status, { attempts, error }));
     },
     async addEvent(id, event, options = {}) {
       await store.addEvent(id, event, options);

@@ -104,7 +104,7 @@ export function auditConsole(sink: AuditSink): RequestHandler {
       // Nobody signed in looking at a sign-in page is no more news than a health probe, and
       // recording it would let anyone grow the trail at will. Sign-ins themselves, and every
       // refusal (counted per client), are recorded.
-      if (!entry.actor && entry.outcome === 'success' && /^\/sign-in(?:\/|$)/.test(entry.target ?? '')) return;
+      if (!entry.actor && entry.outcome === 'success' && /^\/(?:sign-in|signed-out)(?:\/|$)/.test(entry.target ?? '')) return;
       void sink.record(entry);
     };
     res.on('finish', () => record(false));

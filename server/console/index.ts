@@ -15,6 +15,7 @@ import type { EngineFacade } from '../api/facade.js';
 import type { AuditTrail } from '../audit/trail.js';
 import type { AuthSettings } from '../auth/settings.js';
 import type { AuditSink } from '../http/request-audit.js';
+import { allows } from '../auth/roles.js';
 import { auditConsole, cookieSettings, locals, readSession, type Refusals } from './access.js';
 import type { AlertsReader } from '../alerts/evaluator.js';
 import { assetsRouter } from './assets.js';
@@ -35,11 +36,14 @@ import { Renderer } from './render.js';
 import { SessionStore } from './sessions.js';
 import { loadConsoleSettings, type ConsoleSettings } from './settings.js';
 import { signInRouter } from './sign-in/routes.js';
+import { viewerAssetsRouter, viewerRouter } from '../viewer/index.js';
+import type { ViewerData } from '../viewer/model.js';
+import { VIEWER_PAGES } from '../viewer/pages/table.js';
 
 export interface ConsoleOptions {
   engine: EngineFacade;
   /** The audit trail (sign-ins, sign-outs; the audit pages read and check it). */
-  trail: Pick<AuditTrail, 'record' | 'query' | 'verify'>;
+  trail: Pick<AuditTrail, 'record' | 'append' | 'query' | 'verify'>;
   /** The request audit: repeated denials of one client become one entry with a count. */
   requestAudit: AuditSink;
   authSettings: AuthSettings;
@@ -53,6 +57,8 @@ export interface ConsoleOptions {
   liveIntervalMs?: number;
   /** The alert rules and their states (server/alerts/). */
   alerts?: AlertsReader;
+  /** The shared care record the clinicians' viewer at /viewer reads (server/viewer/). */
+  viewerData?: ViewerData;
 }
 
 export interface Console {
@@ -76,6 +82,8 @@ export function createConsole(o: ConsoleOptions): Console {
         paragraphs: csrf
           ? ['Nothing was done. Go back, reload the page and try again.']
           : [`Your role (${principal?.roles.join(', ') || 'none'}) does not allow this page (it needs ${needs}).`, 'Ask your administrator if you need access.'],
+        // Clinicians have no console page, but the viewer.
+        viewerLink: !csrf && principal !== undefined && allows(principal.roles, 'viewer:read'),
       }, 403);
     },
   };
@@ -85,6 +93,7 @@ export function createConsole(o: ConsoleOptions): Console {
 
   const router = express.Router();
   router.use('/assets', assetsRouter());
+  router.use('/viewer/assets', viewerAssetsRouter());
   const pages = express.Router();
   pages.use(readSession(sessions, cookie), auditConsole(o.requestAudit));
   pages.use(signInRouter({ sessions, cookie, trail: o.trail, renderer, settings, https }));
@@ -97,6 +106,8 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(tokensRouter({ ...deps, tokens: o.tokens }));
   pages.use(channelControlRouter(deps));
   pages.use(alertsRouter({ ...deps, alerts: o.alerts }));
+  // The clinicians' viewer: its own NHS.UK pages, on the same sessions and request audit.
+  pages.use(viewerRouter({ data: o.viewerData, trail: o.trail, https, env: o.env, devSignIn: settings.devSignIn, formActions: renderer.formActionOrigins }));
   const failed: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next) => {
     if (res.headersSent) return next(err);
     const errorId = randomUUID();
@@ -106,7 +117,7 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(failed);
   // Only paths the console knows (by their first segment) get a session and an audit entry;
   // everything else (/api, /fhir, …, mounted before) passes by.
-  const segments = new Set([...Object.values(CONSOLE_PAGES).map((p) => p.path.split('/')[1]), 'sign-in', 'sign-out']);
+  const segments = new Set([...[...Object.values(CONSOLE_PAGES), ...Object.values(VIEWER_PAGES)].map((p) => p.path.split('/')[1]), 'sign-in', 'sign-out', 'signed-out']);
   router.use((req, res, next) => (segments.has(req.path.split('/')[1]) ? pages(req, res, next) : next()));
   // A browser asking for a page nobody serves gets a page; API clients keep the JSON 404.
   router.get(/.*/, (req, res, next) => {

@@ -32,9 +32,13 @@ export const NAVIGATION: NavItem[] = [
   { href: '/alerts', text: 'Alerts', permission: 'channels:read' },
 ];
 
-/** Where a person lands after signing in to `/`: the dashboard, or the first page their roles allow (an auditor: the audit trail). */
+/**
+ * Where a person lands after signing in to `/`: the dashboard, or the first page their roles
+ * allow (an auditor: the audit trail; a clinician, who has no console page: the viewer).
+ */
 export function landingPage(principal: Principal, returnTo: string): string {
   if (returnTo !== '/' || allows(principal.roles, 'channels:read')) return returnTo;
+  if (!NAVIGATION.some((n) => allows(principal.roles, n.permission)) && allows(principal.roles, 'viewer:read')) return '/viewer';
   return NAVIGATION.find((n) => allows(principal.roles, n.permission))?.href ?? '/';
 }
 
@@ -59,7 +63,8 @@ export interface PageContext {
   https: boolean;
 }
 
-function contentSecurityPolicy(nonce: string, https: boolean): string {
+/** The page's Content-Security-Policy (the clinicians' viewer uses the same one). */
+export function contentSecurityPolicy(nonce: string, https: boolean, formActions: Iterable<string> = []): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}'`,
@@ -67,7 +72,7 @@ function contentSecurityPolicy(nonce: string, https: boolean): string {
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",
-    "form-action 'self'",
+    ["form-action 'self'", ...formActions].join(' '),
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "object-src 'none'",
@@ -87,6 +92,21 @@ function navigationFor(principal: Principal | undefined, currentPath: string) {
 
 export class Renderer {
   private readonly env = createViews();
+  /** Origins besides this one that forms may lead to (see allowFormAction). */
+  private readonly formActions = new Set<string>();
+
+  /**
+   * Let forms lead to `origin`: browsers apply form-action to the redirects that follow a
+   * submission too, so the sign-out form's redirect to the identity provider needs it.
+   */
+  allowFormAction(origin: string): void {
+    this.formActions.add(origin);
+  }
+
+  /** The origins allowFormAction added, live (the viewer's pages carry the same sign-out form). */
+  get formActionOrigins(): ReadonlySet<string> {
+    return this.formActions;
+  }
 
   /** Render `template` as the response, with what every page needs (user, navigation, CSRF token, nonce). */
   page(res: Response, ctx: PageContext, template: string, data: Record<string, unknown>, status = 200): void {
@@ -101,7 +121,7 @@ export class Renderer {
       can: (permission: Permission) => Boolean(principal && allows(principal.roles, permission)),
     });
     res.status(status);
-    res.set('Content-Security-Policy', contentSecurityPolicy(nonce, ctx.https));
+    res.set('Content-Security-Policy', contentSecurityPolicy(nonce, ctx.https, this.formActions));
     res.set('Cache-Control', 'no-store');
     res.type('html').send(html);
   }

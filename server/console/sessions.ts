@@ -5,6 +5,7 @@
 // recently used session is dropped, so anonymous visitors cannot grow it without limit.
 import crypto from 'node:crypto';
 import type { Principal } from '../auth/roles.js';
+import type { ViewerSessionState } from '../viewer/session-state.js';
 
 export interface PendingOidc {
   state: string;
@@ -24,8 +25,15 @@ export interface ConsoleSession {
   signedInAt?: number;
   /** An OpenID Connect sign-in on its way to the provider and back. */
   oidc?: PendingOidc;
+  /**
+   * The ID token of an OpenID Connect sign-in: the `id_token_hint` that ends the provider's
+   * session at sign-out. Held here, on the server, never in a cookie.
+   */
+  idToken?: string;
   /** A one-off notice for the next page (e.g. after a reprocess). */
   flash?: { kind: 'success' | 'info'; text: string };
+  /** The clinicians' viewer: purposes stated, people last found (server/viewer/). */
+  viewer?: ViewerSessionState;
 }
 
 export type SessionLookup = { session: ConsoleSession } | { expired: ConsoleSession } | undefined;
@@ -81,7 +89,7 @@ export class SessionStore {
   rotate(old: ConsoleSession): ConsoleSession {
     this.sessions.delete(old.id);
     const next = this.create();
-    Object.assign(next, { principal: old.principal, signedInAt: old.signedInAt, oidc: old.oidc });
+    Object.assign(next, { principal: old.principal, signedInAt: old.signedInAt, oidc: old.oidc, idToken: old.idToken });
     return next;
   }
 

@@ -5,6 +5,7 @@
 //   TRAMLINE_OIDC_SCOPES          scopes to ask for (default `openid profile email`)
 //   TRAMLINE_OIDC_ROLES_CLAIM     ID token / userinfo claim with roles (default: TRAMLINE_JWT_ROLES_CLAIM, `roles`)
 //   TRAMLINE_OIDC_ROLE_MAP        provider role values → Tramline roles (default: TRAMLINE_JWT_ROLE_MAP)
+//   TRAMLINE_OIDC_ORG_CLAIM       claim (or dotted path) with the organisation's ODS code (default: TRAMLINE_JWT_ORG_CLAIM, `org`)
 //   TRAMLINE_CONSOLE_IDLE_MINUTES sign a person out after this long without a request (default 30)
 //   TRAMLINE_CONSOLE_SESSION_HOURS  and in any case this long after sign-in (default 12)
 // The development sign-in page follows TRAMLINE_AUTH_DEV_ISSUER (server/auth/settings.ts).
@@ -18,6 +19,8 @@ export interface OidcSettings {
   scopes: string;
   rolesClaim: string;
   roleMap: ReadonlyMap<string, Role>;
+  /** Claim name or dotted path (`nhsid_nrbac_roles.org_code`) holding the ODS code. */
+  orgClaim: string;
 }
 
 export interface ConsoleSettings {
@@ -65,6 +68,7 @@ export function loadConsoleSettings(env: NodeJS.ProcessEnv, auth: AuthSettings, 
       scopes: env.TRAMLINE_OIDC_SCOPES || 'openid profile email',
       rolesClaim: env.TRAMLINE_OIDC_ROLES_CLAIM || auth.rolesClaim,
       roleMap: env.TRAMLINE_OIDC_ROLE_MAP ? roleMapOf(env.TRAMLINE_OIDC_ROLE_MAP, 'TRAMLINE_OIDC_ROLE_MAP') : auth.roleMap,
+      orgClaim: env.TRAMLINE_OIDC_ORG_CLAIM || auth.orgClaim,
     };
   }
   return {
@@ -85,4 +89,20 @@ export function rolesFromClaim(raw: unknown, roleMap: ReadonlyMap<string, Role>)
     if (mapped) roles.add(mapped);
   }
   return [...roles];
+}
+
+/**
+ * The organisation (ODS code) from claims: `path` is a claim name or a dotted path into it. An
+ * array on the way counts as its first element, so NHS CIS2's `nhsid_nrbac_roles` (a list of the
+ * person's role profiles, each with an `org_code`) is read as `nhsid_nrbac_roles.org_code`: the
+ * organisation of the first profile. Anything but a short code-like string is no organisation.
+ */
+export function organisationFromClaims(claims: Record<string, unknown>, path: string): string | undefined {
+  let value: unknown = claims;
+  for (const key of path.split('.')) {
+    if (Array.isArray(value)) value = value[0];
+    value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  if (Array.isArray(value)) value = value[0];
+  return typeof value === 'string' && /^[A-Za-z0-9-]{1,20}$/.test(value.trim()) ? value.trim().toUpperCase() : undefined;
 }

@@ -115,6 +115,26 @@ export interface TimelineItem {
   provenance: Provenance;
 }
 
+/** A problem or diagnosis (Condition): the social care primary support reason, hospital diagnoses. */
+export interface Problem {
+  area: 'social care' | 'hospital';
+  title: string;
+  /** Clinical status, e.g. "active". */
+  status?: string;
+  /** When it was recorded (or began), ISO date or instant. */
+  recorded?: string;
+  provenance: Provenance;
+}
+
+/** A warning to show above the record (Flag), e.g. a safety concern; only active ones are listed. */
+export interface Alert {
+  title: string;
+  status: string;
+  start?: string;
+  end?: string;
+  provenance: Provenance;
+}
+
 /** The patient banner (NHS.UK pattern). */
 export interface Banner {
   name: string;
@@ -139,6 +159,10 @@ export interface PersonRecord {
     carers: Carer[];
   };
   hospital: { encounters: HospitalEncounter[] };
+  /** Conditions from both areas, newest first. */
+  problems: Problem[];
+  /** Active Flags. */
+  alerts: Alert[];
   /** Both areas, newest first. */
   timeline: TimelineItem[];
 }
@@ -155,5 +179,25 @@ export class RecordUnavailableError extends Error {
   constructor(message: string, override readonly cause?: unknown) {
     super(message);
     this.name = 'RecordUnavailableError';
+  }
+}
+
+/** The shared care record refused a request (a 4xx other than a timeout): configuration or a bad query. */
+export class RecordRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'RecordRequestError';
+  }
+}
+
+/** A find query the viewer cannot run (e.g. an NHS number that is not 10 digits); the message says why. */
+export class InvalidQueryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidQueryError';
   }
 }

@@ -31,7 +31,10 @@ export interface ApiEngine {
 }
 
 /** `dbUrl`: the store (default a temp SQLite file); a postgres:// URL with ?schema= is dropped on close. */
-export async function startApiEngine(options: { env?: NodeJS.ProcessEnv; contentDays?: number; dbUrl?: string; publicUrl?: string } = {}): Promise<ApiEngine> {
+/** `channelYaml`: another `adt-in` channel instead of the ADT → case-inbox one (`destinationId` stays `adt-in.inbox`). */
+export async function startApiEngine(
+  options: { env?: NodeJS.ProcessEnv; contentDays?: number; dbUrl?: string; publicUrl?: string; channelYaml?: (mllpPort: number) => string } = {},
+): Promise<ApiEngine> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-api-'));
   const channelsDir = path.join(dir, 'channels');
   mkdirSync(channelsDir);
@@ -39,7 +42,8 @@ export async function startApiEngine(options: { env?: NodeJS.ProcessEnv; content
   const caseDbUrl = `sqlite:${path.join(dir, 'case.db')}`;
   writeFileSync(
     path.join(channelsDir, 'adt-in.yaml'),
-    `id: adt-in
+    options.channelYaml?.(mllpPort) ??
+      `id: adt-in
 name: ADT in
 source:
   type: mllp

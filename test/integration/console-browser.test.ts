@@ -155,11 +155,33 @@ describe('web console', () => {
     await expectAccessible(engineer);
     await screenshot(engineer, 'message');
 
+    // Every stage: as received, then what the FHIR destination sent (the mapped Bundle) and got back.
+    const stages = engineer.locator('[data-stages] tbody tr');
+    expect(await stages.evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-stage'), r.getAttribute('data-destination'), r.textContent!.replace(/\s+/g, ' ').trim()]))).toEqual([
+      ['raw', '', 'Received (raw) the message'],
+      ['sent', 'adt-in.shared-record', 'Sent to adt-in.shared-record adt-in.shared-record'],
+      ['response', 'adt-in.shared-record', 'Response from adt-in.shared-record adt-in.shared-record'],
+    ]);
+
     await engineer.getByRole('link', { name: 'Received (raw)' }).click();
     const pid = engineer.locator('[data-segment="PID"]');
     expect(await pid.locator('tr', { hasText: 'PID-5' }).textContent()).toMatch(/PID-5\s*Patient name\s*TESTPERSON\^ALEX/);
     await expectAccessible(engineer);
     await screenshot(engineer, 'message-content');
+  });
+
+  test('what the FHIR destination sent and the transaction-response it got back, pretty-printed', async () => {
+    await engineer.goto(`/messages/${messageId}`);
+    await engineer.getByRole('link', { name: 'Sent to adt-in.shared-record' }).click();
+    expect(await engineer.getByRole('heading', { level: 1 }).textContent()).toBe('Sent to adt-in.shared-record');
+    const sent = (await engineer.locator('[data-json]').textContent())!;
+    expect(sent).toMatch(/^\{\n {2}"resourceType": "Bundle",\n {2}"type": "transaction",/);
+    expect(sent).toContain(NHS_NUMBERS[0]);
+    await expectAccessible(engineer);
+    await engineer.goto(`/messages/${messageId}`);
+    await engineer.getByRole('link', { name: 'Response from adt-in.shared-record' }).click();
+    expect(await engineer.locator('[data-json]').textContent()).toMatch(/^\{\n {2}"resourceType": "Bundle",\n(.|\n)*"type": "transaction-response"/);
+    await expectAccessible(engineer);
   });
 
   test('a social care record pushed over HTTP: its FHIR bundle is shown pretty-printed', async () => {
@@ -170,7 +192,7 @@ describe('web console', () => {
     expect(pushed.status).toBe(202);
     await engineer.goto('/messages?channel=cld-push');
     await engineer.locator('tr[data-message] a').first().click();
-    await engineer.getByRole('link', { name: 'Transformed' }).click();
+    await engineer.getByRole('link', { name: 'Mapped (transformed)' }).click();
     expect(await engineer.locator('[data-json]').textContent()).toMatch(/^\{\n {2}"resourceType": "Bundle",\n {2}"type": "transaction",/);
     await expectAccessible(engineer);
     await screenshot(engineer, 'message-fhir', false);
@@ -220,6 +242,7 @@ describe('web console', () => {
 
     const clinician = await newPage();
     await signIn(clinician, /Cleo Clinician \(clinician\)/);
+    expect(new URL(clinician.url()).pathname).toBe('/viewer');
     const refused = await clinician.goto('/');
     expect(refused!.status()).toBe(403);
     expect(await clinician.getByRole('heading', { level: 1 }).textContent()).toBe('You do not have access to this page');
@@ -250,16 +273,18 @@ describe('web console', () => {
     expect(find((x) => x.action === 'console GET /' && x.actor?.id === 'dev.engineer' && x.outcome === 'success').length).toBeGreaterThan(0);
     expect(find((x) => x.action === 'console GET /' && x.outcome === 'unauthenticated').length).toBeGreaterThan(0);
     const contentViews = find((x) => x.category === 'view' && x.action === 'console GET /messages/:id/content/:stage' && x.outcome === 'success');
-    expect(contentViews.map((x) => [x.actor?.id, x.detail?.stage])).toEqual([
-      ['dev.engineer', 'raw'],
-      ['dev.engineer', 'transformed'],
+    expect(contentViews.map((x) => [x.actor?.id, x.detail?.stage, x.detail?.destination])).toEqual([
+      ['dev.engineer', 'raw', undefined],
+      ['dev.engineer', 'sent', 'adt-in.shared-record'],
+      ['dev.engineer', 'response', 'adt-in.shared-record'],
+      ['dev.engineer', 'transformed', undefined],
     ]);
-    expect([contentViews[0].patient, contentViews[0].messageId]).toEqual([NHS_NUMBERS[0], messageId]);
+    expect(contentViews.slice(0, 3).map((x) => [x.patient, x.messageId])).toEqual(Array(3).fill([NHS_NUMBERS[0], messageId]));
     // A social care record is filed under the person's key in the store (the case system's id).
-    expect(contentViews[1].patient).toContain('P1002');
+    expect(contentViews[3].patient).toContain('P1002');
     expect(find((x) => x.action === 'console GET /messages/:id/content/:stage' && x.outcome === 'denied').map((x) => x.actor?.id)).toEqual(['dev.operator']);
-    // Once on arrival after sign-in, once more when the test asks again.
-    expect(find((x) => x.action === 'console GET /' && x.outcome === 'denied').map((x) => x.actor?.id)).toEqual(['dev.clinician', 'dev.clinician']);
+    // A clinician lands on the viewer after sign-in: refused once, when the test asks for the console.
+    expect(find((x) => x.action === 'console GET /' && x.outcome === 'denied').map((x) => x.actor?.id)).toEqual(['dev.clinician']);
     expect(find((x) => x.action === 'console POST /messages/:id/reprocess').map((x) => [x.actor?.id, x.outcome])).toEqual([
       ['dev.engineer', 'success'],
       ['dev.engineer', 'denied'],

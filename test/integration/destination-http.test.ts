@@ -31,10 +31,11 @@ describe('HTTP destination', () => {
   });
 
   test('posts the message as JSON with metadata, an Idempotency-Key and configured headers', async () => {
-    await peer.plan({ '/json': [{ status: 201 }] });
+    await peer.plan({ '/json': [{ status: 201, body: { id: 'case-42' } }] });
     const d = await destination('/json', { headers: { 'X-Council': 'blackpool' } });
     const e = envelope('HTTP0001');
-    await d.deliver(e);
+    // The receiver's answer is the delivery's response; an empty one reports nothing.
+    expect(await d.deliver(e)).toEqual({ response: '{"id":"case-42"}' });
     const [req] = await peer.requests('/json');
     expect(req.method).toBe('POST');
     expect(req.headers['content-type']).toBe('application/json');
@@ -53,9 +54,10 @@ describe('HTTP destination', () => {
   });
 
   test('format hl7 sends the HL7 text in its MSH-18 character set, with PUT and bearer auth', async () => {
+    await peer.plan({ '/hl7': [{ status: 204 }] });
     const d = await destination('/hl7', { format: 'hl7', method: 'PUT', auth: { type: 'bearer', tokenEnv: 'CASE_TOKEN' } }, { CASE_TOKEN: 's3cret' });
     const body = adt({ controlId: 'HTTPLAT1', family: 'MÜLLER', charset: '8859/1' });
-    await d.deliver(envelope('HTTPLAT1', body));
+    expect(await d.deliver(envelope('HTTPLAT1', body))).toBeUndefined();
     const [req] = await peer.requests('/hl7');
     expect(req.method).toBe('PUT');
     expect(req.headers['content-type']).toBe('x-application/hl7-v2+er7; charset=iso-8859-1');

@@ -74,8 +74,10 @@ describe('MLLP destination', () => {
     const d = await destination();
     const e = envelope('MLLPAA1');
     const before = received.length;
-    await d.deliver(e);
+    // The ACK is what the delivery reports as its response.
+    const report = await d.deliver(e);
     expect(received.slice(before).map((b) => b.toString('utf8'))).toEqual([e.body]);
+    expect(report?.response).toMatch(/^MSH\|.*\rMSA\|AA\|MLLPAA1/);
   });
 
   test('CA (enhanced mode commit ACK) counts as delivered', async () => {

@@ -24,6 +24,7 @@ class ScriptedDestination implements Destination {
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.delivered.push(envelope.messageId);
+    return undefined;
   }
 }
 

@@ -41,7 +41,8 @@ destinations:
     const bundle = JSON.parse(readFileSync(path.join(outDir(), file), 'utf8')) as { resourceType: string; type: string; entry: { resource: { resourceType: string; identifier?: { system: string; value: string }[] }; request: { url: string } }[] };
     expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'transaction' });
     const patient = bundle.entry.find((x) => x.resource.resourceType === 'Patient')!;
-    expect(patient.request.url).toBe(`Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|${NHS_NUMBERS[1]}`);
+    // Keyed on the trust's MRN (scoped to MSH-4), never on the NHS number other sources' Patients carry too.
+    expect(patient.request.url).toBe('Patient?identifier=urn:tramline:id:RCB:RCB|RCBMAP0001');
     expect(patient.resource.identifier).toEqual(expect.arrayContaining([expect.objectContaining({ system: 'https://fhir.nhs.uk/Id/nhs-number', value: NHS_NUMBERS[1] })]));
     expect(bundle.entry.some((x) => x.resource.resourceType === 'Encounter')).toBe(true);
   });

@@ -36,6 +36,8 @@ afterAll(async () => {
 describe('retention', () => {
   test('tramline messages prune removes old content only; metadata, history and audit stay', async () => {
     const old = await receiveOld('OLD0001', 40);
+    // What a destination reported for it: its own stages, pruned with the rest.
+    await e.running.opened.store.setDestinationStatus(old, 'adt-in.inbox', 'sent', { content: { sent: '{"resourceType":"Bundle"}', response: 'MSH|^~\\&|ACK' } });
     const recent = await receiveOld('NEW0001', 5);
     await e.running.instrumented.audit.flush();
     const auditBefore = await e.running.instrumented.audit.query({ messageId: old });
@@ -44,18 +46,19 @@ describe('retention', () => {
     const res = await runCli(['messages', 'prune'], e.env, e.dir);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/adt-in: 2 content row\(s\) older than/);
+    expect(res.stdout).toMatch(/adt-in: 4 content row\(s\) older than/);
 
     const { store } = e.running.opened;
     expect(await store.readContent(old, 'raw')).toBeUndefined();
     expect(await store.readContent(old, 'transformed')).toBeUndefined();
+    expect(await store.contentStages(old)).toEqual([]);
     expect((await store.readContent(recent, 'raw'))?.toString()).toContain('NEW0001');
     expect(await store.get(old)).toMatchObject({ id: old, controlId: 'OLD0001', messageType: 'ADT^A01' });
     expect((await store.events(old)).map((ev) => ev.event)).toContain('received');
     expect(await e.running.instrumented.audit.query({ messageId: old })).toEqual(auditBefore);
 
     const entries = await e.running.instrumented.audit.query({ action: 'retention.prune' });
-    expect(entries).toEqual([expect.objectContaining({ category: 'cli', target: 'adt-in', detail: expect.objectContaining({ removed: 2, days: 30 }) })]);
+    expect(entries).toEqual([expect.objectContaining({ category: 'cli', target: 'adt-in', detail: expect.objectContaining({ removed: 4, days: 30 }) })]);
     expect((await e.running.instrumented.audit.query({ action: 'cli.messages.prune' }))[0]).toMatchObject({ outcome: 'success', actor: { kind: 'cli' } });
     expect(await e.running.instrumented.audit.verify()).toMatchObject({ ok: true });
   });

@@ -178,8 +178,8 @@ destinations:
     expect(state.error).toMatch(/422/);
     expect(state.error).toMatch(/business-rule/);
     expect(state.error).toMatch(/Patient record locked by LPRES/);
-    // The whole OperationOutcome is kept with the message.
+    // The whole OperationOutcome is kept with the message, as that destination's response.
     const shown = await runCli(['messages', 'show', (dead[0] as unknown as { id: string }).id, '--content'], e.env, e.dir);
-    expect(JSON.parse(shown.stdout).response).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', diagnostics: 'Patient record locked by LPRES' }] });
+    expect(JSON.parse(shown.stdout).destinationContent['cld.lpres'].response).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', diagnostics: 'Patient record locked by LPRES' }] });
   });
 });

@@ -277,6 +277,43 @@ describe.each(BACKENDS)('MessageStore on %s', (backendName) => {
     expect(await store.readContent(otherChannel.id, 'raw')).toBeDefined();
   });
 
+  test('each destination\u2019s reported stages are kept apart, sealed, with the status that reports them', async () => {
+    const { id } = await store.receive(adt());
+    await store.saveContent(id, 'transformed', '{"resourceType":"Bundle"}');
+    // A failure's OperationOutcome, then (next attempt) the success that replaces it; another destination alongside.
+    await store.setDestinationStatus(id, 'ch.fhir', 'retrying', { attempts: 1, recordEvent: true, content: { response: '{"resourceType":"OperationOutcome"}' } });
+    await Promise.all([
+      store.setDestinationStatus(id, 'ch.fhir', 'sent', { attempts: 2, recordEvent: true, lingerMs: 5, content: { sent: `{"name":"${SECRET_NAME}"}`, response: '{"type":"transaction-response"}' } }),
+      store.setDestinationStatus(id, 'ch.mllp', 'sent', { attempts: 1, recordEvent: true, lingerMs: 5, content: { response: 'MSH|^~\\&|ACK' } }),
+      store.setDestinationStatus(id, 'ch.file', 'sent', { attempts: 1, recordEvent: true, lingerMs: 5 }),
+    ]);
+    expect(await store.contentStages(id)).toEqual([
+      { stage: 'raw' },
+      { stage: 'transformed' },
+      { stage: 'sent', destination: 'ch.fhir' },
+      { stage: 'response', destination: 'ch.fhir' },
+      { stage: 'response', destination: 'ch.mllp' },
+    ]);
+    expect((await store.readContent(id, 'sent', 'ch.fhir'))?.toString()).toContain(SECRET_NAME);
+    expect((await store.readContent(id, 'response', 'ch.fhir'))?.toString()).toBe('{"type":"transaction-response"}');
+    expect((await store.readContent(id, 'response', 'ch.mllp'))?.toString()).toBe('MSH|^~\\&|ACK');
+    expect(await store.readContent(id, 'response')).toBeUndefined();
+    expect(await store.readContent(id, 'sent', 'ch.file')).toBeUndefined();
+    expect((await store.get(id))?.destinations.map((d) => [d.destination, d.status, d.attempts])).toEqual([
+      ['ch.fhir', 'sent', 2],
+      ['ch.file', 'sent', 1],
+      ['ch.mllp', 'sent', 1],
+    ]);
+    // Sealed to its destination: a row moved to another destination does not open.
+    const fhirRow = await db.kysely.selectFrom('message_content').selectAll().where('message_id', '=', id).where('stage', '=', 'response').where('destination', '=', 'ch.fhir').executeTakeFirstOrThrow();
+    await db.kysely.updateTable('message_content').set({ iv: fhirRow.iv, tag: fhirRow.tag, ciphertext: fhirRow.ciphertext }).where('message_id', '=', id).where('destination', '=', 'ch.mllp').execute();
+    await expect(store.readContent(id, 'response', 'ch.mllp')).rejects.toThrow(/could not be decrypted/);
+    // Retention takes them with the rest of the message's content.
+    await db.kysely.updateTable('messages').set({ received_at: Date.parse('2025-01-01T00:00:00Z') }).where('id', '=', id).execute();
+    expect(await store.prune({ channel: 'adt-in', olderThan: new Date('2026-01-01T00:00:00Z') })).toBe(5);
+    expect(await store.contentStages(id)).toEqual([]);
+  });
+
   test('a failing write in a group commit does not fail its neighbours', async () => {
     const { id } = await store.receive(adt());
     // The foreign key rejects content for an unknown message; the other writes still commit.

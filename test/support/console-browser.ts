@@ -1,7 +1,8 @@
 // Shared by the console's browser tests: Debian's Chromium driven by playwright-core, a page per
 // person (each its own browser context), sign-in through the development sign-in page, an axe-core
-// check (WCAG 2.2 AA: no serious or critical violations), screenshots for docs/console.md when
-// TRAMLINE_SCREENSHOTS=1, and a record of Content-Security-Policy violations and script errors.
+// check (WCAG 2.2 AA: no serious or critical violations), screenshots for docs/console.md and
+// docs/viewer.md when TRAMLINE_SCREENSHOTS=1, and a record of Content-Security-Policy violations
+// and script errors.
 import { expect } from '@jest/globals';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,7 +12,7 @@ import { ROOT, runCli } from './engine.js';
 
 export const CHROMIUM = process.env.TRAMLINE_CHROMIUM || '/usr/bin/chromium';
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const SCREENSHOTS = process.env.TRAMLINE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/console') : undefined;
+const SCREENSHOTS = process.env.TRAMLINE_SCREENSHOTS === '1';
 const WCAG_22_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 
 interface AxeViolation {
@@ -76,11 +77,12 @@ export async function expectAccessible(page: Page): Promise<void> {
   expect({ url: page.url(), serious }).toEqual({ url: page.url(), serious: [] });
 }
 
-/** docs/console/<name>.png, only when TRAMLINE_SCREENSHOTS=1. */
-export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+/** docs/<folder>/<name>.png (docs/console/ unless said), only when TRAMLINE_SCREENSHOTS=1. */
+export async function screenshot(page: Page, name: string, fullPage = true, folder: 'console' | 'viewer' = 'console'): Promise<void> {
   if (!SCREENSHOTS) return;
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
+  const dir = path.join(ROOT, 'docs', folder);
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
 }
 
 /** Sign in as a development user, starting from `start` (the sign-in page comes first). */
@@ -98,8 +100,9 @@ export interface ListedAuditEntry {
   category: string;
   action: string;
   outcome: string;
-  actor?: { id: string; kind: string };
+  actor?: { id: string; kind: string; role?: string; organisation?: string };
   patient?: string;
+  purpose?: string;
   messageId?: string;
   breakGlass?: string;
   detail?: Record<string, unknown>;

@@ -92,7 +92,7 @@ describe('destination blocks in channel files', () => {
     expect(lines).toEqual(
       expect.arrayContaining([
         'h2.yaml:6:5 destinations[0]: missing required field "url" — Endpoint URL (http:// or https://).',
-        'h2.yaml:8:5 destinations[0].colour: unknown field "colour" (allowed: url, method, format, headers, auth, timeoutMs, name, routes, filter, retry, concurrency)',
+        'h2.yaml:8:5 destinations[0].colour: unknown field "colour" (allowed: url, method, format, headers, auth, timeoutMs, name, routes, filter, map, retry, concurrency)',
         'h2.yaml:9:5 destinations[0].auth: missing required field "tokenEnv" — Name of the environment variable holding the token.',
       ]),
     );
@@ -154,7 +154,7 @@ describe('destination blocks in channel files', () => {
     url: http://x
 `);
     expect(loadChannelText(text, 'x.yaml').problems.map(formatProblem)).toEqual([
-      'x.yaml:9:5 destinations[0].url: unknown field "url" (allowed: directory, fileName, createDirectory, name, routes, filter, retry, concurrency)',
+      'x.yaml:9:5 destinations[0].url: unknown field "url" (allowed: directory, fileName, createDirectory, name, routes, filter, map, retry, concurrency)',
     ]);
   });
 });

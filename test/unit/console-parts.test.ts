@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { allows, ROLES } from '../../server/auth/roles.js';
 import { CONSOLE_PAGES } from '../../server/console/pages/table.js';
+import { VIEWER_PAGES } from '../../server/viewer/pages/table.js';
 import { cookieSettings, safeReturnTo } from '../../server/console/access.js';
 import { withoutGdsTransport } from '../../server/console/assets.js';
 import { sparkline } from '../../server/console/dashboard-data.js';
@@ -209,9 +210,9 @@ test('the GDS Transport typeface (GOV.UK only) is taken out of the stylesheet', 
   expect(withoutGdsTransport(css)).toBe('.govuk-body{font-family:GDS Transport,arial,sans-serif}');
 });
 
-test('docs/security.md’s role × page table says what the console’s page table enforces', () => {
+test('docs/security.md’s role × page table says what the console’s and the viewer’s page tables enforce', () => {
   const doc = readFileSync(fileURLToPath(new URL('../../docs/security.md', import.meta.url)), 'utf8');
-  for (const p of Object.values(CONSOLE_PAGES)) {
+  for (const p of [...Object.values(CONSOLE_PAGES), ...Object.values(VIEWER_PAGES)]) {
     const line = doc.split('\n').find((l) => l.startsWith(`| \`${p.method} ${p.path}\` |`));
     if (!line) throw new Error(`docs/security.md has no row for ${p.method} ${p.path}`);
     const cells = line.split('|').slice(1, -1).map((c) => c.trim());

@@ -43,7 +43,12 @@ describe('FHIR R4 + UK Core validation', () => {
     const issues = fhirIssues(b, ['uk-core']);
     expect(issues).toContain('entry[0].resource.identifier: more than one NHS number');
     expect(issues).toContain('entry[0].resource.identifier[0].value: NHS number must be 10 digits with a valid Modulus 11 check digit');
-    expect(issues).toContain('entry[0].request.url: the resource has no identifier https://fhir.nhs.uk/Id/nhs-number|9434765919');
+  });
+
+  it('needs the identifier a conditional upsert keys on to be on the resource', () => {
+    const b = load();
+    patientOf(b).identifier[1].value = 'RX9999'; // the MRN the Patient is keyed on
+    expect(fhirIssues(b, ['uk-core'])).toEqual(['entry[0].request.url: the resource has no identifier urn:tramline:id:RXX:RXX|RX1001']);
   });
 
   it('reads escaped conditional upsert URLs, and refuses one naming several identifiers', () => {
@@ -153,6 +158,7 @@ describe('FHIR R4 + UK Core validation', () => {
     const b = load();
     patientOf(b).gender = 'woman';
     patientOf(b).identifier[0].value = '1234567890';
+    patientOf(b).identifier[1].value = 'RX9999';
     let err: unknown;
     try {
       validateFhirOutput(b);

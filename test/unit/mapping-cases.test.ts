@@ -53,6 +53,37 @@ describe('shipped HL7 v2 ADT cases', () => {
   });
 });
 
+describe("the hospital's Patient key: scoped to the sending facility, never the bare NHS number", () => {
+  // Other sources (the council's CLD mapping) write their own Patient carrying the same NHS
+  // number; the hospital's must be upserted on an identifier only the trust writes.
+  type Entry = { resource: { resourceType: string; identifier?: { system: string; value: string }[]; active?: boolean }; request: { url: string } };
+  const patients = (hl7: string): Entry[] => (mapHl7ToBundle(hl7).bundle.entry as Entry[]).filter((e) => e.resource.resourceType === 'Patient');
+  const a40 = readFileSync(join(CASES, 'a40-merge-nhs.hl7'), 'utf8');
+  const systems = (e: Entry) => e.resource.identifier?.map((i) => `${i.system}|${i.value}`);
+
+  it('the MRN when PID-3 has one; the NHS number stays on the resource', () => {
+    const [patient] = patients(readFileSync(join(CASES, 'a03-discharge.hl7'), 'utf8'));
+    expect(patient.request.url).toBe('Patient?identifier=urn:tramline:id:RXX:RXX|RX1001');
+    expect(systems(patient)).toEqual(['https://fhir.nhs.uk/Id/nhs-number|9434765919', 'urn:tramline:id:RXX:RXX|RX1001']);
+  });
+
+  it('else the NHS number under the facility\'s own system, which the resource then carries too', () => {
+    const [patient] = patients(readFileSync(join(CASES, 'a01-latin1.hl7'), 'utf8'));
+    expect(patient.request.url).toBe('Patient?identifier=urn:tramline:id:RXX:patient|9990000069');
+    expect(systems(patient)).toEqual(['https://fhir.nhs.uk/Id/nhs-number|9990000069', 'urn:tramline:id:RXX:patient|9990000069']);
+  });
+
+  it('the merged Patient (MRG-1) alike: its MRN when MRG-1 has one, else the facility-scoped NHS number', () => {
+    const [, withMrn] = patients(a40);
+    expect(withMrn.request.url).toBe('Patient?identifier=urn:tramline:id:RXX:RXX|RX9013');
+    const [survivor, merged] = patients(a40.replace('MRG|9990000050^^^NHS^NH~RX9013^^^RXX^MR|', 'MRG|9990000050^^^NHS^NH|'));
+    expect(merged.request.url).toBe('Patient?identifier=urn:tramline:id:RXX:patient|9990000050');
+    expect(merged.resource.active).toBe(false);
+    expect(systems(merged)).toEqual(['https://fhir.nhs.uk/Id/nhs-number|9990000050', 'urn:tramline:id:RXX:patient|9990000050']);
+    expect(survivor.request.url).toBe('Patient?identifier=urn:tramline:id:RXX:RXX|RX1013');
+  });
+});
+
 describe('case runner', () => {
   it('prints a diff addressed by output path when the output differs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tramline-cases-'));
@@ -108,7 +139,7 @@ describe('engine entry point', () => {
     expect(header.triggerEvent).toBe('A04');
     expect(issues).toEqual([]);
     expect(bundle.type).toBe('transaction');
-    expect(bundle.entry?.[0].request?.url).toBe('Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9912003888');
+    expect(bundle.entry?.[0].request?.url).toBe('Patient?identifier=urn:tramline:id:RXX:RXX|RX1003');
   });
 
   it('gives typed errors, never stack traces, for bad input', () => {

@@ -3,11 +3,9 @@
 import { decodeForDisplay } from '../../../adapters/hl7v2/charset.js';
 import { allows } from '../../auth/roles.js';
 import { HttpError } from '../../http/errors.js';
-import { DESTINATION_STATUSES, MESSAGE_STATUSES, type ContentStage, type MessageFilter, type MessageRecord } from '../../../core/store.js';
+import { CONTENT_STAGES, DESTINATION_STATUSES, MESSAGE_STATUSES, type ContentStage, type MessageFilter, type MessageRecord } from '../../../core/store.js';
 import { bodyObject, optionalBoolean, optionalDate, optionalEnum, optionalInt, optionalString, stringList } from '../params.js';
 import type { ApiRoute, QueryParameter } from '../route.js';
-
-const STAGES: ContentStage[] = ['raw', 'transformed', 'response'];
 
 /** A stored stage as text; `contentNote` says when raw bytes did not decode cleanly. */
 function contentOf(stage: ContentStage, bytes: Buffer): { content: string; contentNote?: string } {
@@ -117,7 +115,20 @@ export const messageRoutes: ApiRoute[] = [
         properties: {
           message: messageSchema,
           events: { type: 'array', items: { type: 'object' } },
-          stages: { type: 'array', items: { type: 'object', properties: { stage: { type: 'string' }, stored: { type: 'boolean' }, content: { type: 'string' }, contentNote: { type: 'string' } } } },
+          stages: {
+            type: 'array',
+            description: "stored content: the message's own stages (raw, transformed), then what each destination was sent and answered (sent, response, with its destination)",
+            items: {
+              type: 'object',
+              properties: {
+                stage: { type: 'string', enum: [...CONTENT_STAGES] },
+                destination: { type: 'string', description: 'the destination that reported this stage (sent, response)' },
+                stored: { type: 'boolean' },
+                content: { type: 'string' },
+                contentNote: { type: 'string' },
+              },
+            },
+          },
         },
       },
     },
@@ -136,10 +147,11 @@ export const messageRoutes: ApiRoute[] = [
       res.locals.auditDetail = { content: withContent };
       const events = await ctx.engine.store.events(id);
       const stages = [];
-      for (const stage of STAGES) {
-        const bytes = await ctx.engine.store.readContent(id, stage);
-        if (!bytes) continue;
-        stages.push({ stage, stored: true, ...(withContent ? contentOf(stage, bytes) : {}) });
+      for (const stored of await ctx.engine.store.contentStages(id)) {
+        // Decrypted only when asked for (and allowed): the listing itself reads no content.
+        const bytes = withContent ? await ctx.engine.store.readContent(id, stored.stage, stored.destination) : undefined;
+        if (withContent && !bytes) continue; // pruned meanwhile
+        stages.push({ ...stored, stored: true, ...(bytes ? contentOf(stored.stage, bytes) : {}) });
       }
       return { message: toJson(m, showPatient), events: events.map((e) => ({ ...e, at: e.at.toISOString() })), stages };
     },

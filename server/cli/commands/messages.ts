@@ -36,6 +36,15 @@ function toJson(m: MessageRecord) {
   };
 }
 
+/** JSON content as JSON, anything else (an HL7 ACK) as text with readable line ends. */
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text.replace(/\r/g, '\n');
+  }
+}
+
 function line(m: MessageRecord): string {
   const dests = m.destinations.map((d) => `${d.destination}=${d.status}`).join(' ') || '-';
   return [m.id, m.receivedAt.toISOString(), m.channel, m.messageType ?? '-', m.controlId ?? '-', m.status, dests].join('  ');
@@ -102,9 +111,16 @@ export function registerMessagesCommand(program: Command): void {
           if (shown?.note) out.contentNote = shown.note;
           const transformed = await store.readContent(id, 'transformed');
           if (transformed) out.transformed = JSON.parse(transformed.toString('utf8')) as unknown;
-          // What the destination answered when it failed (e.g. a FHIR OperationOutcome).
+          // Stored before responses were kept per destination: a failure's OperationOutcome.
           const response = await store.readContent(id, 'response');
           if (response) out.response = JSON.parse(response.toString('utf8')) as unknown;
+          // What each destination was sent and answered (a FHIR Bundle and its transaction-response, an ACK, an OperationOutcome).
+          const reported: Record<string, Record<string, unknown>> = {};
+          for (const s of await store.contentStages(id)) {
+            const bytes = s.destination ? await store.readContent(id, s.stage, s.destination) : undefined;
+            if (s.destination && bytes) (reported[s.destination] ??= {})[s.stage] = jsonOrText(bytes.toString('utf8'));
+          }
+          if (Object.keys(reported).length) out.destinationContent = reported;
         }
         console.log(JSON.stringify(out, null, 2));
       });

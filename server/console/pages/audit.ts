@@ -27,7 +27,7 @@ function row(r: AuditRecord) {
     action: r.action,
     outcome: r.outcome,
     outcomeTag: OUTCOME_TAG[r.outcome] ?? 'grey',
-    actor: r.actor ? `${r.actor.id} (${r.actor.kind}${r.actor.role ? `, ${r.actor.role}` : ''})` : '',
+    actor: r.actor ? `${r.actor.id} (${[r.actor.kind, r.actor.role, r.actor.organisation].filter(Boolean).join(', ')})` : '',
     patient: r.patient ?? '',
     target: r.target ?? '',
     breakGlass: r.breakGlass ?? '',

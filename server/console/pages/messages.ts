@@ -1,9 +1,10 @@
 // Messages: search (metadata), one message (metadata, destinations, history), its content per
-// stage (roles with messages:content only; each view audited as a record view of the patient),
-// and reprocess (messages:reprocess; CSRF-checked; audited).
+// stage — as received, as mapped, and what each destination sent and got back — (roles with
+// messages:content only; each view audited as a record view of the patient), and reprocess
+// (messages:reprocess; CSRF-checked; audited).
 import express, { type Router } from 'express';
 import { decodeForDisplay } from '../../../adapters/hl7v2/charset.js';
-import { DESTINATION_STATUSES, MESSAGE_STATUSES, type ContentStage, type MessageRecord } from '../../../core/store.js';
+import { CONTENT_STAGES, DESTINATION_STATUSES, MESSAGE_STATUSES, type MessageRecord, type StoredContent } from '../../../core/store.js';
 import { allows } from '../../auth/roles.js';
 import { locals, page } from '../access.js';
 import { csrfTokenMatches } from '../csrf.js';
@@ -12,11 +13,22 @@ import { CONSOLE_PAGES } from './table.js';
 import { pageContext, selectItems, takeFlash, type PageDeps } from './context.js';
 import { cursorOf, PAGE_SIZE, parseSearch } from './message-search.js';
 
-const STAGES: { stage: ContentStage; label: string }[] = [
-  { stage: 'raw', label: 'Received (raw)' },
-  { stage: 'transformed', label: 'Transformed' },
-  { stage: 'response', label: 'Response' },
-];
+/** What a stored stage is called on the pages, e.g. `Sent to shared-record`. */
+function stageLabel({ stage, destination }: StoredContent): string {
+  switch (stage) {
+    case 'raw':
+      return 'Received (raw)';
+    case 'transformed':
+      return 'Mapped (transformed)';
+    case 'sent':
+      return destination ? `Sent to ${destination}` : 'Sent';
+    case 'response':
+      return destination ? `Response from ${destination}` : 'Response';
+  }
+}
+
+const contentHref = (id: string, s: StoredContent) =>
+  `/messages/${encodeURIComponent(id)}/content/${s.stage}${s.destination ? `?${new URLSearchParams({ destination: s.destination })}` : ''}`;
 
 /** The audit trail files a patient under the NHS number where there is one (as the API does). */
 const auditPatientOf = (patientKey: string) => (patientKey.startsWith('nhs:') ? patientKey.slice(4) : patientKey);
@@ -85,8 +97,8 @@ export function messagesRouter(deps: PageDeps): Router {
     const mayContent = allows(l.principal!.roles, 'messages:content');
     // Patient identifiers are shown to the roles that may see content, and such a view is filed against the patient.
     if (mayContent && m.patientKey) l.auditPatient = auditPatientOf(m.patientKey);
-    const stages = [];
-    for (const s of STAGES) if (await deps.engine.store.readContent(id, s.stage)) stages.push(s);
+    // Listed without decrypting anything: only a view of one stage opens it (and is audited).
+    const stages = mayContent ? (await deps.engine.store.contentStages(id)).map((s) => ({ ...s, label: stageLabel(s), href: contentHref(id, s) })) : [];
     deps.renderer.page(res, pageContext(deps, req, res), 'message.njk', {
       title: `Message ${m.controlId ?? m.id}`,
       m,
@@ -102,22 +114,25 @@ export function messagesRouter(deps: PageDeps): Router {
   router.get(CONSOLE_PAGES.messageContent.path, page(CONSOLE_PAGES.messageContent, deps.refusals), async (req, res) => {
     const l = locals(res);
     const id = String(req.params.id);
-    const stage = STAGES.find((s) => s.stage === req.params.stage);
-    const m = stage && (await deps.engine.store.get(id));
-    if (!stage || !m) return notFound(deps, req, res, 'No message content is stored there.');
+    const name = CONTENT_STAGES.find((s) => s === req.params.stage);
+    const destination = typeof req.query.destination === 'string' && req.query.destination ? req.query.destination : undefined;
+    const m = name && (await deps.engine.store.get(id));
+    if (!name || !m) return notFound(deps, req, res, 'No message content is stored there.');
+    const stage = { stage: name, ...(destination ? { destination } : {}) };
     // A view of a person's data: category `view`, with the patient, like the clinician viewer's.
     l.auditCategory = 'view';
     l.auditMessageId = id;
     if (m.patientKey) l.auditPatient = auditPatientOf(m.patientKey);
-    l.auditDetail = { stage: stage.stage };
-    const bytes = await deps.engine.store.readContent(id, stage.stage);
+    l.auditDetail = stage;
+    const bytes = await deps.engine.store.readContent(id, name, destination);
     if (!bytes) return notFound(deps, req, res, 'This stage\u2019s content is not stored (never saved, or removed by retention).');
-    const decoded = stage.stage === 'raw' ? decodeForDisplay(bytes) : { text: bytes.toString('utf8') };
+    const decoded = name === 'raw' ? decodeForDisplay(bytes) : { text: bytes.toString('utf8') };
     const text = decoded.text;
+    const label = stageLabel(stage);
     deps.renderer.page(res, pageContext(deps, req, res), 'message-content.njk', {
-      title: `${stage.label} content of message ${m.controlId ?? m.id}`,
+      title: `${label} content of message ${m.controlId ?? m.id}`,
       m,
-      stage,
+      stage: { ...stage, label },
       note: 'note' in decoded ? decoded.note : undefined,
       segments: looksLikeHl7(text) ? hl7Segments(text) : undefined,
       json: prettyJson(text),

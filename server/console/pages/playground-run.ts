@@ -73,7 +73,7 @@ function validationIssue(text: string): PlaygroundIssue {
   return m ? { severity: 'error', target: m[1], message: m[2] } : { severity: 'error', message: text };
 }
 
-/** A mapping failure as one issue: its line, the input it wanted (`PID-3.1 or PID-3`), and the message without the file prefix. */
+/** A mapping failure as one issue: its line, the input it wanted (`PID-3 or PID-3.1`), and the message without the file prefix. */
 export function mappingErrorIssue(e: MappingError): PlaygroundIssue {
   const message = e.message.replace(/^\S+\.ya?ml(?::\d+)?:\s*/, '');
   const wanted = /(?:missing|invalid|not found)[^:]*:\s*(.+?)\s+→/.exec(message)?.[1];

@@ -24,13 +24,15 @@ export function ensureSession(deps: SignInDeps, req: Request, res: Response): Co
   return session;
 }
 
-export async function completeSignIn(deps: SignInDeps, req: Request, res: Response, principal: Principal, method: 'dev' | 'oidc', returnTo: unknown): Promise<void> {
+/** `idToken`: an OpenID Connect sign-in's ID token, kept in the session for the sign-out (see oidc.ts). */
+export async function completeSignIn(deps: SignInDeps, req: Request, res: Response, principal: Principal, method: 'dev' | 'oidc', returnTo: unknown, idToken?: string): Promise<void> {
   const l = locals(res);
   const before = ensureSession(deps, req, res);
   before.oidc = undefined;
   const session = deps.sessions.rotate(before);
   session.principal = principal;
   session.signedInAt = Date.now();
+  session.idToken = idToken;
   setSessionCookie(req, res, deps.cookie, session);
   l.session = session;
   l.principal = principal;

@@ -23,8 +23,15 @@ const NAMES: Record<Role, string> = {
   sender: 'Sid Sender',
 };
 
-/** One development user per role (`dev.<role>`, organisation DEV). */
-export const DEV_USERS: DevUser[] = ROLES.map((role) => ({ id: `dev.${role}`, name: NAMES[role], role, organisation: 'DEV' }));
+/**
+ * Each development user's organisation (ODS code), shown in the viewer's header and written to
+ * the audit trail. The clinician works at a hospital trust (RXL, Blackpool Teaching Hospitals),
+ * as a clinician signing in with NHS CIS2 would; the others at a made-up `DEV`.
+ */
+const ORGANISATIONS: Partial<Record<Role, string>> = { clinician: 'RXL' };
+
+/** One development user per role (`dev.<role>`). */
+export const DEV_USERS: DevUser[] = ROLES.map((role) => ({ id: `dev.${role}`, name: NAMES[role], role, organisation: ORGANISATIONS[role] ?? 'DEV' }));
 
 export function devSignInRouter(deps: SignInDeps & { renderer: Renderer; https: boolean }): Router {
   const router = express.Router();

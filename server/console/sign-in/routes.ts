@@ -1,5 +1,6 @@
-// /sign-in (the choice of ways in), /sign-in/dev, /sign-in/oidc + /sign-in/callback, and
-// POST /sign-out.
+// /sign-in (the choice of ways in), /sign-in/dev, /sign-in/oidc + /sign-in/callback,
+// POST /sign-out (through the provider's end-session endpoint after an OpenID Connect sign-in)
+// and /signed-out, where the provider sends the browser back.
 import express, { type Router } from 'express';
 import { clearSessionCookie, locals, safeReturnTo } from '../access.js';
 import { csrfTokenMatches } from '../csrf.js';
@@ -7,7 +8,7 @@ import type { Renderer } from '../render.js';
 import type { ConsoleSettings } from '../settings.js';
 import type { SignInDeps } from './common.js';
 import { devSignInRouter } from './dev.js';
-import { oidcRouter } from './oidc.js';
+import { oidcSignIn, SIGNED_OUT_PATH } from './oidc.js';
 
 export function signInRouter(deps: SignInDeps & { renderer: Renderer; settings: ConsoleSettings; https: boolean }): Router {
   const router = express.Router();
@@ -34,7 +35,13 @@ export function signInRouter(deps: SignInDeps & { renderer: Renderer; settings: 
   });
 
   if (settings.devSignIn) router.use('/sign-in/dev', devSignInRouter(deps));
-  if (settings.oidc) router.use('/sign-in', oidcRouter({ ...deps, settings: settings.oidc, publicUrl: settings.publicUrl }));
+  const oidc = settings.oidc ? oidcSignIn({ ...deps, settings: settings.oidc, publicUrl: settings.publicUrl }) : undefined;
+  if (oidc) router.use('/sign-in', oidc.router);
+
+  router.get(SIGNED_OUT_PATH, (req, res) => {
+    locals(res).auditAction = `console GET ${SIGNED_OUT_PATH}`;
+    res.redirect(303, '/sign-in?signedOut=1');
+  });
 
   router.post('/sign-out', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
     const l = locals(res);
@@ -46,6 +53,7 @@ export function signInRouter(deps: SignInDeps & { renderer: Renderer; settings: 
       return res.redirect(303, '/');
     }
     const principal = l.session?.principal;
+    const idToken = l.session?.idToken;
     if (l.session) deps.sessions.destroy(l.session.id);
     clearSessionCookie(req, res, deps.cookie);
     if (principal) {
@@ -59,7 +67,10 @@ export function signInRouter(deps: SignInDeps & { renderer: Renderer; settings: 
         target: '/sign-out',
       });
     }
-    res.redirect(303, '/sign-in?signedOut=1');
+    // Signed in through the provider: end its session too, or the next sign-in would pass
+    // straight through it (a shared computer). It sends the browser back to /signed-out.
+    const endSession = idToken && oidc ? await oidc.endSessionUrl(idToken) : undefined;
+    res.redirect(303, endSession?.href ?? '/sign-in?signedOut=1');
   });
   return router;
 }
