@@ -13,7 +13,7 @@ import type { ChannelDefinition, MllpSourceConfig } from './definition.js';
 import { ParseError, reasonOf, TramlineError } from '../core/errors.js';
 import { hl7Matches } from './filter.js';
 import type { DeliveryQueue, Envelope } from '../core/queue.js';
-import { destinationsFor, hl7PatientKey, hl7RoutingKey } from './routing.js';
+import { destinationsFor, hl7PatientKey, hl7RoutingKey, partitionKeyOf } from './routing.js';
 
 /** Warnings listed in one message's `warnings` event; beyond this they are only counted. */
 const MAX_LISTED_WARNINGS = 20;
@@ -52,7 +52,7 @@ export interface AckEvent {
 /**
  * The envelope for a stored HL7 v2 message. With a mapping, the body is its output (a FHIR
  * transaction Bundle as JSON) and mapping or validation failures throw; else the HL7 text.
- * `patientKey`: hl7PatientKey(msg) when the caller has it already. `warnings`, when given,
+ * `partitionKey`: partitionKeyOf (routing.ts) of the message's patient. `warnings`, when given,
  * gets the mapping's warnings (`<output>: <what>`, e.g. an unknown code kept as text).
  */
 export function hl7Envelope(
@@ -61,8 +61,8 @@ export function hl7Envelope(
   text: string,
   msg: Hl7Message,
   receivedAt: Date,
-  mapping?: string,
-  patientKey: string | undefined = hl7PatientKey(msg),
+  mapping: string | undefined,
+  partitionKey: string,
   warnings?: string[],
 ): Envelope {
   const h = msg.header;
@@ -76,7 +76,7 @@ export function hl7Envelope(
     messageId,
     channel,
     routingKey: hl7RoutingKey(channel, msg),
-    partitionKey: patientKey ?? `msg:${messageId}`,
+    partitionKey,
     body,
     headers: {
       kind: mapping ? 'bundle' : 'hl7v2',
@@ -154,7 +154,7 @@ export class Hl7Intake {
     // in the message's history, so the sender's feed can be fixed while messages keep flowing.
     const warnings = [...msg.warnings];
     try {
-      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map, patientKey, warnings);
+      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map, partitionKeyOf(this.opts.store, stored.id, patientKey), warnings);
     } catch (err) {
       // Stored, but its content does not map: an application error the sender should hear
       // about; an engineer fixes the mapping and reprocesses the message.
