@@ -87,7 +87,7 @@ export const idFunctions: MappingFunction[] = [
   },
   {
     name: 'urnUuid',
-    description: 'Like uuid5 but returns `urn:uuid:<uuid>`, ready for Bundle.entry.fullUrl and references.',
+    description: 'Like uuid5 but returns `urn:uuid:<uuid>`, ready for Bundle.entry.fullUrl and references. The fullUrl `$upsert` writes is this of "system|value", so a reference to that entry is `{ $template: "${system}|${value}", $fn: { urnUuid: Type } }`.',
     usage: '{ urnUuid: Patient }',
     args: Args([TextArg('kind', 'What the id is for, e.g. Patient: the same value gives different ids for different kinds.')]),
     returns: 'urn:uuid:…',
