@@ -28,14 +28,22 @@ const uuidv5 = remembered((name) => {
 const urnOf = (name: string): string => `urn:uuid:${uuidv5(name)}`;
 const urnUuid = remembered(urnOf);
 
+const urnsByKind = new Map<string, (text: string) => string>();
+
 /**
  * The urn:uuid of `<kind>|<text>` for one kind, remembered by the text itself: a hit needs no
  * `<kind>|<text>` string (and a miss goes straight to the hash: the shared memo by name would
  * miss as well). The one definition of a resource's fullUrl: the urnUuid function and the
- * mapping language's `$upsert` both use it.
+ * mapping language's `$upsert` both use it, and share one memo per kind, so an entry's fullUrl
+ * and a `let` computing the same urn for references hash the identifier once.
  */
 export function urnOfKind(kind: string): (text: string) => string {
-  return remembered((t) => urnOf(`${kind}|${t}`), 10_000);
+  let ofText = urnsByKind.get(kind);
+  if (!ofText) {
+    ofText = remembered((t) => urnOf(`${kind}|${t}`), 10_000);
+    urnsByKind.set(kind, ofText);
+  }
+  return ofText;
 }
 
 /**
