@@ -81,6 +81,16 @@ describe('vendor-style feeds degrade, never drop', () => {
     expect(laterEncounter.request.url).not.toBe(admit.request.url);
   });
 
+  it('gives each OBX its own Observation, and each procedure of a patient its own Procedure id', () => {
+    const observations = (mapCase('vendor-epic-a01-no-visit-number').bundle.entry as Entry[]).filter((e) => e.resource.resourceType === 'Observation');
+    expect(new Set(observations.map((o) => o.request.url)).size).toBe(3);
+    const text = decodeHl7File(readFileSync(join(CASES, 'a01-admit-bst-repeats.hl7')));
+    const procedureUrl = (hl7: string) => (mapHl7ToBundle(hl7).bundle.entry as Entry[]).find((e) => e.resource.resourceType === 'Procedure')!.request.url;
+    const later = text.replace('||20260714110000|D|', '||20260715110000|D|');
+    expect(later).not.toBe(text);
+    expect(procedureUrl(later)).not.toBe(procedureUrl(text));
+  });
+
   it('keeps an unknown patient class as Encounter.type text, with class v3-NullFlavor UNK and a warning', () => {
     const result = mapCase('vendor-lorenzo-a01-day-case');
     const e = (result.bundle.entry as Entry[]).find((x) => x.resource.resourceType === 'Encounter')!;
