@@ -11,22 +11,31 @@ export const TRAMLINE_UUID_NAMESPACE = '5b0c6a52-3f0e-5d8a-9b8e-6a1f0c2d7e41';
 
 // UUID v5 = SHA-1(namespace bytes + name), version and variant bits set (RFC 9562). The
 // `uuid` package allocates several arrays per call (~13 µs here); one reused buffer and
-// Node's one-shot hash take ~1.6 µs, which matters at a dozen ids per message. Results
-// are also memoised: feeds repeat the same organisations, wards and practitioners.
+// Node's one-shot hash take ~1.6 µs, which matters at a dozen ids per message.
 const scratch = Buffer.alloc(4096);
 Buffer.from(TRAMLINE_UUID_NAMESPACE.replace(/-/g, ''), 'hex').copy(scratch, 0);
-const uuidv5 = remembered((name) => {
+function computeUuidv5(name: string): string {
   if (Buffer.byteLength(name, 'utf8') > scratch.length - 16) return uuidv5Reference(name, TRAMLINE_UUID_NAMESPACE);
   const n = scratch.write(name, 16, 'utf8');
   const h = hash('sha1', scratch.subarray(0, 16 + n), 'hex');
   const variant = ((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(18, 20)}-${h.slice(20, 32)}`;
-});
+}
 
-// The urn:uuid form is remembered too, so a bundle's fullUrls and references are one string
-// each: flattened and hashed once, not for every Set lookup and pattern check.
-const urnOf = (name: string): string => `urn:uuid:${uuidv5(name)}`;
-const urnUuid = remembered(urnOf);
+// Ids are remembered, since feeds repeat the same organisations, wards and practitioners;
+// but most messages also name a new person, whose ids miss. A memo holding tens of
+// thousands of those is a hash table far larger than the CPU cache, and every lookup in it
+// (a hit on a ward as much as a miss on a patient) paid a cache miss: on the adt-mapping
+// benchmark the lookups cost more than the SHA-1s they saved. A few thousand entries hold a
+// trust's organisations, wards and clinicians, and stay in cache.
+const ID_MEMO_LIMIT = 4096;
+const uuidv5 = remembered(computeUuidv5, ID_MEMO_LIMIT);
+
+// The urn:uuid form is remembered in its own memo (one lookup, no second one by name for
+// the bare uuid), so a bundle's fullUrls and references are one string each: flattened and
+// hashed once, not for every Set lookup and pattern check.
+const urnOf = (name: string): string => `urn:uuid:${computeUuidv5(name)}`;
+const urnUuid = remembered(urnOf, ID_MEMO_LIMIT);
 
 const urnsByKind = new Map<string, (text: string) => string>();
 
@@ -40,7 +49,7 @@ const urnsByKind = new Map<string, (text: string) => string>();
 export function urnOfKind(kind: string): (text: string) => string {
   let ofText = urnsByKind.get(kind);
   if (!ofText) {
-    ofText = remembered((t) => urnOf(`${kind}|${t}`), 10_000);
+    ofText = remembered((t) => urnOf(`${kind}|${t}`), ID_MEMO_LIMIT);
     urnsByKind.set(kind, ofText);
   }
   return ofText;
