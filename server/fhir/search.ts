@@ -289,12 +289,14 @@ async function revincludeIds(db: FhirKysely, to: StoredVersion[], spec: IncludeS
   const targets = to
     .map(keyOf)
     .filter((k) => (!spec.param.target || k.startsWith(`${spec.param.target}/`)) && (!spec.target || k.startsWith(`${spec.target}/`)));
+  // Duplicates are dropped here, not with SELECT DISTINCT: for DISTINCT, SQLite would walk the
+  // (resource_type, id) index through every index row of the type (~100 ms a type with 10,000
+  // people) instead of looking the targets up in (kind, value, resource_type) (~0.2 ms).
   const ids = new Set<string>();
   for (let i = 0; i < targets.length; i += 500) {
     const rows = await db
       .selectFrom('fhir_index')
       .select('id')
-      .distinct()
       .where('resource_type', '=', spec.source)
       .where('kind', '=', 'reference')
       .where('name', 'in', [...spec.param.paths])
