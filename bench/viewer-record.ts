@@ -5,7 +5,7 @@
 // people cloned, bench/cld-mapping.ts) through the CLD mapping, and an ADT^A01 per person (the
 // shipped A01 case with their NHS number, name, birth date, ward and visit) through the ADT
 // mapping — and each Bundle is stored with the sandbox's own transaction code (FhirStore), not
-// over HTTP. The person under test has ~160 CLD events (services, requests, assessments,
+// over HTTP. The person under test has ~170 CLD events (services, requests, assessments,
 // reviews), unpaid carers, and hospital stays each admitted, transferred and discharged
 // (A01, A02, A03: encounters with wards, beds and consultants).
 //
