@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'records-end-to-end': async () => (await import('./records-end-to-end.js')).benchRecordsEndToEnd(),
   'end-to-end': async () => (await import('./end-to-end.js')).benchEndToEnd(),
   'viewer-record': async () => (await import('./viewer-record.js')).benchViewerRecord(),
+  'message-search': async () => (await import('./message-search.js')).benchMessageSearch(),
 };
 
 const wanted = process.argv.slice(2);

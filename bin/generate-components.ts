@@ -1,6 +1,8 @@
 // `npm run generate`: writes schemas/channel.schema.json and docs/components.md from the
-// component specs (channels/components.ts). test/unit/components-generated.test.ts fails when
-// the files on disk differ from what this makes, so edit the specs and run it again.
+// component specs (channels/components.ts), and the keyword parts of schemas/mapping.schema.json
+// from the mapping language's keyword list (mappings/engine/keywords.ts).
+// test/unit/components-generated.test.ts fails when the files on disk differ from what this
+// makes, so edit the specs and run it again.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +10,7 @@ import { Document, isScalar, stringify, visit } from 'yaml';
 import type { ComponentSpec, FunctionSpec } from '../core/component.js';
 import { channelSchema, destinationFields } from '../channels/channel-schema.js';
 import { DESTINATIONS, FUNCTIONS, RECORD_FORMATS, SOURCES } from '../channels/components.js';
+import { keywordPattern, UPSERT_FIELDS, UPSERT_IF_EXISTS } from '../mappings/engine/keywords.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -218,10 +221,37 @@ export function componentsMarkdown(): string {
   ].join('\n\n') + '\n';
 }
 
+/**
+ * schemas/mapping.schema.json with the parts the mapping language's keyword list decides
+ * (mappings/engine/keywords.ts): the `$` keys a node may have and the fields of `$upsert`.
+ * The rest of the file is written by hand.
+ */
+export function mappingSchema(): string {
+  const schema = JSON.parse(readFileSync(path.join(ROOT, 'schemas/mapping.schema.json'), 'utf8')) as {
+    definitions: { node: { propertyNames: { pattern: string }; properties: Record<string, unknown> } };
+  };
+  const node = schema.definitions.node;
+  node.propertyNames.pattern = keywordPattern();
+  node.properties.$upsert = {
+    type: 'object',
+    description: 'Writes the bundle entry\'s fullUrl and conditional request from the identifier its resource is keyed on (mappings/README.md).',
+    required: ['system', 'value'],
+    additionalProperties: false,
+    properties: Object.fromEntries(
+      UPSERT_FIELDS.map((f) => [
+        f,
+        f === 'type' ? { type: 'string', pattern: '^[A-Z][A-Za-z]+$' } : f === 'ifExists' ? { enum: [...UPSERT_IF_EXISTS] } : { $ref: '#/definitions/node' },
+      ]),
+    ),
+  };
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
 /** The files `npm run generate` writes, relative to the repository root, with their text. */
 export function generatedFiles(): Record<string, string> {
   return {
     'schemas/channel.schema.json': `${JSON.stringify(channelSchema, null, 2)}\n`,
+    'schemas/mapping.schema.json': mappingSchema(),
     'docs/components.md': componentsMarkdown(),
   };
 }

@@ -13,7 +13,7 @@ import type { ChannelDefinition, MllpSourceConfig } from './definition.js';
 import { ParseError, reasonOf, TramlineError } from '../core/errors.js';
 import { hl7Matches } from './filter.js';
 import type { DeliveryQueue, Envelope } from '../core/queue.js';
-import { destinationsFor, hl7PatientKey, hl7RoutingKey } from './routing.js';
+import { destinationsFor, hl7PatientKey, hl7RoutingKey, partitionKeyOf } from './routing.js';
 
 /** How long the `queued` status write may wait for others (nobody waits for it). */
 const QUEUED_STATUS_LINGER_MS = 10;
@@ -49,7 +49,7 @@ export interface AckEvent {
 /**
  * The envelope for a stored HL7 v2 message. With a mapping, the body is its output (a FHIR
  * transaction Bundle as JSON) and mapping or validation failures throw; else the HL7 text.
- * `patientKey`: hl7PatientKey(msg) when the caller has it already.
+ * `partitionKey`: partitionKeyOf (routing.ts) of the message's patient.
  */
 export function hl7Envelope(
   channel: string,
@@ -57,15 +57,15 @@ export function hl7Envelope(
   text: string,
   msg: Hl7Message,
   receivedAt: Date,
-  mapping?: string,
-  patientKey: string | undefined = hl7PatientKey(msg),
+  mapping: string | undefined,
+  partitionKey: string,
 ): Envelope {
   const h = msg.header;
   return {
     messageId,
     channel,
     routingKey: hl7RoutingKey(channel, msg),
-    partitionKey: patientKey ?? `msg:${messageId}`,
+    partitionKey,
     body: mapping ? JSON.stringify(mapHl7ToBundle(msg, mapping).bundle) : text,
     headers: {
       kind: mapping ? 'bundle' : 'hl7v2',
@@ -140,7 +140,7 @@ export class Hl7Intake {
 
     let envelope: Envelope;
     try {
-      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map, patientKey);
+      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map, partitionKeyOf(this.opts.store, stored.id, patientKey));
     } catch (err) {
       // Stored, but its content does not map: an application error the sender should hear
       // about; an engineer fixes the mapping and reprocesses the message.

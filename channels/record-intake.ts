@@ -7,7 +7,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { log } from '../core/logger.js';
 import type { MessageStore } from '../core/store.js';
 import type { ChannelDefinition } from './definition.js';
-import { destinationsFor } from './routing.js';
+import { destinationsFor, partitionKeyOf } from './routing.js';
 import { reasonOf, withoutValues } from '../core/errors.js';
 import type { DeliveryQueue, Envelope } from '../core/queue.js';
 import type { RecordFormat } from './record-formats.js';
@@ -36,12 +36,13 @@ export interface Item {
 /** Store message types of record channels: a person's bundle, or a retraction. */
 export const RECORD_MESSAGE_TYPES = ['record', 'retraction'] as const;
 
-export function recordEnvelope(channel: string, messageId: string, kind: 'bundle' | 'retraction', body: string, patientKey?: string): Envelope {
+/** `partitionKey`: partitionKeyOf (routing.ts) of the person's group key. */
+export function recordEnvelope(channel: string, messageId: string, kind: 'bundle' | 'retraction', body: string, partitionKey: string): Envelope {
   return {
     messageId,
     channel,
     routingKey: `${channel}.record.${kind}`,
-    partitionKey: patientKey ?? `msg:${messageId}`,
+    partitionKey,
     body,
     headers: { kind, messageType: kind, receivedAt: new Date().toISOString() },
   };
@@ -196,7 +197,7 @@ export class RecordIntake {
   }
 
   private async publish(m: { messageId: string; kind: 'bundle' | 'retraction'; body: string; patientKey?: string }): Promise<void> {
-    const envelope = recordEnvelope(this.channelId, m.messageId, m.kind, m.body, m.patientKey);
+    const envelope = recordEnvelope(this.channelId, m.messageId, m.kind, m.body, partitionKeyOf(this.opts.store, m.messageId, m.patientKey));
     await this.opts.queue.publish([envelope]);
     await this.opts.store.setStatus(m.messageId, 'queued', undefined, { destinations: destinationsFor(this.opts.channel, envelope.routingKey) });
   }

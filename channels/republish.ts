@@ -10,6 +10,7 @@ import type { ChannelDefinition } from './definition.js';
 import { hl7Envelope } from './hl7-intake.js';
 import type { Envelope } from '../core/queue.js';
 import { recordEnvelope, RECORD_MESSAGE_TYPES } from './record-intake.js';
+import { hl7PatientKey, partitionKeyOf } from './routing.js';
 
 export class ContentGoneError extends Error {}
 
@@ -17,7 +18,7 @@ export async function envelopeForStored(store: MessageStore, channel: ChannelDef
   if (m.messageType && (RECORD_MESSAGE_TYPES as readonly string[]).includes(m.messageType)) {
     const content = await store.readContent(m.id, 'transformed');
     if (!content) throw new ContentGoneError('content no longer stored (pruned)');
-    return recordEnvelope(m.channel, m.id, m.messageType === 'retraction' ? 'retraction' : 'bundle', content.toString('utf8'), m.patientKey);
+    return recordEnvelope(m.channel, m.id, m.messageType === 'retraction' ? 'retraction' : 'bundle', content.toString('utf8'), partitionKeyOf(store, m.id, m.patientKey));
   }
   const raw = await store.readContent(m.id, 'raw');
   if (!raw) throw new ContentGoneError('content no longer stored (pruned)');
@@ -25,5 +26,6 @@ export async function envelopeForStored(store: MessageStore, channel: ChannelDef
   // decode under the channel's settings, that is a ParseError, never silent U+FFFD.
   const source = channel?.source;
   const text = decodeHl7Bytes(raw, { strict: true, fallback: source?.type === 'mllp' ? source.charset : undefined }).text;
-  return hl7Envelope(m.channel, m.id, text, parseHl7(text), m.receivedAt, channel?.pipeline?.map);
+  const msg = parseHl7(text);
+  return hl7Envelope(m.channel, m.id, text, msg, m.receivedAt, channel?.pipeline?.map, partitionKeyOf(store, m.id, hl7PatientKey(msg)));
 }

@@ -5,6 +5,7 @@ import { nhsNumberOf, patientIdentifiers } from '../adapters/hl7v2/identifiers.j
 import type { Hl7Message } from '../core/hl7/message.js';
 import { destinationId, type ChannelDefinition } from './definition.js';
 import { topicMatches, type Subscription } from '../core/queue.js';
+import type { MessageStore } from '../core/store.js';
 
 /** Routing-key words may not contain dots or be empty. */
 const word = (s: string): string => (s.replace(/[.\s]/g, '_') || '_');
@@ -38,6 +39,14 @@ export function destinationsFor(channel: ChannelDefinition, routingKey: string):
     byKey.set(routingKey, ids);
   }
   return ids;
+}
+
+/**
+ * The envelope's partition key: the patient's, hashed by the store (never in clear on a queue or
+ * in a broker header); a message with no patient is its own partition.
+ */
+export function partitionKeyOf(store: Pick<MessageStore, 'partitionKeyOf'>, messageId: string, patientKey: string | undefined): string {
+  return patientKey !== undefined ? store.partitionKeyOf(patientKey) : `msg:${messageId}`;
 }
 
 /** Ordering key: the NHS number where there is one, else the first PID-3 identifier. */

@@ -11,6 +11,8 @@ export interface Config {
   contentKey?: string;
   /** TRAMLINE_AUDIT_KEY: the audit trail's HMAC key (default <dataDir>/audit.key). */
   auditKey?: string;
+  /** TRAMLINE_INDEX_KEY: the patient index's HMAC key (default derived from the content key). */
+  indexKey?: string;
   dataDir: string;
   /** TRAMLINE_PUBLIC_URL without a trailing slash; absent: http://localhost:<http port>. */
   publicUrl?: string;
@@ -48,6 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     channelsDir: env.TRAMLINE_CHANNELS || 'channels/examples',
     contentKey: env.TRAMLINE_CONTENT_KEY || undefined,
     auditKey: env.TRAMLINE_AUDIT_KEY || undefined,
+    indexKey: env.TRAMLINE_INDEX_KEY || undefined,
     dataDir,
     publicUrl: publicUrl(env),
   };

@@ -168,6 +168,11 @@ export interface MessageStore {
    * `olderThan`. Metadata, destination state and events stay. Returns content rows deleted.
    */
   prune(options: { channel: string; olderThan: Date }): Promise<number>;
+  /**
+   * The queue partition key of a patient key: stable, the same for the same patient, and never
+   * the key itself (a keyed hash), so queued items and broker headers do not carry it in clear.
+   */
+  partitionKeyOf(patientKey: string): string;
   /** Wait for queued writes. */
   close(): Promise<void>;
 }

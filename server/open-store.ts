@@ -1,5 +1,6 @@
-// One call for the engine's entry point: open the configured database, migrate it, load the
-// content keys and the audit key, and build the message store on top.
+// One call for the engine's entry point: open the configured database, migrate it (and rehash
+// patient keys stored in clear by earlier versions), load the content keys and the audit key,
+// and build the message store on top.
 import { auditHeadFile } from './audit/head.js';
 import { loadAuditKey, type AuditKey } from './audit/key.js';
 import type { Config } from '../core/config.js';
@@ -8,6 +9,8 @@ import { openDatabase, shownDbUrl, type Db } from '../adapters/store/db.js';
 import { SqlMessageStore, type MessageStoreOptions } from '../adapters/store/message-store.js';
 import type { MessageStore } from '../core/store.js';
 import { migrateToLatest } from '../adapters/store/migrations/index.js';
+import { rehashPatientKeys } from '../adapters/store/patient-key-rehash.js';
+import { log } from '../core/logger.js';
 import type { StoreDatabase } from '../adapters/store/schema.js';
 
 export interface OpenedStore {
@@ -18,7 +21,7 @@ export interface OpenedStore {
   audit: { key: AuditKey; headFile: string };
 }
 
-export async function openStore(config: Pick<Config, 'dbUrl' | 'contentKey' | 'auditKey' | 'dataDir'>, options?: MessageStoreOptions): Promise<OpenedStore> {
+export async function openStore(config: Pick<Config, 'dbUrl' | 'contentKey' | 'auditKey' | 'indexKey' | 'dataDir'>, options?: MessageStoreOptions): Promise<OpenedStore> {
   const keys = loadContentKeys(config);
   const audit = { key: loadAuditKey(config), headFile: auditHeadFile(config.dataDir) };
   let db: Db<StoreDatabase> | undefined;
@@ -28,6 +31,13 @@ export async function openStore(config: Pick<Config, 'dbUrl' | 'contentKey' | 'a
   } catch (err) {
     await db?.close();
     throw unreachable(err) ? new Error(`cannot reach the store at TRAMLINE_DB_URL=${shownDbUrl(config.dbUrl)}: ${unreachable(err)}`, { cause: err }) : err;
+  }
+  try {
+    const rehashed = await rehashPatientKeys(db, keys);
+    if (rehashed.messages || rehashed.queueItems || rehashed.deadLetters) log.info({ ...rehashed }, 'patient keys stored in clear replaced by keyed hashes');
+  } catch (err) {
+    await db.close();
+    throw err;
   }
   return { db, keys, store: new SqlMessageStore(db, keys, options), audit };
 }

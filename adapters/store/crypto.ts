@@ -11,6 +11,11 @@ export interface ContentKeyRing {
   /** Key id used to seal new content. */
   readonly currentId: string;
   readonly keys: ReadonlyMap<string, Buffer>;
+  /**
+   * TRAMLINE_INDEX_KEY: the key of the store's keyed-hash patient index (index-key.ts). Absent:
+   * derived from the content keys. Kept with them because whatever seals a row also hashes it.
+   */
+  readonly indexKey?: Buffer;
 }
 
 export interface Sealed {
@@ -24,11 +29,16 @@ const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
-function decodeKey(text: string): Buffer {
+function decodeKey(text: string, what = 'content key'): Buffer {
   const trimmed = text.trim();
   const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
-  if (bytes.length !== KEY_BYTES) throw new Error(`content key must be ${KEY_BYTES} bytes (base64 or hex), got ${bytes.length}`);
+  if (bytes.length !== KEY_BYTES) throw new Error(`${what} must be ${KEY_BYTES} bytes (base64 or hex), got ${bytes.length}`);
   return bytes;
+}
+
+/** Parse `TRAMLINE_INDEX_KEY`: 32 bytes in base64 or hex, as a content key (no id, no list). */
+export function parseIndexKey(spec: string): Buffer {
+  return decodeKey(spec, 'TRAMLINE_INDEX_KEY');
 }
 
 /** A key without an explicit id is named after its fingerprint, so the id is stable. */
@@ -57,11 +67,17 @@ export function parseContentKeys(spec: string): ContentKeyRing {
 }
 
 /**
- * Keys from `config.contentKey` (TRAMLINE_CONTENT_KEY). Without it — the development default —
+ * Keys from `config.contentKey` (TRAMLINE_CONTENT_KEY), with `config.indexKey`
+ * (TRAMLINE_INDEX_KEY) when set. Without a content key — the development default —
  * a key is generated on first run and kept in `<dataDir>/content.key` (mode 0600). Production
  * should supply the key from a secret store instead, so it never sits beside the data it protects.
  */
-export function loadContentKeys(config: Pick<Config, 'contentKey' | 'dataDir'>): ContentKeyRing {
+export function loadContentKeys(config: Pick<Config, 'contentKey' | 'dataDir' | 'indexKey'>): ContentKeyRing {
+  const ring = readContentKeys(config);
+  return config.indexKey ? { ...ring, indexKey: parseIndexKey(config.indexKey) } : ring;
+}
+
+function readContentKeys(config: Pick<Config, 'contentKey' | 'dataDir'>): ContentKeyRing {
   if (config.contentKey) return parseContentKeys(config.contentKey);
   const file = path.join(config.dataDir, 'content.key');
   if (!fs.existsSync(file)) {

@@ -9,7 +9,10 @@ export interface MessagesTable {
   sender: string;
   control_id: string | null;
   message_type: string | null;
+  /** Keyed hash of the patient's key (`h1:…`, index-key.ts); plaintext only in rows not yet rehashed. */
   patient_key: string | null;
+  /** The patient's key sealed (patient-key-seal.ts); null when there is none. */
+  patient_key_sealed: string | null;
   status: string;
   error: string | null;
   updated_at: number;

@@ -19,19 +19,20 @@ import { checkJsonPath, compileJsonPath } from './json-path.js';
 import { describePath, failurePlace, joinSources, jsonItems, type ResourceFrame, type Source } from './describe.js';
 import { isMap, isScalar, isSeq, lineOf, mapEntries, resolve, seqItems, type SourceFile } from './source.js';
 import type { InputKind } from './types.js';
+import { FOREACH_KEYS, ITEMS_KEYS, LOGIC_KEYS, OBJECT_KEYS, TEST_KEYS, USE_KEYS, VALUE_OPTIONS, VALUE_SOURCES } from './keywords.js';
+import { compileUpsert } from './upsert.js';
 
 export { isEmpty, PENDING } from './values.js';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const VALUE_SOURCES = ['$path', '$var', '$const', '$first', '$list', '$template'] as const;
-const VALUE_KEYS = new Set<string>([...VALUE_SOURCES, '$where', '$many', '$fn', '$default', '$required', '$onInvalid', '$when']);
-const FOREACH_KEYS = new Set(['$forEach', '$as', '$let', '$where', '$do', '$when', '$distinctBy']);
-const ITEMS_KEYS = new Set(['$items', '$when', '$distinctBy']);
-const USE_KEYS = new Set(['$use', '$with', '$let', '$when', '$required']);
-const OBJECT_KEYS = new Set(['$when', '$required']);
+const VALUE_KEYS = new Set<string>([...VALUE_SOURCES, ...VALUE_OPTIONS]);
+const FOREACH = new Set<string>(FOREACH_KEYS);
+const ITEMS = new Set<string>(ITEMS_KEYS);
+const USE = new Set<string>(USE_KEYS);
+const OBJECT = new Set<string>(OBJECT_KEYS);
+/** Keys that make a node a condition written as a value (`isMerge: { $var: event, $in: [A34, A40] }`). */
+const CONDITION_KEYS = new Set<string>([...TEST_KEYS, ...LOGIC_KEYS]);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-
 
 export class MappingCompiler implements ExpressionCompiler {
   slotCount = 0;
@@ -102,6 +103,7 @@ export class MappingCompiler implements ExpressionCompiler {
     const keys = new Set(entries.map(([k]) => k));
     let compiled: Compiled;
     if (keys.has('$forEach')) compiled = this.forEach(entries, node, target, scope);
+    else if ([...keys].some((k) => CONDITION_KEYS.has(k))) compiled = this.conditionValue(node, target, scope);
     else if (keys.has('$items')) compiled = this.items(entries, node, target, scope);
     else if (keys.has('$use')) compiled = this.use(entries, node, target, scope);
     else if (VALUE_SOURCES.some((k) => keys.has(k))) compiled = this.value(entries, node, target, scope);
@@ -164,22 +166,27 @@ export class MappingCompiler implements ExpressionCompiler {
   }
 
   private object(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
-    this.checkKeys(entries, OBJECT_KEYS, node, target, 'an object');
+    this.checkKeys(entries, OBJECT, node, target, 'an object');
     const resourceType = this.js(this.get(entries, 'resourceType'));
     if (typeof resourceType === 'string') this.resources.push({ type: resourceType, target });
     try {
       const fields: { key: string; c: Compiled }[] = [];
+      const upsert = this.has(entries, '$upsert') ? compileUpsert(this, this.get(entries, '$upsert'), entries, target, scope) : undefined;
+      // The entry's fields in the order they were written by hand: fullUrl, …, request.
+      if (upsert) fields.push({ key: 'fullUrl', c: { run: upsert.fullUrl, dynamic: true, clean: true } });
       for (const [key, value, pair] of entries) {
         if (key.startsWith('$')) continue;
         if (FORBIDDEN_KEYS.has(key)) this.fail((pair as { key?: unknown }).key, target, `output key "${key}" is not allowed`);
         if (key === 'resourceType' && typeof resourceType === 'string') this.resourceTypes.add(resourceType);
         fields.push({ key, c: asOutput(this.node(value, target ? `${target}.${key}` : key, scope)) });
       }
+      if (upsert) fields.push({ key: 'request', c: { run: upsert.request, dynamic: true, clean: true } });
       const dynamic = fields.some((f) => f.c.dynamic);
-      const run = objectBuilder(
+      const build = objectBuilder(
         fields.map((f) => ({ key: f.key, run: f.c.run, clean: f.c.clean === true, dynamic: f.c.dynamic })),
         dynamic,
       );
+      const run = upsert ? upsert.around(build) : build;
       const source = joinSources(fields.map((f) => f.c.source), false);
       return this.withWhen(this.withRequired({ run, dynamic, clean: true, source }, entries, node, target), entries, target, scope);
     } finally {
@@ -188,7 +195,7 @@ export class MappingCompiler implements ExpressionCompiler {
   }
 
   private items(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
-    this.checkKeys(entries, ITEMS_KEYS, node, target, '$items');
+    this.checkKeys(entries, ITEMS, node, target, '$items');
     const list = this.get(entries, '$items');
     if (!isSeq(resolve(this.src, list))) this.fail(list, target, '$items must be a list');
     const parts = seqItems(this.src, list).map((item, i) => this.node(item, `${target}[${i}]`, scope));
@@ -252,7 +259,7 @@ export class MappingCompiler implements ExpressionCompiler {
   }
 
   private forEach(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
-    this.checkKeys(entries, FOREACH_KEYS, node, target, '$forEach');
+    this.checkKeys(entries, FOREACH, node, target, '$forEach');
     if (!this.has(entries, '$do')) this.fail(node, target, '$forEach needs $do (the template built for each item)');
     const source = this.loopSource(this.get(entries, '$forEach'), target, scope);
     const slot = this.newSlot();
@@ -315,7 +322,7 @@ export class MappingCompiler implements ExpressionCompiler {
   }
 
   private use(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
-    this.checkKeys(entries, USE_KEYS, node, target, '$use');
+    this.checkKeys(entries, USE, node, target, '$use');
     const nameNode = this.get(entries, '$use');
     const name = this.js(nameNode);
     if (typeof name !== 'string' || !this.templates.has(name)) {
@@ -625,6 +632,16 @@ export class MappingCompiler implements ExpressionCompiler {
       }
       throw new MappingError(`${name}:${line ?? '?'}: ${where}: ${e.message}`, file, line, target);
     });
+  }
+
+  /**
+   * A condition written as a value: `true` when it holds, otherwise no value at all (left out
+   * of the output, skipped by `$first`, false again in `$when`). Never `false`: a test on a
+   * missing input must not become a `false` written into a record.
+   */
+  private conditionValue(node: unknown, target: string, scope: Scope): Compiled {
+    const holds = this.condition(node, target, scope);
+    return { run: (ctx) => (holds(ctx) ? true : undefined), dynamic: true, clean: true };
   }
 
   /** `$when` conditions: see conditions.ts. */

@@ -60,6 +60,8 @@ export interface ExpressionCompiler {
   readonly src: SourceFile;
   readonly input: InputKind;
   fail(node: unknown, target: string, message: string): never;
+  /** A fresh slot in the run context, for a value worked out once and read by several closures. */
+  newSlot(): number;
   /** A YAML node as plain JavaScript. */
   js(node: unknown): unknown;
   /** Any template node. */

@@ -5,11 +5,13 @@ import { compileHl7ItemKey, type Hl7Level } from './hl7-path.js';
 import { compileJsonItemKey } from './json-path.js';
 import type { ExpressionCompiler, RunContext, Scope } from './compiled.js';
 import { isEmpty } from './values.js';
+import { LOGIC_KEYS as LOGIC_KEY_LIST, TEST_KEYS as TEST_KEY_LIST, VALUE_SOURCES } from './keywords.js';
 import { isMap, isScalar, isSeq, mapEntries, resolve, seqItems } from './source.js';
 
 export type Predicate = (ctx: RunContext) => boolean;
 
-export const TEST_KEYS = new Set(['$eq', '$ne', '$in', '$notIn', '$startsWith', '$exists']);
+export const TEST_KEYS = new Set<string>(TEST_KEY_LIST);
+const LOGIC_KEYS = new Set<string>(LOGIC_KEY_LIST);
 
 function truthy(v: unknown): boolean {
   return !isEmpty(v) && v !== false;
@@ -24,7 +26,9 @@ export function compileCondition(c: ExpressionCompiler, raw: unknown, target: st
   }
   if (!isMap(node)) c.fail(node, target, 'a condition is a value expression, optionally with $eq/$ne/$in/$notIn/$startsWith/$exists, or $and/$or/$not');
   const entries = mapEntries(c.src, node);
-  if (entries.length === 1 && ['$and', '$or', '$not'].includes(entries[0][0])) {
+  const logic = entries.find(([k]) => LOGIC_KEYS.has(k));
+  if (logic && entries.length > 1) c.fail(node, target, `${logic[0]} stands alone in its condition: nest the others in it`);
+  if (logic) {
     const [k, v] = entries[0];
     if (k === '$not') {
       const inner = compileCondition(c, v, target, scope);
@@ -42,6 +46,9 @@ export function compileCondition(c: ExpressionCompiler, raw: unknown, target: st
   const tests = entries.filter(([k]) => TEST_KEYS.has(k));
   if (tests.length > 1) c.fail(node, target, 'a condition takes at most one test');
   const valueEntries = entries.filter(([k]) => !TEST_KEYS.has(k));
+  if (tests.length && !valueEntries.some(([k]) => (VALUE_SOURCES as readonly string[]).includes(k))) {
+    c.fail(node, target, `${tests[0][0]} tests a value: write it beside one of ${VALUE_SOURCES.join(', ')}`);
+  }
   const value = c.value(valueEntries, node, target, scope, false, true);
   const run = value.run;
   if (!tests.length) return (ctx) => truthy(run(ctx));

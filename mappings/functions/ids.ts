@@ -28,6 +28,34 @@ const uuidv5 = remembered((name) => {
 const urnOf = (name: string): string => `urn:uuid:${uuidv5(name)}`;
 const urnUuid = remembered(urnOf);
 
+const urnsByKind = new Map<string, (text: string) => string>();
+
+/**
+ * The urn:uuid of `<kind>|<text>` for one kind, remembered by the text itself: a hit needs no
+ * `<kind>|<text>` string (and a miss goes straight to the hash: the shared memo by name would
+ * miss as well). The one definition of a resource's fullUrl: the urnUuid function and the
+ * mapping language's `$upsert` both use it, and share one memo per kind, so an entry's fullUrl
+ * and a `let` computing the same urn for references hash the identifier once.
+ */
+export function urnOfKind(kind: string): (text: string) => string {
+  let ofText = urnsByKind.get(kind);
+  if (!ofText) {
+    ofText = remembered((t) => urnOf(`${kind}|${t}`), 10_000);
+    urnsByKind.set(kind, ofText);
+  }
+  return ofText;
+}
+
+/**
+ * The fullUrl of the resource of `type` keyed on the identifier `system|value`:
+ * `urnUuid: Type` of "system|value" (what `$upsert` writes, so a `let` computing it with
+ * urnUuid for references gives the same urn).
+ */
+export function identifierUrn(type: string): (system: string, value: string) => string {
+  const ofKey = urnOfKind(type);
+  return (system, value) => ofKey(`${system}|${value}`);
+}
+
 function nameOf(kind: string, value: unknown): string | undefined {
   if (Array.isArray(value) && value.length && value.every((v) => !Array.isArray(v))) {
     const parts = value.map((v) => text(v) ?? '');
@@ -67,7 +95,7 @@ export const idFunctions: MappingFunction[] = [
   },
   {
     name: 'urnUuid',
-    description: 'Like uuid5 but returns `urn:uuid:<uuid>`, ready for Bundle.entry.fullUrl and references.',
+    description: 'Like uuid5 but returns `urn:uuid:<uuid>`, ready for Bundle.entry.fullUrl and references. The fullUrl `$upsert` writes is this of "system|value", so a reference to that entry is `{ $template: "${system}|${value}", $fn: { urnUuid: Type } }`.',
     usage: '{ urnUuid: Patient }',
     args: Args([TextArg('kind', 'What the id is for, e.g. Patient: the same value gives different ids for different kinds.')]),
     returns: 'urn:uuid:…',
@@ -77,9 +105,7 @@ export const idFunctions: MappingFunction[] = [
     ],
     bind(args) {
       const kind = stringArg('urnUuid', args, 0);
-      // Remembered per kind by the value itself: a hit needs no `<kind>|<value>` string (and a
-      // miss goes straight to the hash: the shared memo by name would miss as well).
-      const ofText = remembered((t) => urnOf(`${kind}|${t}`), 10_000);
+      const ofText = urnOfKind(kind);
       return (value) => {
         if (typeof value === 'string') return value === '' ? undefined : ofText(value);
         const name = nameOf(kind, value);

@@ -83,7 +83,7 @@ export const stringFunctions: MappingFunction[] = [
   ], (s) => (URL_SAFE.test(s) ? s : encodeURI(s).replace(/%7C/g, '|'))),
   {
     name: 'identifierSearch',
-    description: 'From [system, value]: `Type?identifier=system|value` for a conditional upsert (no type: `identifier=…` for ifNoneExist). Commas, bars and backslashes in either part are escaped as FHIR search requires, and &, #, +, %, spaces and non-ASCII percent-encoded, so the search matches that one identifier.',
+    description: 'From [system, value]: `Type?identifier=system|value` for a conditional upsert (no type: `identifier=…` for ifNoneExist); a bundle entry\'s `$upsert` writes it for you. Commas, bars and backslashes in either part are escaped as FHIR search requires, and &, #, +, %, spaces and non-ASCII percent-encoded, so the search matches that one identifier.',
     usage: '{ identifierSearch: Patient }',
     args: Args([], [Type.String({ title: 'resourceType', pattern: '^[A-Z][A-Za-z]+$', description: 'FHIR resource type to search, e.g. Patient; leave out for `identifier=…` alone.' })]),
     returns: 'search text',

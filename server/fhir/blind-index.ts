@@ -1,10 +1,11 @@
 // Patient names are searchable without being stored in clear: the index holds keyed hashes
-// (HMAC-SHA256 with a key derived from each content key) of each name part's folded text, of
+// (HMAC-SHA256 with a key derived from each content key, adapters/store/index-key.ts) of each name part's folded text, of
 // its prefixes (starts-with search) and of its trigrams (narrowing :contains, which is then
 // checked on the unsealed resource). Each row names the content key it was made with, and a
 // search hashes with every listed key, so rotating TRAMLINE_CONTENT_KEY keeps old rows findable.
 import crypto from 'node:crypto';
 import type { ContentKeyRing } from '../../adapters/store/crypto.js';
+import { derivedKeys } from '../../adapters/store/index-key.js';
 
 export type BlindTag = 'exact' | 'prefix' | 'trigram';
 
@@ -21,8 +22,7 @@ const derived = new WeakMap<ContentKeyRing, { id: string; key: Buffer }[]>();
 function indexKeys(ring: ContentKeyRing): { id: string; key: Buffer }[] {
   let keys = derived.get(ring);
   if (!keys) {
-    const ids = [ring.currentId, ...[...ring.keys.keys()].filter((id) => id !== ring.currentId)];
-    keys = ids.map((id) => ({ id, key: crypto.createHmac('sha256', ring.keys.get(id)!).update('tramline fhir search index v1').digest() }));
+    keys = derivedKeys(ring, 'tramline fhir search index v1');
     derived.set(ring, keys);
   }
   return keys;

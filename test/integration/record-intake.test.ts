@@ -104,7 +104,8 @@ describe('record intake', () => {
     const bundle = JSON.parse(delivered[0].body);
     expect(bundle.entry.map((e: { request: { url: string } }) => e.request.url)).toEqual(['Patient?identifier=urn:test|P1', 'EpisodeOfCare?identifier=urn:test|E1']);
     expect(bundle.entry[1].hours).toBe(12); // CSV text coerced to the schema's number
-    expect(delivered[0]).toMatchObject({ channel: 'records', routingKey: 'records.record.bundle', partitionKey: 'group:P1', headers: { kind: 'bundle' } });
+    expect(delivered[0]).toMatchObject({ channel: 'records', routingKey: 'records.record.bundle', partitionKey: opened.store.partitionKeyOf('group:P1'), headers: { kind: 'bundle' } });
+    expect(delivered[0].partitionKey).not.toContain('P1'); // the person's key is hashed on the queue
   });
 
   test('the same records again are recognised as unchanged and not sent', async () => {

@@ -45,7 +45,7 @@ describe('openDatabase', () => {
     await expect(openDatabase(`${PG_BASE}?schema=a";drop`)).rejects.toThrow(/invalid PostgreSQL schema name/);
   });
 
-  test('PostgreSQL ?schema= is created, used as search_path and isolates runs; int8 reads as number', async () => {
+  test('PostgreSQL ?schema= is created, used as search_path and isolates runs; int8 reads as number; JIT is off', async () => {
     const urlA = `${PG_BASE}?schema=tl_dbtest_${crypto.randomBytes(4).toString('hex')}`;
     const urlB = `${PG_BASE}?schema=tl_dbtest_${crypto.randomBytes(4).toString('hex')}`;
     const a = await openDatabase<{ things: { n: number } }>(urlA);
@@ -59,6 +59,9 @@ describe('openDatabase', () => {
       const rows = await a.kysely.selectFrom('things').selectAll().execute();
       expect(rows).toEqual([{ n: 1795689000000 }]);
       await expect(b.kysely.selectFrom('things').selectAll().execute()).rejects.toThrow(/does not exist/);
+      // Short queries: no JIT compilation on any connection (see openPostgres).
+      const jit = await Promise.all([1, 2, 3].map(() => sql<{ jit: string }>`show jit`.execute(a.kysely)));
+      expect(jit.map((r) => r.rows[0].jit)).toEqual(['off', 'off', 'off']);
     } finally {
       await a.close();
       await b.close();

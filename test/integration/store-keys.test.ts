@@ -16,6 +16,15 @@ describe('loadContentKeys', () => {
     expect(fs.existsSync(path.join(dir, 'content.key'))).toBe(false);
   });
 
+  test('TRAMLINE_INDEX_KEY is read like a content key (base64 or hex, 32 bytes)', () => {
+    const index = crypto.randomBytes(32);
+    const contentKey = crypto.randomBytes(32).toString('base64');
+    expect(loadContentKeys({ contentKey, indexKey: index.toString('hex'), dataDir: dir }).indexKey).toEqual(index);
+    expect(loadContentKeys({ contentKey, indexKey: index.toString('base64'), dataDir: dir }).indexKey).toEqual(index);
+    expect(loadContentKeys({ contentKey, dataDir: dir }).indexKey).toBeUndefined();
+    expect(() => loadContentKeys({ contentKey, indexKey: 'c2hvcnQ=', dataDir: dir })).toThrow('TRAMLINE_INDEX_KEY must be 32 bytes (base64 or hex), got 5');
+  });
+
   test('generates a dev key on first run (mode 0600) and reuses it afterwards', () => {
     const dataDir = path.join(dir, 'data');
     const first = loadContentKeys({ dataDir });

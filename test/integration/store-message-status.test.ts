@@ -8,7 +8,7 @@ import type { Db } from '../../adapters/store/db.js';
 import { SqlMessageStore } from '../../adapters/store/message-store.js';
 import type { MessageStore } from '../../core/store.js';
 import type { StoreDatabase } from '../../adapters/store/schema.js';
-import type { MessageStatus } from '../../core/store.js';
+import { DESTINATION_STATUSES, MESSAGE_STATUSES, type DestinationStatus, type MessageStatus } from '../../core/store.js';
 import { BACKENDS, createBackend, type TestBackend } from './store-backends.js';
 
 const ring = parseContentKeys(`a:${crypto.randomBytes(32).toString('base64')}`);
@@ -31,8 +31,8 @@ describe.each(BACKENDS)('message status from destinations on %s', (backendName) 
     await backend.cleanup();
   });
 
-  const receive = async () =>
-    (await store.receive({ channel, receivedAt: new Date(), sender: 'RCB', controlId: crypto.randomUUID(), messageType: 'ADT^A01', status: 'received', raw: 'MSH|^~\\&|X' })).id;
+  const receive = async (status: MessageStatus = 'received') =>
+    (await store.receive({ channel, receivedAt: new Date(), sender: 'RCB', controlId: crypto.randomUUID(), messageType: 'ADT^A01', status, raw: 'MSH|^~\\&|X' })).id;
   const statusOf = async (id: string) => (await store.get(id))?.status;
   const listed = async (status: MessageStatus) => (await store.list({ channel, status, limit: 1000 })).map((m) => m.id);
 
@@ -103,5 +103,27 @@ describe.each(BACKENDS)('message status from destinations on %s', (backendName) 
     const sent = new Set(await listed('sent'));
     expect(ids.filter((id) => !sent.has(id))).toEqual([]);
     expect((await store.events(ids[123])).map((e) => e.event)).toEqual(['received', 'queued', 'sent', 'sent']);
+  });
+
+  test('list --status finds exactly the messages get reports with that status, for every mix of destination states', async () => {
+    // The SQL in list and deliveryStatus in core/store.ts must agree.
+    const mixes: DestinationStatus[][] = [[]];
+    for (const a of DESTINATION_STATUSES) {
+      mixes.push([a]);
+      for (const b of DESTINATION_STATUSES) mixes.push([a, b]);
+    }
+    const reported = new Map<string, MessageStatus>();
+    for (const mix of mixes) {
+      const id = await receive();
+      await store.setStatus(id, 'queued', undefined, { destinations: mix.map((_, i) => `c.${i}`) });
+      for (const [i, status] of mix.entries()) await store.setDestinationStatus(id, `c.${i}`, status, { attempts: 1 });
+      reported.set(id, (await store.get(id))!.status);
+    }
+    for (const stored of ['received', 'errored', 'filtered'] as const) reported.set(await receive(stored), stored);
+    for (const status of MESSAGE_STATUSES) {
+      const found = new Set(await listed(status));
+      const wrong = [...reported].filter(([id, r]) => found.has(id) !== (r === status));
+      expect([status, wrong]).toEqual([status, []]);
+    }
   });
 });

@@ -38,7 +38,7 @@ describe.each(BACKENDS)('content migration on %s', (backendName) => {
       await old.insertInto('message_content').values({ message_id: id, stage, key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext }).execute();
     }
 
-    expect(await migrateToLatest(db.kysely, db.schema)).toEqual(['0009-content-per-destination']);
+    expect(await migrateToLatest(db.kysely, db.schema)).toContain('0009-content-per-destination'); // and any later ones
     const store = new SqlMessageStore(db, ring);
     try {
       expect(await store.contentStages(id)).toEqual([{ stage: 'raw' }, { stage: 'response' }]);

@@ -1,5 +1,6 @@
 // Opening the store: a database that cannot be reached is named by its setting (password
-// hidden), and a SQLite store is private to the engine's user (folder 0700, files 0600).
+// hidden), a SQLite store is private to the engine's user (folder 0700, files 0600), and patient
+// keys an earlier version stored in clear are hashed at start.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -64,6 +65,31 @@ describe('SQLite store files', () => {
       const dataDir = path.join(tempDir(), 'data');
       await make(dataDir);
       expect(mode(dataDir)).toBe('700');
+    }
+  });
+});
+
+describe('opening a store written by an earlier version', () => {
+  test('patient keys stored in clear are replaced by keyed hashes at start', async () => {
+    const dir = tempDir();
+    const config = loadConfig({ TRAMLINE_DB_URL: `sqlite:${path.join(dir, 'data', 'store.db')}`, TRAMLINE_DATA_DIR: path.join(dir, 'data') });
+    const first = await openStore(config);
+    const id = crypto.randomUUID();
+    await first.db.kysely
+      .insertInto('messages')
+      .values({ id, channel: 'old', received_at: 0, sender: '', control_id: null, message_type: null, patient_key: 'nhs:9434765919', status: 'sent', error: null, updated_at: 0 })
+      .execute();
+    await first.store.close();
+    await first.db.close();
+
+    const second = await openStore(config);
+    try {
+      const row = await second.db.kysely.selectFrom('messages').select('patient_key').where('id', '=', id).executeTakeFirstOrThrow();
+      expect(row.patient_key).toBe(second.store.partitionKeyOf('nhs:9434765919'));
+      expect((await second.store.list({ patientKey: 'nhs:9434765919' })).map((m) => [m.id, m.patientKey])).toEqual([[id, 'nhs:9434765919']]);
+    } finally {
+      await second.store.close();
+      await second.db.close();
     }
   });
 });

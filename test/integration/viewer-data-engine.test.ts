@@ -63,7 +63,12 @@ test('the example ADT channel feeds the case inbox (HL7) and the sandbox (FHIR);
   const inbox = await openDatabase(caseDbUrl);
   try {
     const { sql } = await import('kysely');
-    const rows = (await sql<{ payload: string }>`select payload from case_inbox`.execute(inbox.kysely)).rows;
+    // Each destination delivers on its own: the inbox row may land after the FHIR bundle.
+    let rows: { payload: string }[] = [];
+    for (let i = 0; i < 300 && !rows.length; i++) {
+      rows = (await sql<{ payload: string }>`select payload from case_inbox`.execute(inbox.kysely)).rows;
+      if (!rows.length) await new Promise((r) => setTimeout(r, 100));
+    }
     expect(rows).toHaveLength(1);
     expect(rows[0].payload.startsWith('MSH|')).toBe(true);
   } finally {

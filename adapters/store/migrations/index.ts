@@ -11,6 +11,8 @@ import { fhirResourcesMigration } from './0006-fhir-resources.js';
 import { sourceWatermarksMigration } from './0007-source-watermarks.js';
 import { auditMacMigration } from './0008-audit-mac.js';
 import { contentPerDestinationMigration } from './0009-content-per-destination.js';
+import { patientKeySealedMigration } from './0010-patient-key-sealed.js';
+import { messagesReceivedIdMigration } from './0011-messages-received-id.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-messages': messagesMigration,
@@ -22,6 +24,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0007-source-watermarks': sourceWatermarksMigration,
   '0008-audit-mac': auditMacMigration,
   '0009-content-per-destination': contentPerDestinationMigration,
+  '0010-patient-key-sealed': patientKeySealedMigration,
+  '0011-messages-received-id': messagesReceivedIdMigration,
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */
