@@ -1,4 +1,4 @@
-// Distinct patients for the mapping benchmark. The 15 shipped ADT cases, replayed, would let
+// Distinct patients for the mapping benchmark. The 15 shipped ADT cases (adt-cases.ts), replayed, would let
 // every per-value memo (UUID v5 ids, templates, code lookups) answer from memory; a trust's
 // feed names a new person in most messages. Each variant of a case gets its own NHS numbers,
 // MRNs, family names, message control id and visit number, so the Patient's identifiers,

@@ -1,25 +1,19 @@
 // Mapping throughput on realistic NHS ADT messages, single process: HL7 v2 parse (+ JSON
 // view), map to a FHIR transaction Bundle, and validate it (FHIR R4 schema + UK Core).
 // Target: parse + map + validate ≥ 20,000 msg/s, judged over distinct patients.
-import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseHl7 } from '../adapters/hl7v2/parse.js';
 import { toView } from '../core/hl7/views.js';
-import { decodeHl7File } from '../mappings/engine/cases.js';
 import { hl7Input } from '../mappings/engine/hl7-input.js';
-import { DEFAULT_ADT_MAPPING, loadMappingById, MAPPINGS_DIR } from '../mappings/index.js';
+import { DEFAULT_ADT_MAPPING, loadMappingById } from '../mappings/index.js';
 import { fhirIssues } from '../mappings/validate/index.js';
+import { benchAdtCases } from './adt-cases.js';
 import { distinctPatients } from './adt-variants.js';
 
-/** The shipped synthetic ADT cases that map successfully: a realistic event mix. */
+/** The shipped synthetic ADT cases the benchmark uses (a fixed list): a realistic event mix. */
 function adtMessages(): string[] {
-  const dir = join(MAPPINGS_DIR, 'hl7v2', 'cases');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.hl7') && !f.startsWith('error-'))
-    .sort()
-    .map((f) => decodeHl7File(readFileSync(join(dir, f))));
+  return benchAdtCases().map((c) => c.text);
 }
 
 interface Rate {

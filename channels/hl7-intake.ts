@@ -15,6 +15,9 @@ import { hl7Matches } from './filter.js';
 import type { DeliveryQueue, Envelope } from '../core/queue.js';
 import { destinationsFor, hl7PatientKey, hl7RoutingKey, partitionKeyOf } from './routing.js';
 
+/** Warnings listed in one message's `warnings` event; beyond this they are only counted. */
+const MAX_LISTED_WARNINGS = 20;
+
 /** How long the `queued` status write may wait for others (nobody waits for it). */
 const QUEUED_STATUS_LINGER_MS = 10;
 
@@ -49,7 +52,8 @@ export interface AckEvent {
 /**
  * The envelope for a stored HL7 v2 message. With a mapping, the body is its output (a FHIR
  * transaction Bundle as JSON) and mapping or validation failures throw; else the HL7 text.
- * `partitionKey`: partitionKeyOf (routing.ts) of the message's patient.
+ * `partitionKey`: partitionKeyOf (routing.ts) of the message's patient. `warnings`, when given,
+ * gets the mapping's warnings (`<output>: <what>`, e.g. an unknown code kept as text).
  */
 export function hl7Envelope(
   channel: string,
@@ -59,14 +63,21 @@ export function hl7Envelope(
   receivedAt: Date,
   mapping: string | undefined,
   partitionKey: string,
+  warnings?: string[],
 ): Envelope {
   const h = msg.header;
+  let body = text;
+  if (mapping) {
+    const mapped = mapHl7ToBundle(msg, mapping);
+    for (const issue of mapped.issues) warnings?.push(`${issue.target}: ${issue.message}`);
+    body = JSON.stringify(mapped.bundle);
+  }
   return {
     messageId,
     channel,
     routingKey: hl7RoutingKey(channel, msg),
     partitionKey,
-    body: mapping ? JSON.stringify(mapHl7ToBundle(msg, mapping).bundle) : text,
+    body,
     headers: {
       kind: mapping ? 'bundle' : 'hl7v2',
       messageType: `${h.messageType}^${h.triggerEvent}`,
@@ -139,8 +150,11 @@ export class Hl7Intake {
     }
 
     let envelope: Envelope;
+    // What was accepted but degraded (a sloppy MSH-2, an unknown code kept as text): recorded
+    // in the message's history, so the sender's feed can be fixed while messages keep flowing.
+    const warnings = [...msg.warnings];
     try {
-      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map, partitionKeyOf(this.opts.store, stored.id, patientKey));
+      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map, partitionKeyOf(this.opts.store, stored.id, patientKey), warnings);
     } catch (err) {
       // Stored, but its content does not map: an application error the sender should hear
       // about; an engineer fixes the mapping and reprocesses the message.
@@ -149,6 +163,7 @@ export class Hl7Intake {
       log.warn({ channel: this.channelId, messageId: stored.id, kind: err instanceof TramlineError ? err.kind : 'Error' }, 'mapping failed');
       return this.ack(raw, msg, stored.id, 'error', `message could not be mapped: ${err instanceof TramlineError ? err.kind : 'error'}`);
     }
+    if (warnings.length) await this.recordWarnings(stored.id, warnings);
     const available = this.opts.queueAvailable?.() ?? true;
     try {
       if (!available) throw new Error('queue unavailable');
@@ -167,6 +182,14 @@ export class Hl7Intake {
       }
     }
     return this.ack(raw, msg, stored.id, 'accept');
+  }
+
+  /** One `warnings` event: each names the field and the reason (at most a code, never patient data). */
+  private async recordWarnings(messageId: string, warnings: readonly string[]): Promise<void> {
+    const listed = warnings.slice(0, MAX_LISTED_WARNINGS);
+    const more = warnings.length - listed.length;
+    const detail = listed.join('; ') + (more > 0 ? `; and ${more} more` : '');
+    await this.opts.store.addEvent(messageId, 'warnings', { detail }).catch((err: unknown) => log.warn({ channel: this.channelId, messageId, reason: reasonOf(err) }, 'warnings not recorded'));
   }
 
   private ack(raw: Buffer, msg: Hl7Message, messageId: string | undefined, outcome: AckOutcome, errorText?: string): Buffer | null {

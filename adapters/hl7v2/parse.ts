@@ -30,24 +30,40 @@ function allDistinct(chars: string): boolean {
   return true;
 }
 
-function separatorsFrom(first: string): Separators {
+const NOT_A_DELIMITER = /[A-Za-z0-9\s]/;
+
+/**
+ * MSH-1 and MSH-2. The standard's MSH-2 is four encoding characters (component, repetition,
+ * escape, subcomponent), or five from v2.7 (the truncation character, usually `#`). Real
+ * feeds also send more, e.g. `^~\&^~\&` from a PAS that writes the header twice: when the
+ * first four are distinct delimiters they are taken, a fifth that is a new delimiter is the
+ * truncation character, and anything after is ignored with a warning. Only a header whose
+ * first four characters do not name four distinct delimiters is refused: that is ambiguous.
+ */
+function separatorsFrom(first: string, warnings: string[]): Separators {
   if (first.length < 4) throw new ParseError('MSH segment is too short to declare separators', 'MSH-1');
   const field = first.charAt(3);
-  if (/[A-Za-z0-9\s]/.test(field)) throw new ParseError('MSH-1 (field separator) is missing or not a delimiter', 'MSH-1');
+  if (NOT_A_DELIMITER.test(field)) throw new ParseError('MSH-1 (field separator) is missing or not a delimiter', 'MSH-1');
   const end = first.indexOf(field, 4);
   const enc = end < 0 ? first.slice(4) : first.slice(4, end);
   if (enc.length < 4) throw new ParseError('MSH-2 must hold at least 4 encoding characters', 'MSH-2');
-  const chars = enc.slice(0, enc.length >= 5 ? 5 : 4);
-  if (!allDistinct(chars + field) || /[A-Za-z0-9\s]/.test(chars)) {
+  const four = enc.slice(0, 4);
+  if (!allDistinct(four + field) || NOT_A_DELIMITER.test(four)) {
     throw new ParseError('MSH-2 encoding characters must be distinct delimiters', 'MSH-2');
+  }
+  const fifth = enc.charAt(4);
+  const truncation = fifth !== '' && allDistinct(four + field + fifth) && !NOT_A_DELIMITER.test(fifth) ? fifth : undefined;
+  const used = truncation === undefined ? 4 : 5;
+  if (enc.length > used) {
+    warnings.push(`MSH-2 holds ${enc.length} characters; the first ${used} are used as encoding characters and the rest ignored`);
   }
   return {
     field,
-    component: chars.charAt(0),
-    repetition: chars.charAt(1),
-    escape: chars.charAt(2),
-    subcomponent: chars.charAt(3),
-    truncation: chars.length >= 5 ? chars.charAt(4) : undefined,
+    component: four.charAt(0),
+    repetition: four.charAt(1),
+    escape: four.charAt(2),
+    subcomponent: four.charAt(3),
+    truncation,
   };
 }
 
@@ -81,7 +97,8 @@ export function parseHl7(text: string, limits: ParseLimits = {}): Hl7Message {
   if (maxSegments !== undefined && lines.length > maxSegments) throw segmentLimitError(maxSegments);
   const first = lines[0];
   if (!first.startsWith('MSH')) throw new ParseError('Message does not start with an MSH segment', 'MSH');
-  const seps = separatorsFrom(first);
+  const warnings: string[] = [];
+  const seps = separatorsFrom(first, warnings);
 
   const ids = new Array<string>(lines.length);
   ids[0] = 'MSH';
@@ -111,5 +128,5 @@ export function parseHl7(text: string, limits: ParseLimits = {}): Hl7Message {
     throw new ParseError('MSH-9 (message type) is missing', 'MSH-9');
   }
   if (parts[10] === undefined || parts[10] === '') throw new ParseError('MSH-10 (message control id) is missing', 'MSH-10');
-  return new Hl7Message(lines, seps, parts, ids);
+  return new Hl7Message(lines, seps, parts, ids, warnings);
 }

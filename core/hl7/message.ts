@@ -117,6 +117,8 @@ export class Hl7Message {
     readonly separators: Separators,
     mshFields: string[],
     segmentIds: string[],
+    /** What parsing accepted but the sender should fix (e.g. extra characters in MSH-2), naming the field, never a value. */
+    readonly warnings: readonly string[] = [],
   ) {
     this.segmentIds = segmentIds;
     this.fieldCache = new Array<string[] | undefined>(lines.length);

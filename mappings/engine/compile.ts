@@ -548,7 +548,31 @@ export class MappingCompiler implements ExpressionCompiler {
       from = joinSources([from, dflt.source], true);
     }
     const compiled: Compiled = { run, dynamic: source !== '$const', level: hasFn ? 'value' : level, isList: hasFn ? false : isList, clean, source: from };
-    return this.withWhen(this.withRequired(compiled, entries, node, target), entries, target, scope);
+    return this.withWhen(this.withRequired(this.withWarning(compiled, entries, node, target), entries, node, target), entries, target, scope);
+  }
+
+  /**
+   * `$warn: text`: a value the mapping falls back on (a derived key, a default code) is used,
+   * and the result says so. The warning is added each time the value is computed and not
+   * empty; in a `$first` that is only when the values before it were empty.
+   */
+  private withWarning(compiled: Compiled, entries: [string, unknown, unknown][], node: unknown, target: string): Compiled {
+    const warnNode = this.get(entries, '$warn');
+    if (warnNode === undefined) return compiled;
+    const message = this.js(warnNode);
+    if (typeof message !== 'string' || message.trim() === '') this.fail(warnNode, target, '$warn must be the warning text');
+    const line = lineOf(this.src, node);
+    const file = this.src.name;
+    const { from } = this.place(entries, compiled.source, target);
+    const inner = compiled.run;
+    return {
+      ...compiled,
+      run: (ctx) => {
+        const v = inner(ctx);
+        if (!isEmpty(v)) ctx.issues.push({ severity: 'warning', message, file, line, target, ...(from ? { source: from } : {}) });
+        return v;
+      },
+    };
   }
 
   private template(node: unknown, target: string, scope: Scope): { read: (ctx: RunContext) => unknown; source?: Source } {

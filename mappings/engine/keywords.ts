@@ -7,7 +7,7 @@
 export const VALUE_SOURCES = ['$path', '$var', '$const', '$first', '$list', '$template'] as const;
 
 /** What a value expression may add to its source. */
-export const VALUE_OPTIONS = ['$where', '$many', '$fn', '$default', '$required', '$onInvalid', '$when'] as const;
+export const VALUE_OPTIONS = ['$where', '$many', '$fn', '$default', '$required', '$onInvalid', '$warn', '$when'] as const;
 
 /** One test on a value, in a condition (`$when`, or a condition written as a value). */
 export const TEST_KEYS = ['$eq', '$ne', '$in', '$notIn', '$startsWith', '$exists'] as const;

@@ -65,6 +65,30 @@ function nameOf(kind: string, value: unknown): string | undefined {
   return t === undefined ? undefined : `${kind}|${t}`;
 }
 
+/**
+ * Free text (an assigning authority such as `St Mary's PAS`, a sending facility) as one part
+ * of a URI: trimmed, each run of whitespace made one space, then percent-encoded as
+ * encodeURIComponent does. Letters, digits and `-_.!~*'()` stay as they are, so the codes
+ * feeds usually send (`RXX_VISIT`, `NHS`) give the same systems as before; anything else is
+ * encoded, so the result has no spaces (FHIR's uri pattern refuses them) and no `:` that could
+ * shift the parts. The same text always gives the same part, and different texts different ones.
+ */
+export function uriPart(value: string): string | undefined {
+  const t = value.trim().replace(/\s+/g, ' ');
+  return t === '' ? undefined : encodeURIComponent(t);
+}
+
+/** `<prefix>:<part>:<part>…` with every part made a URI part; undefined when any part is empty. */
+function urnOfParts(prefix: string, parts: readonly string[]): string | undefined {
+  let out = prefix;
+  for (const p of parts) {
+    const part = uriPart(p);
+    if (part === undefined) return undefined;
+    out += `:${part}`;
+  }
+  return out;
+}
+
 export function deterministicUuid(kind: string, key: string): string {
   return uuidv5(`${kind}|${key}`);
 }
@@ -75,6 +99,32 @@ export function referenceUuid(kind: string, key: string): string {
 }
 
 export const idFunctions: MappingFunction[] = [
+  {
+    name: 'urn',
+    description:
+      "An identifier system `<prefix>:<part>:<part>…` from a value or a list of values, each part free text made URI-safe (trimmed, inner whitespace one space, percent-encoded as encodeURIComponent does: `St Mary's PAS` → `St%20Mary's%20PAS`). Stable: the same text always gives the same system. Empty when any part is empty, so `$first` can fall back.",
+    usage: '{ $list: [{ $var: sendingFacility }, { $path: "@.4" }], $fn: { urn: "urn:tramline:id" } }',
+    args: Args([TextArg('prefix', 'The start of the system, without the last colon, e.g. urn:tramline:id.')]),
+    returns: 'URI',
+    examples: [
+      { input: ['RXX', 'RXX_VISIT'], args: ['urn:tramline:id'], output: 'urn:tramline:id:RXX:RXX_VISIT' },
+      { input: ['RXX', " St Mary's  PAS "], args: ['urn:tramline:id'], output: "urn:tramline:id:RXX:St%20Mary's%20PAS" },
+      { input: ['RXX', 'MRN:A/B'], args: ['urn:tramline:id'], output: 'urn:tramline:id:RXX:MRN%3AA%2FB' },
+      { input: 'RXX', args: ['urn:tramline:derived-visit'], output: 'urn:tramline:derived-visit:RXX' },
+      { input: ['RXX', ''], args: ['urn:tramline:id'], output: undefined },
+    ],
+    bind(args) {
+      const prefix = stringArg('urn', args, 0);
+      // Feeds repeat the same facility and authorities: remember the joined text's system.
+      // A NUL cannot be in HL7 text (limits.ts refuses control characters), so it joins safely.
+      const ofText = remembered((joined) => urnOfParts(prefix, joined.split('\u0000')) ?? '', 1_000);
+      return (value) => {
+        const parts = Array.isArray(value) ? value.map((v) => text(v)) : [text(value)];
+        if (parts.some((p) => p === undefined)) return undefined;
+        return ofText(parts.join('\u0000')) || undefined;
+      };
+    },
+  },
   {
     name: 'uuid5',
     description: 'UUID v5 of "<kind>|<value>" (a list value is joined with |) in the Tramline namespace.',

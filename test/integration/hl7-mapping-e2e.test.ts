@@ -47,6 +47,26 @@ destinations:
     expect(bundle.entry.some((x) => x.resource.resourceType === 'Encounter')).toBe(true);
   });
 
+  test('an unknown patient class is accepted (AA) and mapped, with the warning in the message history', async () => {
+    // A PAS's local class code (PV1-2 `DAY CASE`) the code map lacks, and MSH-2 written twice.
+    const text = adt({ controlId: 'MAP0003', nhsNumber: NHS_NUMBERS[2] })
+      .replace('MSH|^~\\&|', 'MSH|^~\\&^~\\&|')
+      .replace(/^PV1\|1\|I\|/m, 'PV1|1|DAY CASE|');
+    expect(text).toContain('PV1|1|DAY CASE|');
+    expect(parseAckCode(await client.send(text))).toMatchObject({ code: 'AA', controlId: 'MAP0003' });
+    const file = await eventually(async () => readdirSync(outDir()).find((f) => f === 'MAP0003.json'));
+    const bundle = JSON.parse(readFileSync(path.join(outDir(), file), 'utf8')) as { entry: { resource: { resourceType: string; class?: unknown; type?: unknown } }[] };
+    const encounter = bundle.entry.find((x) => x.resource.resourceType === 'Encounter')!;
+    expect(encounter.resource.class).toEqual({ system: 'http://terminology.hl7.org/CodeSystem/v3-NullFlavor', code: 'UNK', display: 'unknown' });
+    expect(encounter.resource.type).toEqual([{ text: 'DAY CASE' }]);
+
+    const [listed] = JSON.parse((await runCli(['messages', 'list', '--json', '--control-id', 'MAP0003'], e.env, e.dir)).stdout) as { id: string }[];
+    const shown = JSON.parse((await runCli(['messages', 'show', listed.id], e.env, e.dir)).stdout) as { events: { event: string; detail?: string }[] };
+    const warnings = shown.events.find((ev) => ev.event === 'warnings');
+    expect(warnings?.detail).toContain('MSH-2 holds 8 characters');
+    expect(warnings?.detail).toContain('let.patientClass: code "DAY CASE" is not in code map hl7-0004-encounter-class');
+  });
+
   test('a message the mapping cannot handle gets AE with an ERR segment and is recorded as errored', async () => {
     const noPid = adt({ controlId: 'MAP0002' })
       .split('\r')

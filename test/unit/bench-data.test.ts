@@ -10,11 +10,9 @@
 // valid NHS number, which all validate and map to valid Bundles (the benchmark throws otherwise).
 import { describe, expect, it } from '@jest/globals';
 import type { Bundle, Patient } from 'fhir/r4.js';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { BENCH_ADT_CASES, benchAdtCases } from '../../bench/adt-cases.js';
 import { distinctPatients, patientVariant, syntheticNhsNumber } from '../../bench/adt-variants.js';
 import { syntheticCldCsv } from '../../bench/cld-mapping.js';
-import { decodeHl7File } from '../../mappings/engine/cases.js';
 import { isValidNhsNumber } from '../../mappings/functions/nhs-number.js';
 import { mapHl7ToBundle } from '../../mappings/index.js';
 import { prepareCldRecord, type CldRecord } from '../../mappings/social-care/cld-validate.js';
@@ -22,13 +20,9 @@ import { mapCldPerson, readCldCsv } from '../../mappings/social-care/cld.js';
 import { groupCldRows } from '../../mappings/social-care/group.js';
 import { fhirIssues, NHS_NUMBER_SYSTEM } from '../../mappings/validate/index.js';
 
-const CASES = 'mappings/hl7v2/cases';
 /** Variants mapped per shipped case: enough for repeats of every case, small enough to be quick. */
 const VARIANTS = 4;
-const cases = readdirSync(CASES)
-  .filter((f) => f.endsWith('.hl7') && !f.startsWith('error-'))
-  .sort()
-  .map((f) => ({ name: f, text: decodeHl7File(readFileSync(join(CASES, f))) }));
+const cases = benchAdtCases();
 
 function patients(bundle: Bundle): Patient[] {
   return (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Patient => r?.resourceType === 'Patient');
@@ -39,6 +33,11 @@ function nhsNumbers(bundle: Bundle): string[] {
 }
 
 describe('bench: distinct ADT patients', () => {
+  it('replays a fixed list of the shipped cases, so new example cases leave the benchmark as it was', () => {
+    expect(cases).toHaveLength(15);
+    expect(new Set(BENCH_ADT_CASES).size).toBe(BENCH_ADT_CASES.length);
+  });
+
   it('makes valid, distinct synthetic NHS numbers', () => {
     // The first seeds and the last ones before the prefix wraps at 10^6.
     const seeds = [...Array.from({ length: 2_000 }, (_, i) => i), ...Array.from({ length: 1_000 }, (_, i) => 999_000 + i)];

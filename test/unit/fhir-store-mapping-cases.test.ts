@@ -1,6 +1,6 @@
-// The shipped CLD mapping's expected bundles (mappings/social-care/cases) go into the sandbox
-// store as they are: every entry stored, every reference resolved to a stored resource, and
-// sending a case again changes nothing.
+// The shipped CLD mapping's expected bundles (mappings/social-care/cases), and the ADT
+// mapping's vendor-style ones, go into the sandbox store as they are: every entry stored,
+// every reference resolved to a stored resource, and sending a case again changes nothing.
 import crypto from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -59,5 +59,55 @@ describe('CLD mapping cases in the sandbox store', () => {
         await expect(store.read(rt, rid)).resolves.toBeDefined();
       }
     }
+  });
+});
+
+// The ADT vendor-style cases: identifier systems built from free text (percent-encoded) and
+// derived Encounter keys must work as conditional-update keys in a real FHIR store.
+describe('ADT vendor-style cases in the sandbox store', () => {
+  const ADT_CASES = path.resolve('mappings/hl7v2/cases');
+  const vendor = readdirSync(ADT_CASES)
+    .filter((f) => f.startsWith('vendor-') && f.endsWith('.expected.json'))
+    .sort()
+    .map((f) => ({ name: f, bundle: JSON.parse(readFileSync(path.join(ADT_CASES, f), 'utf8')) as Bundle }));
+  let backend: TestBackend;
+  let db: Db<StoreDatabase>;
+  let store: FhirStore;
+  beforeAll(async () => {
+    backend = createBackend('sqlite');
+    db = await backend.openMigrated();
+    store = new FhirStore(db, parseContentKeys(crypto.randomBytes(32).toString('base64')));
+  });
+  afterAll(async () => {
+    await db?.close();
+    await backend?.cleanup();
+  });
+
+  it('stores each case; sending it again finds every resource by its key and changes nothing', async () => {
+    expect(vendor.length).toBeGreaterThanOrEqual(5);
+    for (const { name, bundle } of vendor) {
+      const { response } = await store.transaction(bundle).catch((err: Error & { details?: string[] }) => {
+        throw new Error(`${name}: ${err.message} ${(err.details ?? []).join('; ')}`);
+      });
+      expect(response.entry).toHaveLength(bundle.entry!.length);
+      const again = await store.transaction(bundle);
+      expect({ name, changed: again.entries.filter((e) => e.changed).length }).toEqual({ name, changed: 0 });
+      expect(again.response.entry!.map((e) => e.response!.location)).toEqual(response.entry!.map((e) => e.response!.location));
+    }
+  });
+
+  it('an A03 without a visit number updates the Encounter its A01 created (the derived key)', async () => {
+    const encounterLocation = async (file: string) => {
+      const bundle = vendor.find((v) => v.name === file)!.bundle;
+      const i = bundle.entry!.findIndex((e) => e.resource?.resourceType === 'Encounter');
+      const { response } = await store.transaction(bundle);
+      return response.entry![i].response!.location!.split('/_history')[0];
+    };
+    const admitted = await encounterLocation('vendor-epic-a01-no-visit-number.expected.json');
+    const discharged = await encounterLocation('vendor-epic-a03-no-visit-number.expected.json');
+    expect(discharged).toBe(admitted);
+    const [type, id] = discharged.split('/');
+    const { resource } = await store.read(type, id);
+    expect(resource).toMatchObject({ status: 'finished' });
   });
 });

@@ -90,6 +90,7 @@ describe('ackForUnparseable', () => {
     ['bad segment → 100', 'MSH|^~\\&|PAS|RX1|TL|LA|20260101||ADT^A01|CTRL44|P|2.4\rpid|1', 'AR', 'CTRL44', '100'],
     ['not HL7 at all', 'GET / HTTP/1.1\r\nHost: x\r\n', 'AR', '', '100'],
     ['bad encoding chars', 'MSH|^|PAS|RX1|TL|LA|20260101||ADT^A01|CTRL45|P|2.4', 'AR', 'CTRL45', '102'],
+    ['ambiguous MSH-2 (first four not distinct)', 'MSH|^^\\&~|PAS|RX1|TL|LA|20260101||ADT^A01|CTRL46|P|2.4', 'AR', 'CTRL46', '102'],
   ])('%s', (_name, raw, code, ctrl, errCode) => {
     let reason: Error = new Error('unparseable');
     try {
@@ -103,6 +104,19 @@ describe('ackForUnparseable', () => {
     expect(ack.get('MSA-2')).toBe(ctrl);
     expect(ack.get('ERR-3')).toBe(errCode);
     expect(ack.get('ERR-8')).toBe(reason.message);
+  });
+
+  test('an ambiguous MSH-2 is refused naming MSH-2; a sloppy but clear one is not refused at all', () => {
+    const raw = 'MSH|^^\\&~|PAS|RX1|TL|LA|20260101||ADT^A01|CTRL47|P|2.4';
+    let reason: Error = new Error('unparseable');
+    try {
+      parseHl7(raw);
+    } catch (err) {
+      reason = err as Error;
+    }
+    expect(reason).toMatchObject({ location: 'MSH-2' });
+    expect(parseHl7(ackForUnparseable(raw, reason)).getRaw('ERR-2')).toBe('MSH^1^2');
+    expect(parseHl7(raw.replace('^^\\&~', '^~\\&^~\\&')).warnings).toHaveLength(1);
   });
 
   test('accepts raw bytes', () => {

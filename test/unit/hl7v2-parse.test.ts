@@ -156,6 +156,21 @@ describe('custom separators', () => {
     expect(m.separators.truncation).toBe('#');
     expect(m.get('MSH-2')).toBe('^~\\&#');
     expect(m.get('NTE-3')).toBe('x#y');
+    expect(m.warnings).toEqual([]);
+  });
+
+  // What PAS feeds send: the header written twice, or junk after the encoding characters. The
+  // first four are distinct delimiters, so the message is read, with a warning naming MSH-2.
+  test.each([
+    ['doubled', '^~\\&^~\\&', undefined, 'MSH-2 holds 8 characters; the first 4 are used as encoding characters and the rest ignored'],
+    ['truncation then junk', '^~\\&#^~', '#', 'MSH-2 holds 7 characters; the first 5 are used as encoding characters and the rest ignored'],
+    ['a letter after four', '^~\\&X', undefined, 'MSH-2 holds 5 characters; the first 4 are used as encoding characters and the rest ignored'],
+  ])('sloppy MSH-2 (%s) is read with a warning', (_name, enc, truncation, warning) => {
+    const m = parseHl7(`MSH|${enc}|A|B|C|D|20260101||ADT^A01|C1|P|2.4\rPID|1||123^^^RXX^MR~456^^^RXX^MR||DOE^JO`);
+    expect(m.separators).toEqual({ field: '|', component: '^', repetition: '~', escape: '\\', subcomponent: '&', truncation });
+    expect(m.warnings).toEqual([warning]);
+    expect(m.get('PID-3[2].1')).toBe('456');
+    expect(m.get('PID-5.2')).toBe('JO');
   });
 });
 
@@ -218,6 +233,8 @@ describe('errors carry locations', () => {
     ['alnum field separator', 'MSHA^~\\&A', 'MSH-1'],
     ['short encoding chars', 'MSH|^~|A|B|C|D|20260101||ADT^A01|C1|P|2.4', 'MSH-2'],
     ['repeated encoding chars', 'MSH|^^\\&|A|B|C|D|20260101||ADT^A01|C1|P|2.4', 'MSH-2'],
+    ['encoding chars repeating the field separator', 'MSH|^~|&|A|B|C|D|20260101||ADT^A01|C1|P|2.4', 'MSH-2'],
+    ['alphanumeric encoding chars', 'MSH|^~A&|A|B|C|D|20260101||ADT^A01|C1|P|2.4', 'MSH-2'],
     ['missing MSH-9', 'MSH|^~\\&|A|B|C|D|20260101|||C1|P|2.4', 'MSH-9'],
     ['MSH-9 without type', 'MSH|^~\\&|A|B|C|D|20260101||^A01|C1|P|2.4', 'MSH-9'],
     ['missing MSH-10', 'MSH|^~\\&|A|B|C|D|20260101||ADT^A01||P|2.4', 'MSH-10'],

@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatCaseResult, runMappingCases } from '../../mappings/engine/cases.js';
+import { decodeHl7File, formatCaseResult, runMappingCases } from '../../mappings/engine/cases.js';
 import { isValidNhsNumber } from '../../mappings/functions/nhs-number.js';
 import { mapHl7ToBundle, loadMappingById, listMappings } from '../../mappings/index.js';
 
@@ -50,6 +50,53 @@ describe('shipped HL7 v2 ADT cases', () => {
     expect(read('a02-transfer-gmt')).toContain('2026-01-12T08:00:00+00:00');
     expect(read('a40-merge-nhs')).toContain('"replaced-by"');
     expect(readFileSync(join(CASES, 'a01-admit-bst-repeats.hl7'), 'utf8')).toContain('\rZU1|');
+  });
+});
+
+describe('vendor-style feeds degrade, never drop', () => {
+  type Entry = { fullUrl: string; resource: { resourceType: string; identifier?: { system: string; value: string }[]; class?: unknown; type?: unknown }; request: { url: string } };
+  const mapCase = (name: string) => mapHl7ToBundle(decodeHl7File(readFileSync(join(CASES, `${name}.hl7`))));
+  const encounter = (name: string) => (mapCase(name).bundle.entry as Entry[]).find((e) => e.resource.resourceType === 'Encounter')!;
+
+  it('gives every identifier system of every case a URI without whitespace, free-text authorities percent-encoded', () => {
+    for (const f of readdirSync(CASES).filter((n) => n.endsWith('.hl7') && !n.startsWith('error-'))) {
+      const systems = (mapCase(f.replace(/\.hl7$/, '')).bundle.entry as Entry[]).flatMap((e) => (e.resource.identifier ?? []).map((i) => i.system));
+      expect({ f, bad: systems.filter((sys) => !/^\S+$/.test(sys)) }).toEqual({ f, bad: [] });
+    }
+    const patient = (mapCase('vendor-systemc-a04-empty-pd1').bundle.entry as Entry[])[0];
+    expect(patient.resource.identifier).toContainEqual(expect.objectContaining({ system: "urn:tramline:id:RXC:St%20Mary's%20Hospital", value: 'M0456123' }));
+  });
+
+  it('keys an Encounter without a visit number on facility, patient and admit time: the A03 finds the A01', () => {
+    const admit = encounter('vendor-epic-a01-no-visit-number');
+    const discharge = encounter('vendor-epic-a03-no-visit-number');
+    expect(admit.resource.identifier?.[0].system).toBe('urn:tramline:derived-visit:RXA');
+    expect(discharge.request.url).toBe(admit.request.url);
+    expect(discharge.fullUrl).toBe(admit.fullUrl);
+    // Another admission of the same patient is another Encounter.
+    const text = decodeHl7File(readFileSync(join(CASES, 'vendor-epic-a01-no-visit-number.hl7')));
+    const later = text.replace(/\|202607141015\r/, '|202608011200\r');
+    expect(later).not.toBe(text);
+    const laterEncounter = (mapHl7ToBundle(later).bundle.entry as Entry[]).find((x) => x.resource.resourceType === 'Encounter')!;
+    expect(laterEncounter.request.url).not.toBe(admit.request.url);
+  });
+
+  it('gives each OBX its own Observation, and each procedure of a patient its own Procedure id', () => {
+    const observations = (mapCase('vendor-epic-a01-no-visit-number').bundle.entry as Entry[]).filter((e) => e.resource.resourceType === 'Observation');
+    expect(new Set(observations.map((o) => o.request.url)).size).toBe(3);
+    const text = decodeHl7File(readFileSync(join(CASES, 'a01-admit-bst-repeats.hl7')));
+    const procedureUrl = (hl7: string) => (mapHl7ToBundle(hl7).bundle.entry as Entry[]).find((e) => e.resource.resourceType === 'Procedure')!.request.url;
+    const later = text.replace('||20260714110000|D|', '||20260715110000|D|');
+    expect(later).not.toBe(text);
+    expect(procedureUrl(later)).not.toBe(procedureUrl(text));
+  });
+
+  it('keeps an unknown patient class as Encounter.type text, with class v3-NullFlavor UNK and a warning', () => {
+    const result = mapCase('vendor-lorenzo-a01-day-case');
+    const e = (result.bundle.entry as Entry[]).find((x) => x.resource.resourceType === 'Encounter')!;
+    expect(e.resource.class).toEqual({ system: 'http://terminology.hl7.org/CodeSystem/v3-NullFlavor', code: 'UNK', display: 'unknown' });
+    expect(e.resource.type).toEqual([{ text: 'DAY CASE' }]);
+    expect(result.issues.map((i) => i.message)).toEqual(['code "DAY CASE" is not in code map hl7-0004-encounter-class']);
   });
 });
 

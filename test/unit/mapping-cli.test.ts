@@ -70,12 +70,10 @@ describe('tramline map', () => {
   });
 
   it('names the HL7 field and the mapping line when a required value is missing', async () => {
-    const line = readFileSync('mappings/hl7v2/adt-to-fhir.yaml', 'utf8').split('\n').findIndex((l) => l.includes('value: { $var: visitNumber, $required: true }')) + 1;
+    const line = readFileSync('mappings/hl7v2/adt-to-fhir.yaml', 'utf8').split('\n').findIndex((l) => l.includes('requiredSendingFacility: { $var: sendingFacility, $required: true }')) + 1;
     expect(line).toBeGreaterThan(0);
-    expect(await run('map', '--mapping', 'hl7v2-adt-to-fhir', '--input', 'mappings/hl7v2/cases/error-no-visit-number.hl7')).toBe(1);
-    expect(err).toEqual([
-      `tramline map: MappingError: mappings/hl7v2/adt-to-fhir.yaml:${line}: required value missing: PV1-19.1 or PV1-50.1 (visitNumber) → Encounter.identifier[0].value at entry[8]`,
-    ]);
+    expect(await run('map', '--mapping', 'hl7v2-adt-to-fhir', '--input', 'mappings/hl7v2/cases/error-no-sending-facility.hl7')).toBe(1);
+    expect(err).toEqual([`tramline map: MappingError: mappings/hl7v2/adt-to-fhir.yaml:${line}: required value missing: MSH-4 (sendingFacility) → let.requiredSendingFacility`]);
   });
 
   it('names the JSONPath when a JSON mapping fails', async () => {

@@ -178,6 +178,23 @@ output:
     expect(() => json(text('error'), { bad: '9434765918' })).toThrow(`${FILE}:4: $.bad → value: NHS number fails the Modulus 11 check`);
   });
 
+  it('adds a $warn warning only when that value is used: a fallback in $first, not the value before it', () => {
+    const text = `id: t
+input: json
+output:
+  key:
+    $first:
+      - { $path: $.visit }
+      - { $path: $.admitted, $warn: no visit number; keyed on the admit time }
+`;
+    expect(json(text, { visit: 'V1', admitted: '2026' })).toEqual({ output: { key: 'V1' }, issues: [] });
+    expect(json(text, { admitted: '2026' }).issues).toEqual([
+      { severity: 'warning', message: 'no visit number; keyed on the admit time', file: FILE, line: 7, target: 'key.$first[1]', source: '$.admitted' },
+    ]);
+    expect(json(text, {})).toEqual({ output: undefined, issues: [] });
+    expect(loadError('id: t\ninput: json\noutput:\n  a: { $path: $.a, $warn: "" }\n').message).toMatch(/warn/);
+  });
+
   it('computes let values when first read; a $required one is always checked', () => {
     const text = `id: t
 input: json
@@ -430,8 +447,8 @@ output:
   });
 
   it('names shipped mappings by their path in the repository, never the server folder', () => {
-    const e = failure(() => loadMapping(join(process.cwd(), 'mappings/hl7v2/adt-to-fhir.yaml')).run(hl7Input(parseHl7(readFileSync('mappings/hl7v2/cases/error-no-visit-number.hl7', 'utf8')))));
-    expect(e.message).toMatch(/^mappings\/hl7v2\/adt-to-fhir\.yaml:\d+: required value missing: PV1-19\.1 or PV1-50\.1 \(visitNumber\)/);
+    const e = failure(() => loadMapping(join(process.cwd(), 'mappings/hl7v2/adt-to-fhir.yaml')).run(hl7Input(parseHl7(readFileSync('mappings/hl7v2/cases/error-no-identifier.hl7', 'utf8')))));
+    expect(e.message).toMatch(/^mappings\/hl7v2\/adt-to-fhir\.yaml:\d+: required value missing: PID-3 or PID-3\.1 → let\.patientIdValue/);
     expect(e.file).toBe(join(process.cwd(), 'mappings/hl7v2/adt-to-fhir.yaml'));
     const bad = join(mkdtempSync(join(tmpdir(), 'tramline-map-')), 'bad.yaml');
     writeFileSync(bad, 'id: t\ninput: json\noutput: { a: { $path: nope } }\n');

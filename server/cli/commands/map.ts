@@ -39,6 +39,7 @@ export function registerMapCommand(program: Command): void {
           if (eq < 1) throw new Error(`--param ${p}: expected name=value`);
           input.vars = { ...input.vars, [p.slice(0, eq)]: p.slice(eq + 1) };
         }
+        for (const warning of input.message?.warnings ?? []) console.error(`warning: ${warning}`);
         const result = mapping.run(input);
         for (const issue of result.issues) console.error(`warning: ${issue.file}:${issue.line ?? '?'}: ${issue.source ? `${issue.source} → ` : ''}${issue.target}: ${issue.message}`);
         if (opts.validate && mapping.validate.length) validateFhirOutput(result.output, mapping.validate);
