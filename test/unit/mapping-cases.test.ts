@@ -213,6 +213,14 @@ describe('ADT coverage: Encounter, Locations, hospitalization, participants, nex
     ]);
   });
 
+  it('A11: a cancelled admission keeps its places without a status (the patient never was there) and has no end', () => {
+    const encounter = ofType('a11-cancel-admit', 'Encounter')[0].resource;
+    expect(encounter.status).toBe('cancelled');
+    expect(encounter.period).toEqual({ start: '2026-07-14T09:30:00+01:00' });
+    expect(encounter.location).toHaveLength(3);
+    for (const l of encounter.location) expect(l.status).toBeUndefined();
+  });
+
   it('A05: the pending location (PV1-42) as planned', () => {
     const encounter = ofType('vendor-systemc-a05-pending-location', 'Encounter')[0].resource;
     expect(encounter.status).toBe('planned');
