@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'cld-mapping': async () => (await import('./cld-mapping.js')).benchCldMapping(),
   'records-end-to-end': async () => (await import('./records-end-to-end.js')).benchRecordsEndToEnd(),
   'end-to-end': async () => (await import('./end-to-end.js')).benchEndToEnd(),
+  'viewer-record': async () => (await import('./viewer-record.js')).benchViewerRecord(),
   'message-search': async () => (await import('./message-search.js')).benchMessageSearch(),
 };
 

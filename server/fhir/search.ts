@@ -65,14 +65,14 @@ export function countOf(params: URLSearchParams): number {
 
 type ResourceEb = ExpressionBuilder<FhirDatabase & { r: FhirDatabase['fhir_resources'] }, 'r'>;
 
-/** The searched resource's own index rows (`i`) of one kind, for an EXISTS condition. */
-function indexRows(eb: ResourceEb, kind: FhirDatabase['fhir_index']['kind']) {
-  return eb
-    .selectFrom('fhir_index as i')
-    .select(sql<number>`1`.as('one'))
-    .whereRef('i.resource_type', '=', 'r.resource_type')
-    .whereRef('i.id', '=', 'r.id')
-    .where('i.kind', '=', kind);
+/**
+ * Ids of `type`'s resources with index rows (`i`) of one kind, for an `r.id in (…)` condition.
+ * Not EXISTS correlated on `r`: SQLite runs that as a probe per resource of the type (every
+ * Patient, each with dozens of name terms), while this subquery is driven by the lookup index
+ * (kind, value, resource_type) from the value searched for.
+ */
+function indexIds(eb: ResourceEb, type: string, kind: FhirDatabase['fhir_index']['kind']) {
+  return eb.selectFrom('fhir_index as i').select('i.id').where('i.resource_type', '=', type).where('i.kind', '=', kind);
 }
 
 /** Index rows (alias `i` or `j`) whose system and/or value match any of the tokens. */
@@ -172,7 +172,7 @@ function matchQuery(db: FhirKysely, keys: ContentKeyRing, type: string, params: 
       query = query.where('r.id', 'in', values);
     } else if (name === 'identifier') {
       const tokens = escaped.map(parseSearchToken);
-      query = query.where((eb) => eb.exists(indexRows(eb, 'identifier').where(anyToken('i', tokens))));
+      query = query.where((eb) => eb('r.id', 'in', indexIds(eb, type, 'identifier').where(anyToken('i', tokens))));
     } else if (/^[a-z-]+\.identifier$/.test(name)) {
       // Chained: `patient.identifier=system|value` — resources whose reference points at a
       // resource with that identifier.
@@ -181,8 +181,10 @@ function matchQuery(db: FhirKysely, keys: ContentKeyRing, type: string, params: 
       const target = param.target ?? 'Patient';
       const tokens = escaped.map(parseSearchToken);
       query = query.where((eb) =>
-        eb.exists(
-          indexRows(eb, 'reference')
+        eb(
+          'r.id',
+          'in',
+          indexIds(eb, type, 'reference')
             .where('i.name', 'in', [...param.paths])
             .where('i.value', 'in', (sub) =>
               sub
@@ -198,17 +200,17 @@ function matchQuery(db: FhirKysely, keys: ContentKeyRing, type: string, params: 
       const { needs, verify } = stringSearch(keys, base, modifier, values);
       if (verify) verifiers.push(verify);
       query = query.where((eb) =>
-        eb.or(needs.map((all) => eb.and(all.map((variants) => eb.exists(indexRows(eb, 'string').where('i.name', 'in', STRING_PATHS[base]).where('i.value', 'in', variants)))))),
+        eb.or(needs.map((all) => eb.and(all.map((variants) => eb('r.id', 'in', indexIds(eb, type, 'string').where('i.name', 'in', STRING_PATHS[base]).where('i.value', 'in', variants)))))),
       );
     } else if (isDateParam(type, name)) {
-      query = query.where((eb) => eb.exists(indexRows(eb, 'date').where('i.name', '=', name).where(dateCondition(name, values))));
+      query = query.where((eb) => eb('r.id', 'in', indexIds(eb, type, 'date').where('i.name', '=', name).where(dateCondition(name, values))));
     } else if (name === 'status' && hasStatusParam(type)) {
-      query = query.where((eb) => eb.exists(indexRows(eb, 'token').where('i.name', '=', 'status').where('i.value', 'in', values)));
+      query = query.where((eb) => eb('r.id', 'in', indexIds(eb, type, 'token').where('i.name', '=', 'status').where('i.value', 'in', values)));
     } else {
       const param = referenceParam(type, name);
       if (!param) throw badRequest(`search parameter "${name}" is not supported on ${type}`);
       const targets = values.map((v) => referenceValue(v, param, name));
-      query = query.where((eb) => eb.exists(indexRows(eb, 'reference').where('i.name', 'in', [...param.paths]).where('i.value', 'in', targets)));
+      query = query.where((eb) => eb('r.id', 'in', indexIds(eb, type, 'reference').where('i.name', 'in', [...param.paths]).where('i.value', 'in', targets)));
     }
   }
   return { query, verifiers };
@@ -287,12 +289,14 @@ async function revincludeIds(db: FhirKysely, to: StoredVersion[], spec: IncludeS
   const targets = to
     .map(keyOf)
     .filter((k) => (!spec.param.target || k.startsWith(`${spec.param.target}/`)) && (!spec.target || k.startsWith(`${spec.target}/`)));
+  // Duplicates are dropped here, not with SELECT DISTINCT: for DISTINCT, SQLite would walk the
+  // (resource_type, id) index through every index row of the type (~100 ms a type with 10,000
+  // people) instead of looking the targets up in (kind, value, resource_type) (~0.2 ms).
   const ids = new Set<string>();
   for (let i = 0; i < targets.length; i += 500) {
     const rows = await db
       .selectFrom('fhir_index')
       .select('id')
-      .distinct()
       .where('resource_type', '=', spec.source)
       .where('kind', '=', 'reference')
       .where('name', 'in', [...spec.param.paths])

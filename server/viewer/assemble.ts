@@ -25,11 +25,18 @@ import {
 } from './fhir-values.js';
 import type { Alert, AllocatedWorker, Banner, CareEvent, CareService, Carer, HospitalEncounter, PersonRecord, Problem, TimelineItem } from './model.js';
 import { personName, type Person } from './persons.js';
+import { getCodeMap } from '../../mappings/functions/codemap-store.js';
 
 const SOCIAL_CARE_EVENT = /\/Id\/cld-(assessment|review)$/;
 const ENCOUNTER_CLASS: Record<string, string> = { IMP: 'Inpatient', EMER: 'Emergency', AMB: 'Outpatient', PRENC: 'Pre-admission', HH: 'Home visit', VR: 'Virtual' };
-/** NHS Data Dictionary discharge destination codes the viewer names; others are shown as their code. */
-const DISCHARGE_DESTINATION: Record<string, string> = { '19': 'Usual place of residence', '29': 'Temporary place of residence' };
+/**
+ * The name of an NHS discharge destination code, from the code map the ADT mapping writes it
+ * with (one source of truth): for an Encounter stored with the code alone.
+ */
+function dischargeDestinationName(code: string): string | undefined {
+  const coding = getCodeMap('nhs-discharge-destination').lookup(code) as { display?: string } | undefined;
+  return coding?.display;
+}
 
 function ofType<T extends FhirResource>(resources: readonly FhirResource[], type: T['resourceType']): T[] {
   return resources.filter((r): r is T => r.resourceType === type);
@@ -180,21 +187,30 @@ function locationName(index: ResourceIndex, entry: NonNullable<Encounter['locati
   return resolve<Location>(index, entry.location, 'Location')?.name ?? entry.location.display;
 }
 
-function isBed(index: ResourceIndex, entry: NonNullable<Encounter['location']>[number]): boolean {
-  return !!resolve<Location>(index, entry.location, 'Location')?.physicalType?.coding?.some((c) => c.code === 'bd');
+/** The Location's physical type (bd bed, ro room, wa ward, si site …), if the record says. */
+function placeType(index: ResourceIndex, entry: NonNullable<Encounter['location']>[number]): string | undefined {
+  return resolve<Location>(index, entry.location, 'Location')?.physicalType?.coding?.[0]?.code;
+}
+
+/** A ward-level place (a ward, or a location of unknown type), as against a room, bed or site within one. */
+function isWardLevel(index: ResourceIndex, entry: NonNullable<Encounter['location']>[number]): boolean {
+  const type = placeType(index, entry);
+  return type !== 'bd' && type !== 'ro' && type !== 'si';
 }
 
 function hospitalEncounter(e: Encounter, index: ResourceIndex): HospitalEncounter {
   const locations = e.location ?? [];
-  // The mapping lists the current ward and bed first and the ward left (A02) as completed;
-  // after a discharge every location is completed, and the first ones are where they were.
+  // The mapping lists the current ward, bed and room first, then the ward and bed left (A02)
+  // as completed, then temporary and pending places; after a discharge every location is
+  // completed, and the current ones are those before the second ward.
   const active = locations.filter((l) => l.status !== 'completed' && l.status !== 'planned');
-  const current = active.length ? active : locations.slice(0, 2);
-  const ward = current.find((l) => !isBed(index, l));
-  const bed = current.find((l) => isBed(index, l));
+  const secondWard = locations.findIndex((l, i) => i > 0 && isWardLevel(index, l));
+  const current = active.length ? active : secondWard > 0 ? locations.slice(0, secondWard) : locations;
+  const ward = current.find((l) => isWardLevel(index, l));
+  const bed = current.find((l) => placeType(index, l) === 'bd');
   const wardText = [ward && locationName(index, ward), bed && locationName(index, bed)].filter(Boolean).join(', ');
   const transfers = locations
-    .filter((l) => !current.includes(l) && !isBed(index, l))
+    .filter((l) => !current.includes(l) && l.status === 'completed' && isWardLevel(index, l))
     .map((l) => ({ location: locationName(index, l) ?? 'Unknown location', ...(l.period?.start ? { from: l.period.start } : {}), ...(l.period?.end ? { to: l.period.end } : {}) }));
   const byRole = (code: string) => e.participant?.find((p) => p.type?.some((t) => t.coding?.some((c) => c.code === code)));
   const consultant = practitionerName(resolve<Practitioner>(index, (byRole('CON') ?? byRole('ATND'))?.individual, 'Practitioner'));
@@ -203,7 +219,7 @@ function hospitalEncounter(e: Encounter, index: ResourceIndex): HospitalEncounte
   const dischargeDestination =
     e.hospitalization?.dischargeDisposition?.text ??
     e.hospitalization?.dischargeDisposition?.coding?.[0]?.display ??
-    (dischargeCode ? (DISCHARGE_DESTINATION[dischargeCode] ?? `Discharge destination code ${dischargeCode}`) : undefined);
+    (dischargeCode ? (dischargeDestinationName(dischargeCode) ?? `Discharge destination code ${dischargeCode}`) : undefined);
   const cls = e.class ? (ENCOUNTER_CLASS[e.class.code ?? ''] ?? e.class.display ?? e.class.code) : undefined;
   return {
     ...(cls ? { class: cls } : {}),

@@ -169,11 +169,12 @@ describe.each(stores)('admin API (%s store)', (_name, storeUrl) => {
       expect(bad.status).toBe(422);
       expect(bad.body.error).toMatchObject({ status: 422, kind: 'ParseError' });
       // A mapping error names the HL7 field and the mapping's line, never the server's folders.
-      const noVisit = await e.call('POST', '/api/mappings/hl7v2-adt-to-fhir/dry-run', { token: e.tokens.engineer, contentType: 'text/plain', body: adt({ controlId: 'DRY2', nhsNumber: NHS }).replace(/VDRY2$/, '') });
-      expect(noVisit.status).toBe(422);
-      expect(noVisit.body.error).toMatchObject({ kind: 'MappingError' });
-      expect(noVisit.text).toMatch(/MappingError: mappings\/hl7v2\/adt-to-fhir\.yaml:\d+: required value missing: PV1-19\.1 or PV1-50\.1 \(visitNumber\)/);
-      expect(noVisit.text).not.toContain(process.cwd());
+      // (A missing visit number only warns; a missing sending facility leaves no identifier system.)
+      const noFacility = await e.call('POST', '/api/mappings/hl7v2-adt-to-fhir/dry-run', { token: e.tokens.engineer, contentType: 'text/plain', body: adt({ controlId: 'DRY2', nhsNumber: NHS, facility: '' }) });
+      expect(noFacility.status).toBe(422);
+      expect(noFacility.body.error).toMatchObject({ kind: 'MappingError' });
+      expect(noFacility.text).toMatch(/MappingError: mappings\/hl7v2\/adt-to-fhir\.yaml:\d+: required value missing: MSH-4 \(sendingFacility\)/);
+      expect(noFacility.text).not.toContain(process.cwd());
       expect((await e.call('POST', '/api/mappings/..%2F..%2Fetc/dry-run', { token: e.tokens.engineer, contentType: 'text/plain', body: 'x' })).status).toBe(404);
     });
   });

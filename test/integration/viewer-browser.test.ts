@@ -5,20 +5,28 @@
 // number and by name and date of birth, states a purpose and reads the record; another uses
 // break-glass; an auditor sees both views with their purposes in the console's audit pages;
 // a clinician cannot reach the console, an engineer cannot open the viewer; a wrong NHS number
-// gets the error summary; with the shared care record down the viewer says so (503). Every
+// gets the error summary; a person whose extract rows are held back as sensitive, and a person
+// whose Patient is marked restricted, are never found (by NHS number, or by name and date of
+// birth); with the shared care record down the viewer says so (503). Every
 // viewer page passes axe (WCAG 2.2 AA: no serious or critical violations) and breaks no CSP
 // rule. TRAMLINE_SCREENSHOTS=1 also writes the screenshots of docs/viewer.md to docs/viewer/.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { copyFileSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/client.js';
 import { auditEntries, ConsoleBrowser, expectAccessible, screenshot as shoot, signIn } from '../support/console-browser.js';
-import { eventually, freePort, prepareEngine, ROOT, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
+import { eventually, freePort, prepareEngine, ROOT, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
+import { readCldCsv } from '../../mappings/social-care/cld.js';
 
 const SAMPLE = path.join(ROOT, 'channels/examples/extracts/cld-sample.csv');
 /** P1001 in the sample extract: female, born 12 May 1941, LS1 4AP, allocated to Sam Okafor. */
 const NHS_NUMBER = '9434765919';
+/** P1005 in the sample extract: their one row carries Sensitivity `sealed-safeguarding`. */
+const SENSITIVE_NHS_NUMBER = '9990001014';
+/** A person the hospital marked restricted (posted straight into the sandbox by the test). */
+const RESTRICTED = { nhsNumber: '9990001022', family: 'Rowantree', given: 'Ivy', birthDate: '1985-03-14' };
+const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 const screenshot = (page: Page, name: string) => shoot(page, name, true, 'viewer');
 
 /** An admission to Ward 7 for P1001, with the name the CLD extract does not carry. */
@@ -95,6 +103,33 @@ async function findByNhsNumber(page: Page, nhsNumber: string): Promise<void> {
   await page.getByRole('button', { name: 'Search by NHS number' }).click();
 }
 
+async function findByNameAndBirthDate(page: Page, lastName: string, birthDate: string): Promise<void> {
+  const [year, month, day] = birthDate.split('-');
+  await page.goto('/viewer');
+  await page.getByLabel('Last name').fill(lastName);
+  await page.getByLabel('Day').fill(day);
+  await page.getByLabel('Month').fill(month);
+  await page.getByLabel('Year').fill(year);
+  await page.getByRole('button', { name: 'Search by name and date of birth' }).click();
+}
+
+/** A call to the engine's /fhir with an API token. */
+async function fhir(method: string, pathAndQuery: string, token: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${e.httpPort}/fhir${pathAndQuery}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json', ...(body ? { 'content-type': 'application/fhir+json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** A new API token of `role`, made with the CLI as an administrator would. */
+async function apiToken(role: string): Promise<string> {
+  const created = await runCli(['tokens', 'create', '--name', `viewer-browser-${role}`, '--role', role], e.env, e.dir);
+  if (created.code !== 0) throw new Error(created.stderr);
+  return created.stdout.trim();
+}
+
 describe('clinicians\u2019 shared care viewer', () => {
   let clinician: Page;
   let recordPath: string;
@@ -168,10 +203,22 @@ describe('clinicians\u2019 shared care viewer', () => {
     expect(await clinician.locator('#social-care [data-service]').count()).toBeGreaterThan(0);
     const hospital = (await clinician.locator('#hospital').textContent())!.replace(/\s+/g, ' ');
     expect(hospital).toMatch(/WARD 7/i);
+    // Each area shows its own problems: the council's primary support reason is social care only.
+    expect(social).toContain('Primary support reason');
+    expect(hospital).not.toContain('Primary support reason');
     expect(await clinician.locator('#timeline [data-timeline-item]').count()).toBeGreaterThan(1);
     expect(await clinician.locator('[data-provenance]').count()).toBeGreaterThan(2);
     await expectAccessible(clinician);
     await screenshot(clinician, 'record');
+    // The tabs (with JavaScript): the hospital stay and the timeline, each checked and pictured.
+    await clinician.getByRole('tab', { name: 'Hospital' }).click();
+    expect(await clinician.locator('#hospital').isVisible()).toBe(true);
+    expect(await clinician.locator('#social-care').isVisible()).toBe(false);
+    await expectAccessible(clinician);
+    await screenshot(clinician, 'record-hospital');
+    await clinician.getByRole('tab', { name: 'Timeline' }).click();
+    expect(await clinician.locator('#timeline').isVisible()).toBe(true);
+    await screenshot(clinician, 'record-timeline');
   });
 
   test('found by name and date of birth', async () => {
@@ -266,6 +313,68 @@ describe('clinicians\u2019 shared care viewer', () => {
     expect(forged?.status()).toBe(403);
     await expectAccessible(engineer);
     await screenshot(engineer, 'forbidden');
+  });
+  // After the audit checks above, which list every search made until then.
+  test('a person whose extract rows are held back as sensitive is never found, and the search is audited', async () => {
+    // The shipped sample's sensitive person: if the sample changes, this says so rather than passing.
+    const sensitive = readCldCsv(readFileSync(SAMPLE, 'utf8')).filter((r) => r.raw.NHS_Number === SENSITIVE_NHS_NUMBER);
+    expect(sensitive.map((r) => r.raw.Sensitivity)).toEqual(['sealed-safeguarding']);
+    const processed = path.join(e.dir, 'extracts', 'processed');
+    const report = JSON.parse(readFileSync(path.join(processed, readdirSync(processed).find((f) => f.endsWith('cld.csv.report.json'))!), 'utf8')) as { excluded: Record<string, number> };
+    expect(report.excluded).toEqual({ sensitive: 1 });
+
+    await findByNhsNumber(clinician, '999 000 1014');
+    expect(await h1(clinician)).toBe('No one found');
+    expect(await clinician.locator('tr[data-person]').count()).toBe(0);
+    await expectAccessible(clinician);
+
+    // The CLD extract carries no names, so a name search cannot reach them: the record itself
+    // holds nothing of theirs, by NHS number or by date of birth (read as an administrator).
+    const admin = await apiToken('admin');
+    for (const query of [`identifier=${NHS_NUMBER_SYSTEM}|${SENSITIVE_NHS_NUMBER}`, `birthdate=${sensitive[0].raw.Date_of_Birth}`]) {
+      const found = await fhir('GET', `/Patient?${query}`, admin);
+      expect({ query, status: found.status, total: found.body.total }).toEqual({ query, status: 200, total: 0 });
+    }
+    const revealing = await fhir('GET', `/EpisodeOfCare?patient.identifier=${NHS_NUMBER_SYSTEM}|${SENSITIVE_NHS_NUMBER}`, admin);
+    expect(revealing.body.total).toBe(0);
+
+    const searches = await eventually(async () => {
+      const found = (await auditEntries(e.env)).filter((x) => x.action === 'viewer.search' && x.patient === SENSITIVE_NHS_NUMBER);
+      return found.length ? found : undefined;
+    });
+    expect(searches.map((s) => [s.category, s.outcome, s.actor?.id, s.detail?.by, s.detail?.results])).toEqual([['view', 'success', 'dev.clinician', 'nhs-number', 0]]);
+  });
+
+  test('a person whose Patient is marked restricted (meta.security R) is not found by NHS number, nor by name and date of birth', async () => {
+    const engineer = await apiToken('engineer');
+    const patient = {
+      resourceType: 'Patient',
+      meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R', display: 'restricted' }] },
+      identifier: [{ system: NHS_NUMBER_SYSTEM, value: RESTRICTED.nhsNumber }],
+      name: [{ use: 'official', family: RESTRICTED.family, given: [RESTRICTED.given] }],
+      gender: 'female',
+      birthDate: RESTRICTED.birthDate,
+    };
+    const stored = await fhir('PUT', `/Patient?identifier=${NHS_NUMBER_SYSTEM}|${RESTRICTED.nhsNumber}`, engineer, patient);
+    expect(stored.status).toBe(201);
+    // It is in the shared care record, findable by name and birth date over FHIR…
+    const admin = await apiToken('admin');
+    const there = await fhir('GET', `/Patient?family=${RESTRICTED.family}&birthdate=${RESTRICTED.birthDate}`, admin);
+    expect(there.body.total).toBe(1);
+
+    // …but the viewer finds no one.
+    await findByNhsNumber(clinician, RESTRICTED.nhsNumber);
+    expect(await h1(clinician)).toBe('No one found');
+    await findByNameAndBirthDate(clinician, RESTRICTED.family, RESTRICTED.birthDate);
+    expect(await h1(clinician)).toBe('No one found');
+    expect(await clinician.locator('tr[data-person]').count()).toBe(0);
+    await expectAccessible(clinician);
+
+    const entries = await auditEntries(e.env);
+    const byNumber = entries.filter((x) => x.action === 'viewer.search' && x.patient === RESTRICTED.nhsNumber);
+    expect(byNumber.map((s) => [s.detail?.by, s.detail?.results])).toEqual([['nhs-number', 0]]);
+    const byName = entries.filter((x) => x.action === 'viewer.search' && x.detail?.by === 'demographics').at(-1);
+    expect([byName?.detail?.results, byName?.patient]).toEqual([0, undefined]);
   });
 });
 

@@ -32,7 +32,8 @@ beforeAll(async () => {
   expect(problems).toEqual([]);
   const config: Config = { dbUrl: `sqlite:${path.join(dir, 'data', 'tramline.db')}`, httpPort: 0, mllpPort: 0, channelsDir: dir, dataDir: path.join(dir, 'data') };
   running = await runEngine(config, [channel!], { env: { ...env, TRAMLINE_AUTH_DEV_ISSUER: 'true' } });
-  mllp = new MllpClient({ host: '127.0.0.1', port: mllpPort, responseTimeoutMs: 10000 });
+  // Generous: the first message's mapping compiles its validators in this same process (no time asserted).
+  mllp = new MllpClient({ host: '127.0.0.1', port: mllpPort, responseTimeoutMs: 60_000 });
 });
 
 afterAll(async () => {

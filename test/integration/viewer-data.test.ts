@@ -220,7 +220,7 @@ describe('viewer data from the shared care record', () => {
         },
       ]);
       expect(kwame.hospital.encounters).toEqual([
-        expect.objectContaining({ class: 'Inpatient', status: 'in-progress', ward: 'WARD9, BED12', transfers: [{ location: 'WARD4' }], consultant: 'Mr Chidi Okafor' }),
+        expect.objectContaining({ class: 'Inpatient', status: 'in-progress', ward: 'WARD9, BED12', transfers: [{ location: 'WARD4', to: '2026-01-15T14:25:00+00:00' }], consultant: 'Mr Chidi Okafor' }),
       ]);
     });
 

@@ -100,6 +100,158 @@ describe('vendor-style feeds degrade, never drop', () => {
   });
 });
 
+describe('ADT coverage: Encounter, Locations, hospitalization, participants, next of kin, religion, ROL', () => {
+  // Loosely typed: these assertions read FHIR elements field by field.
+  type Resource = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  type Entry = { fullUrl: string; resource: Resource; request: { url: string } };
+  const mapCase = (name: string) => mapHl7ToBundle(decodeHl7File(readFileSync(join(CASES, `${name}.hl7`))));
+  const entries = (name: string) => mapCase(name).bundle.entry as Entry[];
+  const ofType = (name: string, type: string) => entries(name).filter((e) => e.resource.resourceType === type);
+  const byUrl = (list: Entry[], url: string) => list.find((e) => e.fullUrl === url)?.resource;
+  const UKCORE_CS = 'https://fhir.hl7.org.uk/CodeSystem/';
+  const EXT = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-';
+
+  it('gives an Encounter for every message with a PV1, except a demographic event whose PV1-2 is N', () => {
+    for (const f of readdirSync(CASES).filter((n) => n.endsWith('.hl7') && !n.startsWith('error-'))) {
+      const text = decodeHl7File(readFileSync(join(CASES, f)));
+      const pv1 = text.split(/\r\n|\r|\n/).find((l) => l.startsWith('PV1|'));
+      const event = text.split('|')[8].split('^')[1];
+      const demographicNoVisit = ['A08', 'A28', 'A31', 'A34', 'A40'].includes(event) && pv1?.split('|')[2] === 'N';
+      const encounters = ofType(f.replace(/\.hl7$/, ''), 'Encounter');
+      expect({ f, encounters: encounters.length }).toEqual({ f, encounters: pv1 && !demographicNoVisit ? 1 : 0 });
+    }
+    expect(ofType('vendor-ipm-a31-pv1-not-applicable', 'Location')).toEqual([]);
+    const a31 = ofType('vendor-systemc-a31-with-visit', 'Encounter')[0].resource;
+    expect(a31.status).toBe('in-progress');
+    expect(a31.identifier[0]).toEqual({ system: 'urn:tramline:id:RXC:Medway%20Spell', value: 'IP-1104-0044' });
+  });
+
+  it('A02: site, ward, room and bed Locations for where the patient is, was and is temporarily, each partOf the level above', () => {
+    const name = 'vendor-lorenzo-a02-bay-bed-temporary';
+    const locations = ofType(name, 'Location');
+    const byKey = new Map(locations.map((l) => [l.resource.identifier[0].value as string, l]));
+    expect([...byKey.keys()].sort()).toEqual([
+      'RXD:RXD01',
+      'RXD:RXD01:AMU',
+      'RXD:RXD01:AMU:BAY 1',
+      'RXD:RXD01:AMU:BAY 1:BED 2',
+      'RXD:RXD01:DISCHARGE LOUNGE',
+      'RXD:RXD01:WARD 12',
+      'RXD:RXD01:WARD 12:BAY 3',
+      'RXD:RXD01:WARD 12:BAY 3:BED 4',
+    ]);
+    const type = (key: string) => byKey.get(key)!.resource.physicalType.coding[0].code;
+    const parent = (key: string) => byKey.get(key)!.resource.partOf?.reference;
+    expect(['RXD:RXD01', 'RXD:RXD01:WARD 12', 'RXD:RXD01:WARD 12:BAY 3', 'RXD:RXD01:WARD 12:BAY 3:BED 4'].map(type)).toEqual(['si', 'wa', 'ro', 'bd']);
+    expect(parent('RXD:RXD01:WARD 12:BAY 3:BED 4')).toBe(byKey.get('RXD:RXD01:WARD 12:BAY 3')!.fullUrl);
+    expect(parent('RXD:RXD01:WARD 12:BAY 3')).toBe(byKey.get('RXD:RXD01:WARD 12')!.fullUrl);
+    expect(parent('RXD:RXD01:WARD 12')).toBe(byKey.get('RXD:RXD01')!.fullUrl);
+    expect(parent('RXD:RXD01')).toBeUndefined();
+    for (const l of locations) {
+      expect(l.resource.status).toBe('active');
+      expect(l.request.url).toMatch(/^Location\?identifier=urn:tramline:id:RXD:location\|RXD:RXD01/);
+    }
+    // The same bed named by another message is the same Location.
+    const a01 = decodeHl7File(readFileSync(join(CASES, `${name}.hl7`))).replace('ADT^A02^ADT_A02', 'ADT^A01^ADT_A01');
+    const again = (mapHl7ToBundle(a01).bundle.entry as Entry[]).find((e) => e.resource.identifier?.[0]?.value === 'RXD:RXD01:WARD 12:BAY 3:BED 4');
+    expect(again?.fullUrl).toBe(byKey.get('RXD:RXD01:WARD 12:BAY 3:BED 4')!.fullUrl);
+
+    const encounter = ofType(name, 'Encounter')[0].resource;
+    const where = encounter.location.map((l: Resource) => [byUrl(locations, l.location.reference)!.identifier[0].value, l.status, l.period]);
+    expect(where).toEqual([
+      ['RXD:RXD01:WARD 12', 'active', { start: '2026-12-08T14:20:00+00:00' }],
+      ['RXD:RXD01:WARD 12:BAY 3:BED 4', 'active', { start: '2026-12-08T14:20:00+00:00' }],
+      ['RXD:RXD01:WARD 12:BAY 3', 'active', { start: '2026-12-08T14:20:00+00:00' }],
+      ['RXD:RXD01:AMU', 'completed', { end: '2026-12-08T14:20:00+00:00' }],
+      ['RXD:RXD01:AMU:BAY 1:BED 2', 'completed', { end: '2026-12-08T14:20:00+00:00' }],
+      ['RXD:RXD01:DISCHARGE LOUNGE', 'active', undefined],
+    ]);
+  });
+
+  it('A02: both visit ids, admission method and source as NHS codes, hospital service, ROL attending and consulting', () => {
+    const encounter = ofType('vendor-lorenzo-a02-bay-bed-temporary', 'Encounter')[0].resource;
+    expect(encounter.identifier).toEqual([
+      { system: 'urn:tramline:id:RXD:RXD_SPELL', value: 'LZS-55198' },
+      { system: 'urn:tramline:id:RXD:RXD_EPISODE', value: 'LZE-88120' },
+    ]);
+    expect(encounter.hospitalization.extension).toEqual([
+      {
+        url: `${EXT}AdmissionMethod`,
+        valueCodeableConcept: { coding: [{ system: `${UKCORE_CS}UKCore-AdmissionMethodEngland`, code: '21', display: expect.stringContaining('Emergency Admission') }] },
+      },
+    ]);
+    expect(encounter.hospitalization.admitSource).toEqual({ coding: [{ system: `${UKCORE_CS}UKCore-SourceOfAdmissionEngland`, code: '19', display: 'Usual place of residence' }] });
+    expect(encounter.serviceType).toEqual({ text: 'General Internal Medicine' });
+    const practitioners = ofType('vendor-lorenzo-a02-bay-bed-temporary', 'Practitioner');
+    const roles = encounter.participant.map((p: Resource) => [p.type[0].coding[0].code, byUrl(practitioners, p.individual.reference)!.identifier[0].value, p.period?.start]);
+    expect(roles).toEqual([
+      ['ATND', 'C6666666', '2026-12-08T14:20:00+00:00'],
+      ['CON', 'C7777777', '2026-12-08T14:20:00+00:00'],
+    ]);
+  });
+
+  it('A03: NHS discharge method and destination; local codes are kept as text with a warning each', () => {
+    const a03 = ofType('a03-discharge', 'Encounter')[0].resource;
+    expect(a03.extension).toEqual([
+      { url: `${EXT}DischargeMethod`, valueCodeableConcept: { coding: [{ system: `${UKCORE_CS}UKCore-DischargeMethodEngland`, code: '1', display: expect.any(String) }] } },
+    ]);
+    expect(a03.hospitalization.dischargeDisposition).toEqual({ coding: [{ system: `${UKCORE_CS}UKCore-DischargeDestinationEngland`, code: '19', display: 'Usual place of residence' }] });
+
+    const result = mapCase('vendor-cerner-a03-local-discharge-codes');
+    const local = (result.bundle.entry as Entry[]).find((e) => e.resource.resourceType === 'Encounter')!.resource;
+    expect(local.extension).toEqual([{ url: `${EXT}DischargeMethod`, valueCodeableConcept: { text: 'Self discharge' } }]);
+    expect(local.hospitalization).toEqual({
+      extension: [{ url: `${EXT}AdmissionMethod`, valueCodeableConcept: { text: 'Emergency' } }],
+      admitSource: { text: 'GP referral' },
+      dischargeDisposition: { text: 'Home with package of care' },
+    });
+    expect(result.issues.map((i) => i.message).sort()).toEqual([
+      'code "2" is not in code map nhs-discharge-method',
+      'code "E" is not in code map nhs-admission-method',
+      'code "GPREF" is not in code map nhs-source-of-admission',
+      'code "HOME" is not in code map nhs-discharge-destination',
+    ]);
+  });
+
+  it('A11: a cancelled admission keeps its places without a status (the patient never was there) and has no end', () => {
+    const encounter = ofType('a11-cancel-admit', 'Encounter')[0].resource;
+    expect(encounter.status).toBe('cancelled');
+    expect(encounter.period).toEqual({ start: '2026-07-14T09:30:00+01:00' });
+    expect(encounter.location).toHaveLength(3);
+    for (const l of encounter.location) expect(l.status).toBeUndefined();
+  });
+
+  it('A05: the pending location (PV1-42) as planned', () => {
+    const encounter = ofType('vendor-systemc-a05-pending-location', 'Encounter')[0].resource;
+    expect(encounter.status).toBe('planned');
+    expect(encounter.location).toEqual([{ location: { reference: expect.stringMatching(/^urn:uuid:/), display: 'SEAHORSE WARD' }, status: 'planned' }]);
+    expect(encounter.hospitalization.extension[0].valueCodeableConcept.coding[0].code).toBe('11');
+  });
+
+  it('A31 with PV1-2 N: religion, the GP from a ROL primary care provider, and an NK1 without a name as a RelatedPerson', () => {
+    const result = mapCase('vendor-ipm-a31-pv1-not-applicable');
+    const all = result.bundle.entry as Entry[];
+    const patient = all[0].resource;
+    expect(patient.extension).toContainEqual({ url: 'http://hl7.org/fhir/StructureDefinition/patient-religion', valueCodeableConcept: { text: 'Church of England' } });
+    const gp = all.find((e) => e.resource.resourceType === 'Practitioner')!;
+    const practice = all.find((e) => e.resource.resourceType === 'Organization' && e.resource.identifier[0].value === 'L83002')!;
+    expect(patient.generalPractitioner).toEqual([{ reference: practice.fullUrl }, { reference: gp.fullUrl }]);
+    expect(gp.resource.identifier).toEqual([{ system: 'https://fhir.hl7.org.uk/Id/gmp-number', value: 'G9999994' }]);
+    const related = all.filter((e) => e.resource.resourceType === 'RelatedPerson');
+    expect(related).toHaveLength(1);
+    expect(related[0].resource.relationship).toEqual([{ text: 'Daughter' }]);
+    expect(related[0].resource.telecom).toEqual([{ system: 'phone', value: '07700 900777', use: 'mobile' }]);
+    expect(related[0].resource.name).toBeUndefined();
+    expect(patient.contact).toEqual([{ relationship: [{ text: 'Daughter' }], telecom: [{ system: 'phone', value: '07700 900777', use: 'mobile' }] }]);
+    expect(result.issues.map((i) => i.message)).toEqual(['code "DAU" is not in code map hl7-0063-relationship']);
+  });
+
+  it('NK1 contact role (NK1-7) is a RelatedPerson relationship too', () => {
+    const related = ofType('vendor-cerner-a08-free-text-authority', 'RelatedPerson')[0].resource;
+    expect(related.relationship).toEqual([{ text: 'Wife' }, { text: 'Emergency contact' }]);
+  });
+});
+
 describe("the hospital's Patient key: scoped to the sending facility, never the bare NHS number", () => {
   // Other sources (the council's CLD mapping) write their own Patient carrying the same NHS
   // number; the hospital's must be upserted on an identifier only the trust writes.

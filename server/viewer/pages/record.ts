@@ -9,6 +9,32 @@ import { locals, page } from '../../console/access.js';
 import { PURPOSES } from '../purpose.js';
 import { dataOf, PERSON_ID, recordFailed, unavailable, viewerContext, viewerState, withinTime, type ViewerDeps } from './context.js';
 import { VIEWER_PAGES } from './table.js';
+import type { PersonRecord } from '../model.js';
+import type { StatedPurpose } from '../session-state.js';
+
+export const RECORD_TEMPLATE = 'record.njk';
+
+/** What record.njk is given for a person's record (also what the viewer benchmark renders). */
+export function recordPageData(id: string, record: PersonRecord, stated: StatedPurpose): Record<string, unknown> {
+  const hospital = record.hospital.encounters;
+  const social = record.socialCare;
+  const socialProblems = record.problems.filter((p) => p.area === 'social care');
+  const hospitalProblems = record.problems.filter((p) => p.area === 'hospital');
+  return {
+    title: record.banner.name,
+    id,
+    record,
+    stated,
+    statedText: PURPOSES.find((p) => p.value === stated.choice)?.text ?? stated.purpose,
+    currentServices: social.services.filter((s) => s.current),
+    pastServices: social.services.filter((s) => !s.current),
+    // Split here, not in the template: Nunjucks 3's selectattr takes no test, so it cannot filter by value.
+    socialProblems,
+    hospitalProblems,
+    socialCareEmpty: !social.services.length && !social.events.length && !social.allocated.length && !social.carers.length && !socialProblems.length,
+    hospitalEmpty: !hospital.length && !hospitalProblems.length,
+  };
+}
 
 export function recordRouter(deps: ViewerDeps): Router {
   const router = express.Router();
@@ -45,19 +71,7 @@ export function recordRouter(deps: ViewerDeps): Router {
       }, 404);
     }
     await recordView(deps.trail, { ...view, patient: record.banner.nhsNumber ?? known });
-    const hospital = record.hospital.encounters;
-    const social = record.socialCare;
-    deps.renderer.page(res, viewerContext(deps, res), 'record.njk', {
-      title: record.banner.name,
-      id,
-      record,
-      stated,
-      statedText: PURPOSES.find((p) => p.value === stated.choice)?.text ?? stated.purpose,
-      currentServices: social.services.filter((s) => s.current),
-      pastServices: social.services.filter((s) => !s.current),
-      socialCareEmpty: !social.services.length && !social.events.length && !social.allocated.length && !social.carers.length && !record.problems.some((p) => p.area === 'social care'),
-      hospitalEmpty: !hospital.length && !record.problems.some((p) => p.area === 'hospital'),
-    });
+    deps.renderer.page(res, viewerContext(deps, res), RECORD_TEMPLATE, recordPageData(id, record, stated));
   });
 
   return router;
