@@ -10,6 +10,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 
 let valid: Json;
 const load = (): Json => JSON.parse(readFileSync('mappings/hl7v2/cases/a01-admit-bst-repeats.expected.json', 'utf8'));
+const encounterIndex = (b: Json): number => (b.entry as { resource: Json }[]).findIndex((e) => e.resource.resourceType === 'Encounter');
 const patientOf = (b: Json): Json => b.entry[0].resource;
 
 beforeAll(() => {
@@ -125,32 +126,35 @@ describe('FHIR R4 + UK Core validation', () => {
 
   it('finds an unresolved reference from the references the schema check collects', () => {
     const b = load();
+    // The Encounter (it has a serviceProvider), wherever the mapping puts it in the bundle.
+    const i = encounterIndex(b);
     expect(fhirIssues(b)).toEqual([]);
     // Valid FHIR, so the UK Core check relies on what the schema walk collected.
-    b.entry[8].resource.serviceProvider = { reference: 'urn:uuid:00000000-0000-5000-8000-000000000000' };
+    b.entry[i].resource.serviceProvider = { reference: 'urn:uuid:00000000-0000-5000-8000-000000000000' };
     expect(fhirIssues(b)).toEqual([
-      'entry[8].resource.serviceProvider.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle',
+      `entry[${i}].resource.serviceProvider.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle`,
     ]);
     // A reference to something outside the bundle (not a urn:uuid) is the server's business.
-    b.entry[8].resource.serviceProvider = { reference: 'Organization/RXL' };
+    b.entry[i].resource.serviceProvider = { reference: 'Organization/RXL' };
     expect(fhirIssues(b)).toEqual([]);
   });
 
   it('counts only Reference.reference as a reference once the schema has said which is which', () => {
     const b = load();
+    const i = encounterIndex(b);
     // Expression.reference is a uri, not a Reference: the bundle need not hold what it names.
     const expression = { url: 'https://example.org/fhir/StructureDefinition/rule', valueExpression: { language: 'text/fhirpath', reference: 'urn:uuid:11111111-1111-5111-8111-111111111111' } };
-    b.entry[8].resource.extension = [expression];
+    b.entry[i].resource.extension = [expression];
     expect(fhirIssues(b)).toEqual([]);
     // With a real unresolved Reference beside it, only that one is reported.
-    b.entry[8].resource.serviceProvider = { reference: 'urn:uuid:00000000-0000-5000-8000-000000000000' };
+    b.entry[i].resource.serviceProvider = { reference: 'urn:uuid:00000000-0000-5000-8000-000000000000' };
     expect(fhirIssues(b)).toEqual([
-      'entry[8].resource.serviceProvider.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle',
+      `entry[${i}].resource.serviceProvider.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle`,
     ]);
     // Without the schema check there is no telling, so every string named `reference` counts.
     expect(fhirIssues(b, ['uk-core'])).toEqual([
-      'entry[8].resource.serviceProvider.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle',
-      'entry[8].resource.extension[0].valueExpression.reference: urn:uuid:11111111-1111-5111-8111-111111111111 is not an entry in this bundle',
+      `entry[${i}].resource.serviceProvider.reference: urn:uuid:00000000-0000-5000-8000-000000000000 is not an entry in this bundle`,
+      `entry[${i}].resource.extension[0].valueExpression.reference: urn:uuid:11111111-1111-5111-8111-111111111111 is not an entry in this bundle`,
     ]);
   });
 
