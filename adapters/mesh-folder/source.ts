@@ -20,6 +20,9 @@ import type { MeshFolderSourceConfig } from './spec.js';
 /** A pair we will not take; the message is the reason written beside it in failed/. */
 export class Refused extends Error {}
 
+/** A data message's control file whose .dat is not there yet: looked at again on the next poll. */
+class NotYet extends Error {}
+
 export type MeshFolderSourceOptions = Pick<MeshFolderSourceConfig, 'inbox' | 'pollIntervalMs' | 'stableMs' | 'maxMessageBytes'> &
   Partial<Pick<MeshFolderSourceConfig, 'processedDir' | 'failedDir' | 'workflowIds'>>;
 
@@ -88,7 +91,7 @@ export class MeshFolderSource {
       if (this.config.stableMs > 0) return;
     } else if (now - prev.since < this.config.stableMs) return;
     // A control file alone is a report (MESH writes reports without data, or with an empty
-    // .dat); a data message whose .dat never came is refused once its .ctl is stable.
+    // .dat), or a data message whose .dat is still to come, which waits.
     return this.take(base, dat?.size);
   }
 
@@ -97,6 +100,7 @@ export class MeshFolderSource {
     try {
       message = await this.read(base, dataBytes);
     } catch (err) {
+      if (err instanceof NotYet) return;
       if (!(err instanceof Refused || err instanceof ControlFileError)) throw err;
       log.warn({ channel: this.channel, file: base, reason: err.message }, 'MESH message refused');
       return this.move(base, this.failedDir, err.message);
@@ -110,7 +114,7 @@ export class MeshFolderSource {
 
   private async read(base: string, dataBytes: number | undefined): Promise<InboundMessage> {
     const control = parseControlFile(await readRegularFile(this.pathOf(base + CONTROL), MAX_CONTROL_BYTES));
-    if (control.messageType === 'Data' && dataBytes === undefined) throw new Refused('a data message whose .dat file is missing');
+    if (control.messageType === 'Data' && dataBytes === undefined) throw new NotYet();
     if (dataBytes !== undefined && dataBytes > this.config.maxMessageBytes) throw new Refused(`payload larger than maxMessageBytes (${this.config.maxMessageBytes})`);
     const allowed = this.config.workflowIds;
     if (control.messageType === 'Data' && allowed && !allowed.includes(control.workflowId)) {
