@@ -35,6 +35,11 @@ export class MeshFolderSource {
   private closed = false;
   /** Base name → identity of the pair when first seen unchanged, and since when. */
   private readonly seen = new Map<string, { identity: string; since: number }>();
+  /**
+   * Pairs stored whose move failed (base name → identity): the move is retried on later polls
+   * without storing them again, so a stuck processed/ does not add a duplicate event per poll.
+   */
+  private readonly storedNotMoved = new Map<string, string>();
   private readonly processedDir: string;
   private readonly failedDir: string;
 
@@ -67,7 +72,7 @@ export class MeshFolderSource {
     const names = new Set(await readdir(this.config.inbox));
     // A pair is named by its control file: the MESH client writes the .ctl as its signal.
     const bases = [...names].filter((n) => n.endsWith(CONTROL) && !n.startsWith('.')).map((n) => n.slice(0, -CONTROL.length));
-    for (const base of this.seen.keys()) if (!names.has(base + CONTROL)) this.seen.delete(base);
+    for (const memo of [this.seen, this.storedNotMoved]) for (const base of memo.keys()) if (!names.has(base + CONTROL)) memo.delete(base);
     const now = Date.now();
     for (const base of bases.sort()) {
       if (this.closed) return;
@@ -90,12 +95,13 @@ export class MeshFolderSource {
       this.seen.set(base, { identity, since: now });
       if (this.config.stableMs > 0) return;
     } else if (now - prev.since < this.config.stableMs) return;
+    if (this.storedNotMoved.get(base) === identity) return this.moveStored(base);
     // A control file alone is a report (MESH writes reports without data, or with an empty
     // .dat), or a data message whose .dat is still to come, which waits.
-    return this.take(base, dat?.size);
+    return this.take(base, dat?.size, identity);
   }
 
-  private async take(base: string, dataBytes: number | undefined): Promise<void> {
+  private async take(base: string, dataBytes: number | undefined, identity: string): Promise<void> {
     let message: InboundMessage;
     try {
       message = await this.read(base, dataBytes);
@@ -108,8 +114,14 @@ export class MeshFolderSource {
     // Store first (durable); a failure here throws and leaves the pair for the next poll.
     const stored = await this.intake.accept(message);
     log.info({ channel: this.channel, file: base, messageId: stored.id, duplicate: stored.duplicate, report: Boolean(message.report) }, 'MESH message taken');
-    this.seen.delete(base);
+    this.storedNotMoved.set(base, identity);
+    await this.moveStored(base);
+  }
+
+  private async moveStored(base: string): Promise<void> {
     await this.move(base, this.processedDir);
+    this.storedNotMoved.delete(base);
+    this.seen.delete(base);
   }
 
   private async read(base: string, dataBytes: number | undefined): Promise<InboundMessage> {
