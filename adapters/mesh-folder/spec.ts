@@ -33,7 +33,7 @@ export const meshFolderSourceSpec = component({
   examples: [
     {
       title: 'ADW notices from the MESH client inbox',
-      config: { type: 'mesh-folder', inbox: 'C:/MESH-APP-HOME/MESH-DATA-HOME/X26OT123/IN', workflowIds: ['ADW_ASSESSMENT_NOTICE', 'ADW_DISCHARGE_NOTICE'] },
+      config: { type: 'mesh-folder', inbox: '/srv/mesh/X26OT123/IN', workflowIds: ['ADW_ASSESSMENT_NOTICE', 'ADW_DISCHARGE_NOTICE'] },
     },
   ],
 });
