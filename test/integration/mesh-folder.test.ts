@@ -12,6 +12,7 @@ import { MeshFolderSource } from '../../adapters/mesh-folder/source.js';
 import { EmbeddedQueue } from '../../adapters/queue/embedded.js';
 import type { ChannelDefinition } from '../../channels/definition.js';
 import { MessageIntake } from '../../channels/message-intake.js';
+import { envelopeForStored } from '../../channels/republish.js';
 import type { Envelope } from '../../core/queue.js';
 import { openStore, type OpenedStore } from '../../server/open-store.js';
 import { eventually } from '../support/engine.js';
@@ -73,6 +74,13 @@ describe('mesh-folder source', () => {
       routingKey: 'adw.mesh.ADW_NOTICE.RX1MB001',
       body: '{"resourceType":"Bundle"}',
       headers: { kind: 'mesh', meshFrom: 'RX1MB001', meshTo: 'X26OT123', meshWorkflowId: 'ADW_NOTICE', meshLocalId: 'L1', meshDtsId: 'D1' },
+    });
+    // Queued again from the store (backlog, reprocess): same route, body and reply mailbox.
+    expect(await envelopeForStored(opened.store, channel, stored)).toMatchObject({
+      messageId: stored.id,
+      routingKey: 'adw.mesh.ADW_NOTICE.RX1MB001',
+      body: '{"resourceType":"Bundle"}',
+      headers: { kind: 'mesh', meshFrom: 'RX1MB001', meshWorkflowId: 'ADW_NOTICE', meshLocalId: 'L1' },
     });
   });
 
