@@ -40,6 +40,8 @@ export class MeshFolderSource {
    * without storing them again, so a stuck processed/ does not add a duplicate event per poll.
    */
   private readonly storedNotMoved = new Map<string, string>();
+  /** Pairs whose last attempt failed, with the cause already logged. */
+  private readonly failing = new Map<string, string>();
   private readonly processedDir: string;
   private readonly failedDir: string;
 
@@ -72,15 +74,19 @@ export class MeshFolderSource {
     const names = new Set(await readdir(this.config.inbox));
     // A pair is named by its control file: the MESH client writes the .ctl as its signal.
     const bases = [...names].filter((n) => n.endsWith(CONTROL) && !n.startsWith('.')).map((n) => n.slice(0, -CONTROL.length));
-    for (const memo of [this.seen, this.storedNotMoved]) for (const base of memo.keys()) if (!names.has(base + CONTROL)) memo.delete(base);
+    for (const memo of [this.seen, this.storedNotMoved, this.failing]) for (const base of memo.keys()) if (!names.has(base + CONTROL)) memo.delete(base);
     const now = Date.now();
     for (const base of bases.sort()) {
       if (this.closed) return;
       // A .ctl whose .dat has not arrived yet waits (reports alone come with an empty .dat or none).
       try {
         await this.consider(base, names.has(base + DATA), now);
+        this.failing.delete(base);
       } catch (err) {
-        log.error({ channel: this.channel, file: base, code: codeOf(err) }, 'MESH message could not be handled; tried again on the next poll');
+        // Once per pair and cause, not on every poll while it lasts.
+        const code = codeOf(err);
+        if (this.failing.get(base) !== code) log.error({ channel: this.channel, file: base, code }, 'MESH message could not be handled; tried again on every poll');
+        this.failing.set(base, code);
       }
     }
   }
