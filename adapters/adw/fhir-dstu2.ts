@@ -22,9 +22,9 @@ const REPEATING = new Set([
 
 /** Paths (resource type and element names) that are single although the name repeats elsewhere. */
 const SINGLE_PATHS = new Set([
-  'Bundle.type', 'MessageHeader.event', 'MessageHeader.reason', 'MessageHeader.author', 'MessageHeader.source',
+  'Bundle.type', 'MessageHeader.event', 'MessageHeader.response.identifier', 'MessageHeader.reason', 'MessageHeader.author', 'MessageHeader.source',
   'ReferralRequest.reason', 'ReferralRequest.type', 'Organization.type', 'Location.type',
-  'Encounter.location.location', 'Practitioner.name', 'Practitioner.practitionerRole.role',
+  'Encounter.location.location', 'Practitioner.name', 'Organization.name', 'Location.name', 'Practitioner.practitionerRole.role',
   'Patient.contact.name', 'Patient.contact.address', 'Organization.contact.name', 'Organization.contact.address',
   'QuestionnaireResponse.author', 'QuestionnaireResponse.group', 'Composition.type', 'Composition.event',
   'DocumentReference.type', 'DocumentReference.context', 'Identifier.type',
