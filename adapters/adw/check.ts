@@ -3,8 +3,8 @@
 // requires, an episode identifier, a valid NHS number and ODS endpoints. Each problem is a path
 // and a reason; no reason quotes a patient's values.
 import { isValidNhsNumber } from '../../core/nhs-number.js';
-import { isObject, list, messageHeader, objects, ofType, referralRequest, resolve, str } from './bundle.js';
-import { adwEvent, NHS_NUMBER_SYSTEM, ODS_ENDPOINT_PREFIX, SNOMED } from './events.js';
+import { isObject, messageHeader, objects, ofType, referralRequest, resolve, str } from './bundle.js';
+import { adwEvent, NHS_NUMBER_SYSTEM, ODS_ENDPOINT_PREFIX, REASON_SYSTEMS, SNOMED } from './events.js';
 import type { JsonObject } from './fhir-dstu2.js';
 
 export interface AdwIssue {
@@ -48,6 +48,13 @@ export function checkAdw(bundle: JsonObject): AdwIssue[] {
   if (known?.kind === 'notice') {
     for (const type of known.requires) {
       if (ofType(bundle, type).length === 0) add('Bundle.entry', `${known.display}: must carry a ${type}`);
+    }
+  }
+  if (known?.kind === 'notice' && known.type === 'withdrawal') {
+    // Withdrawal reasons are coded 01–13 (ADW-WithdrawalReason-1).
+    const coding = objects(isObject(header.reason) ? header.reason.coding : undefined).find((c) => c.system === REASON_SYSTEMS.withdrawal);
+    if (!coding || !/^(0[1-9]|1[0-3])$/.test(str(coding.code) ?? '')) {
+      add(`${h}.reason`, `a withdrawal needs a reason coded 01–13 from ${REASON_SYSTEMS.withdrawal}`);
     }
   }
   if (known?.kind === 'response') {

@@ -136,6 +136,14 @@ describe('check', () => {
     expect(checkAdw(b)).toEqual([{ path: 'Bundle.entry[1].resource.identifier', reason: 'the ReferralRequest needs the episode identifier' }]);
   });
 
+  test('a withdrawal needs a reason coded 01–13', () => {
+    const b = clone(parsed(WITHDRAWAL_JSON));
+    b.entry[0].resource.reason.coding[0].code = '14';
+    expect(checkAdw(b)).toEqual([
+      { path: 'Bundle.entry[0].resource.reason', reason: 'a withdrawal needs a reason coded 01–13 from https://fhir.nhs.uk/ADW-WithdrawalReason-1' },
+    ]);
+  });
+
   test('endpoints must be ODS addresses', () => {
     const b = clone(parsed(ASSESSMENT_JSON));
     b.entry[0].resource.source.endpoint = 'https://hospital.example/fhir';
