@@ -203,10 +203,22 @@ describe('clinicians\u2019 shared care viewer', () => {
     expect(await clinician.locator('#social-care [data-service]').count()).toBeGreaterThan(0);
     const hospital = (await clinician.locator('#hospital').textContent())!.replace(/\s+/g, ' ');
     expect(hospital).toMatch(/WARD 7/i);
+    // Each area shows its own problems: the council's primary support reason is social care only.
+    expect(social).toContain('Primary support reason');
+    expect(hospital).not.toContain('Primary support reason');
     expect(await clinician.locator('#timeline [data-timeline-item]').count()).toBeGreaterThan(1);
     expect(await clinician.locator('[data-provenance]').count()).toBeGreaterThan(2);
     await expectAccessible(clinician);
     await screenshot(clinician, 'record');
+    // The tabs (with JavaScript): the hospital stay and the timeline, each checked and pictured.
+    await clinician.getByRole('tab', { name: 'Hospital' }).click();
+    expect(await clinician.locator('#hospital').isVisible()).toBe(true);
+    expect(await clinician.locator('#social-care').isVisible()).toBe(false);
+    await expectAccessible(clinician);
+    await screenshot(clinician, 'record-hospital');
+    await clinician.getByRole('tab', { name: 'Timeline' }).click();
+    expect(await clinician.locator('#timeline').isVisible()).toBe(true);
+    await screenshot(clinician, 'record-timeline');
   });
 
   test('found by name and date of birth', async () => {

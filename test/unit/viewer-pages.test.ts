@@ -11,7 +11,9 @@ import { searchEntries } from '../../server/viewer/audit.js';
 import { formatDate, formatNhsNumber, formatStatus } from '../../server/viewer/format.js';
 import { parsePurpose } from '../../server/viewer/purpose.js';
 import { NHSUK_DIST, ViewerRenderer } from '../../server/viewer/render.js';
+import { recordPageData } from '../../server/viewer/pages/record.js';
 import { parseSearch } from '../../server/viewer/search-form.js';
+import type { StatedPurpose } from '../../server/viewer/session-state.js';
 import type { ConsoleSession } from '../../server/console/sessions.js';
 import { ALICE, ALICE_RECORD, BOB_RECORD } from '../support/viewer-fixtures.js';
 
@@ -108,18 +110,8 @@ describe('the NHS.UK templates', () => {
     renderer.page(res, { session, https: false }, template, data);
     return sent;
   };
-  const record = (r: typeof ALICE_RECORD, stated: object) =>
-    render('record.njk', {
-      title: r.banner.name,
-      id: 'p-1',
-      record: r,
-      stated,
-      statedText: 'I am involved in this person\u2019s direct care',
-      currentServices: r.socialCare.services.filter((s) => s.current),
-      pastServices: r.socialCare.services.filter((s) => !s.current),
-      socialCareEmpty: !r.socialCare.services.length && !r.socialCare.allocated.length && !r.socialCare.events.length && !r.socialCare.carers.length && !r.problems.length,
-      hospitalEmpty: !r.hospital.encounters.length && !r.problems.length,
-    });
+  // The page's own data builder, as the record page's handler calls it.
+  const record = (r: typeof ALICE_RECORD, stated: StatedPurpose) => render('record.njk', recordPageData('p-1', r, stated));
 
   test('a record: banner, organisation in the header, sections, where each item came from, the access notice; a nonce in the CSP', () => {
     const sent = record(ALICE_RECORD, { choice: 'direct-care', purpose: 'direct care' });
@@ -140,8 +132,13 @@ describe('the NHS.UK templates', () => {
     expect(html).toContain('Your access to this record is recorded');
     expect(html).not.toContain('data-break-glass');
     expect(html).toContain('Lives alone; key safe at the back door');
-    expect(html).toContain('Physical support: personal care');
-    expect(html).toContain('Community-acquired pneumonia');
+    // Each problem once, in its own area's tab panel.
+    const between = (from: string, to: string) => html.slice(html.indexOf(`id="${from}"`), html.indexOf(`id="${to}"`));
+    const panel = (id: 'social-care' | 'hospital') => (id === 'social-care' ? between('social-care', 'hospital') : between('hospital', 'timeline'));
+    expect(panel('social-care')).toContain('Physical support: personal care');
+    expect(panel('social-care')).not.toContain('Community-acquired pneumonia');
+    expect(panel('hospital')).toContain('Community-acquired pneumonia');
+    expect(panel('hospital')).not.toContain('Physical support: personal care');
   });
 
   test('break-glass is flagged, its reason escaped; empty sections say so', () => {

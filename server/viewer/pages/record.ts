@@ -18,6 +18,8 @@ export const RECORD_TEMPLATE = 'record.njk';
 export function recordPageData(id: string, record: PersonRecord, stated: StatedPurpose): Record<string, unknown> {
   const hospital = record.hospital.encounters;
   const social = record.socialCare;
+  const socialProblems = record.problems.filter((p) => p.area === 'social care');
+  const hospitalProblems = record.problems.filter((p) => p.area === 'hospital');
   return {
     title: record.banner.name,
     id,
@@ -26,8 +28,11 @@ export function recordPageData(id: string, record: PersonRecord, stated: StatedP
     statedText: PURPOSES.find((p) => p.value === stated.choice)?.text ?? stated.purpose,
     currentServices: social.services.filter((s) => s.current),
     pastServices: social.services.filter((s) => !s.current),
-    socialCareEmpty: !social.services.length && !social.events.length && !social.allocated.length && !social.carers.length && !record.problems.some((p) => p.area === 'social care'),
-    hospitalEmpty: !hospital.length && !record.problems.some((p) => p.area === 'hospital'),
+    // Split here, not in the template: Nunjucks 3's selectattr takes no test, so it cannot filter by value.
+    socialProblems,
+    hospitalProblems,
+    socialCareEmpty: !social.services.length && !social.events.length && !social.allocated.length && !social.carers.length && !socialProblems.length,
+    hospitalEmpty: !hospital.length && !hospitalProblems.length,
   };
 }
 
