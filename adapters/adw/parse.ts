@@ -78,8 +78,11 @@ function parseXml(text: string, limits: AdwParseLimits): JsonObject {
     parseTagValue: false,
     parseAttributeValue: false,
     trimValues: true,
-    processEntities: true,
-    htmlEntities: false,
+    // References are decoded by decodeReferences below: XML's five entities and character
+    // references only, so nothing a DTD or HTML would define is ever expanded.
+    processEntities: false,
+    attributeValueProcessor: (_name: string, value: string) => decodeReferences(value),
+    tagValueProcessor: (_name: string, value: string) => decodeReferences(value),
     ignoreDeclaration: true,
     ignorePiTags: true,
     removeNSPrefix: false,
@@ -98,9 +101,27 @@ function parseXml(text: string, limits: AdwParseLimits): JsonObject {
   }
 }
 
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** Decodes XML's predefined entities and character references; any other reference is refused. */
+export function decodeReferences(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(/&([^;&\s]{0,12});?/g, (whole, name: string) => {
+    if (!whole.endsWith(';')) throw new AdwParseError('a bare "&" in text');
+    if (name in PREDEFINED) return PREDEFINED[name];
+    const hex = /^#x([0-9a-f]{1,6})$/i.exec(name);
+    const dec = /^#([0-9]{1,7})$/.exec(name);
+    const code = hex ? parseInt(hex[1], 16) : dec ? parseInt(dec[1], 10) : undefined;
+    if (code === undefined) throw new AdwParseError(`an undeclared entity &${name.slice(0, 12)};`);
+    if (code > 0x10ffff || code === 0 || (code >= 0xd800 && code <= 0xdfff)) throw new AdwParseError('a character reference to no character');
+    return String.fromCodePoint(code);
+  });
+}
+
 /** Element nesting, counted before parsing so a deep document cannot exhaust the parser. */
 function xmlDepth(text: string): number {
-  const tags = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<(\/?)[A-Za-z_][^>]*?(\/?)>/g;
+  // Attribute values are matched whole: FHIR text may hold '>' unescaped inside value="…".
+  const tags = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<(\/?)[A-Za-z_][^\s/>]*(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(\/?)>/g;
   let depth = 0;
   let deepest = 0;
   for (const m of text.matchAll(tags)) {

@@ -79,6 +79,13 @@ describe('parse', () => {
     expect(() => parseAdw(laughs)).toThrow(/DTD/);
   });
 
+  test("references: XML's own entities and character references decoded, any other refused; '>' in a value", () => {
+    const named = (family: string) => ASSESSMENT_XML.replace('<family value="Fenwick"/>', `<family value="${family}"/>`);
+    expect(resourceOf(parsed(named('O&#x2019;Dell &amp; Co a>b &#60;')), 'Patient').name[0].family).toEqual(['O\u2019Dell & Co a>b <']);
+    expect(() => parseAdw(named('a &nbsp; b'))).toThrow(/undeclared entity &nbsp;/);
+    expect(() => parseAdw(named('a &#0; b'))).toThrow(/character reference to no character/);
+  });
+
   test('size and depth limits', () => {
     expect(() => parseAdw(ASSESSMENT_XML, { maxBytes: 1000, maxDepth: 64 })).toThrow(/larger than 1000 bytes/);
     const deep = `<Bundle xmlns="http://hl7.org/fhir">${'<extension url="x">'.repeat(100)}${'</extension>'.repeat(100)}</Bundle>`;
