@@ -36,6 +36,12 @@ export interface ResponseOptions {
   answer: Answer;
   reason: AdwReason;
   responder: Responder;
+  /**
+   * Resources the answer attaches (NHS England's discharge agreement example attaches an ITK
+   * document Bundle, a letter as PDF): added as entries, referenced from the ReferralRequest's
+   * supportingInformation. Each needs an id.
+   */
+  supportingDocuments?: JsonObject[];
   now?: Date;
   newId?: () => string;
 }
@@ -107,6 +113,9 @@ export function buildResponse(notice: JsonObject, options: ResponseOptions): Jso
     recipient: ref(team ? ids.team : ids.council),
     encounter: ref(ids.encounter),
   };
+  const documents = options.supportingDocuments ?? [];
+  if (documents.some((d) => !str(d.id) || !str(d.resourceType))) throw new AdwResponseError('a supporting document needs a resourceType and an id');
+  if (documents.length) responseReferral.supportingInformation = documents.map((d) => ref(String(d.id)));
   const responseEncounter: JsonObject = pick({ resourceType: 'Encounter', id: ids.encounter, meta: meta(`${SD}CareConnect-ADW-Encounter-1`) }, encounter, ['identifier', 'status', 'class']);
   responseEncounter.patient = ref(ids.patient);
   if (ward) responseEncounter.location = [{ location: ref(ids.ward) }];
@@ -139,6 +148,7 @@ export function buildResponse(notice: JsonObject, options: ResponseOptions): Jso
     org(ids.hospital, hospital), org(ids.council, council),
     ...(team ? [org(ids.team, team, { partOf: ref(ids.council) })] : []),
     ...(ward ? [{ ...pick({ resourceType: 'Location', id: ids.ward, meta: meta(`${CC}CareConnect-Location-1`) }, ward, ['name']), managingOrganization: ref(ids.hospital) }] : []),
+    ...documents,
   ];
   return messageBundle(newId(), resources);
 }

@@ -312,6 +312,19 @@ describe('respond', () => {
     expect(a).toEqual(b);
   });
 
+  test('a discharge agreement can attach a document Bundle, referenced from the ReferralRequest', () => {
+    const letter: JsonObject = {
+      resourceType: 'Bundle', id: 'd0000000-0000-4000-8000-000000000001', type: 'document',
+      entry: [{ fullUrl: 'urn:uuid:d0000000-0000-4000-8000-000000000002', resource: { resourceType: 'Binary', id: 'd0000000-0000-4000-8000-000000000002', contentType: 'application/pdf', content: 'JVBERi0=' } }],
+    };
+    const response = buildResponse(parsed(DISCHARGE_XML), { ...options('accept'), supportingDocuments: [letter] });
+    const referral = entries(response)[1].resource;
+    expect(referral.supportingInformation).toEqual([{ reference: 'urn:uuid:d0000000-0000-4000-8000-000000000001' }]);
+    expect(byRef(response, referral.supportingInformation[0])).toEqual(letter);
+    expect(checkAdw(response)).toEqual([]);
+    expect(parseAdw(serialiseAdw(response, 'xml')).bundle).toEqual(response);
+  });
+
   test('an admission notice or a response cannot be answered', () => {
     const b = clone(parsed(ASSESSMENT_JSON));
     b.entry[0].resource.event.code = '895571000000108';
