@@ -27,7 +27,7 @@ const SINGLE_PATHS = new Set([
   'Encounter.location.location', 'Practitioner.name', 'Organization.name', 'Location.name', 'Practitioner.practitionerRole.role',
   'Patient.contact.name', 'Patient.contact.address', 'Organization.contact.name', 'Organization.contact.address',
   'QuestionnaireResponse.author', 'QuestionnaireResponse.group', 'Composition.type', 'Composition.event',
-  'DocumentReference.type', 'DocumentReference.context', 'Identifier.type',
+  'DocumentReference.type', 'DocumentReference.context', 'Binary.content',
 ]);
 
 const BOOLEAN = /(Boolean|^active|^preferred|^interpreterRequired|^deceased|^experimental|^readOnly|^primary)$/;
