@@ -38,8 +38,12 @@ const RESOURCE_HOLDERS = new Set(['resource', 'contained']);
 
 /** `context` is the resource type and element names down to the parent, e.g. `Encounter.location`. */
 export function isRepeating(name: string, context: string): boolean {
-  return REPEATING.has(name) && !SINGLE_PATHS.has(`${context}.${name}`);
+  const path = `${context}.${name}`;
+  return REPEATING.has(name) && !SINGLE_PATHS.has(path) && !SINGLE_IN_TYPES.some((suffix) => path.endsWith(suffix));
 }
+
+/** Single elements of data types, wherever the type is used (Identifier.type). */
+const SINGLE_IN_TYPES = ['.identifier.type'];
 
 export function typedPrimitive(name: string, raw: string): Json {
   if (BOOLEAN.test(name)) {
