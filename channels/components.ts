@@ -13,13 +13,14 @@ import { fhirDestinationSpec } from '../adapters/fhir/spec.js';
 import { fileDestinationSpec } from '../adapters/file/spec.js';
 import { fileSourceSpec } from '../adapters/file-drop/spec.js';
 import { httpDestinationSpec, httpSourceSpec } from '../adapters/http/spec.js';
+import { meshFolderDestinationSpec, meshFolderSourceSpec } from '../adapters/mesh-folder/spec.js';
 import { mllpDestinationSpec, mllpSourceSpec } from '../adapters/mllp/spec.js';
 import { FUNCTIONS as FUNCTION_LIBRARY } from '../mappings/functions/index.js';
 import { cldRecordFormatSpec } from '../mappings/social-care/spec.js';
 
-export const SOURCES = [mllpSourceSpec, fileSourceSpec, httpSourceSpec, databaseSourceSpec] as const;
+export const SOURCES = [mllpSourceSpec, fileSourceSpec, httpSourceSpec, databaseSourceSpec, meshFolderSourceSpec] as const;
 
-export const DESTINATIONS = [caseInboxDestinationSpec, httpDestinationSpec, mllpDestinationSpec, fileDestinationSpec, fhirDestinationSpec] as const;
+export const DESTINATIONS = [caseInboxDestinationSpec, httpDestinationSpec, mllpDestinationSpec, fileDestinationSpec, fhirDestinationSpec, meshFolderDestinationSpec] as const;
 
 export const RECORD_FORMATS = [cldRecordFormatSpec] as const;
 

@@ -8,11 +8,14 @@ import { FhirDestination } from '../adapters/fhir/destination.js';
 import { FileDestination } from '../adapters/file/destination.js';
 import { FileDropSource } from '../adapters/file-drop/source.js';
 import { HttpDestination } from '../adapters/http/destination.js';
+import { MeshFolderDestination } from '../adapters/mesh-folder/destination.js';
+import { MeshFolderSource } from '../adapters/mesh-folder/source.js';
 import { MllpDestination } from '../adapters/mllp/destination.js';
 import { MllpServer } from '../adapters/mllp/server.js';
 import type { Destination } from '../adapters/types.js';
 import type { ChannelDefinition, DestinationConfig, MllpSourceConfig, SourceConfig } from './definition.js';
 import type { Hl7Intake } from './hl7-intake.js';
+import type { MessageIntake } from './message-intake.js';
 import type { RecordIntake } from './record-intake.js';
 
 type ByType<C extends { type: string }, R> = { [T in C['type']]: (config: Extract<C, { type: T }>) => R };
@@ -23,6 +26,7 @@ const DESTINATIONS: ByType<DestinationConfig, Destination> = {
   mllp: (config) => new MllpDestination(config),
   file: (config) => new FileDestination(config),
   fhir: (config) => new FhirDestination(config),
+  'mesh-folder': (config) => new MeshFolderDestination(config),
 };
 
 /** The adapter for one destination block of a channel (not yet opened). */
@@ -39,6 +43,8 @@ export interface SourceContext {
   hl7Intake(source: MllpSourceConfig): Hl7Intake;
   /** The channel's record intake (rows → groups → mapped messages), for sources of records. */
   recordIntake(): RecordIntake;
+  /** The channel's intake of whole messages with transport metadata (stored raw, routed as they are). */
+  messageIntake(): MessageIntake;
   /** Where database polling sources keep their position (the store). */
   watermarks?: WatermarkStore;
   /** Told of each MLLP connection closed because the channel's maxConnections were open. */
@@ -46,7 +52,7 @@ export interface SourceContext {
 }
 
 export interface RunningSource {
-  intake: Hl7Intake | RecordIntake;
+  intake: Hl7Intake | RecordIntake | MessageIntake;
   /** Bound MLLP port (differs from the configured one when that was 0); 0 for other sources. */
   port: number;
   stop(): Promise<void>;
@@ -88,6 +94,12 @@ const SOURCES: { [T in SourceConfig['type']]: (config: Extract<SourceConfig, { t
     const poller = new DatabasePollSource(ctx.channel.id, source, ctx.watermarks, (rows, origin) => intake.ingest(rows, origin));
     await poller.start();
     return { intake, port: 0, stop: () => poller.close() };
+  },
+  async 'mesh-folder'(source, ctx) {
+    const intake = ctx.messageIntake();
+    const inbox = new MeshFolderSource(source, intake, ctx.channel.id);
+    await inbox.start();
+    return { intake, port: 0, stop: () => inbox.close() };
   },
 };
 

@@ -8,6 +8,7 @@ export type { MllpSourceConfig, MllpDestinationConfig } from '../adapters/mllp/s
 export type { FileSourceConfig } from '../adapters/file-drop/spec.js';
 export type { HttpSourceConfig, HttpDestinationConfig, HttpAuth } from '../adapters/http/spec.js';
 export type { DatabaseSourceConfig } from '../adapters/database/spec.js';
+export type { MeshFolderSourceConfig, MeshFolderDestinationConfig } from '../adapters/mesh-folder/spec.js';
 export type { CaseInboxDestinationConfig } from '../adapters/case-inbox/spec.js';
 export type { FileDestinationConfig } from '../adapters/file/spec.js';
 export type { FhirDestinationConfig } from '../adapters/fhir/spec.js';

@@ -13,6 +13,7 @@ import { destinationId, type ChannelDefinition, type DestinationConfig } from '.
 import { destinationMapper } from './destination-map.js';
 import { createDispatcher, type DispatchOptions } from './dispatch.js';
 import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
+import { MessageIntake } from './message-intake.js';
 import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
 import type { DeliveryHandler, DeliveryQueue } from '../core/queue.js';
@@ -21,7 +22,7 @@ import { subscriptionsOf } from './routing.js';
 export interface DeployedChannel {
   definition: ChannelDefinition;
   /** HL7 v2 intake (MLLP sources) or record intake (file, http, database sources). */
-  intake: Hl7Intake | RecordIntake;
+  intake: Hl7Intake | RecordIntake | MessageIntake;
   /** Bound MLLP port (differs from the configured one when that was 0); 0 for other sources. */
   port: number;
   stop(): Promise<void>;
@@ -203,6 +204,7 @@ export class Engine {
             if (total >= 1000 && (done % 500 === 0 || done === total)) log.info({ channel: channel.id, done, total }, 'batch progress');
           },
         }),
+      messageIntake: () => new MessageIntake({ channel, store, queue, queueAvailable: this.options.queueAvailable }),
       watermarks: this.options.watermarks,
       onConnectionRefused: () => this.options.onConnectionRefused?.(channel.id),
     });

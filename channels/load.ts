@@ -203,6 +203,11 @@ export function loadChannelText(text: string, file: string, env: NodeJS.ProcessE
       problems.push({ file, line: pos.line, column: pos.col, field: `destinations[${i}].name`, message: `duplicate destination name "${d.name}"` });
     }
     names.add(d.name);
+    // Not expressible in the spec's schema without muddying its messages: one of the two must say where to send.
+    if (d.type === 'mesh-folder' && !d.replyToSender && !d.toMailbox) {
+      const pos = positionOf(doc, lines, ['destinations', i]);
+      problems.push({ file, line: pos.line, column: pos.col, field: `destinations[${i}]`, message: 'a mesh-folder destination needs toMailbox, or replyToSender: true' });
+    }
   });
   if (problems.length) return { problems };
   const channel: ChannelDefinition = { ...data, file };

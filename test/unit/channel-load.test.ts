@@ -71,6 +71,23 @@ destinations:
     expect(problems.map(formatProblem)).toContainEqual(expect.stringMatching(/^c.yaml:7:5 destinations\[0\].type: must be one of: case-inbox, /));
   });
 
+  test('a mesh-folder destination must say where to send: toMailbox or replyToSender', () => {
+    const mesh = (extra: string) => `id: adw
+source: { type: mesh-folder, inbox: /srv/mesh/IN }
+destinations:
+  - name: out
+    type: mesh-folder
+    outbox: /srv/mesh/OUT
+    fromMailbox: X26OT123
+    workflowId: W1${extra}
+`;
+    expect(loadChannelText(mesh(''), 'm.yaml').problems.map(formatProblem)).toEqual(['m.yaml:4:5 destinations[0]: a mesh-folder destination needs toMailbox, or replyToSender: true']);
+    expect(loadChannelText(mesh('\n    toMailbox: RX1MB001'), 'm.yaml').problems).toEqual([]);
+    const { channel, problems } = loadChannelText(mesh('\n    replyToSender: true'), 'm.yaml');
+    expect(problems).toEqual([]);
+    expect(channel?.source).toMatchObject({ type: 'mesh-folder', pollIntervalMs: 1000, stableMs: 2000, maxMessageBytes: 20971520 });
+  });
+
   test('YAML syntax errors carry their position', () => {
     const { problems } = loadChannelText('id: [unclosed\n', 'y.yaml');
     expect(problems[0]).toMatchObject({ file: 'y.yaml', line: 2 });

@@ -1,0 +1,82 @@
+// Kill -9 of a real engine after a MESH message is stored but before its files leave the inbox:
+// on restart the pair is taken again, recognised as already stored, moved to processed/, and
+// nothing is lost or stored and delivered twice.
+import { afterAll, describe, expect, test } from '@jest/globals';
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseControlFile, writeControlFile } from '../../adapters/mesh-folder/control.js';
+import { eventually, killAllEngines, prepareEngine, startEngine } from '../support/engine.js';
+
+afterAll(() => killAllEngines());
+
+describe('mesh-folder source under kill -9', () => {
+  test('stored but not yet moved: after a restart, one message, one delivery, files in processed/', async () => {
+    const folders = mkdtempSync(path.join(os.tmpdir(), 'tramline-mesh-crash-'));
+    const inbox = path.join(folders, 'IN');
+    const outbox = path.join(folders, 'OUT');
+    mkdirSync(inbox);
+    mkdirSync(outbox);
+    const e = await prepareEngine({
+      channelYaml: () => `id: adw
+source:
+  type: mesh-folder
+  inbox: ${inbox}
+  pollIntervalMs: 100
+  stableMs: 0
+  workflowIds: [ADW_NOTICE]
+destinations:
+  - name: reply
+    type: mesh-folder
+    outbox: ${outbox}
+    fromMailbox: X26OT123
+    replyToSender: true
+    workflowId: ADW_NOTICE_ACK
+`,
+    });
+    let engine = await startEngine(e);
+
+    // processed/ replaced by a plain file: every move fails (ENOTDIR) after the message is
+    // stored, which holds the engine in the window between store and move for the kill.
+    const processed = path.join(inbox, 'processed');
+    rmSync(processed, { recursive: true });
+    writeFileSync(processed, 'in the way');
+
+    writeFileSync(path.join(inbox, 'n1.dat'), '{"resourceType":"Bundle","id":"n1"}');
+    writeFileSync(path.join(inbox, 'n1.ctl'), writeControlFile({ version: '1.0', addressType: 'ALL', messageType: 'Data', workflowId: 'ADW_NOTICE', fromDts: 'RX1MB001', toDts: 'X26OT123', localId: 'N1', dtsId: 'DTS1' }));
+
+    const db = () => new Database(path.join(e.dir, 'data', 'tramline.db'), { readonly: true, fileMustExist: true });
+    const rows = () => {
+      const conn = db();
+      try {
+        return conn.prepare("select id, control_id, sender from messages where channel = 'adw'").all() as { id: string; control_id: string; sender: string }[];
+      } finally {
+        conn.close();
+      }
+    };
+    // Stored and delivered to the outbox, while the pair is still in the inbox.
+    await eventually(async () => readdirSync(outbox).includes(`${rows()[0]?.id}.ctl`), 30000, 'the reply in the outbox');
+    await eventually(async () => engine.output().includes('MESH message could not be handled'), 15000, 'a failed move');
+    expect(readdirSync(inbox).sort()).toEqual(['failed', 'n1.ctl', 'n1.dat', 'processed']);
+    await engine.kill9();
+
+    rmSync(processed);
+    engine = await startEngine(e);
+    try {
+      await eventually(async () => existsSync(path.join(processed, 'n1.ctl')) && existsSync(path.join(processed, 'n1.dat')), 30000, 'the pair in processed/');
+      expect(engine.output()).toContain('"duplicate":true');
+      await new Promise((r) => setTimeout(r, 1000)); // a second delivery would show itself by now
+      const stored = rows();
+      expect(stored).toEqual([{ id: expect.any(String), control_id: 'N1', sender: 'RX1MB001' }]);
+      expect(readdirSync(outbox).sort()).toEqual([`${stored[0].id}.ctl`, `${stored[0].id}.dat`]);
+      expect(parseControlFile(readFileSync(path.join(outbox, `${stored[0].id}.ctl`)))).toMatchObject({ toDts: 'RX1MB001', fromDts: 'X26OT123', localId: stored[0].id, workflowId: 'ADW_NOTICE_ACK' });
+      const conn = db();
+      const sent = conn.prepare("select count(*) as n from message_events where message_id = ? and event = 'sent'").get(stored[0].id) as { n: number };
+      conn.close();
+      expect(sent.n).toBe(1);
+    } finally {
+      expect(await engine.terminate()).toBe(0);
+    }
+  }, 120000);
+});
