@@ -12,7 +12,7 @@ import { eventually, killAllEngines, prepareEngine, startEngine } from '../suppo
 afterAll(() => killAllEngines());
 
 describe('mesh-folder source under kill -9', () => {
-  test('stored but not yet moved: after a restart, one message, one delivery, files in processed/', async () => {
+  test('stored but not yet moved: after a restart, one message, one reply pair in the outbox, files in processed/', async () => {
     const folders = mkdtempSync(path.join(os.tmpdir(), 'tramline-mesh-crash-'));
     const inbox = path.join(folders, 'IN');
     const outbox = path.join(folders, 'OUT');
@@ -74,7 +74,9 @@ destinations:
       const conn = db();
       const sent = conn.prepare("select count(*) as n from message_events where message_id = ? and event = 'sent'").get(stored[0].id) as { n: number };
       conn.close();
-      expect(sent.n).toBe(1);
+      // At least once: the kill may fall between writing the reply and recording it as sent, so
+      // the restart may deliver again — into the same two file names (one pair, checked above).
+      expect(sent.n).toBeGreaterThanOrEqual(1);
     } finally {
       expect(await engine.terminate()).toBe(0);
     }
