@@ -15,10 +15,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import { bulkInsert, type SqlValue, type TypedColumns } from '../adapters/store/bulk-sql.js';
+import { bulkInsert, type SqlValue } from '../adapters/store/bulk-sql.js';
 import { parseContentKeys, type ContentKeyRing } from '../adapters/store/crypto.js';
 import { dropPostgresSchema, openDatabase, type Db } from '../adapters/store/db.js';
-import { SqlMessageStore } from '../adapters/store/message-store.js';
+import { DESTINATION_COLUMNS, MESSAGE_COLUMNS, SqlMessageStore } from '../adapters/store/message-store.js';
 import { migrateToLatest } from '../adapters/store/migrations/index.js';
 import { patientKeyColumns } from '../adapters/store/patient-key.js';
 import type { StoreDatabase } from '../adapters/store/schema.js';
@@ -37,28 +37,6 @@ const FREQUENT = 1000;
 /** Runs per query shape (each with other criteria), after WARMUP untimed ones. */
 const RUNS = 30;
 const WARMUP = 3;
-
-const MESSAGE_COLUMNS = [
-  ['id', 'text'],
-  ['channel', 'text'],
-  ['received_at', 'bigint'],
-  ['sender', 'text'],
-  ['control_id', 'text'],
-  ['message_type', 'text'],
-  ['patient_key', 'text'],
-  ['patient_key_sealed', 'text'],
-  ['status', 'text'],
-  ['error', 'text'],
-  ['updated_at', 'bigint'],
-] as const satisfies TypedColumns;
-const DESTINATION_COLUMNS = [
-  ['message_id', 'text'],
-  ['destination', 'text'],
-  ['status', 'text'],
-  ['attempts', 'integer'],
-  ['error', 'text'],
-  ['updated_at', 'bigint'],
-] as const satisfies TypedColumns;
 
 /** Deterministic pseudo-random numbers (mulberry32): the same seed on both databases. */
 function random(seed: number): () => number {

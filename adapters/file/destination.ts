@@ -2,22 +2,21 @@
 // Written atomically — temp file in the same folder, fsync, rename, fsync the folder — so a
 // reader never sees half a file and a crash leaves either the whole file or none. The name
 // depends only on the message, so a redelivery rewrites the same file with the same bytes.
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, rename, rm } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDestinationConfig } from './spec.js';
 import type { Envelope } from '../../core/queue.js';
 import { log } from '../../core/logger.js';
 import { encodeHl7Text, peekCharset } from '../hl7v2/charset.js';
 import type { DeliveryReport, Destination } from '../types.js';
+import { writeFileAtomically } from './atomic-write.js';
 import { fsDeliveryError } from './errors.js';
 import { DEFAULT_FILE_NAME, fileNameFor } from './name.js';
 
 export type FileDestinationOptions = Pick<FileDestinationConfig, 'directory'> & Partial<Pick<FileDestinationConfig, 'fileName' | 'createDirectory'>>;
 
-/** Temp files start with a dot and end in .tmp, which pick-up jobs conventionally ignore. */
-export const TEMP_PREFIX = '.tramline-';
+export { TEMP_PREFIX } from './atomic-write.js';
 
 export class FileDestination implements Destination {
   private readonly directory: string;
@@ -50,37 +49,8 @@ export class FileDestination implements Destination {
         throw fsDeliveryError(err, `creating ${this.directory}`);
       });
     }
-    const temp = path.join(this.directory, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
-    let step = 'creating a temp file';
-    try {
-      const handle = await open(temp, 'wx', 0o640);
-      try {
-        step = 'writing';
-        await handle.writeFile(bytes);
-        step = 'fsync';
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      step = 'rename';
-      await rename(temp, target);
-      step = 'fsync of the folder';
-      await this.syncDirectory();
-    } catch (err) {
-      await rm(temp, { force: true }).catch(() => undefined);
-      throw fsDeliveryError(err, `file destination ${this.directory}: ${step}`);
-    }
+    await writeFileAtomically(this.directory, path.basename(target), bytes, `file destination ${this.directory}`);
     return undefined;
-  }
-
-  /** Makes the rename itself durable. */
-  private async syncDirectory(): Promise<void> {
-    const dir = await open(this.directory, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
   }
 
   async close(): Promise<void> {}

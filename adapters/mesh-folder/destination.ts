@@ -5,13 +5,13 @@
 // (at-least-once delivery) rewrites the same pair rather than sending a second message; once
 // the client has sent and removed a pair, a late retry would send it again, which the
 // recipient's own (mailbox, LocalId) duplicate check is there for.
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, rename, rm } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DeliveryError } from '../../core/errors.js';
 import { log } from '../../core/logger.js';
 import type { Envelope } from '../../core/queue.js';
+import { writeFileAtomically } from '../file/atomic-write.js';
 import { fsDeliveryError } from '../file/errors.js';
 import type { DeliveryReport, Destination } from '../types.js';
 import { writeControlFile, type ControlFile } from './control.js';
@@ -20,7 +20,6 @@ import type { MeshFolderDestinationConfig } from './spec.js';
 export type MeshFolderDestinationOptions = Pick<MeshFolderDestinationConfig, 'outbox' | 'fromMailbox' | 'workflowId'> &
   Partial<Pick<MeshFolderDestinationConfig, 'toMailbox' | 'replyToSender' | 'subject' | 'createDirectory'>>;
 
-const TEMP_PREFIX = '.tramline-';
 const MAILBOX = /^[A-Za-z0-9]{1,20}$/;
 
 export class MeshFolderDestination implements Destination {
@@ -65,37 +64,9 @@ export class MeshFolderDestination implements Destination {
     const control = this.controlFor(envelope);
     const base = this.baseNameFor(envelope);
     if (this.config.createDirectory) await mkdir(this.outbox, { recursive: true }).catch((err) => Promise.reject(fsDeliveryError(err, `creating ${this.outbox}`)));
-    await this.writeAtomically(`${base}.dat`, Buffer.from(envelope.body, 'utf8'));
-    await this.writeAtomically(`${base}.ctl`, Buffer.from(writeControlFile(control), 'utf8'));
+    await writeFileAtomically(this.outbox, `${base}.dat`, Buffer.from(envelope.body, 'utf8'), `MESH outbox ${this.outbox}: ${base}.dat`);
+    await writeFileAtomically(this.outbox, `${base}.ctl`, Buffer.from(writeControlFile(control), 'utf8'), `MESH outbox ${this.outbox}: ${base}.ctl`);
     return undefined;
-  }
-
-  private async writeAtomically(name: string, bytes: Buffer): Promise<void> {
-    const temp = path.join(this.outbox, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
-    let step = 'creating a temp file';
-    try {
-      const handle = await open(temp, 'wx', 0o640);
-      try {
-        step = 'writing';
-        await handle.writeFile(bytes);
-        step = 'fsync';
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      step = 'rename';
-      await rename(temp, path.join(this.outbox, name));
-      step = 'fsync of the folder';
-      const dir = await open(this.outbox, 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    } catch (err) {
-      await rm(temp, { force: true }).catch(() => undefined);
-      throw fsDeliveryError(err, `MESH outbox ${this.outbox}: ${step} of ${name}`);
-    }
   }
 
   async close(): Promise<void> {}
