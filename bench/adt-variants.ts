@@ -21,7 +21,7 @@ export function syntheticNhsNumber(seed: number): string {
 }
 
 /** A-Z letters for `n` (0 → A, 26 → BA): a suffix that keeps a family name a name. */
-function letters(n: number): string {
+export function letters(n: number): string {
   let out = '';
   do {
     out = String.fromCharCode(65 + (n % 26)) + out;

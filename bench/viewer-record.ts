@@ -44,6 +44,7 @@ import type { PersonRecord } from '../server/viewer/model.js';
 import { ViewerRenderer } from '../server/viewer/render.js';
 import type { ConsoleSession } from '../server/console/sessions.js';
 import { syntheticCldCsv } from './cld-mapping.js';
+import { letters } from './adt-variants.js';
 
 const SAMPLE = new URL('../channels/examples/extracts/cld-sample.csv', import.meta.url);
 const CASES = path.join(MAPPINGS_DIR, 'hl7v2', 'cases');
@@ -76,16 +77,6 @@ const SURNAMES = ['SMITH', 'JONES', 'TAYLOR', 'BROWN', 'WILLIAMS', 'WILSON', 'JO
 const GIVEN = { F: ['MARGARET', 'ANNA', 'JEAN', 'SUSAN', 'PRIYA', 'GRACE'], M: ['JOHN', 'DAVID', 'KWAME', 'PETER', 'ARJUN', 'GEORGE'] };
 const WARDS = ['WARD1', 'WARD2', 'WARD4', 'WARD7', 'WARD9', 'WARD12', 'AMU', 'CCU'];
 const CONSULTANTS = ['C1111111^Okafor^Chidi^^^Mr^^^GMC', 'C2222222^Patel^Priya^^^Dr^^^GMC', 'C3333333^Hughes^Ellen^^^Dr^^^GMC', 'C4444444^Khan^Imran^^^Mr^^^GMC'];
-
-/** A-Z letters for n (0 → A), so generated family names stay names. */
-function letters(n: number): string {
-  let out = '';
-  do {
-    out = String.fromCharCode(65 + (n % 26)) + out;
-    n = Math.floor(n / 26);
-  } while (n > 0);
-  return out;
-}
 
 interface AdtPerson {
   nhsNumber: string;
