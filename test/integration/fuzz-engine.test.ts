@@ -125,6 +125,8 @@ function frame(body: Buffer): Buffer {
 interface FuzzResult {
   replies: string[];
   errors: string[];
+  /** How the connection ended (quiet, closed by the engine, a socket error code): said when the engine answered too little. */
+  ended?: string;
 }
 
 /** One hostile connection: frames written in random chunk sizes, replies read until quiet or closed. */
@@ -137,6 +139,7 @@ function fuzzConnection(port: number, first: number): Promise<FuzzResult> {
     const decoder = new MllpDecoder({ maxFrameBytes: 1024 * 1024 });
     let quiet: NodeJS.Timeout | undefined;
     const finish = () => {
+      result.ended ??= 'quiet';
       clearTimeout(quiet);
       socket.destroy();
       resolve(result);
@@ -156,8 +159,14 @@ function fuzzConnection(port: number, first: number): Promise<FuzzResult> {
       }
       settle();
     });
-    socket.on('error', () => finish()); // the engine may close a connection it cannot make sense of
-    socket.on('close', () => finish());
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      result.ended ??= `error ${err.code ?? err.message}`;
+      finish(); // the engine may close a connection it cannot make sense of
+    });
+    socket.on('close', () => {
+      result.ended ??= abruptClose ? 'closed by us' : `closed by the engine after ${socket.bytesWritten} bytes written`;
+      finish();
+    });
     socket.on('connect', async () => {
       const all = Buffer.concat(frames);
       for (let at = 0; at < all.length && !socket.destroyed; ) {
@@ -299,7 +308,12 @@ destinations:
     // Every reply to a mutated frame is a real ACK with an acknowledgment code.
     const replies = results.flatMap((r) => r.replies);
     expect(results.flatMap((r) => r.errors)).toEqual([]);
-    expect(replies.length).toBeGreaterThan(FUZZ_CONNECTIONS); // the engine did answer the attack
+    if (replies.length <= FUZZ_CONNECTIONS) {
+      // The engine did not answer the attack: say how each connection ended.
+      const endings = new Map<string, number>();
+      for (const r of results) endings.set(r.ended ?? 'unknown', (endings.get(r.ended ?? 'unknown') ?? 0) + 1);
+      throw new Error(`${replies.length} replies to ${FUZZ_CONNECTIONS} hostile connections; endings: ${JSON.stringify(Object.fromEntries(endings))}`);
+    }
     for (const reply of replies) expect(['AA', 'AE', 'AR', 'CA', 'CE', 'CR']).toContain(parseAckCode(reply).code);
 
     // Each valid message is delivered exactly once.
