@@ -13,13 +13,17 @@ import type { Db } from '../../adapters/store/db.js';
 import type { StoreDatabase } from '../../adapters/store/schema.js';
 import { createBackend, type TestBackend } from '../integration/store-backends.js';
 
-const CASES = path.resolve('mappings/social-care/cases');
-const bundles = readdirSync(CASES)
-  .filter((f) => f.endsWith('.expected.json'))
-  .sort()
-  .map((f) => ({ name: f, bundle: JSON.parse(readFileSync(path.join(CASES, f), 'utf8')) as Bundle }));
+/** A cases folder's expected bundles whose file names start with `prefix`, in name order. */
+function expectedBundles(folder: string, prefix = ''): { name: string; bundle: Bundle }[] {
+  const dir = path.resolve(folder);
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.expected.json'))
+    .sort()
+    .map((f) => ({ name: f, bundle: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Bundle }));
+}
 
-describe('CLD mapping cases in the sandbox store', () => {
+/** A sandbox FHIR store on a fresh SQLite database for one describe block (opened in its beforeAll). */
+function sandboxStore(): Pick<FhirStore, 'transaction' | 'read'> {
   let backend: TestBackend;
   let db: Db<StoreDatabase>;
   let store: FhirStore;
@@ -32,6 +36,13 @@ describe('CLD mapping cases in the sandbox store', () => {
     await db?.close();
     await backend?.cleanup();
   });
+  return { transaction: (bundle) => store.transaction(bundle), read: (type, id) => store.read(type, id) };
+}
+
+const bundles = expectedBundles('mappings/social-care/cases');
+
+describe('CLD mapping cases in the sandbox store', () => {
+  const store = sandboxStore();
 
   it('there are cases to send', () => {
     expect(bundles.length).toBeGreaterThan(3);
@@ -65,23 +76,8 @@ describe('CLD mapping cases in the sandbox store', () => {
 // The ADT vendor-style cases: identifier systems built from free text (percent-encoded) and
 // derived Encounter keys must work as conditional-update keys in a real FHIR store.
 describe('ADT vendor-style cases in the sandbox store', () => {
-  const ADT_CASES = path.resolve('mappings/hl7v2/cases');
-  const vendor = readdirSync(ADT_CASES)
-    .filter((f) => f.startsWith('vendor-') && f.endsWith('.expected.json'))
-    .sort()
-    .map((f) => ({ name: f, bundle: JSON.parse(readFileSync(path.join(ADT_CASES, f), 'utf8')) as Bundle }));
-  let backend: TestBackend;
-  let db: Db<StoreDatabase>;
-  let store: FhirStore;
-  beforeAll(async () => {
-    backend = createBackend('sqlite');
-    db = await backend.openMigrated();
-    store = new FhirStore(db, parseContentKeys(crypto.randomBytes(32).toString('base64')));
-  });
-  afterAll(async () => {
-    await db?.close();
-    await backend?.cleanup();
-  });
+  const vendor = expectedBundles('mappings/hl7v2/cases', 'vendor-');
+  const store = sandboxStore();
 
   it('stores each case; sending it again finds every resource by its key and changes nothing', async () => {
     expect(vendor.length).toBeGreaterThanOrEqual(5);
