@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'end-to-end': async () => (await import('./end-to-end.js')).benchEndToEnd(),
   'viewer-record': async () => (await import('./viewer-record.js')).benchViewerRecord(),
   'message-search': async () => (await import('./message-search.js')).benchMessageSearch(),
+  'mllp-latency': async () => (await import('./mllp-latency.js')).benchMllpLatency(),
 };
 
 const wanted = process.argv.slice(2);

@@ -126,6 +126,16 @@ export function observeQueue(queue: DeliveryQueue, onPublished: (envelopes: Enve
           onPublished(envelopes);
         };
       }
+      if (prop === 'publishWithReceive') {
+        const publish = target.publishWithReceive;
+        return (
+          publish &&
+          (async (envelopes: Envelope[]) => {
+            await publish(envelopes);
+            onPublished(envelopes);
+          })
+        );
+      }
       const value: unknown = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
