@@ -137,7 +137,7 @@ export class Hl7Intake {
     let envelope: Envelope | undefined;
     let mappingError: unknown;
     /** The publish sharing the receive's commit (embedded queue), when there is one. */
-    let queuedWithReceive: Promise<void> | undefined;
+    let queuedWithReceive: Promise<unknown> | undefined;
     let stored: ReceiveResult;
     try {
       const publishWithReceive = filtered || !(this.opts.queueAvailable?.() ?? true) ? undefined : this.opts.queue.publishWithReceive;

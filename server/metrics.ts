@@ -131,8 +131,9 @@ export function observeQueue(queue: DeliveryQueue, onPublished: (envelopes: Enve
         return (
           publish &&
           (async (envelopes: Envelope[]) => {
-            await publish(envelopes);
-            onPublished(envelopes);
+            const queued = await publish(envelopes);
+            onPublished(queued);
+            return queued;
           })
         );
       }

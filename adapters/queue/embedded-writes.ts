@@ -97,7 +97,7 @@ export const publishItems: BulkWrite<StoreDatabase, NewQueueItem[], void> = {
  * queued (a duplicate's new id never is). A receive that failed rolled back with this write, and
  * the retry of each write on its own stores neither the message nor its item.
  */
-export const publishStoredItems: BulkWrite<StoreDatabase, NewQueueItem[], void> = {
+export const publishStoredItems: BulkWrite<StoreDatabase, NewQueueItem[], Set<string>> = {
   name: 'queue-publish-stored',
   last: true,
   async apply(trx, batches) {
@@ -110,7 +110,8 @@ export const publishStoredItems: BulkWrite<StoreDatabase, NewQueueItem[], void> 
       trx,
       batches.flat().filter((item) => stored.has(item.message_id)),
     );
-    return batches.map(() => undefined);
+    // Each caller learns which of its messages were queued.
+    return batches.map((items) => new Set(items.filter((item) => stored.has(item.message_id)).map((item) => item.message_id)));
   },
 };
 

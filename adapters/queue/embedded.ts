@@ -6,7 +6,7 @@ import { topicMatches, type DeadLetter, type DeliveryHandler, type DeliveryQueue
 import { sql, type Kysely } from 'kysely';
 import type { ContentKeyRing } from '../store/crypto.js';
 import type { Db } from '../store/db.js';
-import { GroupCommitter } from '../store/group-commit.js';
+import { GroupCommitter, type BulkWrite } from '../store/group-commit.js';
 import { sqliteWriter } from '../store/shared-writer.js';
 import type { StoreDatabase } from '../store/schema.js';
 import { DestinationConsumer } from './embedded-consumer.js';
@@ -71,8 +71,8 @@ export class EmbeddedQueue implements DeliveryQueue {
     this.started = true;
   }
 
-  publish(envelopes: Envelope[]): Promise<void> {
-    return this.insert(envelopes, publishItems);
+  async publish(envelopes: Envelope[]): Promise<void> {
+    await this.insert(envelopes, publishItems);
   }
 
   /**
@@ -81,11 +81,16 @@ export class EmbeddedQueue implements DeliveryQueue {
    * database's shared SQLite writer; elsewhere, or with another database than the store's, the
    * caller must receive first and then `publish`.
    */
-  get publishWithReceive(): ((envelopes: Envelope[]) => Promise<void>) | undefined {
-    return this.sharedWriter ? (envelopes) => this.insert(envelopes, publishStoredItems) : undefined;
+  get publishWithReceive(): ((envelopes: Envelope[]) => Promise<Envelope[]>) | undefined {
+    if (!this.sharedWriter) return undefined;
+    return async (envelopes) => {
+      const queued = await this.insert(envelopes, publishStoredItems);
+      // undefined: no destination is bound to these, so nothing needed queuing (as publish).
+      return queued ? envelopes.filter((e) => queued.has(e.messageId)) : envelopes;
+    };
   }
 
-  private async insert(envelopes: Envelope[], write: typeof publishItems): Promise<void> {
+  private async insert<R>(envelopes: Envelope[], write: BulkWrite<StoreDatabase, NewQueueItem[], R>): Promise<R | undefined> {
     if (!this.started) throw new Error('embedded queue: publish before start(): no destinations are bound');
     if (this.closed) throw new Error('embedded queue is closed');
     const now = Date.now();
@@ -98,9 +103,10 @@ export class EmbeddedQueue implements DeliveryQueue {
         touched.add(sub.destination);
       }
     }
-    if (rows.length === 0) return;
-    await this.writes.submit(write, rows);
+    if (rows.length === 0) return undefined;
+    const result = await this.writes.submit(write, rows);
     for (const destination of touched) this.consumers.get(destination)?.wake();
+    return result;
   }
 
   async consume(destination: string, handler: DeliveryHandler): Promise<void> {
