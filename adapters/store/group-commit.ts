@@ -35,6 +35,8 @@ export interface SubmitOptions {
 }
 
 interface Pending<DB> {
+  /** Order of submission: lingering writes rejoin the others in it. */
+  seq: number;
   kind: BulkWrite<DB, unknown, unknown>;
   item: unknown;
   resolve(value: unknown): void;
@@ -64,6 +66,7 @@ export class GroupCommitter<DB> {
   private lingering: Pending<DB>[] = [];
   private lingerTimer?: NodeJS.Timeout;
   private active = 0;
+  private submitted = 0;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
   private readonly maxBatch: number;
@@ -93,7 +96,7 @@ export class GroupCommitter<DB> {
   /** Queue one item of a bulk write; resolves with its result after commit. */
   submit<I, R>(kind: BulkWrite<DB, I, R>, item: I, options: SubmitOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const pending = { kind: kind as BulkWrite<DB, unknown, unknown>, item, resolve: resolve as (v: unknown) => void, reject };
+      const pending = { seq: this.submitted++, kind: kind as BulkWrite<DB, unknown, unknown>, item, resolve: resolve as (v: unknown) => void, reject };
       if (options.lingerMs && options.lingerMs > 0) {
         this.lingering.push(pending);
         this.lingerTimer ??= setTimeout(() => this.stopLingering(), options.lingerMs);
@@ -109,8 +112,14 @@ export class GroupCommitter<DB> {
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
     if (this.lingering.length === 0) return;
-    this.pending.push(...this.lingering.splice(0));
+    this.rejoin();
     this.schedule();
+  }
+
+  /** Lingering writes back among the others, in order of submission (a later write to the same row wins). */
+  private rejoin(): void {
+    this.pending.push(...this.lingering.splice(0));
+    this.pending.sort((a, b) => a.seq - b.seq);
   }
 
   /** Queue a transactional function; it shares a transaction with other queued writes. */
@@ -145,7 +154,7 @@ export class GroupCommitter<DB> {
     if (this.pending.length > 0 && this.active < this.maxConcurrent && this.lingering.length > 0) {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
-      this.pending.push(...this.lingering.splice(0));
+      this.rejoin();
     }
     while (this.active < this.maxConcurrent && this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);

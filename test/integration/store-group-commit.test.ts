@@ -102,4 +102,33 @@ describe.each(BACKENDS)('GroupCommitter on %s', (backendName) => {
     expect(await late).toBe(3);
     expect(calls).toEqual([[1, 2], [3]]);
   });
+
+  test('lingering writes ride along with the next batch someone waits for, without waiting for their timer', async () => {
+    const committer = new GroupCommitter(db.kysely);
+    const calls: number[][] = [];
+    const record = { name: 'record', apply: async (_trx: unknown, items: number[]) => (calls.push(items), items) };
+    const lingering = committer.submit(record, 1, { lingerMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = Date.now();
+    expect(await Promise.all([committer.submit(record, 2), lingering])).toEqual([2, 1]);
+    expect(calls).toEqual([[1, 2]]);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  test('a kind marked last is applied after the others of its transaction, whatever the order of arrival', async () => {
+    const committer = new GroupCommitter(db.kysely);
+    const order: string[] = [];
+    const kind = (name: string, last = false) => ({ name, last, apply: async (_trx: unknown, items: number[]) => (order.push(name), items) });
+    const [after, before] = [kind('after', true), kind('before')];
+    await Promise.all([committer.submit(after, 1), committer.submit(before, 2)]);
+    expect(order).toEqual(['before', 'after']);
+  });
+
+  test('hurry commits the lingering writes now', async () => {
+    const committer = new GroupCommitter(db.kysely);
+    const record = { name: 'record', apply: async (_trx: unknown, items: number[]) => items };
+    const lingering = committer.submit(record, 7, { lingerMs: 60_000 });
+    committer.hurry();
+    expect(await lingering).toBe(7);
+  });
 });
