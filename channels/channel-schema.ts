@@ -96,10 +96,10 @@ export const DEFAULT_NOTICE_DEADLINE_HOURS = { assessment: 48, discharge: 24, wi
 
 const ODS = { pattern: '^[A-Za-z0-9]{3,10}$' } as const;
 const reasonCode = Type.Object(
-  { code: Type.String({ minLength: 1, maxLength: 20 }), display: Type.String({ minLength: 1, maxLength: 200 }) },
+  { code: Type.String({ minLength: 1, maxLength: 20, description: 'The code, as the code system has it.' }), display: Type.String({ minLength: 1, maxLength: 200, description: 'Its display text.' }) },
   { additionalProperties: false },
 );
-const answeredTypes = Type.Array(Choice(['assessment', 'discharge', 'withdrawal'] as const, {}), { minItems: 1 });
+const answeredTypes = Type.Array(Choice(['assessment', 'discharge', 'withdrawal'] as const, {}), { minItems: 1, description: 'The notice types the rule accepts.' });
 
 export const noticesSchema = Type.Object(
   {
@@ -118,9 +118,9 @@ export const noticesSchema = Type.Object(
       Type.Object(
         {
           family: Type.String({ minLength: 1, description: 'Family name (or the team, e.g. Hospital Social Work Team).' }),
-          given: Type.Optional(Type.Array(Type.String())),
-          phone: Type.Optional(Type.String()),
-          email: Type.Optional(Type.String()),
+          given: Type.Optional(Type.Array(Type.String(), { description: 'Given names.' })),
+          phone: Type.Optional(Type.String({ description: 'Phone number the hospital can call back on.' })),
+          email: Type.Optional(Type.String({ description: 'E-mail address (a team mailbox).' })),
         },
         { additionalProperties: false, description: "Who answers (the response's MessageHeader.author); default the council's adult social care team." },
       ),
@@ -133,7 +133,12 @@ export const noticesSchema = Type.Object(
             types: answeredTypes,
             hospitals: strings('Sending hospitals (ODS codes); absent: any.'),
             wards: strings('Ward names as the notice gives them; absent: any.'),
-            reason: Type.Optional(Type.Object({ code: Type.String({ minLength: 1 }), display: Type.String({ minLength: 1 }), text: Type.Optional(Type.String()) }, { additionalProperties: false })),
+            reason: Type.Optional(
+              Type.Object(
+                { code: Type.String({ minLength: 1, description: 'Reason code (OFT or one of notices.reasons.accept).' }), display: Type.String({ minLength: 1, description: 'Its display text.' }), text: Type.Optional(Type.String({ description: 'Free text sent with it.' })) },
+                { additionalProperties: false, description: 'The reason the answer gives (default OFT, "Accepted automatically (rule <name>).").' },
+              ),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -143,10 +148,10 @@ export const noticesSchema = Type.Object(
     responses: Type.Optional(
       Type.Object(
         {
-          assessment: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-          discharge: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-          withdrawal: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-          rejection: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+          assessment: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'WorkflowId of answers to assessment notices.' })),
+          discharge: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'WorkflowId of answers to discharge notices.' })),
+          withdrawal: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'WorkflowId of answers to withdrawals.' })),
+          rejection: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'WorkflowId of infrastructure rejections (fatal-error).' })),
         },
         {
           additionalProperties: false,
@@ -156,7 +161,7 @@ export const noticesSchema = Type.Object(
     ),
     reasons: Type.Optional(
       Type.Object(
-        { accept: Type.Optional(Type.Array(reasonCode)), reject: Type.Optional(Type.Array(reasonCode)) },
+        { accept: Type.Optional(Type.Array(reasonCode, { description: 'Codes an acceptance may give.' })), reject: Type.Optional(Type.Array(reasonCode, { description: 'Codes a rejection may give.' })) },
         { additionalProperties: false, description: 'Reason codes allowed beyond OFT (Other - Free Text), from ADW-NoticeAcceptReason-1 / ADW-NoticeRejectReason-1.' },
       ),
     ),
@@ -165,7 +170,7 @@ export const noticesSchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      'The channel takes hospital-to-social-care notices (ADW): each message is read, checked, stored with its notice state and routed as `adw.<type>`; answers and rejections go out as `adw-out.*` (docs/notices.md).',
+      'The channel takes hospital-to-social-care notices (ADW): each message is read, checked, stored with its notice state and routed as `adw.<type>`; answers and rejections go out as `adw-out.*` ([notices.md](notices.md)).',
   },
 );
 
