@@ -81,4 +81,64 @@ destinations:
       expect(await engine.terminate()).toBe(0);
     }
   }, 120000);
+
+  test('a notice channel: stored, recorded and routed but not yet moved; after a restart one message, one notice, one case-inbox row', async () => {
+    const folders = mkdtempSync(path.join(os.tmpdir(), 'tramline-notice-crash-'));
+    const inbox = path.join(folders, 'IN');
+    mkdirSync(inbox);
+    const caseDb = path.join(folders, 'case.db');
+    const e = await prepareEngine({
+      channelYaml: () => `id: adw
+source:
+  type: mesh-folder
+  inbox: ${inbox}
+  pollIntervalMs: 100
+  stableMs: 0
+notices:
+  councilOds: Z99ZZ
+destinations:
+  - name: inbox
+    type: case-inbox
+    database: sqlite:${caseDb}
+    routes: [adw.#]
+`,
+    });
+    let engine = await startEngine(e);
+    const processed = path.join(inbox, 'processed');
+    rmSync(processed, { recursive: true });
+    writeFileSync(processed, 'in the way');
+    const notice = readFileSync(new URL('../fixtures/adw/assessment-notice.xml', import.meta.url));
+    writeFileSync(path.join(inbox, 'a1.dat'), notice);
+    writeFileSync(path.join(inbox, 'a1.ctl'), writeControlFile({ version: '1.0', addressType: 'DTS', messageType: 'Data', workflowId: 'ADW_NOTICE', fromDts: 'RZZ9AHUB01', toDts: 'X26OT123', localId: 'A1' }));
+    const count = (file: string, query: string) => {
+      if (!existsSync(file)) return 0;
+      const conn = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        return (conn.prepare(query).get() as { n: number }).n;
+      } catch {
+        return 0; // the table is not there yet
+      } finally {
+        conn.close();
+      }
+    };
+    const store = path.join(e.dir, 'data', 'tramline.db');
+    const id = 'a1000000-0000-4000-8000-000000000001';
+    await eventually(async () => count(caseDb, `select count(*) as n from case_inbox where control_id = '${id}'`) === 1, 30000, 'the notice in the case inbox');
+    await eventually(async () => engine.output().includes('MESH message could not be handled'), 15000, 'a failed move');
+    expect(readdirSync(inbox).sort()).toEqual(['a1.ctl', 'a1.dat', 'failed', 'processed']);
+    await engine.kill9();
+
+    rmSync(processed);
+    engine = await startEngine(e);
+    try {
+      await eventually(async () => existsSync(path.join(processed, 'a1.ctl')) && existsSync(path.join(processed, 'a1.dat')), 30000, 'the pair in processed/');
+      expect(engine.output()).toContain('"duplicate":true');
+      await new Promise((r) => setTimeout(r, 1000)); // a second delivery would show itself by now
+      expect(count(store, `select count(*) as n from messages where channel = 'adw'`)).toBe(1);
+      expect(count(store, `select count(*) as n from notices where id = '${id}' and state = 'awaiting'`)).toBe(1);
+      expect(count(caseDb, `select count(*) as n from case_inbox where control_id = '${id}'`)).toBe(1);
+    } finally {
+      expect(await engine.terminate()).toBe(0);
+    }
+  }, 120000);
 });
