@@ -11,6 +11,9 @@ import { eventually, killAllEngines, prepareEngine, startEngine, type EngineEnv,
 
 afterAll(() => killAllEngines());
 
+/** A mesh-folder source on `inbox` that looks often and takes a pair at once. */
+const fastInbox = (inbox: string) => `source:\n  type: mesh-folder\n  inbox: ${inbox}\n  pollIntervalMs: 100\n  stableMs: 0`;
+
 /**
  * With the pair `base` stored but its move failing (processed/ is a file), kill -9 the engine,
  * clear the way and start it again; resolves once the pair is in processed/, taken as a duplicate.
@@ -37,11 +40,7 @@ describe('mesh-folder source under kill -9', () => {
     mkdirSync(outbox);
     const e = await prepareEngine({
       channelYaml: () => `id: adw
-source:
-  type: mesh-folder
-  inbox: ${inbox}
-  pollIntervalMs: 100
-  stableMs: 0
+${fastInbox(inbox)}
   workflowIds: [ADW_NOTICE]
 destinations:
   - name: reply
@@ -98,11 +97,7 @@ destinations:
     const caseDb = path.join(folders, 'case.db');
     const e = await prepareEngine({
       channelYaml: () => `id: adw
-source:
-  type: mesh-folder
-  inbox: ${inbox}
-  pollIntervalMs: 100
-  stableMs: 0
+${fastInbox(inbox)}
 notices:
   councilOds: Z99ZZ
 destinations:
