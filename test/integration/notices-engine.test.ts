@@ -75,6 +75,11 @@ describe.each(['sqlite', 'postgres'] as const)('notices on %s', (backend) => {
       await db.close();
     }
   };
+  const auditActions = async (messageIds: string[]) => {
+    const db = e.running.opened.db.kysely as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const rows: { action: string }[] = await db.selectFrom('audit_log').select('action').where('message_id', 'in', messageIds).execute();
+    return rows.map((r) => r.action);
+  };
   const api = (method: string, url: string, body?: unknown, role: 'operator' | 'auditor' | 'sender' | 'admin' = 'operator', contentType?: string) =>
     e.call(method, url, { token: e.tokens[role], ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
 
@@ -271,9 +276,13 @@ destinations:
     expect(out2.control.workflowId).toBe('ADW_DISCHARGE_RESPONSE');
     expectSameResponse(out2.parsed.bundle, buildResponse(parseAdw(discharge.text).bundle, { answer: 'reject', reason: { code: 'OFT', display: 'Other - Free Text', text: 'Package of care not yet in place.' }, responder: { family: 'Quayle', given: ['Tomasz'] } }));
 
-    // The decision is in the notice's history (and so the audit trail).
+    // The decision is in the notice's history and the audit trail; so is the answer sent.
     const events = (await e.running.opened.store.events(accepted.body.messageId)).map((x) => x.event);
     expect(events).toEqual(expect.arrayContaining(['notice-received', 'notice-accepted']));
+    await eventually(async () => {
+      const actions = await auditActions([accepted.body.messageId, accepted.body.responseMessageId]);
+      return ['message.notice-received', 'message.notice-accepted', 'message.received', 'message.delivered', 'POST /api/notices/:id/accept'].every((a) => actions.includes(a));
+    }, 15000, 'the audit entries of the notice, the decision and the answer sent');
   }, 60000);
 
   test('a response arriving for a notice is recognised and correlated: each answer shape', async () => {
@@ -386,6 +395,11 @@ destinations:
       expect(twice.stderr).toMatch(/is rejected, not awaiting an answer/);
       const missing = await runCli(['notices', 'show', 'no-such-notice'], e.env, e.dir);
       expect(missing.stderr).toMatch(/no notice no-such-notice/);
+      // The CLI's decision in the audit trail, its free text not quoted.
+      const db = e.running.opened.db.kysely as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const cli: { detail: string }[] = await db.selectFrom('audit_log').select('detail').where('action', '=', 'cli.notices.reject').where('outcome', '=', 'success').execute();
+      expect(cli).toHaveLength(1);
+      expect(JSON.parse(cli[0].detail)).toMatchObject({ reason: 'OFT', text: '(given)' });
     }, 120000);
   }
 });
