@@ -4,7 +4,6 @@
 import type { Kysely } from 'kysely';
 import { isOverdue, type NewNotice, type NoticeAnswer, type NoticeFilter, type NoticeRecord, type NoticeState, type NoticeStore } from '../../core/notices.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
-import type { Db } from './db.js';
 
 export interface NoticesTable {
   id: string;
@@ -46,9 +45,9 @@ const textAad = (id: string) => `notice:${id}:answer-text`;
 export class SqlNoticeStore implements NoticeStore {
   private readonly kysely: Kysely<NoticeDatabase>;
 
-  /** `db` must already be migrated (0012-notices). */
+  /** `db` (a `Db` of the store) must already be migrated (0012-notices). */
   constructor(
-    db: Pick<Db<unknown>, 'kysely'> | { kysely: unknown },
+    db: { kysely: unknown },
     private readonly keys: ContentKeyRing,
   ) {
     this.kysely = db.kysely as unknown as Kysely<NoticeDatabase>;
