@@ -170,7 +170,7 @@ export const noticesSchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      'The channel takes hospital-to-social-care notices (ADW): each message is read, checked, stored with its notice state and routed as `adw.<type>`; answers and rejections go out as `adw-out.*` ([notices.md](notices.md)).',
+      'The channel takes hospital-to-social-care notices (ADW): each message is read, checked, stored with its notice state and routed as `adw.<type>`; answers and rejections go out as `adw-out.<mesh|http>.*` ([notices.md](notices.md)).',
   },
 );
 

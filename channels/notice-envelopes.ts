@@ -3,8 +3,9 @@
 //
 // A notice goes to `<channel>.adw.<type>[.<withdraws>]` with the notice read from it as JSON
 // (`NoticeEnvelopeBody`); an answer or infrastructure rejection goes to
-// `<channel>.adw-out.<kind>.<type>` as the ADW message itself, addressed (headers) to the
-// sender's MESH mailbox with the workflow the channel names for it.
+// `<channel>.adw-out.<transport>.<kind>.<type>` as the ADW message itself: over `mesh` addressed
+// (headers) to the sender's MESH mailbox with the workflow the channel names for it; `http` for a
+// notice that came over HTTP, which has no mailbox (a destination of the channel's choosing).
 import { extractNotice, type Notice } from '../adapters/adw/notice.js';
 import { parseAdw, type AdwFormat } from '../adapters/adw/parse.js';
 import type { Envelope } from '../core/queue.js';
@@ -64,7 +65,7 @@ export function outEnvelope(channel: ChannelDefinition | undefined, channelId: s
   return {
     messageId,
     channel: channelId,
-    routingKey: [channelId, 'adw-out', kind, word(type)].join('.'),
+    routingKey: [channelId, 'adw-out', replyTo ? 'mesh' : 'http', kind, word(type)].join('.'),
     partitionKey,
     body,
     headers: {

@@ -9,7 +9,7 @@
 //   the notice's state set; not routed;
 // - anything unreadable or failing the checks: stored as rejected with the reasons (paths and
 //   reasons only), and the infrastructure rejection (fatal-error + OperationOutcome) sent back
-//   the same way (MESH: queued to `adw-out.rejection`; HTTP: the answer itself).
+//   the same way (MESH: queued as `adw-out.mesh.rejection.rejected`; HTTP: the answer itself).
 // A repeat of a stored message is not routed or answered again; its notice row is made sure of
 // (a crash between storing and recording leaves nothing out).
 import { messageHeader, str, isObject } from '../adapters/adw/bundle.js';

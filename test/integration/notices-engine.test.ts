@@ -119,7 +119,7 @@ destinations:
     replyToSender: true
     workflowId: ADW_RESPONSE
     createDirectory: true
-    routes: [adw-out.#]
+    routes: [adw-out.mesh.#]
 `;
       },
     });
@@ -356,6 +356,11 @@ destinations:
     expect((await noticeRow(json.id)).notice).toMatchObject({ transport: 'http', format: 'json', state: 'awaiting' });
     expect((await noticeRow(json.id)).notice.replyTo).toBeUndefined();
     await eventually(async () => (await inboxRows()).some((r) => r.control_id === xml.id));
+    // Its answer has no mailbox: routed as adw-out.http.…, which this channel sends nowhere (kept, not sent).
+    const answered = await api('POST', `/api/notices/${json.id}/accept`, { reason: 'OFT', text: 'ok' });
+    expect(answered.body.state).toBe('accepted');
+    const response = await e.running.opened.store.get(answered.body.responseMessageId);
+    expect(response).toMatchObject({ status: 'filtered', messageType: 'ADW-OUT^response^assessment', error: 'no destination of channel adt-in routes adw-out.http.response.assessment' });
 
     const bad = variant(ASSESSMENT_XML);
     bad.text = bad.text.replace('9997654323', '9997654324').replace('<code value="975701000000106"/>', '<code value="1"/>');
