@@ -7,12 +7,14 @@
 // Set BENCH_CPU_PROF=<folder> to write a V8 CPU profile of the engine there.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { parse, stringify } from 'yaml';
 import { MllpClient, parseAckCode } from '../adapters/mllp/client.js';
 import { dropPostgresSchema } from '../adapters/store/db.js';
 import { adt, cpuMs, freePort, percentiles, startEngine, type Engine } from './end-to-end.js';
@@ -20,6 +22,8 @@ import { adt, cpuMs, freePort, percentiles, startEngine, type Engine } from './e
 const PG_BASE = process.env.TRAMLINE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const AMQP_HOST = process.env.TRAMLINE_BENCH_AMQP_HOST ?? 'guest:guest@127.0.0.1:5672';
 const run = promisify(execFile);
+/** dist/ when compiled (the build copies the channel examples there), else the repository. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface Phase {
   connections: number;
@@ -92,6 +96,24 @@ async function drive(port: number, label: string, phase: Phase, enginePid: numbe
   };
 }
 
+/**
+ * The shipped example channel (channels/examples/adt-to-case-system.yaml) on this port and
+ * inbox file, its FHIR destination left out (it would measure the sandbox FHIR server, not
+ * intake). BENCH_LATENCY_CONCURRENCY sets the inbox destination's `concurrency`.
+ */
+function benchChannel(port: number, inboxFile: string): string {
+  const channel = parse(readFileSync(path.join(ROOT, 'channels', 'examples', 'adt-to-case-system.yaml'), 'utf8')) as {
+    source: Record<string, unknown>;
+    destinations: Record<string, unknown>[];
+  };
+  channel.source.host = '127.0.0.1';
+  channel.source.port = port;
+  channel.destinations = channel.destinations.filter((d) => d.type === 'case-inbox');
+  channel.destinations[0].database = `sqlite:${inboxFile}`;
+  if (process.env.BENCH_LATENCY_CONCURRENCY) channel.destinations[0].concurrency = Number(process.env.BENCH_LATENCY_CONCURRENCY);
+  return stringify(channel);
+}
+
 /** Rows in the case-system inbox (SQLite file): polled until `count`, returning when they were all there. */
 async function inboxRows(file: string, count: number, timeoutMs: number): Promise<number> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -119,25 +141,7 @@ export async function benchMllpLatency(): Promise<object> {
     const mllpPort = await freePort();
     const inboxFile = path.join(dir, 'case-system.db');
     mkdirSync(path.join(dir, 'channels'));
-    // The shipped example's source and case-inbox destination (its FHIR destination left out:
-    // it would measure the sandbox FHIR server, not intake).
-    writeFileSync(
-      path.join(dir, 'channels', 'adt.yaml'),
-      `id: adt
-source:
-  type: mllp
-  host: 127.0.0.1
-  port: ${mllpPort}
-pipeline:
-  filter:
-    messageTypes: [ADT]
-destinations:
-  - name: case-inbox
-    type: case-inbox
-    database: sqlite:${inboxFile}
-    routes: [hl7v2.ADT.#]
-${process.env.BENCH_LATENCY_CONCURRENCY ? `    concurrency: ${process.env.BENCH_LATENCY_CONCURRENCY}\n` : ''}`,
-    );
+    writeFileSync(path.join(dir, 'channels', 'adt.yaml'), benchChannel(mllpPort, inboxFile));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_OPTIONS: '',
