@@ -31,10 +31,14 @@ export interface StoreReadback {
   /** Seconds from the last ACK until every delivery settled (or the wait ran out). */
   drainSeconds: number;
   latencyMs: { sendToDelivered: LatencySummary };
+  /** Per destination: deliveries sent, how many took more than one attempt, and send→sent. */
+  destinations: Record<string, { sent: number; retried: number; sendToSentMs: LatencySummary }>;
 }
 
 interface ApiDestination {
+  destination: string;
   status: string;
+  attempts: number;
   updatedAt: string;
 }
 interface ApiMessage {
@@ -125,8 +129,17 @@ export async function readBackFromStore(o: StoreReadbackOptions): Promise<StoreR
   const latencies: number[] = [];
   let lastReceived = firstSend;
   let lastDelivered = firstSend;
+  const perDestination = new Map<string, { sent: number; retried: number; ms: number[] }>();
   for (const m of all) {
     lastReceived = Math.max(lastReceived, Date.parse(m.receivedAt));
+    for (const d of m.destinations) {
+      if (d.status !== 'sent') continue;
+      let entry = perDestination.get(d.destination);
+      if (!entry) perDestination.set(d.destination, (entry = { sent: 0, retried: 0, ms: [] }));
+      entry.sent++;
+      if (d.attempts > 1) entry.retried++;
+      entry.ms.push(Date.parse(d.updatedAt) - sentAt.get(m.controlId!)!);
+    }
     const at = deliveredAt(m);
     if (at === undefined) {
       notDelivered[m.status] = (notDelivered[m.status] ?? 0) + 1;
@@ -144,5 +157,6 @@ export async function readBackFromStore(o: StoreReadbackOptions): Promise<StoreR
     notDelivered,
     drainSeconds: Math.round((performance.now() - waitStart) / 100) / 10,
     latencyMs: { sendToDelivered: summarise(latencies) },
+    destinations: Object.fromEntries([...perDestination].map(([name, d]) => [name, { sent: d.sent, retried: d.retried, sendToSentMs: summarise(d.ms) }])),
   };
 }

@@ -87,6 +87,9 @@ describe('tramline bench mllp', () => {
     expect(r.store.delivered).toBe(r.sent);
     expect(r.store.notDelivered).toEqual({});
     expect(r.store.latencyMs.sendToDelivered.n).toBe(r.sent);
+    expect(Object.keys(r.store.destinations)).toEqual(['adt-in.inbox']);
+    expect(r.store.destinations['adt-in.inbox']).toMatchObject({ sent: r.sent, retried: 0 });
+    expect(r.store.destinations['adt-in.inbox'].sendToSentMs.n).toBe(r.sent);
     // The measured messages (and the warm-up's) are in the store under the run's tag.
     const listed = await engine.call('GET', `/api/messages?channel=adt-in&limit=1000`, { token: engine.tokens.operator });
     const ours = listed.body.messages.filter((m: { controlId: string }) => m.controlId.startsWith(`${r.runTag}M`));
@@ -108,6 +111,7 @@ describe('tramline bench mllp', () => {
     expect(line('ACKs')).toBe(`ACKs         CA ${sent}`);
     expect(line('persisted')).toMatch(new RegExp(`^persisted    ${sent} \\(\\d+/s, from the store\\)$`));
     expect(line('delivered')).toMatch(new RegExp(`^delivered    ${sent} \\(`));
+    expect(out.find((l) => l.startsWith('  adt-in.inbox: '))).toMatch(new RegExp(`^  adt-in\\.inbox: ${sent} sent; send→sent p50 `));
     expect(line('send→ACK')).toMatch(/^send→ACK {5}p50 [\d.]+ {2}p90 [\d.]+ {2}p99 [\d.]+ {2}max [\d.]+ ms$/);
   }, 60_000);
 

@@ -63,6 +63,9 @@ function lines(load: MllpLoadResult, store: StoreReadback | undefined, storeNote
     out.push(`delivered    ${store.delivered} (${store.deliveredPerSec}/s; settled ${store.drainSeconds} s after the last ACK)`);
     for (const [status, n] of Object.entries(store.notDelivered)) out.push(`undelivered  ${n} ${status}`);
     out.push(`send→deliv.  ${ms(store.latencyMs.sendToDelivered)}`);
+    for (const [name, d] of Object.entries(store.destinations)) {
+      out.push(`  ${name}: ${d.sent} sent${d.retried ? ` (${d.retried} after a retry)` : ''}; send→sent ${ms(d.sendToSentMs)}`);
+    }
   } else if (storeNote) out.push(storeNote);
   return out;
 }
