@@ -244,6 +244,34 @@ interface FairPeer {
   sixFields: (text: string) => number;
 }
 
+/** Both workloads for a parser whose segments hold numbered fields: `count` reads one field's values. */
+function fieldWalker<M, S, F>(p: {
+  parse: (t: string) => M;
+  segments: (m: M) => S[];
+  /** First and last field number to read. */
+  fieldNumbers: (s: S) => [number, number];
+  field: (s: S, n: number) => F;
+  named: (m: M, id: string, n: number) => F | undefined;
+  count: (f: F | undefined) => number;
+}): Pick<FairPeer, 'everyField' | 'sixFields'> {
+  return {
+    everyField: (t) => {
+      let n = 0;
+      for (const seg of p.segments(p.parse(t))) {
+        const [first, last] = p.fieldNumbers(seg);
+        for (let f = first; f <= last; f++) n += p.count(p.field(seg, f));
+      }
+      return n;
+    },
+    sixFields: (t) => {
+      const m = p.parse(t);
+      let n = 0;
+      for (const [id, f] of SIX_FIELDS) n += p.count(p.named(m, id, f));
+      return n;
+    },
+  };
+}
+
 function fairPeers(): FairPeer[] {
   interface SimpleValue {
     value: (SimpleValue | string | SimpleValue[])[];
@@ -322,33 +350,26 @@ function fairPeers(): FairPeer[] {
     },
     {
       name: '@medplum/core',
-      everyField: (t) => {
-        const m = MedplumHl7Message.parse(t);
-        let n = 0;
-        for (const seg of m.segments) for (let f = 1; f < seg.fields.length; f++) n += medplumField(seg.fields[f] as unknown as MedplumField);
-        return n;
-      },
-      sixFields: (t) => {
-        const m = MedplumHl7Message.parse(t);
-        let n = 0;
-        for (const [id, f] of SIX_FIELDS) n += medplumField(m.getSegment(id)?.getField(f) as unknown as MedplumField | undefined);
-        return n;
-      },
+      ...fieldWalker({
+        parse: (t) => MedplumHl7Message.parse(t),
+        segments: (m) => m.segments,
+        // fields[0] is the segment id.
+        fieldNumbers: (seg) => [1, seg.fields.length - 1],
+        field: (seg, n) => seg.fields[n] as unknown as MedplumField,
+        named: (m, id, n) => m.getSegment(id)?.getField(n) as unknown as MedplumField | undefined,
+        count: medplumField,
+      }),
     },
     {
       name: 'hl7v2',
-      everyField: (t) => {
-        const m = Hl7v2Message.parse(t) as unknown as { segments: Array<{ fields: unknown[]; field(n: number): Hl7v2Field }> };
-        let n = 0;
-        for (const seg of m.segments) for (let f = 1; f <= seg.fields.length; f++) n += hl7v2Field(seg.field(f));
-        return n;
-      },
-      sixFields: (t) => {
-        const m = Hl7v2Message.parse(t);
-        let n = 0;
-        for (const [id, f] of SIX_FIELDS) n += hl7v2Field(m.getSegment(id)?.field(f) as unknown as Hl7v2Field | undefined);
-        return n;
-      },
+      ...fieldWalker({
+        parse: (t) => Hl7v2Message.parse(t) as unknown as { segments: Array<{ fields: unknown[]; field(n: number): Hl7v2Field }>; getSegment(id: string): { field(n: number): Hl7v2Field } | undefined },
+        segments: (m) => m.segments,
+        fieldNumbers: (seg) => [1, seg.fields.length],
+        field: (seg, n) => seg.field(n),
+        named: (m, id, n) => m.getSegment(id)?.field(n),
+        count: hl7v2Field,
+      }),
     },
     {
       name: 'hl7-standard',
