@@ -2,10 +2,9 @@
 // the 999 test range, family name, MRN, visit), so the engine meets new patients as in a live
 // feed. `realistic` is shaped like a PAS vendor's feed (~950 bytes: PD1, NK1, PV1, PV2, AL1,
 // DG1, OBX, ROL); `small` is the bare minimum an ADT channel routes (~300 bytes).
-import { nhsNumberCheckDigit } from '../../mappings/functions/nhs-number.js';
+import { nhsNumberCheckDigit } from '../../core/nhs-number.js';
 
 export type AdtSize = 'realistic' | 'small';
-export const ADT_SIZES: readonly AdtSize[] = ['realistic', 'small'];
 
 /**
  * The `seed`-th synthetic NHS number: `prefix` (default `99`), then the seed's low digits, then

@@ -2,10 +2,10 @@
 // ACK/s and send→ACK latency as the sender saw them and, with an API token, persisted/s and
 // send→delivered read back from the engine's store. Works against any Tramline engine.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BenchError, runMllpLoad, type MllpLoadResult } from '../../bench/mllp-load.js';
-import { readBackFromStore, type StoreReadback } from '../../bench/store-readback.js';
+import type { MllpLoadResult } from '../../bench/mllp-load.js';
+import type { StoreReadback } from '../../bench/store-readback.js';
 import type { LatencySummary } from '../../bench/stats.js';
-import { ADT_SIZES, type AdtSize } from '../../bench/synthetic-adt.js';
+import type { AdtSize } from '../../bench/synthetic-adt.js';
 
 export interface BenchMllpOptions {
   host: string;
@@ -72,6 +72,9 @@ function lines(load: MllpLoadResult, store: StoreReadback | undefined, storeNote
 
 /** Run the benchmark; returns the process exit code (1 when a message was refused or lost). */
 export async function benchMllp(o: BenchMllpOptions, out: Output = { log: console.log, error: console.error }): Promise<number> {
+  // Loaded here, not at CLI start: only this command needs them.
+  const { BenchError, runMllpLoad } = await import('../../bench/mllp-load.js');
+  const { readBackFromStore } = await import('../../bench/store-readback.js');
   try {
     const load = await runMllpLoad({
       host: o.host,
@@ -116,7 +119,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--rate <r>', 'messages per second offered across all connections, on a fixed schedule (0 = as fast as ACKs come back)', wholeNumber('--rate', 0, 1_000_000), 0)
     .option('--duration <s>', 'seconds measured', seconds('--duration', 0.1), 30)
     .option('--warmup <s>', 'seconds sent first and not counted', seconds('--warmup', 0), 5)
-    .addOption(new Option('--size <size>', 'message shape: realistic (~950-byte vendor ADT) or small (~300 bytes)').choices([...ADT_SIZES]).default('realistic'))
+    .addOption(new Option('--size <size>', 'message shape: realistic (~950-byte vendor ADT) or small (~300 bytes)').choices(['realistic', 'small'] satisfies AdtSize[]).default('realistic'))
     .option('--timeout <ms>', 'longest wait for one ACK', wholeNumber('--timeout', 1, 3_600_000), 30_000)
     .option('--api <url>', "the engine's admin API, for the store figures (default http://<host>:8080)")
     .option('--token <token>', 'API token with messages:read (e.g. role operator); default TRAMLINE_TOKEN')
