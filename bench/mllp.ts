@@ -5,7 +5,8 @@
 // PostgreSQL + RabbitMQ (own schemas and vhost, removed afterwards). Each prints, beside the
 // engine's figures, ceilings measured in the same run on the same machine: an MLLP echo server
 // (answers each message with an ACK at once, in a process of its own) under the same load, and
-// the disk's fdatasync rate (what one synchronous connection's commits can at best reach).
+// the disk's fdatasync rate (what one synchronous connection's commits can at best reach) and,
+// for PostgreSQL + RabbitMQ, one connection's commit rate and a quorum queue's confirm rate.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -13,6 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import amqp from 'amqplib';
+import pg from 'pg';
 import { buildAck } from '../adapters/hl7v2/ack.js';
 import { decodeHl7Bytes } from '../adapters/hl7v2/charset.js';
 import { parseHl7 } from '../adapters/hl7v2/parse.js';
@@ -50,6 +53,8 @@ function loadOf(scenario: MllpScenario): Pick<MllpLoadOptions, 'connections' | '
 }
 
 interface Started {
+  /** The configuration's own commit rates, measured before the engine starts. */
+  ceilings: { postgresCommitsPerSec?: number; rabbitConfirmsPerSec?: number };
   engine: Engine;
   mllpPort: number;
   api: string;
@@ -73,6 +78,7 @@ async function startShipped(configuration: Configuration): Promise<Started> {
   const id = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-bench-mllp-'));
   const cleanups: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const ceilings: Started['ceilings'] = {};
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error(`clean-up: ${(e as Error).message}`));
   };
@@ -97,7 +103,10 @@ async function startShipped(configuration: Configuration): Promise<Started> {
       await rabbitmqctl('add_vhost', vhost);
       cleanups.push(() => rabbitmqctl('delete_vhost', vhost));
       await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
-      Object.assign(env, { TRAMLINE_DB_URL: storeUrl, TRAMLINE_CASE_DB_URL: inboxUrl, TRAMLINE_AMQP_URL: `amqp://${AMQP_HOST}/${encodeURIComponent(vhost)}` });
+      const amqpUrl = `amqp://${AMQP_HOST}/${encodeURIComponent(vhost)}`;
+      Object.assign(env, { TRAMLINE_DB_URL: storeUrl, TRAMLINE_CASE_DB_URL: inboxUrl, TRAMLINE_AMQP_URL: amqpUrl });
+      ceilings.postgresCommitsPerSec = await postgresCommitsPerSec(`bench_mllp_probe_${id}`);
+      ceilings.rabbitConfirmsPerSec = await rabbitConfirmsPerSec(amqpUrl);
     }
     mkdirSync(path.join(dir, 'data'));
     const engine = await startEngine(env, dir);
@@ -111,7 +120,7 @@ async function startShipped(configuration: Configuration): Promise<Started> {
     });
     const token = /^(tl_\S+)/m.exec(await runCli(env, dir, ['tokens', 'create', '--name', 'bench', '--role', 'operator']))?.[1];
     if (!token) throw new Error('tramline tokens create printed no token');
-    return { engine, mllpPort, api: `http://127.0.0.1:${httpPort}`, token, cleanup };
+    return { ceilings, engine, mllpPort, api: `http://127.0.0.1:${httpPort}`, token, cleanup };
   } catch (err) {
     await cleanup();
     throw err;
@@ -153,6 +162,55 @@ function fdatasyncPerSec(dir: string, ms = 2000): number {
   return Math.round((n * 1000) / (performance.now() - start));
 }
 
+/** Single-row insert commits per second on one PostgreSQL connection, in a schema of its own. */
+async function postgresCommitsPerSec(schema: string, ms = 2000): Promise<number> {
+  const client = new pg.Client({ connectionString: PG_BASE });
+  await client.connect();
+  try {
+    await client.query(`create schema "${schema}"`);
+    await client.query(`create table "${schema}".probe (id bigint primary key, body text)`);
+    const body = 'x'.repeat(1000);
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < ms) await client.query(`insert into "${schema}".probe values ($1, $2)`, [n++, body]);
+    return Math.round((n * 1000) / (performance.now() - start));
+  } finally {
+    await client.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
+    await client.end();
+  }
+}
+
+/** Persistent 1 KB publishes confirmed per second by a quorum queue (64 unconfirmed at most). */
+async function rabbitConfirmsPerSec(amqpUrl: string, ms = 2000): Promise<number> {
+  const connection = await amqp.connect(amqpUrl);
+  try {
+    const channel = await connection.createConfirmChannel();
+    const queue = 'bench-confirm-probe';
+    await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    const body = Buffer.alloc(1024, 1);
+    const pending = new Set<Promise<void>>();
+    let confirmed = 0;
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      const p: Promise<void> = new Promise<void>((resolve, reject) => {
+        channel.sendToQueue(queue, body, { persistent: true }, (err) => (err ? reject(err) : resolve()));
+      }).then(() => {
+        confirmed++;
+        pending.delete(p);
+      });
+      pending.add(p);
+      if (pending.size >= 64) await Promise.race(pending);
+    }
+    await Promise.all(pending);
+    const seconds = (performance.now() - start) / 1000;
+    await channel.deleteQueue(queue);
+    await channel.close();
+    return Math.round(confirmed / seconds);
+  } finally {
+    await connection.close();
+  }
+}
+
 function summary(load: MllpLoadResult) {
   const { messages: _m, runTag: _t, settings: _s, ...rest } = load;
   return rest;
@@ -171,7 +229,7 @@ async function measureConfiguration(scenario: MllpScenario, configuration: Confi
       console.error('  reading back from the store');
       store = await readBackFromStore({ api: started.api, token: started.token, runTag: result.runTag, messages: result.messages, drainTimeoutMs: seconds('BENCH_MLLP_DRAIN_SECONDS', 120) * 1000 });
     }
-    return { configuration, engine: summary(result), store };
+    return { configuration, ceilings: started.ceilings, engine: summary(result), store };
   } catch (err) {
     console.error(started.engine.tail());
     throw err;
@@ -207,6 +265,8 @@ export async function benchMllpScenario(scenario: MllpScenario): Promise<object>
       toCeiling: {
         ackPerSecToEcho: ratio(measured.engine.ackPerSec, echoResult.ackPerSec),
         ...(scenario === 'mllp-sync-1' ? { ackPerSecToFdatasync: ratio(measured.engine.ackPerSec, fdatasync) } : {}),
+        ...(measured.ceilings.postgresCommitsPerSec ? { ackPerSecToPostgresCommits: ratio(measured.engine.ackPerSec, measured.ceilings.postgresCommitsPerSec) } : {}),
+        ...(measured.ceilings.rabbitConfirmsPerSec ? { ackPerSecToRabbitConfirms: ratio(measured.engine.ackPerSec, measured.ceilings.rabbitConfirmsPerSec) } : {}),
       },
     });
   }
