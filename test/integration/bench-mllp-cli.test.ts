@@ -88,7 +88,9 @@ describe('tramline bench mllp', () => {
     expect(r.store.notDelivered).toEqual({});
     expect(r.store.latencyMs.sendToDelivered.n).toBe(r.sent);
     expect(Object.keys(r.store.destinations)).toEqual(['adt-in.inbox']);
-    expect(r.store.destinations['adt-in.inbox']).toMatchObject({ sent: r.sent, retried: 0 });
+    expect(r.store.destinations['adt-in.inbox'].sent).toBe(r.sent);
+    // A delivery retried (e.g. the inbox database busy) still counts once.
+    expect(r.store.destinations['adt-in.inbox'].retried).toBeLessThanOrEqual(r.sent);
     expect(r.store.destinations['adt-in.inbox'].sendToSentMs.n).toBe(r.sent);
     // The measured messages (and the warm-up's) are in the store under the run's tag.
     const listed = await engine.call('GET', `/api/messages?channel=adt-in&limit=1000`, { token: engine.tokens.operator });
@@ -101,7 +103,9 @@ describe('tramline bench mllp', () => {
     const { out, err, io } = capture();
     const code = await benchMllp(options({ connections: 1, inFlight: 1, rate: 20, duration: 1, warmup: 0, size: 'small', json: false }), io);
     expect(code).toBe(0);
-    expect(err).toEqual(['bench: measuring: 1 s']);
+    // Progress on stderr: the phase, then (while deliveries are still running) the store's count.
+    expect(err[0]).toBe('bench: measuring: 1 s');
+    for (const l of err.slice(1)) expect(l).toMatch(/^bench: store: \d+\/\d+ messages settled$/);
     const line = (label: string) => out.find((l) => l.startsWith(label));
     expect(out[0]).toMatch(/^MLLP 127\.0\.0\.1:\d+: 1 connection\(s\), 1 in flight each, 20 msg\/s offered, [\d.]+ s, \d+-byte ADT \(small\)$/);
     const sent = Number(line('sent')!.split(/\s+/)[1]);
@@ -111,7 +115,7 @@ describe('tramline bench mllp', () => {
     expect(line('ACKs')).toBe(`ACKs         CA ${sent}`);
     expect(line('persisted')).toMatch(new RegExp(`^persisted    ${sent} \\(\\d+/s, from the store\\)$`));
     expect(line('delivered')).toMatch(new RegExp(`^delivered    ${sent} \\(`));
-    expect(out.find((l) => l.startsWith('  adt-in.inbox: '))).toMatch(new RegExp(`^  adt-in\\.inbox: ${sent} sent; send→sent p50 `));
+    expect(out.find((l) => l.startsWith('  adt-in.inbox: '))).toMatch(new RegExp(`^  adt-in\\.inbox: ${sent} sent( \\(\\d+ after a retry\\))?; send→sent p50 `));
     expect(line('send→ACK')).toMatch(/^send→ACK {5}p50 [\d.]+ {2}p90 [\d.]+ {2}p99 [\d.]+ {2}max [\d.]+ ms$/);
   }, 60_000);
 
