@@ -73,7 +73,7 @@ export function adt(controlId: string, patient: number): string {
   ].join('\r');
 }
 
-// ---- helpers ----
+// ---- helpers (also used by the mllp-* benchmarks) ----
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -85,7 +85,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function rabbitmqctl(...args: string[]): Promise<void> {
+export async function rabbitmqctl(...args: string[]): Promise<void> {
   await run('rabbitmqctl', ['-q', ...args], { timeout: 60_000 });
 }
 
