@@ -38,6 +38,7 @@ export const REALISTIC_ADT_MESSAGES: readonly { name: string; text: string }[] =
       'PV1|1|I|CCU^BAY 3^BED 14^RXY01|21|||C7788990^Fairbairn^Isla^^^Dr^^^GMC|G8234567^Olawale^Femi^^^Dr^^^GMP||320^Cardiology||||19|||C7788990^Fairbairn^Isla^^^Dr^^^GMC|01|80044571^^^RXY_VISIT^VN|||||||||||||||||||||||||20261203221500',
       'ROL|1|AD|AT^Attending^HL70443|C7788990^Fairbairn^Isla^^^Dr^^^GMC|20261204143000',
       'OBX|1|NM|8867-4^Heart rate^LN||112|/min^per minute^UCUM|||||F|||20261204140000',
+      'ZU1|20261204|2|E',
     ),
   },
   {
@@ -51,6 +52,7 @@ export const REALISTIC_ADT_MESSAGES: readonly { name: string; text: string }[] =
       'PV1|1|I|WARD5^BAY 2^BED 7^RXY01|11|||C7899001^Mensah^Kofi^^^Mr^^^GMC|G8345678^Lund^Karin^^^Dr^^^GMP||110^Trauma and Orthopaedics||||19|||C7899001^Mensah^Kofi^^^Mr^^^GMC|01|80044602^^^RXY_VISIT^VN|||||||||||||||||1^Discharged on clinical advice|19|||||||20261204073000|20261206110000',
       'DG1|1||M17.1^Other primary gonarthrosis^I10||20261204080000|F',
       'PR1|1||W40.1^Primary total prosthetic replacement of knee joint using cement^OPCS4||20261204093000|D|95|||||C7899001^Mensah^Kofi^^^Mr^^^GMC',
+      'ZU1|20261206|3|E',
     ),
   },
   {
@@ -77,6 +79,7 @@ export const REALISTIC_ADT_MESSAGES: readonly { name: string; text: string }[] =
       'NK1|2|KOWALCZYK^ANNA^^^MS|CHD^Daughter^HL70063||07700 900561^PRN^CP||C^Emergency contact^HL70131',
       'PV1|1|I|WARD3^BAY 1^BED 2^RXY01|12|||C7901223^Dunmore^Alastair^^^Mr^^^GMC|G8567890^Fenwick^Rachel^^^Dr^^^GMP||100^General Surgery||||19|||C7901223^Dunmore^Alastair^^^Mr^^^GMC|01|80044677^^^RXY_VISIT^VN|||||||||||||||||||||||||20261206140000',
       'AL1|1|EA|N0000003^Latex^99ZZZ|MI|Contact dermatitis|1999',
+      'ZU1|20261207|2|E',
     ),
   },
 ];
