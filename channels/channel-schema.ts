@@ -91,6 +91,89 @@ export const pipelineSchema = Type.Object(
   { additionalProperties: false, description: 'What happens between the source and the destinations: filter, exclude, map.' },
 );
 
+/** Hours the council has to answer each notice type when the channel sets none (docs/notices.md). */
+export const DEFAULT_NOTICE_DEADLINE_HOURS = { assessment: 48, discharge: 24, withdrawal: 48 } as const;
+
+const ODS = { pattern: '^[A-Za-z0-9]{3,10}$' } as const;
+const reasonCode = Type.Object(
+  { code: Type.String({ minLength: 1, maxLength: 20, description: 'The code, as the code system has it.' }), display: Type.String({ minLength: 1, maxLength: 200, description: 'Its display text.' }) },
+  { additionalProperties: false },
+);
+const answeredTypes = Type.Array(Choice(['assessment', 'discharge', 'withdrawal'] as const, {}), { minItems: 1, description: 'The notice types the rule accepts.' });
+
+export const noticesSchema = Type.Object(
+  {
+    councilOds: Type.String({ ...ODS, description: "The council's ODS code: answers and rejections come from it." }),
+    deadlineHours: Type.Optional(
+      Type.Object(
+        {
+          assessment: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: `Hours to answer an assessment notice (default ${DEFAULT_NOTICE_DEADLINE_HOURS.assessment}).` })),
+          discharge: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: `Hours to answer a discharge notice (default ${DEFAULT_NOTICE_DEADLINE_HOURS.discharge}).` })),
+          withdrawal: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: `Hours to answer a withdrawal (default ${DEFAULT_NOTICE_DEADLINE_HOURS.withdrawal}).` })),
+        },
+        { additionalProperties: false, description: 'When an answer is due, counted from receipt; a notice awaiting past it is overdue.' },
+      ),
+    ),
+    responder: Type.Optional(
+      Type.Object(
+        {
+          family: Type.String({ minLength: 1, description: 'Family name (or the team, e.g. Hospital Social Work Team).' }),
+          given: Type.Optional(Type.Array(Type.String(), { description: 'Given names.' })),
+          phone: Type.Optional(Type.String({ description: 'Phone number the hospital can call back on.' })),
+          email: Type.Optional(Type.String({ description: 'E-mail address (a team mailbox).' })),
+        },
+        { additionalProperties: false, description: "Who answers (the response's MessageHeader.author); default the council's adult social care team." },
+      ),
+    ),
+    autoAccept: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Shown as `rule <name>` in the answer and the audit trail.' }),
+            types: answeredTypes,
+            hospitals: strings('Sending hospitals (ODS codes); absent: any.'),
+            wards: strings('Ward names as the notice gives them; absent: any.'),
+            reason: Type.Optional(
+              Type.Object(
+                { code: Type.String({ minLength: 1, description: 'Reason code (OFT or one of notices.reasons.accept).' }), display: Type.String({ minLength: 1, description: 'Its display text.' }), text: Type.Optional(Type.String({ description: 'Free text sent with it.' })) },
+                { additionalProperties: false, description: 'The reason the answer gives (default OFT, "Accepted automatically (rule <name>).").' },
+              ),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        { description: 'Notices accepted on arrival, through the same path as a person\'s decision (default reason OFT with the rule named).' },
+      ),
+    ),
+    responses: Type.Optional(
+      Type.Object(
+        {
+          assessment: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'WorkflowId of answers to assessment notices.' })),
+          discharge: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'WorkflowId of answers to discharge notices.' })),
+          withdrawal: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'WorkflowId of answers to withdrawals.' })),
+          rejection: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'WorkflowId of infrastructure rejections (fatal-error).' })),
+        },
+        {
+          additionalProperties: false,
+          description: "MESH WorkflowId of the answers to each notice type and of infrastructure rejections; absent: the mesh-folder destination's workflowId.",
+        },
+      ),
+    ),
+    reasons: Type.Optional(
+      Type.Object(
+        { accept: Type.Optional(Type.Array(reasonCode, { description: 'Codes an acceptance may give.' })), reject: Type.Optional(Type.Array(reasonCode, { description: 'Codes a rejection may give.' })) },
+        { additionalProperties: false, description: 'Reason codes allowed beyond OFT (Other - Free Text), from ADW-NoticeAcceptReason-1 / ADW-NoticeRejectReason-1.' },
+      ),
+    ),
+    maxBytes: withDefault(Type.Integer({ minimum: 1024, description: 'Largest notice read (bytes); a larger one is rejected.' }), 5 * 1024 * 1024),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The channel takes hospital-to-social-care notices (ADW): each message is read, checked, stored with its notice state and routed as `adw.<type>`; answers and rejections go out as `adw-out.<mesh|http>.*` ([notices.md](notices.md)).',
+  },
+);
+
 /** The config schemas of a list of specs, as a tuple (so each keeps its own type). */
 function configs<S extends readonly ComponentSpec[]>(specs: S): { -readonly [I in keyof S]: S[I]['config'] } {
   return specs.map((s) => s.config) as { -readonly [I in keyof S]: S[I]['config'] };
@@ -112,6 +195,7 @@ export const channelSchema = Type.Object(
     enabled: withDefault(Type.Boolean({ description: 'A disabled channel is loaded and checked but not started.' }), true),
     source: sourceSchema,
     pipeline: Type.Optional(pipelineSchema),
+    notices: Type.Optional(noticesSchema),
     destinations: Type.Array(destinationSchema, { minItems: 1 }),
     retention: Type.Optional(
       Type.Object(

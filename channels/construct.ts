@@ -78,9 +78,10 @@ const SOURCES: { [T in SourceConfig['type']]: (config: Extract<SourceConfig, { t
     });
     return { intake, port, stop: () => server.close() };
   },
-  // Records arrive through the HTTP API (POST /inbound/<channel>), which finds this intake.
+  // Records arrive through the HTTP API (POST /inbound/<channel>), which finds this intake; a
+  // notices channel's messages through POST /inbound/<channel>/notices.
   async http(_source, ctx) {
-    return { intake: ctx.recordIntake(), port: 0, stop: async () => undefined };
+    return { intake: ctx.channel.notices ? ctx.messageIntake() : ctx.recordIntake(), port: 0, stop: async () => undefined };
   },
   async file(source, ctx) {
     const intake = ctx.recordIntake();

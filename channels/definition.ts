@@ -2,7 +2,7 @@
 // loader validates against (channels/channel-schema.ts, made from the component specs), so a
 // field added to a spec is in these types too.
 import type { Settings } from '../core/component.js';
-import type { channelSchema, exclusionRule, messageFilter, pipelineSchema, retryPolicy } from './channel-schema.js';
+import type { channelSchema, exclusionRule, messageFilter, noticesSchema, pipelineSchema, retryPolicy } from './channel-schema.js';
 
 export type { MllpSourceConfig, MllpDestinationConfig } from '../adapters/mllp/spec.js';
 export type { FileSourceConfig } from '../adapters/file-drop/spec.js';
@@ -17,6 +17,7 @@ export type MessageFilter = Settings<typeof messageFilter>;
 export type RetryPolicy = Settings<typeof retryPolicy>;
 export type ExclusionRule = Settings<typeof exclusionRule>;
 export type PipelineConfig = Settings<typeof pipelineSchema>;
+export type NoticesConfig = Settings<typeof noticesSchema>;
 
 /** A channel file as loaded (validated, defaults applied). */
 export type ChannelData = Settings<typeof channelSchema>;

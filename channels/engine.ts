@@ -14,6 +14,9 @@ import { destinationMapper } from './destination-map.js';
 import { createDispatcher, type DispatchOptions } from './dispatch.js';
 import { Hl7Intake, type Hl7IntakeOptions } from './hl7-intake.js';
 import { MessageIntake } from './message-intake.js';
+import { NoticeIntake } from './notice-intake.js';
+import { NoticeService } from './notice-service.js';
+import type { NoticeStore } from '../core/notices.js';
 import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
 import type { DeliveryHandler, DeliveryQueue } from '../core/queue.js';
@@ -43,6 +46,8 @@ export interface EngineOptions {
   watermarks?: WatermarkStore;
   /** Told of each MLLP connection closed because the channel's maxConnections were open. */
   onConnectionRefused?: (channel: string) => void;
+  /** Where channels with a `notices` block keep their notices' state (needed by those channels). */
+  notices?: NoticeStore;
 }
 
 /** Same settings: deep equality of the JSON form (definitions come from YAML, so plain data). */
@@ -61,9 +66,20 @@ export class Engine {
   private backlog?: BacklogPublisher;
   private backlogTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
+  /** Lists, shows and decides notices (with a notice store): the API, CLI and console use it. */
+  readonly notices?: NoticeService;
 
   constructor(private readonly options: EngineOptions) {
     this.definitions = options.channels;
+    if (options.notices) {
+      this.notices = new NoticeService({
+        store: options.store,
+        queue: options.queue,
+        notices: options.notices,
+        channels: () => this.definitions.filter((c) => c.enabled),
+        queueAvailable: options.queueAvailable,
+      });
+    }
   }
 
   /** The channel definitions currently deployed. */
@@ -177,6 +193,12 @@ export class Engine {
     return true;
   }
 
+  /** The notice intake of a running channel with a `notices` block (for POST /inbound/<channel>/notices). */
+  noticeIntake(channelId: string): NoticeIntake | undefined {
+    const c = this.channels.find((d) => d.definition.id === channelId);
+    return c?.intake instanceof NoticeIntake ? c.intake : undefined;
+  }
+
   /** The record intake of an HTTP-source channel (for POST /inbound/<channel>). */
   httpIntake(channelId: string): RecordIntake | undefined {
     const c = this.channels.find((d) => d.definition.id === channelId && d.definition.source.type === 'http');
@@ -204,7 +226,11 @@ export class Engine {
             if (total >= 1000 && (done % 500 === 0 || done === total)) log.info({ channel: channel.id, done, total }, 'batch progress');
           },
         }),
-      messageIntake: () => new MessageIntake({ channel, store, queue, queueAvailable: this.options.queueAvailable }),
+      messageIntake: () => {
+        if (!channel.notices) return new MessageIntake({ channel, store, queue, queueAvailable: this.options.queueAvailable });
+        if (!this.options.notices || !this.notices) throw new Error(`channel ${channel.id} (${channel.file}): a notices channel needs the engine's notice store`);
+        return new NoticeIntake({ channel, store, queue, queueAvailable: this.options.queueAvailable, notices: this.options.notices, service: this.notices });
+      },
       watermarks: this.options.watermarks,
       onConnectionRefused: () => this.options.onConnectionRefused?.(channel.id),
     });

@@ -209,6 +209,11 @@ export function loadChannelText(text: string, file: string, env: NodeJS.ProcessE
       problems.push({ file, line: pos.line, column: pos.col, field: `destinations[${i}]`, message: 'a mesh-folder destination needs toMailbox, or replyToSender: true' });
     }
   });
+  // Notices come over a MESH inbox or HTTP (POST /inbound/<channel>/notices): other sources carry none.
+  if (data.notices && data.source.type !== 'mesh-folder' && data.source.type !== 'http') {
+    const pos = positionOf(doc, lines, ['notices']);
+    problems.push({ file, line: pos.line, column: pos.col, field: 'notices', message: `a notices channel takes its notices from a mesh-folder or http source, not ${data.source.type}` });
+  }
   if (problems.length) return { problems };
   const channel: ChannelDefinition = { ...data, file };
   sources.set(channel, { doc, lines });

@@ -10,6 +10,7 @@ import type { ChannelDefinition } from './definition.js';
 import { hl7Envelope } from './hl7-intake.js';
 import type { Envelope } from '../core/queue.js';
 import { isInboundMessageType, storedInboundEnvelope } from './message-intake.js';
+import { isAdwMessageType, storedAdwEnvelope } from './notice-envelopes.js';
 import { recordEnvelope, RECORD_MESSAGE_TYPES } from './record-intake.js';
 import { hl7PatientKey, partitionKeyOf } from './routing.js';
 
@@ -24,6 +25,7 @@ export async function envelopeForStored(store: MessageStore, channel: ChannelDef
   const raw = await store.readContent(m.id, 'raw');
   if (!raw) throw new ContentGoneError('content no longer stored (pruned)');
   if (isInboundMessageType(m.messageType)) return storedInboundEnvelope(m, raw, partitionKeyOf(store, m.id, undefined));
+  if (isAdwMessageType(m.messageType)) return storedAdwEnvelope(store, channel, m, raw);
   // As the intake decoded it (a fallback charset applies again); should the bytes no longer
   // decode under the channel's settings, that is a ParseError, never silent U+FFFD.
   const source = channel?.source;

@@ -23,6 +23,8 @@ import { createViewerData } from './viewer/record.js';
 import { ConfigError } from '../core/errors.js';
 import { createApp } from './http/app.js';
 import { createInboundRouter } from '../adapters/http/inbound.js';
+import { SqlNoticeStore } from '../adapters/store/notice-store.js';
+import { createNoticeInboundRouter } from './http/notice-inbound.js';
 import { createSandboxFhirParts } from './fhir/engine-mount.js';
 import { log } from '../core/logger.js';
 import { publishUntilDisconnect } from './publish-until-disconnect.js';
@@ -76,6 +78,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     onAck: instrumented.onAck,
     onConnectionRefused: (channel) => instrumented.metrics.connectionsRefused.inc({ channel }),
     queueAvailable: rabbit ? () => rabbit.connected : undefined,
+    notices: new SqlNoticeStore(opened.db, opened.keys),
   });
   const headInterval = headIntervalMs(options.env ?? process.env);
   // Built before start: a bad auth setting stops us before any port opens.
@@ -105,6 +108,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     metrics: instrumented.metrics,
     env: options.env,
     dataDir: config.dataDir,
+    ...(engine.notices ? { notices: engine.notices } : {}),
   });
   const publicUrl = config.publicUrl ?? `http://localhost:${config.httpPort}`;
   const alerts = new AlertEvaluator({ rules: alertRules.rules, engine: admin.engine, audit, env, consoleUrl: publicUrl, intervalMs: alertIntervalMs(env) });
@@ -141,6 +145,15 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
       return intake && source?.type === 'http' ? { intake, maxRecords: source.maxRecords } : undefined;
     },
   });
+  // ADW notices over HTTP: POST /inbound/<channel>/notices (channels with a notices block).
+  const noticeInbound = createNoticeInboundRouter({
+    guards: admin.guards('inbound:post'),
+    intakeFor: (id) => {
+      const intake = engine.noticeIntake(id);
+      const max = engine.deployed.find((c) => c.id === id)?.notices?.maxBytes;
+      return intake && max ? { intake, maxBytes: max } : undefined;
+    },
+  });
   const fhir = createSandboxFhirParts({ db: opened.db, keys: opened.keys, guards: admin.guards, audit, publicUrl: config.publicUrl });
   await fhir.store.indexOlderResources();
   try {
@@ -157,7 +170,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     if (connected) void engine.flushBacklog().catch(() => undefined);
   });
 
-  const mounts = [{ path: '/fhir', router: fhir.router }, { path: '/inbound', router: inbound }, { path: '/', router: webConsole.router }];
+  const mounts = [{ path: '/fhir', router: fhir.router }, { path: '/inbound', router: noticeInbound }, { path: '/inbound', router: inbound }, { path: '/', router: webConsole.router }];
   const app = createApp({ notReadyReason: () => (rabbit && !rabbit.connected ? 'message broker disconnected' : null) }, { ...admin, mounts });
   const retention = scheduleRetention({ store: opened.store, channels: channels.filter((c) => c.enabled), audit });
   const headPublisher = new HeadPublisher(audit, opened.audit.key, opened.audit.headFile);

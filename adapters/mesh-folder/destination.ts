@@ -21,6 +21,13 @@ export type MeshFolderDestinationOptions = Pick<MeshFolderDestinationConfig, 'ou
   Partial<Pick<MeshFolderDestinationConfig, 'toMailbox' | 'replyToSender' | 'subject' | 'createDirectory'>>;
 
 const MAILBOX = /^[A-Za-z0-9]{1,20}$/;
+const WORKFLOW = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/** The `meshReplyWorkflowId` header, when the message sets a valid one. */
+function workflowOf(envelope: Envelope): string | undefined {
+  const wf = envelope.headers.meshReplyWorkflowId;
+  return wf && WORKFLOW.test(wf) ? wf : undefined;
+}
 
 export class MeshFolderDestination implements Destination {
   private readonly outbox: string;
@@ -50,7 +57,8 @@ export class MeshFolderDestination implements Destination {
       version: '1.0',
       addressType: 'DTS',
       messageType: 'Data',
-      workflowId: this.config.workflowId,
+      // An ADW answer names its own workflow (the channel's notices.responses); else the destination's.
+      workflowId: workflowOf(envelope) ?? this.config.workflowId,
       fromDts: this.config.fromMailbox,
       toDts: to,
       ...(this.config.subject ? { subject: this.config.subject } : {}),

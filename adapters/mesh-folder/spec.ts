@@ -55,7 +55,7 @@ export const meshFolderDestinationSpec = component({
       Type.Boolean({ description: "Send to the mailbox the message came from (its `meshFrom` header, set by the mesh-folder source); else toMailbox." }),
       false,
     ),
-    workflowId: Type.String({ minLength: 1, maxLength: 100, description: 'The MESH WorkflowId of the messages sent (agreed with the recipient).' }),
+    workflowId: Type.String({ minLength: 1, maxLength: 100, description: "The MESH WorkflowId of the messages sent (agreed with the recipient); a channel's ADW answers may name their own (notices.responses)." }),
     subject: Type.Optional(Type.String({ maxLength: 500, description: 'Subject of the control file (no patient data: MESH does not encrypt it).' })),
     createDirectory: withDefault(Type.Boolean({ description: 'Create the outbox when missing (off: an unmounted share is retried, not replaced).' }), false),
   },

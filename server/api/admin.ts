@@ -2,6 +2,7 @@
 // /metrics handlers, sharing one authenticator (API tokens + JWT) and the audit trail.
 import type { Router, RequestHandler } from 'express';
 import type { ChannelDefinition } from '../../channels/definition.js';
+import type { NoticeService } from '../../channels/notice-service.js';
 import type { DeliveryQueue } from '../../core/queue.js';
 import { listMappings, loadMappingById, runMapping, hl7Input, jsonInput } from '../../mappings/index.js';
 import { parseHl7 } from '../../adapters/hl7v2/parse.js';
@@ -32,6 +33,8 @@ export interface AdminPartsOptions {
   metrics: EngineMetrics;
   env?: NodeJS.ProcessEnv;
   dataDir: string;
+  /** The engine's notice service (channels with a `notices` block). */
+  notices?: NoticeService;
 }
 
 /** Shipped mapping dry-run: HL7 v2 text or a JSON record in, mapped and checked output back. */
@@ -78,7 +81,7 @@ export async function createAdminParts(o: AdminPartsOptions): Promise<AdminParts
   // flood of bad credentials becomes a few audit entries with counts.
   const authenticate = authGate(authenticator, authSettings);
   const requestAudit = new DenialAggregator(o.audit, authSettings.denialAuditWindowMs);
-  const engine = createEngineFacade({ definitions: o.channels.filter((c) => c.enabled), runningPorts: o.runningPorts, control: o.control, store: o.store, queue: o.queue, db: o.db });
+  const engine = createEngineFacade({ definitions: o.channels.filter((c) => c.enabled), runningPorts: o.runningPorts, control: o.control, store: o.store, queue: o.queue, db: o.db, ...(o.notices ? { notices: o.notices } : {}) });
   const api = createApiRouter({
     services: { engine, audit: o.audit, tokens, runMapping: dryRun, listMappings: () => [...listMappings().keys()].sort() },
     authenticate,

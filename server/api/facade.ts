@@ -7,6 +7,7 @@ import type { DeliveryQueue } from '../../core/queue.js';
 import type { Db } from '../../adapters/store/db.js';
 import type { MessageStore } from '../../core/store.js';
 import type { StoreDatabase } from '../../adapters/store/schema.js';
+import type { NoticeService } from '../../channels/notice-service.js';
 import { HttpError } from '../http/errors.js';
 import { channelActivity, channelStats, channelThroughput, lastChannelError, type ChannelActivity, type ChannelStats, type LastError } from './stats.js';
 
@@ -68,6 +69,8 @@ export interface EngineFacade {
   setChannelRunning(id: string, running: boolean): Promise<boolean>;
   /** Re-read the channel files and deploy what changed. */
   redeploy(): Promise<RedeployResult>;
+  /** Hospital notices (ADW): list, show, decide; absent when the engine keeps no notices (the API answers 501). */
+  readonly notices?: NoticeService;
 }
 
 export interface RedeployResult {
@@ -97,6 +100,7 @@ export interface EngineFacadeOptions {
   store: MessageStore;
   queue: DeliveryQueue;
   db: Db<StoreDatabase>;
+  notices?: NoticeService;
 }
 
 function summarise(c: ChannelDefinition, port: number | undefined): ChannelSummary {
@@ -129,6 +133,7 @@ export function createEngineFacade(o: EngineFacadeOptions): EngineFacade {
 
   return {
     store: o.store,
+    ...(o.notices ? { notices: o.notices } : {}),
 
     channels() {
       const ports = o.runningPorts();

@@ -13,13 +13,14 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { mappingRoutes } from './routes/mappings.js';
 import { messageRoutes } from './routes/messages.js';
 import { metaRoutes } from './routes/meta.js';
+import { noticeRoutes } from './routes/notices.js';
 import { tokenRoutes } from './routes/tokens.js';
 
 export const BODY_LIMIT = '1mb';
 
 /** Every admin API route, in mount order (fixed paths before parameterised ones). */
 export function apiRoutes(): ApiRoute[] {
-  const routes: ApiRoute[] = [...channelRoutes, ...messageRoutes, ...deadLetterRoutes, ...mappingRoutes, ...auditRoutes, ...tokenRoutes];
+  const routes: ApiRoute[] = [...channelRoutes, ...messageRoutes, ...deadLetterRoutes, ...mappingRoutes, ...noticeRoutes, ...auditRoutes, ...tokenRoutes];
   let document: Record<string, unknown> | undefined;
   const all: ApiRoute[] = [...routes, ...metaRoutes(() => (document ??= openApiDocument(all)))];
   return all;

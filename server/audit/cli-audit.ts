@@ -1,4 +1,4 @@
-// CLI actions in the audit trail: each `tramline messages|tokens|audit …` run leaves one entry
+// CLI actions in the audit trail: each `tramline messages|tokens|audit|notices …` run leaves one entry
 // (OS user, host, command, arguments, options, outcome). Values are ids and settings typed by an
 // operator; message content never passes through here.
 import type { Command } from 'commander';
@@ -7,7 +7,9 @@ import { loadConfig } from '../../core/config.js';
 import { loadAuditKey } from './key.js';
 import type { AuditEntryInput, AuditOutcome } from './types.js';
 
-const AUDITED = new Set(['messages', 'tokens', 'audit']);
+const AUDITED = new Set(['messages', 'tokens', 'audit', 'notices']);
+/** Options whose values may name a person (a notice answer's free text): recorded as given, not quoted. */
+const UNQUOTED = new Set(['text']);
 const MAX_VALUE = 200;
 
 let pending: Omit<AuditEntryInput, 'outcome'> | undefined;
@@ -22,6 +24,10 @@ function optionValues(opts: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(opts)) {
     if (v === undefined || k === 'json') continue;
+    if (UNQUOTED.has(k)) {
+      out[k] = '(given)';
+      continue;
+    }
     const value = v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.map(String) : typeof v === 'object' ? String(v) : v;
     out[k] = typeof value === 'string' && value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value;
   }

@@ -6,7 +6,11 @@ import type { AuditActor, AuditEntryInput } from './types.js';
 export const ENGINE_ACTOR: AuditActor = { id: 'tramline', kind: 'system' };
 
 /** Events added through `MessageStore.addEvent` that are worth an audit entry of their own. */
-const AUDITED_EVENTS = new Set(['reprocessed', 'replayed', 'discarded', 'mapped', 'transformed']);
+const AUDITED_EVENTS = new Set([
+  'reprocessed', 'replayed', 'discarded', 'mapped', 'transformed',
+  // Hospital notices (ADW): received, withdrawn, answered (who, which reason), viewed, rejected back to the sender.
+  'notice-received', 'notice-withdrawn', 'notice-accepted', 'notice-rejected', 'notice-viewed', 'rejection-queued',
+]);
 const MAX_REASON = 300;
 
 function reason(text: string | undefined): Record<string, unknown> {

@@ -18,10 +18,13 @@ export const PERMISSIONS = [
   'metrics:read',
   'tokens:manage',
   'inbound:post',
+  'notices:read',
+  'notices:decide',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-const OPERATOR: Permission[] = ['channels:read', 'messages:read', 'messages:reprocess', 'dead-letters:read', 'dead-letters:replay', 'metrics:read'];
+// Operators also answer hospital notices (ADW): list, view and accept or reject them.
+const OPERATOR: Permission[] = ['channels:read', 'messages:read', 'messages:reprocess', 'dead-letters:read', 'dead-letters:replay', 'metrics:read', 'notices:read', 'notices:decide'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,

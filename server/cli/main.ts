@@ -2,9 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { installCliAudit, recordCliFailure } from '../audit/cli-audit.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerDeadLettersCommand } from './commands/dead-letters.js';
 import { registerMapCommand } from './commands/map.js';
 import { registerMessagesCommand } from './commands/messages.js';
+import { registerNoticesCommand } from './commands/notices.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerTestCommand } from './commands/test-mappings.js';
@@ -24,8 +26,10 @@ registerMapCommand(program);
 registerTestCommand(program);
 registerMessagesCommand(program);
 registerDeadLettersCommand(program);
+registerNoticesCommand(program);
 registerAuditCommand(program);
 registerTokensCommand(program);
+registerBenchCommand(program);
 installCliAudit(program);
 
 try {

@@ -33,7 +33,7 @@ export interface ApiEngine {
 /** `dbUrl`: the store (default a temp SQLite file); a postgres:// URL with ?schema= is dropped on close. */
 /** `channelYaml`: another `adt-in` channel instead of the ADT → case-inbox one (`destinationId` stays `adt-in.inbox`). */
 export async function startApiEngine(
-  options: { env?: NodeJS.ProcessEnv; contentDays?: number; dbUrl?: string; publicUrl?: string; channelYaml?: (mllpPort: number) => string } = {},
+  options: { env?: NodeJS.ProcessEnv; contentDays?: number; dbUrl?: string; publicUrl?: string; channelYaml?: (mllpPort: number, dir: string) => string } = {},
 ): Promise<ApiEngine> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-api-'));
   const channelsDir = path.join(dir, 'channels');
@@ -42,7 +42,7 @@ export async function startApiEngine(
   const caseDbUrl = `sqlite:${path.join(dir, 'case.db')}`;
   writeFileSync(
     path.join(channelsDir, 'adt-in.yaml'),
-    options.channelYaml?.(mllpPort) ??
+    options.channelYaml?.(mllpPort, dir) ??
       `id: adt-in
 name: ADT in
 source:

@@ -144,9 +144,11 @@ function fuzzConnection(port: number, first: number): Promise<FuzzResult> {
       socket.destroy();
       resolve(result);
     };
+    // Quiet means no reply for 5 s: long enough to outlast a stall of the engine's event loop
+    // (a first FHIR validator compile), which is not a lost reply.
     const settle = () => {
       clearTimeout(quiet);
-      quiet = setTimeout(finish, 1500);
+      quiet = setTimeout(finish, 5000);
     };
     socket.on('data', (chunk) => {
       try {

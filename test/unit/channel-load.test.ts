@@ -88,6 +88,25 @@ destinations:
     expect(channel?.source).toMatchObject({ type: 'mesh-folder', pollIntervalMs: 1000, stableMs: 2000, maxMessageBytes: 20971520 });
   });
 
+  test('a notices block: defaults applied, checked fields, and only on a mesh-folder or http source', () => {
+    const channel = (source: string, notices: string) => `id: adw
+source: ${source}
+notices:
+${notices}
+destinations:
+  - { name: inbox, type: case-inbox, database: 'sqlite:./case.db', routes: [adw.#] }
+`;
+    const ok = loadChannelText(channel('{ type: mesh-folder, inbox: /srv/mesh/IN }', '  councilOds: Z99ZZ\n  deadlineHours: { discharge: 12 }'), 'n.yaml');
+    expect(ok.problems).toEqual([]);
+    expect(ok.channel?.notices).toEqual({ councilOds: 'Z99ZZ', deadlineHours: { discharge: 12 }, maxBytes: 5242880 });
+    expect(loadChannelText(channel('{ type: http }', '  councilOds: Z99ZZ'), 'n.yaml').problems).toEqual([]);
+    expect(loadChannelText(channel('{ type: file, directory: /srv/in }', '  councilOds: Z99ZZ'), 'n.yaml').problems.map(formatProblem)).toEqual([
+      'n.yaml:3:1 notices: a notices channel takes its notices from a mesh-folder or http source, not file',
+    ]);
+    const bad = loadChannelText(channel('{ type: mesh-folder, inbox: /srv/mesh/IN }', '  councilOds: "not ods!"\n  autoAccept: [{ name: r1, types: [admission] }]'), 'n.yaml');
+    expect(bad.problems.map((p) => p.field)).toEqual(expect.arrayContaining(['notices.councilOds', 'notices.autoAccept[0].types[0]']));
+  });
+
   test('YAML syntax errors carry their position', () => {
     const { problems } = loadChannelText('id: [unclosed\n', 'y.yaml');
     expect(problems[0]).toMatchObject({ file: 'y.yaml', line: 2 });

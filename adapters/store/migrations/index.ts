@@ -13,6 +13,7 @@ import { auditMacMigration } from './0008-audit-mac.js';
 import { contentPerDestinationMigration } from './0009-content-per-destination.js';
 import { patientKeySealedMigration } from './0010-patient-key-sealed.js';
 import { messagesReceivedIdMigration } from './0011-messages-received-id.js';
+import { noticesMigration } from './0012-notices.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-messages': messagesMigration,
@@ -26,6 +27,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0009-content-per-destination': contentPerDestinationMigration,
   '0010-patient-key-sealed': patientKeySealedMigration,
   '0011-messages-received-id': messagesReceivedIdMigration,
+  '0012-notices': noticesMigration,
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */

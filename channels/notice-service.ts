@@ -1,0 +1,164 @@
+// Deciding notices and sending the council's answers. One path for a person's decision (API,
+// CLI, console) and an auto-accept rule: build the response with the notice's own format, store
+// it (durable before anything is sent), claim the notice (only one answer wins), then queue the
+// response for the channel's `adw-out` destinations (the MESH outbox, addressed to the sending
+// hospital's mailbox), where dispatch retries it until it is written. Each step is an event in
+// the notice's message history, and so in the audit trail.
+import { buildResponse, serialiseAdw, type AdwReason, type Responder } from '../adapters/adw/respond.js';
+import type { Answer } from '../adapters/adw/events.js';
+import { parseAdw } from '../adapters/adw/parse.js';
+import { reasonOf } from '../core/errors.js';
+import { log } from '../core/logger.js';
+import type { NoticeFilter, NoticeRecord, NoticeStore } from '../core/notices.js';
+import type { DeliveryQueue } from '../core/queue.js';
+import type { MessageStore } from '../core/store.js';
+import type { ChannelDefinition, NoticesConfig } from './definition.js';
+import { ADW_OUT_PREFIX, outEnvelope, type OutKind } from './notice-envelopes.js';
+import { destinationsFor, partitionKeyOf } from './routing.js';
+
+/** The one reason code every ADW answer may use; channels list the others they use (notices.reasons). */
+export const FREE_TEXT_REASON = { code: 'OFT', display: 'Other - Free Text' } as const;
+
+const DEFAULT_RESPONDER: Responder = { family: 'Adult Social Care', given: [] };
+
+/** A decision that cannot be made as asked: `status` is what an API answers (400, 404, 409). */
+export class NoticeDecisionError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409 | 410,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NoticeDecisionError';
+  }
+}
+
+export interface Decision {
+  answer: Answer;
+  reasonCode: string;
+  /** Free text; required with OFT. */
+  text?: string;
+  /** `user <id>` or `rule <name>`, as the answer and the history show it. */
+  by: string;
+}
+
+export interface NoticeServiceOptions {
+  store: MessageStore;
+  queue: DeliveryQueue;
+  notices: NoticeStore;
+  /** The deployed channel definitions (read on each call: a redeploy may change them). */
+  channels: () => readonly ChannelDefinition[];
+  queueAvailable?: () => boolean;
+}
+
+/** The reason codes a channel allows for an answer: OFT and what `notices.reasons` adds. */
+export function allowedReasons(config: NoticesConfig | undefined, answer: Answer): { code: string; display: string }[] {
+  return [FREE_TEXT_REASON, ...(config?.reasons?.[answer] ?? [])];
+}
+
+export class NoticeService {
+  constructor(private readonly o: NoticeServiceOptions) {}
+
+  list(filter?: NoticeFilter): Promise<NoticeRecord[]> {
+    return this.o.notices.list(filter);
+  }
+
+  get(id: string): Promise<NoticeRecord | undefined> {
+    return this.o.notices.get(id);
+  }
+
+  /**
+   * The notice with what was read from it (the person's details): a view of a person's data,
+   * recorded in the notice's message history (and so the audit trail) as `notice-viewed`.
+   */
+  async show(id: string, by: string): Promise<{ notice: NoticeRecord; content?: unknown } | undefined> {
+    const notice = await this.o.notices.get(id);
+    if (!notice) return undefined;
+    const raw = await this.o.store.readContent(notice.messageId, 'raw');
+    if (!raw) return { notice };
+    const { extractNotice } = await import('../adapters/adw/notice.js');
+    const content = extractNotice(parseAdw(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle, notice.receivedAt);
+    await this.o.store.addEvent(notice.messageId, 'notice-viewed', { detail: `notice ${id} by ${by}` });
+    return { notice, content };
+  }
+
+  async decide(id: string, d: Decision): Promise<NoticeRecord> {
+    const notice = await this.o.notices.get(id);
+    if (!notice) throw new NoticeDecisionError(404, `no notice ${id}`);
+    if (notice.type === 'admission') throw new NoticeDecisionError(409, 'an admission notice is not answered');
+    if (notice.state !== 'awaiting') throw new NoticeDecisionError(409, `notice ${id} is ${notice.state}, not awaiting an answer`);
+    const channel = this.o.channels().find((c) => c.id === notice.channel);
+    const allowed = allowedReasons(channel?.notices, d.answer);
+    const known = allowed.find((r) => r.code === d.reasonCode);
+    if (!known) throw new NoticeDecisionError(400, `reason code ${safe(d.reasonCode)} is not one this channel allows to ${d.answer} (${allowed.map((r) => r.code).join(', ')})`);
+    const text = d.text?.trim();
+    if (known.code === FREE_TEXT_REASON.code && !text) throw new NoticeDecisionError(400, 'reason OFT (Other - Free Text) needs the text');
+    const raw = await this.o.store.readContent(notice.messageId, 'raw');
+    if (!raw) throw new NoticeDecisionError(410, `notice ${id}: its message content is no longer stored (retention), so no response can be built`);
+
+    const reason: AdwReason = { code: known.code, display: known.display, ...(text ? { text } : {}) };
+    const responder = channel?.notices?.responder ? { ...channel.notices.responder, given: channel.notices.responder.given ?? [] } : DEFAULT_RESPONDER;
+    const bundle = buildResponse(parseAdw(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle, { answer: d.answer, reason, responder });
+    const event = String((bundle.entry as { resource: { event: { code: string } } }[])[0].resource.event.code);
+    const at = new Date();
+
+    // Stored before the claim: a response claimed is never one that was not kept.
+    const responseId = await this.storeOut(notice, 'response', serialiseAdw(bundle, notice.format), String(bundle.id));
+    const claimed = await this.o.notices.answer(id, d.answer === 'accept' ? 'accepted' : 'rejected', { answer: d.answer, event, reasonCode: known.code, ...(text ? { reasonText: text } : {}), by: d.by, at }, responseId);
+    if (!claimed) {
+      await this.o.store.setStatus(responseId, 'filtered', 'not sent: the notice was answered or withdrawn meanwhile');
+      throw new NoticeDecisionError(409, `notice ${id} was answered or withdrawn meanwhile`);
+    }
+    await this.o.store.addEvent(notice.messageId, d.answer === 'accept' ? 'notice-accepted' : 'notice-rejected', { detail: `reason ${known.code} by ${d.by}; response ${responseId}` });
+    await this.queueOut(channel, notice.channel, responseId, 'response', notice.type, serialiseAdw(bundle, notice.format), notice.replyTo, notice.id);
+    return (await this.o.notices.get(id))!;
+  }
+
+  /** Stores an outgoing ADW message (an answer or a rejection) for a notice's channel; returns its id. */
+  async storeOut(to: { channel: string; type: string; replyTo?: string }, kind: OutKind, body: string, bundleId: string): Promise<string> {
+    const stored = await this.o.store.receive({
+      channel: to.channel,
+      receivedAt: new Date(),
+      // The mailbox it goes to (none for HTTP): the backlog addresses it again from here.
+      sender: to.replyTo ?? 'http',
+      controlId: `out:${bundleId}`,
+      messageType: `${ADW_OUT_PREFIX}${kind}^${to.type}`,
+      status: 'received',
+      raw: body,
+    });
+    return stored.id;
+  }
+
+  /** Queues a stored outgoing message for the channel's `adw-out` destinations; the backlog does it later when the queue is down. */
+  async queueOut(channel: ChannelDefinition | undefined, channelId: string, messageId: string, kind: OutKind, type: string, body: string, replyTo?: string, inReplyTo?: string): Promise<void> {
+    const envelope = outEnvelope(channel, channelId, messageId, kind, type, body, partitionKeyOf(this.o.store, messageId, undefined), replyTo, inReplyTo);
+    const destinations = channel ? destinationsFor(channel, envelope.routingKey) : [];
+    try {
+      if (!(this.o.queueAvailable?.() ?? true)) throw new Error('queue unavailable');
+      if (!destinations.length) {
+        await this.o.store.setStatus(messageId, 'filtered', `no destination of channel ${channelId} routes ${envelope.routingKey.slice(channelId.length + 1)}`);
+        log.warn({ channel: channelId, messageId }, 'ADW answer stored; no destination routes adw-out');
+        return;
+      }
+      await this.o.queue.publish([envelope]);
+      await this.o.store.setStatus(messageId, 'queued', undefined, { destinations });
+    } catch (err) {
+      log.warn({ channel: channelId, messageId, reason: reasonOf(err) }, 'ADW answer stored; queued later');
+    }
+  }
+}
+
+/** A caller's value as it may appear in an error: its safe characters only. */
+function safe(value: string): string {
+  return JSON.stringify(value.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 20));
+}
+
+/** A notice row as the API and CLI show it (times ISO 8601; no person details). */
+export function noticeToJson(n: NoticeRecord): Record<string, unknown> {
+  return {
+    ...n,
+    receivedAt: n.receivedAt.toISOString(),
+    ...(n.dueAt ? { dueAt: n.dueAt.toISOString() } : {}),
+    updatedAt: n.updatedAt.toISOString(),
+    ...(n.answer ? { answer: { ...n.answer, at: n.answer.at.toISOString() } } : {}),
+  };
+}
