@@ -150,7 +150,7 @@ function generatedValidators(): Map<string, ValidateFunction> {
   fastValidatorsOrigin = code.origin;
   fastValidatorsProblem = code.problem;
   const exports: Record<string, ValidateFunction> = {};
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- ajv's own compile does the same with the same code
+  // ajv compiles its validators with new Function too; this is the same code, generated earlier.
   new Function('exports', 'require', COLLECT_PARAM, code.source)(exports, require, collectReference);
   countSharedCallContexts(code.source);
   generated = new Map(Object.entries(exports));
