@@ -80,6 +80,24 @@ async function historyOf(deps: PageDeps, n: NoticeRecord) {
   return [...own, ...response].sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
+/**
+ * One list of reasons for both answers (a reveal per answer would need script, and GOV.UK's
+ * conditional radios fail axe): a code that applies to one answer only says which.
+ */
+function reasonItems(reasons: ReturnType<typeof reasonsOf>, selected: string | undefined) {
+  const items = [{ value: '', text: 'Choose a reason', selected: !selected }];
+  const seen = new Set<string>();
+  for (const r of [...reasons.accept, ...reasons.reject]) {
+    if (seen.has(r.code)) continue;
+    seen.add(r.code);
+    const inAccept = reasons.accept.some((x) => x.code === r.code);
+    const inReject = reasons.reject.some((x) => x.code === r.code);
+    const only = inAccept && inReject ? '' : inAccept ? ' \u2013 when accepting' : ' \u2013 when rejecting';
+    items.push({ value: r.code, text: `${r.display} (${r.code})${only}`, selected: r.code === selected });
+  }
+  return items;
+}
+
 interface DetailExtras {
   errors?: FieldError<keyof DecisionForm>[];
   form?: Partial<DecisionForm>;
@@ -117,9 +135,9 @@ async function renderDetail(deps: PageDeps, service: NoticeService, req: Request
       episode: episode.map((x) => ({ ...row(x, now), current: x.id === n.id })),
       history: await historyOf(deps, n),
       reasons,
-      reasonItems: (answer: 'accept' | 'reject') => [{ value: '', text: 'Choose a reason' }, ...reasons[answer].map((r) => ({ value: r.code, text: `${r.display} (${r.code})`, selected: f.answer === answer && f.reasonCode === r.code }))],
+      reasonItems: reasonItems(reasons, f.reasonCode),
       form: f,
-      errors: (extras.errors ?? []).map((e) => ({ ...e, href: e.field === 'reasonCode' ? (f.answer === 'reject' ? 'rejectReason' : 'acceptReason') : e.field })),
+      errors: extras.errors ?? [],
       errorFor,
       labels: ANSWER_LABELS[n.type] ?? ANSWER_LABELS.assessment,
       conflict: extras.conflict,
@@ -127,13 +145,6 @@ async function renderDetail(deps: PageDeps, service: NoticeService, req: Request
     },
     extras.status ?? 200,
   );
-}
-
-/** The decision's reason codes live per answer; the form sends the one chosen for its answer. */
-function decisionFields(body: Record<string, unknown>): Record<string, unknown> {
-  const answer = body.answer;
-  const reasonCode = answer === 'accept' ? body.acceptReason : answer === 'reject' ? body.rejectReason : undefined;
-  return { answer, reasonCode: reasonCode ?? body.reasonCode, text: body.text };
 }
 
 function conflictText(n: NoticeRecord | undefined, fallback: string): string {
@@ -190,7 +201,7 @@ export function noticesRouter(deps: PageDeps): Router {
     if (!n) return notFound(deps, req, res);
     locals(res).auditMessageId = n.messageId;
     const reasons = reasonsOf(deps, n);
-    const parsed = parseDecision(decisionFields(req.body as Record<string, unknown>), (a) => reasons[a]);
+    const parsed = parseDecision(req.body as Record<string, unknown>, (a) => reasons[a]);
     if (!parsed.decision) return renderDetail(deps, s, req, res, id, { errors: parsed.errors, form: parsed.form, status: 400 });
     if (n.state !== 'awaiting') return renderDetail(deps, s, req, res, id, { conflict: conflictText(n, `This notice is ${n.state}`), status: 409 });
     const reason = reasons[parsed.decision.answer].find((r) => r.code === parsed.decision!.reasonCode)!;
