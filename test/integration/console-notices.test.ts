@@ -39,6 +39,7 @@ let browser: ConsoleBrowser;
 let hookServer: Server;
 let inbox: string;
 let senderToken: string;
+let operatorToken: string;
 const hooks: Hook[] = [];
 let counter = 0;
 
@@ -101,6 +102,9 @@ destinations:
   const created = await runCli(['tokens', 'create', '--name', 'riverside', '--role', 'sender'], e.env, e.dir);
   if (created.code !== 0) throw new Error(created.stderr);
   senderToken = created.stdout.trim().split('\n').pop()!.trim();
+  const metricsReader = await runCli(['tokens', 'create', '--name', 'prometheus', '--role', 'operator'], e.env, e.dir);
+  if (metricsReader.code !== 0) throw new Error(metricsReader.stderr);
+  operatorToken = metricsReader.stdout.trim().split('\n').pop()!.trim();
   engine = await startEngine(e);
   ids.assessment = await post('assessment-notice.xml');
   ids.discharge = await post('discharge-notice.xml');
@@ -119,19 +123,28 @@ afterAll(async () => {
   rmSync(inbox, { recursive: true, force: true });
 });
 
+/** tramline_notices_overdue for the channel, as Prometheus scrapes it. */
+async function overdueGauge(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${e.httpPort}/metrics`, { headers: { authorization: `Bearer ${operatorToken}` } })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`tramline_notices_overdue{channel="${CHANNEL}"} `));
+  if (!line) throw new Error('no tramline_notices_overdue series');
+  return Number(line.split(' ')[1]);
+}
+
 const h1 = (page: Page) => page.getByRole('heading', { level: 1 }).textContent();
 const rowsShown = (page: Page) => page.locator('[data-notice]').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-notice')} ${r.getAttribute('data-state')}`));
 
 describe('hospital notices in the console', () => {
   let operator: Page;
 
-  test('the overdue discharge notice fires the alert: the webhook has counts, the id and a link, no person details', async () => {
+  test('the overdue discharge notice fires the alert (the webhook has counts, the id and a link, no person details) and shows in tramline_notices_overdue', async () => {
     const fired = await eventually(async () => hooks.find((h) => h.alert.transition === 'fired'), 30_000, 'the notices-overdue rule firing');
     expect(fired.alert).toMatchObject({ rule: 'overdue-discharges', kind: 'notices-overdue', channel: CHANNEL, noticeType: 'discharge', summary: `1 discharge notice overdue on ${CHANNEL}: ${ids.discharge}` });
     expect(fired.alert.console).toMatch(new RegExp(`/notices\\?state=overdue&type=discharge&channel=${CHANNEL}$`));
     expect(fired.text).toContain('Answer the overdue discharge notices.');
     for (const value of PERSON) expect(JSON.stringify(fired)).not.toContain(value);
     expect(hooks.filter((h) => h.alert.transition === 'fired')).toHaveLength(1);
+    expect(await overdueGauge()).toBe(1);
   }, 60_000);
 
   test('the dashboard counts the overdue notice; the list shows every notice and filters by state, type and channel', async () => {
@@ -280,6 +293,7 @@ describe('hospital notices in the console', () => {
     expect(alertAudit).toEqual([`alert.fired 1 discharge notice overdue on ${CHANNEL}: ${ids.discharge}`, 'alert.resolved no discharge notice overdue']);
     await operator.goto('/');
     expect(await operator.locator('[data-notices-overdue]').getAttribute('data-notices-overdue')).toBe('0');
+    expect(await overdueGauge()).toBe(0);
     await operator.goto('/alerts');
     expect(await operator.locator('[data-alert="overdue-discharges"]').getAttribute('data-state')).toBe('ok');
     expect(browser.problems).toEqual([]);
