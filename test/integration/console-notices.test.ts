@@ -10,9 +10,7 @@
 // Chromium must be installed (`.ci/run` installs it): without it this test fails, it does not skip.
 // TRAMLINE_SCREENSHOTS=1 also writes docs/console/notices*.png (docs/console.md).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +19,7 @@ import { messageHeader } from '../../adapters/adw/bundle.js';
 import { parseAdw } from '../../adapters/adw/parse.js';
 import { auditEntries, ConsoleBrowser, expectAccessible, screenshot, signIn } from '../support/console-browser.js';
 import { eventually, prepareEngine, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/adw/${name}`, import.meta.url)), 'utf8');
 const EPISODE = '5e7d1c2a-9b34-4f0e-8a61-2d9c0b7e4f10';
@@ -36,11 +35,11 @@ interface Hook {
 let e: EngineEnv;
 let engine: EngineProcess;
 let browser: ConsoleBrowser;
-let hookServer: Server;
+let receiver: WebhookReceiver<Hook>;
 let inbox: string;
 let senderToken: string;
 let operatorToken: string;
-const hooks: Hook[] = [];
+let hooks: Hook[] = [];
 let counter = 0;
 
 /** The fixture as another notice: a new MessageHeader id and, optionally, another episode. */
@@ -60,15 +59,8 @@ async function post(name: string, episode?: string): Promise<string> {
 const ids: Record<'assessment' | 'discharge' | 'other' | 'third' | 'withdrawal', string> = { assessment: '', discharge: '', other: '', third: '', withdrawal: '' };
 
 beforeAll(async () => {
-  hookServer = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      hooks.push(JSON.parse(body) as Hook);
-      res.writeHead(200).end('ok');
-    });
-  });
-  const hookPort = await new Promise<number>((resolve) => hookServer.listen(0, '127.0.0.1', () => resolve((hookServer.address() as AddressInfo).port)));
+  receiver = await startWebhookReceiver<Hook>();
+  hooks = receiver.received;
   inbox = mkdtempSync(path.join(os.tmpdir(), 'tramline-notices-in-'));
   e = await prepareEngine({
     extraEnv: { TRAMLINE_AUTH_DEV_ISSUER: 'true', TRAMLINE_ALERT_INTERVAL_SECONDS: '0.3', TRAMLINE_LPRES_URL: '' },
@@ -96,7 +88,7 @@ destinations:
     type: discharge
     repeatMinutes: 0
     description: Answer the overdue discharge notices.
-    notify: { webhook: "http://127.0.0.1:${hookPort}/hooks/secret-part" }
+    notify: { webhook: "${receiver.url}" }
 `,
   );
   const created = await runCli(['tokens', 'create', '--name', 'riverside', '--role', 'sender'], e.env, e.dir);
@@ -119,7 +111,7 @@ destinations:
 afterAll(async () => {
   await browser?.close();
   if (engine && engine.child.exitCode === null) await engine.terminate();
-  await new Promise((r) => hookServer?.close(r));
+  await receiver?.close();
   rmSync(inbox, { recursive: true, force: true });
 });
 
