@@ -4,31 +4,11 @@
 // MRNs, family names, message control id and visit number, so the Patient's identifiers,
 // fullUrl, upsert URL and name are new strings, while wards, GPs and consultants repeat as
 // they do in real traffic. Works on the standard separators the shipped cases use.
-import { isValidNhsNumber, nhsNumberCheckDigit } from '../mappings/functions/nhs-number.js';
+import { isValidNhsNumber } from '../mappings/functions/nhs-number.js';
+import { letters, syntheticNhsNumber } from '../server/bench/synthetic-adt.js';
 
-/**
- * The `seed`-th synthetic NHS number (`99` + six digits of seed + one free digit), distinct
- * for seeds below 10^6. The free digit is weighted 2 in the Modulus 11 sum, so of 0 and 1 at
- * most one gives the invalid check value 10.
- */
-export function syntheticNhsNumber(seed: number): string {
-  const prefix = `99${String(seed % 1_000_000).padStart(6, '0')}`;
-  for (const free of '01') {
-    const check = nhsNumberCheckDigit(prefix + free);
-    if (check !== undefined) return prefix + free + check;
-  }
-  throw new Error('unreachable: two consecutive bases cannot both have check value 10');
-}
-
-/** A-Z letters for `n` (0 → A, 26 → BA): a suffix that keeps a family name a name. */
-export function letters(n: number): string {
-  let out = '';
-  do {
-    out = String.fromCharCode(65 + (n % 26)) + out;
-    n = Math.floor(n / 26);
-  } while (n > 0);
-  return out;
-}
+// Shared with the MLLP load generator (server/bench/), which the `tramline bench` command ships.
+export { letters, syntheticNhsNumber };
 
 /** A CX list (PID-3, MRG-1) with each valid NHS number replaced and each other id suffixed. */
 function renumber(cxList: string, variant: number, slot: number): string {

@@ -73,8 +73,8 @@ function adt(controlId: string, patient: number): string {
   ].join('\r');
 }
 
-// ---- helpers ----
-async function freePort(): Promise<number> {
+// ---- helpers (also used by the mllp-* benchmarks) ----
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -85,7 +85,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function rabbitmqctl(...args: string[]): Promise<void> {
+export async function rabbitmqctl(...args: string[]): Promise<void> {
   await run('rabbitmqctl', ['-q', ...args], { timeout: 60_000 });
 }
 
@@ -147,13 +147,13 @@ async function withCpu<T extends object>(enginePid: number, messages: number, ph
   return { ...result, cpuMsPerMessage: { engine: per('engine'), postgres: per('postgres'), rabbitmq: per('rabbitmq'), machineAll: per('machine') } };
 }
 
-interface Engine {
+export interface Engine {
   child: ChildProcess;
   exited: Promise<number | string>;
   tail(): string;
 }
 
-async function startEngine(env: NodeJS.ProcessEnv, dir: string, cpuProfDir?: string): Promise<Engine> {
+export async function startEngine(env: NodeJS.ProcessEnv, dir: string, cpuProfDir?: string): Promise<Engine> {
   const nodeArgs = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'start'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

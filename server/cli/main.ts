@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { installCliAudit, recordCliFailure } from '../audit/cli-audit.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerDeadLettersCommand } from './commands/dead-letters.js';
 import { registerMapCommand } from './commands/map.js';
 import { registerMessagesCommand } from './commands/messages.js';
@@ -28,6 +29,7 @@ registerDeadLettersCommand(program);
 registerNoticesCommand(program);
 registerAuditCommand(program);
 registerTokensCommand(program);
+registerBenchCommand(program);
 installCliAudit(program);
 
 try {

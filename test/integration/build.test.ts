@@ -99,7 +99,7 @@ async function modulesLoadedBy(args: string[]): Promise<string[]> {
   }
 }
 
-test.each([[['--help']], [['messages', 'list']]])('`tramline %s` loads no heavy module (fast start-up)', async (args) => {
+test.each([[['--help']], [['messages', 'list']], [['bench', 'mllp', '--help']]])('`tramline %s` loads no heavy module (fast start-up)', async (args) => {
   const loaded = await modulesLoadedBy(args);
   // The trace saw the CLI itself, so an empty list below means "not loaded", not "not traced".
   expect(loaded.some((url) => url.endsWith('/server/cli/main.js'))).toBe(true);
