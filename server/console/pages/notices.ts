@@ -4,6 +4,7 @@
 // and for roles with notices:decide the Accept / Reject form: check your answers, then send
 // (CSRF-checked; the decision goes through the same service as the API and CLI, and is audited).
 import express, { type Request, type Response, type Router } from 'express';
+import type { Notice } from '../../../adapters/adw/notice.js';
 import { allowedReasons, NoticeDecisionError, type NoticeService } from '../../../channels/notice-service.js';
 import type { NoticeRecord } from '../../../core/notices.js';
 import type { MessageEvent } from '../../../core/store.js';
@@ -111,7 +112,7 @@ async function renderDetail(deps: PageDeps, service: NoticeService, req: Request
   if (!shown) return notFound(deps, req, res);
   const now = new Date();
   const n = shown.notice;
-  const content = shown.content as import('../../../adapters/adw/notice.js').Notice | undefined;
+  const content = shown.content as Notice | undefined;
   // A view of a person's data, like a message content view: category `view`, filed against the person.
   l.auditCategory = 'view';
   l.auditMessageId = n.messageId;
