@@ -1,7 +1,9 @@
 // The notices pages' forms: the list's filters (a wrong one is a field error, never a 400) with
 // its paging cursor, and the Accept / Reject form's rules (a reason the channel allows for that
-// answer; OFT needs the text); how long past due reads; the type label.
+// answer; OFT needs the text); how long past due reads; the type label; the form only for
+// roles with notices:decide (no built-in role reads notices without deciding them).
 import { expect, test } from '@jest/globals';
+import { createViews } from '../../server/console/render.js';
 import { noticeCursor, noticeTypeLabel, overdueBy, parseDecision, parseNoticeList } from '../../server/console/notice-form.js';
 
 const REASONS = { accept: [{ code: 'OFT' }, { code: 'ASSESS' }], reject: [{ code: 'OFT' }, { code: 'NOTOURS' }] };
@@ -38,4 +40,30 @@ test('type labels say which withdrawal', () => {
   expect(noticeTypeLabel({ type: 'assessment' })).toBe('Assessment');
   expect(noticeTypeLabel({ type: 'withdrawal', withdraws: 'all' })).toBe('Withdrawal (all notices)');
   expect(noticeTypeLabel({ type: 'withdrawal', withdraws: 'discharge-only' })).toBe('Withdrawal (discharge only)');
+});
+
+test('the notice page offers the Accept / Reject form only to a role with notices:decide', () => {
+  const views = createViews();
+  const receivedAt = new Date('2026-01-05T10:00:00Z');
+  const data = (can: (p: string) => boolean) => ({
+    can,
+    csrfToken: 't',
+    navigation: [],
+    n: { id: 'n-1', type: 'Assessment', hospital: 'RZZ9A', state: 'awaiting', stateColour: 'blue', receivedAt, answerable: true },
+    notice: { messageId: 'm-1', transport: 'mesh', format: 'xml', councilOds: 'Z99ZZ' },
+    labels: { accept: 'Accept the assessment notice', reject: 'Reject the assessment notice' },
+    reasonItems: [{ value: 'OFT', text: 'Other - Free Text (OFT)' }],
+    form: {},
+    errors: [],
+    errorFor: {},
+    episode: [],
+    history: [],
+  });
+  const deciding = views.render('notice.njk', data(() => true));
+  expect(deciding).toContain('action="/notices/n-1/check"');
+  expect(deciding).toContain('name="_csrf" value="t"');
+  const reading = views.render('notice.njk', data((p) => p !== 'notices:decide'));
+  expect(reading).not.toContain('data-decide');
+  expect(reading).not.toContain('/notices/n-1/check');
+  expect(reading).toContain('Your role cannot answer notices (it needs notices:decide).');
 });
