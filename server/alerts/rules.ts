@@ -247,8 +247,8 @@ export function loadAlerts(channelsDir: string, env: NodeJS.ProcessEnv = process
   return loadAlertsText(readFileSync(file, 'utf8'), file, env);
 }
 
-/** Rules naming a channel or destination that is not deployed. */
-export function checkAlertTargets(load: AlertsLoad, channels: { id: string; destinations: { name: string }[] }[]): Problem[] {
+/** Rules naming a channel or destination that is not deployed, or watching notices on a channel that takes none. */
+export function checkAlertTargets(load: AlertsLoad, channels: { id: string; destinations: { name: string }[]; notices?: unknown }[]): Problem[] {
   if (!load.file) return [];
   const text = readFileSync(load.file, 'utf8');
   const lines = new LineCounter();
@@ -263,6 +263,7 @@ export function checkAlertTargets(load: AlertsLoad, channels: { id: string; dest
     };
     if (!c) problems.push({ ...where('channel'), message: `no channel "${r.channel}" (channels: ${channels.map((x) => x.id).join(', ') || 'none'})` });
     else if (r.destination && !c.destinations.some((d) => d.name === r.destination)) problems.push({ ...where('destination'), message: `channel "${c.id}" has no destination "${r.destination}"` });
+    else if (r.kind === 'notices-overdue' && !c.notices) problems.push({ ...where('channel'), message: `channel "${c.id}" takes no notices (it has no "notices" block)` });
   });
   return problems;
 }
