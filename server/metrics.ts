@@ -145,6 +145,17 @@ export function observeQueue(queue: DeliveryQueue, onPublished: (envelopes: Enve
           onPublished(envelopes);
         };
       }
+      if (prop === 'publishWithReceive') {
+        const publish = target.publishWithReceive;
+        return (
+          publish &&
+          (async (envelopes: Envelope[]) => {
+            const queued = await publish(envelopes);
+            onPublished(queued);
+            return queued;
+          })
+        );
+      }
       const value: unknown = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
