@@ -150,9 +150,12 @@ function generatedValidators(): Map<string, ValidateFunction> {
   fastValidatorsOrigin = code.origin;
   fastValidatorsProblem = code.problem;
   const exports: Record<string, ValidateFunction> = {};
-  // ajv compiles its validators with new Function too; this is the same code, generated earlier.
-  new Function('exports', 'require', COLLECT_PARAM, code.source)(exports, require, collectReference);
-  countSharedCallContexts(code.source);
+  // Without the cache: none generated, each type compiled when first needed (as before the cache).
+  if (code.source !== undefined) {
+    // ajv compiles its validators with new Function too; this is the same code, generated earlier.
+    new Function('exports', 'require', COLLECT_PARAM, code.source)(exports, require, collectReference);
+    countSharedCallContexts(code.source);
+  }
   generated = new Map(Object.entries(exports));
   return generated;
 }

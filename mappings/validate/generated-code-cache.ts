@@ -25,33 +25,38 @@ function unsafe(path: string, kind: 'directory' | 'file'): string | undefined {
 }
 
 export interface CachedCode {
-  source: string;
-  /** Where it came from: read from the cache, generated and written to it, or generated only. */
-  origin: 'cache' | 'written' | 'generated';
+  /** The code; none when the cache cannot be used (then compiling only what is needed costs less). */
+  source?: string;
+  /** Read from the cache, generated and written to it, generated but not written, or not usable. */
+  origin: 'cache' | 'written' | 'generated' | 'unusable';
   /** Why the cache was not used, when it was not. */
   problem?: string;
 }
 
 /**
  * The code cached under `<name>-<key>.cjs`, or `generate()`'s, which is then written there
- * (other keys' files stay: checkouts of different versions may share the cache). Never throws for the cache: an unusable one only
- * means generating in this process, named in `problem`.
+ * (other keys' files stay: checkouts of different versions may share the cache). Never throws
+ * for the cache: an unusable one is named in `problem`.
  */
 export function cachedCode(name: string, key: string, generate: () => string, dir = cacheDir()): CachedCode {
   const file = join(dir, `${name}-${key}.cjs`);
   let problem: string | undefined;
   try {
-    problem = unsafe(dir, 'directory') ?? unsafe(file, 'file');
-    if (problem === undefined) return { source: readFileSync(file, 'utf8'), origin: 'cache' };
-  } catch {
-    // No directory or no file yet: generate and write below.
-  }
-  const source = generate();
-  if (problem !== undefined) return { source, origin: 'generated', problem };
-  try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     problem = unsafe(dir, 'directory');
-    if (problem !== undefined) return { source, origin: 'generated', problem };
+  } catch (e) {
+    problem = `cannot create ${dir}: ${(e as Error).message}`;
+  }
+  if (problem !== undefined) return { origin: 'unusable', problem };
+  try {
+    problem = unsafe(file, 'file');
+    if (problem === undefined) return { source: readFileSync(file, 'utf8'), origin: 'cache' };
+  } catch {
+    // No file yet: generate and write it below.
+  }
+  if (problem !== undefined) return { origin: 'unusable', problem };
+  const source = generate();
+  try {
     const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     writeFileSync(temp, source, { mode: 0o600, flag: 'wx' });
     renameSync(temp, file);
