@@ -18,11 +18,8 @@ export type Hl7ValueVisitor = (value: string, segment: number, field: number, re
  * value.
  */
 export function visitSegmentValues(line: string, id: string, s: Separators, segment: number, visit: Hl7ValueVisitor): void {
-  const F = s.field.charCodeAt(0);
-  const R = s.repetition.charCodeAt(0);
-  const C = s.component.charCodeAt(0);
-  const S = s.subcomponent.charCodeAt(0);
-  const E = s.escape.charCodeAt(0);
+  // Character codes compared in the loop (comparing numbers, not one-character strings).
+  const [F, R, C, S, E] = [s.field, s.repetition, s.component, s.subcomponent, s.escape].map((d) => d.charCodeAt(0));
   const len = line.length;
   let field = 0;
   let i = 3; // at the field separator after the id (or the end)
