@@ -9,12 +9,14 @@ import { gone, notFound } from './outcome.js';
 import { currentRow, historyPage, indexOlderPatients, loadCurrent, loadCurrentMany, loadVersion, type FhirKysely, type HistoryPage, type HistoryScope, type StoredVersion } from './rows.js';
 import type { FhirDatabase } from './schema.js';
 import { search, type SearchResult } from './search.js';
-import { processTransaction, type EntryResult, type TransactionResult } from './transaction.js';
+import { planTransaction, type EntryResult, type TransactionResult } from './transaction.js';
+import { TransactionCommits } from './transaction-commits.js';
 
 export type { EntryResult, HistoryPage, SearchResult, StoredVersion, TransactionResult };
 
 export class FhirStore {
   private readonly kysely: FhirKysely;
+  private readonly commits: TransactionCommits;
 
   /** `db` (any opened store database, e.g. `Db<StoreDatabase>`) must be migrated (adapters/store/migrations, 0006-fhir-resources). */
   constructor(
@@ -22,6 +24,7 @@ export class FhirStore {
     private readonly keys: ContentKeyRing,
   ) {
     this.kysely = db.kysely as unknown as Kysely<FhirDatabase>;
+    this.commits = new TransactionCommits(this.kysely, keys);
   }
 
   /** Call once at start: name and birth-date search terms for Patients stored by an older version. */
@@ -29,8 +32,9 @@ export class FhirStore {
     await indexOlderPatients(this.kysely, this.keys);
   }
 
-  transaction(bundle: Bundle): Promise<TransactionResult> {
-    return processTransaction(this.kysely, this.keys, bundle);
+  /** Apply a transaction Bundle, all or nothing; resolves once committed (with others arriving meanwhile: transaction-commits.ts). */
+  async transaction(bundle: Bundle): Promise<TransactionResult> {
+    return this.commits.submit(planTransaction(bundle));
   }
 
   /** The current version; 404 if never stored, 410 if deleted. */
