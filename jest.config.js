@@ -7,7 +7,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/{core,adapters,mappings,channels,server}/**/*.test.ts'],
   // Generous: integration tests start real processes (engines, FHIR sandbox, HTTP peers) on a
   // 2-core machine; a hook or test that hangs still fails, just later.
-  testTimeout: 90000,
+  testTimeout: 180000,
   maxWorkers: 2,
   // Engines and CLIs that tests spawn run from a build of the current sources made once per run.
   globalSetup: '<rootDir>/test/support/engine-build.js',

@@ -58,7 +58,7 @@ function nhsNumberOf(patient: number): string {
   }
 }
 
-function adt(controlId: string, patient: number): string {
+export function adt(controlId: string, patient: number): string {
   const event = EVENTS[patient % EVENTS.length];
   const nhs = patient % 5 === 0 ? `${nhsNumberOf(patient)}^^^NHS^NH~` : '';
   return [
@@ -89,7 +89,7 @@ export async function rabbitmqctl(...args: string[]): Promise<void> {
   await run('rabbitmqctl', ['-q', ...args], { timeout: 60_000 });
 }
 
-function percentiles(values: number[]): { n: number; p50: number; p90: number; p99: number; max: number; mean: number } {
+export function percentiles(values: number[]): { n: number; p50: number; p90: number; p99: number; max: number; mean: number } {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
   const round = (x: number) => Math.round(x * 10) / 10;
@@ -109,7 +109,7 @@ function rssMb(pid: number): number | undefined {
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /** CPU time (ms) of one process, or of every process with one of `names` (e.g. the database server). */
-function cpuMs(pidOrNames: number | string[]): number {
+export function cpuMs(pidOrNames: number | string[]): number {
   const read = (pid: string): [string, number] | undefined => {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -130,7 +130,7 @@ function cpuMs(pidOrNames: number | string[]): number {
 }
 
 /** Machine-wide busy CPU time (ms, all cores) from /proc/stat. */
-function machineBusyMs(): number {
+export function machineBusyMs(): number {
   const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
   const n = values.map(Number);
   return (n[0] + n[1] + n[2] + n[5] + n[6] + n[7]) * TICK_MS;

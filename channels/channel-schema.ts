@@ -48,7 +48,9 @@ export const destinationFields = {
     }),
   ),
   retry: Type.Optional(retryPolicy),
-  concurrency: withDefault(Type.Integer({ minimum: 1, maximum: 1000, description: 'Deliveries in flight for this destination.' }), 8),
+  concurrency: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 1000, description: 'Deliveries in flight for this destination (default 8; case-inbox 64, whose concurrent deliveries share one insert and one commit).' }),
+  ),
 };
 
 const scalar = { type: ['string', 'number', 'boolean'] };

@@ -8,7 +8,7 @@ import { parseHl7 } from '../adapters/hl7v2/parse.js';
 import type { Hl7Message } from '../core/hl7/message.js';
 import { mapHl7ToBundle } from '../mappings/index.js';
 import { log } from '../core/logger.js';
-import type { MessageStore } from '../core/store.js';
+import { newMessageId, type MessageStore, type NewMessage, type ReceiveResult } from '../core/store.js';
 import type { ChannelDefinition, MllpSourceConfig } from './definition.js';
 import { ParseError, reasonOf, TramlineError } from '../core/errors.js';
 import { hl7Matches } from './filter.js';
@@ -121,18 +121,44 @@ export class Hl7Intake {
     const h = msg.header;
     const filtered = !hl7Matches(this.opts.channel.pipeline?.filter, msg);
     const patientKey = hl7PatientKey(msg);
-    let stored;
+    const message: NewMessage = {
+      channel: this.channelId,
+      receivedAt,
+      sender: h.sendingFacility || h.sendingApplication || remoteAddress,
+      controlId: h.controlId,
+      messageType: `${h.messageType}^${h.triggerEvent}`,
+      patientKey,
+      status: filtered ? 'filtered' : 'received',
+      raw,
+    };
+    // What was accepted but degraded (a sloppy MSH-2, an unknown code kept as text): recorded
+    // in the message's history, so the sender's feed can be fixed while messages keep flowing.
+    const warnings = [...msg.warnings];
+    let envelope: Envelope | undefined;
+    let mappingError: unknown;
+    /** The publish sharing the receive's commit (embedded queue), when there is one. */
+    let queuedWithReceive: Promise<unknown> | undefined;
+    let stored: ReceiveResult;
     try {
-      stored = await this.opts.store.receive({
-        channel: this.channelId,
-        receivedAt,
-        sender: h.sendingFacility || h.sendingApplication || remoteAddress,
-        controlId: h.controlId,
-        messageType: `${h.messageType}^${h.triggerEvent}`,
-        patientKey,
-        status: filtered ? 'filtered' : 'received',
-        raw,
-      });
+      const publishWithReceive = filtered || !(this.opts.queueAvailable?.() ?? true) ? undefined : this.opts.queue.publishWithReceive;
+      if (publishWithReceive) {
+        // The envelope needs the message id: chosen here, so that the message and its queue
+        // rows commit together (one fsync before the ACK, not one for each).
+        try {
+          envelope = this.envelope(newMessageId(), text, msg, receivedAt, patientKey, warnings);
+        } catch (err) {
+          mappingError = err;
+        }
+      }
+      if (publishWithReceive && envelope) {
+        const receiving = this.opts.store.receive({ ...message, id: envelope.messageId });
+        queuedWithReceive = publishWithReceive([envelope]);
+        // Awaited below once the message is known to be stored; a failure then means "queue later".
+        queuedWithReceive.catch(() => undefined);
+        stored = await receiving;
+      } else {
+        stored = await this.opts.store.receive(message);
+      }
     } catch (err) {
       log.error({ channel: this.channelId, controlId: h.controlId, reason: reasonOf(err) }, 'message could not be stored');
       return this.ack(raw, msg, undefined, 'reject', 'message could not be stored; send again later');
@@ -149,12 +175,9 @@ export class Hl7Intake {
       return this.ack(raw, msg, stored.id, 'accept');
     }
 
-    let envelope: Envelope;
-    // What was accepted but degraded (a sloppy MSH-2, an unknown code kept as text): recorded
-    // in the message's history, so the sender's feed can be fixed while messages keep flowing.
-    const warnings = [...msg.warnings];
     try {
-      envelope = hl7Envelope(this.channelId, stored.id, text, msg, receivedAt, this.opts.channel.pipeline?.map, partitionKeyOf(this.opts.store, stored.id, patientKey), warnings);
+      if (mappingError !== undefined) throw mappingError;
+      envelope ??= this.envelope(stored.id, text, msg, receivedAt, patientKey, warnings);
     } catch (err) {
       // Stored, but its content does not map: an application error the sender should hear
       // about; an engineer fixes the mapping and reprocesses the message.
@@ -163,11 +186,14 @@ export class Hl7Intake {
       log.warn({ channel: this.channelId, messageId: stored.id, kind: err instanceof TramlineError ? err.kind : 'Error' }, 'mapping failed');
       return this.ack(raw, msg, stored.id, 'error', `message could not be mapped: ${err instanceof TramlineError ? err.kind : 'error'}`);
     }
-    if (warnings.length) await this.recordWarnings(stored.id, warnings);
+    // Committed with the message already: its history event need not hold the ACK back.
+    if (warnings.length && queuedWithReceive) void this.recordWarnings(stored.id, warnings);
+    else if (warnings.length) await this.recordWarnings(stored.id, warnings);
     const available = this.opts.queueAvailable?.() ?? true;
     try {
-      if (!available) throw new Error('queue unavailable');
-      await this.opts.queue.publish([envelope]);
+      if (queuedWithReceive) await queuedWithReceive;
+      else if (!available) throw new Error('queue unavailable');
+      else await this.opts.queue.publish([envelope]);
       // Not waited for: the message is stored and queued, which is what the ACK promises. If the
       // status write is lost, the backlog queues the message again and destinations ignore it.
       // It may wait a few ms to share one UPDATE with the status writes of other messages.
@@ -182,6 +208,10 @@ export class Hl7Intake {
       }
     }
     return this.ack(raw, msg, stored.id, 'accept');
+  }
+
+  private envelope(id: string, text: string, msg: Hl7Message, receivedAt: Date, patientKey: string | undefined, warnings: string[]): Envelope {
+    return hl7Envelope(this.channelId, id, text, msg, receivedAt, this.opts.channel.pipeline?.map, partitionKeyOf(this.opts.store, id, patientKey), warnings);
   }
 
   /** One `warnings` event: each names the field and the reason (at most a code, never patient data). */

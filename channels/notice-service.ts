@@ -58,8 +58,9 @@ export function allowedReasons(config: NoticesConfig | undefined, answer: Answer
 export class NoticeService {
   constructor(private readonly o: NoticeServiceOptions) {}
 
-  list(filter?: NoticeFilter): Promise<NoticeRecord[]> {
-    return this.o.notices.list(filter);
+  /** `now`: when `overdue` is judged (the alert rules pass the time they evaluate at). */
+  list(filter?: NoticeFilter, now?: Date): Promise<NoticeRecord[]> {
+    return this.o.notices.list(filter, now);
   }
 
   get(id: string): Promise<NoticeRecord | undefined> {

@@ -55,6 +55,14 @@ export interface DeliveryQueue {
   start(subscriptions: Subscription[]): Promise<void>;
   /** Resolves only when the envelope is durable (store commit or broker confirm). */
   publish(envelopes: Envelope[]): Promise<void>;
+  /**
+   * Only a queue kept in the message store's own database (the embedded queue) has this:
+   * publish in the same commit as the messages' `receive`, called in the same turn of the
+   * event loop just after it. An envelope whose message the receive did not store (a
+   * duplicate, or a failed write) is not queued. Resolves once durable, like `publish`, with
+   * the envelopes it queued.
+   */
+  publishWithReceive?(envelopes: Envelope[]): Promise<Envelope[]>;
   /** Start delivering to `handler`; at-least-once, per-partition order. */
   consume(destination: string, handler: DeliveryHandler): Promise<void>;
   /** Dead letters of one destination, oldest first. */

@@ -1,6 +1,12 @@
 // The message store's contract: what the channel runtime and the server rely on. The
 // implementation (adapters/store/message-store.ts) keeps it in SQLite (embedded default) or
 // PostgreSQL, content encrypted at rest and metadata searchable.
+import { v7 as uuidv7 } from 'uuid';
+
+/** A new message id: a UUIDv7, so ids sort by time of arrival. */
+export function newMessageId(): string {
+  return uuidv7();
+}
 
 // Once a message is queued, what `get`/`list` report follows its destinations (see deliveryStatus):
 // queued, partially-sent, sent, dead-lettered (or filtered when every destination filtered it out).
@@ -50,6 +56,8 @@ export interface StoredContent {
 }
 
 export interface NewMessage {
+  /** The id to store it under (a UUIDv7, see newMessageId), when the caller needs it before the write. */
+  id?: string;
   channel: string;
   receivedAt: Date;
   /** Sending system/facility (HL7 MSH-4) or remote address. */

@@ -10,6 +10,9 @@ export interface MetricsOptions {
   channels?: { id: string; destinations: string[] }[];
   /** Read on each scrape. */
   depth?: (destination: string) => Promise<number>;
+  /** Channels that take hospital notices (ADW), and their overdue notices now (read on each scrape). */
+  noticeChannels?: string[];
+  overdueNotices?: (channel: string) => Promise<number>;
   defaultMetrics?: boolean;
 }
 
@@ -28,6 +31,7 @@ export class EngineMetrics {
   readonly deadLettered: Counter<DestinationLabels>;
   readonly latency: Histogram<DestinationLabels>;
   readonly queueDepth: Gauge<'destination'>;
+  readonly noticesOverdue: Gauge<ChannelLabel>;
   readonly connectionsRefused: Counter<ChannelLabel>;
 
   constructor(options: MetricsOptions = {}) {
@@ -61,6 +65,21 @@ export class EngineMetrics {
         for (const d of destinations) {
           const n = await depth(d).catch(() => undefined);
           if (n !== undefined) this.set({ destination: d }, n);
+        }
+      },
+    });
+    const overdue = options.overdueNotices;
+    const noticeChannels = options.noticeChannels ?? [];
+    this.noticesOverdue = new Gauge({
+      name: 'tramline_notices_overdue',
+      help: 'Hospital notices (ADW) awaiting an answer past their due time, per channel',
+      labelNames: ['channel'],
+      registers,
+      async collect() {
+        if (!overdue) return;
+        for (const c of noticeChannels) {
+          const n = await overdue(c).catch(() => undefined);
+          if (n !== undefined) this.set({ channel: c }, n);
         }
       },
     });
@@ -125,6 +144,17 @@ export function observeQueue(queue: DeliveryQueue, onPublished: (envelopes: Enve
           await target.publish(envelopes);
           onPublished(envelopes);
         };
+      }
+      if (prop === 'publishWithReceive') {
+        const publish = target.publishWithReceive;
+        return (
+          publish &&
+          (async (envelopes: Envelope[]) => {
+            const queued = await publish(envelopes);
+            onPublished(queued);
+            return queued;
+          })
+        );
       }
       const value: unknown = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;

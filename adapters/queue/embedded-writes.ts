@@ -91,6 +91,30 @@ export const publishItems: BulkWrite<StoreDatabase, NewQueueItem[], void> = {
   },
 };
 
+/**
+ * Items published with their message's receive (DeliveryQueue.publishWithReceive): applied
+ * after the receives of the same transaction, and only those whose message is now stored are
+ * queued (a duplicate's new id never is). A receive that failed rolled back with this write, and
+ * the retry of each write on its own stores neither the message nor its item.
+ */
+export const publishStoredItems: BulkWrite<StoreDatabase, NewQueueItem[], Set<string>> = {
+  name: 'queue-publish-stored',
+  last: true,
+  async apply(trx, batches) {
+    const ids = [...new Set(batches.flat().map((item) => item.message_id))];
+    const stored = new Set<string>();
+    for (const chunk of chunked(ids, KEY_CHUNK)) {
+      for (const row of await trx.selectFrom('messages').select('id').where('id', 'in', chunk).execute()) stored.add(row.id);
+    }
+    await insertQueueItems(
+      trx,
+      batches.flat().filter((item) => stored.has(item.message_id)),
+    );
+    // Each caller learns which of its messages were queued.
+    return batches.map((items) => new Set(items.filter((item) => stored.has(item.message_id)).map((item) => item.message_id)));
+  },
+};
+
 export interface OutcomeWrite {
   row: QueueItemRow;
   outcome: DeliveryOutcome;

@@ -6,11 +6,12 @@ import { topicMatches, type DeadLetter, type DeliveryHandler, type DeliveryQueue
 import { sql, type Kysely } from 'kysely';
 import type { ContentKeyRing } from '../store/crypto.js';
 import type { Db } from '../store/db.js';
-import { GroupCommitter } from '../store/group-commit.js';
+import { GroupCommitter, type BulkWrite } from '../store/group-commit.js';
+import { sqliteWriter } from '../store/shared-writer.js';
 import type { StoreDatabase } from '../store/schema.js';
 import { DestinationConsumer } from './embedded-consumer.js';
 import { toEnvelope, toQueueItem } from './embedded-rows.js';
-import { publishItems, replayDeadLetters, type NewQueueItem } from './embedded-writes.js';
+import { publishItems, publishStoredItems, replayDeadLetters, type NewQueueItem } from './embedded-writes.js';
 
 export interface EmbeddedQueueOptions {
   /** Keys that seal queued payloads (the store's content keys). */
@@ -33,6 +34,8 @@ export class EmbeddedQueue implements DeliveryQueue {
    */
   private readonly writes: GroupCommitter<StoreDatabase>;
   private readonly pollIntervalMs: number;
+  /** Writes through the SQLite database's one writer, with the store's (shared-writer.ts). */
+  private readonly sharedWriter: boolean;
   private started = false;
   private closed = false;
 
@@ -42,15 +45,20 @@ export class EmbeddedQueue implements DeliveryQueue {
     private readonly options: EmbeddedQueueOptions,
   ) {
     this.kysely = db.kysely;
-    const maxBatch = options.maxBatch ?? 500;
-    this.writes = new GroupCommitter(db.kysely, {
-      maxBatch,
-      maxConcurrent: 1,
-      // Other processes may publish (e.g. `tramline messages reprocess`): on PostgreSQL a
-      // transaction-scoped advisory lock serialises all queue writers of this schema so partition
-      // heads stay exact. SQLite already allows one writer at a time.
-      ...(db.dialect === 'postgres' ? { onBegin: (trx) => sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.tramline_queue'))`.execute(trx).then(() => undefined) } : {}),
-    });
+    // Other processes may publish (e.g. `tramline messages reprocess`): on PostgreSQL a
+    // transaction-scoped advisory lock serialises all queue writers of this schema so partition
+    // heads stay exact. SQLite allows one writer at a time, and BEGIN IMMEDIATE takes that lock
+    // before the partition heads are read; there the queue shares the database's one writer.
+    this.sharedWriter = db.dialect === 'sqlite' && options.maxBatch === undefined;
+    this.writes = this.sharedWriter
+      ? sqliteWriter(db)
+        : new GroupCommitter(db.kysely, {
+          maxBatch: options.maxBatch ?? 500,
+          maxConcurrent: 1,
+          ...(db.dialect === 'postgres'
+            ? { onBegin: (trx) => sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.tramline_queue'))`.execute(trx).then(() => undefined) }
+            : { immediate: true }),
+        });
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
   }
 
@@ -64,6 +72,25 @@ export class EmbeddedQueue implements DeliveryQueue {
   }
 
   async publish(envelopes: Envelope[]): Promise<void> {
+    await this.insert(envelopes, publishItems);
+  }
+
+  /**
+   * The queue lives in the store's database: these items commit with the messages' receive
+   * (one fsync before the ACK instead of two). See DeliveryQueue.publishWithReceive. Only on the
+   * database's shared SQLite writer; elsewhere, or with another database than the store's, the
+   * caller must receive first and then `publish`.
+   */
+  get publishWithReceive(): ((envelopes: Envelope[]) => Promise<Envelope[]>) | undefined {
+    if (!this.sharedWriter) return undefined;
+    return async (envelopes) => {
+      const queued = await this.insert(envelopes, publishStoredItems);
+      // undefined: no destination is bound to these, so nothing needed queuing (as publish).
+      return queued ? envelopes.filter((e) => queued.has(e.messageId)) : envelopes;
+    };
+  }
+
+  private async insert<R>(envelopes: Envelope[], write: BulkWrite<StoreDatabase, NewQueueItem[], R>): Promise<R | undefined> {
     if (!this.started) throw new Error('embedded queue: publish before start(): no destinations are bound');
     if (this.closed) throw new Error('embedded queue is closed');
     const now = Date.now();
@@ -76,9 +103,10 @@ export class EmbeddedQueue implements DeliveryQueue {
         touched.add(sub.destination);
       }
     }
-    if (rows.length === 0) return;
-    await this.writes.submit(publishItems, rows);
+    if (rows.length === 0) return undefined;
+    const result = await this.writes.submit(write, rows);
     for (const destination of touched) this.consumers.get(destination)?.wake();
+    return result;
   }
 
   async consume(destination: string, handler: DeliveryHandler): Promise<void> {

@@ -2,9 +2,12 @@
 // together in one transaction, so one fsync / one PostgreSQL commit serves many callers.
 // Each caller's promise settles only after the transaction holding its write has committed.
 // A batch of one kind whose write is a single statement skips BEGIN and COMMIT (the statement
-// is its own transaction). Writes nobody waits for at once may linger a few milliseconds for
-// others of their kind, so a steady trickle still shares statements.
-import type { Kysely, Transaction } from 'kysely';
+// is its own transaction). No write waits on a timer when someone waits for it: a batch starts
+// in the same turn of the event loop as its first write when nothing is committing, else as
+// soon as the commit under way finishes. Writes nobody waits for at once (lingerMs) ride along
+// with the next batch that starts, or are committed when their linger time is up, so a steady
+// trickle shares commits with the writes senders wait for instead of adding fsyncs of its own.
+import { sql, type Kysely, type Transaction } from 'kysely';
 
 /** A result standing for one item's failure: that caller's promise rejects, the rest resolve. */
 export class ItemFailure {
@@ -22,6 +25,8 @@ export interface BulkWrite<DB, I, R> {
    * durable or none; any later statement may fail only its own items (as ItemFailure).
    */
   applyAlone?(db: Kysely<DB>, items: I[]): Promise<(R | ItemFailure)[]> | undefined;
+  /** Applied after every other kind in its transaction (it reads what they wrote). */
+  readonly last?: boolean;
 }
 
 export interface SubmitOptions {
@@ -30,6 +35,8 @@ export interface SubmitOptions {
 }
 
 interface Pending<DB> {
+  /** Order of submission: lingering writes rejoin the others in it. */
+  seq: number;
   kind: BulkWrite<DB, unknown, unknown>;
   item: unknown;
   resolve(value: unknown): void;
@@ -43,6 +50,12 @@ export interface GroupCommitOptions {
   maxConcurrent?: number;
   /** Runs first in every transaction, e.g. to take a lock shared with other processes. */
   onBegin?: (trx: Transaction<never>) => Promise<void>;
+  /**
+   * SQLite: open each transaction with BEGIN IMMEDIATE (the write lock first), so a write that
+   * reads before it writes waits for another process's writer (busy_timeout) instead of failing
+   * when that one commits between its read and its write.
+   */
+  immediate?: boolean;
 }
 
 type SingleOp<DB> = (trx: Transaction<DB>) => Promise<unknown>;
@@ -53,11 +66,13 @@ export class GroupCommitter<DB> {
   private lingering: Pending<DB>[] = [];
   private lingerTimer?: NodeJS.Timeout;
   private active = 0;
+  private submitted = 0;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
   private readonly onBegin?: (trx: Transaction<DB>) => Promise<void>;
+  private readonly immediate: boolean;
   /** Arbitrary transactional functions, run one after another inside the shared transaction. */
   private readonly singleOps: BulkWrite<DB, SingleOp<DB>, unknown> = {
     name: 'op',
@@ -75,12 +90,13 @@ export class GroupCommitter<DB> {
     this.maxBatch = options.maxBatch ?? 500;
     this.maxConcurrent = options.maxConcurrent ?? 1;
     this.onBegin = options.onBegin as ((trx: Transaction<DB>) => Promise<void>) | undefined;
+    this.immediate = options.immediate ?? false;
   }
 
   /** Queue one item of a bulk write; resolves with its result after commit. */
   submit<I, R>(kind: BulkWrite<DB, I, R>, item: I, options: SubmitOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const pending = { kind: kind as BulkWrite<DB, unknown, unknown>, item, resolve: resolve as (v: unknown) => void, reject };
+      const pending = { seq: this.submitted++, kind: kind as BulkWrite<DB, unknown, unknown>, item, resolve: resolve as (v: unknown) => void, reject };
       if (options.lingerMs && options.lingerMs > 0) {
         this.lingering.push(pending);
         this.lingerTimer ??= setTimeout(() => this.stopLingering(), options.lingerMs);
@@ -96,13 +112,24 @@ export class GroupCommitter<DB> {
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
     if (this.lingering.length === 0) return;
-    this.pending.push(...this.lingering.splice(0));
+    this.rejoin();
     this.schedule();
   }
 
+  /** Lingering writes back among the others, in order of submission (a later write to the same row wins). */
+  private rejoin(): void {
+    this.pending.push(...this.lingering.splice(0));
+    this.pending.sort((a, b) => a.seq - b.seq);
+  }
+
   /** Queue a transactional function; it shares a transaction with other queued writes. */
-  run<T>(op: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
-    return this.submit(this.singleOps, op) as Promise<T>;
+  run<T>(op: (trx: Transaction<DB>) => Promise<T>, options: SubmitOptions = {}): Promise<T> {
+    return this.submit(this.singleOps, op, options) as Promise<T>;
+  }
+
+  /** Commit the lingering writes now (someone now waits for one of them). */
+  hurry(): void {
+    if (this.lingering.length) this.stopLingering();
   }
 
   /** Resolves once everything queued so far has been committed or failed. */
@@ -123,6 +150,12 @@ export class GroupCommitter<DB> {
   }
 
   private startFlushes(): void {
+    // A batch is starting anyway: writes lingering for company join it (no commit of their own).
+    if (this.pending.length > 0 && this.active < this.maxConcurrent && this.lingering.length > 0) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+      this.rejoin();
+    }
     while (this.active < this.maxConcurrent && this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);
       this.active++;
@@ -139,11 +172,7 @@ export class GroupCommitter<DB> {
     let results: unknown[];
     try {
       const alone = !this.onBegin && kind.applyAlone && batch.every((p) => p.kind === kind) ? kind.applyAlone(this.kysely, batch.map((p) => p.item)) : undefined;
-      results = await (alone ??
-        this.kysely.transaction().execute(async (trx) => {
-          await this.onBegin?.(trx);
-          return applyGrouped(trx, batch);
-        }));
+      results = await (alone ?? this.transaction((trx) => applyGrouped(trx, batch)));
     } catch {
       if (batch.length === 1) return this.flushAlone(batch[0]);
       // One bad write must not fail its neighbours: commit each on its own to find it.
@@ -161,14 +190,35 @@ export class GroupCommitter<DB> {
 
   private async flushAlone(p: Pending<DB>): Promise<void> {
     try {
-      const [result] = await this.kysely.transaction().execute(async (trx) => {
-        await this.onBegin?.(trx);
-        return p.kind.apply(trx, [p.item]);
-      });
+      const [result] = await this.transaction((trx) => p.kind.apply(trx, [p.item]));
       settle(p, result);
     } catch (err) {
       p.reject(err);
     }
+  }
+
+  private async transaction<T>(body: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    if (!this.immediate) {
+      return this.kysely.transaction().execute(async (trx) => {
+        await this.onBegin?.(trx);
+        return body(trx);
+      });
+    }
+    // Kysely's SQLite transactions open with a plain (deferred) BEGIN: take the connection and
+    // say BEGIN IMMEDIATE ourselves. Queries on it build like a transaction's.
+    return this.kysely.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const trx = conn as unknown as Transaction<DB>;
+        await this.onBegin?.(trx);
+        const result = await body(trx);
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw err;
+      }
+    });
   }
 }
 
@@ -177,7 +227,7 @@ function settle<DB>(p: Pending<DB>, result: unknown): void {
   else p.resolve(result);
 }
 
-/** Apply a batch, one bulk call per kind (in order of first appearance); results in batch order. */
+/** Apply a batch, one bulk call per kind (in order of first appearance, `last` kinds last); results in batch order. */
 async function applyGrouped<DB>(trx: Transaction<DB>, batch: Pending<DB>[]): Promise<unknown[]> {
   const byKind = new Map<BulkWrite<DB, unknown, unknown>, number[]>();
   batch.forEach((p, i) => {
@@ -186,7 +236,8 @@ async function applyGrouped<DB>(trx: Transaction<DB>, batch: Pending<DB>[]): Pro
     else byKind.set(p.kind, [i]);
   });
   const results = new Array<unknown>(batch.length);
-  for (const [kind, indexes] of byKind) {
+  const kinds = [...byKind].sort(([a], [b]) => Number(a.last ?? false) - Number(b.last ?? false));
+  for (const [kind, indexes] of kinds) {
     const out = await kind.apply(
       trx,
       indexes.map((i) => batch[i].item),

@@ -2,16 +2,16 @@
 // lifecycle history, over SQLite or PostgreSQL. Writes go through group commit so that many
 // concurrent receives cost one transaction.
 import { CompiledQuery, sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import { v7 as uuidv7 } from 'uuid';
 import type { Db, DialectName } from './db.js';
 import { PREPARE } from './pg-prepared.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
 import { GroupCommitter, ItemFailure, type BulkWrite } from './group-commit.js';
+import { sqliteWriter } from './shared-writer.js';
 import { patientKeyHashes, hashPatientKey } from './index-key.js';
 import { patientKeyColumns, patientKeyOf } from './patient-key.js';
 import { bulkInsert, bulkUpdateWhereIn, chainStatements, unnestColumns, type PgColumnType, type SqlValue, type TypedColumns } from './bulk-sql.js';
 import type { MessageContentTable, MessageEventsTable, MessagesTable, StoreDatabase } from './schema.js';
-import { CONTENT_STAGES, PENDING_DESTINATION_STATUSES, deliveryStatus } from '../../core/store.js';
+import { CONTENT_STAGES, PENDING_DESTINATION_STATUSES, deliveryStatus, newMessageId } from '../../core/store.js';
 import type {
   ContentStage,
   DeliveryContent,
@@ -108,10 +108,15 @@ export class SqlMessageStore implements MessageStore {
   ) {
     this.kysely = db.kysely;
     this.dialect = db.dialect;
-    this.writes = new GroupCommitter(db.kysely, {
-      maxBatch: options.maxBatch ?? 500,
-      maxConcurrent: options.maxConcurrentCommits ?? (db.dialect === 'postgres' ? 2 : 1),
-    });
+    // SQLite: the database's one writer, shared with the embedded queue and the audit trail.
+    this.writes =
+      db.dialect === 'sqlite' && options.maxBatch === undefined && options.maxConcurrentCommits === undefined
+        ? sqliteWriter(db)
+        : new GroupCommitter(db.kysely, {
+            maxBatch: options.maxBatch ?? 500,
+            maxConcurrent: options.maxConcurrentCommits ?? (db.dialect === 'postgres' ? 2 : 1),
+            immediate: db.dialect === 'sqlite',
+          });
     this.receiveWrite = {
       name: 'receive',
       apply: (trx, items) => this.insertReceived(trx, items, false),
@@ -352,7 +357,7 @@ export class SqlMessageStore implements MessageStore {
   private async insertReceived(db: Executor, messages: NewMessage[], alone: boolean): Promise<(ReceiveResult | ItemFailure)[]> {
     const now = Date.now();
     const rows: MessagesTable[] = messages.map((m) => {
-      const id = uuidv7();
+      const id = m.id ?? newMessageId();
       return {
         id,
         channel: m.channel,

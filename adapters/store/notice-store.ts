@@ -92,6 +92,11 @@ export class SqlNoticeStore implements NoticeStore {
     if (filter.type) q = q.where('type', '=', filter.type);
     if (filter.channel) q = q.where('channel', '=', filter.channel);
     if (filter.episode) q = q.where('episode', '=', filter.episode);
+    if (filter.after) {
+      const at = filter.after.receivedAt.getTime();
+      const id = filter.after.id;
+      q = q.where('received_at', '<=', at).where((eb) => eb.or([eb('received_at', '<', at), eb('id', '<', id)]));
+    }
     const limit = Math.min(Math.max(filter.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
     const rows = await q.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map((r) => this.toRecord(r, now));

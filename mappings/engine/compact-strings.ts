@@ -16,7 +16,11 @@ export function compactStrings<T>(value: T): T {
   if (Array.isArray(value)) return value.map((v: unknown) => compactStrings(v)) as T;
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[compactString(k)] = compactStrings(v);
+    for (const [k, v] of Object.entries(value)) {
+      // An own `__proto__` key (YAML and JSON allow it) stays a key; assigned, it would be lost.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: compactStrings(v), enumerable: true, writable: true, configurable: true });
+      else out[compactString(k)] = compactStrings(v);
+    }
     return out as T;
   }
   return value;

@@ -9,7 +9,8 @@ import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
 import { compileCondition, compileWhere, type Predicate } from './conditions.js';
 import { isEmpty, PENDING } from './values.js';
-import { listBuilder, objectBuilder, pipelineRunner } from './builders.js';
+import { constantCopier, listBuilder, objectBuilder, pipelineRunner } from './builders.js';
+import { compactStrings } from './compact-strings.js';
 import { append } from './lists.js';
 import type { Binding, Compiled, ExpressionCompiler, RunContext, Scope } from './compiled.js';
 import { parseHl7Path } from '../../core/hl7/path.js';
@@ -498,10 +499,8 @@ export class MappingCompiler implements ExpressionCompiler {
             }
           : readVar;
       } else if (source === '$const') {
-        const value = this.js(srcNode);
         // Objects and lists are copied so no two outputs share (and can corrupt) one value.
-        const json = value !== null && typeof value === 'object' ? JSON.stringify(value) : undefined;
-        read = json === undefined ? () => value : () => JSON.parse(json) as unknown;
+        read = constantCopier(compactStrings(this.js(srcNode)));
       } else if (source === '$first') {
         const parts = seqItems(this.src, srcNode).map((n, i) => this.node(n, `${target}.$first[${i}]`, scope));
         if (!parts.length) this.fail(srcNode, target, '$first needs a list of values');

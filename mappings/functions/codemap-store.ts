@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { constantCopier } from '../engine/builders.js';
 import { compactStrings } from '../engine/compact-strings.js';
 import { displayName } from '../engine/source.js';
 
@@ -40,8 +41,13 @@ export function parseCodeMap(textContent: string, file: string): CodeMap {
   if (!['error', 'omit', 'keep'].includes(unmapped)) fail(file, '`unmapped` must be error, omit or keep');
   const caseInsensitive = doc.caseInsensitive === 'true';
   const entries = new Map<string, unknown>();
+  // Each value's copier, made once: objects (codings) are copied per lookup, since outputs
+  // must never share, and so never corrupt, the map.
+  const copies = new Map<string, () => unknown>();
   for (const [code, value] of Object.entries(map as Record<string, unknown>)) {
-    entries.set(caseInsensitive ? code.toUpperCase() : code, value);
+    const key = caseInsensitive ? code.toUpperCase() : code;
+    entries.set(key, value);
+    copies.set(key, constantCopier(value));
   }
   const hasDefault = Object.prototype.hasOwnProperty.call(doc, 'default');
   return {
@@ -52,18 +58,9 @@ export function parseCodeMap(textContent: string, file: string): CodeMap {
     default: hasDefault ? doc.default : undefined,
     entries,
     lookup(code: string) {
-      // Objects (codings) are copied: outputs must never share, and so never corrupt, the map.
-      return copyValue(entries.get(caseInsensitive ? code.toUpperCase() : code));
+      return copies.get(caseInsensitive ? code.toUpperCase() : code)?.();
     },
   };
-}
-
-function copyValue(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(copyValue);
-  const out: Record<string, unknown> = {};
-  for (const k in v as Record<string, unknown>) out[k] = copyValue((v as Record<string, unknown>)[k]);
-  return out;
 }
 
 /** The code map called `name` from the shipped folder (or `dir`). */

@@ -5,7 +5,10 @@ import type { AlertRule } from './rules.js';
 import { silenceCounts } from './schedule.js';
 import type { Condition } from './state.js';
 
-export type AlertSources = Pick<EngineFacade, 'channels' | 'channelStats' | 'channelActivity'>;
+export type AlertSources = Pick<EngineFacade, 'channels' | 'channelStats' | 'channelActivity' | 'notices'>;
+
+/** Overdue notices looked at per evaluation: enough to count any sensible minCount. */
+const OVERDUE_LOOKED_AT = 1000;
 
 function channelsOf(rule: AlertRule, engine: AlertSources): ChannelSummary[] {
   return engine.channels().filter((c) => c.enabled && (!rule.channel || c.id === rule.channel));
@@ -55,6 +58,17 @@ export async function evaluateCondition(rule: AlertRule, engine: AlertSources, n
         if (a.received >= rule.minMessages && (failed / a.received) * 100 > rule.percent) high.push(`${c.id} ${failed}/${a.received}`);
       }
       return { active: high.length > 0, summary: high.length ? `over ${rule.percent}% failed in ${rule.minutes} min: ${listed(high)}` : `error rate at or under ${rule.percent}%` };
+    }
+    case 'notices-overdue': {
+      // Counts and notice ids (MessageHeader ids) only: never the person, hospital ward or free text.
+      if (!engine.notices) return { active: false, summary: 'this engine keeps no notices' };
+      const overdue = await engine.notices.list({ state: 'overdue', ...(rule.channel ? { channel: rule.channel } : {}), ...(rule.noticeType ? { type: rule.noticeType } : {}), limit: OVERDUE_LOOKED_AT }, now);
+      const what = `${rule.noticeType ? `${rule.noticeType} ` : ''}notice${overdue.length === 1 ? '' : 's'}`;
+      const count = overdue.length >= OVERDUE_LOOKED_AT ? `${OVERDUE_LOOKED_AT}+` : String(overdue.length);
+      return {
+        active: overdue.length >= rule.minCount,
+        summary: overdue.length ? `${count} ${what} overdue${rule.channel ? ` on ${rule.channel}` : ''}: ${listed(overdue.map((n) => n.id))}` : `no ${rule.noticeType ? `${rule.noticeType} ` : ''}notice overdue`,
+      };
     }
     case 'silent-feed': {
       if (!silenceCounts(rule, now)) return { active: false, summary: 'outside the hours messages are expected' };

@@ -37,8 +37,17 @@ export function headline(n: AlertNotice): string {
   return `[Tramline] ${WORDS[n.transition]}: ${n.rule.name} (${n.rule.kind}) - ${n.state.summary ?? ''}`;
 }
 
+/** Where a notification points: the overdue notices for a notices rule, else the Alerts page. */
+function consolePage(n: AlertNotice): string | undefined {
+  if (!n.consoleUrl) return undefined;
+  if (n.rule.kind !== 'notices-overdue') return `${n.consoleUrl}/alerts`;
+  const q = new URLSearchParams({ state: 'overdue', ...(n.rule.noticeType ? { type: n.rule.noticeType } : {}), ...(n.rule.channel ? { channel: n.rule.channel } : {}) });
+  return `${n.consoleUrl}/notices?${q}`;
+}
+
 export function webhookBody(n: AlertNotice): Record<string, unknown> {
-  const link = n.consoleUrl ? `\n${n.consoleUrl}/alerts` : '';
+  const page = consolePage(n);
+  const link = page ? `\n${page}` : '';
   return {
     text: `${headline(n)}${n.rule.description ? `\n${n.rule.description}` : ''}${link}`,
     alert: {
@@ -51,7 +60,8 @@ export function webhookBody(n: AlertNotice): Record<string, unknown> {
       ...(n.rule.destination ? { destination: n.rule.destination } : {}),
       since: n.state.since?.toISOString(),
       at: n.at.toISOString(),
-      ...(n.consoleUrl ? { console: `${n.consoleUrl}/alerts` } : {}),
+      ...(n.rule.noticeType ? { noticeType: n.rule.noticeType } : {}),
+      ...(page ? { console: page } : {}),
     },
   };
 }

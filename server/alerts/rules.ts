@@ -7,7 +7,8 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { describeSchemaError, fieldName, positionOf, substituteEnv, type MissingVar, type Problem } from '../../channels/load.js';
 
-export const ALERT_KINDS = ['queue-depth', 'error-rate', 'dead-letters', 'channel-stopped', 'silent-feed', 'fhir-failing'] as const;
+export const ALERT_KINDS = ['queue-depth', 'error-rate', 'dead-letters', 'channel-stopped', 'silent-feed', 'fhir-failing', 'notices-overdue'] as const;
+export const NOTICE_ALERT_TYPES = ['assessment', 'discharge', 'withdrawal'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -35,6 +36,8 @@ const ruleSchema = Type.Object(
     hours: Type.Optional(Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-4]):[0-5]\\d$', description: 'silent-feed: when messages are expected, e.g. 08:00-18:00 (default all day).' })),
     days: Type.Optional(Type.Array(Type.Union(WEEKDAYS.map((d) => Type.Literal(d))), { minItems: 1, description: 'silent-feed: days messages are expected (default every day).' })),
     timeZone: Type.Optional(Type.String({ description: 'silent-feed: time zone of hours and days (default Europe/London).' })),
+    type: Type.Optional(Type.Union(NOTICE_ALERT_TYPES.map((t) => Type.Literal(t)), { description: `notices-overdue: only this notice type (${NOTICE_ALERT_TYPES.join(', ')}; default every type).` })),
+    minCount: Type.Optional(Type.Integer({ minimum: 1, description: 'notices-overdue: fires when at least this many notices are overdue (default 1).' })),
     repeatMinutes: Type.Optional(Type.Number({ minimum: 0, description: 'Notify again this often while firing (0: never).' })),
     notify: Type.Optional(notifySchema),
   },
@@ -68,6 +71,7 @@ const FIELDS: Record<AlertKind, Partial<Record<keyof RuleData, unknown>>> = {
   'channel-stopped': { channel: undefined, forMinutes: 0 },
   'silent-feed': { channel: undefined, minutes: 60, hours: undefined, days: undefined, timeZone: 'Europe/London' },
   'fhir-failing': { channel: undefined, destination: undefined, forMinutes: 5 },
+  'notices-overdue': { channel: undefined, type: undefined, minCount: 1, forMinutes: 0 },
 };
 const COMMON = new Set(['name', 'when', 'description', 'repeatMinutes', 'notify']);
 
@@ -92,6 +96,10 @@ export interface AlertRule {
   hours?: [number, number];
   days?: Weekday[];
   timeZone: string;
+  /** notices-overdue: the notice type watched (default every type). */
+  noticeType?: (typeof NOTICE_ALERT_TYPES)[number];
+  /** notices-overdue: overdue notices needed to fire. */
+  minCount: number;
   repeatMinutes: number;
   notify: Notify;
   /** alerts.yaml and the rule's line, or `built-in`. */
@@ -128,6 +136,8 @@ function ruleFrom(r: RuleData, defaults: FileData['defaults'], env: NodeJS.Proce
     ...(r.hours ? { hours: r.hours.split('-').map(minutesOf) as [number, number] } : {}),
     ...(r.days ? { days: r.days } : {}),
     timeZone: pick('timeZone', 'Europe/London'),
+    ...(r.type ? { noticeType: r.type } : {}),
+    minCount: pick('minCount', 1),
     repeatMinutes: r.repeatMinutes ?? defaults?.repeatMinutes ?? DEFAULT_REPEAT_MINUTES,
     notify: notifyFrom(r.notify ?? defaults?.notify, env),
     source,
@@ -179,8 +189,8 @@ export function loadAlertsText(text: string, file: string, env: NodeJS.ProcessEn
     const seen = new Set<string>();
     for (const err of validator.errors ?? []) {
       // A union of literals reports each literal; one "must be one of" says it all.
-      if (err.keyword === 'const' || (err.keyword === 'anyOf' && /\/(when|days\/\d+)$/.test(err.instancePath))) {
-        const what = /\/when$/.test(err.instancePath) ? ALERT_KINDS : WEEKDAYS;
+      if (err.keyword === 'const' || (err.keyword === 'anyOf' && /\/(when|type|days\/\d+)$/.test(err.instancePath))) {
+        const what = /\/when$/.test(err.instancePath) ? ALERT_KINDS : /\/type$/.test(err.instancePath) ? NOTICE_ALERT_TYPES : WEEKDAYS;
         const p = at(pathOf(err.instancePath), `must be one of: ${what.join(', ')}`);
         if (!seen.has(p.field)) problems.push(p);
         seen.add(p.field);
@@ -237,8 +247,8 @@ export function loadAlerts(channelsDir: string, env: NodeJS.ProcessEnv = process
   return loadAlertsText(readFileSync(file, 'utf8'), file, env);
 }
 
-/** Rules naming a channel or destination that is not deployed. */
-export function checkAlertTargets(load: AlertsLoad, channels: { id: string; destinations: { name: string }[] }[]): Problem[] {
+/** Rules naming a channel or destination that is not deployed, or watching notices on a channel that takes none. */
+export function checkAlertTargets(load: AlertsLoad, channels: { id: string; destinations: { name: string }[]; notices?: unknown }[]): Problem[] {
   if (!load.file) return [];
   const text = readFileSync(load.file, 'utf8');
   const lines = new LineCounter();
@@ -253,6 +263,7 @@ export function checkAlertTargets(load: AlertsLoad, channels: { id: string; dest
     };
     if (!c) problems.push({ ...where('channel'), message: `no channel "${r.channel}" (channels: ${channels.map((x) => x.id).join(', ') || 'none'})` });
     else if (r.destination && !c.destinations.some((d) => d.name === r.destination)) problems.push({ ...where('destination'), message: `channel "${c.id}" has no destination "${r.destination}"` });
+    else if (r.kind === 'notices-overdue' && !c.notices) problems.push({ ...where('channel'), message: `channel "${c.id}" takes no notices (it has no "notices" block)` });
   });
   return problems;
 }

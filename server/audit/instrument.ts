@@ -2,6 +2,7 @@
 // handed observed versions of both and an onOutcome callback, and is otherwise unchanged.
 import { destinationId, type ChannelDefinition } from '../../channels/definition.js';
 import type { DeliveryQueue } from '../../core/queue.js';
+import { SqlNoticeStore } from '../../adapters/store/notice-store.js';
 import { EngineMetrics, observeQueue } from '../metrics.js';
 import type { OpenedStore } from '../open-store.js';
 import type { MessageStore } from '../../core/store.js';
@@ -9,6 +10,9 @@ import type { AckEvent } from '../../channels/hl7-intake.js';
 import { ENGINE_ACTOR, messageAuditObserver } from './message-audit.js';
 import { observeStore } from './store-observer.js';
 import { AuditTrail } from './trail.js';
+
+/** Overdue notices counted per scrape: past this the gauge stays at it (the queue of answers is the problem then). */
+const OVERDUE_COUNTED = 10_000;
 
 export interface Instrumented {
   audit: AuditTrail;
@@ -21,9 +25,12 @@ export interface Instrumented {
 
 export function instrumentEngine(opened: OpenedStore, queue: DeliveryQueue, channels: ChannelDefinition[]): Instrumented {
   const audit = new AuditTrail(opened.db, opened.audit);
+  const notices = new SqlNoticeStore(opened.db, opened.keys);
   const metrics = new EngineMetrics({
     channels: channels.filter((c) => c.enabled).map((c) => ({ id: c.id, destinations: c.destinations.map((d) => destinationId(c.id, d.name)) })),
     depth: (d) => queue.depth(d),
+    noticeChannels: channels.filter((c) => c.enabled && c.notices).map((c) => c.id),
+    overdueNotices: async (channel) => (await notices.list({ state: 'overdue', channel, limit: OVERDUE_COUNTED })).length,
   });
   return {
     audit,

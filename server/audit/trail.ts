@@ -12,7 +12,8 @@
 // up to `lingerMs` for company, so a steady trickle (three entries per message) still shares
 // statements; `append` and `flush` write at once.
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
-import type { DialectName } from '../../adapters/store/db.js';
+import type { Db, DialectName } from '../../adapters/store/db.js';
+import { sqliteWriter } from '../../adapters/store/shared-writer.js';
 import { bulkInsert, unnestColumns, type TypedColumns } from '../../adapters/store/bulk-sql.js';
 import { PREPARE } from '../../adapters/store/pg-prepared.js';
 import { log } from '../../core/logger.js';
@@ -80,6 +81,7 @@ export interface AuditTrailOptions {
 export class AuditTrail implements AuditWriter {
   private readonly kysely: Kysely<AuditDatabase>;
   private readonly dialect: DialectName;
+  private readonly db: Pick<Db<AuditDatabase>, 'kysely' | 'dialect'>;
   private readonly maxBatch: number;
   private readonly lingerMs: number;
   private readonly key: AuditKey;
@@ -87,12 +89,15 @@ export class AuditTrail implements AuditWriter {
   private pending: Pending[] = [];
   private writing?: Promise<void>;
   private lingering?: NodeJS.Timeout;
+  /** An entry someone waits for (`append`) is pending: the next batch does not linger. */
+  private urgent = false;
   /** The last entry this trail committed or read under the lock: where the fast path chains on. */
   private head?: { seq: number; hash: string };
 
   /** `db` must be migrated. The trail does not close it. */
   constructor(db: DbHandle, options: AuditTrailOptions) {
     this.kysely = db.kysely as unknown as Kysely<AuditDatabase>;
+    this.db = { kysely: this.kysely, dialect: db.dialect };
     this.dialect = db.dialect;
     this.key = options.key;
     this.headFile = options.headFile;
@@ -127,13 +132,23 @@ export class AuditTrail implements AuditWriter {
 
   /** Wait until every entry appended so far is written. */
   async flush(): Promise<void> {
-    if (this.pending.length) this.startWriting();
+    if (this.pending.length) {
+      this.urgent = true;
+      this.startWriting();
+    }
+    if (this.dialect === 'sqlite') sqliteWriter(this.db).hurry();
     while (this.writing) await this.writing;
   }
 
   private enqueue(pending: Pending, now: boolean): void {
     this.pending.push(pending);
-    if (now || this.pending.length >= this.maxBatch || this.lingerMs <= 0) this.startWriting();
+    if (now) this.urgent = true;
+    if (this.dialect === 'sqlite') {
+      // The database's one writer does the lingering: these entries ride with the next commit
+      // of any write there (or commit when lingerMs is up), not with a commit of their own.
+      if (now) sqliteWriter(this.db).hurry();
+      this.startWriting();
+    } else if (now || this.pending.length >= this.maxBatch || this.lingerMs <= 0) this.startWriting();
     else this.lingering ??= setTimeout(() => this.startWriting(), this.lingerMs);
   }
 
@@ -235,8 +250,10 @@ export class AuditTrail implements AuditWriter {
     try {
       while (this.pending.length) {
         const batch = this.pending.splice(0, this.maxBatch);
+        const lingerMs = this.urgent ? 0 : this.lingerMs;
+        this.urgent = false;
         try {
-          const rows = await this.writeBatch(batch.map((p) => p.entry));
+          const rows = await this.writeBatch(batch.map((p) => p.entry), lingerMs);
           const last = rows[rows.length - 1];
           this.head = { seq: Number(last.seq), hash: last.hash };
           batch.forEach((p, i) => p.resolve(rows[i]));
@@ -249,7 +266,8 @@ export class AuditTrail implements AuditWriter {
     }
   }
 
-  private async writeBatch(entries: AuditEntryInput[]): Promise<AuditLogTable[]> {
+  /** `lingerMs` (SQLite): how long the batch may wait to share a commit with other writes. */
+  private async writeBatch(entries: AuditEntryInput[], lingerMs: number): Promise<AuditLogTable[]> {
     const write = async (trx: Executor) => {
       const last = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
       const rows = chainRows(entries, last ? { seq: Number(last.seq), hash: last.hash } : undefined, this.key);
@@ -282,19 +300,10 @@ export class AuditTrail implements AuditWriter {
         }
       }
     }
-    // SQLite: take the write lock before reading the last entry, so a second process (the CLI)
-    // waits (busy_timeout) instead of reading the same head.
-    return this.kysely.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      try {
-        const rows = await write(conn);
-        await sql`commit`.execute(conn);
-        return rows;
-      } catch (err) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw err;
-      }
-    });
+    // SQLite: through the database's one writer, whose transactions take the write lock first
+    // (BEGIN IMMEDIATE), so a second process (the CLI) waits (busy_timeout) instead of reading
+    // the same head; the entries share a commit with the store's and the queue's writes.
+    return sqliteWriter(this.db).run((trx) => write(trx), { lingerMs });
   }
 }
 

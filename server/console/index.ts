@@ -29,6 +29,7 @@ import { pageContext, type PageDeps } from './pages/context.js';
 import { dashboardRouter, renderDashboardFragment } from './pages/dashboard.js';
 import { deadLettersRouter } from './pages/dead-letters.js';
 import { messagesRouter } from './pages/messages.js';
+import { noticesRouter } from './pages/notices.js';
 import { playgroundRouter } from './pages/playground.js';
 import { CONSOLE_PAGES } from './pages/table.js';
 import { tokensRouter, type ConsoleTokens } from './pages/tokens.js';
@@ -106,6 +107,7 @@ export function createConsole(o: ConsoleOptions): Console {
   pages.use(tokensRouter({ ...deps, tokens: o.tokens }));
   pages.use(channelControlRouter(deps));
   pages.use(alertsRouter({ ...deps, alerts: o.alerts }));
+  pages.use(noticesRouter(deps));
   // The clinicians' viewer: its own NHS.UK pages, on the same sessions and request audit.
   pages.use(viewerRouter({ data: o.viewerData, trail: o.trail, https, env: o.env, devSignIn: settings.devSignIn, formActions: renderer.formActionOrigins }));
   const failed: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next) => {

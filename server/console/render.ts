@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Response } from 'express';
 import nunjucks from 'nunjucks';
 import { allows, type Permission, type Principal } from '../auth/roles.js';
+import { formatDate } from '../viewer/format.js';
 import type { ConsoleSession } from './sessions.js';
 
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
@@ -25,6 +26,7 @@ export interface NavItem {
 export const NAVIGATION: NavItem[] = [
   { href: '/', text: 'Dashboard', permission: 'channels:read' },
   { href: '/messages', text: 'Messages', permission: 'messages:read' },
+  { href: '/notices', text: 'Hospital notices', permission: 'notices:read' },
   { href: '/mappings', text: 'Mapping playground', permission: 'mappings:run' },
   { href: '/audit', text: 'Audit', permission: 'audit:read' },
   { href: '/dead-letters', text: 'Dead letters', permission: 'dead-letters:read' },
@@ -51,6 +53,7 @@ function formatTime(value: unknown): string {
 export function createViews(): nunjucks.Environment {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader([VIEWS, GOVUK_DIST]), { autoescape: true, throwOnUndefined: false });
   env.addFilter('time', formatTime);
+  env.addFilter('date', formatDate);
   env.addFilter('number', (n: unknown) => (typeof n === 'number' ? n.toLocaleString('en-GB') : String(n ?? '')));
   return env;
 }

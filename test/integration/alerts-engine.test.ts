@@ -6,7 +6,6 @@
 // message arrives in its window and resolves when one does. alerts.yaml is deployed with the
 // channels: a broken one refuses the deploy.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { MllpClient, parseAckCode } from '../../adapters/mllp/client.js';
 import { eventually, prepareEngine, runCli, startEngine, type EngineEnv, type EngineProcess } from '../support/engine.js';
 import { adt, NHS_NUMBERS } from '../support/hl7.js';
 import { startHttpPeer, type HttpPeer } from '../support/http-peer.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 interface Hook {
   text: string;
@@ -26,9 +26,9 @@ let peer: HttpPeer;
 let e: EngineEnv;
 let engine: EngineProcess;
 let client: MllpClient;
-let hookServer: Server;
+let receiver: WebhookReceiver<Hook>;
 let smtp: SMTPServer;
-const hooks: Hook[] = [];
+let hooks: Hook[] = [];
 const mails: { to: string[]; raw: string }[] = [];
 let base: string;
 let cookie = '';
@@ -41,15 +41,8 @@ const listen = (s: { listen(port: number, host: string, cb: () => void): unknown
 beforeAll(async () => {
   peer = await startHttpPeer();
   await peer.plan({ '/adt': [{ status: 400 }] });
-  hookServer = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      hooks.push(JSON.parse(body) as Hook);
-      res.writeHead(200).end('ok');
-    });
-  });
-  const hookPort = await listen(hookServer, hookServer);
+  receiver = await startWebhookReceiver<Hook>();
+  hooks = receiver.received;
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -67,7 +60,7 @@ beforeAll(async () => {
   e = await prepareEngine({
     extraEnv: {
       CASE_API_URL: peer.url,
-      ALERT_HOOK: `http://127.0.0.1:${hookPort}/hooks/secret-part`,
+      ALERT_HOOK: receiver.url,
       TRAMLINE_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       TRAMLINE_ALERT_EMAIL_FROM: 'tramline@council.example',
       TRAMLINE_ALERT_INTERVAL_SECONDS: '0.3',
@@ -119,7 +112,7 @@ afterAll(async () => {
   await client?.close();
   if (engine && engine.child.exitCode === null) await engine.terminate();
   await peer?.close();
-  await new Promise<void>((r) => (hookServer ? hookServer.close(() => r()) : r()));
+  await receiver?.close();
   await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
 });
 

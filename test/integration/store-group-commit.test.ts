@@ -87,10 +87,14 @@ describe.each(BACKENDS)('GroupCommitter on %s', (backendName) => {
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual(['odd 1', 2, 'odd 3']);
   });
 
-  test('lingering writes wait for their timer and then share one batch; drain does not wait for the timer', async () => {
-    const committer = new GroupCommitter(db.kysely);
+  /** A committer and a bulk write that notes each batch it is applied to. */
+  const recording = () => {
     const calls: number[][] = [];
-    const record = { name: 'record', apply: async (_trx: unknown, items: number[]) => (calls.push(items), items) };
+    return { committer: new GroupCommitter(db.kysely), calls, record: { name: 'record', apply: async (_trx: unknown, items: number[]) => (calls.push(items), items) } };
+  };
+
+  test('lingering writes wait for their timer and then share one batch; drain does not wait for the timer', async () => {
+    const { committer, calls, record } = recording();
     const first = committer.submit(record, 1, { lingerMs: 60_000 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     const second = committer.submit(record, 2, { lingerMs: 60_000 });
@@ -101,5 +105,31 @@ describe.each(BACKENDS)('GroupCommitter on %s', (backendName) => {
     const late = committer.submit(record, 3, { lingerMs: 30 });
     expect(await late).toBe(3);
     expect(calls).toEqual([[1, 2], [3]]);
+  });
+
+  test('lingering writes ride along with the next batch someone waits for, without waiting for their timer', async () => {
+    // The timer is a minute: the test's own timeout fails it if the ride-along does not happen.
+    const { committer, calls, record } = recording();
+    const lingering = committer.submit(record, 1, { lingerMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await Promise.all([committer.submit(record, 2), lingering])).toEqual([2, 1]);
+    expect(calls).toEqual([[1, 2]]);
+  });
+
+  test('a kind marked last is applied after the others of its transaction, whatever the order of arrival', async () => {
+    const committer = new GroupCommitter(db.kysely);
+    const order: string[] = [];
+    const kind = (name: string, last = false) => ({ name, last, apply: async (_trx: unknown, items: number[]) => (order.push(name), items) });
+    const [after, before] = [kind('after', true), kind('before')];
+    await Promise.all([committer.submit(after, 1), committer.submit(before, 2)]);
+    expect(order).toEqual(['before', 'after']);
+  });
+
+  test('hurry commits the lingering writes now', async () => {
+    const committer = new GroupCommitter(db.kysely);
+    const record = { name: 'record', apply: async (_trx: unknown, items: number[]) => items };
+    const lingering = committer.submit(record, 7, { lingerMs: 60_000 });
+    committer.hurry();
+    expect(await lingering).toBe(7);
   });
 });

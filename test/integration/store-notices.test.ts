@@ -1,7 +1,7 @@
 // The notice store (adapters/store/notice-store.ts) on SQLite and PostgreSQL: a notice is added
 // once, listed by state (overdue computed at read), type, channel and episode; an answer is
 // recorded only from the states asked for (one decision wins); a withdrawal changes only awaiting
-// notices; the answer's free text is sealed at rest.
+// notices; the answer's free text is sealed at rest; pages after a cursor.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { sql } from 'kysely';
 import { parseContentKeys } from '../../adapters/store/crypto.js';
@@ -56,6 +56,12 @@ describe.each(BACKENDS)('notice store on %s', (name) => {
     expect(await ids({ channel: 'other' })).toEqual(['n3']);
     expect(await ids({ episode: 'ep-1', channel: 'notices' })).toEqual(['n1']);
     expect(await ids({ limit: 1 })).toEqual(['n3']);
+    // Paging: the page after a notice, newest first; a tie on the time is broken by id.
+    await store.add(notice('n2b', { receivedAt: hours(1), episode: 'ep-3' }));
+    expect(await ids({ after: { receivedAt: hours(2), id: 'n3' } })).toEqual(['n2b', 'n2', 'n1']);
+    expect(await ids({ after: { receivedAt: hours(1), id: 'n2b' } })).toEqual(['n2', 'n1']);
+    expect(await ids({ after: { receivedAt: hours(1), id: 'n2' }, limit: 1 })).toEqual(['n1']);
+    expect(await ids({ after: { receivedAt: T0, id: 'n1' } })).toEqual([]);
   });
 
   test('an answer is recorded once; the free text is sealed at rest', async () => {

@@ -114,7 +114,7 @@ export async function killAllEngines(): Promise<void> {
  * Spawn `tramline start` and wait until it logs that it started. maxOpenFiles: run it under
  * that file descriptor limit (`ulimit -n`), to see what happens when it runs out.
  */
-export async function startEngine(e: EngineEnv, timeoutMs = 60000, options: { maxOpenFiles?: number } = {}): Promise<EngineProcess> {
+export async function startEngine(e: EngineEnv, timeoutMs = 120000, options: { maxOpenFiles?: number } = {}): Promise<EngineProcess> {
   const child = options.maxOpenFiles
     ? spawn('/bin/sh', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, BIN, 'start'], { cwd: e.dir, env: { TRAMLINE_DEV: '1', ...e.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(process.execPath, [BIN, 'start'], { cwd: e.dir, env: { TRAMLINE_DEV: '1', ...e.env }, stdio: ['ignore', 'pipe', 'pipe'] });

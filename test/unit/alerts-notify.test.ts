@@ -70,12 +70,13 @@ describe('tramline validate and alerts.yaml', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-alerts-'));
     mkdirSync(path.join(dir, 'channels'));
     writeFileSync(path.join(dir, 'channels', 'adt-in.yaml'), 'id: adt-in\nsource: { type: mllp, host: 127.0.0.1, port: 2575 }\ndestinations:\n  - { name: case-api, type: http, url: "http://127.0.0.1:1/adt" }\n');
-    writeFileSync(path.join(dir, 'channels', 'alerts.yaml'), 'rules:\n  - name: a\n    when: dead-letters\n    channel: adt-out\n  - name: b\n    when: queue-depth\n    channel: adt-in\n    destination: inbox\n');
+    writeFileSync(path.join(dir, 'channels', 'alerts.yaml'), 'rules:\n  - name: a\n    when: dead-letters\n    channel: adt-out\n  - name: b\n    when: queue-depth\n    channel: adt-in\n    destination: inbox\n  - name: c\n    when: notices-overdue\n    channel: adt-in\n');
     const { problems, channels } = await validatePaths([path.join(dir, 'channels')]);
     expect(channels).toBe(1); // alerts.yaml is not taken for a channel
     expect(problems.map((p) => formatProblem(p).replace(dir, ''))).toEqual([
       '/channels/alerts.yaml:4:5 rules[0].channel: no channel "adt-out" (channels: adt-in)',
       '/channels/alerts.yaml:8:5 rules[1].destination: channel "adt-in" has no destination "inbox"',
+      '/channels/alerts.yaml:11:5 rules[2].channel: channel "adt-in" takes no notices (it has no "notices" block)',
     ]);
     writeFileSync(path.join(dir, 'channels', 'alerts.yaml'), 'rules:\n  - name: a\n    when: dead-letters\n    forMinutes: 3\n');
     expect((await validatePaths([path.join(dir, 'channels', 'alerts.yaml')])).problems.map((p) => `${p.line} ${p.field}: ${p.message}`)).toEqual([

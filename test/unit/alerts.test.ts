@@ -62,7 +62,7 @@ rules:
     forMinuts: 3
 `),
     ).toEqual(expect.arrayContaining([
-      '3:5 rules[0].when: must be one of: queue-depth, error-rate, dead-letters, channel-stopped, silent-feed, fhir-failing',
+      '3:5 rules[0].when: must be one of: queue-depth, error-rate, dead-letters, channel-stopped, silent-feed, fhir-failing, notices-overdue',
       '12:5 rules[3].forMinuts: unknown field "forMinuts" (did you mean "forMinutes"?)',
     ]));
     expect(
@@ -207,4 +207,55 @@ test('the webhook body: `text` for Teams and Slack, structured fields for anythi
   const body = webhookBody({ rule, transition: 'fired', state: { status: 'firing', since: at, summary: 'dead letters: adt-in.inbox 3' }, at, consoleUrl: 'https://tramline.example.org' });
   expect(body.text).toBe('[Tramline] FIRING: dead-letters (dead-letters) - dead letters: adt-in.inbox 3\nDeliveries were given up. Fix the destination, then replay the dead letters.\nhttps://tramline.example.org/alerts');
   expect(body.alert).toEqual({ rule: 'dead-letters', kind: 'dead-letters', status: 'firing', transition: 'fired', summary: 'dead letters: adt-in.inbox 3', since: at.toISOString(), at: at.toISOString(), console: 'https://tramline.example.org/alerts' });
+});
+
+describe('notices-overdue', () => {
+  test('its fields and defaults; a wrong notice type or a field of another kind is a problem', () => {
+    const { rules, problems: found } = load(`rules:
+  - { name: overdue, when: notices-overdue }
+  - { name: discharges, when: notices-overdue, channel: hospital-notices, type: discharge, minCount: 3, repeatMinutes: 15 }
+`);
+    expect(found).toEqual([]);
+    expect(rules[0]).toMatchObject({ kind: 'notices-overdue', minCount: 1, forMinutes: 0 });
+    expect(rules[0].noticeType).toBeUndefined();
+    expect(rules[1]).toMatchObject({ kind: 'notices-overdue', channel: 'hospital-notices', noticeType: 'discharge', minCount: 3, repeatMinutes: 15 });
+    expect(
+      problems(`rules:
+  - { name: a, when: notices-overdue, type: admission }
+  - { name: b, when: dead-letters, minCount: 2 }
+`),
+    ).toEqual(['2:39 rules[0].type: must be one of: assessment, discharge, withdrawal']);
+    expect(problems(`rules:\n  - { name: b, when: dead-letters, minCount: 2 }\n`)).toEqual(['2:36 rules[0].minCount: does not apply to "when: dead-letters" (it reads: channel, destination, over)']);
+  });
+
+  test('fires at minCount overdue notices with their ids only, resolves when fewer; the webhook links the overdue notices', async () => {
+    const listed: unknown[] = [];
+    let overdue: { id: string }[] = [];
+    const engine = {
+      channels: () => [],
+      channelStats: async () => { throw new Error('not read'); },
+      channelActivity: async () => { throw new Error('not read'); },
+      notices: { list: async (filter: unknown, now: Date) => (listed.push({ filter, now }), overdue) },
+    } as unknown as ConstructorParameters<typeof AlertEvaluator>[0]['engine'];
+    const audited: AuditEntryInput[] = [];
+    const now = new Date('2026-01-05T10:00:00Z');
+    const { rules } = load(`rules:\n  - { name: overdue, when: notices-overdue, channel: hospital-notices, type: discharge, minCount: 2 }\n`);
+    const evaluator = new AlertEvaluator({ rules, engine, audit: { record: async (e) => void audited.push(e) }, env: {}, now: () => now });
+    overdue = [{ id: 'n-1' }];
+    await evaluator.evaluate();
+    expect(evaluator.summary().firing).toEqual([]);
+    expect(listed[0]).toEqual({ filter: { state: 'overdue', channel: 'hospital-notices', type: 'discharge', limit: 1000 }, now });
+    overdue = [{ id: 'n-1' }, { id: 'n-2' }, { id: 'n-3' }, { id: 'n-4' }];
+    await evaluator.evaluate();
+    overdue = [];
+    await evaluator.evaluate();
+    expect(audited.map((e) => `${e.action} ${String(e.detail?.summary)}`)).toEqual([
+      'alert.fired 4 discharge notices overdue on hospital-notices: n-1, n-2, n-3 and 1 more',
+      'alert.resolved no discharge notice overdue',
+    ]);
+    const body = webhookBody({ rule: rules[0], transition: 'fired', state: { status: 'firing', since: now, summary: 's' }, at: now, consoleUrl: 'https://tramline.example.org' });
+    expect(body.text).toBe('[Tramline] FIRING: overdue (notices-overdue) - s\nhttps://tramline.example.org/notices?state=overdue&type=discharge&channel=hospital-notices');
+    expect(body.alert).toMatchObject({ kind: 'notices-overdue', noticeType: 'discharge', channel: 'hospital-notices', console: 'https://tramline.example.org/notices?state=overdue&type=discharge&channel=hospital-notices' });
+    await evaluator.stop();
+  });
 });

@@ -10,7 +10,9 @@
 // valid NHS number, which all validate and map to valid Bundles (the benchmark throws otherwise).
 import { describe, expect, it } from '@jest/globals';
 import type { Bundle, Patient } from 'fhir/r4.js';
+import { parseHl7 } from '../../adapters/hl7v2/parse.js';
 import { BENCH_ADT_CASES, benchAdtCases } from '../../bench/adt-cases.js';
+import { REALISTIC_ADT_MESSAGES } from '../../bench/adt-realistic.js';
 import { distinctPatients, patientVariant, syntheticNhsNumber } from '../../bench/adt-variants.js';
 import { syntheticCldCsv } from '../../bench/cld-mapping.js';
 import { isValidNhsNumber } from '../../mappings/functions/nhs-number.js';
@@ -92,6 +94,32 @@ describe('bench: distinct ADT patients', () => {
     expect(all.length).toBe(cases.length * 3);
     expect(new Set(all).size).toBe(all.length);
     expect(all.slice(0, cases.length)).toEqual(cases.map((c, i) => patientVariant(c.text, i)));
+  });
+});
+
+describe('bench: realistic-size ADT messages', () => {
+  const messages = REALISTIC_ADT_MESSAGES;
+
+  it('are vendor-sized: ~1 KB on average, each with more segments than the mapping reads', () => {
+    const bytes = messages.map((m) => Buffer.byteLength(m.text));
+    const mean = bytes.reduce((a, b) => a + b, 0) / bytes.length;
+    expect(mean).toBeGreaterThan(850);
+    expect(mean).toBeLessThan(1100);
+    expect(messages.map((m) => parseHl7(m.text).header.triggerEvent)).toEqual(['A01', 'A02', 'A03', 'A04', 'A08']);
+    // Segments no mapping path names (Z-segments, PV2) are part of what a feed sends.
+    for (const m of messages) expect(m.text.split('\r').some((seg) => /^(Z..|PV2)\|/.test(seg))).toBe(true);
+  });
+
+  it('map without a warning to valid UK Core bundles, and so do their distinct-patient variants', () => {
+    const all = distinctPatients(messages.map((m) => m.text), VARIANTS);
+    for (const [i, text] of all.entries()) {
+      const { bundle, issues } = mapHl7ToBundle(text);
+      expect({ i, issues: issues.map((x) => x.message), problems: fhirIssues(bundle) }).toEqual({ i, issues: [], problems: [] });
+      expect(bundle.entry?.length).toBeGreaterThanOrEqual(10);
+      // Each variant's patient has its own valid NHS number.
+      expect(nhsNumbers(bundle).filter((n) => isValidNhsNumber(n))).toHaveLength(1);
+    }
+    expect(new Set(all.flatMap((t) => nhsNumbers(mapHl7ToBundle(t).bundle))).size).toBe(all.length);
   });
 });
 

@@ -35,10 +35,10 @@ describe('destination blocks in channel files', () => {
     const [http, mllp, file] = c!.destinations;
     expect(http).toEqual({
       name: 'case-api', type: 'http', url: 'https://case.example.org/api/inbox', method: 'POST', format: 'json', headers: {},
-      auth: { type: 'none' }, timeoutMs: 30000, concurrency: 8,
+      auth: { type: 'none' }, timeoutMs: 30000,
     });
-    expect(mllp).toEqual({ name: 'downstream', type: 'mllp', host: '10.0.0.5', port: 2575, responseTimeoutMs: 30000, connectTimeoutMs: 10000, concurrency: 8 });
-    expect(file).toEqual({ name: 'drop', type: 'file', directory: '/srv/drop', fileName: '{messageId}.hl7', createDirectory: false, concurrency: 8 });
+    expect(mllp).toEqual({ name: 'downstream', type: 'mllp', host: '10.0.0.5', port: 2575, responseTimeoutMs: 30000, connectTimeoutMs: 10000 });
+    expect(file).toEqual({ name: 'drop', type: 'file', directory: '/srv/drop', fileName: '{messageId}.hl7', createDirectory: false });
   });
 
   test('headers take ${VAR} values from the environment', () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatProblem, loadChannelFile, loadChannelFolder, loadChannelText, problemAt, type LoadResult } from '../../channels/load.js';
+import { subscriptionsOf } from '../../channels/routing.js';
 
 const valid = `id: adt-in
 source:
@@ -24,7 +25,21 @@ describe('channel loading', () => {
       type: 'mllp', port: 2600, host: '0.0.0.0', maxMessageBytes: 1048576, idleTimeoutMs: 600000, maxConnections: 200, ackMode: 'auto', whenQueueDown: 'store-and-ack',
     });
     expect(channel?.enabled).toBe(true);
-    expect(channel?.destinations[0]).toMatchObject({ name: 'inbox', table: 'case_inbox', concurrency: 8 });
+    expect(channel?.destinations[0]).toMatchObject({ name: 'inbox', table: 'case_inbox' });
+    // Left unset, the concurrency is the type's: a case inbox writes concurrent deliveries in one commit.
+    expect(channel?.destinations[0].concurrency).toBeUndefined();
+    expect(subscriptionsOf(channel!)).toEqual([{ destination: 'adt-in.inbox', bindings: ['adt-in.#'], concurrency: 64 }]);
+  });
+
+  test('a destination that sets concurrency keeps it; other types default to 8', () => {
+    const text = `${valid}    concurrency: 3
+  - name: api
+    type: http
+    url: https://example.org/in
+`;
+    const { channel, problems } = loadChannelText(text, 'adt.yaml');
+    expect(problems).toEqual([]);
+    expect(subscriptionsOf(channel!).map((s) => s.concurrency)).toEqual([3, 8]);
   });
 
   test('every problem names file, line and field', () => {

@@ -279,6 +279,26 @@ output:
     expect((globalThis as { pwned?: boolean }).pwned).toBeUndefined();
   });
 
+  it('copies $const values as JSON would, keys written like code staying keys', () => {
+    // Constants are copied by generated object literals; keys reach them as string literals only.
+    const keys = ['a"]: 1, x: globalThis.pwned = true, ["', "b'); globalThis.pwned = true; ('", '`${globalThis.pwned = true}`', '01', '__proto__'];
+    const value = Object.fromEntries(keys.map((k, i) => [k, i % 2 ? [i, { n: null, t: true }] : `v${i}`]));
+    const yamlText = `id: t\ninput: json\noutput:\n  c: { $const: ${JSON.stringify(value)} }\n  d: { $const: [1.5, -2, "x", [], {}] }\n`;
+    const m = loadMapping(FILE, yamlText);
+    const first = m.run(jsonInput({})).output as { c: Record<string, unknown>; d: unknown[] };
+    // As JSON.parse of the constant's text gives it: `__proto__` an own key, not the prototype.
+    expect(first.c).toEqual(JSON.parse(JSON.stringify(value)));
+    expect(Object.keys(first.c)).toEqual(Object.keys(JSON.parse(JSON.stringify(value)) as object));
+    expect(Object.getPrototypeOf(first.c)).toBe(Object.prototype);
+    expect(first.d).toEqual([1.5, -2, 'x', [], {}]);
+    expect((globalThis as { pwned?: boolean }).pwned).toBeUndefined();
+    // Each run gets its own objects, nested ones included.
+    const second = m.run(jsonInput({})).output as { c: Record<string, unknown[]>; d: unknown[] };
+    expect(second.c[keys[1]]).not.toBe(first.c[keys[1]]);
+    expect(second.c[keys[1]][1]).not.toBe((first.c[keys[1]] as unknown[])[1]);
+    expect(second.d[3]).not.toBe(first.d[3]);
+  });
+
   it('names the line of unknown keys, functions, names, code maps and templates', () => {
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $pathh: $.x }\n').message).toContain(':4: a: key "$pathh" is not allowed');
     expect(loadError('id: t\ninput: json\noutput:\n  a: { $path: $.x, $fn: nope }\n').message).toContain(':4: a: unknown function "nope"');

@@ -38,7 +38,7 @@ async function alertProblems(paths: string[], alertFiles: string[], channels: Ch
     const loaded = loadAlertsText(readFileSync(file, 'utf8'), file);
     problems.push(...loaded.problems);
     // Channels named by a rule must be among those validated with it.
-    if (!loaded.problems.length && channels.length) problems.push(...checkAlertTargets(loaded, channels.map((c) => ({ id: c.id, destinations: c.destinations }))));
+    if (!loaded.problems.length && channels.length) problems.push(...checkAlertTargets(loaded, channels.map((c) => ({ id: c.id, destinations: c.destinations, notices: c.notices }))));
   }
   return problems;
 }

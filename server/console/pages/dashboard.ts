@@ -1,6 +1,7 @@
 // GET / — the dashboard; GET /live/dashboard — its live updates (Server-Sent Events).
 import express, { type Router } from 'express';
 import type { AlertsReader } from '../../alerts/evaluator.js';
+import { allows } from '../../auth/roles.js';
 import { consoleEntry, locals, page } from '../access.js';
 import { gatherDashboard } from '../dashboard-data.js';
 import type { HealthChecks } from '../health.js';
@@ -8,11 +9,22 @@ import type { LiveDashboard } from '../live.js';
 import { CONSOLE_PAGES } from './table.js';
 import { pageContext, takeFlash, type PageDeps } from './context.js';
 
+const COUNT_UP_TO = 1000;
+
+/** Overdue and awaiting hospital notices (counted up to 1000: more is "1000+"); none when no channel takes notices. */
+async function noticeCounts(engine: PageDeps['engine']) {
+  if (!engine.notices || !engine.channels().some((c) => engine.definition(c.id)?.notices)) return undefined;
+  const [overdue, awaiting] = await Promise.all([engine.notices.list({ state: 'overdue', limit: COUNT_UP_TO + 1 }), engine.notices.list({ state: 'awaiting', limit: COUNT_UP_TO + 1 })]);
+  const count = (l: unknown[]) => Math.min(l.length, COUNT_UP_TO);
+  return { overdue: count(overdue), more: overdue.length > COUNT_UP_TO, awaiting: count(awaiting), moreAwaiting: awaiting.length > COUNT_UP_TO };
+}
+
 export function dashboardRouter(deps: PageDeps & { health: HealthChecks; live: LiveDashboard; alerts?: AlertsReader }): Router {
   const router = express.Router();
   router.get(CONSOLE_PAGES.dashboard.path, page(CONSOLE_PAGES.dashboard, deps.refusals), async (req, res) => {
     const dashboard = await gatherDashboard(deps.engine, deps.health);
-    deps.renderer.page(res, pageContext(deps, req, res), 'dashboard.njk', { title: 'Dashboard', dashboard, alerts: deps.alerts?.summary(), flash: takeFlash(res) });
+    const notices = allows(locals(res).principal!.roles, 'notices:read') ? await noticeCounts(deps.engine) : undefined;
+    deps.renderer.page(res, pageContext(deps, req, res), 'dashboard.njk', { title: 'Dashboard', dashboard, notices, alerts: deps.alerts?.summary(), flash: takeFlash(res) });
   });
   router.get(CONSOLE_PAGES.liveDashboard.path, page(CONSOLE_PAGES.liveDashboard, deps.refusals), (req, res) => {
     // Audited when the stream opens (it may stay open for hours).

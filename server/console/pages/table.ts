@@ -44,4 +44,8 @@ export const CONSOLE_PAGES = {
   redeployConfirm: { method: 'GET', path: '/deploy', permission: 'channels:manage' },
   redeploy: { method: 'POST', path: '/deploy', permission: 'channels:manage' },
   alerts: { method: 'GET', path: '/alerts', permission: 'channels:read' },
+  notices: { method: 'GET', path: '/notices', permission: 'notices:read' },
+  notice: { method: 'GET', path: '/notices/:id', permission: 'notices:read' },
+  noticeCheck: { method: 'POST', path: '/notices/:id/check', permission: 'notices:decide' },
+  noticeAnswer: { method: 'POST', path: '/notices/:id/answer', permission: 'notices:decide' },
 } as const satisfies Record<string, ConsolePage>;
