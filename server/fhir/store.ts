@@ -5,6 +5,7 @@
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import type { Kysely } from 'kysely';
 import type { ContentKeyRing } from '../../adapters/store/crypto.js';
+import type { DialectName } from '../../adapters/store/db.js';
 import { gone, notFound } from './outcome.js';
 import { currentRow, historyPage, indexOlderPatients, loadCurrent, loadCurrentMany, loadVersion, type FhirKysely, type HistoryPage, type HistoryScope, type StoredVersion } from './rows.js';
 import type { FhirDatabase } from './schema.js';
@@ -20,11 +21,11 @@ export class FhirStore {
 
   /** `db` (any opened store database, e.g. `Db<StoreDatabase>`) must be migrated (adapters/store/migrations, 0006-fhir-resources). */
   constructor(
-    db: { readonly kysely: unknown },
+    db: { readonly kysely: unknown; readonly dialect?: DialectName },
     private readonly keys: ContentKeyRing,
   ) {
     this.kysely = db.kysely as unknown as Kysely<FhirDatabase>;
-    this.commits = new TransactionCommits(this.kysely, keys);
+    this.commits = new TransactionCommits(this.kysely, keys, db.dialect);
   }
 
   /** Call once at start: name and birth-date search terms for Patients stored by an older version. */
