@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'end-to-end': async () => (await import('./end-to-end.js')).benchEndToEnd(),
   'viewer-record': async () => (await import('./viewer-record.js')).benchViewerRecord(),
   'message-search': async () => (await import('./message-search.js')).benchMessageSearch(),
+  'fhir-sandbox': async () => (await import('./fhir-sandbox.js')).benchFhirSandbox(),
   'mllp-latency': async () => (await import('./mllp-latency.js')).benchMllpLatency(),
   'mllp-sync-1': async () => (await import('./mllp.js')).benchMllpScenario('mllp-sync-1'),
   'mllp-sync-16': async () => (await import('./mllp.js')).benchMllpScenario('mllp-sync-16'),

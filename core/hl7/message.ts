@@ -3,6 +3,7 @@
 // when returned. Paths are HL7 field notation (path.ts) read at one position.
 import { unescapeHl7, type Separators } from './escape.js';
 import { parseHl7Path, type Hl7Path } from './path.js';
+import { visitSegmentValues, type Hl7ValueVisitor } from './values.js';
 
 /** Decoded MSH values most callers need (component 1 of each HD field, unescaped). */
 export interface Hl7Header {
@@ -82,6 +83,11 @@ export class Hl7Segment {
   getAll(fieldPath: string | number): string[] {
     return this.msg.readAll(this.index, accessorPath(`${this.id}-${fieldPath}`));
   }
+
+  /** Every decoded value of this segment in order, as Hl7Message.forEachValue gives them. */
+  forEachValue(visit: Hl7ValueVisitor): void {
+    visitSegmentValues(this.raw, this.id, this.msg.separators, this.index, visit);
+  }
 }
 
 // Where each Hl7Header value is, parsed once: every message's header is read.
@@ -151,6 +157,17 @@ export class Hl7Message {
       this.fieldCache[index] = fields;
     }
     return fields;
+  }
+
+  /**
+   * Every decoded value in message order, with where it is: the values a walk of toView(msg)
+   * meets, without building the view's arrays (reading every field this way costs a fraction
+   * of building the view). Empty fields have no values; an empty component of a written field
+   * is ''. `msg.forEachValue((v, seg, f, r, c, s) => …)`; `seg` indexes `segmentIds`.
+   */
+  forEachValue(visit: Hl7ValueVisitor): void {
+    const ids = this.segmentIds;
+    for (let i = 0; i < ids.length; i++) visitSegmentValues(this.lines[i], ids[i], this.separators, i, visit);
   }
 
   /** Index of the n-th (1-based) segment with this id, or -1. */

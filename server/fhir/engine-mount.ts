@@ -10,6 +10,7 @@ import { recordView } from '../audit/views.js';
 import { principalOf } from '../auth/middleware.js';
 import type { Permission, Principal } from '../auth/roles.js';
 import type { ContentKeyRing } from '../../adapters/store/crypto.js';
+import type { DialectName } from '../../adapters/store/db.js';
 import { patientIdsOf } from './persons.js';
 import { createFhirRouter } from './router.js';
 import { FhirStore } from './store.js';
@@ -97,7 +98,8 @@ function viewAuditor(audit: { append(entry: AuditEntryInput): Promise<unknown> }
 }
 
 export function createSandboxFhirParts(o: {
-  db: { readonly kysely: unknown };
+  /** The store's opened database (its dialect lets FHIR writes share the SQLite writer). */
+  db: { readonly kysely: unknown; readonly dialect?: DialectName };
   keys: ContentKeyRing;
   guards: (permission: Permission | null) => RequestHandler[];
   /** Where record views are written (absent: not audited, e.g. the standalone sandbox). */

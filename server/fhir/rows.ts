@@ -1,9 +1,9 @@
-// Reading and writing resource versions: seal/unseal the content, keep the current-version
-// row and the search index in step. Every function takes the Kysely handle it runs on, so
+// Reading resource versions (unsealing the content) and the index terms of older Patients;
+// a transaction's writes are in write-batch.ts. Every function takes the Kysely handle it runs on, so
 // the transaction code can call them inside one database transaction.
 import type { Kysely } from 'kysely';
 import type { FhirResource } from 'fhir/r4.js';
-import { open, seal, type ContentKeyRing } from '../../adapters/store/crypto.js';
+import { open, type ContentKeyRing } from '../../adapters/store/crypto.js';
 import { indexTerms, type IndexTerm } from './index-terms.js';
 import type { FhirDatabase, FhirVersionsTable } from './schema.js';
 
@@ -20,7 +20,7 @@ export interface StoredVersion {
 }
 
 /** Binds sealed content to its row, so versions cannot be swapped between resources. */
-const aadOf = (type: string, id: string, version: number) => `fhir:${type}/${id}/${version}`;
+export const aadOf = (type: string, id: string, version: number) => `fhir:${type}/${id}/${version}`;
 
 export function unsealVersion(keys: ContentKeyRing, row: FhirVersionsTable): StoredVersion {
   const base = { resourceType: row.resource_type, id: row.id, versionId: Number(row.version_id), lastUpdated: new Date(Number(row.last_updated)), deleted: row.deleted === 1 };
@@ -131,38 +131,6 @@ async function insertTerms(db: FhirKysely, type: string, id: string, terms: Inde
   for (let i = 0; i < terms.length; i += CHUNK) {
     await db.insertInto('fhir_index').values(terms.slice(i, i + CHUNK).map((t) => ({ resource_type: type, id, ...t }))).execute();
   }
-}
-
-/**
- * Write the next version of `type/id`: `resource` (id and meta.versionId/lastUpdated set
- * here) or a delete when `resource` is null. Returns the stored version.
- */
-export async function writeVersion(db: FhirKysely, keys: ContentKeyRing, type: string, id: string, resource: FhirResource | null, at: Date): Promise<StoredVersion> {
-  const current = await currentRow(db, type, id);
-  const versionId = current ? Number(current.version_id) + 1 : 1;
-  const lastUpdated = at.getTime();
-  let stored: FhirResource | undefined;
-  let plaintext = Buffer.alloc(0);
-  if (resource) {
-    stored = { ...resource, id, meta: { ...(resource.meta ?? {}), versionId: String(versionId), lastUpdated: at.toISOString() } } as FhirResource;
-    plaintext = Buffer.from(JSON.stringify(stored), 'utf8');
-  }
-  const sealed = seal(keys, plaintext, aadOf(type, id, versionId));
-  const deleted = resource ? 0 : 1;
-  await db
-    .insertInto('fhir_versions')
-    .values({ resource_type: type, id, version_id: versionId, last_updated: lastUpdated, deleted, key_id: sealed.keyId, iv: sealed.iv, tag: sealed.tag, ciphertext: sealed.ciphertext })
-    .execute();
-  if (current) {
-    await db.updateTable('fhir_resources').set({ version_id: versionId, last_updated: lastUpdated, deleted }).where('resource_type', '=', type).where('id', '=', id).execute();
-  } else {
-    await db.insertInto('fhir_resources').values({ resource_type: type, id, version_id: versionId, last_updated: lastUpdated, deleted }).execute();
-  }
-  await db.deleteFrom('fhir_index').where('resource_type', '=', type).where('id', '=', id).execute();
-  if (stored) {
-    await insertTerms(db, type, id, indexTerms(stored as unknown as Record<string, unknown>, keys));
-  }
-  return { resourceType: type, id, versionId, lastUpdated: at, deleted: !resource, resource: stored };
 }
 
 /**

@@ -225,6 +225,49 @@ export async function matchingIds(db: FhirKysely, keys: ContentKeyRing, type: st
   return rows.map((r) => r.id);
 }
 
+/**
+ * The tokens of a condition that is `identifier=…` alone, each with a code (what conditional
+ * writes almost always are: `Patient?identifier=system|value`); undefined for anything else.
+ */
+export function identifierCondition(params: URLSearchParams): Token[] | undefined {
+  const all = [...params];
+  if (all.length !== 1 || all[0][0] !== 'identifier' || all[0][1].includes('\u0000')) return undefined;
+  const tokens = splitSearchValues(all[0][1]).map(parseSearchToken);
+  return tokens.length && tokens.every((t) => t.value !== undefined) ? tokens : undefined;
+}
+
+/**
+ * `matchingIds` for many identifier conditions (identifierCondition) at once: for each, the
+ * ids of current resources of its type with any of its tokens, sorted, at most `limit`. One
+ * query per 500 identifier values (a transaction's conditional entries), not one per entry.
+ */
+export async function idsByIdentifiers(db: FhirKysely, lookups: readonly { type: string; tokens: Token[] }[], limit: number): Promise<string[][]> {
+  const values = [...new Set(lookups.flatMap((l) => l.tokens.map((t) => t.value!)))];
+  const types = [...new Set(lookups.map((l) => l.type))];
+  const rows: { resource_type: string; id: string; system: string; value: string }[] = [];
+  for (let i = 0; i < values.length; i += 500) {
+    rows.push(
+      ...(await db
+        .selectFrom('fhir_index as i')
+        .innerJoin('fhir_resources as r', (j) => j.onRef('r.resource_type', '=', 'i.resource_type').onRef('r.id', '=', 'i.id'))
+        .select(['i.resource_type', 'i.id', 'i.system', 'i.value'])
+        .where('i.kind', '=', 'identifier')
+        .where('i.value', 'in', values.slice(i, i + 500))
+        .where('i.resource_type', 'in', types)
+        .where('r.deleted', '=', 0)
+        .execute()),
+    );
+  }
+  return lookups.map(({ type, tokens }) => {
+    const ids = new Set<string>();
+    for (const row of rows) {
+      if (row.resource_type === type && tokens.some((t) => row.value === t.value && (t.system === undefined || row.system === t.system))) ids.add(row.id);
+    }
+    // Sorted as matchingIds orders them; which two come first only matters to a caller that refuses more than one.
+    return [...ids].sort().slice(0, limit);
+  });
+}
+
 /** Most candidates a verified string search (:contains) unseals before it refuses as too broad. */
 export const MAX_VERIFIED_CANDIDATES = 5000;
 

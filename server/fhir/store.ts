@@ -5,23 +5,27 @@
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import type { Kysely } from 'kysely';
 import type { ContentKeyRing } from '../../adapters/store/crypto.js';
+import type { DialectName } from '../../adapters/store/db.js';
 import { gone, notFound } from './outcome.js';
 import { currentRow, historyPage, indexOlderPatients, loadCurrent, loadCurrentMany, loadVersion, type FhirKysely, type HistoryPage, type HistoryScope, type StoredVersion } from './rows.js';
 import type { FhirDatabase } from './schema.js';
 import { search, type SearchResult } from './search.js';
-import { processTransaction, type EntryResult, type TransactionResult } from './transaction.js';
+import { planTransaction, type EntryResult, type TransactionResult } from './transaction.js';
+import { TransactionCommits } from './transaction-commits.js';
 
 export type { EntryResult, HistoryPage, SearchResult, StoredVersion, TransactionResult };
 
 export class FhirStore {
   private readonly kysely: FhirKysely;
+  private readonly commits: TransactionCommits;
 
   /** `db` (any opened store database, e.g. `Db<StoreDatabase>`) must be migrated (adapters/store/migrations, 0006-fhir-resources). */
   constructor(
-    db: { readonly kysely: unknown },
+    db: { readonly kysely: unknown; readonly dialect?: DialectName },
     private readonly keys: ContentKeyRing,
   ) {
     this.kysely = db.kysely as unknown as Kysely<FhirDatabase>;
+    this.commits = new TransactionCommits(this.kysely, keys, db.dialect);
   }
 
   /** Call once at start: name and birth-date search terms for Patients stored by an older version. */
@@ -29,8 +33,9 @@ export class FhirStore {
     await indexOlderPatients(this.kysely, this.keys);
   }
 
-  transaction(bundle: Bundle): Promise<TransactionResult> {
-    return processTransaction(this.kysely, this.keys, bundle);
+  /** Apply a transaction Bundle, all or nothing; resolves once committed (with others arriving meanwhile: transaction-commits.ts). */
+  async transaction(bundle: Bundle): Promise<TransactionResult> {
+    return this.commits.submit(planTransaction(bundle));
   }
 
   /** The current version; 404 if never stored, 410 if deleted. */

@@ -2,7 +2,8 @@
 // resolved to ids (conditional create/update/delete by search), urn:uuid: and conditional
 // references are rewritten to those ids, then DELETEs, POSTs and PUTs are applied in that
 // order (FHIR's). An update that changes nothing but meta keeps its version, so sending
-// the same extract twice leaves the store as it was.
+// the same extract twice leaves the store as it was. The lookups and writes are batched:
+// conditions in one query, current versions in one, the writes at the end (write-batch.ts).
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
 import { sql, type Kysely } from 'kysely';
@@ -11,8 +12,9 @@ import type { ContentKeyRing } from '../../adapters/store/crypto.js';
 import { dialectOf } from '../../adapters/store/db.js';
 import { badRequest, FhirError, preconditionFailed, unprocessable } from './outcome.js';
 import { conditionalTarget, findReferences, ID_PATTERN } from './references.js';
-import { contentKey, currentRow, loadCurrent, writeVersion, type FhirKysely, type StoredVersion } from './rows.js';
-import { matchingIds } from './search.js';
+import { contentKey, type FhirKysely, type StoredVersion } from './rows.js';
+import { identifierCondition, idsByIdentifiers, matchingIds } from './search.js';
+import { WriteBatch } from './write-batch.js';
 
 export type WriteMethod = 'POST' | 'PUT' | 'DELETE';
 
@@ -91,13 +93,25 @@ function plan(bundle: Bundle): Planned[] {
   });
 }
 
+/** What each conditional entry's criteria match now: identifier conditions in one query, others one search each. */
+async function conditionMatches(db: FhirKysely, keys: ContentKeyRing, planned: Planned[]): Promise<Map<Planned, string[]>> {
+  const conditional = planned.filter((p) => !p.id && p.condition);
+  const simple = conditional.map((p) => ({ p, tokens: identifierCondition(p.condition!) })).filter((l): l is { p: Planned; tokens: NonNullable<typeof l.tokens> } => l.tokens !== undefined);
+  const matches = new Map<Planned, string[]>();
+  const found = simple.length ? await idsByIdentifiers(db, simple.map(({ p, tokens }) => ({ type: p.type, tokens })), 2) : [];
+  simple.forEach(({ p }, i) => matches.set(p, found[i]));
+  for (const p of conditional) if (!matches.has(p)) matches.set(p, await matchingIds(db, keys, p.type, p.condition!, 2));
+  return matches;
+}
+
 async function resolveIdentities(db: FhirKysely, keys: ContentKeyRing, planned: Planned[]): Promise<Map<string, string>> {
   const fullUrls = new Map<string, string>();
   const targets = new Set<string>();
+  const matches = await conditionMatches(db, keys, planned);
   for (const p of planned) {
     const where = `entry[${p.index}]`;
     if (!p.id && p.condition) {
-      const ids = await matchingIds(db, keys, p.type, p.condition, 2);
+      const ids = matches.get(p)!;
       if (ids.length > 1) throw preconditionFailed(`${where}: conditional ${p.method} on ${p.type} matched more than one resource`);
       if (ids.length === 1) {
         p.id = ids[0];
@@ -156,22 +170,22 @@ async function rewriteReferences(db: FhirKysely, keys: ContentKeyRing, planned: 
 
 const etagVersion = (etag: string) => etag.replace(/^W\//, '').replace(/"/g, '');
 
-async function apply(db: FhirKysely, keys: ContentKeyRing, p: Planned, at: Date): Promise<EntryResult> {
+function apply(batch: WriteBatch, p: Planned): EntryResult {
   const where = `entry[${p.index}]`;
   if (p.method === 'DELETE') {
-    const current = p.id ? await currentRow(db, p.type, p.id) : undefined;
-    if (!current || current.deleted === 1) return { status: '204 No Content', changed: false };
-    return { status: '204 No Content', version: await writeVersion(db, keys, p.type, p.id!, null, at), changed: true };
+    const current = p.id ? batch.currentOf(p.type, p.id) : undefined;
+    if (!current || current.deleted) return { status: '204 No Content', changed: false };
+    return { status: '204 No Content', version: batch.write(p.type, p.id!, null), changed: true };
   }
   const id = p.id!;
-  if (p.existing) return { status: '200 OK', version: await loadCurrent(db, keys, p.type, id), changed: false };
-  const current = await loadCurrent(db, keys, p.type, id);
+  const current = batch.currentOf(p.type, id);
+  if (p.existing) return { status: '200 OK', version: current, changed: false };
   const live = current && !current.deleted ? current : undefined;
   if (p.ifMatch && etagVersion(p.ifMatch) !== String(live?.versionId ?? '')) throw new FhirError(412, 'conflict', `${where}: If-Match does not match the current version`);
   if (p.method === 'POST' && current) throw new FhirError(409, 'duplicate', `${where}: ${p.type} already exists`);
   const resource = { ...p.resource!, id } as FhirResource;
   if (live?.resource && contentKey(live.resource) === contentKey(resource)) return { status: '200 OK', version: live, changed: false };
-  const version = await writeVersion(db, keys, p.type, id, resource, at);
+  const version = batch.write(p.type, id, resource);
   return { status: live ? '200 OK' : '201 Created', version, changed: true };
 }
 
@@ -190,25 +204,40 @@ function responseEntry(result: EntryResult): BundleEntry {
 
 const ORDER: Record<WriteMethod, number> = { DELETE: 0, POST: 1, PUT: 2 };
 
-/** Process a transaction Bundle; throws FhirError (nothing written) on any failure. */
-export async function processTransaction(kysely: FhirKysely, keys: ContentKeyRing, bundle: Bundle): Promise<TransactionResult> {
-  const planned = plan(bundle);
+/** A transaction Bundle checked and planned, ready to apply (no database work yet). */
+export type PlannedTransaction = Planned[];
+
+/** Check a transaction Bundle and plan its entries; throws FhirError if it cannot be applied. */
+export function planTransaction(bundle: Bundle): PlannedTransaction {
+  return plan(bundle);
+}
+
+/**
+ * Apply a planned transaction inside the caller's database transaction (which must already
+ * hold the sandbox's write lock on PostgreSQL, see `lockFhirWrites`); throws FhirError on any
+ * failure, after which the caller must roll its writes back.
+ */
+export async function applyTransaction(trx: FhirKysely, keys: ContentKeyRing, planned: PlannedTransaction): Promise<TransactionResult> {
   const at = new Date();
-  const postgres = dialectOf(kysely as unknown as Kysely<unknown>) === 'postgres';
-  const entries = await kysely.transaction().execute(async (trx) => {
-    // Conditional creates must not race into duplicates. PostgreSQL: a transaction-scoped
-    // advisory lock serialises FHIR writers (and writes no WAL, so an unchanged re-send stays a
-    // read-only transaction). SQLite: Kysely runs one transaction at a time per connection, and
-    // another process's commit between our read and our write fails ours (SQLITE_BUSY), never
-    // duplicates.
-    if (postgres) await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.fhir_writes'))`.execute(trx);
-    const fullUrls = await resolveIdentities(trx, keys, planned);
-    await rewriteReferences(trx, keys, planned, fullUrls);
-    const results: EntryResult[] = new Array(planned.length);
-    for (const p of [...planned].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index)) {
-      results[p.index] = await apply(trx, keys, p, at);
-    }
-    return results;
-  });
+  const fullUrls = await resolveIdentities(trx, keys, planned);
+  await rewriteReferences(trx, keys, planned, fullUrls);
+  const batch = new WriteBatch(trx, keys, at);
+  await batch.load(planned.filter((p) => p.id !== undefined).map((p) => ({ type: p.type, id: p.id! })));
+  const entries: EntryResult[] = new Array(planned.length);
+  for (const p of [...planned].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index)) {
+    entries[p.index] = apply(batch, p);
+  }
+  await batch.flush();
   return { response: { resourceType: 'Bundle', type: 'transaction-response', entry: entries.map(responseEntry) }, entries };
+}
+
+/**
+ * Conditional creates must not race into duplicates. PostgreSQL: a transaction-scoped
+ * advisory lock serialises FHIR writers (and writes no WAL, so an unchanged re-send stays a
+ * read-only transaction). SQLite: Kysely runs one transaction at a time per connection, and
+ * another process's commit between our read and our write fails ours (SQLITE_BUSY), never
+ * duplicates.
+ */
+export async function lockFhirWrites(trx: Kysely<unknown>): Promise<void> {
+  if (dialectOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.fhir_writes'))`.execute(trx);
 }

@@ -217,6 +217,27 @@ describe.each(BACKENDS)('sandbox FHIR store on %s', (backendName) => {
     expect(await store.history('Patient', patients.matches[0].id)).toHaveLength(1);
   });
 
+  it('Bundles sent together share a commit, yet each is all or nothing: one failing late is rejected alone', async () => {
+    const people = ['P-GRP-1', 'P-GRP-2', 'P-GRP-3'].map((personId, i) => ({ ...BOB, nhsNumber: ['9434765870', '9434765889', '9434765897'][i], personId, events: [{ ref: `EV-${personId}`, start: '2026-06-02' }] }));
+    const failing = personBundle(people[1]);
+    // Fails after its other entries were worked out (the last PUT's If-Match is stale).
+    failing.entry!.push({ resource: { resourceType: 'Organization', id: 'org-grp', name: 'x' }, request: { method: 'PUT', url: 'Organization/org-grp', ifMatch: 'W/"3"' } });
+    const [first, second, third] = await Promise.allSettled([store.transaction(personBundle(people[0])), store.transaction(failing), store.transaction(personBundle(people[2]))]);
+    expect(first.status).toBe('fulfilled');
+    expect(third.status).toBe('fulfilled');
+    expect(second.status).toBe('rejected');
+    expect(((second as PromiseRejectedResult).reason as FhirError).status).toBe(412);
+    const found = async (personId: string) => (await store.search('Patient', new URLSearchParams({ identifier: `${COUNCIL_PERSON}|${personId}` }))).total;
+    expect(await found('P-GRP-1')).toBe(1);
+    expect(await found('P-GRP-2')).toBe(0);
+    expect(await found('P-GRP-3')).toBe(1);
+    expect((await store.search('EpisodeOfCare', new URLSearchParams({ identifier: `${COUNCIL_EVENT}|EV-P-GRP-2` }))).total).toBe(0);
+    await expect(store.read('Organization', 'org-grp')).rejects.toMatchObject({ status: 404 });
+    const stored = (first as PromiseFulfilledResult<Awaited<ReturnType<FhirStore['transaction']>>>).value;
+    expect(stored.entries[1].version!.versionId).toBe(1);
+    expect((await store.read('Patient', stored.entries[1].version!.id)).versionId).toBe(1);
+  });
+
   it('keeps resource content sealed: identifiers are indexed, names never stored in clear', async () => {
     if (!backend.file) return;
     const fs = await import('node:fs');

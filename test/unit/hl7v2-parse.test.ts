@@ -213,6 +213,8 @@ describe('toView', () => {
     ['fixture', ADT_A01],
     ['edge separators', 'MSH|^~\\&|A||C||||ADT^A01|X1\rNTE|1|~|^|&|~~|^^&|a\\F\\b^c\\T\\d&e~\\X41\\|||\rZZ1\rZZ2|\rZZ3||'],
     ['custom', 'MSH#*$!@#APP#FAC#RAPP#RFAC#20260101##ADT*A04#C9#P#2.5\rPID#1##9449305552**NHS@x*NH$MRN1##Doe*Jane!S!ne#'],
+    ['escapes in subcomponents, repeated delimiters', 'MSH|^~\\&|A||||||ADT^A01|C1|P|2.4\rNTE|1||a^^b&&c^|~~x|\\T\\&y\\F\\^\\E\\|^|'],
+    ['repeated MSH (batch)', 'MSH|^~\\&|A||||||ADT^A01|C1|P|2.4\rPID|1||42^^^NHS\rMSH|^~\\&|A||||||ADT^A01|C2|P|2.4\rPID|2||43'],
   ])('toView equals nested split: %s', (_n, text) => {
     expect(toView(parseHl7(text))).toEqual(reference(text));
   });
