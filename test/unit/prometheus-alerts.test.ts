@@ -40,7 +40,13 @@ export function metricNames(expr: string): string[] {
 }
 
 async function exported(): Promise<Set<string>> {
-  const metrics = new EngineMetrics({ channels: [{ id: 'adt-in', destinations: ['adt-in.inbox'] }], depth: async () => 0 });
+  // An engine with a notices channel, as the TramlineNoticesOverdue rule assumes.
+  const metrics = new EngineMetrics({
+    channels: [{ id: 'adt-in', destinations: ['adt-in.inbox'] }],
+    depth: async () => 0,
+    noticeChannels: ['notices'],
+    overdueNotices: async () => 0,
+  });
   // A histogram's series appear with its first observation (the engine's first delivery).
   metrics.latency.observe({ channel: 'adt-in', destination: 'adt-in.inbox' }, 0.1);
   const text = await metrics.metrics();
