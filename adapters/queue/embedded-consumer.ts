@@ -12,14 +12,22 @@ import type { Kysely } from 'kysely';
 import { reasonOf } from '../../core/errors.js';
 import { log } from '../../core/logger.js';
 import type { ContentKeyRing } from '../store/crypto.js';
+import { dialectOf, type DialectName } from '../store/db.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { StoreDatabase } from '../store/schema.js';
 import { toEnvelope, type QueueItemRow } from './embedded-rows.js';
+import { readyHeads } from './embedded-sql.js';
 import { applyOutcomes } from './embedded-writes.js';
 import type { DeliveryHandler, DeliveryOutcome, Envelope } from '../../core/queue.js';
 
 /** A handler that throws (instead of returning an outcome) is retried after this delay. */
 export const THROWN_HANDLER_RETRY_MS = 1000;
+/**
+ * How long recording a delivery that is done may wait to share a commit with other writes (the
+ * next message's receive, usually). Until it is recorded the item stays in flight (its partition
+ * waits); if the process dies first, the item is delivered again (at-least-once, as before).
+ */
+const DONE_LINGER_MS = 5;
 export interface ConsumerDeps {
   kysely: Kysely<StoreDatabase>;
   keys: ContentKeyRing;
@@ -47,8 +55,10 @@ export class DestinationConsumer {
   private readonly pollTimer: NodeJS.Timeout;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryTimes: number[] = [];
+  private readonly dialect: DialectName;
 
   constructor(private readonly deps: ConsumerDeps) {
+    this.dialect = dialectOf(deps.kysely);
     this.pollTimer = setInterval(() => this.wake(), deps.pollIntervalMs);
     this.pollTimer.unref();
     this.wake();
@@ -99,15 +109,9 @@ export class DestinationConsumer {
   }
 
   /** Ready partition heads not already in flight, in publish order. */
-  private fetchHeads(limit: number, exclude: number[]): Promise<QueueItemRow[]> {
-    let query = this.deps.kysely
-      .selectFrom('queue_items')
-      .selectAll()
-      .where('destination', '=', this.deps.destination)
-      .where('head', '=', 1)
-      .where('available_at', '<=', Date.now());
-    if (exclude.length > 0) query = query.where('seq', 'not in', exclude);
-    return query.orderBy('seq').limit(limit).execute();
+  private async fetchHeads(limit: number, exclude: number[]): Promise<QueueItemRow[]> {
+    const { rows } = await this.deps.kysely.executeQuery<QueueItemRow>(readyHeads(this.dialect, this.deps.destination, Date.now(), limit, exclude));
+    return rows;
   }
 
   private start(row: QueueItemRow): void {
@@ -122,7 +126,7 @@ export class DestinationConsumer {
     const outcome = await this.runHandler(row);
     const now = Date.now();
     try {
-      await this.deps.writes.submit(applyOutcomes, { row, outcome, now });
+      await this.deps.writes.submit(applyOutcomes, { row, outcome, now }, outcome.kind === 'done' ? { lingerMs: DONE_LINGER_MS } : {});
     } catch (err) {
       // Not recorded: the row is unchanged and will be handed out again (at-least-once).
       log.error({ destination: this.deps.destination, messageId: row.message_id, err: reasonOf(err) }, 'embedded queue: recording outcome failed');

@@ -3,9 +3,11 @@
 // so the head flag is always exact: an item is head when it is the earliest remaining item of
 // its (destination, partition_key).
 import type { Insertable, Transaction } from 'kysely';
+import { dialectOf } from '../store/db.js';
 import type { BulkWrite } from '../store/group-commit.js';
 import type { QueueItemsTable, StoreDatabase } from '../store/schema.js';
 import { sealedColumnsOf, type QueueItemRow } from './embedded-rows.js';
+import { deleteItems, insertItems, occupiedPartitions, promoteHeads as promoteHeadsSql } from './embedded-sql.js';
 import type { DeliveryOutcome } from '../../core/queue.js';
 
 type Trx = Transaction<StoreDatabase>;
@@ -34,16 +36,12 @@ function partitionsByDestination(rows: { destination: string; partition_key: str
 
 /** Insert items in the given order; each is head only if its partition had nothing before it. */
 export async function insertQueueItems(trx: Trx, items: NewQueueItem[]): Promise<void> {
+  if (items.length === 0) return;
+  const dialect = dialectOf<StoreDatabase>(trx);
   const occupied = new Set<string>();
   for (const [destination, keys] of partitionsByDestination(items)) {
     for (const chunk of chunked(keys, KEY_CHUNK)) {
-      const present = await trx
-        .selectFrom('queue_items')
-        .select('partition_key')
-        .distinct()
-        .where('destination', '=', destination)
-        .where('partition_key', 'in', chunk)
-        .execute();
+      const { rows: present } = await trx.executeQuery<{ partition_key: string }>(occupiedPartitions(dialect, destination, chunk));
       for (const p of present) occupied.add(`${destination}\u0000${p.partition_key}`);
     }
   }
@@ -53,33 +51,14 @@ export async function insertQueueItems(trx: Trx, items: NewQueueItem[]): Promise
     occupied.add(key);
     return { ...item, head };
   });
-  for (const chunk of chunked(rows, ROW_CHUNK)) await trx.insertInto('queue_items').values(chunk).execute();
+  for (const chunk of chunked(rows, ROW_CHUNK)) await trx.executeQuery(insertItems(dialect, chunk));
 }
 
 /** After items left the queue, the earliest remaining item of each of their partitions leads. */
 async function promoteHeads(trx: Trx, removed: { destination: string; partition_key: string }[]): Promise<void> {
+  const dialect = dialectOf<StoreDatabase>(trx);
   for (const [destination, keys] of partitionsByDestination(removed)) {
-    for (const chunk of chunked(keys, PROMOTE_CHUNK)) {
-      // One scalar min() per partition: each is a single index probe on (destination,
-      // partition_key, seq), however deep the partition (a GROUP BY would scan all its rows).
-      await trx
-        .updateTable('queue_items')
-        .set({ head: 1 })
-        .where((eb) =>
-          eb(
-            'seq',
-            'in',
-            chunk.map((key) =>
-              eb
-                .selectFrom('queue_items as p')
-                .select((p) => p.fn.min('p.seq').as('seq'))
-                .where('p.destination', '=', destination)
-                .where('p.partition_key', '=', key),
-            ),
-          ),
-        )
-        .execute();
-    }
+    for (const chunk of chunked(keys, PROMOTE_CHUNK)) await trx.executeQuery(promoteHeadsSql(dialect, destination, chunk));
   }
 }
 
@@ -142,15 +121,14 @@ export const applyOutcomes: BulkWrite<StoreDatabase, OutcomeWrite, void> = {
       }
     }
     for (const chunk of chunked(deadLetters, ROW_CHUNK)) await trx.insertInto('dead_letters').values(chunk).execute();
+    const dialect = dialectOf<StoreDatabase>(trx);
     for (const chunk of chunked(removed, ROW_CHUNK)) {
-      await trx
-        .deleteFrom('queue_items')
-        .where(
-          'seq',
-          'in',
+      await trx.executeQuery(
+        deleteItems(
+          dialect,
           chunk.map((r) => r.seq),
-        )
-        .execute();
+        ),
+      );
     }
     await promoteHeads(trx, removed);
     return writes.map(() => undefined);

@@ -7,7 +7,11 @@
 // soon as the commit under way finishes. Writes nobody waits for at once (lingerMs) ride along
 // with the next batch that starts, or are committed when their linger time is up, so a steady
 // trickle shares commits with the writes senders wait for instead of adding fsyncs of its own.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+
+const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 /** A result standing for one item's failure: that caller's promise rejects, the rest resolve. */
 export class ItemFailure {
@@ -207,15 +211,15 @@ export class GroupCommitter<DB> {
     // Kysely's SQLite transactions open with a plain (deferred) BEGIN: take the connection and
     // say BEGIN IMMEDIATE ourselves. Queries on it build like a transaction's.
     return this.kysely.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
+      await conn.executeQuery(BEGIN_IMMEDIATE);
       try {
         const trx = conn as unknown as Transaction<DB>;
         await this.onBegin?.(trx);
         const result = await body(trx);
-        await sql`commit`.execute(conn);
+        await conn.executeQuery(COMMIT);
         return result;
       } catch (err) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
+        await conn.executeQuery(ROLLBACK).catch(() => undefined);
         throw err;
       }
     });

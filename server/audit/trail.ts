@@ -54,6 +54,8 @@ const AUDIT_COLUMNS = [
 ] as const satisfies TypedColumns & readonly (readonly [keyof AuditLogTable, string])[];
 
 const UNIQUE_VIOLATION = '23505';
+/** The chain's last entry, read in every write's transaction: as text (no query builder on each write). */
+const LAST_ENTRY = CompiledQuery.raw(`${PREPARE}select "seq", "hash" from "audit_log" order by "seq" desc limit 1`);
 /** Locked appends retried after losing a race to a lock-free fast-path append. */
 const LOCKED_ATTEMPTS = 20;
 const INSERT_CHUNK = 200;
@@ -269,7 +271,7 @@ export class AuditTrail implements AuditWriter {
   /** `lingerMs` (SQLite): how long the batch may wait to share a commit with other writes. */
   private async writeBatch(entries: AuditEntryInput[], lingerMs: number): Promise<AuditLogTable[]> {
     const write = async (trx: Executor) => {
-      const last = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const [last] = (await trx.executeQuery<{ seq: number; hash: string }>(LAST_ENTRY)).rows;
       const rows = chainRows(entries, last ? { seq: Number(last.seq), hash: last.hash } : undefined, this.key);
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx.executeQuery(insertRows(this.dialect, rows.slice(i, i + INSERT_CHUNK)));
       return rows;
