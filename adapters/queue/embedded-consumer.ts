@@ -51,6 +51,8 @@ export class DestinationConsumer {
   private readonly inFlight = new Map<number, Promise<void>>();
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
+  /** The last look stopped at the concurrency limit: a completion must look again. */
+  private starved = false;
   private closed = false;
   private readonly pollTimer: NodeJS.Timeout;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -91,13 +93,19 @@ export class DestinationConsumer {
       do {
         this.pumpAgain = false;
         const free = this.deps.concurrency - this.inFlight.size;
+        this.starved = free <= 0 || this.starved;
         if (free <= 0) return; // a completion wakes us
         // Rows in flight when the read started may be stale (finished meanwhile), so they are
         // excluded; their completion sets pumpAgain and the next round reads afresh.
         const busyAtStart = [...this.inFlight.keys()];
         const rows = await this.fetchHeads(free, busyAtStart);
+        // A full page: more may be ready once a handler is free.
+        this.starved = rows.length >= free;
         for (const row of rows) {
-          if (this.closed || this.inFlight.size >= this.deps.concurrency) break;
+          if (this.closed || this.inFlight.size >= this.deps.concurrency) {
+            this.starved = true;
+            break;
+          }
           if (!this.inFlight.has(row.seq)) this.start(row);
         }
       } while (this.pumpAgain && !this.closed);
@@ -115,25 +123,32 @@ export class DestinationConsumer {
   }
 
   private start(row: QueueItemRow): void {
-    const task = this.deliver(row).finally(() => {
-      this.inFlight.delete(row.seq);
-      this.wake();
-    });
+    const task = this.deliver(row)
+      .catch(() => true)
+      .then((lookAgain) => {
+        this.inFlight.delete(row.seq);
+        // A delivery done that made no new head frees a handler and nothing else: no need to
+        // read the queue again unless the last look stopped at the concurrency limit.
+        if (lookAgain || this.starved) this.wake();
+      });
     this.inFlight.set(row.seq, task);
   }
 
-  private async deliver(row: QueueItemRow): Promise<void> {
+  /** Resolves (never rejects) with whether the queue may hold newly ready items. */
+  private async deliver(row: QueueItemRow): Promise<boolean> {
     const outcome = await this.runHandler(row);
     const now = Date.now();
+    let lookAgain: boolean;
     try {
-      await this.deps.writes.submit(applyOutcomes, { row, outcome, now }, outcome.kind === 'done' ? { lingerMs: DONE_LINGER_MS } : {});
+      lookAgain = await this.deps.writes.submit(applyOutcomes, { row, outcome, now }, outcome.kind === 'done' ? { lingerMs: DONE_LINGER_MS } : {});
     } catch (err) {
       // Not recorded: the row is unchanged and will be handed out again (at-least-once).
       log.error({ destination: this.deps.destination, messageId: row.message_id, err: reasonOf(err) }, 'embedded queue: recording outcome failed');
       await new Promise((resolve) => setTimeout(resolve, this.deps.pollIntervalMs));
-      return;
+      return true;
     }
     if (outcome.kind === 'retry') this.wakeAt(now + outcome.delayMs);
+    return lookAgain;
   }
 
   private async runHandler(row: QueueItemRow): Promise<DeliveryOutcome> {

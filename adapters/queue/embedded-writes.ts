@@ -54,12 +54,17 @@ export async function insertQueueItems(trx: Trx, items: NewQueueItem[]): Promise
   for (const chunk of chunked(rows, ROW_CHUNK)) await trx.executeQuery(insertItems(dialect, chunk));
 }
 
-/** After items left the queue, the earliest remaining item of each of their partitions leads. */
-async function promoteHeads(trx: Trx, removed: { destination: string; partition_key: string }[]): Promise<void> {
+/**
+ * After items left the queue, the earliest remaining item of each of their partitions leads.
+ * Returns how many items became head.
+ */
+async function promoteHeads(trx: Trx, removed: { destination: string; partition_key: string }[]): Promise<number> {
   const dialect = dialectOf<StoreDatabase>(trx);
+  let promoted = 0;
   for (const [destination, keys] of partitionsByDestination(removed)) {
-    for (const chunk of chunked(keys, PROMOTE_CHUNK)) await trx.executeQuery(promoteHeadsSql(dialect, destination, chunk));
+    for (const chunk of chunked(keys, PROMOTE_CHUNK)) promoted += Number((await trx.executeQuery(promoteHeadsSql(dialect, destination, chunk))).numAffectedRows ?? 1);
   }
+  return promoted;
 }
 
 export const publishItems: BulkWrite<StoreDatabase, NewQueueItem[], void> = {
@@ -100,8 +105,12 @@ export interface OutcomeWrite {
   now: number;
 }
 
-/** done → delete; retry → later and attempt + 1 (stays head); dead-letter → move to dead_letters. */
-export const applyOutcomes: BulkWrite<StoreDatabase, OutcomeWrite, void> = {
+/**
+ * done → delete; retry → later and attempt + 1 (stays head); dead-letter → move to dead_letters.
+ * Each write's result: whether an item may have become ready through this batch (a partition got
+ * a new head, or an item is to be retried), so its consumer knows whether to look again.
+ */
+export const applyOutcomes: BulkWrite<StoreDatabase, OutcomeWrite, boolean> = {
   name: 'queue-outcome',
   async apply(trx, writes) {
     const removed: QueueItemRow[] = [];
@@ -130,8 +139,8 @@ export const applyOutcomes: BulkWrite<StoreDatabase, OutcomeWrite, void> = {
         ),
       );
     }
-    await promoteHeads(trx, removed);
-    return writes.map(() => undefined);
+    const promoted = await promoteHeads(trx, removed);
+    return writes.map(({ outcome }) => promoted > 0 || outcome.kind !== 'done');
   },
 };
 
