@@ -52,12 +52,19 @@ interface PendingRow {
 const MAX_BATCH = 200;
 /** Inserts in flight at once. */
 const MAX_CONCURRENT_INSERTS = 2;
+/**
+ * SQLite: how long a delivery that finds no insert under way waits for others to share its
+ * insert. Each SQLite commit is an fsync that holds up the engine's thread (and the ACKs
+ * behind it); a sender that waits for each ACK otherwise costs one of those per message here.
+ */
+const SQLITE_LINGER_MS = 5;
 
 export class CaseInboxDestination implements Destination {
   private db?: Db<InboxDb>;
   private pending: PendingRow[] = [];
   private inserting = 0;
   private scheduled = false;
+  private lingering?: NodeJS.Timeout;
 
   constructor(private readonly config: Pick<CaseInboxDestinationConfig, 'database' | 'table'>) {}
 
@@ -108,7 +115,8 @@ export class CaseInboxDestination implements Destination {
     };
     await new Promise<void>((resolve, reject) => {
       this.pending.push({ row, resolve, reject });
-      this.schedule();
+      if (this.lingering && this.pending.length >= MAX_BATCH) this.startInserts();
+      else this.schedule();
     });
     return undefined;
   }
@@ -116,18 +124,24 @@ export class CaseInboxDestination implements Destination {
   private schedule(): void {
     if (this.scheduled || this.inserting >= MAX_CONCURRENT_INSERTS) return;
     this.scheduled = true;
-    // Deliveries started in the same turn of the event loop join this insert.
-    setImmediate(() => {
-      this.scheduled = false;
-      while (this.inserting < MAX_CONCURRENT_INSERTS && this.pending.length > 0) {
-        const batch = this.pending.splice(0, MAX_BATCH);
-        this.inserting++;
-        void this.insert(batch).finally(() => {
-          this.inserting--;
-          if (this.pending.length > 0) this.schedule();
-        });
-      }
-    });
+    // Deliveries started in the same turn of the event loop join this insert; on SQLite, with
+    // no insert under way, those of the next few milliseconds too.
+    if (this.inserting === 0 && this.db?.dialect === 'sqlite') this.lingering = setTimeout(() => this.startInserts(), SQLITE_LINGER_MS);
+    else setImmediate(() => this.startInserts());
+  }
+
+  private startInserts(): void {
+    clearTimeout(this.lingering);
+    this.lingering = undefined;
+    this.scheduled = false;
+    while (this.inserting < MAX_CONCURRENT_INSERTS && this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      this.inserting++;
+      void this.insert(batch).finally(() => {
+        this.inserting--;
+        if (this.pending.length > 0) this.schedule();
+      });
+    }
   }
 
   private async insert(batch: PendingRow[]): Promise<void> {
