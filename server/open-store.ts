@@ -26,7 +26,7 @@ export async function openStore(config: Pick<Config, 'dbUrl' | 'contentKey' | 'a
   const audit = { key: loadAuditKey(config), headFile: auditHeadFile(config.dataDir) };
   let db: Db<StoreDatabase> | undefined;
   try {
-    db = await openDatabase<StoreDatabase>(config.dbUrl);
+    db = await openDatabase<StoreDatabase>(config.dbUrl, { backgroundCheckpoints: true });
     await migrateToLatest(db.kysely, db.schema);
   } catch (err) {
     await db?.close();
