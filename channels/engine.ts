@@ -154,7 +154,9 @@ export class Engine {
       for (const config of channel.destinations) await this.deployDestination(channel, config);
     }
 
-    // Anything stored but not queued before a crash goes out before new traffic.
+    // Answers held when the process stopped are released (or marked never sent) first; then
+    // anything stored but not queued before a crash goes out before new traffic.
+    await this.notices?.recover();
     this.backlog = new BacklogPublisher(store, queue, new Map(enabled.map((c) => [c.id, c])));
     await this.backlog.run();
     const interval = this.options.backlogIntervalMs ?? 5000;
