@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { messageHeader } from '../../adapters/adw/bundle.js';
 import { checkAdw } from '../../adapters/adw/check.js';
+import { validateDstu2 } from '../../adapters/adw/dstu2-schema.js';
 import type { JsonObject } from '../../adapters/adw/fhir-dstu2.js';
 import { parseAdw } from '../../adapters/adw/parse.js';
 import { buildResponse, serialiseAdw } from '../../adapters/adw/respond.js';
@@ -283,6 +284,49 @@ destinations:
       const actions = await auditActions([accepted.body.messageId, accepted.body.responseMessageId]);
       return ['message.notice-received', 'message.notice-accepted', 'message.received', 'message.delivered', 'POST /api/notices/:id/accept'].every((a) => actions.includes(a));
     }, 15000, 'the audit entries of the notice, the decision and the answer sent');
+  }, 60000);
+
+  test('a discharge agreement with a letter: the response carries it as an ITK document Bundle, valid DSTU2', async () => {
+    const discharge = variant(DISCHARGE_XML, { episode: 'ep-letter' });
+    drop(discharge.text);
+    await noticeRow(discharge.id);
+    const pdf = Buffer.from('%PDF-1.5\n% care plan letter\n');
+    const bad = await api('POST', `/api/notices/${discharge.id}/accept`, { reason: 'OFT', text: 'Care package in place.', letter: { contentType: 'application/x-sh', data: pdf.toString('base64') } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.detail).toMatch(/cannot be attached/);
+    const accepted = await api('POST', `/api/notices/${discharge.id}/accept`, {
+      reason: 'OFT', text: 'Care package in place.',
+      letter: { contentType: 'application/pdf', data: pdf.toString('base64'), careSetting: { code: '408458006', display: 'Specialist multidisciplinary team (qualifier value)' } },
+    });
+    expect(accepted.status).toBe(200);
+    const out = await outFor(discharge.id);
+    expect(validateDstu2(out.parsed.bundle)).toEqual([]);
+    const resources = (out.parsed.bundle.entry as { resource: any }[]).map((x) => x.resource); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const document = resources.find((r) => r.resourceType === 'Bundle');
+    expect(resources[1].supportingInformation).toEqual([{ reference: `urn:uuid:${document.id}` }]);
+    expect(document.meta.profile).toEqual(['https://fhir.nhs.uk/StructureDefinition/ITK-Document-Bundle-1']);
+    const binary = document.entry.map((x: { resource: any }) => x.resource).find((r: { resourceType: string }) => r.resourceType === 'Binary'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(binary.contentType).toBe('application/pdf');
+    expect(Buffer.from(binary.content, 'base64')).toEqual(pdf);
+  }, 60000);
+
+  test('a response that would fail the DSTU2 schema is not sent: stored as errored with the reasons, the notice still awaits', async () => {
+    // The hospital's birth date is not a FHIR date; copied into the response it would make it invalid.
+    const assessment = variant(ASSESSMENT_XML.replace('<birthDate value="1938-03-14"', '<birthDate value="14/03/1938"'), { episode: 'ep-invalid' });
+    drop(assessment.text);
+    await noticeRow(assessment.id);
+    const before = outFiles().length;
+    const res = await api('POST', `/api/notices/${assessment.id}/accept`, { reason: 'OFT', text: 'x' });
+    expect(res.status).toBe(500);
+    expect(res.body.error.detail).toMatch(/fails the DSTU2 schema/);
+    expect(res.body.error.detail).not.toContain('1938');
+    expect((await noticeRow(assessment.id)).notice.state).toBe('awaiting');
+    const errored = await e.running.opened.store.list({ channel: 'adt-in', status: 'errored', messageType: 'ADW-OUT^response^assessment' });
+    const mine = errored.find((m) => (m.error ?? '').includes('birthDate'));
+    expect(mine?.error).toMatch(/^not sent: fails the DSTU2 schema: entry\.3\.resource\.birthDate: not a valid date/);
+    expect(mine?.error).not.toContain('1938');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(outFiles().length).toBe(before);
   }, 60000);
 
   test('a response arriving for a notice is recognised and correlated: each answer shape', async () => {
