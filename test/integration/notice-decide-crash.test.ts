@@ -14,7 +14,7 @@ import { parseAdw } from '../../adapters/adw/parse.js';
 import { openDatabase } from '../../adapters/store/db.js';
 import { HELD_RESPONSE } from '../../channels/notice-service.js';
 import { dropPg, uniquePgUrl } from '../support/db.js';
-import { eventually, prepareEngine, startEngine } from '../support/engine.js';
+import { eventually, meshOutDestination, prepareEngine, startEngine } from '../support/engine.js';
 
 const NOTICE_ID = 'a1000000-0000-4000-8000-000000000001';
 const ACCEPT_EVENT = '975711000000108';
@@ -57,14 +57,7 @@ notices:
     - name: all-assessments
       types: [assessment]
 destinations:
-  - name: mesh-out
-    type: mesh-folder
-    outbox: ${outbox}
-    fromMailbox: X26OT123
-    replyToSender: true
-    workflowId: ADW_RESPONSE
-    routes: [adw-out.mesh.#]
-`,
+${meshOutDestination(outbox)}`,
     });
     const dbUrl = pgUrl ?? `sqlite:${path.join(e.dir, 'data', 'tramline.db')}`;
     try {

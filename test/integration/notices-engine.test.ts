@@ -17,7 +17,7 @@ import { parseControlFile, writeControlFile } from '../../adapters/mesh-folder/c
 import { openDatabase } from '../../adapters/store/db.js';
 import { SqlNoticeStore } from '../../adapters/store/notice-store.js';
 import { PG_BASE } from '../support/db.js';
-import { eventually, runCli } from '../support/engine.js';
+import { eventually, meshOutDestination, runCli } from '../support/engine.js';
 import { startApiEngine, type ApiEngine } from './api-engine.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/adw/${name}`, import.meta.url)), 'utf8');
@@ -113,15 +113,7 @@ destinations:
     database: sqlite:${path.join(dir, 'case.db')}
     table: adw_inbox
     routes: [adw.#]
-  - name: mesh-out
-    type: mesh-folder
-    outbox: ${outbox}
-    fromMailbox: X26OT123
-    replyToSender: true
-    workflowId: ADW_RESPONSE
-    createDirectory: true
-    routes: [adw-out.mesh.#]
-`;
+${meshOutDestination(outbox)}`;
       },
     });
   }, 60000);
