@@ -53,7 +53,7 @@ export interface Decision {
 
 /** The error of a stored response held until its notice records it (see `recover`). */
 export const HELD_RESPONSE = 'held: sent once the notice records this answer';
-const UNCLAIMED_RESPONSE = 'not sent: the process stopped before the notice recorded this answer';
+export const UNCLAIMED_RESPONSE = 'not sent: the process stopped before the notice recorded this answer';
 
 /**
  * Test hook for the kill -9 tests: when TRAMLINE_CRASH_AT names this point the process kills
@@ -161,12 +161,14 @@ export class NoticeService {
   }
 
   /**
-   * After a restart: each response still held (the process stopped between storing it and
-   * queueing it) is released for the backlog to send when its notice records it as the answer,
-   * and marked never sent otherwise (the notice still awaits an answer, or has another). Returns
-   * how many were released.
+   * After a restart (and now and then, for a CLI that stopped mid-answer): each response still
+   * held (the process stopped between storing it and queueing it) is released for the backlog to
+   * send when its notice records it as the answer. One the notice does not record stays held, so
+   * never sent; once older than `settledMs` (no decision still under way can claim it) it is
+   * marked never sent. Returns how many were released.
    */
-  async recover(): Promise<number> {
+  async recover(settledMs = 60_000): Promise<number> {
+    const settled = Date.now() - settledMs;
     let released = 0;
     for (const channel of this.o.channels().filter((c) => c.notices)) {
       for (const type of ['assessment', 'discharge', 'withdrawal']) {
@@ -178,7 +180,7 @@ export class NoticeService {
             await this.o.store.setStatus(m.id, 'received', undefined);
             await this.o.store.addEvent(m.id, 'released', { detail: `notice ${notice.id} records this answer; sent by the backlog` });
             released++;
-          } else {
+          } else if (m.receivedAt.getTime() < settled) {
             await this.o.store.setStatus(m.id, 'filtered', UNCLAIMED_RESPONSE);
           }
         }

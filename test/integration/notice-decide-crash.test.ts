@@ -99,9 +99,10 @@ ${meshOutDestination(outbox)}`,
         const response = parseAdw(readFileSync(path.join(outbox, sent[0]))).bundle as any; // eslint-disable-line @typescript-eslint/no-explicit-any
         expect(response.entry[0].resource.event.code).toBe(ACCEPT_EVENT);
         expect(response.entry[0].resource.response).toEqual({ identifier: NOTICE_ID, code: 'ok' });
-        // A response held when the process stopped but never recorded is kept, marked never sent.
+        // A response held when the process stopped but never recorded is kept and never sent (still
+        // held: it is marked so once no decision under way could claim it).
         const others = after.out.filter((m) => m.id !== after.notice!.response_message_id);
-        expect(others).toEqual(point === 'answer-before-claim' ? [expect.objectContaining({ status: 'filtered', error: 'not sent: the process stopped before the notice recorded this answer' })] : []);
+        expect(others).toEqual(point === 'answer-before-claim' ? [expect.objectContaining({ status: 'filtered', error: HELD_RESPONSE })] : []);
       } finally {
         expect(await restarted.terminate()).toBe(0);
       }

@@ -16,6 +16,7 @@ import { buildResponse, serialiseAdw } from '../../adapters/adw/respond.js';
 import { parseControlFile, writeControlFile } from '../../adapters/mesh-folder/control.js';
 import { openDatabase } from '../../adapters/store/db.js';
 import { SqlNoticeStore } from '../../adapters/store/notice-store.js';
+import { HELD_RESPONSE, UNCLAIMED_RESPONSE } from '../../channels/notice-service.js';
 import { PG_BASE } from '../support/db.js';
 import { eventually, meshOutDestination, runCli } from '../support/engine.js';
 import { startApiEngine, type ApiEngine } from './api-engine.js';
@@ -319,6 +320,33 @@ ${meshOutDestination(outbox)}`;
     expect(mine?.error).not.toContain('1938');
     await new Promise((r) => setTimeout(r, 500));
     expect(outFiles().length).toBe(before);
+  }, 60000);
+
+  test('recover: a held answer the notice records is released and sent; one it does not is marked never sent once settled', async () => {
+    const service = e.running.engine.notices!;
+    const claimed = variant(ASSESSMENT_XML, { episode: 'ep-held1' });
+    const unclaimed = variant(ASSESSMENT_XML, { episode: 'ep-held2' });
+    drop(claimed.text);
+    drop(unclaimed.text);
+    await noticeRow(claimed.id);
+    await noticeRow(unclaimed.id);
+    // What a stop between storing and queueing leaves: answers stored held, one recorded by its notice.
+    const held = async (text: string) => {
+      const body = serialiseAdw(buildResponse(parseAdw(text).bundle, { answer: 'accept', reason: { code: 'OFT', display: 'Other - Free Text', text: 'x' }, responder: { family: 'Quayle', given: ['Tomasz'] } }), 'xml');
+      return service.storeOut({ channel: 'adt-in', type: 'assessment', replyTo: MAILBOX }, 'response', body, `held-${Date.now()}-${Math.random()}`, 'filtered', HELD_RESPONSE);
+    };
+    const heldClaimed = await held(claimed.text);
+    const heldUnclaimed = await held(unclaimed.text);
+    const notices = new SqlNoticeStore(e.running.opened.db, e.running.opened.keys);
+    expect(await notices.answer(claimed.id, 'accepted', { answer: 'accept', event: '975711000000108', reasonCode: 'OFT', by: 'user test', at: new Date() }, heldClaimed)).toBe(true);
+
+    expect(await service.recover()).toBeGreaterThanOrEqual(1);
+    expect((await e.running.opened.store.get(heldUnclaimed))).toMatchObject({ status: 'filtered', error: HELD_RESPONSE }); // not yet settled
+    const out = await outFor(claimed.id); // the backlog sends the released one
+    expect(out.control.localId).toBe(heldClaimed);
+    await service.recover(0);
+    expect((await e.running.opened.store.get(heldUnclaimed))).toMatchObject({ status: 'filtered', error: UNCLAIMED_RESPONSE });
+    expect((await noticeRow(unclaimed.id)).notice.state).toBe('awaiting');
   }, 60000);
 
   test('a response arriving for a notice is recognised and correlated: each answer shape', async () => {
