@@ -470,6 +470,26 @@ ${meshOutDestination(outbox)}`;
       expect(cli).toHaveLength(1);
       expect(JSON.parse(cli[0].detail)).toMatchObject({ reason: 'OFT', text: '(given)' });
     }, 120000);
+
+    test('CLI: accept a discharge notice with a letter (--letter)', async () => {
+      const v = variant(DISCHARGE_XML, { episode: 'ep-cli-letter' });
+      drop(v.text);
+      await noticeRow(v.id);
+      const file = path.join(e.dir, 'care-plan.pdf');
+      writeFileSync(file, '%PDF-1.5\n% from the CLI\n');
+      const unknown = await runCli(['notices', 'accept', v.id, '--reason', 'OFT', '--text', 'x', '--letter', path.join(e.dir, 'letter.xyz')], e.env, e.dir);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/--letter-type is needed/);
+      const accepted = await runCli(['notices', 'accept', v.id, '--reason', 'OFT', '--text', 'Care package in place.', '--letter', file], e.env, e.dir);
+      expect(accepted.stderr).toBe('');
+      expect(accepted.code).toBe(0);
+      const out = await outFor(v.id);
+      expect(validateDstu2(out.parsed.bundle)).toEqual([]);
+      const document = (out.parsed.bundle.entry as { resource: any }[]).map((x) => x.resource).find((r) => r.resourceType === 'Bundle'); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const binary = document.entry.map((x: { resource: any }) => x.resource).find((r: { resourceType: string }) => r.resourceType === 'Binary'); // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(binary.contentType).toBe('application/pdf');
+      expect(Buffer.from(binary.content, 'base64').toString()).toBe('%PDF-1.5\n% from the CLI\n');
+    }, 120000);
   }
 });
 
