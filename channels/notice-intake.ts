@@ -15,6 +15,7 @@
 // storing and recording, or before the rule answered, leaves nothing out).
 import { messageHeader, str, isObject } from '../adapters/adw/bundle.js';
 import { checkAdw, type AdwIssue } from '../adapters/adw/check.js';
+import { validateDstu2 } from '../adapters/adw/dstu2-schema.js';
 import { adwEvent, type NoticeType } from '../adapters/adw/events.js';
 import { extractNotice, type Notice } from '../adapters/adw/notice.js';
 import { AdwParseError, parseAdw, type AdwFormat, type ParsedAdw } from '../adapters/adw/parse.js';
@@ -76,7 +77,9 @@ export class NoticeIntake extends MessageIntake {
     let issues: AdwIssue[];
     try {
       parsed = parseAdw(input.body, { maxBytes: this.config.maxBytes, maxDepth: 64 });
-      issues = checkAdw(parsed.bundle);
+      // Base DSTU2 too: what the answer must echo (the person, the stay) has to be valid DSTU2,
+      // or the notice could be taken but never answered. Resource types ADW does not name pass.
+      issues = [...checkAdw(parsed.bundle), ...validateDstu2(parsed.bundle, { otherResources: true }).map(dstu2Issue)];
     } catch (err) {
       if (!(err instanceof AdwParseError)) throw err;
       issues = [{ path: '', reason: `not readable: ${err.reason}` }];
@@ -229,4 +232,11 @@ export class NoticeIntake extends MessageIntake {
       log.warn({ channel: this.n.channel.id, notice: notice.id, rule: rule.name, reason: reasonOf(err) }, 'auto-accept failed; the notice awaits a decision');
     }
   }
+}
+
+/** A schema problem (`path: reason`, with the entry path as ADW checks write it) as an issue. */
+function dstu2Issue(problem: string): AdwIssue {
+  const at = problem.indexOf(': ');
+  const path = at < 0 ? '' : problem.slice(0, at);
+  return { path: path.replace(/^entry\.(\d+)/, 'Bundle.entry[$1]'), reason: `not valid DSTU2: ${at < 0 ? problem : problem.slice(at + 2)}` };
 }

@@ -244,7 +244,7 @@ const RESOURCES: Record<string, Schema> = {
 /** Resource types the schemas define: a Bundle entry of another type fails (ADW responses carry no other). */
 export const DSTU2_RESOURCE_TYPES = Object.keys(RESOURCES);
 
-function schema(): Schema {
+function schema(otherResources: boolean): Schema {
   return {
     $ref: '#/$defs/Bundle',
     $defs: {
@@ -264,21 +264,27 @@ function schema(): Schema {
       AnyResource: {
         type: 'object',
         required: ['resourceType'],
-        properties: { resourceType: { enum: DSTU2_RESOURCE_TYPES } },
+        properties: { resourceType: otherResources ? { type: 'string' } : { enum: DSTU2_RESOURCE_TYPES } },
         allOf: DSTU2_RESOURCE_TYPES.map((t) => ({ if: { properties: { resourceType: { const: t } } }, then: { $ref: `#/$defs/${t}` } })),
       },
     },
   };
 }
 
-let compiled: ValidateFunction | undefined;
+const compiled = new Map<boolean, ValidateFunction>();
 
-/** The problems (none: valid) of a DSTU2 Bundle in JSON form, as `path: reason` with no values from it. */
-export function validateDstu2(bundle: JsonObject): string[] {
-  compiled ??= new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(schema());
+/**
+ * The problems (none: valid) of a DSTU2 Bundle in JSON form, as `path: reason` with no values
+ * from it. `otherResources`: resources of types this schema does not describe pass unchecked
+ * (a hospital's notice may carry more than ADW names; what Tramline answers must not).
+ */
+export function validateDstu2(bundle: JsonObject, options: { otherResources?: boolean } = {}): string[] {
+  const lenient = options.otherResources === true;
+  let validate = compiled.get(lenient);
+  if (!validate) compiled.set(lenient, (validate = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(schema(lenient))));
   const seen = new Set<string>(extensionValueCounts(bundle, ''));
-  if (compiled(bundle)) return [...seen];
-  for (const e of compiled.errors ?? []) {
+  if (validate(bundle)) return [...seen];
+  for (const e of validate.errors ?? []) {
     if (e.keyword === 'if') continue; // the branch's own errors say what is wrong
     seen.add(describe(e));
   }

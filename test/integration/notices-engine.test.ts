@@ -303,23 +303,28 @@ ${meshOutDestination(outbox)}`;
     expect(Buffer.from(binary.content, 'base64')).toEqual(pdf);
   }, 60000);
 
-  test('a response that would fail the DSTU2 schema is not sent: stored as errored with the reasons, the notice still awaits', async () => {
-    // The hospital's birth date is not a FHIR date; copied into the response it would make it invalid.
-    const assessment = variant(ASSESSMENT_XML.replace('<birthDate value="1938-03-14"', '<birthDate value="14/03/1938"'), { episode: 'ep-invalid' });
-    drop(assessment.text);
-    await noticeRow(assessment.id);
-    const before = outFiles().length;
-    const res = await api('POST', `/api/notices/${assessment.id}/accept`, { reason: 'OFT', text: 'x' });
-    expect(res.status).toBe(500);
-    expect(res.body.error.detail).toMatch(/fails the DSTU2 schema/);
-    expect(res.body.error.detail).not.toContain('1938');
-    expect((await noticeRow(assessment.id)).notice.state).toBe('awaiting');
-    const errored = await e.running.opened.store.list({ channel: 'adt-in', status: 'errored', messageType: 'ADW-OUT^response^assessment' });
-    const mine = errored.find((m) => (m.error ?? '').includes('birthDate'));
-    expect(mine?.error).toMatch(/^not sent: fails the DSTU2 schema: entry\.3\.resource\.birthDate: not a valid date/);
-    expect(mine?.error).not.toContain('1938');
-    await new Promise((r) => setTimeout(r, 500));
-    expect(outFiles().length).toBe(before);
+  test('a notice that is not valid DSTU2 where an answer must echo it is rejected at intake; resource types ADW does not name are let through', async () => {
+    // The hospital's birth date is not a FHIR date: taken, the notice could never be answered validly.
+    const badDate = variant(ASSESSMENT_XML.replace('<birthDate value="1938-03-14"', '<birthDate value="14/03/1938"'), { episode: 'ep-invalid' });
+    const base = drop(badDate.text);
+    await eventually(async () => processed(base), 15000, `${base} moved`);
+    const out = await outFor(badDate.id);
+    expect(out.control).toMatchObject({ workflowId: 'ADW_REJECTION' });
+    const outcome = (out.parsed.bundle.entry as { resource: any }[])[1].resource; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const said = JSON.stringify(outcome.issue);
+    expect(said).toMatch(/birthDate.*not valid DSTU2: not a valid date|not valid DSTU2: not a valid date.*birthDate/);
+    expect(said).not.toContain('1938');
+    const [m] = await e.running.opened.store.list({ controlId: badDate.id });
+    expect(m).toMatchObject({ status: 'rejected' });
+    expect(m.error).not.toContain('1938');
+    expect((await api('GET', `/api/notices/${badDate.id}`)).status).toBe(404);
+
+    const extra = variant(ASSESSMENT_JSON, { episode: 'ep-extra' });
+    const bundle = JSON.parse(extra.text);
+    bundle.entry.push({ fullUrl: 'urn:uuid:5f1c2b9e-3d4a-4b8e-9c1d-2e3f4a5b6c7d', resource: { resourceType: 'Observation', id: '5f1c2b9e-3d4a-4b8e-9c1d-2e3f4a5b6c7d', status: 'final', code: { text: 'Falls risk' } } });
+    extra.text = JSON.stringify(bundle);
+    drop(extra.text);
+    expect((await noticeRow(extra.id)).notice.state).toBe('awaiting');
   }, 60000);
 
   test('recover: a held answer the notice records is released and sent; one it does not is marked never sent once settled', async () => {
