@@ -27,7 +27,11 @@ interface Step {
   perEngineAckPerSec: number[];
   sendToAckP99Ms: number;
   sendToDeliveredP99Ms: number;
-  /** CPU ms per message: engines (all together and each), PostgreSQL, RabbitMQ, load generator, the whole machine. */
+  /**
+   * CPU ms per message from the first send until every delivery settled: engines (all together,
+   * and each per message it took), PostgreSQL, RabbitMQ, this process (load generator and the
+   * store read-back), the whole machine. The read-back's API calls are in the engines' figure too.
+   */
   cpuMsPerMessage: { engines: number; perEngine: number[]; postgres: number; rabbitmq: number; loadGenerator: number; machineAll: number };
   /** Share of the machine's cores busy during the measured phase (1 = every core all the time). */
   machineBusy: number;
@@ -49,24 +53,21 @@ async function measure(processes: number, load: { connections: number; inFlight:
     const pids = engines.map((e) => e.engine.child.pid!);
     const take = () => ({ engines: pids.map((p) => cpuMs(p)), postgres: cpuMs(['postgres']), rabbitmq: cpuMs(['beam.smp']), self: process.cpuUsage(), machine: machineBusyMs(), at: performance.now() });
     console.error(`scale-out: ${processes} engine process(es), ${load.connections} connection(s) × ${load.inFlight} in flight each`);
-    const before = take();
+    // Warm-up first, apart: the CPU window below then holds the measured messages only, from the
+    // first send until the last delivery settled (deliveries to the shared care record lag).
     const tag = `TS${Date.now().toString(36).slice(-5).toUpperCase()}`;
-    const results: MllpLoadResult[] = await Promise.all(
-      engines.map((e, k) =>
-        runMllpLoad({ host: '127.0.0.1', port: e.mllpPort, size: 'realistic', timeoutMs: 120_000, rate: 0, ...load, runTag: `${tag}E${k}`, firstPerson: k * 200_000, progress: (l) => console.error(`  engine ${k}: ${l}`) }),
-      ),
+    const each = (k: number, runTag: string, firstPerson: number, durationS: number) =>
+      runMllpLoad({ host: '127.0.0.1', port: engines[k].mllpPort, size: 'realistic', timeoutMs: 120_000, rate: 0, connections: load.connections, inFlight: load.inFlight, durationS, warmupS: 0, runTag, firstPerson, progress: (l) => console.error(`  engine ${k}: ${l}`) });
+    if (load.warmupS > 0) await Promise.all(engines.map((_, k) => each(k, `${tag}W${k}`, k * 200_000 + 100_000, load.warmupS)));
+    const before = take();
+    const results: MllpLoadResult[] = await Promise.all(engines.map((_, k) => each(k, `${tag}E${k}`, k * 200_000, load.durationS)));
+    console.error('  reading back from the store');
+    const stored: StoreReadback[] = await Promise.all(
+      results.map((r, k) => readBackFromStore({ api: `http://127.0.0.1:${engines[k].httpPort}`, token, runTag: r.runTag, messages: r.messages, drainTimeoutMs: seconds('BENCH_MLLP_DRAIN_SECONDS', 120) * 1000 })),
     );
     const after = take();
-    // The warm-up is in the CPU window too; count its messages (ACKed at the measured rate) with the rest.
-    const measuredSeconds = Math.max(...results.map((r) => r.seconds));
     const sent = results.reduce((n, r) => n + r.sent, 0);
-    const inWindow = sent * ((after.at - before.at) / 1000 / measuredSeconds);
-    const per = (ms: number) => round(ms / inWindow);
-    console.error('  reading back from the store');
-    const stored: StoreReadback[] = [];
-    for (const [k, r] of results.entries()) {
-      stored.push(await readBackFromStore({ api: `http://127.0.0.1:${engines[k].httpPort}`, token, runTag: r.runTag, messages: r.messages, drainTimeoutMs: seconds('BENCH_MLLP_DRAIN_SECONDS', 120) * 1000 }));
-    }
+    const per = (ms: number) => round(ms / sent);
     const sum = (f: (x: StoreReadback) => number) => stored.reduce((n, s) => n + f(s), 0);
     const selfMs = (after.self.user - before.self.user + after.self.system - before.self.system) / 1000;
     const step: Step = {
@@ -81,7 +82,7 @@ async function measure(processes: number, load: { connections: number; inFlight:
       sendToDeliveredP99Ms: Math.max(...stored.map((s) => s.latencyMs.sendToDelivered.p99)),
       cpuMsPerMessage: {
         engines: per(after.engines.reduce((a, b) => a + b, 0) - before.engines.reduce((a, b) => a + b, 0)),
-        perEngine: after.engines.map((ms, k) => round((ms - before.engines[k]) / (inWindow / processes))),
+        perEngine: after.engines.map((ms, k) => round((ms - before.engines[k]) / results[k].sent)),
         postgres: per(after.postgres - before.postgres),
         rabbitmq: per(after.rabbitmq - before.rabbitmq),
         loadGenerator: per(selfMs),
