@@ -53,8 +53,8 @@ const MAX_BATCH = 200;
 /** Inserts in flight at once. */
 const MAX_CONCURRENT_INSERTS = 2;
 /**
- * SQLite: how long a delivery that finds no insert under way waits for others to share its
- * insert. Each SQLite commit is an fsync that holds up the engine's thread (and the ACKs
+ * SQLite: how long a delivery that finds nothing pending and no insert under way waits for
+ * others to share its insert. Each SQLite commit is an fsync that holds up the engine's thread (and the ACKs
  * behind it); a sender that waits for each ACK otherwise costs one of those per message here.
  */
 const SQLITE_LINGER_MS = 5;
@@ -116,17 +116,19 @@ export class CaseInboxDestination implements Destination {
     await new Promise<void>((resolve, reject) => {
       this.pending.push({ row, resolve, reject });
       if (this.lingering && this.pending.length >= MAX_BATCH) this.startInserts();
-      else this.schedule();
+      // The first delivery after a quiet spell may wait for company; later ones do not.
+      else this.schedule(this.pending.length === 1 && this.inserting === 0);
     });
     return undefined;
   }
 
-  private schedule(): void {
+  private schedule(linger = false): void {
     if (this.scheduled || this.inserting >= MAX_CONCURRENT_INSERTS) return;
     this.scheduled = true;
-    // Deliveries started in the same turn of the event loop join this insert; on SQLite, with
-    // no insert under way, those of the next few milliseconds too.
-    if (this.inserting === 0 && this.db?.dialect === 'sqlite') this.lingering = setTimeout(() => this.startInserts(), SQLITE_LINGER_MS);
+    // Deliveries started in the same turn of the event loop join this insert; on SQLite, after
+    // a quiet spell, those of the next few milliseconds too. Rows that queued up behind an
+    // insert go as soon as it is done.
+    if (linger && this.db?.dialect === 'sqlite') this.lingering = setTimeout(() => this.startInserts(), SQLITE_LINGER_MS);
     else setImmediate(() => this.startInserts());
   }
 

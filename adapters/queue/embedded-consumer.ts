@@ -48,7 +48,13 @@ function checkedOutcome(outcome: DeliveryOutcome): DeliveryOutcome {
 }
 
 export class DestinationConsumer {
+  /** Items handed out and not yet recorded as finished: never handed out again meanwhile. */
   private readonly inFlight = new Map<number, Promise<void>>();
+  /**
+   * Handlers running: what `concurrency` limits. An item whose handler is done but whose outcome
+   * waits for a commit stays in flight without holding a handler.
+   */
+  private handling = 0;
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
   /** The last look stopped at the concurrency limit: a completion must look again. */
@@ -92,7 +98,7 @@ export class DestinationConsumer {
     try {
       do {
         this.pumpAgain = false;
-        const free = this.deps.concurrency - this.inFlight.size;
+        const free = this.deps.concurrency - this.handling;
         this.starved = free <= 0 || this.starved;
         if (free <= 0) return; // a completion wakes us
         // Rows in flight when the read started may be stale (finished meanwhile), so they are
@@ -102,7 +108,7 @@ export class DestinationConsumer {
         // A full page: more may be ready once a handler is free.
         this.starved = rows.length >= free;
         for (const row of rows) {
-          if (this.closed || this.inFlight.size >= this.deps.concurrency) {
+          if (this.closed || this.handling >= this.deps.concurrency) {
             this.starved = true;
             break;
           }
@@ -123,9 +129,18 @@ export class DestinationConsumer {
   }
 
   private start(row: QueueItemRow): void {
-    const task = this.deliver(row)
+    this.handling++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.handling--;
+      if (this.starved) this.wake();
+    };
+    const task = this.deliver(row, release)
       .catch(() => true)
       .then((lookAgain) => {
+        release();
         this.inFlight.delete(row.seq);
         // A delivery done that made no new head frees a handler and nothing else: no need to
         // read the queue again unless the last look stopped at the concurrency limit.
@@ -135,8 +150,13 @@ export class DestinationConsumer {
   }
 
   /** Resolves (never rejects) with whether the queue may hold newly ready items. */
-  private async deliver(row: QueueItemRow): Promise<boolean> {
-    const outcome = await this.runHandler(row);
+  private async deliver(row: QueueItemRow, handled: () => void): Promise<boolean> {
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.runHandler(row);
+    } finally {
+      handled();
+    }
     const now = Date.now();
     let lookAgain: boolean;
     try {
