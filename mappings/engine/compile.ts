@@ -14,7 +14,7 @@ import { compactStrings } from './compact-strings.js';
 import { append } from './lists.js';
 import type { Binding, Compiled, ExpressionCompiler, RunContext, Scope } from './compiled.js';
 import { parseHl7Path } from '../../core/hl7/path.js';
-import { compileHl7Path, compileHl7PathFirst, levelOf, type Hl7Level } from './hl7-path.js';
+import { compileHl7FirstOfRun, compileHl7Path, compileHl7PathFirst, levelOf, type Hl7Level } from './hl7-path.js';
 import { InvalidValueError } from './invalid-value.js';
 import { checkJsonPath, compileJsonPath } from './json-path.js';
 import { describePath, failurePlace, joinSources, jsonItems, type ResourceFrame, type Source } from './describe.js';
@@ -418,7 +418,7 @@ export class MappingCompiler implements ExpressionCompiler {
       }
       return {
         all: (ctx) => (ctx.hl7 === undefined ? [] : fn(ctx.hl7, ctx.slots)),
-        first: (ctx) => (ctx.hl7 === undefined ? undefined : firstFn(ctx.hl7, ctx.slots)),
+        first: compileHl7FirstOfRun(parsed, item?.level, item?.slot, reboundSlot),
         level,
         segment: loopSegment,
       };
