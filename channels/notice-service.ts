@@ -9,7 +9,7 @@ import type { Answer } from '../adapters/adw/events.js';
 import { parseAdw } from '../adapters/adw/parse.js';
 import { reasonOf } from '../core/errors.js';
 import { log } from '../core/logger.js';
-import type { NoticeFilter, NoticeRecord, NoticeStore } from '../core/notices.js';
+import type { AwaitingCounts, NoticeFilter, NoticeRecord, NoticeStore } from '../core/notices.js';
 import type { DeliveryQueue } from '../core/queue.js';
 import type { MessageStore } from '../core/store.js';
 import type { ChannelDefinition, NoticesConfig } from './definition.js';
@@ -61,6 +61,10 @@ export class NoticeService {
   /** `now`: when `overdue` is judged (the alert rules pass the time they evaluate at). */
   list(filter?: NoticeFilter, now?: Date): Promise<NoticeRecord[]> {
     return this.o.notices.list(filter, now);
+  }
+
+  countAwaiting(filter?: Pick<NoticeFilter, 'channel' | 'type'>, now?: Date): Promise<AwaitingCounts> {
+    return this.o.notices.countAwaiting(filter, now);
   }
 
   get(id: string): Promise<NoticeRecord | undefined> {

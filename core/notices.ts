@@ -76,12 +76,20 @@ export interface NoticeFilter {
   limit?: number;
 }
 
+export interface AwaitingCounts {
+  awaiting: number;
+  /** Of those awaiting, the ones past their due time. */
+  overdue: number;
+}
+
 export interface NoticeStore {
   /** Adds a notice; false (nothing changed) when a notice with that id is already stored. */
   add(notice: NewNotice): Promise<boolean>;
   get(id: string, now?: Date): Promise<NoticeRecord | undefined>;
   /** Newest first (default limit 100). */
   list(filter?: NoticeFilter, now?: Date): Promise<NoticeRecord[]>;
+  /** Notices awaiting an answer, and how many of them are overdue at `now`: counted, not listed. */
+  countAwaiting(filter?: Pick<NoticeFilter, 'channel' | 'type'>, now?: Date): Promise<AwaitingCounts>;
   /**
    * Records the answer when the notice is still in one of `from` (default awaiting): false when
    * it is not (answered or withdrawn meanwhile), so two deciders cannot both answer.

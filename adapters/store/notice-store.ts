@@ -1,8 +1,8 @@
 // The notice store (core/notices.ts) on SQLite or PostgreSQL. One row per notice; the answer's
 // free text is sealed like message content (it may name the person); `overdue` is computed at
 // read from the state and the due time, so it needs no timer.
-import type { Kysely } from 'kysely';
-import { isOverdue, type NewNotice, type NoticeAnswer, type NoticeFilter, type NoticeRecord, type NoticeState, type NoticeStore } from '../../core/notices.js';
+import { sql, type Kysely } from 'kysely';
+import { isOverdue, type AwaitingCounts, type NewNotice, type NoticeAnswer, type NoticeFilter, type NoticeRecord, type NoticeState, type NoticeStore } from '../../core/notices.js';
 import { open, seal, type ContentKeyRing } from './crypto.js';
 
 export interface NoticesTable {
@@ -100,6 +100,18 @@ export class SqlNoticeStore implements NoticeStore {
     const limit = Math.min(Math.max(filter.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
     const rows = await q.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map((r) => this.toRecord(r, now));
+  }
+
+  async countAwaiting(filter: Pick<NoticeFilter, 'channel' | 'type'> = {}, now = new Date()): Promise<AwaitingCounts> {
+    let q = this.kysely
+      .selectFrom('notices')
+      .select((eb) => [eb.fn.countAll<string | number>().as('awaiting'), sql<string | number | null>`sum(case when due_at < ${now.getTime()} then 1 else 0 end)`.as('overdue')])
+      .where('state', '=', 'awaiting');
+    if (filter.type) q = q.where('type', '=', filter.type);
+    if (filter.channel) q = q.where('channel', '=', filter.channel);
+    const row = await q.executeTakeFirstOrThrow();
+    // PostgreSQL returns bigint counts as strings; an empty set sums to null.
+    return { awaiting: Number(row.awaiting), overdue: Number(row.overdue ?? 0) };
   }
 
   async answer(id: string, state: 'accepted' | 'rejected', a: NoticeAnswer, responseMessageId?: string, from: readonly NoticeState[] = ['awaiting']): Promise<boolean> {

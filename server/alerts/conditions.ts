@@ -7,8 +7,8 @@ import type { Condition } from './state.js';
 
 export type AlertSources = Pick<EngineFacade, 'channels' | 'channelStats' | 'channelActivity' | 'notices'>;
 
-/** Overdue notices looked at per evaluation: enough to count any sensible minCount. */
-const OVERDUE_LOOKED_AT = 1000;
+/** Overdue notices named in an alert's summary (the count covers them all). */
+const OVERDUE_NAMED = 3;
 
 function channelsOf(rule: AlertRule, engine: AlertSources): ChannelSummary[] {
   return engine.channels().filter((c) => c.enabled && (!rule.channel || c.id === rule.channel));
@@ -62,13 +62,13 @@ export async function evaluateCondition(rule: AlertRule, engine: AlertSources, n
     case 'notices-overdue': {
       // Counts and notice ids (MessageHeader ids) only: never the person, hospital ward or free text.
       if (!engine.notices) return { active: false, summary: 'this engine keeps no notices' };
-      const overdue = await engine.notices.list({ state: 'overdue', ...(rule.channel ? { channel: rule.channel } : {}), ...(rule.noticeType ? { type: rule.noticeType } : {}), limit: OVERDUE_LOOKED_AT }, now);
-      const what = `${rule.noticeType ? `${rule.noticeType} ` : ''}notice${overdue.length === 1 ? '' : 's'}`;
-      const count = overdue.length >= OVERDUE_LOOKED_AT ? `${OVERDUE_LOOKED_AT}+` : String(overdue.length);
-      return {
-        active: overdue.length >= rule.minCount,
-        summary: overdue.length ? `${count} ${what} overdue${rule.channel ? ` on ${rule.channel}` : ''}: ${listed(overdue.map((n) => n.id))}` : `no ${rule.noticeType ? `${rule.noticeType} ` : ''}notice overdue`,
-      };
+      const filter = { ...(rule.channel ? { channel: rule.channel } : {}), ...(rule.noticeType ? { type: rule.noticeType } : {}) };
+      const { overdue } = await engine.notices.countAwaiting(filter, now);
+      const type = rule.noticeType ? `${rule.noticeType} ` : '';
+      if (!overdue) return { active: false, summary: `no ${type}notice overdue` };
+      const named = await engine.notices.list({ ...filter, state: 'overdue', limit: OVERDUE_NAMED }, now);
+      const more = overdue > named.length ? ` and ${overdue - named.length} more` : '';
+      return { active: overdue >= rule.minCount, summary: `${overdue} ${type}notice${overdue === 1 ? '' : 's'} overdue${rule.channel ? ` on ${rule.channel}` : ''}: ${named.map((n) => n.id).join(', ')}${more}` };
     }
     case 'silent-feed': {
       if (!silenceCounts(rule, now)) return { active: false, summary: 'outside the hours messages are expected' };

@@ -11,9 +11,6 @@ import { ENGINE_ACTOR, messageAuditObserver } from './message-audit.js';
 import { observeStore } from './store-observer.js';
 import { AuditTrail } from './trail.js';
 
-/** Overdue notices counted per scrape: past this the gauge stays at it (the queue of answers is the problem then). */
-const OVERDUE_COUNTED = 10_000;
-
 export interface Instrumented {
   audit: AuditTrail;
   /** The engine's HL7 ACK hook: each acknowledgement sent becomes a `message.acked` entry. */
@@ -30,7 +27,7 @@ export function instrumentEngine(opened: OpenedStore, queue: DeliveryQueue, chan
     channels: channels.filter((c) => c.enabled).map((c) => ({ id: c.id, destinations: c.destinations.map((d) => destinationId(c.id, d.name)) })),
     depth: (d) => queue.depth(d),
     noticeChannels: channels.filter((c) => c.enabled && c.notices).map((c) => c.id),
-    overdueNotices: async (channel) => (await notices.list({ state: 'overdue', channel, limit: OVERDUE_COUNTED })).length,
+    overdueNotices: async (channel) => (await notices.countAwaiting({ channel })).overdue,
   });
   return {
     audit,

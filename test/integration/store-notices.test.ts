@@ -56,6 +56,12 @@ describe.each(BACKENDS)('notice store on %s', (name) => {
     expect(await ids({ channel: 'other' })).toEqual(['n3']);
     expect(await ids({ episode: 'ep-1', channel: 'notices' })).toEqual(['n1']);
     expect(await ids({ limit: 1 })).toEqual(['n3']);
+    // Counted in SQL (the dashboard, the alert rule and the gauge): awaiting, and of them overdue.
+    expect(await store.countAwaiting({}, hours(3))).toEqual({ awaiting: 2, overdue: 0 });
+    expect(await store.countAwaiting({}, hours(30))).toEqual({ awaiting: 2, overdue: 1 });
+    expect(await store.countAwaiting({}, hours(50))).toEqual({ awaiting: 2, overdue: 2 });
+    expect(await store.countAwaiting({ type: 'discharge' }, hours(50))).toEqual({ awaiting: 1, overdue: 1 });
+    expect(await store.countAwaiting({ channel: 'other' }, hours(50))).toEqual({ awaiting: 0, overdue: 0 });
     // Paging: the page after a notice, newest first; a tie on the time is broken by id.
     await store.add(notice('n2b', { receivedAt: hours(1), episode: 'ep-3' }));
     expect(await ids({ after: { receivedAt: hours(2), id: 'n3' } })).toEqual(['n2b', 'n2', 'n1']);

@@ -235,7 +235,10 @@ describe('notices-overdue', () => {
       channels: () => [],
       channelStats: async () => { throw new Error('not read'); },
       channelActivity: async () => { throw new Error('not read'); },
-      notices: { list: async (filter: unknown, now: Date) => (listed.push({ filter, now }), overdue) },
+      notices: {
+        countAwaiting: async (filter: unknown, now: Date) => (listed.push({ filter, now }), { awaiting: overdue.length + 5, overdue: overdue.length }),
+        list: async (filter: { limit: number }) => overdue.slice(0, filter.limit),
+      },
     } as unknown as ConstructorParameters<typeof AlertEvaluator>[0]['engine'];
     const audited: AuditEntryInput[] = [];
     const now = new Date('2026-01-05T10:00:00Z');
@@ -244,7 +247,7 @@ describe('notices-overdue', () => {
     overdue = [{ id: 'n-1' }];
     await evaluator.evaluate();
     expect(evaluator.summary().firing).toEqual([]);
-    expect(listed[0]).toEqual({ filter: { state: 'overdue', channel: 'hospital-notices', type: 'discharge', limit: 1000 }, now });
+    expect(listed[0]).toEqual({ filter: { channel: 'hospital-notices', type: 'discharge' }, now });
     overdue = [{ id: 'n-1' }, { id: 'n-2' }, { id: 'n-3' }, { id: 'n-4' }];
     await evaluator.evaluate();
     overdue = [];

@@ -9,14 +9,10 @@ import type { LiveDashboard } from '../live.js';
 import { CONSOLE_PAGES } from './table.js';
 import { pageContext, takeFlash, type PageDeps } from './context.js';
 
-const COUNT_UP_TO = 1000;
-
-/** Overdue and awaiting hospital notices (counted up to 1000: more is "1000+"); none when no channel takes notices. */
+/** Hospital notices awaiting an answer and how many are overdue; none when no channel takes notices. */
 async function noticeCounts(engine: PageDeps['engine']) {
   if (!engine.notices || !engine.channels().some((c) => engine.definition(c.id)?.notices)) return undefined;
-  const [overdue, awaiting] = await Promise.all([engine.notices.list({ state: 'overdue', limit: COUNT_UP_TO + 1 }), engine.notices.list({ state: 'awaiting', limit: COUNT_UP_TO + 1 })]);
-  const count = (l: unknown[]) => Math.min(l.length, COUNT_UP_TO);
-  return { overdue: count(overdue), more: overdue.length > COUNT_UP_TO, awaiting: count(awaiting), moreAwaiting: awaiting.length > COUNT_UP_TO };
+  return engine.notices.countAwaiting();
 }
 
 export function dashboardRouter(deps: PageDeps & { health: HealthChecks; live: LiveDashboard; alerts?: AlertsReader }): Router {
