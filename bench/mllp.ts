@@ -1,6 +1,7 @@
 // The mllp-* benchmarks: `tramline bench mllp`'s load generator against the shipped
 // configuration — the example ADT channel (channels/examples/adt-to-case-system.yaml: case-inbox
-// table and the FHIR shared care record) with default settings — on realistic ~950-byte
+// table, and ADT mapped to FHIR for the shared care record, here a stand-in server in a process
+// of its own that answers at once) with default settings — on realistic ~950-byte
 // vendor-style ADT, in two configurations: embedded (SQLite store, embedded queue) and
 // PostgreSQL + RabbitMQ (own schemas and vhost, removed afterwards). Each prints, beside the
 // engine's figures, ceilings measured in the same run on the same machine: an MLLP echo server
@@ -10,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,7 +33,7 @@ const PG_BASE = process.env.TRAMLINE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:
 const AMQP_HOST = process.env.TRAMLINE_BENCH_AMQP_HOST ?? 'guest:guest@127.0.0.1:5672';
 
 export type MllpScenario = 'mllp-sync-1' | 'mllp-sync-16' | 'mllp-pipelined' | 'mllp-steady';
-type Configuration = 'embedded' | 'postgres-rabbitmq';
+export type Configuration = 'embedded' | 'postgres-rabbitmq';
 const CONFIGURATIONS: readonly Configuration[] = ['embedded', 'postgres-rabbitmq'];
 
 const seconds = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -54,12 +56,28 @@ function loadOf(scenario: MllpScenario): Pick<MllpLoadOptions, 'connections' | '
 
 interface Started {
   /** The configuration's own commit rates, measured before the engine starts. */
-  ceilings: { postgresCommitsPerSec?: number; rabbitConfirmsPerSec?: number };
+  ceilings: Ceilings;
   engine: Engine;
   mllpPort: number;
   api: string;
   token: string;
   cleanup: () => Promise<void>;
+}
+
+export interface Ceilings {
+  postgresCommitsPerSec?: number;
+  rabbitConfirmsPerSec?: number;
+}
+
+/** Clean-ups run newest first; each failure is reported and the rest still run. */
+export class Cleanups {
+  private readonly steps: (() => Promise<void>)[] = [];
+  add(...steps: (() => Promise<void>)[]): void {
+    this.steps.push(...steps);
+  }
+  async run(): Promise<void> {
+    for (const c of this.steps.splice(0).reverse()) await c().catch((e: unknown) => console.error(`clean-up: ${(e as Error).message}`));
+  }
 }
 
 async function runCli(env: NodeJS.ProcessEnv, cwd: string, args: string[]): Promise<string> {
@@ -73,68 +91,127 @@ async function runCli(env: NodeJS.ProcessEnv, cwd: string, args: string[]): Prom
   return out;
 }
 
+/**
+ * The settings every engine of a configuration shares: none for embedded; for PostgreSQL +
+ * RabbitMQ a store schema, a case-inbox schema and a vhost of their own (removed by `cleanups`),
+ * with the commit and confirm rates measured on them before any engine starts.
+ */
+export async function prepareBackend(configuration: Configuration, cleanups: Cleanups): Promise<{ env: NodeJS.ProcessEnv; ceilings: Ceilings }> {
+  if (configuration === 'embedded') return { env: {}, ceilings: {} };
+  const id = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const storeUrl = `${PG_BASE}?schema=bench_mllp_store_${id}`;
+  const inboxUrl = `${PG_BASE}?schema=bench_mllp_inbox_${id}`;
+  const vhost = `tramline-bench-mllp-${id}`;
+  cleanups.add(() => dropPostgresSchema(storeUrl), () => dropPostgresSchema(inboxUrl));
+  await rabbitmqctl('add_vhost', vhost);
+  cleanups.add(() => rabbitmqctl('delete_vhost', vhost));
+  await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+  const amqpUrl = `amqp://${AMQP_HOST}/${encodeURIComponent(vhost)}`;
+  return {
+    env: { TRAMLINE_DB_URL: storeUrl, TRAMLINE_CASE_DB_URL: inboxUrl, TRAMLINE_AMQP_URL: amqpUrl },
+    ceilings: { postgresCommitsPerSec: await postgresCommitsPerSec(`bench_mllp_probe_${id}`), rabbitConfirmsPerSec: await rabbitConfirmsPerSec(amqpUrl) },
+  };
+}
+
+/**
+ * `tramline start` on the shipped example channels in a temp folder of its own (its data
+ * folder, MLLP and HTTP ports), with `shared` (prepareBackend's settings) on top. Stopped and
+ * its folder removed by `cleanups`.
+ */
+export async function startShippedEngine(shared: NodeJS.ProcessEnv, cleanups: Cleanups): Promise<{ engine: Engine; mllpPort: number; httpPort: number; env: NodeJS.ProcessEnv; dir: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-bench-mllp-'));
+  cleanups.add(async () => rmSync(dir, { recursive: true, force: true }));
+  const mllpPort = await freePort();
+  const httpPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_OPTIONS: '',
+    TRAMLINE_DATA_DIR: path.join(dir, 'data'),
+    TRAMLINE_CHANNELS: path.join(ROOT, 'channels/examples'),
+    TRAMLINE_MLLP_PORT: String(mllpPort),
+    TRAMLINE_HTTP_PORT: String(httpPort),
+    TRAMLINE_LOG_LEVEL: process.env.TRAMLINE_LOG_LEVEL ?? 'info',
+  };
+  for (const k of ['TRAMLINE_DB_URL', 'TRAMLINE_AMQP_URL', 'TRAMLINE_CASE_DB_URL', 'TRAMLINE_LPRES_URL']) delete env[k];
+  Object.assign(env, shared);
+  mkdirSync(path.join(dir, 'data'));
+  const engine = await startEngine(env, dir);
+  cleanups.add(async () => {
+    if (engine.child.exitCode === null && engine.child.signalCode === null) {
+      engine.child.kill('SIGTERM');
+      const timer = setTimeout(() => engine.child.kill('SIGKILL'), 30_000);
+      await engine.exited;
+      clearTimeout(timer);
+    }
+  });
+  return { engine, mllpPort, httpPort, env, dir };
+}
+
+/** An API token with role operator (enough for `messages:read`), made by the engine's own CLI. */
+export async function operatorToken(env: NodeJS.ProcessEnv, dir: string): Promise<string> {
+  const token = /^(tl_\S+)/m.exec(await runCli(env, dir, ['tokens', 'create', '--name', 'bench', '--role', 'operator']))?.[1];
+  if (!token) throw new Error('tramline tokens create printed no token');
+  return token;
+}
+
 /** `tramline start` on the shipped example channels, in a temp folder, with an operator token. */
 async function startShipped(configuration: Configuration): Promise<Started> {
-  const id = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-bench-mllp-'));
-  const cleanups: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
-  const ceilings: Started['ceilings'] = {};
-  const cleanup = async () => {
-    for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error(`clean-up: ${(e as Error).message}`));
-  };
+  const cleanups = new Cleanups();
   try {
-    const mllpPort = await freePort();
-    const httpPort = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      NODE_OPTIONS: '',
-      TRAMLINE_DATA_DIR: path.join(dir, 'data'),
-      TRAMLINE_CHANNELS: path.join(ROOT, 'channels/examples'),
-      TRAMLINE_MLLP_PORT: String(mllpPort),
-      TRAMLINE_HTTP_PORT: String(httpPort),
-      TRAMLINE_LOG_LEVEL: process.env.TRAMLINE_LOG_LEVEL ?? 'info',
-    };
-    for (const k of ['TRAMLINE_DB_URL', 'TRAMLINE_AMQP_URL', 'TRAMLINE_CASE_DB_URL', 'TRAMLINE_LPRES_URL']) delete env[k];
-    if (configuration === 'postgres-rabbitmq') {
-      const storeUrl = `${PG_BASE}?schema=bench_mllp_store_${id}`;
-      const inboxUrl = `${PG_BASE}?schema=bench_mllp_inbox_${id}`;
-      const vhost = `tramline-bench-mllp-${id}`;
-      cleanups.push(() => dropPostgresSchema(storeUrl), () => dropPostgresSchema(inboxUrl));
-      await rabbitmqctl('add_vhost', vhost);
-      cleanups.push(() => rabbitmqctl('delete_vhost', vhost));
-      await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
-      const amqpUrl = `amqp://${AMQP_HOST}/${encodeURIComponent(vhost)}`;
-      Object.assign(env, { TRAMLINE_DB_URL: storeUrl, TRAMLINE_CASE_DB_URL: inboxUrl, TRAMLINE_AMQP_URL: amqpUrl });
-      ceilings.postgresCommitsPerSec = await postgresCommitsPerSec(`bench_mllp_probe_${id}`);
-      ceilings.rabbitConfirmsPerSec = await rabbitConfirmsPerSec(amqpUrl);
-    }
-    mkdirSync(path.join(dir, 'data'));
-    const engine = await startEngine(env, dir);
-    cleanups.push(async () => {
-      if (engine.child.exitCode === null && engine.child.signalCode === null) {
-        engine.child.kill('SIGTERM');
-        const timer = setTimeout(() => engine.child.kill('SIGKILL'), 30_000);
-        await engine.exited;
-        clearTimeout(timer);
-      }
-    });
-    const token = /^(tl_\S+)/m.exec(await runCli(env, dir, ['tokens', 'create', '--name', 'bench', '--role', 'operator']))?.[1];
-    if (!token) throw new Error('tramline tokens create printed no token');
-    return { ceilings, engine, mllpPort, api: `http://127.0.0.1:${httpPort}`, token, cleanup };
+    const backend = await prepareBackend(configuration, cleanups);
+    backend.env.TRAMLINE_LPRES_URL = await startFhirStandIn(cleanups);
+    const started = await startShippedEngine(backend.env, cleanups);
+    const token = await operatorToken(started.env, started.dir);
+    return { ceilings: backend.ceilings, engine: started.engine, mllpPort: started.mllpPort, api: `http://127.0.0.1:${started.httpPort}`, token, cleanup: () => cleanups.run() };
   } catch (err) {
-    await cleanup();
+    await cleanups.run();
     throw err;
   }
 }
 
-/** An MLLP server that ACKs every message at once, in a child process (as the engine is). */
-async function startEchoServer(): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [SELF, '--echo-server'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A helper server of this file (`--echo-server`, `--fhir-stand-in`) in a child process; its port. */
+async function startHelper(mode: string): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [SELF, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
     child.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));
   });
   return { port, child };
+}
+
+/** An MLLP server that ACKs every message at once, in a child process (as the engine is). */
+const startEchoServer = () => startHelper('--echo-server');
+
+/**
+ * The shared care record's stand-in: answers every transaction Bundle with a transaction-response
+ * (201 for each entry) at once. The real record is another organisation's server on other
+ * hardware; the engine's own sandbox (whose storage the fhir-sandbox bench measures) would
+ * otherwise set every figure here, on the cores the engine needs.
+ */
+export async function startFhirStandIn(cleanups: Cleanups): Promise<string> {
+  const helper = await startHelper('--fhir-stand-in');
+  cleanups.add(async () => void helper.child.kill('SIGTERM'));
+  return `http://127.0.0.1:${helper.port}/fhir`;
+}
+
+async function runFhirStandIn(): Promise<void> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let entries = 0;
+      try {
+        entries = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { entry?: unknown[] }).entry?.length ?? 0;
+      } catch {
+        res.writeHead(400).end();
+        return;
+      }
+      const entry = Array.from({ length: entries }, () => ({ response: { status: '201 Created' } }));
+      res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(JSON.stringify({ resourceType: 'Bundle', type: 'transaction-response', entry }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  console.log((server.address() as { port: number }).port);
 }
 
 async function runEchoServer(): Promise<void> {
@@ -163,7 +240,7 @@ function fdatasyncPerSec(dir: string, ms = 2000): number {
 }
 
 /** Single-row insert commits per second on one PostgreSQL connection, in a schema of its own. */
-async function postgresCommitsPerSec(schema: string, ms = 2000): Promise<number> {
+export async function postgresCommitsPerSec(schema: string, ms = 2000): Promise<number> {
   const client = new pg.Client({ connectionString: PG_BASE });
   await client.connect();
   try {
@@ -181,7 +258,7 @@ async function postgresCommitsPerSec(schema: string, ms = 2000): Promise<number>
 }
 
 /** Persistent 1 KB publishes confirmed per second by a quorum queue (64 unconfirmed at most). */
-async function rabbitConfirmsPerSec(amqpUrl: string, ms = 2000): Promise<number> {
+export async function rabbitConfirmsPerSec(amqpUrl: string, ms = 2000): Promise<number> {
   const connection = await amqp.connect(amqpUrl);
   try {
     const channel = await connection.createConfirmChannel();
@@ -280,4 +357,7 @@ export async function benchMllpScenario(scenario: MllpScenario): Promise<object>
   };
 }
 
-if (process.argv[2] === '--echo-server' && import.meta.url === pathToFileURL(process.argv[1]).href) await runEchoServer();
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv[2] === '--echo-server') await runEchoServer();
+  if (process.argv[2] === '--fhir-stand-in') await runFhirStandIn();
+}

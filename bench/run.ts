@@ -23,6 +23,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'mllp-sync-16': async () => (await import('./mllp.js')).benchMllpScenario('mllp-sync-16'),
   'mllp-pipelined': async () => (await import('./mllp.js')).benchMllpScenario('mllp-pipelined'),
   'mllp-steady': async () => (await import('./mllp.js')).benchMllpScenario('mllp-steady'),
+  'scale-out': async () => (await import('./scale-out.js')).benchScaleOut(),
 };
 
 const wanted = process.argv.slice(2);

@@ -65,6 +65,7 @@ export class Engine {
   private definitions: ChannelDefinition[];
   private backlog?: BacklogPublisher;
   private backlogTimer?: NodeJS.Timeout;
+  private recoverTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   /** Lists, shows and decides notices (with a notice store): the API, CLI and console use it. */
   readonly notices?: NoticeService;
@@ -154,7 +155,9 @@ export class Engine {
       for (const config of channel.destinations) await this.deployDestination(channel, config);
     }
 
-    // Anything stored but not queued before a crash goes out before new traffic.
+    // Answers held when the process stopped are released (or marked never sent) first; then
+    // anything stored but not queued before a crash goes out before new traffic.
+    await this.notices?.recover();
     this.backlog = new BacklogPublisher(store, queue, new Map(enabled.map((c) => [c.id, c])));
     await this.backlog.run();
     const interval = this.options.backlogIntervalMs ?? 5000;
@@ -164,6 +167,9 @@ export class Engine {
       void this.backlog?.run(new Date(Date.now() - interval)).catch(() => undefined);
     }, interval);
     this.backlogTimer.unref();
+    // Answers held by a CLI that stopped mid-answer (the engine's own are released above).
+    this.recoverTimer = setInterval(() => void this.notices?.recover().catch(() => undefined), 60_000);
+    this.recoverTimer.unref();
 
     for (const channel of enabled) {
       const deployed = await this.startSource(channel);
@@ -249,6 +255,7 @@ export class Engine {
 
   private async doStop(): Promise<void> {
     clearInterval(this.backlogTimer);
+    clearInterval(this.recoverTimer);
     // Sources first: they stop accepting and finish the messages in flight (store + ACK).
     await Promise.all(this.channels.map((c) => c.stop()));
     await this.options.queue.close();

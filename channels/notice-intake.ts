@@ -10,10 +10,12 @@
 // - anything unreadable or failing the checks: stored as rejected with the reasons (paths and
 //   reasons only), and the infrastructure rejection (fatal-error + OperationOutcome) sent back
 //   the same way (MESH: queued as `adw-out.mesh.rejection.rejected`; HTTP: the answer itself).
-// A repeat of a stored message is not routed or answered again; its notice row is made sure of
-// (a crash between storing and recording leaves nothing out).
+// A repeat of a stored message is not routed or answered again; its notice row is made sure of,
+// and its auto-accept rule runs again if the notice still awaits an answer (a crash between
+// storing and recording, or before the rule answered, leaves nothing out).
 import { messageHeader, str, isObject } from '../adapters/adw/bundle.js';
 import { checkAdw, type AdwIssue } from '../adapters/adw/check.js';
+import { validateDstu2 } from '../adapters/adw/dstu2-schema.js';
 import { adwEvent, type NoticeType } from '../adapters/adw/events.js';
 import { extractNotice, type Notice } from '../adapters/adw/notice.js';
 import { AdwParseError, parseAdw, type AdwFormat, type ParsedAdw } from '../adapters/adw/parse.js';
@@ -27,7 +29,7 @@ import { DEFAULT_NOTICE_DEADLINE_HOURS } from './channel-schema.js';
 import type { NoticesConfig } from './definition.js';
 import { MessageIntake, type MessageIntakeOptions } from './message-intake.js';
 import { ADW_TYPE_PREFIX, noticeEnvelope } from './notice-envelopes.js';
-import { FREE_TEXT_REASON, type NoticeService } from './notice-service.js';
+import { crashPoint, FREE_TEXT_REASON, schemaProblems, type NoticeService } from './notice-service.js';
 import { destinationsFor, partitionKeyOf } from './routing.js';
 
 export interface NoticeIntakeOptions extends MessageIntakeOptions {
@@ -75,7 +77,9 @@ export class NoticeIntake extends MessageIntake {
     let issues: AdwIssue[];
     try {
       parsed = parseAdw(input.body, { maxBytes: this.config.maxBytes, maxDepth: 64 });
-      issues = checkAdw(parsed.bundle);
+      // Base DSTU2 too: what the answer must echo (the person, the stay) has to be valid DSTU2,
+      // or the notice could be taken but never answered. Resource types ADW does not name pass.
+      issues = [...checkAdw(parsed.bundle), ...validateDstu2(parsed.bundle, { otherResources: true }).map(dstu2Issue)];
     } catch (err) {
       if (!(err instanceof AdwParseError)) throw err;
       issues = [{ path: '', reason: `not readable: ${err.reason}` }];
@@ -100,10 +104,11 @@ export class NoticeIntake extends MessageIntake {
     const stored = await this.n.store.receive({ channel, receivedAt, sender: input.sender, controlId, messageType: `${ADW_TYPE_PREFIX}${event.code}`, patientKey, status: 'received', raw: input.body });
     this.stats.received++;
     // First take, or a repeat after a crash before the row was written: the row is made sure of.
-    const added = await this.record(notice, stored.id, parsed.format, input, receivedAt);
+    await this.record(notice, stored.id, parsed.format, input, receivedAt);
     if (stored.duplicate) {
       this.stats.duplicates++;
       log.info({ channel, messageId: stored.id }, 'duplicate notice, not routed again');
+      await this.autoAccept(notice);
       return { kind: 'notice', messageId: stored.id, duplicate: true, notice };
     }
     const envelope = noticeEnvelope(channel, stored.id, parsed.format, notice, partitionKeyOf(this.n.store, stored.id, patientKey), input.replyTo);
@@ -116,7 +121,8 @@ export class NoticeIntake extends MessageIntake {
       this.stats.backlogged++;
       log.warn({ channel, messageId: stored.id, reason: reasonOf(err) }, 'notice stored; queued later');
     }
-    if (added) await this.autoAccept(notice);
+    crashPoint('notice-before-auto-accept');
+    await this.autoAccept(notice);
     return { kind: 'notice', messageId: stored.id, duplicate: false, notice };
   }
 
@@ -187,13 +193,20 @@ export class NoticeIntake extends MessageIntake {
     const format: AdwFormat = parsed?.format ?? (input.body.toString('utf8').trimStart().startsWith('<') ? 'xml' : 'json');
     const rejection = buildRejection(parsed?.bundle as JsonObject | undefined, issues, { ods: this.config.councilOds });
     const text = serialiseAdw(rejection, format);
+    // A rejection that fails the DSTU2 schema is a bug: stored as errored with the reasons, not sent.
+    const problems = schemaProblems(text);
+    if (problems.length) log.error({ channel, messageId: stored.id, problems: problems.length }, 'ADW rejection fails the DSTU2 schema; not sent');
     if (stored.duplicate) {
       this.stats.duplicates++;
       return { kind: 'rejected', messageId: stored.id, duplicate: true, issues, rejection: text, format };
     }
     log.warn({ channel, messageId: stored.id, problems: issues.length }, 'ADW message rejected');
-    // Over MESH the rejection goes back to the sending mailbox; over HTTP it is the answer.
-    if (input.transport === 'mesh') {
+    // Over MESH the rejection goes back to the sending mailbox; over HTTP the answer is an OperationOutcome.
+    if (input.transport === 'mesh' && problems.length) {
+      const to = { channel, type: 'rejected', ...(input.replyTo ? { replyTo: input.replyTo } : {}) };
+      const outId = await this.n.service.storeOut(to, 'rejection', text, String(rejection.id), 'errored', `not sent: fails the DSTU2 schema: ${problems.join('; ')}`.slice(0, 2000));
+      await this.n.store.addEvent(stored.id, 'rejection-not-sent', { detail: `rejection ${outId} fails the DSTU2 schema` });
+    } else if (input.transport === 'mesh') {
       const to = { channel, type: 'rejected', ...(input.replyTo ? { replyTo: input.replyTo } : {}) };
       const outId = await this.n.service.storeOut(to, 'rejection', text, String(rejection.id));
       await this.n.store.addEvent(stored.id, 'rejection-queued', { detail: `rejection ${outId}` });
@@ -202,7 +215,7 @@ export class NoticeIntake extends MessageIntake {
     return { kind: 'rejected', messageId: stored.id, duplicate: false, issues, rejection: text, format };
   }
 
-  /** The first auto-accept rule that matches answers the notice, the way a person would. */
+  /** The first auto-accept rule that matches answers the notice, the way a person would, while it awaits an answer. */
   private async autoAccept(notice: Notice): Promise<void> {
     const rule = (this.config.autoAccept ?? []).find(
       (r) =>
@@ -211,6 +224,7 @@ export class NoticeIntake extends MessageIntake {
         (!r.wards?.length || (notice.ward !== undefined && r.wards.includes(notice.ward))),
     );
     if (!rule) return;
+    if ((await this.n.notices.get(notice.id))?.state !== 'awaiting') return;
     const reason = rule.reason ?? { ...FREE_TEXT_REASON, text: `Accepted automatically (rule ${rule.name}).` };
     try {
       await this.n.service.decide(notice.id, { answer: 'accept', reasonCode: reason.code, text: 'text' in reason ? reason.text : undefined, by: `rule ${rule.name}` });
@@ -218,4 +232,11 @@ export class NoticeIntake extends MessageIntake {
       log.warn({ channel: this.n.channel.id, notice: notice.id, rule: rule.name, reason: reasonOf(err) }, 'auto-accept failed; the notice awaits a decision');
     }
   }
+}
+
+/** A schema problem (`path: reason`, with the entry path as ADW checks write it) as an issue. */
+function dstu2Issue(problem: string): AdwIssue {
+  const at = problem.indexOf(': ');
+  const path = at < 0 ? '' : problem.slice(0, at);
+  return { path: path.replace(/^entry\.(\d+)/, 'Bundle.entry[$1]'), reason: `not valid DSTU2: ${at < 0 ? problem : problem.slice(at + 2)}` };
 }

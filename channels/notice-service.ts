@@ -1,18 +1,26 @@
 // Deciding notices and sending the council's answers. One path for a person's decision (API,
-// CLI, console) and an auto-accept rule: build the response with the notice's own format, store
-// it (durable before anything is sent), claim the notice (only one answer wins), then queue the
-// response for the channel's `adw-out` destinations (the MESH outbox, addressed to the sending
-// hospital's mailbox), where dispatch retries it until it is written. Each step is an event in
-// the notice's message history, and so in the audit trail.
-import { buildResponse, serialiseAdw, type AdwReason, type Responder } from '../adapters/adw/respond.js';
+// CLI, console) and an auto-accept rule: build the response with the notice's own format and
+// check what would be sent against the DSTU2 schemas (a response that fails is a bug: stored as
+// errored with the reasons, never sent); store it held (durable, but not yet for sending); claim
+// the notice with it (only one answer wins); release it and queue it for the channel's `adw-out`
+// destinations (the MESH outbox, addressed to the sending hospital's mailbox), where dispatch
+// retries it until it is written. Each step is an event in the notice's message history, and so
+// in the audit trail.
+//
+// A stop (crash, kill -9) at any point is safe: before the claim the held response is never sent
+// and the notice still awaits an answer; after it, `recover()` (run as the engine starts) releases
+// the held response the notice records, and the backlog sends it.
+import { validateDstu2 } from '../adapters/adw/dstu2-schema.js';
+import { AdwResponseError, buildResponse, serialiseAdw, type AdwReason, type Letter, type Responder } from '../adapters/adw/respond.js';
 import type { Answer } from '../adapters/adw/events.js';
-import { parseAdw } from '../adapters/adw/parse.js';
+import { AdwParseError, parseAdw } from '../adapters/adw/parse.js';
 import { reasonOf } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { AwaitingCounts, NoticeFilter, NoticeRecord, NoticeStore } from '../core/notices.js';
 import type { DeliveryQueue } from '../core/queue.js';
 import type { MessageStore } from '../core/store.js';
 import type { ChannelDefinition, NoticesConfig } from './definition.js';
+import type { MessageStatus } from '../core/store.js';
 import { ADW_OUT_PREFIX, outEnvelope, type OutKind } from './notice-envelopes.js';
 import { destinationsFor, partitionKeyOf } from './routing.js';
 
@@ -24,7 +32,7 @@ const DEFAULT_RESPONDER: Responder = { family: 'Adult Social Care', given: [] };
 /** A decision that cannot be made as asked: `status` is what an API answers (400, 404, 409). */
 export class NoticeDecisionError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409 | 410,
+    readonly status: 400 | 404 | 409 | 410 | 500,
     message: string,
   ) {
     super(message);
@@ -39,6 +47,20 @@ export interface Decision {
   text?: string;
   /** `user <id>` or `rule <name>`, as the answer and the history show it. */
   by: string;
+  /** A letter sent with the answer (an ITK document Bundle in the response; see docs/notices.md). */
+  letter?: Letter;
+}
+
+/** The error of a stored response held until its notice records it (see `recover`). */
+export const HELD_RESPONSE = 'held: sent once the notice records this answer';
+export const UNCLAIMED_RESPONSE = 'not sent: the process stopped before the notice recorded this answer';
+
+/**
+ * Test hook for the kill -9 tests: when TRAMLINE_CRASH_AT names this point the process kills
+ * itself there (SIGKILL, as kill -9 would). Unset, as in production, it does nothing.
+ */
+export function crashPoint(point: string): void {
+  if (process.env.TRAMLINE_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
 }
 
 export interface NoticeServiceOptions {
@@ -102,24 +124,87 @@ export class NoticeService {
 
     const reason: AdwReason = { code: known.code, display: known.display, ...(text ? { text } : {}) };
     const responder = channel?.notices?.responder ? { ...channel.notices.responder, given: channel.notices.responder.given ?? [] } : DEFAULT_RESPONDER;
-    const bundle = buildResponse(parseAdw(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle, { answer: d.answer, reason, responder });
+    if (d.letter && !(notice.type === 'discharge' && d.answer === 'accept')) throw new NoticeDecisionError(400, 'a letter goes with a discharge agreement (accept of a discharge notice) only');
+    let bundle;
+    try {
+      bundle = buildResponse(parseAdw(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle, { answer: d.answer, reason, responder, ...(d.letter ? { letter: d.letter } : {}) });
+    } catch (err) {
+      if (err instanceof AdwResponseError) throw new NoticeDecisionError(400, err.message);
+      throw err;
+    }
+    const body = serialiseAdw(bundle, notice.format);
     const event = String((bundle.entry as { resource: { event: { code: string } } }[])[0].resource.event.code);
     const at = new Date();
 
-    // Stored before the claim: a response claimed is never one that was not kept.
-    const responseId = await this.storeOut(notice, 'response', serialiseAdw(bundle, notice.format), String(bundle.id));
+    // What is sent, as the hospital will read it, must be valid DSTU2; if not, it is a bug.
+    const problems = schemaProblems(body);
+    if (problems.length) {
+      const errored = await this.storeOut(notice, 'response', body, String(bundle.id), 'errored', `not sent: fails the DSTU2 schema: ${problems.join('; ')}`.slice(0, 2000));
+      log.error({ channel: notice.channel, notice: id, messageId: errored, problems: problems.length }, 'ADW response fails the DSTU2 schema; not sent');
+      throw new NoticeDecisionError(500, `the response built for notice ${id} fails the DSTU2 schema (a Tramline bug); stored as ${errored}, not sent`);
+    }
+
+    // Stored held before the claim: a response claimed is never one that was not kept, and one
+    // not claimed is never sent.
+    const responseId = await this.storeOut(notice, 'response', body, String(bundle.id), 'filtered', HELD_RESPONSE);
+    crashPoint('answer-before-claim');
     const claimed = await this.o.notices.answer(id, d.answer === 'accept' ? 'accepted' : 'rejected', { answer: d.answer, event, reasonCode: known.code, ...(text ? { reasonText: text } : {}), by: d.by, at }, responseId);
     if (!claimed) {
       await this.o.store.setStatus(responseId, 'filtered', 'not sent: the notice was answered or withdrawn meanwhile');
       throw new NoticeDecisionError(409, `notice ${id} was answered or withdrawn meanwhile`);
     }
-    await this.o.store.addEvent(notice.messageId, d.answer === 'accept' ? 'notice-accepted' : 'notice-rejected', { detail: `reason ${known.code} by ${d.by}; response ${responseId}` });
-    await this.queueOut(channel, notice.channel, responseId, 'response', notice.type, serialiseAdw(bundle, notice.format), notice.replyTo, notice.id);
+    crashPoint('answer-after-claim');
+    await this.o.store.addEvent(notice.messageId, d.answer === 'accept' ? 'notice-accepted' : 'notice-rejected', { detail: `reason ${known.code} by ${d.by}; response ${responseId}${d.letter ? ' with a letter' : ''}` });
+    await this.o.store.setStatus(responseId, 'received', undefined);
+    await this.queueOut(channel, notice.channel, responseId, 'response', notice.type, body, notice.replyTo, notice.id);
     return (await this.o.notices.get(id))!;
   }
 
+  /**
+   * After a restart (and now and then, for a CLI that stopped mid-answer): each response still
+   * held (the process stopped between storing it and queueing it) is released for the backlog to
+   * send when its notice records it as the answer. One the notice does not record stays held, so
+   * never sent; once older than `settledMs` (no decision still under way can claim it) it is
+   * marked never sent. Returns how many were released.
+   */
+  async recover(settledMs = 60_000): Promise<number> {
+    const settled = Date.now() - settledMs;
+    let released = 0;
+    for (const channel of this.o.channels().filter((c) => c.notices)) {
+      for (const type of ['assessment', 'discharge', 'withdrawal']) {
+        const filtered = await this.o.store.list({ channel: channel.id, status: 'filtered', messageType: `${ADW_OUT_PREFIX}response^${type}`, limit: 10_000 });
+        for (const m of filtered.filter((f) => f.error === HELD_RESPONSE)) {
+          const noticeId = await this.answeredNotice(m.id);
+          const notice = noticeId ? await this.o.notices.get(noticeId) : undefined;
+          if (notice?.responseMessageId === m.id) {
+            await this.o.store.setStatus(m.id, 'received', undefined);
+            await this.o.store.addEvent(m.id, 'released', { detail: `notice ${notice.id} records this answer; sent by the backlog` });
+            released++;
+          } else if (m.receivedAt.getTime() < settled) {
+            await this.o.store.setStatus(m.id, 'filtered', UNCLAIMED_RESPONSE);
+          }
+        }
+      }
+    }
+    if (released) log.info({ released }, 'held ADW responses released after a restart');
+    return released;
+  }
+
+  /** The notice a stored response answers (its MessageHeader.response.identifier). */
+  private async answeredNotice(messageId: string): Promise<string | undefined> {
+    const raw = await this.o.store.readContent(messageId, 'raw');
+    if (!raw) return undefined;
+    try {
+      const header = (parseAdw(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle.entry as { resource?: { response?: { identifier?: unknown } } }[] | undefined)?.[0]?.resource;
+      return typeof header?.response?.identifier === 'string' ? header.response.identifier : undefined;
+    } catch (err) {
+      if (err instanceof AdwParseError) return undefined;
+      throw err;
+    }
+  }
+
   /** Stores an outgoing ADW message (an answer or a rejection) for a notice's channel; returns its id. */
-  async storeOut(to: { channel: string; type: string; replyTo?: string }, kind: OutKind, body: string, bundleId: string): Promise<string> {
+  async storeOut(to: { channel: string; type: string; replyTo?: string }, kind: OutKind, body: string, bundleId: string, status: MessageStatus = 'received', error?: string): Promise<string> {
     const stored = await this.o.store.receive({
       channel: to.channel,
       receivedAt: new Date(),
@@ -127,7 +212,8 @@ export class NoticeService {
       sender: to.replyTo ?? 'http',
       controlId: `out:${bundleId}`,
       messageType: `${ADW_OUT_PREFIX}${kind}^${to.type}`,
-      status: 'received',
+      status,
+      ...(error ? { error } : {}),
       raw: body,
     });
     return stored.id;
@@ -149,6 +235,16 @@ export class NoticeService {
     } catch (err) {
       log.warn({ channel: channelId, messageId, reason: reasonOf(err) }, 'ADW answer stored; queued later');
     }
+  }
+}
+
+/** The DSTU2 schema problems of an outgoing ADW message, read back as the receiver will read it. */
+export function schemaProblems(body: string): string[] {
+  try {
+    return validateDstu2(parseAdw(body, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle);
+  } catch (err) {
+    if (err instanceof AdwParseError) return [err.reason];
+    throw err;
   }
 }
 

@@ -10,6 +10,7 @@ import { SqlMessageStore, type MessageStoreOptions } from '../adapters/store/mes
 import type { MessageStore } from '../core/store.js';
 import { migrateToLatest } from '../adapters/store/migrations/index.js';
 import { rehashPatientKeys } from '../adapters/store/patient-key-rehash.js';
+import { checkStoreKeys } from '../adapters/store/key-checks.js';
 import { log } from '../core/logger.js';
 import type { StoreDatabase } from '../adapters/store/schema.js';
 
@@ -33,6 +34,8 @@ export async function openStore(config: Pick<Config, 'dbUrl' | 'contentKey' | 'a
     throw unreachable(err) ? new Error(`cannot reach the store at TRAMLINE_DB_URL=${shownDbUrl(config.dbUrl)}: ${unreachable(err)}`, { cause: err }) : err;
   }
   try {
+    // Refused before anything is written when another engine or CLI wrote this store with other keys.
+    await checkStoreKeys(db, { content: keys, audit: { id: audit.key.id, check: audit.key.id } });
     const rehashed = await rehashPatientKeys(db, keys);
     if (rehashed.messages || rehashed.queueItems || rehashed.deadLetters) log.info({ ...rehashed }, 'patient keys stored in clear replaced by keyed hashes');
   } catch (err) {

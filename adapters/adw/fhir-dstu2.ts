@@ -18,6 +18,7 @@ const REPEATING = new Set([
   'indication', 'section', 'author', 'attester', 'event', 'issue', 'category', 'bodySite',
   'evidence', 'stage', 'content', 'context', 'relatesTo', 'securityLabel', 'format',
   'generalPractitioner', 'photo', 'qualification', 'accommodation', 'item', 'destination', 'focus',
+  'recipient', 'admittingDiagnosis', 'dischargeDiagnosis', 'serviceRequested', 'healthcareService', 'dosage',
 ]);
 
 /** Paths (resource type and element names) that are single although the name repeats elsewhere. */
@@ -26,7 +27,7 @@ const SINGLE_PATHS = new Set([
   'ReferralRequest.reason', 'ReferralRequest.type', 'Organization.type', 'Location.type',
   'Encounter.location.location', 'Practitioner.name', 'Organization.name', 'Location.name', 'Practitioner.practitionerRole.role',
   'Patient.contact.name', 'Patient.contact.address', 'Organization.contact.name', 'Organization.contact.address',
-  'QuestionnaireResponse.author', 'QuestionnaireResponse.group', 'Composition.type', 'Composition.event',
+  'QuestionnaireResponse.author', 'QuestionnaireResponse.group', 'QuestionnaireResponse.identifier', 'Composition.type', 'Composition.event',
   'DocumentReference.type', 'DocumentReference.context', 'Binary.content',
 ]);
 

@@ -94,7 +94,7 @@ export function extractNotice(bundle: JsonObject, receivedAt: Date = new Date())
   const patient = resolve(bundle, referral?.patient ?? encounter?.patient)?.resource ?? ofType(bundle, 'Patient')[0]?.resource;
   const hospitalOrg = resolve(bundle, encounter?.serviceProvider)?.resource;
   const ward = objects(encounter?.location).map((l) => resolve(bundle, l.location)?.resource).find(Boolean);
-  const council = resolve(bundle, header.receiver)?.resource ?? resolve(bundle, referral?.recipient)?.resource;
+  const council = resolve(bundle, header.receiver)?.resource ?? resolve(bundle, objects(referral?.recipient)[0])?.resource;
   const councilOrg = council?.resourceType === 'Organization' ? council : undefined;
   const team = ofType(bundle, 'Organization').find(
     (o) => councilOrg && resolve(bundle, o.resource.partOf)?.resource === councilOrg,

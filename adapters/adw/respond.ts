@@ -13,6 +13,7 @@ import type { AdwFormat } from './parse.js';
 
 const SD = 'https://fhir.nhs.uk/StructureDefinition/';
 const CC = 'https://fhir.hl7.org.uk/StructureDefinition/';
+const SDS_JOB_ROLE = 'https://fhir.hl7.org.uk/CareConnect-SDSJobRoleName-1';
 
 export interface AdwReason {
   /** A code from ADW-NoticeAcceptReason-1 or ADW-NoticeRejectReason-1, e.g. OFT "Other - Free Text". */
@@ -42,9 +43,29 @@ export interface ResponseOptions {
    * supportingInformation. Each needs an id.
    */
   supportingDocuments?: JsonObject[];
+  /**
+   * A letter to attach as NHS England's discharge agreement example does: an ITK document Bundle
+   * (ITK-Document-Bundle-1) holding a DocumentReference (type "Letter", from the responder, held by
+   * the council, to the hospital liaison), the Patient, both practitioners, the council and the
+   * file as a Binary. Referenced from the ReferralRequest's supportingInformation.
+   */
+  letter?: Letter;
   now?: Date;
   newId?: () => string;
 }
+
+/** A file sent with an answer (see ResponseOptions.letter). */
+export interface Letter {
+  content: Buffer;
+  /** MIME type, e.g. application/pdf. */
+  contentType: string;
+  /** The ITK care setting of the sender (SNOMED CT), e.g. 408458006 "Specialist multidisciplinary team". */
+  careSetting?: { code: string; display: string };
+}
+
+/** MIME types a letter may have: documents, not anything a reader's system might run. */
+export const LETTER_TYPES = ['application/pdf', 'text/plain', 'text/html', 'application/rtf', 'image/png', 'image/jpeg', 'image/tiff',
+  'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'] as const;
 
 export class AdwResponseError extends Error {}
 
@@ -68,7 +89,7 @@ export function buildResponse(notice: JsonObject, options: ResponseOptions): Jso
   const council = resolve(notice, header.receiver)?.resource;
   const team =
     ofType(notice, 'Organization').find((o) => council && resolve(notice, o.resource.partOf)?.resource === council)?.resource ??
-    (resolve(notice, referral?.recipient)?.resource !== council ? resolve(notice, referral?.recipient)?.resource : undefined);
+    (resolve(notice, objects(referral?.recipient)[0])?.resource !== council ? resolve(notice, objects(referral?.recipient)[0])?.resource : undefined);
   const ward = objects(encounter?.location).map((l) => resolve(notice, l.location)?.resource).find(Boolean);
   if (!referral || !encounter || !patient || !liaison || !hospital || !council) {
     throw new AdwResponseError('the notice lacks a resource its response must carry');
@@ -110,10 +131,13 @@ export function buildResponse(notice: JsonObject, options: ResponseOptions): Jso
     identifier: referral.identifier ?? [],
     patient: ref(ids.patient),
     requester: ref(ids.liaison),
-    recipient: ref(team ? ids.team : ids.council),
+    recipient: [ref(team ? ids.team : ids.council)],
     encounter: ref(ids.encounter),
   };
-  const documents = options.supportingDocuments ?? [];
+  const documents = [...(options.supportingDocuments ?? [])];
+  if (options.letter) {
+    documents.push(letterBundle(options.letter, { patient, liaison, responder: options.responder, council, now, newId }));
+  }
   if (documents.some((d) => !str(d.id) || !str(d.resourceType))) throw new AdwResponseError('a supporting document needs a resourceType and an id');
   if (documents.length) responseReferral.supportingInformation = documents.map((d) => ref(String(d.id)));
   const responseEncounter: JsonObject = pick({ resourceType: 'Encounter', id: ids.encounter, meta: meta(`${SD}CareConnect-ADW-Encounter-1`) }, encounter, ['identifier', 'status', 'class']);
@@ -138,7 +162,7 @@ export function buildResponse(notice: JsonObject, options: ResponseOptions): Jso
     { family: [r.family], given: r.given },
     [...(r.email ? [{ system: 'email', value: r.email }] : []), ...(r.phone ? [{ system: 'phone', value: r.phone }] : [])],
     team ? ids.team : ids.council,
-    r.role ? { coding: [{ system: 'https://fhir.hl7.org.uk/CareConnect-SDSJobRoleName-1', code: r.role.code, display: r.role.display }] } : undefined,
+    r.role ? { coding: [{ system: SDS_JOB_ROLE, code: r.role.code, display: r.role.display }] } : undefined,
   );
   const org = (id: string, from: JsonObject, extra: JsonObject = {}): JsonObject =>
     ({ ...pick({ resourceType: 'Organization', id, meta: meta(`${CC}CareConnect-Organization-1`) }, from, ['identifier', 'type', 'name']), ...extra });
@@ -198,6 +222,65 @@ export function buildRejection(
 /** The response in the format its notice came in. */
 export function serialiseAdw(bundle: JsonObject, format: AdwFormat): string {
   return format === 'xml' ? `<?xml version="1.0" encoding="UTF-8"?>\n${resourceToXml(bundle)}` : `${JSON.stringify(bundle, null, 2)}\n`;
+}
+
+const ITK = 'https://fhir.nhs.uk/StructureDefinition/';
+
+/** The ITK document Bundle carrying a letter (see ResponseOptions.letter). */
+function letterBundle(
+  letter: Letter,
+  from: { patient: JsonObject; liaison: JsonObject; responder: Responder; council: JsonObject; now: Date; newId: () => string },
+): JsonObject {
+  if (!(LETTER_TYPES as readonly string[]).includes(letter.contentType)) throw new AdwResponseError(`a letter of type ${letter.contentType.slice(0, 80)} cannot be attached (${LETTER_TYPES.join(', ')})`);
+  if (!letter.content.length) throw new AdwResponseError('the letter is empty');
+  const ids = { bundle: from.newId(), reference: from.newId(), recipient: from.newId(), patient: from.newId(), author: from.newId(), custodian: from.newId(), binary: from.newId() };
+  const ref = (id: string): JsonObject => ({ reference: `urn:uuid:${id}` });
+  const meta = (profile: string): JsonObject => ({ profile: [profile] });
+  // Within the document, practitioners carry their role but no organisation, and the patient's
+  // identifiers no assigner: the document stands alone.
+  const practitioner = (id: string, p: JsonObject): JsonObject => ({
+    resourceType: 'Practitioner', id, meta: meta(`${CC}CareConnect-Practitioner-1`), ...pick({}, p, ['name', 'telecom']),
+    practitionerRole: objects(p.practitionerRole).map((r) => pick({}, r, ['role'])).filter((r) => Object.keys(r).length),
+  });
+  const liaisonRole = objects(from.liaison.practitionerRole).map((r) => r.role).find((r) => r !== undefined);
+  const r = from.responder;
+  const reference: JsonObject = {
+    resourceType: 'DocumentReference',
+    id: ids.reference,
+    meta: meta(`${ITK}ITK-DocumentReference-1`),
+    extension: [
+      { url: `${ITK}Extension-ITK-InformationRecipient-1`, valueReference: ref(ids.recipient) },
+      ...(letter.careSetting ? [{ url: `${ITK}Extension-ITK-CareSettingType-1`, valueCodeableConcept: { coding: [{ system: SNOMED, code: letter.careSetting.code, display: letter.careSetting.display }] } }] : []),
+    ],
+    subject: ref(ids.patient),
+    type: { coding: [{ system: SNOMED, code: '823751000000102', display: 'Letter (record artifact)' }] },
+    author: [ref(ids.author)],
+    custodian: ref(ids.custodian),
+    indexed: isoSeconds(from.now),
+    status: 'current',
+    docStatus: { coding: [{ system: 'http://hl7.org/fhir/composition-status', code: 'final', display: 'Final' }] },
+    content: [{ attachment: { url: `urn:uuid:${ids.binary}` } }],
+  };
+  const resources: JsonObject[] = [
+    reference,
+    { ...practitioner(ids.recipient, from.liaison), ...(liaisonRole ? { practitionerRole: [{ role: liaisonRole }] } : {}) },
+    {
+      resourceType: 'Patient', id: ids.patient, meta: meta(`${CC}CareConnect-Patient-1`),
+      identifier: objects(from.patient.identifier).map((i) => { const { assigner: _assigner, ...rest } = i; return rest; }),
+      ...pick({}, from.patient, ['name', 'gender', 'birthDate']),
+    },
+    practitioner(ids.author, {
+      name: { family: [r.family], given: r.given },
+      ...(r.email || r.phone ? { telecom: [...(r.email ? [{ system: 'email', value: r.email }] : []), ...(r.phone ? [{ system: 'phone', value: r.phone }] : [])] } : {}),
+      ...(r.role ? { practitionerRole: [{ role: { coding: [{ system: SDS_JOB_ROLE, code: r.role.code, display: r.role.display }] } }] } : {}),
+    }),
+    pick({ resourceType: 'Organization', id: ids.custodian, meta: meta(`${CC}CareConnect-Organization-1`) }, from.council, ['identifier', 'type', 'name']),
+    { resourceType: 'Binary', id: ids.binary, meta: meta(`${ITK}ITK-Binary-1`), contentType: letter.contentType, content: letter.content.toString('base64') },
+  ];
+  return {
+    resourceType: 'Bundle', id: ids.bundle, meta: meta(`${ITK}ITK-Document-Bundle-1`), type: 'document',
+    entry: resources.map((resource) => ({ fullUrl: `urn:uuid:${String(resource.id)}`, resource })),
+  };
 }
 
 function messageBundle(id: string, resources: JsonObject[]): JsonObject {

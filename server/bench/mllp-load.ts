@@ -27,6 +27,10 @@ export interface MllpLoadOptions {
   timeoutMs: number;
   /** Progress lines (phase starts); never message content. */
   progress?: (line: string) => void;
+  /** Control-id prefix (default from the clock); loads run side by side need their own. */
+  runTag?: string;
+  /** Number of the first invented person (default from the clock); side by side loads need ranges apart. */
+  firstPerson?: number;
 }
 
 /** A failure the command reports in one line (no stack trace). */
@@ -180,11 +184,11 @@ async function phase(clients: MllpClient[], o: MllpLoadOptions, tag: string, sec
 export async function runMllpLoad(o: MllpLoadOptions): Promise<MllpLoadResult> {
   await probe(o.host, o.port, Math.min(o.timeoutMs, 10_000));
   // A tag of its own per run, so the run's messages can be told apart in the engine's store.
-  const runTag = `TB${Date.now().toString(36).slice(-6).toUpperCase()}`;
+  const runTag = o.runTag ?? `TB${Date.now().toString(36).slice(-6).toUpperCase()}`;
   const clients = Array.from({ length: o.connections }, () => new MllpClient({ host: o.host, port: o.port, responseTimeoutMs: o.timeoutMs, connectTimeoutMs: Math.min(o.timeoutMs, 10_000) }));
   try {
     // People are numbered from the clock too, so runs against one engine name different people.
-    const firstPerson = Math.floor(Date.now() / 1000) % 50_000;
+    const firstPerson = o.firstPerson ?? Math.floor(Date.now() / 1000) % 50_000;
     if (o.warmupS > 0) {
       o.progress?.(`warm-up: ${o.warmupS} s`);
       await phase(clients, o, `${runTag}W`, o.warmupS, firstPerson + 50_000);
@@ -193,7 +197,7 @@ export async function runMllpLoad(o: MllpLoadOptions): Promise<MllpLoadResult> {
     const measured = await phase(clients, o, `${runTag}M`, o.durationS, firstPerson);
     const ackMs = measured.messages.map((m) => m.ackMs).filter((ms) => !Number.isNaN(ms));
     const acked = Object.values(measured.acks).reduce((a, b) => a + b, 0);
-    const { progress: _progress, ...settings } = o;
+    const { progress: _progress, runTag: _tag, firstPerson: _first, ...settings } = o;
     return {
       settings: { ...settings, messageBytes: Buffer.byteLength(syntheticAdt(`${runTag}M0`, firstPerson, o.size)) },
       runTag,

@@ -43,6 +43,7 @@ interface ApiDestination {
 }
 interface ApiMessage {
   id: string;
+  channel: string;
   controlId?: string;
   receivedAt: string;
   status: string;
@@ -71,7 +72,7 @@ async function getJson(api: string, token: string, pathAndQuery: string): Promis
     throw new BenchError(`cannot reach the admin API at ${api}: ${cause} (set --api to the engine's HTTP address)`);
   }
   if (res.status === 401) throw new BenchError(`the admin API at ${api} refused the token (401): give a valid API token with --token or TRAMLINE_TOKEN`);
-  if (res.status === 403) throw new BenchError(`the token may not list messages (403): it needs messages:read, e.g. \`tramline tokens create --name bench --role operator\``);
+  if (res.status === 403) throw new BenchError(`the token may not read messages or channel counts (403): it needs messages:read and channels:read, e.g. \`tramline tokens create --name bench --role operator\``);
   if (!res.ok) throw new BenchError(`the admin API at ${api} answered ${res.status} to ${pathAndQuery.split('?')[0]}`);
   return res.json();
 }
@@ -98,6 +99,20 @@ async function listRun(o: StoreReadbackOptions, from: number): Promise<ApiMessag
   return [...found.values()].filter((m) => m.controlId?.startsWith(o.runTag));
 }
 
+/** Until no destination of `channels` has anything queued or waiting to be queued (or the wait runs out). */
+async function untilQuiet(o: StoreReadbackOptions, channels: Set<string>, waitStart: number): Promise<void> {
+  do {
+    await new Promise((r) => setTimeout(r, 1000));
+    let busy = 0;
+    for (const channel of channels) {
+      const stats = (await getJson(o.api, o.token, `/api/channels/${encodeURIComponent(channel)}/stats`)) as { backlog?: number; queued?: number };
+      busy += (stats.backlog ?? 0) + (stats.queued ?? 0);
+    }
+    if (busy === 0) return;
+    o.progress?.(`store: ${busy} deliveries still queued`);
+  } while (performance.now() - waitStart <= o.drainTimeoutMs);
+}
+
 /** Wait for the run's deliveries to settle, then summarise what the store holds. */
 export async function readBackFromStore(o: StoreReadbackOptions): Promise<StoreReadback> {
   if (!o.messages.length) throw new BenchError('no message was sent, so there is nothing to read back from the store');
@@ -122,7 +137,9 @@ export async function readBackFromStore(o: StoreReadbackOptions): Promise<StoreR
     if ((open.length === 0 && stored >= expected) || performance.now() - waitStart > o.drainTimeoutMs) break;
     if (open.length) from = open.reduce((t, m) => Math.min(t, Date.parse(m.receivedAt)), Infinity);
     o.progress?.(`store: ${settled.size}/${o.messages.length} messages settled`);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Listing thousands of messages every second would cost the engine as much as delivering
+    // them: wait on the channels' counts (one grouped query each) until nothing is queued.
+    await untilQuiet(o, new Set(open.map((m) => m.channel)), waitStart);
   }
   const all = [...settled.values(), ...open];
   const notDelivered: Record<string, number> = {};

@@ -185,7 +185,9 @@ const fhirErrors: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     return send(res, status, operationOutcome('error', status === 413 ? 'too-costly' : 'structure', [bodyErrorDetail(err as { type?: string })]));
   }
   const errorId = randomUUID();
-  log.error({ errorId, method: req.method, reason: (err as Error)?.name ?? 'error' }, 'FHIR request failed');
+  // The database's error code and constraint name say what failed without quoting any value.
+  const { code, constraint } = (err ?? {}) as { code?: unknown; constraint?: unknown };
+  log.error({ errorId, method: req.method, reason: (err as Error)?.name ?? 'error', ...(typeof code === 'string' ? { code } : {}), ...(typeof constraint === 'string' ? { constraint } : {}) }, 'FHIR request failed');
   send(res, 500, operationOutcome('error', 'exception', [`the request could not be completed (error id ${errorId})`]));
 };
 

@@ -144,7 +144,7 @@ describe('tramline bench mllp', () => {
   test('a refused token and a token without messages:read are named, not thrown', async () => {
     for (const [token, expected] of [
       ['tl_not-a-token', `tramline bench: the admin API at ${engine.base} refused the token (401): give a valid API token with --token or TRAMLINE_TOKEN`],
-      [engine.tokens.clinician, 'tramline bench: the token may not list messages (403): it needs messages:read, e.g. `tramline tokens create --name bench --role operator`'],
+      [engine.tokens.clinician, 'tramline bench: the token may not read messages or channel counts (403): it needs messages:read and channels:read, e.g. `tramline tokens create --name bench --role operator`'],
     ]) {
       const { err, io } = capture();
       expect(await benchMllp(options({ token, duration: 0.2, warmup: 0 }), io)).toBe(1);

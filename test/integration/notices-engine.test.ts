@@ -9,14 +9,16 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { messageHeader } from '../../adapters/adw/bundle.js';
 import { checkAdw } from '../../adapters/adw/check.js';
+import { validateDstu2 } from '../../adapters/adw/dstu2-schema.js';
 import type { JsonObject } from '../../adapters/adw/fhir-dstu2.js';
 import { parseAdw } from '../../adapters/adw/parse.js';
 import { buildResponse, serialiseAdw } from '../../adapters/adw/respond.js';
 import { parseControlFile, writeControlFile } from '../../adapters/mesh-folder/control.js';
 import { openDatabase } from '../../adapters/store/db.js';
 import { SqlNoticeStore } from '../../adapters/store/notice-store.js';
+import { HELD_RESPONSE, UNCLAIMED_RESPONSE } from '../../channels/notice-service.js';
 import { PG_BASE } from '../support/db.js';
-import { eventually, runCli } from '../support/engine.js';
+import { eventually, meshOutDestination, runCli } from '../support/engine.js';
 import { startApiEngine, type ApiEngine } from './api-engine.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/adw/${name}`, import.meta.url)), 'utf8');
@@ -112,15 +114,7 @@ destinations:
     database: sqlite:${path.join(dir, 'case.db')}
     table: adw_inbox
     routes: [adw.#]
-  - name: mesh-out
-    type: mesh-folder
-    outbox: ${outbox}
-    fromMailbox: X26OT123
-    replyToSender: true
-    workflowId: ADW_RESPONSE
-    createDirectory: true
-    routes: [adw-out.mesh.#]
-`;
+${meshOutDestination(outbox)}`;
       },
     });
   }, 60000);
@@ -285,6 +279,81 @@ destinations:
     }, 15000, 'the audit entries of the notice, the decision and the answer sent');
   }, 60000);
 
+  test('a discharge agreement with a letter: the response carries it as an ITK document Bundle, valid DSTU2', async () => {
+    const discharge = variant(DISCHARGE_XML, { episode: 'ep-letter' });
+    drop(discharge.text);
+    await noticeRow(discharge.id);
+    const pdf = Buffer.from('%PDF-1.5\n% care plan letter\n');
+    const bad = await api('POST', `/api/notices/${discharge.id}/accept`, { reason: 'OFT', text: 'Care package in place.', letter: { contentType: 'application/x-sh', data: pdf.toString('base64') } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.detail).toMatch(/cannot be attached/);
+    const accepted = await api('POST', `/api/notices/${discharge.id}/accept`, {
+      reason: 'OFT', text: 'Care package in place.',
+      letter: { contentType: 'application/pdf', data: pdf.toString('base64'), careSetting: { code: '408458006', display: 'Specialist multidisciplinary team (qualifier value)' } },
+    });
+    expect(accepted.status).toBe(200);
+    const out = await outFor(discharge.id);
+    expect(validateDstu2(out.parsed.bundle)).toEqual([]);
+    const resources = (out.parsed.bundle.entry as { resource: any }[]).map((x) => x.resource); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const document = resources.find((r) => r.resourceType === 'Bundle');
+    expect(resources[1].supportingInformation).toEqual([{ reference: `urn:uuid:${document.id}` }]);
+    expect(document.meta.profile).toEqual(['https://fhir.nhs.uk/StructureDefinition/ITK-Document-Bundle-1']);
+    const binary = document.entry.map((x: { resource: any }) => x.resource).find((r: { resourceType: string }) => r.resourceType === 'Binary'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(binary.contentType).toBe('application/pdf');
+    expect(Buffer.from(binary.content, 'base64')).toEqual(pdf);
+  }, 60000);
+
+  test('a notice that is not valid DSTU2 where an answer must echo it is rejected at intake; resource types ADW does not name are let through', async () => {
+    // The hospital's birth date is not a FHIR date: taken, the notice could never be answered validly.
+    const badDate = variant(ASSESSMENT_XML.replace('<birthDate value="1938-03-14"', '<birthDate value="14/03/1938"'), { episode: 'ep-invalid' });
+    const base = drop(badDate.text);
+    await eventually(async () => processed(base), 15000, `${base} moved`);
+    const out = await outFor(badDate.id);
+    expect(out.control).toMatchObject({ workflowId: 'ADW_REJECTION' });
+    const outcome = (out.parsed.bundle.entry as { resource: any }[])[1].resource; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const said = JSON.stringify(outcome.issue);
+    expect(said).toMatch(/birthDate.*not valid DSTU2: not a valid date|not valid DSTU2: not a valid date.*birthDate/);
+    expect(said).not.toContain('1938');
+    const [m] = await e.running.opened.store.list({ controlId: badDate.id });
+    expect(m).toMatchObject({ status: 'rejected' });
+    expect(m.error).not.toContain('1938');
+    expect((await api('GET', `/api/notices/${badDate.id}`)).status).toBe(404);
+
+    const extra = variant(ASSESSMENT_JSON, { episode: 'ep-extra' });
+    const bundle = JSON.parse(extra.text);
+    bundle.entry.push({ fullUrl: 'urn:uuid:5f1c2b9e-3d4a-4b8e-9c1d-2e3f4a5b6c7d', resource: { resourceType: 'Observation', id: '5f1c2b9e-3d4a-4b8e-9c1d-2e3f4a5b6c7d', status: 'final', code: { text: 'Falls risk' } } });
+    extra.text = JSON.stringify(bundle);
+    drop(extra.text);
+    expect((await noticeRow(extra.id)).notice.state).toBe('awaiting');
+  }, 60000);
+
+  test('recover: a held answer the notice records is released and sent; one it does not is marked never sent once settled', async () => {
+    const service = e.running.engine.notices!;
+    const claimed = variant(ASSESSMENT_XML, { episode: 'ep-held1' });
+    const unclaimed = variant(ASSESSMENT_XML, { episode: 'ep-held2' });
+    drop(claimed.text);
+    drop(unclaimed.text);
+    await noticeRow(claimed.id);
+    await noticeRow(unclaimed.id);
+    // What a stop between storing and queueing leaves: answers stored held, one recorded by its notice.
+    const held = async (text: string) => {
+      const body = serialiseAdw(buildResponse(parseAdw(text).bundle, { answer: 'accept', reason: { code: 'OFT', display: 'Other - Free Text', text: 'x' }, responder: { family: 'Quayle', given: ['Tomasz'] } }), 'xml');
+      return service.storeOut({ channel: 'adt-in', type: 'assessment', replyTo: MAILBOX }, 'response', body, `held-${Date.now()}-${Math.random()}`, 'filtered', HELD_RESPONSE);
+    };
+    const heldClaimed = await held(claimed.text);
+    const heldUnclaimed = await held(unclaimed.text);
+    const notices = new SqlNoticeStore(e.running.opened.db, e.running.opened.keys);
+    expect(await notices.answer(claimed.id, 'accepted', { answer: 'accept', event: '975711000000108', reasonCode: 'OFT', by: 'user test', at: new Date() }, heldClaimed)).toBe(true);
+
+    expect(await service.recover()).toBeGreaterThanOrEqual(1);
+    expect((await e.running.opened.store.get(heldUnclaimed))).toMatchObject({ status: 'filtered', error: HELD_RESPONSE }); // not yet settled
+    const out = await outFor(claimed.id); // the backlog sends the released one
+    expect(out.control.localId).toBe(heldClaimed);
+    await service.recover(0);
+    expect((await e.running.opened.store.get(heldUnclaimed))).toMatchObject({ status: 'filtered', error: UNCLAIMED_RESPONSE });
+    expect((await noticeRow(unclaimed.id)).notice.state).toBe('awaiting');
+  }, 60000);
+
   test('a response arriving for a notice is recognised and correlated: each answer shape', async () => {
     const shapes = [
       [ASSESSMENT_XML, 'accept', 'accepted'], [ASSESSMENT_XML, 'reject', 'rejected'],
@@ -405,6 +474,26 @@ destinations:
       const cli: { detail: string }[] = await db.selectFrom('audit_log').select('detail').where('action', '=', 'cli.notices.reject').where('outcome', '=', 'success').execute();
       expect(cli).toHaveLength(1);
       expect(JSON.parse(cli[0].detail)).toMatchObject({ reason: 'OFT', text: '(given)' });
+    }, 120000);
+
+    test('CLI: accept a discharge notice with a letter (--letter)', async () => {
+      const v = variant(DISCHARGE_XML, { episode: 'ep-cli-letter' });
+      drop(v.text);
+      await noticeRow(v.id);
+      const file = path.join(e.dir, 'care-plan.pdf');
+      writeFileSync(file, '%PDF-1.5\n% from the CLI\n');
+      const unknown = await runCli(['notices', 'accept', v.id, '--reason', 'OFT', '--text', 'x', '--letter', path.join(e.dir, 'letter.xyz')], e.env, e.dir);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/--letter-type is needed/);
+      const accepted = await runCli(['notices', 'accept', v.id, '--reason', 'OFT', '--text', 'Care package in place.', '--letter', file], e.env, e.dir);
+      expect(accepted.stderr).toBe('');
+      expect(accepted.code).toBe(0);
+      const out = await outFor(v.id);
+      expect(validateDstu2(out.parsed.bundle)).toEqual([]);
+      const document = (out.parsed.bundle.entry as { resource: any }[]).map((x) => x.resource).find((r) => r.resourceType === 'Bundle'); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const binary = document.entry.map((x: { resource: any }) => x.resource).find((r: { resourceType: string }) => r.resourceType === 'Binary'); // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(binary.contentType).toBe('application/pdf');
+      expect(Buffer.from(binary.content, 'base64').toString()).toBe('%PDF-1.5\n% from the CLI\n');
     }, 120000);
   }
 });

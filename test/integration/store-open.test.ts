@@ -11,6 +11,8 @@ import { devKeySet } from '../../server/auth/dev-issuer.js';
 import { loadConfig } from '../../core/config.js';
 import { openStore } from '../../server/open-store.js';
 import { freePort, runCli } from '../support/engine.js';
+import { PG_BASE } from '../support/db.js';
+import { dropPostgresSchema } from '../../adapters/store/db.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -90,6 +92,33 @@ describe('opening a store written by an earlier version', () => {
     } finally {
       await second.store.close();
       await second.db.close();
+    }
+  });
+});
+
+describe('several processes on one store', () => {
+  test('a second engine with keys of its own (its own data folder) is refused at start, naming the key to share', async () => {
+    const schema = `tl_open_${crypto.randomBytes(5).toString('hex')}`;
+    const url = `${PG_BASE}?schema=${schema}`;
+    const first = await openStore(loadConfig({ TRAMLINE_DB_URL: url, TRAMLINE_DATA_DIR: path.join(tempDir(), 'data') }));
+    try {
+      await expect(openStore(loadConfig({ TRAMLINE_DB_URL: url, TRAMLINE_DATA_DIR: path.join(tempDir(), 'data') }))).rejects.toThrow(
+        /^this store was written with the audit key \(TRAMLINE_AUDIT_KEY, or audit\.key in TRAMLINE_DATA_DIR\) k[0-9a-f]{12}, this process has k[0-9a-f]{12}: every engine and CLI on one store must use the same keys/,
+      );
+      // Sharing the keys (as a deployment supplies them from its secret store) lets it in.
+      const shared = { TRAMLINE_CONTENT_KEY: crypto.randomBytes(32).toString('base64'), TRAMLINE_AUDIT_KEY: crypto.randomBytes(32).toString('base64') };
+      const other = `${PG_BASE}?schema=${schema}_b`;
+      const a = await openStore(loadConfig({ TRAMLINE_DB_URL: other, TRAMLINE_DATA_DIR: path.join(tempDir(), 'data'), ...shared }));
+      const b = await openStore(loadConfig({ TRAMLINE_DB_URL: other, TRAMLINE_DATA_DIR: path.join(tempDir(), 'data'), ...shared }));
+      for (const o of [a, b]) {
+        await o.store.close();
+        await o.db.close();
+      }
+      await dropPostgresSchema(other);
+    } finally {
+      await first.store.close();
+      await first.db.close();
+      await dropPostgresSchema(url);
     }
   });
 });

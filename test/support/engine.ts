@@ -36,6 +36,19 @@ export interface EngineEnv {
   caseDbUrl: string;
 }
 
+/** YAML of a notice channel's `mesh-out` destination: answers to the MESH outbox, back to the sender's mailbox. */
+export function meshOutDestination(outbox: string): string {
+  return `  - name: mesh-out
+    type: mesh-folder
+    outbox: ${outbox}
+    fromMailbox: X26OT123
+    replyToSender: true
+    workflowId: ADW_RESPONSE
+    createDirectory: true
+    routes: [adw-out.mesh.#]
+`;
+}
+
 /** A temp folder with one ADT → inbox channel on a free port. */
 export async function prepareEngine(opts: { dbUrl?: string; caseDbUrl?: string; amqpUrl?: string; extraEnv?: NodeJS.ProcessEnv; channelYaml?: (port: number) => string } = {}): Promise<EngineEnv> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tramline-e2e-'));

@@ -14,6 +14,7 @@ import { contentPerDestinationMigration } from './0009-content-per-destination.j
 import { patientKeySealedMigration } from './0010-patient-key-sealed.js';
 import { messagesReceivedIdMigration } from './0011-messages-received-id.js';
 import { noticesMigration } from './0012-notices.js';
+import { storeKeysMigration } from './0013-store-keys.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-messages': messagesMigration,
@@ -28,6 +29,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0010-patient-key-sealed': patientKeySealedMigration,
   '0011-messages-received-id': messagesReceivedIdMigration,
   '0012-notices': noticesMigration,
+  '0013-store-keys': storeKeysMigration,
 };
 
 /** Bring the database up to date; safe to call on every start. Returns the names applied now. */

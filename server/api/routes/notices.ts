@@ -4,6 +4,7 @@
 import type { Request, Response } from 'express';
 import { NOTICE_STATES, type NoticeKind } from '../../../core/notices.js';
 import { NoticeDecisionError, noticeToJson, type NoticeService } from '../../../channels/notice-service.js';
+import type { Letter } from '../../../adapters/adw/respond.js';
 import { HttpError } from '../../http/errors.js';
 import { bodyObject, optionalEnum, optionalInt, optionalString, requiredString } from '../params.js';
 import type { ApiRoute, RouteContext } from '../route.js';
@@ -48,9 +49,39 @@ const decisionBody = {
   schema: {
     type: 'object',
     required: ['reason'],
-    properties: { reason: { type: 'string', description: 'reason code, e.g. OFT (Other - Free Text)' }, text: { type: 'string', description: 'free text (needed with OFT)' } },
+    properties: {
+      reason: { type: 'string', description: 'reason code, e.g. OFT (Other - Free Text)' },
+      text: { type: 'string', description: 'free text (needed with OFT)' },
+      letter: {
+        type: 'object',
+        description: 'accept of a discharge notice only: a letter sent with the discharge agreement (an ITK document Bundle in the response)',
+        required: ['contentType', 'data'],
+        properties: {
+          contentType: { type: 'string', description: 'MIME type, e.g. application/pdf' },
+          data: { type: 'string', description: 'the file, base64 (the request body is at most 1 MB)' },
+          careSetting: { type: 'object', required: ['code', 'display'], properties: { code: { type: 'string' }, display: { type: 'string' } }, description: 'ITK care setting (SNOMED CT) of the council team' },
+        },
+      },
+    },
   },
 };
+
+/** The `letter` of a decision body, if any. */
+function letterOf(body: Record<string, unknown>): Letter | undefined {
+  if (body.letter === undefined) return undefined;
+  const l = body.letter;
+  if (!l || typeof l !== 'object' || Array.isArray(l)) throw new HttpError(400, 'letter must be an object: { contentType, data (base64), careSetting? }');
+  const o = l as Record<string, unknown>;
+  const contentType = requiredString(o, 'contentType');
+  if (typeof o.data !== 'string' || !/^[A-Za-z0-9+/=\s]+$/.test(o.data)) throw new HttpError(400, 'letter.data must be the file in base64');
+  let careSetting: Letter['careSetting'];
+  if (o.careSetting !== undefined) {
+    const c = o.careSetting as Record<string, unknown>;
+    if (!c || typeof c !== 'object' || Array.isArray(c)) throw new HttpError(400, 'letter.careSetting must be an object: { code, display }');
+    careSetting = { code: requiredString(c, 'code'), display: requiredString(c, 'display') };
+  }
+  return { content: Buffer.from(o.data, 'base64'), contentType, ...(careSetting ? { careSetting } : {}) };
+}
 
 function decide(answer: 'accept' | 'reject') {
   return async (ctx: RouteContext, req: Request, res: Response) => {
@@ -58,10 +89,11 @@ function decide(answer: 'accept' | 'reject') {
     const body = bodyObject(req.body);
     const reasonCode = requiredString(body, 'reason');
     const text = optionalString(body, 'text');
+    const letter = letterOf(body);
     try {
-      const notice = await service(ctx).decide(id, { answer, reasonCode, ...(text ? { text } : {}), by: `user ${ctx.principal.id}` });
+      const notice = await service(ctx).decide(id, { answer, reasonCode, ...(text ? { text } : {}), ...(letter ? { letter } : {}), by: `user ${ctx.principal.id}` });
       res.locals.auditMessageId = notice.messageId;
-      res.locals.auditDetail = { notice: id, answer, reason: reasonCode, response: notice.responseMessageId };
+      res.locals.auditDetail = { notice: id, answer, reason: reasonCode, response: notice.responseMessageId, ...(letter ? { letter: letter.contentType } : {}) };
       return noticeToJson(notice);
     } catch (err) {
       if (err instanceof NoticeDecisionError) throw new HttpError(err.status, err.message);

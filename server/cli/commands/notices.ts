@@ -3,7 +3,9 @@
 // and queued exactly as through the API (the running engine's MESH outbox destination writes
 // it); the notice's history and the audit trail record who decided (`user <OS user> via CLI`).
 // `show` prints the person's details: that view is recorded too.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { NoticeService } from '../../../channels/notice-service.js';
 import { NOTICE_STATES } from '../../../core/notices.js';
@@ -39,11 +41,25 @@ function line(n: Awaited<ReturnType<NoticeService['list']>>[number]): string {
   return [n.id, n.receivedAt.toISOString(), n.channel, n.type + (n.withdraws ? `(${n.withdraws})` : ''), state, n.hospitalOds ?? '-', n.ward ?? '-', n.dueAt ? `due ${n.dueAt.toISOString()}` : '-'].join('  ');
 }
 
-async function decide(id: string, answer: 'accept' | 'reject', o: { reason: string; text?: string; json?: boolean }): Promise<void> {
+/** MIME types of letter files by extension (override with --letter-type). */
+const LETTER_EXTENSIONS: Record<string, string> = {
+  '.pdf': 'application/pdf', '.txt': 'text/plain', '.html': 'text/html', '.htm': 'text/html', '.rtf': 'application/rtf', '.png': 'image/png', '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg', '.tif': 'image/tiff', '.tiff': 'image/tiff', '.doc': 'application/msword', '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+};
+
+interface DecideOptions { reason: string; text?: string; json?: boolean; letter?: string; letterType?: string }
+
+async function decide(id: string, answer: 'accept' | 'reject', o: DecideOptions): Promise<void> {
+  let letter: { content: Buffer; contentType: string } | undefined;
+  if (o.letter) {
+    const contentType = o.letterType ?? LETTER_EXTENSIONS[path.extname(o.letter).toLowerCase()];
+    if (!contentType) throw new Error(`--letter-type is needed: the type of ${path.basename(o.letter)} is not known from its name`);
+    letter = { content: readFileSync(o.letter), contentType };
+  }
   await withNotices(async (service) => {
     const { NoticeDecisionError, noticeToJson } = await import('../../../channels/notice-service.js');
     try {
-      const n = await service.decide(id, { answer, reasonCode: o.reason, ...(o.text ? { text: o.text } : {}), by: by() });
+      const n = await service.decide(id, { answer, reasonCode: o.reason, ...(o.text ? { text: o.text } : {}), ...(letter ? { letter } : {}), by: by() });
       if (o.json) console.log(JSON.stringify(noticeToJson(n), null, 2));
       else console.log(`notice ${id} ${n.state}; response ${n.responseMessageId ?? '-'} queued for the hospital`);
     } catch (err) {
@@ -99,6 +115,8 @@ export function registerNoticesCommand(program: Command): void {
       .requiredOption('--reason <code>', 'reason code, e.g. OFT (Other - Free Text), or one the channel lists')
       .option('--text <text>', 'free text (needed with OFT)')
       .option('--json', 'print the answered notice as JSON')
-      .action((id: string, o: { reason: string; text?: string; json?: boolean }) => decide(id, answer, o));
+      .option('--letter <file>', 'accept of a discharge notice: a letter sent with the discharge agreement (PDF, text, RTF, Word, image)')
+      .option('--letter-type <mime>', 'the letter\'s MIME type, when its file name does not say')
+      .action((id: string, o: DecideOptions) => decide(id, answer, o));
   }
 }

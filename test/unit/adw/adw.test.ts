@@ -285,7 +285,7 @@ describe('respond', () => {
     expect(referral.status).toBe(status);
     expect(referral.identifier).toEqual([{ value: EPISODE }]);
     expect(byRef(response, referral.requester)).toBe(byRef(response, header.receiver));
-    expect(byRef(response, referral.recipient)).toMatchObject({ name: 'Northmoor Hospital Social Work Team', partOf: { reference: header.responsible.reference } });
+    expect(byRef(response, referral.recipient[0])).toMatchObject({ name: 'Northmoor Hospital Social Work Team', partOf: { reference: header.responsible.reference } });
     const encounter = byRef(response, referral.encounter);
     expect(encounter).toMatchObject({ identifier: [{ system: 'https://fhir.nhs.uk/encounter-id', value: 'enc-77120' }], status: 'in-progress', class: 'inpatient' });
     expect(byRef(response, encounter.location[0].location)).toMatchObject({ resourceType: 'Location', name: 'Heron Ward' });
