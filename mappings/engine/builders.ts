@@ -90,15 +90,44 @@ export function listBuilder(parts: readonly ListPart[], finish?: (list: unknown[
   return specialised({ isEmpty, append, finish, ...children(parts.map((p) => p.run)) }, body);
 }
 
+/** What wraps a node's value (see wrappedRunner); each part is optional. */
+export interface Wrapping {
+  /** `$fn`: each step runs on the result; the pipeline stops at the first empty value. */
+  steps?: readonly ((v: unknown) => unknown)[];
+  /** A step's throw goes here (with `steps`). */
+  failed?: (ctx: RunContext, e: unknown) => unknown;
+  /** `$default`: the value used when the one read (and piped) is empty. */
+  fallback?: Run;
+  /** `$warn`: called when the value is not empty. */
+  warn?: (ctx: RunContext) => void;
+  /** `$required`: throws (called when the value is empty). */
+  missing?: () => never;
+  /** `$when`: nothing is read when it does not hold. */
+  when?: (ctx: RunContext) => boolean;
+}
+
 /**
- * A `$fn` pipeline: reads the value, then runs each step on the result; stops at the first
- * empty value. A step's throw goes to `failed(ctx, error)`.
+ * A node's value with its wrapping in one generated function per shape: `$when`, then the
+ * read, the `$fn` steps, `$default`, `$warn` and `$required`, in that order. The same steps
+ * as nested closures (one per option) cost a call each for every value of every message.
+ * `read` itself is returned when nothing wraps it.
  */
-export function pipelineRunner(read: Run, steps: readonly ((v: unknown) => unknown)[], failed: (ctx: RunContext, e: unknown) => unknown): Run {
-  const body = ['return function runPipeline(ctx) {', 'let v = read(ctx);', 'if (isEmpty(v)) return undefined;', 'try {'];
-  steps.forEach((_, i) => body.push(`  v = r${i}(v);`, '  if (isEmpty(v)) return undefined;'));
-  body.push('  return v;', '} catch (e) {', '  return failed(ctx, e);', '}', '};');
-  return specialised({ isEmpty, read, failed, ...children(steps) }, body);
+export function wrappedRunner(read: Run, w: Wrapping): Run {
+  const { steps, failed, fallback, warn, missing, when } = w;
+  if (!steps && !fallback && !warn && !missing && !when) return read;
+  const body = ['return function runValue(ctx) {'];
+  if (when) body.push('if (!when(ctx)) return undefined;');
+  body.push('let v = read(ctx);');
+  if (steps) {
+    body.push('pipe: {', '  if (isEmpty(v)) {', '    v = undefined;', '    break pipe;', '  }', '  try {');
+    steps.forEach((_, i) => body.push(`    v = r${i}(v);`, '    if (isEmpty(v)) {', '      v = undefined;', '      break pipe;', '    }'));
+    body.push('  } catch (e) {', '    v = failed(ctx, e);', '  }', '}');
+  }
+  if (fallback) body.push('if (isEmpty(v)) v = fallback(ctx);');
+  if (warn) body.push('if (!isEmpty(v)) warn(ctx);');
+  if (missing) body.push('if (isEmpty(v)) missing();');
+  body.push('return v;', '};');
+  return specialised({ isEmpty, read, failed, fallback, warn, missing, when, ...children(steps ?? []) }, body);
 }
 
 /**

@@ -9,12 +9,12 @@ import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
 import { compileCondition, compileWhere, type Predicate } from './conditions.js';
 import { isEmpty, PENDING } from './values.js';
-import { constantCopier, listBuilder, objectBuilder, pipelineRunner } from './builders.js';
+import { constantCopier, listBuilder, objectBuilder, wrappedRunner } from './builders.js';
 import { compactStrings } from './compact-strings.js';
 import { append } from './lists.js';
 import type { Binding, Compiled, ExpressionCompiler, RunContext, Scope } from './compiled.js';
 import { parseHl7Path } from '../../core/hl7/path.js';
-import { compileHl7Path, compileHl7PathFirst, levelOf, type Hl7Level } from './hl7-path.js';
+import { compileHl7FirstOfRun, compileHl7Path, compileHl7PathFirst, levelOf, type Hl7Level } from './hl7-path.js';
 import { InvalidValueError } from './invalid-value.js';
 import { checkJsonPath, compileJsonPath } from './json-path.js';
 import { describePath, failurePlace, joinSources, jsonItems, type ResourceFrame, type Source } from './describe.js';
@@ -129,30 +129,37 @@ export class MappingCompiler implements ExpressionCompiler {
   }
 
   private withWhen(compiled: Compiled, entries: [string, unknown, unknown][], target: string, scope: Scope): Compiled {
-    if (!this.has(entries, '$when')) return compiled;
-    const cond = this.condition(this.get(entries, '$when'), `${target}.$when`, scope);
-    const inner = compiled.run;
-    return { ...compiled, dynamic: true, run: (ctx) => (cond(ctx) ? inner(ctx) : undefined) };
+    const when = this.whenOf(entries, target, scope);
+    return when ? { ...compiled, dynamic: true, run: wrappedRunner(compiled.run, { when }) } : compiled;
   }
 
-  private withRequired(compiled: Compiled, entries: [string, unknown, unknown][], node: unknown, target: string): Compiled {
+  /** `$required` and `$when` around a node, in one function (see wrappedRunner). */
+  private withRequiredAndWhen(compiled: Compiled, entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
+    const missing = this.missingOf(entries, node, target, compiled.source);
+    const when = this.whenOf(entries, target, scope);
+    if (!missing && !when) return compiled;
+    return { ...compiled, dynamic: when ? true : compiled.dynamic, run: wrappedRunner(compiled.run, { missing, when }) };
+  }
+
+  /** The `$when` condition, if the node has one. */
+  private whenOf(entries: [string, unknown, unknown][], target: string, scope: Scope): ((ctx: RunContext) => boolean) | undefined {
+    if (!this.has(entries, '$when')) return undefined;
+    return this.condition(this.get(entries, '$when'), `${target}.$when`, scope);
+  }
+
+  /** With `$required: true`, what throws when the value is missing (the message made now, at load). */
+  private missingOf(entries: [string, unknown, unknown][], node: unknown, target: string, source: Source | undefined): (() => never) | undefined {
     const req = this.get(entries, '$required');
-    if (req === undefined) return compiled;
+    if (req === undefined) return undefined;
     if (this.js(req) !== true && this.js(req) !== false) this.fail(req, target, '$required must be true or false');
-    if (this.js(req) !== true) return compiled;
+    if (this.js(req) !== true) return undefined;
     const line = lineOf(this.src, node);
     const file = this.src.file;
     // The message is made now: a run pays for it only when the value is missing.
-    const { from, to } = this.place(entries, compiled.source, target);
+    const { from, to } = this.place(entries, source, target);
     const message = `${this.src.name}:${line ?? '?'}: required value missing${from ? `: ${from} → ${to}` : ` at ${to}`}`;
-    const inner = compiled.run;
-    return {
-      ...compiled,
-      run: (ctx) => {
-        const v = inner(ctx);
-        if (isEmpty(v)) throw new MappingError(message, file, line, target);
-        return v;
-      },
+    return () => {
+      throw new MappingError(message, file, line, target);
     };
   }
 
@@ -189,7 +196,7 @@ export class MappingCompiler implements ExpressionCompiler {
       );
       const run = upsert ? upsert.around(build) : build;
       const source = joinSources(fields.map((f) => f.c.source), false);
-      return this.withWhen(this.withRequired({ run, dynamic, clean: true, source }, entries, node, target), entries, target, scope);
+      return this.withRequiredAndWhen({ run, dynamic, clean: true, source }, entries, node, target, scope);
     } finally {
       if (typeof resourceType === 'string') this.resources.pop();
     }
@@ -335,7 +342,7 @@ export class MappingCompiler implements ExpressionCompiler {
       if (!this.has(entries, '$with')) {
         if (this.has(entries, '$let')) this.fail(node, target, '$let in $use needs $with');
         const body = this.node(this.templates.get(name), target, scope);
-        return this.withWhen(this.withRequired(body, entries, node, target), entries, target, scope);
+        return this.withRequiredAndWhen(body, entries, node, target, scope);
       }
       const source = this.loopSource(this.get(entries, '$with'), `${target}.$with`, scope);
       const slot = this.newSlot();
@@ -356,7 +363,7 @@ export class MappingCompiler implements ExpressionCompiler {
         ctx.slots[slot] = saved;
         return v;
       };
-      return this.withWhen(this.withRequired({ run, dynamic: true, clean: body.clean, source: body.source }, entries, node, target), entries, target, scope);
+      return this.withRequiredAndWhen({ run, dynamic: true, clean: body.clean, source: body.source }, entries, node, target, scope);
     } finally {
       this.useDepth--;
     }
@@ -411,7 +418,7 @@ export class MappingCompiler implements ExpressionCompiler {
       }
       return {
         all: (ctx) => (ctx.hl7 === undefined ? [] : fn(ctx.hl7, ctx.slots)),
-        first: (ctx) => (ctx.hl7 === undefined ? undefined : firstFn(ctx.hl7, ctx.slots)),
+        first: compileHl7FirstOfRun(parsed, item?.level, item?.slot, reboundSlot),
         level,
         segment: loopSegment,
       };
@@ -529,25 +536,24 @@ export class MappingCompiler implements ExpressionCompiler {
       }
     }
 
-    let run = read;
     const hasFn = this.has(entries, '$fn');
     // HL7 path reads skip empty matches, $first skips empty values and a $fn pipeline stops
     // at one, so those never give '', [] or {}; a $var or JSON path read may.
     let clean = hasFn || source === '$first' || (source === '$path' && this.input === 'hl7v2') || (source === '$const' && !isEmpty(this.js(srcNode)));
-    if (hasFn) run = this.pipeline(this.get(entries, '$fn'), run, entries, node, target, from);
+    const pipe = hasFn ? this.pipeline(this.get(entries, '$fn'), entries, node, target, from) : undefined;
+    let fallback: ((ctx: RunContext) => unknown) | undefined;
     if (this.has(entries, '$default')) {
       const dflt = this.node(this.get(entries, '$default'), `${target}.$default`, scope);
-      const before = run;
-      const fallback = dflt.run;
-      run = (ctx) => {
-        const v = before(ctx);
-        return isEmpty(v) ? fallback(ctx) : v;
-      };
+      fallback = dflt.run;
       clean = clean && dflt.clean === true;
       from = joinSources([from, dflt.source], true);
     }
-    const compiled: Compiled = { run, dynamic: source !== '$const', level: hasFn ? 'value' : level, isList: hasFn ? false : isList, clean, source: from };
-    return this.withWhen(this.withRequired(this.withWarning(compiled, entries, node, target), entries, node, target), entries, target, scope);
+    // The checks and messages of the options, in the order they apply: $warn, $required, $when.
+    const warn = this.warningOf(entries, node, target, from);
+    const missing = this.missingOf(entries, node, target, from);
+    const when = this.whenOf(entries, target, scope);
+    const run = wrappedRunner(read, { steps: pipe?.steps, failed: pipe?.failed, fallback, warn, missing, when });
+    return { run, dynamic: source !== '$const' || when !== undefined, level: hasFn ? 'value' : level, isList: hasFn ? false : isList, clean, source: from };
   }
 
   /**
@@ -555,22 +561,16 @@ export class MappingCompiler implements ExpressionCompiler {
    * and the result says so. The warning is added each time the value is computed and not
    * empty; in a `$first` that is only when the values before it were empty.
    */
-  private withWarning(compiled: Compiled, entries: [string, unknown, unknown][], node: unknown, target: string): Compiled {
+  private warningOf(entries: [string, unknown, unknown][], node: unknown, target: string, source: Source | undefined): ((ctx: RunContext) => void) | undefined {
     const warnNode = this.get(entries, '$warn');
-    if (warnNode === undefined) return compiled;
+    if (warnNode === undefined) return undefined;
     const message = this.js(warnNode);
     if (typeof message !== 'string' || message.trim() === '') this.fail(warnNode, target, '$warn must be the warning text');
     const line = lineOf(this.src, node);
     const file = this.src.name;
-    const { from } = this.place(entries, compiled.source, target);
-    const inner = compiled.run;
-    return {
-      ...compiled,
-      run: (ctx) => {
-        const v = inner(ctx);
-        if (!isEmpty(v)) ctx.issues.push({ severity: 'warning', message, file, line, target, ...(from ? { source: from } : {}) });
-        return v;
-      },
+    const { from } = this.place(entries, source, target);
+    return (ctx) => {
+      ctx.issues.push({ severity: 'warning', message, file, line, target, ...(from ? { source: from } : {}) });
     };
   }
 
@@ -603,14 +603,14 @@ export class MappingCompiler implements ExpressionCompiler {
     return { read: lastTemplateOutput(parts), source: joinSources(sources, false) };
   }
 
+  /** A `$fn` pipeline's bound steps, and what a step's throw becomes. */
   private pipeline(
     fnNode: unknown,
-    read: (ctx: RunContext) => unknown,
     entries: [string, unknown, unknown][],
     node: unknown,
     target: string,
     source: Source | undefined,
-  ): (ctx: RunContext) => unknown {
+  ): { steps: ((v: unknown) => unknown)[]; failed: (ctx: RunContext, e: unknown) => unknown } {
     const n = resolve(this.src, fnNode);
     const stepNodes = isSeq(n) ? seqItems(this.src, n) : [n];
     const steps: ((v: unknown) => unknown)[] = [];
@@ -647,14 +647,15 @@ export class MappingCompiler implements ExpressionCompiler {
     const line = lineOf(this.src, node);
     const { from, to } = this.place(entries, source, target);
     const where = from ? `${from} → ${to}` : to;
-    return pipelineRunner(read, steps, (ctx, e) => {
+    const failed = (ctx: RunContext, e: unknown): unknown => {
       if (!(e instanceof InvalidValueError)) throw e;
       if (onInvalid === 'warn') {
         ctx.issues.push({ severity: 'warning', message: e.message, file: name, line, target, ...(from ? { source: from } : {}) });
         return undefined;
       }
       throw new MappingError(`${name}:${line ?? '?'}: ${where}: ${e.message}`, file, line, target);
-    });
+    };
+    return { steps, failed };
   }
 
   /**
@@ -727,17 +728,45 @@ function lastTemplateOutput(parts: readonly (string | ((ctx: RunContext) => unkn
 /** The items without later ones whose `key` repeats an earlier one's (the same list if none does). */
 function distinct(items: unknown[], key: string): unknown[] {
   if (items.length < 2) return items;
+  // Lists here are short (an entry's Locations, a patient's identifiers): comparing each key
+  // with the ones before it costs less than a Set per list.
+  if (items.length <= 16) return distinctShort(items, key);
   const seen = new Set<unknown>();
   let out: unknown[] | undefined;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    const k = item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[key] : item;
+    const k = keyOf(item, key);
     if (k !== undefined && seen.has(k)) {
       out ??= items.slice(0, i);
       continue;
     }
     seen.add(k);
     out?.push(item);
+  }
+  return out ?? items;
+}
+
+function keyOf(item: unknown, key: string): unknown {
+  return item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[key] : item;
+}
+
+/** distinct() by comparing keys pairwise (SameValueZero, as a Set compares them). */
+function distinctShort(items: unknown[], key: string): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 1; i < items.length; i++) {
+    const k = keyOf(items[i], key);
+    let repeated = false;
+    if (k !== undefined) {
+      for (let j = 0; j < i; j++) {
+        const earlier = keyOf(items[j], key);
+        if (earlier === k || (earlier !== earlier && k !== k)) {
+          repeated = true;
+          break;
+        }
+      }
+    }
+    if (repeated) out ??= items.slice(0, i);
+    else out?.push(items[i]);
   }
   return out ?? items;
 }

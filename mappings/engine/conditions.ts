@@ -61,18 +61,24 @@ function compileTest(c: ExpressionCompiler, op: string, argNode: unknown, target
   const arg = c.js(argNode);
   const str = (v: unknown) => (v === undefined || v === null ? undefined : (text(v) ?? (typeof v === 'boolean' ? String(v) : undefined)));
   switch (op) {
-    case '$eq':
-      return (v) => str(v) === String(arg);
-    case '$ne':
-      return (v) => str(v) !== String(arg);
+    case '$eq': {
+      const want = String(arg);
+      return (v) => str(v) === want;
+    }
+    case '$ne': {
+      const other = String(arg);
+      return (v) => str(v) !== other;
+    }
     case '$in':
     case '$notIn': {
       if (!Array.isArray(arg)) c.fail(argNode, target, `${op} needs a list`);
       const set = new Set(arg.map(String));
       return op === '$in' ? (v) => set.has(str(v) ?? '\0') : (v) => !set.has(str(v) ?? '\0');
     }
-    case '$startsWith':
-      return (v) => (str(v) ?? '').startsWith(String(arg));
+    case '$startsWith': {
+      const prefix = String(arg);
+      return (v) => (str(v) ?? '').startsWith(prefix);
+    }
     default: {
       if (typeof arg !== 'boolean') c.fail(argNode, target, '$exists needs true or false');
       return (v) => !isEmpty(v) === arg;
@@ -122,7 +128,9 @@ export function compileWhere(c: ExpressionCompiler, raw: unknown, target: string
 }
 
 // Loops rather than every()/some(), which would allocate a callback per evaluation.
+// One predicate is itself: no call around it.
 function allOf<T>(preds: ((x: T) => boolean)[]): (x: T) => boolean {
+  if (preds.length === 1) return preds[0];
   return (x) => {
     for (let i = 0; i < preds.length; i++) if (!preds[i](x)) return false;
     return true;
@@ -130,6 +138,7 @@ function allOf<T>(preds: ((x: T) => boolean)[]): (x: T) => boolean {
 }
 
 function anyOf<T>(preds: ((x: T) => boolean)[]): (x: T) => boolean {
+  if (preds.length === 1) return preds[0];
   return (x) => {
     for (let i = 0; i < preds.length; i++) if (preds[i](x)) return true;
     return false;

@@ -261,6 +261,53 @@ export function compileHl7PathFirst(p: Hl7Path, itemLevel: Hl7Level | undefined,
   };
 }
 
+/** What a path read needs from a mapping's run: the message and the run's slots. */
+export interface PathContext {
+  hl7?: SegmentSource;
+  slots: unknown[];
+}
+
+/**
+ * compileHl7PathFirst as one function of the run: undefined without a message. The two reads
+ * a mapping makes most, a loop item's component (`@.4`) and a component of a segment not
+ * looped over (`PID-5.1`), are read in that one function rather than through a path reader and
+ * a segment reader each (the same matches: see compileHl7PathFirst and compileWithinSegment).
+ */
+export function compileHl7FirstOfRun(p: Hl7Path, itemLevel: Hl7Level | undefined, itemSlot: number | undefined, reboundSlot: number | undefined): (ctx: PathContext) => unknown {
+  const readItem = itemSlot === undefined ? undefined : (slots: unknown[]) => slots[itemSlot];
+  const rebound = reboundSlot === undefined ? undefined : (slots: unknown[]) => slots[reboundSlot];
+  checkItemUse(p, itemLevel, readItem);
+  const { field, component, conditions } = p;
+  const sub = p.subcomponent ?? 1;
+  if (p.relative && itemLevel === 'repetition' && component !== undefined && itemSlot !== undefined) {
+    return (ctx) => (ctx.hl7 === undefined ? undefined : matchOf(ctx.slots[itemSlot] as Repetition | undefined, conditions, component, sub));
+  }
+  if (!p.relative && !rebound && p.occurrence === undefined && field !== undefined && component !== undefined && conditions.length === 0) {
+    const from = p.repetition === undefined ? 0 : p.repetition - 1;
+    const last = p.repetition ?? Infinity;
+    const within = compileWithinSegment(p).first;
+    const segmentsOf = lastSegmentsReader(p.segment as string);
+    return (ctx) => {
+      const view = ctx.hl7;
+      if (view === undefined) return undefined;
+      const segs = segmentsOf(view);
+      if (segs === undefined) return undefined;
+      const seps = view.separators;
+      for (let i = 0; i < segs.length; i++) {
+        const seg = segs[i];
+        const text = seg[field];
+        let v: unknown;
+        if (typeof text === 'string') v = text.length === 0 ? undefined : leavesOfText(text, from, last, component, sub, seps, undefined, true);
+        else v = within(seg, seps);
+        if (v !== undefined) return v;
+      }
+      return undefined;
+    };
+  }
+  const first = compileHl7PathFirst(p, itemLevel, readItem, rebound);
+  return (ctx) => (ctx.hl7 === undefined ? undefined : first(ctx.hl7, ctx.slots));
+}
+
 /** Read a `$where` key: a component reference such as `CX.5`, `5`, `5.2` (repetition items) or `3.1` (segment items). */
 export function compileHl7ItemKey(key: string, itemLevel: Hl7Level): (item: unknown) => string {
   if (itemLevel === 'segment') {
