@@ -1,5 +1,6 @@
 // The engine over RabbitMQ, end to end through real processes: MLLP in → PostgreSQL store →
 // RabbitMQ (quorum queues, confirms) → PostgreSQL case inbox + an HTTP case API.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { dropPg, inboxRows, inboxRowsAtLeast, uniquePgUrl } from '../support/db.js';
 import { eventually, killAllEngines, prepareEngine, startEngine, type EngineEnv } from '../support/engine.js';
@@ -95,6 +96,10 @@ describe('engine over RabbitMQ', () => {
       channelYaml: (port) => rabbitChannelYaml(port, a.caseDbUrl, peer.url),
     });
     a.env.ENGINE_NAME = 'a';
+    // One set of keys for both, as a deployment supplies them: the store refuses an engine with its own.
+    const keys = { TRAMLINE_CONTENT_KEY: randomBytes(32).toString('base64'), TRAMLINE_AUDIT_KEY: randomBytes(32).toString('base64') };
+    Object.assign(a.env, keys);
+    Object.assign(b.env, keys);
     const [ea, eb] = [await startEngine(a), await startEngine(b)];
     const [ra, rb] = await Promise.all([
       sendPatients(a.mllpPort, { patients: 40, perPatient: 25, senders: 2 }),
