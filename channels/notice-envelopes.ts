@@ -7,7 +7,7 @@
 // (headers) to the sender's MESH mailbox with the workflow the channel names for it; `http` for a
 // notice that came over HTTP, which has no mailbox (a destination of the channel's choosing).
 import { extractNotice, type Notice } from '../adapters/adw/notice.js';
-import { parseAdw, type AdwFormat } from '../adapters/adw/parse.js';
+import { parseAdw, STORED_ADW_LIMITS, type AdwFormat } from '../adapters/adw/parse.js';
 import type { Envelope } from '../core/queue.js';
 import type { MessageRecord, MessageStore } from '../core/store.js';
 import type { ChannelDefinition } from './definition.js';
@@ -93,7 +93,7 @@ export function storedAdwEnvelope(store: Pick<MessageStore, 'partitionKeyOf'>, c
     const [kind, noticeType] = type.slice(ADW_OUT_PREFIX.length).split('^');
     return outEnvelope(channel, m.channel, m.id, kind as OutKind, noticeType ?? 'unknown', raw.toString('utf8'), partitionKeyOf(store, m.id, undefined), replyTo);
   }
-  const parsed = parseAdw(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 });
+  const parsed = parseAdw(raw, STORED_ADW_LIMITS);
   const notice = extractNotice(parsed.bundle, m.receivedAt);
   return noticeEnvelope(m.channel, m.id, parsed.format, notice, partitionKeyOf(store, m.id, m.patientKey), replyTo);
 }

@@ -193,24 +193,25 @@ export class NoticeIntake extends MessageIntake {
     const format: AdwFormat = parsed?.format ?? (input.body.toString('utf8').trimStart().startsWith('<') ? 'xml' : 'json');
     const rejection = buildRejection(parsed?.bundle as JsonObject | undefined, issues, { ods: this.config.councilOds });
     const text = serialiseAdw(rejection, format);
-    // A rejection that fails the DSTU2 schema is a bug: stored as errored with the reasons, not sent.
-    const problems = schemaProblems(text);
-    if (problems.length) log.error({ channel, messageId: stored.id, problems: problems.length }, 'ADW rejection fails the DSTU2 schema; not sent');
     if (stored.duplicate) {
       this.stats.duplicates++;
       return { kind: 'rejected', messageId: stored.id, duplicate: true, issues, rejection: text, format };
     }
     log.warn({ channel, messageId: stored.id, problems: issues.length }, 'ADW message rejected');
+    // A rejection that fails the DSTU2 schema is a bug: stored as errored with the reasons, not sent.
+    const problems = schemaProblems(text);
+    if (problems.length) log.error({ channel, messageId: stored.id, problems: problems.length }, 'ADW rejection fails the DSTU2 schema; not sent');
     // Over MESH the rejection goes back to the sending mailbox; over HTTP the answer is an OperationOutcome.
-    if (input.transport === 'mesh' && problems.length) {
+    if (input.transport === 'mesh') {
       const to = { channel, type: 'rejected', ...(input.replyTo ? { replyTo: input.replyTo } : {}) };
-      const outId = await this.n.service.storeOut(to, 'rejection', text, String(rejection.id), 'errored', `not sent: fails the DSTU2 schema: ${problems.join('; ')}`.slice(0, 2000));
-      await this.n.store.addEvent(stored.id, 'rejection-not-sent', { detail: `rejection ${outId} fails the DSTU2 schema` });
-    } else if (input.transport === 'mesh') {
-      const to = { channel, type: 'rejected', ...(input.replyTo ? { replyTo: input.replyTo } : {}) };
-      const outId = await this.n.service.storeOut(to, 'rejection', text, String(rejection.id));
-      await this.n.store.addEvent(stored.id, 'rejection-queued', { detail: `rejection ${outId}` });
-      await this.n.service.queueOut(this.n.channel, channel, outId, 'rejection', 'rejected', text, input.replyTo, controlId);
+      if (problems.length) {
+        const outId = await this.n.service.storeOut(to, 'rejection', text, String(rejection.id), 'errored', `not sent: fails the DSTU2 schema: ${problems.join('; ')}`.slice(0, 2000));
+        await this.n.store.addEvent(stored.id, 'rejection-not-sent', { detail: `rejection ${outId} fails the DSTU2 schema` });
+      } else {
+        const outId = await this.n.service.storeOut(to, 'rejection', text, String(rejection.id));
+        await this.n.store.addEvent(stored.id, 'rejection-queued', { detail: `rejection ${outId}` });
+        await this.n.service.queueOut(this.n.channel, channel, outId, 'rejection', 'rejected', text, input.replyTo, controlId);
+      }
     }
     return { kind: 'rejected', messageId: stored.id, duplicate: false, issues, rejection: text, format };
   }

@@ -13,7 +13,7 @@
 import { validateDstu2 } from '../adapters/adw/dstu2-schema.js';
 import { AdwResponseError, buildResponse, serialiseAdw, type AdwReason, type Letter, type Responder } from '../adapters/adw/respond.js';
 import type { Answer } from '../adapters/adw/events.js';
-import { AdwParseError, parseAdw } from '../adapters/adw/parse.js';
+import { AdwParseError, parseAdw, STORED_ADW_LIMITS } from '../adapters/adw/parse.js';
 import { reasonOf } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { AwaitingCounts, NoticeFilter, NoticeRecord, NoticeStore } from '../core/notices.js';
@@ -78,6 +78,9 @@ export function allowedReasons(config: NoticesConfig | undefined, answer: Answer
 }
 
 export class NoticeService {
+  /** Where `recover` looks from (none: everything); see there. */
+  private heldSince?: Date;
+
   constructor(private readonly o: NoticeServiceOptions) {}
 
   /** `now`: when `overdue` is judged (the alert rules pass the time they evaluate at). */
@@ -103,7 +106,7 @@ export class NoticeService {
     const raw = await this.o.store.readContent(notice.messageId, 'raw');
     if (!raw) return { notice };
     const { extractNotice } = await import('../adapters/adw/notice.js');
-    const content = extractNotice(parseAdw(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle, notice.receivedAt);
+    const content = extractNotice(parseAdw(raw, STORED_ADW_LIMITS).bundle, notice.receivedAt);
     await this.o.store.addEvent(notice.messageId, 'notice-viewed', { detail: `notice ${id} by ${by}` });
     return { notice, content };
   }
@@ -127,7 +130,7 @@ export class NoticeService {
     if (d.letter && !(notice.type === 'discharge' && d.answer === 'accept')) throw new NoticeDecisionError(400, 'a letter goes with a discharge agreement (accept of a discharge notice) only');
     let bundle;
     try {
-      bundle = buildResponse(parseAdw(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle, { answer: d.answer, reason, responder, ...(d.letter ? { letter: d.letter } : {}) });
+      bundle = buildResponse(parseAdw(raw, STORED_ADW_LIMITS).bundle, { answer: d.answer, reason, responder, ...(d.letter ? { letter: d.letter } : {}) });
     } catch (err) {
       if (err instanceof AdwResponseError) throw new NoticeDecisionError(400, err.message);
       throw err;
@@ -172,11 +175,10 @@ export class NoticeService {
     let released = 0;
     for (const channel of this.o.channels().filter((c) => c.notices)) {
       for (const type of ['assessment', 'discharge', 'withdrawal']) {
-        const filtered = await this.o.store.list({ channel: channel.id, status: 'filtered', messageType: `${ADW_OUT_PREFIX}response^${type}`, limit: 10_000 });
-        for (const m of filtered.filter((f) => f.error === HELD_RESPONSE)) {
-          const noticeId = await this.answeredNotice(m.id);
-          const notice = noticeId ? await this.o.notices.get(noticeId) : undefined;
-          if (notice?.responseMessageId === m.id) {
+        const filter = { channel: channel.id, status: 'filtered' as const, messageType: `${ADW_OUT_PREFIX}response^${type}`, limit: 10_000, ...(this.heldSince ? { from: this.heldSince } : {}) };
+        for (const m of (await this.o.store.list(filter)).filter((f) => f.error === HELD_RESPONSE)) {
+          const [notice] = await this.o.notices.list({ responseMessageId: m.id, limit: 1 });
+          if (notice) {
             await this.o.store.setStatus(m.id, 'received', undefined);
             await this.o.store.addEvent(m.id, 'released', { detail: `notice ${notice.id} records this answer; sent by the backlog` });
             released++;
@@ -186,21 +188,11 @@ export class NoticeService {
         }
       }
     }
+    // Every response held from before `settled` was released or marked above: later passes
+    // need only look at what was stored since.
+    this.heldSince = new Date(settled);
     if (released) log.info({ released }, 'held ADW responses released after a restart');
     return released;
-  }
-
-  /** The notice a stored response answers (its MessageHeader.response.identifier). */
-  private async answeredNotice(messageId: string): Promise<string | undefined> {
-    const raw = await this.o.store.readContent(messageId, 'raw');
-    if (!raw) return undefined;
-    try {
-      const header = (parseAdw(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle.entry as { resource?: { response?: { identifier?: unknown } } }[] | undefined)?.[0]?.resource;
-      return typeof header?.response?.identifier === 'string' ? header.response.identifier : undefined;
-    } catch (err) {
-      if (err instanceof AdwParseError) return undefined;
-      throw err;
-    }
   }
 
   /** Stores an outgoing ADW message (an answer or a rejection) for a notice's channel; returns its id. */
@@ -241,7 +233,7 @@ export class NoticeService {
 /** The DSTU2 schema problems of an outgoing ADW message, read back as the receiver will read it. */
 export function schemaProblems(body: string): string[] {
   try {
-    return validateDstu2(parseAdw(body, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 }).bundle);
+    return validateDstu2(parseAdw(body, STORED_ADW_LIMITS).bundle);
   } catch (err) {
     if (err instanceof AdwParseError) return [err.reason];
     throw err;

@@ -71,6 +71,8 @@ export interface NoticeFilter {
   type?: NoticeKind;
   channel?: string;
   episode?: string;
+  /** The notice whose answer is this stored response (its message id). */
+  responseMessageId?: string;
   /** The page after this notice (newest first): the last one of the page before. */
   after?: { receivedAt: Date; id: string };
   limit?: number;

@@ -20,6 +20,12 @@ export interface AdwParseLimits {
 
 export const DEFAULT_ADW_LIMITS: AdwParseLimits = { maxBytes: 5 * 1024 * 1024, maxDepth: 64 };
 
+/**
+ * For what Tramline stored itself (a notice taken within its channel's size limit, or an answer
+ * it built): no size limit, since the limit was the channel's when the message arrived.
+ */
+export const STORED_ADW_LIMITS: AdwParseLimits = { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 64 };
+
 export class AdwParseError extends Error {
   constructor(readonly reason: string) {
     super(`ADW message not readable: ${reason}`);

@@ -41,8 +41,8 @@ export function parseIndexKey(spec: string): Buffer {
   return decodeKey(spec, 'TRAMLINE_INDEX_KEY');
 }
 
-/** A key without an explicit id is named after its fingerprint, so the id is stable. */
-function fingerprint(key: Buffer): string {
+/** A key's id from its bytes (a content key without an explicit id, the audit and index keys): stable, one-way. */
+export function fingerprint(key: Buffer): string {
   return 'k' + crypto.createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 

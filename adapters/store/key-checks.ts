@@ -6,7 +6,7 @@
 // anything — rather than failing one request at a time later.
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { ContentKeyRing } from './crypto.js';
+import { fingerprint, type ContentKeyRing } from './crypto.js';
 
 export interface StoreKeysTable {
   purpose: string;
@@ -52,7 +52,7 @@ export async function checkStoreKeys(db: { kysely: unknown }, held: HeldKeys, no
   const kysely = db.kysely as Kysely<KeysDatabase>;
   const single: [string, HeldKey | undefined, string][] = [
     ['audit', held.audit, 'the audit key (TRAMLINE_AUDIT_KEY, or audit.key in TRAMLINE_DATA_DIR)'],
-    ['index', held.content.indexKey ? { id: fingerprintId(held.content.indexKey), check: keyCheck(held.content.indexKey) } : undefined, 'the index key (TRAMLINE_INDEX_KEY)'],
+    ['index', held.content.indexKey ? { id: fingerprint(held.content.indexKey), check: keyCheck(held.content.indexKey) } : undefined, 'the index key (TRAMLINE_INDEX_KEY)'],
   ];
   const contentKeys = [...held.content.keys].map(([id, secret]) => ({ purpose: `content:${id}`, id, check: keyCheck(secret) }));
   const current = contentKeys.find((k) => k.id === held.content.currentId)!;
@@ -83,9 +83,4 @@ export async function checkStoreKeys(db: { kysely: unknown }, held: HeldKeys, no
   if (!recorded.has(current.purpose)) {
     await kysely.insertInto('store_keys').values({ purpose: current.purpose, key_id: current.id, check_value: current.check, recorded_at: now }).onConflict((oc) => oc.column('purpose').doNothing()).execute();
   }
-}
-
-/** An id for a key that has none of its own (the index key): a fingerprint, as the audit key's. */
-function fingerprintId(secret: Buffer): string {
-  return 'k' + crypto.createHash('sha256').update(secret).digest('hex').slice(0, 12);
 }

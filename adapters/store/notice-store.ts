@@ -92,6 +92,7 @@ export class SqlNoticeStore implements NoticeStore {
     if (filter.type) q = q.where('type', '=', filter.type);
     if (filter.channel) q = q.where('channel', '=', filter.channel);
     if (filter.episode) q = q.where('episode', '=', filter.episode);
+    if (filter.responseMessageId) q = q.where('response_message_id', '=', filter.responseMessageId);
     if (filter.after) {
       const at = filter.after.receivedAt.getTime();
       const id = filter.after.id;

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { log } from '../../core/logger.js';
+import { fingerprint } from '../../adapters/store/crypto.js';
 
 const KEY_BYTES = 32;
 
@@ -18,7 +19,7 @@ export class AuditKey {
 
   constructor(private readonly secret: Buffer) {
     if (secret.length !== KEY_BYTES) throw new Error(`the audit key must be ${KEY_BYTES} bytes (base64 or hex), got ${secret.length}`);
-    this.id = 'k' + crypto.createHash('sha256').update(secret).digest('hex').slice(0, 12);
+    this.id = fingerprint(secret);
   }
 
   private hmac(purpose: string, text: string): string {
