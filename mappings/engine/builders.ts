@@ -49,6 +49,23 @@ export interface ObjectField {
   dynamic: boolean;
 }
 
+/**
+ * Builds the object: fields whose value is empty are left out, and the object itself is
+ * undefined when nothing is set, or when `dynamic` and only constants are set
+ * (`{system: X, value: <missing>}` makes no element).
+ */
+export function objectBuilder(fields: readonly ObjectField[], dynamic: boolean): Run {
+  const body = ['return function buildObject(ctx) {', 'let v;', 'const out = {};', 'let any = false;', 'let anyDynamic = false;'];
+  fields.forEach((f, i) => {
+    body.push(`v = r${i}(ctx);`, f.clean ? 'if (v !== undefined) {' : 'if (!isEmpty(v)) {');
+    body.push(`  out[${JSON.stringify(f.key)}] = v;`, '  any = true;');
+    if (f.dynamic) body.push('  anyDynamic = true;');
+    body.push('}');
+  });
+  body.push(dynamic ? 'if (!any || !anyDynamic) return undefined;' : 'if (!any) return undefined;', 'return out;', '};');
+  return specialised({ isEmpty, ...children(fields.map((f) => f.run)) }, body);
+}
+
 export interface ListPart {
   run: Run;
   clean: boolean;
@@ -56,118 +73,21 @@ export interface ListPart {
   spread: boolean;
 }
 
-// What each builder was made from, so that a parent can write a small child's code into its
-// own function (an identifier's `{system, value}`, a coding, `meta.profile`) rather than call
-// it: one call per value instead of one per object and list, and the stores of the whole
-// small tree in one function, each at a site that meets one object shape. Only small children
-// are written in (their values, leaf to leaf, at most INLINE_LIMIT), so that no function grows
-// past what V8 optimises quickly, and trees of the same shape still share one function.
-type Spec = { kind: 'object'; fields: readonly ObjectField[]; dynamic: boolean } | { kind: 'list'; parts: readonly ListPart[]; finish?: (list: unknown[]) => unknown[] };
-const specs = new WeakMap<Run, Spec>();
-const INLINE_LIMIT = 32;
-
-/** How many values a builder's tree reads (its calls, were it written in whole). */
-function weight(run: Run): number {
-  const spec = specs.get(run);
-  if (!spec) return 1;
-  const runs = spec.kind === 'object' ? spec.fields.map((f) => f.run) : spec.parts.map((p) => p.run);
-  let n = 0;
-  for (const r of runs) n += weight(r);
-  return n;
-}
-
-/** Writes the code of one builder (its small children written in) into a generated body. */
-class Emitter {
-  readonly body: string[] = [];
-  readonly args: Record<string, unknown> = { isEmpty, append };
-  private names = 0;
-
-  private fresh(prefix: string): string {
-    return `${prefix}${this.names++}`;
-  }
-
-  /** Code setting `into` to a child's value: written in when it is a small builder, else a call. */
-  private child(run: Run, into: string): void {
-    const spec = specs.get(run);
-    if (spec && weight(run) <= INLINE_LIMIT) {
-      this.body.push('{');
-      if (spec.kind === 'object') this.object(spec.fields, spec.dynamic, into);
-      else this.list(spec.parts, spec.finish, into);
-      this.body.push('}');
-      return;
-    }
-    const name = this.fresh('r');
-    this.args[name] = run;
-    this.body.push(`${into} = ${name}(ctx);`);
-  }
-
-  object(fields: readonly ObjectField[], dynamic: boolean, into: string): void {
-    const out = this.fresh('o');
-    const any = this.fresh('a');
-    const anyDynamic = this.fresh('d');
-    const v = this.fresh('v');
-    this.body.push(`const ${out} = {};`, `let ${any} = false;`, `let ${anyDynamic} = false;`, `let ${v};`);
-    for (const f of fields) {
-      this.child(f.run, v);
-      this.body.push(f.clean ? `if (${v} !== undefined) {` : `if (!isEmpty(${v})) {`);
-      this.body.push(`  ${out}[${JSON.stringify(f.key)}] = ${v};`, `  ${any} = true;`);
-      if (f.dynamic) this.body.push(`  ${anyDynamic} = true;`);
-      this.body.push('}');
-    }
-    this.body.push(dynamic ? `${into} = !${any} || !${anyDynamic} ? undefined : ${out};` : `${into} = !${any} ? undefined : ${out};`);
-  }
-
-  list(parts: readonly ListPart[], finish: ((list: unknown[]) => unknown[]) | undefined, into: string): void {
-    const out = this.fresh('l');
-    const v = this.fresh('v');
-    this.body.push(`let ${out};`, `let ${v};`);
-    for (const p of parts) {
-      this.child(p.run, v);
-      this.body.push(p.clean ? `if (${v} !== undefined) {` : `if (!isEmpty(${v})) {`);
-      if (p.spread) {
-        this.body.push(
-          `  if (Array.isArray(${v})) {`,
-          `    for (let j = 0; j < ${v}.length; j++) if (!isEmpty(${v}[j])) ${out} = append(${out}, ${v}[j]);`,
-          `  } else ${out} = append(${out}, ${v});`,
-        );
-      } else this.body.push(`  ${out} = append(${out}, ${v});`);
-      this.body.push('}');
-    }
-    if (finish) {
-      const name = this.fresh('f');
-      this.args[name] = finish;
-      this.body.push(`${into} = ${out} === undefined ? undefined : ${name}(${out});`);
-    } else this.body.push(`${into} = ${out};`);
-  }
-}
-
-/** The generated builder of one object or list node (see Emitter). */
-function builderOf(spec: Spec): Run {
-  const e = new Emitter();
-  e.body.push(`return function ${spec.kind === 'object' ? 'buildObject' : 'buildList'}(ctx) {`, 'let result;');
-  if (spec.kind === 'object') e.object(spec.fields, spec.dynamic, 'result');
-  else e.list(spec.parts, spec.finish, 'result');
-  e.body.push('return result;', '};');
-  const run = specialised<Run>(e.args, e.body);
-  specs.set(run, spec);
-  return run;
-}
-
-/**
- * Builds the object: fields whose value is empty are left out, and the object itself is
- * undefined when nothing is set, or when `dynamic` and only constants are set
- * (`{system: X, value: <missing>}` makes no element).
- */
-export function objectBuilder(fields: readonly ObjectField[], dynamic: boolean): Run {
-  return builderOf({ kind: 'object', fields, dynamic });
-}
-
 /**
  * Builds a list from its parts, leaving out empty values; undefined when none is left.
  * `finish` (e.g. removing duplicates) sees the list before it is returned.
  */
 export function listBuilder(parts: readonly ListPart[], finish?: (list: unknown[]) => unknown[]): Run {
-  return builderOf({ kind: 'list', parts, finish });
+  const body = ['return function buildList(ctx) {', 'let v;', 'let out;'];
+  parts.forEach((p, i) => {
+    body.push(`v = r${i}(ctx);`, p.clean ? 'if (v !== undefined) {' : 'if (!isEmpty(v)) {');
+    if (p.spread) {
+      body.push('  if (Array.isArray(v)) {', '    for (let j = 0; j < v.length; j++) if (!isEmpty(v[j])) out = append(out, v[j]);', '  } else out = append(out, v);');
+    } else body.push('  out = append(out, v);');
+    body.push('}');
+  });
+  body.push('if (out === undefined) return undefined;', finish ? 'return finish(out);' : 'return out;', '};');
+  return specialised({ isEmpty, append, finish, ...children(parts.map((p) => p.run)) }, body);
 }
 
 /** What wraps a node's value (see wrappedRunner); each part is optional. */
