@@ -60,7 +60,7 @@ export function objectBuilder(fields: readonly ObjectField[], dynamic: boolean):
     body.push(`v = r${i}(ctx);`, f.clean ? 'if (v !== undefined) {' : 'if (!isEmpty(v)) {');
     body.push(`  out[${JSON.stringify(f.key)}] = v;`, '  any = true;');
     if (f.dynamic) body.push('  anyDynamic = true;');
-    body.push(`} else out[${JSON.stringify(f.key)}] = undefined;`);
+    body.push('}');
   });
   body.push(dynamic ? 'if (!any || !anyDynamic) return undefined;' : 'if (!any) return undefined;', 'return out;', '};');
   return specialised({ isEmpty, ...children(fields.map((f) => f.run)) }, body);

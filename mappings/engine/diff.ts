@@ -24,14 +24,12 @@ export function diffJson(expected: unknown, actual: unknown, path = '', out: str
     return out;
   }
   if (isObject(expected) && isObject(actual)) {
-    // A key whose value is undefined is absent (a mapping's objects hold their empty fields so).
     const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
     for (const k of keys) {
       if (out.length >= limit) break;
       const p = path ? `${path}.${k}` : k;
-      if (expected[k] === undefined && actual[k] === undefined) continue;
-      if (actual[k] === undefined) out.push(`${p}: missing, expected ${show(expected[k])}`);
-      else if (expected[k] === undefined) out.push(`${p}: unexpected ${show(actual[k])}`);
+      if (!(k in actual)) out.push(`${p}: missing, expected ${show(expected[k])}`);
+      else if (!(k in expected)) out.push(`${p}: unexpected ${show(actual[k])}`);
       else diffJson(expected[k], actual[k], p, out, limit);
     }
     return out;

@@ -235,16 +235,9 @@ export function checkResourceSchema(resource: unknown, at: string | number, out:
     return out;
   }
   const validate = resourceValidator(type);
-  const collected = references?.length ?? 0;
   const valid = collectingReferences(references, () => validate?.(resource) as boolean | undefined);
   if (valid) return out;
-  // A mapping's objects hold their empty fields as undefined (one shape per template node),
-  // which JSON leaves out; judge what is sent, so an unknown element that is always empty
-  // is no problem, as before.
-  const sent = JSON.parse(JSON.stringify(resource)) as object;
-  if (references) references.length = collected;
-  if (collectingReferences(references, () => validate?.(sent) as boolean | undefined)) return out;
-  return describeProblems(sent, type, describeAt(at), out);
+  return describeProblems(resource, type, describeAt(at), out);
 }
 
 function describeAt(at: string | number): string {
