@@ -4,6 +4,7 @@
 // Deliveries that arrive together are written together: one multi-row insert (one commit)
 // for everything that queued up while the previous insert was under way, written as SQL text
 // directly (PostgreSQL: one array parameter per column) rather than through the query builder.
+// On a SQLite file the inserts run on a worker thread (./sqlite-writer.ts).
 import { sql, type Kysely } from 'kysely';
 import type { CaseInboxDestinationConfig } from './spec.js';
 import { DeliveryError } from '../../core/errors.js';
@@ -12,6 +13,7 @@ import { bulkInsert, type TypedColumns } from '../store/bulk-sql.js';
 import { openDatabase, type Db } from '../store/db.js';
 import type { DeliveryReport, Destination } from '../types.js';
 import { extractInboxFacts } from './extract.js';
+import { SqliteInboxWriter } from './sqlite-writer.js';
 
 interface InboxRow {
   id: string;
@@ -54,8 +56,8 @@ const MAX_BATCH = 200;
 const MAX_CONCURRENT_INSERTS = 2;
 /**
  * SQLite: how long a delivery that finds nothing pending and no insert under way waits for
- * others to share its insert. Each SQLite commit is an fsync that holds up the engine's thread (and the ACKs
- * behind it); a sender that waits for each ACK otherwise costs one of those per message here.
+ * others to share its insert. Each SQLite commit is an fsync and a few pages written to the WAL;
+ * a sender that waits for each ACK otherwise costs one of those per message here.
  */
 const SQLITE_LINGER_MS = 5;
 
@@ -65,14 +67,13 @@ export class CaseInboxDestination implements Destination {
   private inserting = 0;
   private scheduled = false;
   private lingering?: NodeJS.Timeout;
+  private writer?: SqliteInboxWriter;
 
   constructor(private readonly config: Pick<CaseInboxDestinationConfig, 'database' | 'table'>) {}
 
   async open(): Promise<void> {
     if (!TABLE_NAME.test(this.config.table)) throw new Error(`case inbox table name not allowed: ${this.config.table}`);
-    // SQLite: the inbox's WAL is checkpointed by a worker thread, as the store's is, rather than
-    // by the insert that fills it (~1,000 pages copied and two fsyncs on the engine's thread).
-    this.db = await openDatabase<InboxDb>(this.config.database, { backgroundCheckpoints: true });
+    this.db = await openDatabase<InboxDb>(this.config.database);
     await this.db.kysely.schema
       .createTable(this.config.table)
       .ifNotExists()
@@ -89,6 +90,8 @@ export class CaseInboxDestination implements Destination {
     await sql`create index if not exists ${sql.id(`${this.config.table}_nhs_number`)} on ${sql.table(this.config.table)} (nhs_number)`.execute(
       this.db.kysely,
     );
+    // SQLite file: the inserts (and their fsyncs) run on a worker thread, off the engine's.
+    if (this.db.dialect === 'sqlite' && this.db.location !== ':memory:') this.writer = new SqliteInboxWriter(this.db.location);
   }
 
   get kysely(): Kysely<InboxDb> {
@@ -164,7 +167,10 @@ export class CaseInboxDestination implements Destination {
       const db = this.db;
       if (!db) throw new Error('case inbox destination used before open()');
       const values = rows.map((row) => INBOX_COLUMNS.map(([column]) => row[column]));
-      await db.kysely.executeQuery(bulkInsert(db.dialect, this.config.table, INBOX_COLUMNS, values, 'on conflict ("id") do nothing'));
+      const insert = bulkInsert(db.dialect, this.config.table, INBOX_COLUMNS, values, 'on conflict ("id") do nothing');
+      // Should the worker have stopped, the engine's thread writes as before.
+      if (this.writer?.usable) await this.writer.run(insert.sql, insert.parameters);
+      else await db.kysely.executeQuery(insert);
     } catch (err) {
       // The case-system database being down or locked is worth retrying.
       throw new DeliveryError(`case inbox write failed: ${(err as Error).message}`, true);
@@ -172,6 +178,8 @@ export class CaseInboxDestination implements Destination {
   }
 
   async close(): Promise<void> {
+    await this.writer?.close();
+    this.writer = undefined;
     await this.db?.close();
     this.db = undefined;
   }
