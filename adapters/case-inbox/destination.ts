@@ -4,7 +4,6 @@
 // Deliveries that arrive together are written together: one multi-row insert (one commit)
 // for everything that queued up while the previous insert was under way, written as SQL text
 // directly (PostgreSQL: one array parameter per column) rather than through the query builder.
-// On a SQLite file the inserts run on a worker thread (./sqlite-writer.ts).
 import { sql, type Kysely } from 'kysely';
 import type { CaseInboxDestinationConfig } from './spec.js';
 import { DeliveryError } from '../../core/errors.js';
@@ -13,7 +12,6 @@ import { bulkInsert, type TypedColumns } from '../store/bulk-sql.js';
 import { openDatabase, type Db } from '../store/db.js';
 import type { DeliveryReport, Destination } from '../types.js';
 import { extractInboxFacts } from './extract.js';
-import { SqliteInboxWriter } from './sqlite-writer.js';
 
 interface InboxRow {
   id: string;
@@ -56,8 +54,8 @@ const MAX_BATCH = 200;
 const MAX_CONCURRENT_INSERTS = 2;
 /**
  * SQLite: how long a delivery that finds nothing pending and no insert under way waits for
- * others to share its insert. Each SQLite commit is an fsync and a few pages written to the WAL;
- * a sender that waits for each ACK otherwise costs one of those per message here.
+ * others to share its insert. Each SQLite commit is an fsync that holds up the engine's thread (and the ACKs
+ * behind it); a sender that waits for each ACK otherwise costs one of those per message here.
  */
 const SQLITE_LINGER_MS = 5;
 
@@ -67,7 +65,6 @@ export class CaseInboxDestination implements Destination {
   private inserting = 0;
   private scheduled = false;
   private lingering?: NodeJS.Timeout;
-  private writer?: SqliteInboxWriter;
 
   constructor(private readonly config: Pick<CaseInboxDestinationConfig, 'database' | 'table'>) {}
 
@@ -90,8 +87,6 @@ export class CaseInboxDestination implements Destination {
     await sql`create index if not exists ${sql.id(`${this.config.table}_nhs_number`)} on ${sql.table(this.config.table)} (nhs_number)`.execute(
       this.db.kysely,
     );
-    // SQLite file: the inserts (and their fsyncs) run on a worker thread, off the engine's.
-    if (this.db.dialect === 'sqlite' && this.db.location !== ':memory:') this.writer = new SqliteInboxWriter(this.db.location);
   }
 
   get kysely(): Kysely<InboxDb> {
@@ -167,10 +162,7 @@ export class CaseInboxDestination implements Destination {
       const db = this.db;
       if (!db) throw new Error('case inbox destination used before open()');
       const values = rows.map((row) => INBOX_COLUMNS.map(([column]) => row[column]));
-      const insert = bulkInsert(db.dialect, this.config.table, INBOX_COLUMNS, values, 'on conflict ("id") do nothing');
-      // Should the worker have stopped, the engine's thread writes as before.
-      if (this.writer?.usable) await this.writer.run(insert.sql, insert.parameters);
-      else await db.kysely.executeQuery(insert);
+      await db.kysely.executeQuery(bulkInsert(db.dialect, this.config.table, INBOX_COLUMNS, values, 'on conflict ("id") do nothing'));
     } catch (err) {
       // The case-system database being down or locked is worth retrying.
       throw new DeliveryError(`case inbox write failed: ${(err as Error).message}`, true);
@@ -178,8 +170,6 @@ export class CaseInboxDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    await this.writer?.close();
-    this.writer = undefined;
     await this.db?.close();
     this.db = undefined;
   }
