@@ -36,7 +36,8 @@ interface Phase {
  * Syscalls the engine makes (all its threads) while `body` runs, per message, counted by
  * `strace -c` (BENCH_LATENCY_SYSCALLS=1): fsyncs and writes do not depend on how busy the
  * machine is, so they compare runs on a shared machine better than rates do (pread64: pages
- * the engine read back, from the WAL or past its page cache).
+ * the engine read back, from the WAL or past its page cache). Not the checkpoint worker's
+ * share: it runs on a timer, so a slower run gets more of its writes per message.
  */
 async function syscallsPerMessage<T>(pid: number, messages: number, body: () => Promise<T>): Promise<{ result: T; syscalls?: Record<string, number> }> {
   if (process.env.BENCH_LATENCY_SYSCALLS !== '1') return { result: await body() };
