@@ -4,6 +4,7 @@
 import type { WatermarkStore } from '../adapters/database/poll-source.js';
 import type { Destination } from '../adapters/types.js';
 import { loadMappingById } from '../mappings/index.js';
+import { createBundleMapper, type BundleMapper } from '../mappings/map-pool.js';
 import { log } from '../core/logger.js';
 import type { MessageStore } from '../core/store.js';
 import { BacklogPublisher } from './backlog.js';
@@ -48,6 +49,8 @@ export interface EngineOptions {
   onConnectionRefused?: (channel: string) => void;
   /** Where channels with a `notices` block keep their notices' state (needed by those channels). */
   notices?: NoticeStore;
+  /** Where destination mappings run (default: the main thread). The engine closes it at stop. */
+  mapper?: BundleMapper;
 }
 
 /** Same settings: deep equality of the JSON form (definitions come from YAML, so plain data). */
@@ -69,9 +72,11 @@ export class Engine {
   private stopping?: Promise<void>;
   /** Lists, shows and decides notices (with a notice store): the API, CLI and console use it. */
   readonly notices?: NoticeService;
+  private readonly mapper: BundleMapper;
 
   constructor(private readonly options: EngineOptions) {
     this.definitions = options.channels;
+    this.mapper = options.mapper ?? createBundleMapper(0);
     if (options.notices) {
       this.notices = new NoticeService({
         store: options.store,
@@ -103,7 +108,7 @@ export class Engine {
         store: this.options.store,
         retry: config.retry ?? DEFAULT_RETRY,
         filter: config.filter,
-        ...(config.map ? { map: destinationMapper(config.map) } : {}),
+        ...(config.map ? { map: destinationMapper(config.map, this.mapper) } : {}),
         onOutcome: this.options.onOutcome,
       }),
     );
@@ -260,6 +265,7 @@ export class Engine {
     await Promise.all(this.channels.map((c) => c.stop()));
     await this.options.queue.close();
     await Promise.all([...this.destinations.values()].map((d) => d.destination.close()));
+    await this.mapper.close();
     log.info({ channels: this.channels.length }, 'channels stopped');
   }
 }
