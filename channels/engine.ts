@@ -21,6 +21,7 @@ import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
 import type { DeliveryHandler, DeliveryQueue } from '../core/queue.js';
 import { subscriptionsOf } from './routing.js';
+import { PendingReceives } from './stored-after-publish.js';
 
 export interface DeployedChannel {
   definition: ChannelDefinition;
@@ -42,6 +43,12 @@ export interface EngineOptions {
   backlogIntervalMs?: number;
   /** Told of every HL7 acknowledgement sent (audit trail). */
   onAck?: Hl7IntakeOptions['onAck'];
+  /**
+   * With a queue outside the store (RabbitMQ), HL7 intake publishes a message while storing it
+   * and ACKs once both are done (channels/stored-after-publish.ts). Default true; false
+   * publishes after the store commit, as the other intakes do.
+   */
+  publishAhead?: boolean;
   /** Where database polling sources keep their position (the store). */
   watermarks?: WatermarkStore;
   /** Told of each MLLP connection closed because the channel's maxConnections were open. */
@@ -67,11 +74,14 @@ export class Engine {
   private backlogTimer?: NodeJS.Timeout;
   private recoverTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
+  private readonly pendingReceives?: PendingReceives;
   /** Lists, shows and decides notices (with a notice store): the API, CLI and console use it. */
   readonly notices?: NoticeService;
 
   constructor(private readonly options: EngineOptions) {
     this.definitions = options.channels;
+    // A queue outside the store (RabbitMQ): HL7 intake publishes while it stores (hl7-intake.ts).
+    if (!options.queue.publishWithReceive && options.publishAhead !== false) this.pendingReceives = new PendingReceives();
     if (options.notices) {
       this.notices = new NoticeService({
         store: options.store,
@@ -105,6 +115,7 @@ export class Engine {
         filter: config.filter,
         ...(config.map ? { map: destinationMapper(config.map) } : {}),
         onOutcome: this.options.onOutcome,
+        pendingReceives: this.pendingReceives,
       }),
     );
     this.destinations.set(id, { config, destination });
@@ -219,7 +230,14 @@ export class Engine {
     const running = await startSource({
       channel,
       hl7Intake: (source) =>
-        new Hl7Intake({ channel: { ...channel, source }, store, queue, queueAvailable: this.options.queueAvailable, onAck: this.options.onAck }),
+        new Hl7Intake({
+          channel: { ...channel, source },
+          store,
+          queue,
+          queueAvailable: this.options.queueAvailable,
+          onAck: this.options.onAck,
+          ...(this.pendingReceives ? { publishAhead: this.pendingReceives } : {}),
+        }),
       recordIntake: () =>
         new RecordIntake({
           channel,
