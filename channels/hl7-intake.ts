@@ -171,12 +171,14 @@ export class Hl7Intake {
         queuedWithReceive.catch(() => undefined);
         stored = await receiving;
       } else if (ahead && envelope) {
+        // Timed from before either starts: a consumer's clock starts later, on first sight.
+        const at = performance.now();
         const receiving = this.opts.store.receive({ ...message, id: envelope.messageId });
         ahead.track(
           envelope.messageId,
           receiving.then((r) => !r.duplicate),
         );
-        publishedAhead = { done: this.opts.queue.publish([markStoredAfterPublish(envelope)]), at: performance.now() };
+        publishedAhead = { done: this.opts.queue.publish([markStoredAfterPublish(envelope)]), at };
         // Awaited below once the message is known to be stored; a failure then means "queue later".
         publishedAhead.done.catch(() => undefined);
         stored = await receiving;
