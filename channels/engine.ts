@@ -44,9 +44,9 @@ export interface EngineOptions {
   /** Told of every HL7 acknowledgement sent (audit trail). */
   onAck?: Hl7IntakeOptions['onAck'];
   /**
-   * With a queue outside the store (RabbitMQ), HL7 intake publishes a message while storing it
-   * and ACKs once both are done (channels/stored-after-publish.ts). Default true; false
-   * publishes after the store commit, as the other intakes do.
+   * For a queue outside the store (RabbitMQ): HL7 intake publishes a message while storing it
+   * and ACKs once both are done (channels/stored-after-publish.ts). Default false: publish after
+   * the store commit, as the other intakes do.
    */
   publishAhead?: boolean;
   /** Where database polling sources keep their position (the store). */
@@ -81,7 +81,7 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.definitions = options.channels;
     // A queue outside the store (RabbitMQ): HL7 intake publishes while it stores (hl7-intake.ts).
-    if (!options.queue.publishWithReceive && options.publishAhead !== false) this.pendingReceives = new PendingReceives();
+    if (options.publishAhead && !options.queue.publishWithReceive) this.pendingReceives = new PendingReceives();
     if (options.notices) {
       this.notices = new NoticeService({
         store: options.store,

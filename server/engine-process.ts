@@ -78,6 +78,8 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     onAck: instrumented.onAck,
     onConnectionRefused: (channel) => instrumented.metrics.connectionsRefused.inc({ channel }),
     queueAvailable: rabbit ? () => rabbit.connected : undefined,
+    // RabbitMQ: the ACK waits for the slower of the store commit and the broker confirm, not both.
+    publishAhead: rabbit !== undefined,
     notices: new SqlNoticeStore(opened.db, opened.keys),
   });
   const headInterval = headIntervalMs(options.env ?? process.env);
