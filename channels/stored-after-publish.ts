@@ -48,6 +48,8 @@ export class PendingReceives {
    * answer to the store (a write can fail after its commit: the backlog then queues it).
    */
   track(messageId: string, stored: Promise<boolean>): void {
+    // A failed write nobody asks about (its publish failed too) must not be an unhandled rejection.
+    stored.catch(() => undefined);
     this.rotate();
     this.current.set(messageId, stored);
   }
