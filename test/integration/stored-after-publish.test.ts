@@ -12,7 +12,7 @@ import type { StoreDatabase } from '../../adapters/store/schema.js';
 import type { ChannelDefinition, MllpSourceConfig } from '../../channels/definition.js';
 import { createDispatcher } from '../../channels/dispatch.js';
 import { Hl7Intake } from '../../channels/hl7-intake.js';
-import { PendingReceives, REPUBLISH_AFTER_MS, STORED_AFTER_PUBLISH, storedForDelivery } from '../../channels/stored-after-publish.js';
+import { DISCARD_AFTER_MS, PendingReceives, REPUBLISH_AFTER_MS, STORED_AFTER_PUBLISH, storedForDelivery } from '../../channels/stored-after-publish.js';
 import type { DeliveryQueue, Envelope } from '../../core/queue.js';
 import { newMessageId, type MessageStore } from '../../core/store.js';
 import { eventually } from '../support/engine.js';
@@ -123,6 +123,24 @@ describe('publishing ahead of the store commit (PostgreSQL + RabbitMQ)', () => {
     // At least once: this process knew the marked copy was stored, so both copies go out.
     await eventually(async () => (delivered.length >= 2 ? true : undefined), 20_000, 'both deliveries');
     expect(new Set(delivered.map((e) => e.messageId))).toEqual(new Set([published[0].messageId]));
+  }, 60_000);
+
+  test('a failed store write answers AR; its published copy is dropped once the store shows it was never stored', async () => {
+    const failing = (s: MessageStore): MessageStore =>
+      new Proxy(s, {
+        get(target, prop, receiver) {
+          if (prop === 'receive') return async () => Promise.reject(new Error('database unavailable'));
+          const value: unknown = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    const { intake, published, delivered } = await pipeline('fail', failing);
+    expect(msa(await intake.handle(adt('FAIL-1')))).toBe('AR');
+    expect(published).toHaveLength(1);
+    expect(await store.isStored(published[0].messageId)).toBe(false);
+    // The consumer looks in the store until the bound (10 s) is up, then drops it.
+    await new Promise((r) => setTimeout(r, DISCARD_AFTER_MS + 2000));
+    expect(delivered).toEqual([]);
   }, 60_000);
 
   test('a consumer without the intake\'s knowledge looks in the store: delivers what is stored, even late, and drops what never is', async () => {
