@@ -135,7 +135,8 @@ export async function startShippedEngine(shared: NodeJS.ProcessEnv, cleanups: Cl
   for (const k of ['TRAMLINE_DB_URL', 'TRAMLINE_AMQP_URL', 'TRAMLINE_CASE_DB_URL', 'TRAMLINE_LPRES_URL']) delete env[k];
   Object.assign(env, shared);
   mkdirSync(path.join(dir, 'data'));
-  const engine = await startEngine(env, dir);
+  const cpuProfDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
+  const engine = await startEngine(env, dir, cpuProfDir);
   cleanups.add(async () => {
     if (engine.child.exitCode === null && engine.child.signalCode === null) {
       engine.child.kill('SIGTERM');

@@ -23,7 +23,7 @@ export interface DispatchOptions {
   retry: RetryPolicy;
   filter?: MessageFilter;
   /** The destination's own mapping (destination-map.ts), applied after its filter. */
-  map?: (envelope: Envelope) => Envelope;
+  map?: (envelope: Envelope) => Promise<Envelope>;
   /** This process's store writes of messages published before they were stored (stored-after-publish.ts). */
   pendingReceives?: PendingReceives;
   /** Observer for metrics and tests; never sees content. */
@@ -66,7 +66,7 @@ export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
     }
     let outcome: DeliveryOutcome;
     try {
-      const content = reported(await destination.deliver(opts.map ? opts.map(envelope) : envelope));
+      const content = reported(await destination.deliver(opts.map ? await opts.map(envelope) : envelope));
       // Delivered: recording it only holds back the broker ack, so it may share a statement.
       await store.setDestinationStatus(messageId, destinationId, 'sent', { attempts: attempt, lingerMs: SENT_STATUS_LINGER_MS, recordEvent: true, content });
       outcome = { kind: 'done' };

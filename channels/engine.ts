@@ -4,6 +4,7 @@
 import type { WatermarkStore } from '../adapters/database/poll-source.js';
 import type { Destination } from '../adapters/types.js';
 import { loadMappingById } from '../mappings/index.js';
+import { createBundleMapper, type BundleMapper } from '../mappings/map-pool.js';
 import { log } from '../core/logger.js';
 import type { MessageStore } from '../core/store.js';
 import { BacklogPublisher } from './backlog.js';
@@ -55,6 +56,8 @@ export interface EngineOptions {
   onConnectionRefused?: (channel: string) => void;
   /** Where channels with a `notices` block keep their notices' state (needed by those channels). */
   notices?: NoticeStore;
+  /** Where destination mappings run (default: the main thread). The engine closes it at stop. */
+  mapper?: BundleMapper;
 }
 
 /** Same settings: deep equality of the JSON form (definitions come from YAML, so plain data). */
@@ -77,11 +80,13 @@ export class Engine {
   private readonly pendingReceives?: PendingReceives;
   /** Lists, shows and decides notices (with a notice store): the API, CLI and console use it. */
   readonly notices?: NoticeService;
+  private readonly mapper: BundleMapper;
 
   constructor(private readonly options: EngineOptions) {
     this.definitions = options.channels;
     // A queue outside the store (RabbitMQ): HL7 intake publishes while it stores (hl7-intake.ts).
     if (options.publishAhead && !options.queue.publishWithReceive) this.pendingReceives = new PendingReceives();
+    this.mapper = options.mapper ?? createBundleMapper(0);
     if (options.notices) {
       this.notices = new NoticeService({
         store: options.store,
@@ -113,7 +118,7 @@ export class Engine {
         store: this.options.store,
         retry: config.retry ?? DEFAULT_RETRY,
         filter: config.filter,
-        ...(config.map ? { map: destinationMapper(config.map) } : {}),
+        ...(config.map ? { map: destinationMapper(config.map, this.mapper) } : {}),
         onOutcome: this.options.onOutcome,
         pendingReceives: this.pendingReceives,
       }),
@@ -278,6 +283,7 @@ export class Engine {
     await Promise.all(this.channels.map((c) => c.stop()));
     await this.options.queue.close();
     await Promise.all([...this.destinations.values()].map((d) => d.destination.close()));
+    await this.mapper.close();
     log.info({ channels: this.channels.length }, 'channels stopped');
   }
 }

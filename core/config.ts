@@ -1,4 +1,5 @@
 // Engine settings from TRAMLINE_* environment variables (README "Configuration"); every one optional.
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -16,6 +17,8 @@ export interface Config {
   dataDir: string;
   /** TRAMLINE_PUBLIC_URL without a trailing slash; absent: http://localhost:<http port>. */
   publicUrl?: string;
+  /** TRAMLINE_MAP_THREADS: worker threads that run destination mappings (0: the main thread). */
+  mapThreads: number;
 }
 
 function port(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -39,6 +42,22 @@ function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+/**
+ * Mapping threads by default: one per core beyond the main thread's, at most four (mapping is
+ * only part of a message's work; the main thread keeps the sockets, the store and the queue).
+ */
+export function defaultMapThreads(cores = availableParallelism()): number {
+  return Math.max(0, Math.min(4, cores - 1));
+}
+
+function mapThreads(env: NodeJS.ProcessEnv): number {
+  const raw = env.TRAMLINE_MAP_THREADS;
+  if (raw === undefined || raw === '') return defaultMapThreads();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error(`TRAMLINE_MAP_THREADS must be a whole number from 0 to 64, got "${raw}"`);
+  return n;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = env.TRAMLINE_DATA_DIR || './data';
   return {
@@ -53,5 +72,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     indexKey: env.TRAMLINE_INDEX_KEY || undefined,
     dataDir,
     publicUrl: publicUrl(env),
+    mapThreads: mapThreads(env),
   };
 }

@@ -6,6 +6,7 @@ import { RabbitQueue } from '../adapters/queue/rabbitmq.js';
 import type { DeliveryQueue } from '../core/queue.js';
 import type { ChannelDefinition } from '../channels/definition.js';
 import { Engine } from '../channels/engine.js';
+import { createBundleMapper } from '../mappings/map-pool.js';
 import { formatProblem, loadChannelFolder } from '../channels/load.js';
 import { channelMappings } from '../channels/mapping-refs.js';
 import { HttpError } from './http/errors.js';
@@ -81,6 +82,7 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     // RabbitMQ: the ACK waits for the slower of the store commit and the broker confirm, not both.
     publishAhead: rabbit !== undefined,
     notices: new SqlNoticeStore(opened.db, opened.keys),
+    mapper: createBundleMapper(config.mapThreads),
   });
   const headInterval = headIntervalMs(options.env ?? process.env);
   // Built before start: a bad auth setting stops us before any port opens.

@@ -33,6 +33,17 @@ export function bundleOf(envelope: Envelope): Bundle {
   return bundle;
 }
 
+const ENGINE_BUNDLE = /^\{"resourceType":"Bundle","type":"(transaction|batch)",/;
+
+/**
+ * The type of a Bundle the engine's own mapping wrote (header `kind: bundle`, JSON.stringify's
+ * output, which starts with these two members): such a body need not be parsed to be checked.
+ */
+function engineBundleType(envelope: Envelope): 'transaction' | 'batch' | undefined {
+  if (envelope.headers.kind !== 'bundle') return undefined;
+  return ENGINE_BUNDLE.exec(envelope.body)?.[1] as 'transaction' | 'batch' | undefined;
+}
+
 /** A retraction message (channels/retraction.ts): `{ mode, references }`. */
 export function retractionOf(envelope: Envelope): { mode?: RetractionMode; references: string[] } {
   let parsed: { mode?: unknown; references?: unknown };
@@ -89,15 +100,15 @@ export class FhirDestination implements Destination {
       const results = await this.retract(retraction.references, retraction.mode ?? this.settings.retraction);
       return { response: JSON.stringify(results) };
     }
-    const bundle = bundleOf(envelope);
+    const type = engineBundleType(envelope) ?? bundleOf(envelope).type;
     const connection = this.connection();
-    const response = await connection.call(`POST ${bundle.type}`, (options) =>
+    const response = await connection.call(`POST ${type}`, (options) =>
       connection.client.transaction({
-        body: bundle as never,
+        // A string body is posted as it is: the envelope's JSON, not parsed and written again.
+        body: envelope.body as never,
         options: { ...options, headers: { ...options.headers, 'x-request-id': envelope.messageId } },
       }),
     );
-    // fhir-kit posts JSON.stringify of the parsed body: the envelope's JSON, as it came.
     return { sent: envelope.body, ...(response ? { response: JSON.stringify(response) } : {}) };
   }
 

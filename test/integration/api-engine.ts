@@ -64,7 +64,7 @@ retention:
   );
   const { channels, problems } = loadChannelFolder(channelsDir);
   if (problems.length) throw new Error(JSON.stringify(problems));
-  const config: Config = { dbUrl: options.dbUrl ?? `sqlite:${path.join(dir, 'data', 'tramline.db')}`, httpPort: 0, mllpPort: 0, channelsDir, dataDir: path.join(dir, 'data'), ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) };
+  const config: Config = { dbUrl: options.dbUrl ?? `sqlite:${path.join(dir, 'data', 'tramline.db')}`, httpPort: 0, mllpPort: 0, channelsDir, dataDir: path.join(dir, 'data'), mapThreads: 0, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) };
   const env = { TRAMLINE_AUTH_DEV_ISSUER: 'true', TRAMLINE_AUTH_FAILURE_LIMIT: '100000', ...options.env };
   const running = await runEngine(config, channels, { env });
   const tokenStore = new TokenStore(running.opened.db);

@@ -30,7 +30,7 @@ beforeAll(async () => {
   const env = { TRAMLINE_MLLP_PORT: String(mllpPort), TRAMLINE_CASE_DB_URL: caseDbUrl };
   const { channel, problems } = loadChannelFile('channels/examples/adt-to-case-system.yaml', env);
   expect(problems).toEqual([]);
-  const config: Config = { dbUrl: `sqlite:${path.join(dir, 'data', 'tramline.db')}`, httpPort: 0, mllpPort: 0, channelsDir: dir, dataDir: path.join(dir, 'data') };
+  const config: Config = { dbUrl: `sqlite:${path.join(dir, 'data', 'tramline.db')}`, httpPort: 0, mllpPort: 0, channelsDir: dir, dataDir: path.join(dir, 'data'), mapThreads: 1 };
   running = await runEngine(config, [channel!], { env: { ...env, TRAMLINE_AUTH_DEV_ISSUER: 'true' } });
   // Generous: the first message's mapping compiles its validators in this same process (no time asserted).
   mllp = new MllpClient({ host: '127.0.0.1', port: mllpPort, responseTimeoutMs: 60_000 });
