@@ -36,11 +36,13 @@ interface Phase {
 /**
  * Syscalls the engine makes (all its threads) while `body` runs, per message, counted by
  * `strace -c` (BENCH_LATENCY_SYSCALLS=1): fsyncs and writes do not depend on how busy the
- * machine is, so they compare runs on a shared machine better than rates do.
+ * machine is, so they compare runs on a shared machine better than rates do (pread64: pages
+ * the engine read back, from the WAL or past its page cache). Not the checkpoint worker's
+ * share: it runs on a timer, so a slower run gets more of its writes per message.
  */
 async function syscallsPerMessage<T>(pid: number, messages: number, body: () => Promise<T>): Promise<{ result: T; syscalls?: Record<string, number> }> {
   if (process.env.BENCH_LATENCY_SYSCALLS !== '1') return { result: await body() };
-  const tracer = spawn('strace', ['-f', '-c', '-e', 'trace=fsync,fdatasync,pwrite64,write,writev', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const tracer = spawn('strace', ['-f', '-c', '-e', 'trace=fsync,fdatasync,pwrite64,pread64,write,writev', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let report = '';
   tracer.stderr.on('data', (chunk: Buffer) => (report += chunk.toString()));
   const ended = new Promise((resolve) => tracer.on('exit', resolve));

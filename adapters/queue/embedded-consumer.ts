@@ -124,8 +124,16 @@ export class DestinationConsumer {
 
   /** Ready partition heads not already in flight, in publish order. */
   private async fetchHeads(limit: number, exclude: number[]): Promise<QueueItemRow[]> {
-    const { rows } = await this.deps.kysely.executeQuery<QueueItemRow>(readyHeads(this.dialect, this.deps.destination, Date.now(), limit, exclude));
-    return rows;
+    if (this.dialect === 'postgres' || exclude.length === 0) {
+      const { rows } = await this.deps.kysely.executeQuery<QueueItemRow>(readyHeads(this.dialect, this.deps.destination, Date.now(), limit, exclude));
+      return rows;
+    }
+    // SQLite: the rows in flight are dropped here rather than by a `not in (…)`, for which
+    // SQLite builds a temporary b-tree on every call. They are still heads, so as many more
+    // rows are read.
+    const { rows } = await this.deps.kysely.executeQuery<QueueItemRow>(readyHeads(this.dialect, this.deps.destination, Date.now(), limit + exclude.length, []));
+    const busy = new Set(exclude);
+    return rows.filter((row) => !busy.has(row.seq)).slice(0, limit);
   }
 
   private start(row: QueueItemRow): void {
