@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { parse, stringify } from 'yaml';
 import { MllpClient, parseAckCode } from '../adapters/mllp/client.js';
 import { dropPostgresSchema } from '../adapters/store/db.js';
@@ -103,7 +104,7 @@ async function drive(port: number, label: string, phase: Phase, enginePid: numbe
  * inbox file, its FHIR destination left out (it would measure the sandbox FHIR server, not
  * intake). BENCH_LATENCY_CONCURRENCY sets the inbox destination's `concurrency`.
  */
-function benchChannel(port: number, inboxFile: string): string {
+function benchChannel(port: number, inboxUrl: string): string {
   const channel = parse(readFileSync(path.join(ROOT, 'channels', 'examples', 'adt-to-case-system.yaml'), 'utf8')) as {
     source: Record<string, unknown>;
     destinations: Record<string, unknown>[];
@@ -111,24 +112,32 @@ function benchChannel(port: number, inboxFile: string): string {
   channel.source.host = '127.0.0.1';
   channel.source.port = port;
   channel.destinations = channel.destinations.filter((d) => d.type === 'case-inbox');
-  channel.destinations[0].database = `sqlite:${inboxFile}`;
+  channel.destinations[0].database = inboxUrl;
   if (process.env.BENCH_LATENCY_CONCURRENCY) channel.destinations[0].concurrency = Number(process.env.BENCH_LATENCY_CONCURRENCY);
   return stringify(channel);
 }
 
-/** Rows in the case-system inbox (SQLite file): polled until `count`, returning when they were all there. */
-async function inboxRows(file: string, count: number, timeoutMs: number): Promise<number> {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+/** Rows in the case-system inbox (SQLite file or PostgreSQL schema): polled until `count`, returning when they were all there. */
+async function inboxRows(url: string, count: number, timeoutMs: number): Promise<number> {
+  const sqlite = url.startsWith('sqlite:') ? new Database(url.slice('sqlite:'.length), { readonly: true, fileMustExist: true }) : undefined;
+  const schema = sqlite ? '' : new URL(url).searchParams.get('schema')!;
+  const client = sqlite ? undefined : new pg.Client({ connectionString: url.replace(/\?.*$/, '') });
+  await client?.connect();
+  const rows = async () =>
+    sqlite
+      ? (sqlite.prepare('select count(*) as n from case_inbox').get() as { n: number }).n
+      : Number((await client!.query<{ n: string }>(`select count(*) as n from "${schema}".case_inbox`)).rows[0].n);
   try {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const { n } = db.prepare('select count(*) as n from case_inbox').get() as { n: number };
+      const n = await rows();
       if (n >= count) return performance.now();
       if (performance.now() > deadline) throw new Error(`inbox has ${n}/${count} rows after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 5));
     }
   } finally {
-    db.close();
+    sqlite?.close();
+    await client?.end();
   }
 }
 
@@ -141,9 +150,12 @@ export async function benchMllpLatency(): Promise<object> {
   let engine: Engine | undefined;
   try {
     const mllpPort = await freePort();
-    const inboxFile = path.join(dir, 'case-system.db');
+    // BENCH_LATENCY_INBOX=pg (with the pg backend): the case inbox in a PostgreSQL schema too,
+    // as a PostgreSQL deployment would have it, instead of a SQLite file the engine fsyncs.
+    const inboxUrl = backend === 'pg' && process.env.BENCH_LATENCY_INBOX === 'pg' ? `${PG_BASE}?schema=bench_latency_inbox_${id}` : `sqlite:${path.join(dir, 'case-system.db')}`;
+    if (!inboxUrl.startsWith('sqlite:')) cleanups.push(() => dropPostgresSchema(inboxUrl));
     mkdirSync(path.join(dir, 'channels'));
-    writeFileSync(path.join(dir, 'channels', 'adt.yaml'), benchChannel(mllpPort, inboxFile));
+    writeFileSync(path.join(dir, 'channels', 'adt.yaml'), benchChannel(mllpPort, inboxUrl));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_OPTIONS: '',
@@ -193,19 +205,19 @@ export async function benchMllpLatency(): Promise<object> {
       return { backend, only, ...phases, loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100) };
     }
     // Pipelined: the burst's rows counted in the inbox, after what the earlier phases left.
-    const before = await inboxRows(inboxFile, sent, 120_000);
+    const before = await inboxRows(inboxUrl, sent, 120_000);
     const burst = { connections: 8, window: 64, messages: Math.round(30_000 * scale) };
     console.error('mllp-latency: pipelined');
     const burstStart = performance.now();
     const pipelined = await drive(mllpPort, 'pip', burst, pid);
     sent += burst.messages + burst.connections;
-    const lastRow = await inboxRows(inboxFile, sent, 300_000);
+    const lastRow = await inboxRows(inboxUrl, sent, 300_000);
     phases.pipelined = { ...pipelined, deliveredPerSec: Math.round(burst.messages / ((lastRow - burstStart) / 1000)), drainBeforeMs: Math.round(before - burstStart) };
     engine.child.kill('SIGTERM');
     await engine.exited;
     return {
       backend,
-      pipeline: `MLLP → ${backend === 'pg' ? 'PostgreSQL store → RabbitMQ' : 'SQLite store → embedded queue'} → SQLite case inbox (one engine process)`,
+      pipeline: `MLLP → ${backend === 'pg' ? 'PostgreSQL store → RabbitMQ' : 'SQLite store → embedded queue'} → ${inboxUrl.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL'} case inbox (one engine process)`,
       messageBytes: Buffer.byteLength(adt('B0000001', 1)),
       engineStartMs: startMs,
       ...phases,

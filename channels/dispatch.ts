@@ -11,6 +11,7 @@ import { hl7Matches } from './filter.js';
 import type { Delivery, DeliveryHandler, DeliveryOutcome, Envelope } from '../core/queue.js';
 import { DeliveryError } from '../core/errors.js';
 import { outcomeForFailure } from './retry.js';
+import { storedForDelivery, type PendingReceives } from './stored-after-publish.js';
 
 /** How long recording a successful delivery may wait to share its upsert with others. */
 const SENT_STATUS_LINGER_MS = 5;
@@ -23,6 +24,8 @@ export interface DispatchOptions {
   filter?: MessageFilter;
   /** The destination's own mapping (destination-map.ts), applied after its filter. */
   map?: (envelope: Envelope) => Promise<Envelope>;
+  /** This process's store writes of messages published before they were stored (stored-after-publish.ts). */
+  pendingReceives?: PendingReceives;
   /** Observer for metrics and tests; never sees content. */
   onOutcome?: (delivery: Delivery, outcome: DeliveryOutcome | { kind: 'filtered' }) => void;
 }
@@ -53,6 +56,9 @@ export function createDispatcher(opts: DispatchOptions): DeliveryHandler {
   return async (delivery) => {
     const { envelope, attempt } = delivery;
     const messageId = envelope.messageId;
+    // Published before its message was stored: delivered once it is, dropped if it never is
+    // (its sender had no ACK for it and sends it again). Nothing to record: no message row.
+    if (!(await storedForDelivery(envelope, store, opts.pendingReceives, destinationId))) return { kind: 'done' };
     if (!passesFilter(filter, envelope.body)) {
       await store.setDestinationStatus(messageId, destinationId, 'filtered', { attempts: attempt, recordEvent: true });
       opts.onOutcome?.(delivery, { kind: 'filtered' });

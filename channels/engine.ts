@@ -22,6 +22,7 @@ import { RecordIntake } from './record-intake.js';
 import { recordFormatFor, recordMapperFor } from './record-formats.js';
 import type { DeliveryHandler, DeliveryQueue } from '../core/queue.js';
 import { subscriptionsOf } from './routing.js';
+import { PendingReceives } from './stored-after-publish.js';
 
 export interface DeployedChannel {
   definition: ChannelDefinition;
@@ -43,6 +44,12 @@ export interface EngineOptions {
   backlogIntervalMs?: number;
   /** Told of every HL7 acknowledgement sent (audit trail). */
   onAck?: Hl7IntakeOptions['onAck'];
+  /**
+   * For a queue outside the store (RabbitMQ): HL7 intake publishes a message while storing it
+   * and ACKs once both are done (channels/stored-after-publish.ts). Default false: publish after
+   * the store commit, as the other intakes do.
+   */
+  publishAhead?: boolean;
   /** Where database polling sources keep their position (the store). */
   watermarks?: WatermarkStore;
   /** Told of each MLLP connection closed because the channel's maxConnections were open. */
@@ -70,12 +77,15 @@ export class Engine {
   private backlogTimer?: NodeJS.Timeout;
   private recoverTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
+  private readonly pendingReceives?: PendingReceives;
   /** Lists, shows and decides notices (with a notice store): the API, CLI and console use it. */
   readonly notices?: NoticeService;
   private readonly mapper: BundleMapper;
 
   constructor(private readonly options: EngineOptions) {
     this.definitions = options.channels;
+    // A queue outside the store (RabbitMQ): HL7 intake publishes while it stores (hl7-intake.ts).
+    if (options.publishAhead && !options.queue.publishWithReceive) this.pendingReceives = new PendingReceives();
     this.mapper = options.mapper ?? createBundleMapper(0);
     if (options.notices) {
       this.notices = new NoticeService({
@@ -110,6 +120,7 @@ export class Engine {
         filter: config.filter,
         ...(config.map ? { map: destinationMapper(config.map, this.mapper) } : {}),
         onOutcome: this.options.onOutcome,
+        pendingReceives: this.pendingReceives,
       }),
     );
     this.destinations.set(id, { config, destination });
@@ -224,7 +235,14 @@ export class Engine {
     const running = await startSource({
       channel,
       hl7Intake: (source) =>
-        new Hl7Intake({ channel: { ...channel, source }, store, queue, queueAvailable: this.options.queueAvailable, onAck: this.options.onAck }),
+        new Hl7Intake({
+          channel: { ...channel, source },
+          store,
+          queue,
+          queueAvailable: this.options.queueAvailable,
+          onAck: this.options.onAck,
+          ...(this.pendingReceives ? { publishAhead: this.pendingReceives } : {}),
+        }),
       recordIntake: () =>
         new RecordIntake({
           channel,

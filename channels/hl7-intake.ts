@@ -7,6 +7,7 @@ import { checkControlCharacters, checkHl7Limits, DEFAULT_HL7_LIMITS } from '../a
 import { parseHl7 } from '../adapters/hl7v2/parse.js';
 import type { Hl7Message } from '../core/hl7/message.js';
 import { mapHl7ToBundle } from '../mappings/index.js';
+import { performance } from 'node:perf_hooks';
 import { log } from '../core/logger.js';
 import { newMessageId, type MessageStore, type NewMessage, type ReceiveResult } from '../core/store.js';
 import type { ChannelDefinition, MllpSourceConfig } from './definition.js';
@@ -14,6 +15,7 @@ import { ParseError, reasonOf, TramlineError } from '../core/errors.js';
 import { hl7Matches } from './filter.js';
 import type { DeliveryQueue, Envelope } from '../core/queue.js';
 import { destinationsFor, hl7PatientKey, hl7RoutingKey, partitionKeyOf } from './routing.js';
+import { markStoredAfterPublish, REPUBLISH_AFTER_MS, unmarked, type PendingReceives } from './stored-after-publish.js';
 
 /** Warnings listed in one message's `warnings` event; beyond this they are only counted. */
 const MAX_LISTED_WARNINGS = 20;
@@ -39,6 +41,13 @@ export interface Hl7IntakeOptions {
   queueAvailable?: () => boolean;
   /** Told of every acknowledgement sent (for the audit trail): ids and codes only. */
   onAck?: (ack: AckEvent) => void;
+  /**
+   * With a queue outside the store (RabbitMQ): publish while the message is being stored, not
+   * after, and ACK once both are done; the envelope is marked so that its consumer delivers it
+   * only once the message is found stored (stored-after-publish.ts). This process's consumers
+   * learn of its store writes here.
+   */
+  publishAhead?: PendingReceives;
 }
 
 export interface AckEvent {
@@ -138,12 +147,17 @@ export class Hl7Intake {
     let mappingError: unknown;
     /** The publish sharing the receive's commit (embedded queue), when there is one. */
     let queuedWithReceive: Promise<unknown> | undefined;
+    /** A publish started before the receive finished (publishAhead), and when it started. */
+    let publishedAhead: { done: Promise<unknown>; at: number } | undefined;
     let stored: ReceiveResult;
     try {
-      const publishWithReceive = filtered || !(this.opts.queueAvailable?.() ?? true) ? undefined : this.opts.queue.publishWithReceive;
-      if (publishWithReceive) {
+      const queueUp = !filtered && (this.opts.queueAvailable?.() ?? true);
+      const publishWithReceive = queueUp ? this.opts.queue.publishWithReceive : undefined;
+      const ahead = queueUp && !publishWithReceive ? this.opts.publishAhead : undefined;
+      if (publishWithReceive || ahead) {
         // The envelope needs the message id: chosen here, so that the message and its queue
-        // rows commit together (one fsync before the ACK, not one for each).
+        // rows commit together (one fsync before the ACK, not one for each), or so that the
+        // publish need not wait for the store.
         try {
           envelope = this.envelope(newMessageId(), text, msg, receivedAt, patientKey, warnings);
         } catch (err) {
@@ -156,6 +170,18 @@ export class Hl7Intake {
         // Awaited below once the message is known to be stored; a failure then means "queue later".
         queuedWithReceive.catch(() => undefined);
         stored = await receiving;
+      } else if (ahead && envelope) {
+        // Timed from before either starts: a consumer's clock starts later, on first sight.
+        const at = performance.now();
+        const receiving = this.opts.store.receive({ ...message, id: envelope.messageId });
+        ahead.track(
+          envelope.messageId,
+          receiving.then((r) => !r.duplicate),
+        );
+        publishedAhead = { done: this.opts.queue.publish([markStoredAfterPublish(envelope)]), at };
+        // Awaited below once the message is known to be stored; a failure then means "queue later".
+        publishedAhead.done.catch(() => undefined);
+        stored = await receiving;
       } else {
         stored = await this.opts.store.receive(message);
       }
@@ -163,6 +189,8 @@ export class Hl7Intake {
       log.error({ channel: this.channelId, controlId: h.controlId, reason: reasonOf(err) }, 'message could not be stored');
       return this.ack(raw, msg, undefined, 'reject', 'message could not be stored; send again later');
     }
+    /** How long the store took after the publish started, when it started ahead. */
+    const storedAfterMs = publishedAhead ? performance.now() - publishedAhead.at : 0;
     this.stats.received++;
 
     if (stored.duplicate) {
@@ -187,12 +215,17 @@ export class Hl7Intake {
       return this.ack(raw, msg, stored.id, 'error', `message could not be mapped: ${err instanceof TramlineError ? err.kind : 'error'}`);
     }
     // Committed with the message already: its history event need not hold the ACK back.
-    if (warnings.length && queuedWithReceive) void this.recordWarnings(stored.id, warnings);
+    if (warnings.length && (queuedWithReceive || publishedAhead)) void this.recordWarnings(stored.id, warnings);
     else if (warnings.length) await this.recordWarnings(stored.id, warnings);
     const available = this.opts.queueAvailable?.() ?? true;
     try {
       if (queuedWithReceive) await queuedWithReceive;
-      else if (!available) throw new Error('queue unavailable');
+      else if (publishedAhead) {
+        await publishedAhead.done;
+        // A consumer may have given up on the marked copy by now (stored-after-publish.ts): one
+        // that needs no check goes out before the ACK. Destinations take a message id once.
+        if (storedAfterMs > REPUBLISH_AFTER_MS) await this.opts.queue.publish([unmarked(envelope)]);
+      } else if (!available) throw new Error('queue unavailable');
       else await this.opts.queue.publish([envelope]);
       // Not waited for: the message is stored and queued, which is what the ACK promises. If the
       // status write is lost, the backlog queues the message again and destinations ignore it.

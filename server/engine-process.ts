@@ -79,6 +79,8 @@ export async function runEngine(config: Config, channels: ChannelDefinition[], o
     onAck: instrumented.onAck,
     onConnectionRefused: (channel) => instrumented.metrics.connectionsRefused.inc({ channel }),
     queueAvailable: rabbit ? () => rabbit.connected : undefined,
+    // RabbitMQ: the ACK waits for the slower of the store commit and the broker confirm, not both.
+    publishAhead: rabbit !== undefined,
     notices: new SqlNoticeStore(opened.db, opened.keys),
     mapper: createBundleMapper(config.mapThreads),
   });

@@ -65,6 +65,17 @@ export class SqlMessageStore implements MessageStore {
   private readonly kysely: Kysely<StoreDatabase>;
   private readonly dialect: DialectName;
   private readonly writes: GroupCommitter<StoreDatabase>;
+  /**
+   * On PostgreSQL, receives (a sender waits for each), status writes and destination writes each
+   * have a committer of their own, so that a batch holds one kind of write: one statement and one
+   * round trip, with no transaction around it (BulkWrite.applyAlone). Mixed in one batch they are
+   * a transaction (BEGIN, a statement or more per kind, COMMIT), each statement a round trip —
+   * and a receive would wait on the lingering status writes that joined it. On SQLite they all
+   * share the database's one writer (one fsync a commit).
+   */
+  private readonly receives: GroupCommitter<StoreDatabase>;
+  private readonly statuses: GroupCommitter<StoreDatabase>;
+  private readonly destinations: GroupCommitter<StoreDatabase>;
   private readonly receiveWrite: BulkWrite<StoreDatabase, NewMessage, ReceiveResult>;
   // Per-message status writes are bulk writes too: a group commit applies all of a batch's
   // status changes in a few multi-row statements instead of one round trip per message.
@@ -117,6 +128,12 @@ export class SqlMessageStore implements MessageStore {
             maxConcurrent: options.maxConcurrentCommits ?? (db.dialect === 'postgres' ? 2 : 1),
             immediate: db.dialect === 'sqlite',
           });
+    const ownCommitter = (maxConcurrent: number) =>
+      db.dialect === 'postgres' ? new GroupCommitter(db.kysely, { maxBatch: options.maxBatch ?? 500, maxConcurrent: options.maxConcurrentCommits ?? maxConcurrent }) : this.writes;
+    this.receives = ownCommitter(2);
+    // Nobody waits on these at once: one batch at a time gathers more into each statement.
+    this.statuses = ownCommitter(1);
+    this.destinations = ownCommitter(1);
     this.receiveWrite = {
       name: 'receive',
       apply: (trx, items) => this.insertReceived(trx, items, false),
@@ -131,7 +148,7 @@ export class SqlMessageStore implements MessageStore {
    * comes back with `duplicate: true` (a 'duplicate' event is added to the original).
    */
   receive(message: NewMessage): Promise<ReceiveResult> {
-    return this.writes.submit(this.receiveWrite, message);
+    return this.receives.submit(this.receiveWrite, message);
   }
 
   async saveContent(id: string, stage: ContentStage, content: Buffer | string): Promise<void> {
@@ -183,7 +200,7 @@ export class SqlMessageStore implements MessageStore {
    */
   async setStatus(id: string, status: MessageStatus, error?: string, options: WriteOptions & { destinations?: readonly string[]; detail?: string } = {}): Promise<void> {
     const destinations = options.destinations?.length ? options.destinations : undefined;
-    await this.writes.submit(this.statusWrite, { id, status, error: error ?? null, destinations, detail: options.detail ?? null, at: Date.now() }, options);
+    await this.statuses.submit(this.statusWrite, { id, status, error: error ?? null, destinations, detail: options.detail ?? null, at: Date.now() }, options);
   }
 
   /**
@@ -198,7 +215,7 @@ export class SqlMessageStore implements MessageStore {
     options: { attempts?: number; error?: string; recordEvent?: boolean; content?: DeliveryContent } & WriteOptions = {},
   ): Promise<void> {
     const content = options.content ? this.sealDelivery(id, destination, options.content) : undefined;
-    await this.writes.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null, event: options.recordEvent, content, at: Date.now() }, options);
+    await this.destinations.submit(this.destinationWrite, { id, destination, status, attempts: options.attempts, error: options.error ?? null, event: options.recordEvent, content, at: Date.now() }, options);
   }
 
   /** A destination's report as sealed rows; undefined when it reported nothing. */
@@ -217,6 +234,10 @@ export class SqlMessageStore implements MessageStore {
     if (!row) return undefined;
     const destinations = await this.destinationsOf([id]);
     return this.toRecord(row, destinations.get(id) ?? []);
+  }
+
+  async isStored(id: string): Promise<boolean> {
+    return (await this.kysely.selectFrom('messages').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
   }
 
   /**
@@ -304,7 +325,7 @@ export class SqlMessageStore implements MessageStore {
 
   /** Wait for queued writes. The Db is owned by whoever opened it and is not closed here. */
   async close(): Promise<void> {
-    await this.writes.drain();
+    await Promise.all([...new Set([this.receives, this.statuses, this.destinations, this.writes])].map((c) => c.drain()));
   }
 
   private toRecord(row: MessagesTable, destinations: DestinationState[]): MessageRecord {
