@@ -49,7 +49,7 @@ export const destinationFields = {
   ),
   retry: Type.Optional(retryPolicy),
   concurrency: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 1000, description: 'Deliveries in flight for this destination (default 8; case-inbox 64, whose concurrent deliveries share one insert and one commit).' }),
+    Type.Integer({ minimum: 1, maximum: 1000, description: 'Deliveries in flight for this destination (default 8; case-inbox 64, whose concurrent deliveries share one insert and one commit; fhir 32). Messages of one patient are delivered in order whatever the number.' }),
   ),
 };
 

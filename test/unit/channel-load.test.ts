@@ -31,15 +31,17 @@ describe('channel loading', () => {
     expect(subscriptionsOf(channel!)).toEqual([{ destination: 'adt-in.inbox', bindings: ['adt-in.#'], concurrency: 64 }]);
   });
 
-  test('a destination that sets concurrency keeps it; other types default to 8', () => {
+  test('a destination that sets concurrency keeps it; a FHIR server gets 32, other types 8', () => {
     const text = `${valid}    concurrency: 3
   - name: api
     type: http
     url: https://example.org/in
+  - name: record
+    type: fhir
 `;
     const { channel, problems } = loadChannelText(text, 'adt.yaml');
     expect(problems).toEqual([]);
-    expect(subscriptionsOf(channel!).map((s) => s.concurrency)).toEqual([3, 8]);
+    expect(subscriptionsOf(channel!).map((s) => s.concurrency)).toEqual([3, 8, 32]);
   });
 
   test('every problem names file, line and field', () => {
