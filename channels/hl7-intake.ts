@@ -164,23 +164,19 @@ export class Hl7Intake {
           mappingError = err;
         }
       }
-      if (publishWithReceive && envelope) {
-        const receiving = this.opts.store.receive({ ...message, id: envelope.messageId });
-        queuedWithReceive = publishWithReceive([envelope]);
-        // Awaited below once the message is known to be stored; a failure then means "queue later".
-        queuedWithReceive.catch(() => undefined);
-        stored = await receiving;
-      } else if (ahead && envelope) {
+      if (envelope && (publishWithReceive || ahead)) {
         // Timed from before either starts: a consumer's clock starts later, on first sight.
         const at = performance.now();
         const receiving = this.opts.store.receive({ ...message, id: envelope.messageId });
-        ahead.track(
+        ahead?.track(
           envelope.messageId,
           receiving.then((r) => !r.duplicate),
         );
-        publishedAhead = { done: this.opts.queue.publish([markStoredAfterPublish(envelope)]), at };
+        const publishing = publishWithReceive ? publishWithReceive([envelope]) : this.opts.queue.publish([markStoredAfterPublish(envelope)]);
         // Awaited below once the message is known to be stored; a failure then means "queue later".
-        publishedAhead.done.catch(() => undefined);
+        publishing.catch(() => undefined);
+        if (publishWithReceive) queuedWithReceive = publishing;
+        else publishedAhead = { done: publishing, at };
         stored = await receiving;
       } else {
         stored = await this.opts.store.receive(message);

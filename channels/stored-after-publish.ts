@@ -92,7 +92,7 @@ export function unmarked(envelope: Envelope): Envelope {
  */
 export async function storedForDelivery(
   envelope: Envelope,
-  store: Pick<MessageStore, 'get' | 'isStored'>,
+  store: Pick<MessageStore, 'isStored'>,
   pending: PendingReceives | undefined,
   destination: string,
   options: { discardAfterMs?: number } = {},
@@ -105,7 +105,7 @@ export async function storedForDelivery(
   if (known === true) return true;
   const started = performance.now();
   for (let look = 0; ; look++) {
-    if (known === undefined && (await isStored(store, id))) return true;
+    if (known === undefined && (await store.isStored(id))) return true;
     if (known === false || performance.now() - started >= discardAfterMs) {
       // The sender was not acknowledged for it under this id and sends it again: nothing is lost.
       log.warn({ messageId: id, destination }, 'queued message was never stored; discarded, not delivered');
@@ -113,9 +113,4 @@ export async function storedForDelivery(
     }
     await new Promise((r) => setTimeout(r, LOOK_AGAIN_MS[Math.min(look, LOOK_AGAIN_MS.length - 1)]));
   }
-}
-
-async function isStored(store: Pick<MessageStore, 'get' | 'isStored'>, id: string): Promise<boolean> {
-  if (store.isStored) return store.isStored(id);
-  return (await store.get(id)) !== undefined;
 }

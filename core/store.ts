@@ -168,7 +168,7 @@ export interface MessageStore {
   addEvent(id: string, event: string, options?: { destination?: string; detail?: string; at?: Date }): Promise<void>;
   get(id: string): Promise<MessageRecord | undefined>;
   /** Whether a message is stored under `id` (committed): one light query, where `get` reads the record. */
-  isStored?(id: string): Promise<boolean>;
+  isStored(id: string): Promise<boolean>;
   /** Lifecycle history of one message, oldest first (receiving and queueing first within a millisecond). */
   events(id: string): Promise<MessageEvent[]>;
   /** Messages matching every given criterion, newest first (default limit 100). */

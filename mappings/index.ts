@@ -105,6 +105,11 @@ export function mapHl7ToBundle(message: string | Hl7Message, mappingIdOrPath = D
   return { bundle: result.output as Bundle, issues: result.issues, header: msg.header };
 }
 
+/** mapHl7ToBundle's Bundle as JSON: what a destination posts (on the calling thread or in map-worker.ts). */
+export function mapHl7ToBundleJson(text: string, mappingIdOrPath: string): string {
+  return JSON.stringify(mapHl7ToBundle(text, mappingIdOrPath).bundle);
+}
+
 /** A JSON record (e.g. a social care CLD row) → output, through a `input: json` mapping. */
 export function mapJsonRecord(record: unknown, mappingIdOrPath: string, vars?: Record<string, unknown>): MappingResult {
   return runMapping(loadMappingById(mappingIdOrPath), jsonInput(record, vars));

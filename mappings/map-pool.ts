@@ -12,12 +12,10 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { log } from '../core/logger.js';
 import { DeliveryError, MappingError, ParseError, TramlineError, ValidationError } from '../core/errors.js';
-import { mapHl7ToBundle } from './index.js';
+import { mapHl7ToBundleJson } from './index.js';
 import type { MapReply, MapTask } from './map-worker.js';
 
 export interface BundleMapper {
-  /** How many worker threads map (0: the calling thread). */
-  readonly threads: number;
   /** HL7 v2 text → the mapped, validated Bundle as JSON. Throws the mapping's typed error. */
   bundleJson(text: string, mapping: string): Promise<string>;
   close(): Promise<void>;
@@ -28,9 +26,8 @@ export function createBundleMapper(threads: number): BundleMapper {
 }
 
 class InlineMapper implements BundleMapper {
-  readonly threads = 0;
   async bundleJson(text: string, mapping: string): Promise<string> {
-    return JSON.stringify(mapHl7ToBundle(text, mapping).bundle);
+    return mapHl7ToBundleJson(text, mapping);
   }
   async close(): Promise<void> {}
 }
@@ -88,7 +85,7 @@ class PooledMapper implements BundleMapper {
   private nextId = 0;
   private closed = false;
 
-  constructor(readonly threads: number) {}
+  constructor(private readonly threads: number) {}
 
   bundleJson(text: string, mapping: string): Promise<string> {
     if (this.closed) return Promise.reject(new DeliveryError('the mapping threads are closed (engine stopping)', true));

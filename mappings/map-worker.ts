@@ -4,7 +4,7 @@
 // those one turn of the main thread's event loop produced) and go back in one reply.
 import { parentPort } from 'node:worker_threads';
 import { TramlineError } from '../core/errors.js';
-import { mapHl7ToBundle } from './index.js';
+import { mapHl7ToBundleJson } from './index.js';
 
 /** [task id, HL7 v2 text, mapping id or path] */
 export type MapTask = [id: number, text: string, mapping: string];
@@ -14,7 +14,7 @@ export type MapReply = [id: number, body: string, failed?: undefined] | [id: num
 
 export function mapOne([id, text, mapping]: MapTask): MapReply {
   try {
-    return [id, JSON.stringify(mapHl7ToBundle(text, mapping).bundle)];
+    return [id, mapHl7ToBundleJson(text, mapping)];
   } catch (err) {
     // runMapping turns a mapping's own bugs into MappingError; anything else is ours.
     return [id, undefined, err instanceof TramlineError ? err.kind : 'error'];

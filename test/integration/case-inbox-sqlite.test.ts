@@ -1,5 +1,5 @@
 // The case inbox on a SQLite file: a delivery resolves once its row is committed, redelivery adds
-// no row, a message it cannot read fails alone, and close() lets the deliveries under way finish.
+// no row, a message it cannot read fails alone, and the rows are there when the file is opened again.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,7 @@ describe('case inbox on a SQLite file', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tramline-inbox-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  test('deliveries are committed before they resolve, once each, and close() lets the last ones finish', async () => {
+  test('deliveries are committed before they resolve, once each, and are there after a reopen', async () => {
     const file = path.join(dir, 'inbox.db');
     const inbox = new CaseInboxDestination({ database: `sqlite:${file}`, table: 'case_inbox' });
     await inbox.open();
@@ -35,7 +35,7 @@ describe('case inbox on a SQLite file', () => {
       const results = await Promise.allSettled([inbox.deliver(envelope('bad', 'not hl7')), inbox.deliver(envelope('m20', adt('C20', '9434765919')))]);
       expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
       expect(await count()).toBe(21);
-      // Deliveries under way when the destination closes are written before it does.
+      // Deliveries resolved just before the close are on disk after it.
       const last = Array.from({ length: 5 }, (_, i) => inbox.deliver(envelope(`n${i}`, adt(`N${i}`, '9434765919'))));
       await Promise.all(last);
     } finally {
