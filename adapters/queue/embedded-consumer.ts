@@ -16,7 +16,7 @@ import { dialectOf, type DialectName } from '../store/db.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { StoreDatabase } from '../store/schema.js';
 import { toEnvelope, type QueueItemRow } from './embedded-rows.js';
-import { readyHeads } from './embedded-sql.js';
+import { itemsBySeq, readyHeadSeqs, readyHeads } from './embedded-sql.js';
 import { applyOutcomes } from './embedded-writes.js';
 import type { DeliveryHandler, DeliveryOutcome, Envelope } from '../../core/queue.js';
 
@@ -130,10 +130,13 @@ export class DestinationConsumer {
     }
     // SQLite: the rows in flight are dropped here rather than by a `not in (…)`, for which
     // SQLite builds a temporary b-tree on every call. They are still heads, so as many more
-    // rows are read.
-    const { rows } = await this.deps.kysely.executeQuery<QueueItemRow>(readyHeads(this.dialect, this.deps.destination, Date.now(), limit + exclude.length, []));
+    // seqs are read; only the rows to hand out are then read whole (content included).
+    const { rows: heads } = await this.deps.kysely.executeQuery<{ seq: number }>(readyHeadSeqs(this.deps.destination, Date.now(), limit + exclude.length));
     const busy = new Set(exclude);
-    return rows.filter((row) => !busy.has(row.seq)).slice(0, limit);
+    const wanted = heads.map((row) => row.seq).filter((seq) => !busy.has(seq)).slice(0, limit);
+    if (wanted.length === 0) return [];
+    const { rows } = await this.deps.kysely.executeQuery<QueueItemRow>(itemsBySeq(wanted));
+    return rows.sort((a, b) => a.seq - b.seq);
   }
 
   private start(row: QueueItemRow): void {

@@ -86,3 +86,17 @@ export function readyHeads(dialect: DialectName, destination: string, now: numbe
     limit,
   ]);
 }
+
+/**
+ * SQLite: the seqs of ready partition heads of `destination`, in publish order. Read first
+ * without the rows' content: the heads in flight are among them and are dropped in JavaScript
+ * (see embedded-consumer.ts), so only the rows handed out are read whole (`itemsBySeq`).
+ */
+export function readyHeadSeqs(destination: string, now: number, limit: number): CompiledQuery {
+  return CompiledQuery.raw(`select "seq" from "queue_items" where "destination" = ? and "head" = 1 and "available_at" <= ? order by "seq" limit ?`, [destination, now, limit]);
+}
+
+/** SQLite: whole queue items by seq (in no particular order). */
+export function itemsBySeq(seqs: number[]): CompiledQuery {
+  return CompiledQuery.raw(`select * from "queue_items" where "seq" in (${marks(seqs.length)})`, seqs);
+}
