@@ -9,8 +9,7 @@ import type { CaseInboxDestinationConfig } from './spec.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { Envelope } from '../../core/queue.js';
 import { bulkInsert, type TypedColumns } from '../store/bulk-sql.js';
-import { openDatabase, walSyncOf, type Db } from '../store/db.js';
-import { withUnsyncedCommits } from '../store/wal-sync.js';
+import { openDatabase, type Db } from '../store/db.js';
 import type { DeliveryReport, Destination } from '../types.js';
 import { extractInboxFacts } from './extract.js';
 
@@ -163,16 +162,7 @@ export class CaseInboxDestination implements Destination {
       const db = this.db;
       if (!db) throw new Error('case inbox destination used before open()');
       const values = rows.map((row) => INBOX_COLUMNS.map(([column]) => row[column]));
-      const insert = (kysely: Kysely<InboxDb>) => kysely.executeQuery(bulkInsert(db.dialect, this.config.table, INBOX_COLUMNS, values, 'on conflict ("id") do nothing'));
-      // A SQLite file is synced off the event loop; the delivery counts once the rows are on disk.
-      const walSync = walSyncOf(db.kysely);
-      if (walSync) {
-        await withUnsyncedCommits(db.kysely, insert);
-        // With no other rows waiting, a sync on this thread is quicker than the thread pool's.
-        await (this.pending.length === 0 ? walSync.syncHere() : walSync.sync());
-      } else {
-        await insert(db.kysely);
-      }
+      await db.kysely.executeQuery(bulkInsert(db.dialect, this.config.table, INBOX_COLUMNS, values, 'on conflict ("id") do nothing'));
     } catch (err) {
       // The case-system database being down or locked is worth retrying.
       throw new DeliveryError(`case inbox write failed: ${(err as Error).message}`, true);

@@ -10,7 +10,6 @@ import type pg from 'pg';
 import { Kysely, PostgresAdapter, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { CurrentSchemaPostgresDialect } from './pg-introspector.js';
 import { preparingPool } from './pg-prepared.js';
-import { WalSync } from './wal-sync.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -90,29 +89,15 @@ function openSqlite<DB>(file: string, options: OpenOptions): Db<DB> {
   sqlite.pragma('temp_store = MEMORY');
   const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
   const checkpointer = options.backgroundCheckpoints && file !== ':memory:' ? startCheckpointer(sqlite, file) : undefined;
-  const walSync = file !== ':memory:' ? new WalSync(`${file}-wal`) : undefined;
-  if (walSync) walSyncs.set(kysely, walSync);
   return {
     kysely,
     dialect: 'sqlite',
     location: file,
     close: async () => {
-      await walSync?.close();
       await checkpointer?.stop();
       await kysely.destroy();
     },
   };
-}
-
-const walSyncs = new WeakMap<object, WalSync>();
-
-/**
- * The WAL sync of a SQLite file opened here, for writers that commit with `synchronous =
- * NORMAL` and sync afterwards, off the event loop (see wal-sync.ts); undefined for PostgreSQL
- * and `:memory:`.
- */
-export function walSyncOf(kysely: object): WalSync | undefined {
-  return walSyncs.get(kysely);
 }
 
 /** How often the checkpoint worker copies committed WAL frames into the database file. */

@@ -8,7 +8,6 @@
 // with the next batch that starts, or are committed when their linger time is up, so a steady
 // trickle shares commits with the writes senders wait for instead of adding fsyncs of its own.
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import { withUnsyncedCommits, type WalSync } from './wal-sync.js';
 
 const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
 const COMMIT = CompiledQuery.raw('commit');
@@ -61,11 +60,6 @@ export interface GroupCommitOptions {
    * when that one commits between its read and its write.
    */
   immediate?: boolean;
-  /**
-   * SQLite file: commit unsynced and settle each batch once this sync has made it durable
-   * (wal-sync.ts). The next batch is written while the disk syncs the last.
-   */
-  walSync?: WalSync;
 }
 
 type SingleOp<DB> = (trx: Transaction<DB>) => Promise<unknown>;
@@ -83,7 +77,6 @@ export class GroupCommitter<DB> {
   private readonly maxConcurrent: number;
   private readonly onBegin?: (trx: Transaction<DB>) => Promise<void>;
   private readonly immediate: boolean;
-  private readonly walSync?: WalSync;
   /** Arbitrary transactional functions, run one after another inside the shared transaction. */
   private readonly singleOps: BulkWrite<DB, SingleOp<DB>, unknown> = {
     name: 'op',
@@ -102,7 +95,6 @@ export class GroupCommitter<DB> {
     this.maxConcurrent = options.maxConcurrent ?? 1;
     this.onBegin = options.onBegin as ((trx: Transaction<DB>) => Promise<void>) | undefined;
     this.immediate = options.immediate ?? false;
-    this.walSync = options.walSync;
   }
 
   /** Queue one item of a bulk write; resolves with its result after commit. */
@@ -147,7 +139,7 @@ export class GroupCommitter<DB> {
   /** Resolves once everything queued so far has been committed or failed. */
   async drain(): Promise<void> {
     this.stopLingering();
-    if (this.isIdle()) return;
+    if (this.pending.length === 0 && this.active === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -174,28 +166,17 @@ export class GroupCommitter<DB> {
       void this.flush(batch).finally(() => {
         this.active--;
         if (this.pending.length > 0) this.startFlushes();
-        else this.wakeIfIdle();
+        else if (this.active === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
       });
     }
-  }
-
-  private isIdle(): boolean {
-    return this.pending.length === 0 && this.active === 0;
-  }
-
-  private wakeIfIdle(): void {
-    if (this.isIdle()) this.idleWaiters.splice(0).forEach((wake) => wake());
   }
 
   private async flush(batch: Pending<DB>[]): Promise<void> {
     const kind = batch[0].kind;
     let results: unknown[];
     try {
-      const alone =
-        !this.onBegin && kind.applyAlone && batch.every((p) => p.kind === kind)
-          ? (db: Kysely<DB>) => kind.applyAlone?.(db, batch.map((p) => p.item))
-          : undefined;
-      results = await this.commit((trx) => applyGrouped(trx, batch), alone);
+      const alone = !this.onBegin && kind.applyAlone && batch.every((p) => p.kind === kind) ? kind.applyAlone(this.kysely, batch.map((p) => p.item)) : undefined;
+      results = await (alone ?? this.transaction((trx) => applyGrouped(trx, batch)));
     } catch {
       if (batch.length === 1) return this.flushAlone(batch[0]);
       // One bad write must not fail its neighbours: commit each on its own to find it.
@@ -208,42 +189,16 @@ export class GroupCommitter<DB> {
       for (const p of batch) p.reject(err);
       return;
     }
-    await this.settleWhenDurable(batch, results);
+    batch.forEach((p, i) => settle(p, results[i]));
   }
 
   private async flushAlone(p: Pending<DB>): Promise<void> {
     try {
-      const results = await this.commit((trx) => p.kind.apply(trx, [p.item]));
-      await this.settleWhenDurable([p], results);
+      const [result] = await this.transaction((trx) => p.kind.apply(trx, [p.item]));
+      settle(p, result);
     } catch (err) {
       p.reject(err);
     }
-  }
-
-  /**
-   * Commit `body` in one transaction, or `alone` as a statement of its own when it takes these
-   * items. With a WAL sync, the commit is left unsynced (settleWhenDurable syncs it).
-   */
-  private commit<T>(body: (trx: Transaction<DB>) => Promise<T>, alone?: (db: Kysely<DB>) => Promise<T> | undefined): Promise<T> {
-    if (!this.walSync) return alone?.(this.kysely) ?? this.transaction(body);
-    return withUnsyncedCommits(this.kysely, (conn) => alone?.(conn) ?? this.transactionOn(conn, body));
-  }
-
-  /**
-   * Settle each caller once its batch is on disk (at once without a WAL sync). The next batch
-   * waits for this sync, as it waited for a synced commit: writes arriving meanwhile gather into
-   * it, while the event loop is free for other work.
-   */
-  private async settleWhenDurable(batch: Pending<DB>[], results: unknown[]): Promise<void> {
-    try {
-      // Nothing else to write: the sync here is quicker than a round trip to the thread pool.
-      if (this.pending.length === 0 && this.lingering.length === 0) await this.walSync?.syncHere();
-      else await this.walSync?.sync();
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    batch.forEach((p, i) => settle(p, results[i]));
   }
 
   private async transaction<T>(body: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
@@ -253,25 +208,21 @@ export class GroupCommitter<DB> {
         return body(trx);
       });
     }
-    return this.kysely.connection().execute((conn) => this.transactionOn(conn, body));
-  }
-
-  /**
-   * Kysely's SQLite transactions open with a plain (deferred) BEGIN: on a connection of our
-   * own we say BEGIN IMMEDIATE ourselves. Queries on it build like a transaction's.
-   */
-  private async transactionOn<T>(conn: Kysely<DB>, body: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
-    await conn.executeQuery(BEGIN_IMMEDIATE);
-    try {
-      const trx = conn as unknown as Transaction<DB>;
-      await this.onBegin?.(trx);
-      const result = await body(trx);
-      await conn.executeQuery(COMMIT);
-      return result;
-    } catch (err) {
-      await conn.executeQuery(ROLLBACK).catch(() => undefined);
-      throw err;
-    }
+    // Kysely's SQLite transactions open with a plain (deferred) BEGIN: take the connection and
+    // say BEGIN IMMEDIATE ourselves. Queries on it build like a transaction's.
+    return this.kysely.connection().execute(async (conn) => {
+      await conn.executeQuery(BEGIN_IMMEDIATE);
+      try {
+        const trx = conn as unknown as Transaction<DB>;
+        await this.onBegin?.(trx);
+        const result = await body(trx);
+        await conn.executeQuery(COMMIT);
+        return result;
+      } catch (err) {
+        await conn.executeQuery(ROLLBACK).catch(() => undefined);
+        throw err;
+      }
+    });
   }
 }
 

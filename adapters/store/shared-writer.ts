@@ -5,7 +5,7 @@
 // with one fsync, instead of queueing behind each other's. On PostgreSQL each keeps its own
 // committer (its commits run concurrently on pooled connections).
 import type { Kysely } from 'kysely';
-import { walSyncOf, type Db } from './db.js';
+import type { Db } from './db.js';
 import { GroupCommitter } from './group-commit.js';
 
 /** Most writes per shared transaction. */
@@ -19,7 +19,7 @@ export function sqliteWriter<DB>(db: Pick<Db<DB>, 'kysely' | 'dialect'>): GroupC
   const key = db.kysely as unknown as Kysely<unknown>;
   let writer = writers.get(key);
   if (!writer) {
-    writer = new GroupCommitter(key, { maxBatch: SHARED_MAX_BATCH, maxConcurrent: 1, immediate: true, walSync: walSyncOf(key) });
+    writer = new GroupCommitter(key, { maxBatch: SHARED_MAX_BATCH, maxConcurrent: 1, immediate: true });
     writers.set(key, writer);
   }
   return writer as unknown as GroupCommitter<DB>;
