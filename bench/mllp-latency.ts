@@ -3,7 +3,10 @@
 // that send one message and wait for its ACK, on 1 and on 16 connections, then by pipelined
 // senders. Reports msg/s, ACK latency percentiles, and for the pipelined burst the rate at
 // which rows reached the case-system inbox. BENCH_LATENCY_BACKEND=pg runs the same on
-// PostgreSQL + RabbitMQ. The engine's CPU per message is the yardstick that is least noisy.
+// PostgreSQL + RabbitMQ. The engine's CPU per message is the figure that is least noisy.
+// Yardsticks from the same run: the same senders against an MLLP server that ACKs at once and
+// stores nothing (in a process of its own, as the engine is), and the disk's fdatasync rate;
+// the engine's rate ÷ the echo server's is what to compare between machines and runs.
 // Set BENCH_CPU_PROF=<folder> to write a V8 CPU profile of the engine there.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +22,7 @@ import { parse, stringify } from 'yaml';
 import { MllpClient, parseAckCode } from '../adapters/mllp/client.js';
 import { dropPostgresSchema } from '../adapters/store/db.js';
 import { adt, cpuMs, freePort, percentiles, startEngine, type Engine } from './end-to-end.js';
+import { fdatasyncPerSec, startEchoServer } from './mllp.js';
 
 const PG_BASE = process.env.TRAMLINE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const AMQP_HOST = process.env.TRAMLINE_BENCH_AMQP_HOST ?? 'guest:guest@127.0.0.1:5672';
@@ -141,6 +145,40 @@ async function inboxRows(url: string, count: number, timeoutMs: number): Promise
   }
 }
 
+interface Yardstick {
+  /** The same senders against an MLLP server that ACKs at once and stores nothing. */
+  echo: Record<'oneConnection' | 'sixteenConnections', { ackedPerSec: number; ackMs: object }>;
+  /** 1 KB write + fdatasync a second on the engine's disk: one connection's commits at best. */
+  fdatasyncPerSec: number;
+}
+
+/** The yardsticks, measured before the engine starts (so it cannot slow them). */
+async function measureYardstick(scale: number, dir: string): Promise<Yardstick> {
+  const fdatasync = fdatasyncPerSec(dir);
+  const echo = await startEchoServer();
+  try {
+    console.error('mllp-latency: MLLP echo server (yardstick)');
+    const echoPid = echo.child.pid!;
+    await drive(echo.port, 'EW', { connections: 4, window: 8, messages: 2000 }, echoPid);
+    const one = await drive(echo.port, 'Eone', { connections: 1, window: 1, messages: Math.round(3000 * scale) }, echoPid);
+    const sixteen = await drive(echo.port, 'Esix', { connections: 16, window: 1, messages: Math.round(16_000 * scale) }, echoPid);
+    const brief = (r: { ackedPerSec: number; ackMs: object }) => ({ ackedPerSec: r.ackedPerSec, ackMs: r.ackMs });
+    return { echo: { oneConnection: brief(one), sixteenConnections: brief(sixteen) }, fdatasyncPerSec: fdatasync };
+  } finally {
+    echo.child.kill('SIGTERM');
+  }
+}
+
+/** Engine msg/s ÷ the echo server's, per phase measured. */
+function toEcho(phases: Record<string, object>, yardstick: Yardstick): Record<string, number> {
+  const ratios: Record<string, number> = {};
+  for (const name of ['oneConnection', 'sixteenConnections'] as const) {
+    const phase = phases[name] as { ackedPerSec?: number } | undefined;
+    if (phase?.ackedPerSec) ratios[name] = Math.round((phase.ackedPerSec / yardstick.echo[name].ackedPerSec) * 1000) / 1000;
+  }
+  return ratios;
+}
+
 export async function benchMllpLatency(): Promise<object> {
   const scale = Number(process.env.BENCH_LATENCY_SCALE ?? 1);
   const backend = process.env.BENCH_LATENCY_BACKEND === 'pg' ? 'pg' : 'embedded';
@@ -183,6 +221,7 @@ export async function benchMllpLatency(): Promise<object> {
     const startMs = Math.round(performance.now() - t0);
     const pid = engine.child.pid!;
 
+    const yardstick = await measureYardstick(scale, dir);
     console.error('mllp-latency: warm-up');
     await drive(mllpPort, 'W', { connections: 4, window: 8, messages: 2000 }, pid);
     let sent = 2000 + 4;
@@ -202,7 +241,7 @@ export async function benchMllpLatency(): Promise<object> {
     if (only && only !== 'pipelined') {
       engine.child.kill('SIGTERM');
       await engine.exited;
-      return { backend, only, ...phases, loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100) };
+      return { backend, only, ...phases, yardstick, toEcho: toEcho(phases, yardstick), loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100) };
     }
     // Pipelined: the burst's rows counted in the inbox, after what the earlier phases left.
     const before = await inboxRows(inboxUrl, sent, 120_000);
@@ -221,6 +260,8 @@ export async function benchMllpLatency(): Promise<object> {
       messageBytes: Buffer.byteLength(adt('B0000001', 1)),
       engineStartMs: startMs,
       ...phases,
+      yardstick,
+      toEcho: toEcho(phases, yardstick),
       loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
     };
   } catch (err) {

@@ -181,7 +181,7 @@ async function startHelper(mode: string): Promise<{ port: number; child: ChildPr
 }
 
 /** An MLLP server that ACKs every message at once, in a child process (as the engine is). */
-const startEchoServer = () => startHelper('--echo-server');
+export const startEchoServer = () => startHelper('--echo-server');
 
 /**
  * The shared care record's stand-in: answers every transaction Bundle with a transaction-response
@@ -221,7 +221,7 @@ async function runEchoServer(): Promise<void> {
 }
 
 /** Synchronous 1 KB writes to a file on the engine's disk (the temp folder): commits/s at best. */
-function fdatasyncPerSec(dir: string, ms = 2000): number {
+export function fdatasyncPerSec(dir: string, ms = 2000): number {
   const file = path.join(dir, 'fdatasync-probe');
   const fd = openSync(file, 'w');
   const block = Buffer.alloc(1024, 1);
