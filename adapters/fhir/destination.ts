@@ -1,5 +1,5 @@
 // FHIR destination: posts each envelope's transaction Bundle to the shared care record
-// (LPRES) with fhir-kit-client. With no `url` it uses TRAMLINE_LPRES_URL, else the engine's
+// (LPRES) (connection.ts: node:http for the POST, fhir-kit-client for the rest). With no `url` it uses TRAMLINE_LPRES_URL, else the engine's
 // own /fhir sandbox. Retries are the dispatcher's job; this class says whether one can help:
 // 5xx, 429, timeouts and connection failures are retryable (Retry-After honoured), other
 // 4xx are permanent with the server's OperationOutcome in the error's detail. Envelopes with
@@ -89,6 +89,7 @@ export class FhirDestination implements Destination {
     const key = `${sandbox.baseUrl} ${sandbox.token}`;
     if (this.local?.key !== key) {
       const token: TokenSource = { token: async () => sandbox.token, invalidate: () => false };
+      this.local?.connection.close();
       this.local = { key, connection: new FhirConnection(sandbox.baseUrl, token, this.settings.timeoutMs) };
     }
     return this.local.connection;
@@ -102,12 +103,9 @@ export class FhirDestination implements Destination {
     }
     const type = engineBundleType(envelope) ?? bundleOf(envelope).type;
     const connection = this.connection();
+    // The body is posted as it is: the envelope's JSON, not parsed and written again.
     const response = await connection.call(`POST ${type}`, (options) =>
-      connection.client.transaction({
-        // A string body is posted as it is: the envelope's JSON, not parsed and written again.
-        body: envelope.body as never,
-        options: { ...options, headers: { ...options.headers, 'x-request-id': envelope.messageId } },
-      }),
+      connection.postBundle(envelope.body, { ...options, headers: { ...options.headers, 'x-request-id': envelope.messageId } }),
     );
     return { sent: envelope.body, ...(response ? { response: JSON.stringify(response) } : {}) };
   }
@@ -118,6 +116,8 @@ export class FhirDestination implements Destination {
   }
 
   async close(): Promise<void> {
+    this.remote?.close();
+    this.local?.connection.close();
     this.remote = undefined;
     this.local = undefined;
     this.tokens = undefined;

@@ -158,6 +158,76 @@ describe('FHIR destination without authentication', () => {
     expect(err.message).toMatch(/ECONNREFUSED/);
   });
 
+  /** A plain HTTP server answering every request with `answer`; what it was sent. */
+  async function scriptedServer(answer: (res: http.ServerResponse) => void) {
+    const seen: { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        answer(res);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as { port: number };
+    return { url: `http://127.0.0.1:${port}/fhir`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  it('posts the envelope body byte for byte, as FHIR JSON, with the message id, and reports the answer', async () => {
+    const server = await scriptedServer((res) =>
+      res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(JSON.stringify({ resourceType: 'Bundle', type: 'transaction-response', entry: [{ response: { status: '201 Created' } }] })),
+    );
+    const destination = new FhirDestination({ url: server.url }, {});
+    try {
+      await destination.open();
+      const env = envelope(personBundle(freshPerson()));
+      const report = await destination.deliver(env);
+      expect(server.seen).toHaveLength(1);
+      const [request] = server.seen;
+      expect(request.method).toBe('POST');
+      expect(request.url).toBe('/fhir');
+      expect(request.body).toBe(env.body);
+      expect(request.headers['content-type']).toBe('application/fhir+json');
+      expect(request.headers['x-request-id']).toBe(env.messageId);
+      expect(report.sent).toBe(env.body);
+      expect(JSON.parse(report.response ?? '')).toEqual({ resourceType: 'Bundle', type: 'transaction-response', entry: [{ response: { status: '201 Created' } }] });
+    } finally {
+      await destination.close();
+      await server.close();
+    }
+  });
+
+  it('503 with Retry-After: retryable after the time the server asked for', async () => {
+    const server = await scriptedServer((res) => res.writeHead(503, { 'retry-after': '7' }).end());
+    const destination = new FhirDestination({ url: server.url }, {});
+    try {
+      await destination.open();
+      const err = await failure(destination.deliver(envelope(personBundle(freshPerson()))));
+      expect(err.retryable).toBe(true);
+      expect(err.retryAfterMs).toBe(7000);
+      expect((err.detail as FhirFailureDetail).status).toBe(503);
+    } finally {
+      await destination.close();
+      await server.close();
+    }
+  });
+
+  it('a redirect is not followed: permanent, and the transaction is posted once', async () => {
+    const server = await scriptedServer((res) => res.writeHead(307, { location: 'http://127.0.0.1:1/elsewhere' }).end());
+    const destination = new FhirDestination({ url: server.url }, {});
+    try {
+      await destination.open();
+      const err = await failure(destination.deliver(envelope(personBundle(freshPerson()))));
+      expect(err.retryable).toBe(false);
+      expect(err.message).toMatch(/HTTP 307/);
+      expect(server.seen).toHaveLength(1);
+    } finally {
+      await destination.close();
+      await server.close();
+    }
+  });
+
   it('retracts published resources: entered-in-error by conditional reference, or delete', async () => {
     const destination = new FhirDestination({ url: sandbox.baseUrl }, {});
     await destination.open();
