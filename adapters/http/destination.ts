@@ -1,4 +1,4 @@
-// HTTP destination: sends each message to a case system's REST endpoint with Node's fetch.
+// HTTP destination: sends each message to a case system's REST endpoint (send.ts).
 // Retries are the dispatcher's job; this class only says whether one can help. The
 // Idempotency-Key header (the message id) lets the receiver drop redeliveries.
 import type { HttpAuth, HttpDestinationConfig } from './spec.js';
@@ -7,12 +7,14 @@ import type { Envelope } from '../../core/queue.js';
 import type { DeliveryReport, Destination } from '../types.js';
 import { requestBody } from './body.js';
 import { describeResponse, isRetryableStatus, operationOutcomeIssues, retryAfterMs } from './classify.js';
+import { keepAliveAgent, send, type SendResult } from './send.js';
 
 export type HttpDestinationOptions = Pick<HttpDestinationConfig, 'url' | 'method' | 'format' | 'headers' | 'auth' | 'timeoutMs'>;
 
-/** Largest part of an error response read (to find an OperationOutcome); the rest is discarded. */
-const MAX_ERROR_BODY = 64 * 1024;
-/** Most of a successful response's body kept as the delivery's response stage. */
+/**
+ * Most of a response's body read: a success's is kept as the delivery's response stage, an
+ * error's searched for an OperationOutcome; the rest is discarded.
+ */
 const MAX_RESPONSE_BODY = 64 * 1024;
 
 function secretFrom(env: NodeJS.ProcessEnv, name: string, what: string): string {
@@ -34,35 +36,17 @@ export function authorizationHeader(auth: HttpAuth, env: NodeJS.ProcessEnv): str
   }
 }
 
-/** Reads at most `max` bytes of a response body and drops the rest. */
-async function readPrefix(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < max) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
-}
-
-/** Low-level cause of a fetch failure, e.g. ECONNREFUSED, without request details. */
+/** Low-level cause of a failed request, e.g. ECONNREFUSED, without request details. */
 function causeOf(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message ?? String(err);
+  const { code, message } = err as { code?: string; message?: string };
+  return code ?? message ?? String(err);
 }
 
 export class HttpDestination implements Destination {
   /** Where errors say the request went: no query string, no credentials. */
   private readonly target: string;
   private headers?: Headers;
+  private agent?: ReturnType<typeof keepAliveAgent>;
 
   constructor(
     private readonly config: HttpDestinationOptions,
@@ -79,6 +63,7 @@ export class HttpDestination implements Destination {
     const authorization = authorizationHeader(this.config.auth ?? { type: 'none' }, this.env);
     if (authorization) headers.set('authorization', authorization);
     this.headers = headers;
+    this.agent = keepAliveAgent(this.config.url);
   }
 
   /** Reports the response body (its first MAX_RESPONSE_BODY bytes), when there is one. */
@@ -91,45 +76,39 @@ export class HttpDestination implements Destination {
     headers.set('idempotency-key', envelope.messageId);
     if (!headers.has('accept')) headers.set('accept', 'application/json, */*;q=0.5');
 
-    let res: Response;
+    let res: SendResult;
     try {
-      res = await fetch(this.config.url, {
+      res = await send(this.config.url, this.agent ?? keepAliveAgent(this.config.url), {
         method: this.config.method,
-        headers,
-        body: bytes as Uint8Array<ArrayBuffer>, // a Buffer is one; the types disagree on ArrayBufferLike
-        redirect: 'manual',
+        headers: Object.fromEntries(headers),
+        body: bytes,
         signal: AbortSignal.timeout(this.config.timeoutMs),
+        maxBodyBytes: MAX_RESPONSE_BODY,
       });
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') {
+      if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') {
         throw new DeliveryError(`${this.target}: no response within ${this.config.timeoutMs} ms`, true);
       }
       throw new DeliveryError(`${this.target} failed: ${causeOf(err)}`, true);
     }
-
-    if (res.ok) {
-      // Delivered whatever the body holds: one that cannot be read is simply not reported.
-      const answer = await readPrefix(res, MAX_RESPONSE_BODY).catch(() => '');
-      return answer ? { response: answer } : undefined;
-    }
-    let text = '';
-    try {
-      text = await readPrefix(res, MAX_ERROR_BODY);
-    } catch {
-      // A body cut off (or timed out) does not change what the status says.
-    }
+    // Delivered whatever the body holds (a body cut short included).
+    if (res.status >= 200 && res.status < 300) return res.body ? { response: res.body } : undefined;
+    const text = res.body;
     const summary = `${this.target}: ${describeResponse(res.status, res.statusText, text)}`;
     const detail = { status: res.status, issues: operationOutcomeIssues(text).map((i) => i.code).filter(Boolean) };
     if (res.status >= 300 && res.status < 400) {
       throw new DeliveryError(`${summary}: redirects are not followed; configure the final URL`, false, detail);
     }
     if (isRetryableStatus(res.status)) {
-      throw new DeliveryError(summary, true, detail, retryAfterMs(res.headers.get('retry-after')));
+      const retryAfter = res.headers['retry-after'];
+      throw new DeliveryError(summary, true, detail, retryAfterMs(typeof retryAfter === 'string' ? retryAfter : undefined));
     }
     throw new DeliveryError(summary, false, detail);
   }
 
   async close(): Promise<void> {
+    this.agent?.destroy();
+    this.agent = undefined;
     this.headers = undefined;
   }
 }

@@ -168,6 +168,13 @@ describe('HTTP destination', () => {
     expect(err.message).toContain('ECONNREFUSED');
   });
 
+  test('a long answer is kept as the response up to 64 KB, and the delivery stands', async () => {
+    await peer.plan({ '/long': [{ status: 200, body: 'x'.repeat(200 * 1024) }] });
+    const d = await destination('/long');
+    const report = await d.deliver(envelope('HTTPLONG'));
+    expect(report?.response).toBe('x'.repeat(64 * 1024));
+  });
+
   test('a redirect is not followed and is permanent', async () => {
     await peer.plan({ '/moved': [{ status: 301, headers: { location: '/elsewhere' } }] });
     const d = await destination('/moved');

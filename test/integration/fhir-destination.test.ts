@@ -213,6 +213,24 @@ describe('FHIR destination without authentication', () => {
     }
   });
 
+  it('an answer cut short is retryable: the server may not have finished', async () => {
+    const server = await scriptedServer((res) => {
+      res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-length': '1000' });
+      res.write('{"resourceType":"Bundle","type":"transaction-res');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const destination = new FhirDestination({ url: server.url }, {});
+    try {
+      await destination.open();
+      const err = await failure(destination.deliver(envelope(personBundle(freshPerson()))));
+      expect(err.retryable).toBe(true);
+      expect(err.message).toMatch(/answer cut short/);
+    } finally {
+      await destination.close();
+      await server.close();
+    }
+  });
+
   it('a redirect is not followed: permanent, and the transaction is posted once', async () => {
     const server = await scriptedServer((res) => res.writeHead(307, { location: 'http://127.0.0.1:1/elsewhere' }).end());
     const destination = new FhirDestination({ url: server.url }, {});
