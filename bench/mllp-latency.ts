@@ -215,13 +215,13 @@ export async function benchMllpLatency(): Promise<object> {
       env.TRAMLINE_AMQP_URL = `amqp://${AMQP_HOST}/${encodeURIComponent(vhost)}`;
     }
     const cpuProfDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
+    const yardstick = await measureYardstick(scale, dir);
     const t0 = performance.now();
     // startEngine waits for the "tramline started" line, logged at info.
     engine = await startEngine({ ...env, TRAMLINE_LOG_LEVEL: 'info' }, dir, cpuProfDir);
     const startMs = Math.round(performance.now() - t0);
     const pid = engine.child.pid!;
 
-    const yardstick = await measureYardstick(scale, dir);
     console.error('mllp-latency: warm-up');
     await drive(mllpPort, 'W', { connections: 4, window: 8, messages: 2000 }, pid);
     let sent = 2000 + 4;

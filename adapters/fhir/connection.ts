@@ -56,7 +56,6 @@ export class FhirConnection {
     return data;
   }
 
-
   /**
    * Run one fhir-kit call (`what` names it in errors, e.g. `POST transaction`) with the
    * token and a timeout covering token fetch, the request and a 401 retry. `outer` also

@@ -1,8 +1,9 @@
 // FHIR destination: posts each envelope's transaction Bundle to the shared care record
-// (LPRES) (connection.ts: node:http for the POST, fhir-kit-client for the rest). With no `url` it uses TRAMLINE_LPRES_URL, else the engine's
-// own /fhir sandbox. Retries are the dispatcher's job; this class says whether one can help:
-// 5xx, 429, timeouts and connection failures are retryable (Retry-After honoured), other
-// 4xx are permanent with the server's OperationOutcome in the error's detail. Envelopes with
+// (LPRES; connection.ts: node:http for the POST, fhir-kit-client for the rest). With no `url`
+// it uses TRAMLINE_LPRES_URL, else the engine's own /fhir sandbox. Retries are the
+// dispatcher's job; this class says whether one can help: 5xx, 429, timeouts and connection
+// failures are retryable (Retry-After honoured), other 4xx and redirects are permanent, with
+// the server's OperationOutcome in the error's detail. Envelopes with
 // header `kind: retraction` (channels/retraction.ts) retract what was published instead.
 // A delivery reports the Bundle it posted and the server's transaction-response (a retraction,
 // what became of each reference), kept as this destination's stages of the message.

@@ -4,7 +4,7 @@
 // issue codes and trimmed diagnostics only; the whole OperationOutcome goes in `detail`.
 import type { OperationOutcome } from 'fhir/r4.js';
 import { DeliveryError } from '../../core/errors.js';
-import { describeResponse, isRetryableStatus, retryAfterMs } from '../http/classify.js';
+import { describeResponse, failureCause, isRetryableStatus, retryAfterMs } from '../http/classify.js';
 
 interface FhirKitError {
   response?: { status?: number; data?: unknown };
@@ -19,11 +19,6 @@ export interface FhirFailureDetail {
 export function statusOf(err: unknown): number | undefined {
   const status = (err as FhirKitError)?.response?.status;
   return typeof status === 'number' ? status : undefined;
-}
-
-function causeOf(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
 }
 
 /**
@@ -41,7 +36,7 @@ export function deliveryErrorFor(err: unknown, target: string, timeoutMs: number
   const name = (err as Error)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') return new DeliveryError(`${target}: no response within ${timeoutMs} ms`, true);
   const status = statusOf(err);
-  if (status === undefined) return new DeliveryError(`${target} failed: ${causeOf(err)}`, true);
+  if (status === undefined) return new DeliveryError(`${target} failed: ${failureCause(err)}`, true);
   const data = (err as FhirKitError).response?.data;
   const outcome = data && typeof data === 'object' && (data as { resourceType?: unknown }).resourceType === 'OperationOutcome' ? (data as OperationOutcome) : undefined;
   const detail: FhirFailureDetail = { status, ...(outcome ? { operationOutcome: outcome } : {}) };

@@ -2,6 +2,15 @@
 // messages carry the status line and, from a FHIR OperationOutcome, only issue codes and
 // short diagnostics — never the rest of the response, which may echo patient data.
 
+/**
+ * The low-level cause of a request that got no answer (e.g. ECONNREFUSED), without request
+ * details: node:http puts the code on the error, fetch on its cause.
+ */
+export function failureCause(err: unknown): string {
+  const { code, message, cause } = (err ?? {}) as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return code ?? cause?.code ?? cause?.message ?? message ?? String(err);
+}
+
 /** Statuses that say "not now" rather than "never": timeouts, too early, rate limits, server errors. */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;

@@ -6,7 +6,7 @@ import { ConfigError, DeliveryError } from '../../core/errors.js';
 import type { Envelope } from '../../core/queue.js';
 import type { DeliveryReport, Destination } from '../types.js';
 import { requestBody } from './body.js';
-import { describeResponse, isRetryableStatus, operationOutcomeIssues, retryAfterMs } from './classify.js';
+import { describeResponse, failureCause, isRetryableStatus, operationOutcomeIssues, retryAfterMs } from './classify.js';
 import { keepAliveAgent, send, type SendResult } from './send.js';
 
 export type HttpDestinationOptions = Pick<HttpDestinationConfig, 'url' | 'method' | 'format' | 'headers' | 'auth' | 'timeoutMs'>;
@@ -36,12 +36,6 @@ export function authorizationHeader(auth: HttpAuth, env: NodeJS.ProcessEnv): str
   }
 }
 
-/** Low-level cause of a failed request, e.g. ECONNREFUSED, without request details. */
-function causeOf(err: unknown): string {
-  const { code, message } = err as { code?: string; message?: string };
-  return code ?? message ?? String(err);
-}
-
 export class HttpDestination implements Destination {
   /** Where errors say the request went: no query string, no credentials. */
   private readonly target: string;
@@ -68,7 +62,7 @@ export class HttpDestination implements Destination {
 
   /** Reports the response body (its first MAX_RESPONSE_BODY bytes), when there is one. */
   async deliver(envelope: Envelope): Promise<DeliveryReport | undefined> {
-    if (!this.headers) throw new Error('HTTP destination used before open()');
+    if (!this.headers || !this.agent) throw new Error('HTTP destination used before open()');
     const { bytes, contentType } = requestBody(envelope, this.config.format);
     const headers = new Headers(this.headers);
     // A configured Content-Type wins (e.g. a vendor media type); the Idempotency-Key never does.
@@ -78,7 +72,7 @@ export class HttpDestination implements Destination {
 
     let res: SendResult;
     try {
-      res = await send(this.config.url, this.agent ?? keepAliveAgent(this.config.url), {
+      res = await send(this.config.url, this.agent, {
         method: this.config.method,
         headers: Object.fromEntries(headers),
         body: bytes,
@@ -89,7 +83,7 @@ export class HttpDestination implements Destination {
       if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') {
         throw new DeliveryError(`${this.target}: no response within ${this.config.timeoutMs} ms`, true);
       }
-      throw new DeliveryError(`${this.target} failed: ${causeOf(err)}`, true);
+      throw new DeliveryError(`${this.target} failed: ${failureCause(err)}`, true);
     }
     // Delivered whatever the body holds (a body cut short included).
     if (res.status >= 200 && res.status < 300) return res.body ? { response: res.body } : undefined;

@@ -128,9 +128,8 @@ export class DestinationConsumer {
       const { rows } = await this.deps.kysely.executeQuery<QueueItemRow>(readyHeads(this.dialect, this.deps.destination, Date.now(), limit, exclude));
       return rows;
     }
-    // SQLite: the rows in flight are dropped here rather than by a `not in (…)`, for which
-    // SQLite builds a temporary b-tree on every call. They are still heads, so as many more
-    // seqs are read; only the rows to hand out are then read whole (content included).
+    // SQLite: the rows in flight are dropped here (see readyHeads). They are still heads, so as
+    // many more seqs are read; only the rows to hand out are then read whole (content included).
     const { rows: heads } = await this.deps.kysely.executeQuery<{ seq: number }>(readyHeadSeqs(this.deps.destination, Date.now(), limit + exclude.length));
     const busy = new Set(exclude);
     const wanted = heads.map((row) => row.seq).filter((seq) => !busy.has(seq)).slice(0, limit);

@@ -70,21 +70,19 @@ export function promoteHeads(dialect: DialectName, destination: string, keys: st
   );
 }
 
-/** Ready partition heads of `destination` not in `exclude`, in publish order. */
-export function readyHeads(dialect: DialectName, destination: string, now: number, limit: number, exclude: number[]): CompiledQuery {
+/**
+ * Ready partition heads of `destination`, in publish order; on PostgreSQL those not in
+ * `exclude`. SQLite leaves the heads in flight out in JavaScript (readyHeadSeqs): a `not in`
+ * list made it build a temporary b-tree on every call.
+ */
+export function readyHeads(dialect: DialectName, destination: string, now: number, limit: number, exclude: number[] = []): CompiledQuery {
   if (dialect === 'postgres') {
     return CompiledQuery.raw(
       `${PREPARE}select * from "queue_items" where "destination" = $1 and "head" = 1 and "available_at" <= $2 and not ("seq" = any($3::bigint[])) order by "seq" limit $4`,
       [destination, now, exclude, limit],
     );
   }
-  const excluded = exclude.length > 0 ? ` and "seq" not in (${marks(exclude.length)})` : '';
-  return CompiledQuery.raw(`select * from "queue_items" where "destination" = ? and "head" = 1 and "available_at" <= ?${excluded} order by "seq" limit ?`, [
-    destination,
-    now,
-    ...exclude,
-    limit,
-  ]);
+  return CompiledQuery.raw(`select * from "queue_items" where "destination" = ? and "head" = 1 and "available_at" <= ? order by "seq" limit ?`, [destination, now, limit]);
 }
 
 /**

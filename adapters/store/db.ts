@@ -83,9 +83,9 @@ function openSqlite<DB>(file: string, options: OpenOptions): Db<DB> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  // Temporary b-trees (the list of a `seq not in (…)`, statement journals) in memory, not in
-  // temp files: with files every such statement opened and wrote one (~70 µs each on the
-  // embedded queue's fetch of ready items). They hold one statement's scratch, never data.
+  // Temporary b-trees (statement journals of multi-row writes, `in (…)` lists) in memory, not
+  // in temp files: with files every such statement opened and wrote one (~70 µs each). They
+  // hold one statement's scratch, never data.
   sqlite.pragma('temp_store = MEMORY');
   const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
   const checkpointer = options.backgroundCheckpoints && file !== ':memory:' ? startCheckpointer(sqlite, file) : undefined;
