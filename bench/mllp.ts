@@ -240,22 +240,32 @@ export function fdatasyncPerSec(dir: string, ms = 2000): number {
   return Math.round((n * 1000) / (performance.now() - start));
 }
 
-/** Single-row insert commits per second on one PostgreSQL connection, in a schema of its own. */
-export async function postgresCommitsPerSec(schema: string, ms = 2000): Promise<number> {
+/**
+ * A table of its own (`probe`, in `schema`, dropped after) on one PostgreSQL connection;
+ * `insert(n)` adds row n with 1 KB of text, a prepared statement and its own commit.
+ */
+export async function withPostgresProbe<T>(schema: string, use: (insert: (n: number) => Promise<unknown>) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: PG_BASE });
   await client.connect();
   try {
     await client.query(`create schema "${schema}"`);
     await client.query(`create table "${schema}".probe (id bigint primary key, body text)`);
     const body = 'x'.repeat(1000);
-    let n = 0;
-    const start = performance.now();
-    while (performance.now() - start < ms) await client.query(`insert into "${schema}".probe values ($1, $2)`, [n++, body]);
-    return Math.round((n * 1000) / (performance.now() - start));
+    return await use((n) => client.query({ name: 'probe', text: `insert into "${schema}".probe values ($1, $2)`, values: [n, body] }));
   } finally {
     await client.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
     await client.end();
   }
+}
+
+/** Single-row insert commits per second on one PostgreSQL connection, in a schema of its own. */
+export function postgresCommitsPerSec(schema: string, ms = 2000): Promise<number> {
+  return withPostgresProbe(schema, async (insert) => {
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < ms) await insert(n++);
+    return Math.round((n * 1000) / (performance.now() - start));
+  });
 }
 
 /** Persistent 1 KB publishes confirmed per second by a quorum queue (64 unconfirmed at most). */

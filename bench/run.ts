@@ -24,6 +24,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'mllp-pipelined': async () => (await import('./mllp.js')).benchMllpScenario('mllp-pipelined'),
   'mllp-steady': async () => (await import('./mllp.js')).benchMllpScenario('mllp-steady'),
   'scale-out': async () => (await import('./scale-out.js')).benchScaleOut(),
+  primitives: async () => (await import('./primitives.js')).benchPrimitives(),
 };
 
 const wanted = process.argv.slice(2);
