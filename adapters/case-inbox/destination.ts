@@ -65,6 +65,8 @@ export class CaseInboxDestination implements Destination {
   private inserting = 0;
   private scheduled = false;
   private lingering?: NodeJS.Timeout;
+  /** close() waiting for the inserts under way. */
+  private idle: (() => void)[] = [];
 
   constructor(private readonly config: Pick<CaseInboxDestinationConfig, 'database' | 'table'>) {}
 
@@ -142,6 +144,7 @@ export class CaseInboxDestination implements Destination {
       void this.insert(batch).finally(() => {
         this.inserting--;
         if (this.pending.length > 0) this.schedule();
+        this.idle.splice(0).forEach((wake) => wake());
       });
     }
   }
@@ -169,7 +172,15 @@ export class CaseInboxDestination implements Destination {
     }
   }
 
+  /**
+   * Rows still waiting (lingering for company, or queued behind an insert) are written first,
+   * so that deliveries under way when the engine stops complete instead of failing for a retry.
+   */
   async close(): Promise<void> {
+    if (this.pending.length > 0) this.startInserts();
+    while (this.inserting > 0 || this.pending.length > 0) {
+      await new Promise<void>((resolve) => this.idle.push(resolve));
+    }
     await this.db?.close();
     this.db = undefined;
   }
