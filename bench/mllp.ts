@@ -268,21 +268,34 @@ export function postgresCommitsPerSec(schema: string, ms = 2000): Promise<number
   });
 }
 
-/** Persistent 1 KB publishes confirmed per second by a quorum queue (64 unconfirmed at most). */
-export async function rabbitConfirmsPerSec(amqpUrl: string, ms = 2000): Promise<number> {
+/**
+ * A quorum queue of its own (deleted after) on a confirm channel; `publish()` sends a persistent
+ * 1 KB message and resolves when the broker confirms it.
+ */
+export async function withQuorumProbe<T>(amqpUrl: string, use: (publish: () => Promise<void>) => Promise<T>): Promise<T> {
   const connection = await amqp.connect(amqpUrl);
   try {
     const channel = await connection.createConfirmChannel();
     const queue = 'bench-confirm-probe';
     await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     const body = Buffer.alloc(1024, 1);
+    const result = await use(() => new Promise<void>((resolve, reject) => channel.sendToQueue(queue, body, { persistent: true }, (err) => (err ? reject(err) : resolve()))));
+    await channel.deleteQueue(queue);
+    await channel.close();
+    return result;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Persistent 1 KB publishes confirmed per second by a quorum queue (64 unconfirmed at most). */
+export function rabbitConfirmsPerSec(amqpUrl: string, ms = 2000): Promise<number> {
+  return withQuorumProbe(amqpUrl, async (publish) => {
     const pending = new Set<Promise<void>>();
     let confirmed = 0;
     const start = performance.now();
     while (performance.now() - start < ms) {
-      const p: Promise<void> = new Promise<void>((resolve, reject) => {
-        channel.sendToQueue(queue, body, { persistent: true }, (err) => (err ? reject(err) : resolve()));
-      }).then(() => {
+      const p: Promise<void> = publish().then(() => {
         confirmed++;
         pending.delete(p);
       });
@@ -290,13 +303,8 @@ export async function rabbitConfirmsPerSec(amqpUrl: string, ms = 2000): Promise<
       if (pending.size >= 64) await Promise.race(pending);
     }
     await Promise.all(pending);
-    const seconds = (performance.now() - start) / 1000;
-    await channel.deleteQueue(queue);
-    await channel.close();
-    return Math.round(confirmed / seconds);
-  } finally {
-    await connection.close();
-  }
+    return Math.round(confirmed / ((performance.now() - start) / 1000));
+  });
 }
 
 function summary(load: MllpLoadResult) {

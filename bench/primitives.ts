@@ -15,10 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import amqp from 'amqplib';
 import Database from 'better-sqlite3';
 import { rabbitmqctl } from './end-to-end.js';
-import { fdatasyncPerSec, withPostgresProbe } from './mllp.js';
+import { fdatasyncPerSec, withPostgresProbe, withQuorumProbe } from './mllp.js';
 
 const AMQP_HOST = process.env.TRAMLINE_BENCH_AMQP_HOST ?? 'guest:guest@127.0.0.1:5672';
 const MS = Number(process.env.BENCH_PRIMITIVES_MS ?? 2000);
@@ -73,7 +72,7 @@ async function sqliteCommit(dir: string, tables: number): Promise<Cost> {
 
 /** A 1 KB message to a worker thread and its answer back (structured clone both ways). */
 async function threadRoundTrip(): Promise<Cost> {
-  const worker = new Worker(`require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m.id))`, { eval: true });
+  const worker = new Worker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m.id));`, { eval: true });
   let answer: (() => void) | undefined;
   worker.on('message', () => answer?.());
   const body = Buffer.alloc(1024, 1);
@@ -115,16 +114,8 @@ function postgresCommit(schema: string): Promise<Cost> {
 }
 
 /** A persistent 1 KB publish to a quorum queue and its confirm, one in flight (a lone sender's message). */
-async function rabbitConfirm(vhost: string): Promise<Cost> {
-  const connection = await amqp.connect(`amqp://${AMQP_HOST}/${encodeURIComponent(vhost)}`);
-  try {
-    const channel = await connection.createConfirmChannel();
-    await channel.assertQueue('probe', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    const body = Buffer.alloc(1024, 1);
-    return await costOf(() => new Promise<void>((resolve, reject) => channel.sendToQueue('probe', body, { persistent: true }, (err) => (err ? reject(err) : resolve()))));
-  } finally {
-    await connection.close();
-  }
+function rabbitConfirm(vhost: string): Promise<Cost> {
+  return withQuorumProbe(`amqp://${AMQP_HOST}/${encodeURIComponent(vhost)}`, (publish) => costOf(publish));
 }
 
 export async function benchPrimitives(): Promise<object> {

@@ -94,8 +94,7 @@ export class HttpDestination implements Destination {
       throw new DeliveryError(`${summary}: redirects are not followed; configure the final URL`, false, detail);
     }
     if (isRetryableStatus(res.status)) {
-      const retryAfter = res.headers['retry-after'];
-      throw new DeliveryError(summary, true, detail, retryAfterMs(typeof retryAfter === 'string' ? retryAfter : undefined));
+      throw new DeliveryError(summary, true, detail, retryAfterMs(res.headers['retry-after']));
     }
     throw new DeliveryError(summary, false, detail);
   }
