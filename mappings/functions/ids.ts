@@ -14,10 +14,13 @@ export const TRAMLINE_UUID_NAMESPACE = '5b0c6a52-3f0e-5d8a-9b8e-6a1f0c2d7e41';
 // Node's one-shot hash take ~1.6 µs, which matters at a dozen ids per message.
 const scratch = Buffer.alloc(4096);
 Buffer.from(TRAMLINE_UUID_NAMESPACE.replace(/-/g, ''), 'hex').copy(scratch, 0);
+// The hash reads a view of the first 16 + n bytes; a new view per id (subarray) cost ~90 ns
+// of the ~300, so each length's view is made once.
+const views: Buffer[] = [];
 function computeUuidv5(name: string): string {
   if (Buffer.byteLength(name, 'utf8') > scratch.length - 16) return uuidv5Reference(name, TRAMLINE_UUID_NAMESPACE);
   const n = scratch.write(name, 16, 'utf8');
-  const h = hash('sha1', scratch.subarray(0, 16 + n), 'hex');
+  const h = hash('sha1', (views[n] ??= scratch.subarray(0, 16 + n)), 'hex');
   const variant = ((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
