@@ -98,7 +98,7 @@ describe('console: mapping playground', () => {
     expect(await engineer.locator('.govuk-error-summary').textContent()).toContain('required value missing');
     const issue = engineer.locator('tr[data-issue]');
     expect(await issue.count()).toBe(1);
-    expect(await issue.textContent()).toMatch(/required value missing.*adt-to-fhir\.yaml:\d+.*PID-3 or PID-3\.1/s);
+    expect(await issue.textContent()).toMatch(/required value missing.*adt-to-fhir\.yaml:\d+.*PID-3 or PID-2 or PID-3\.1 or PID-2\.1/s);
     expect(await engineer.locator('[data-output]').count()).toBe(0);
     await expectAccessible(engineer);
     await screenshot(engineer, 'playground-issue');

@@ -73,7 +73,7 @@ describe('mapping playground', () => {
     expect(runPlayground(adt, 'hello')).toEqual({ ok: false, error: 'This is not an HL7 v2 message the engine can read. ParseError: Message does not start with an MSH segment', issues: [] });
     const r = runPlayground(adt, 'MSH|^~\\&|A|B|C|D|20261207||ADT^A01|1|P|2.4\nPID|||');
     expect(r.ok).toBe(false);
-    expect(r.issues).toEqual([{ severity: 'error', message: 'required value missing: PID-3 or PID-3.1 → let.patientIdValue', mappingLine: expect.stringMatching(/^adt-to-fhir\.yaml:\d+$/), field: 'PID-3 or PID-3.1', target: 'let.patientIdValue' }]);
+    expect(r.issues).toEqual([{ severity: 'error', message: 'required value missing: PID-3 or PID-2 or PID-3.1 or PID-2.1 → let.patientIdValue', mappingLine: expect.stringMatching(/^adt-to-fhir\.yaml:\d+$/), field: 'PID-3 or PID-2 or PID-3.1 or PID-2.1', target: 'let.patientIdValue' }]);
   });
 
   test('input beyond 1 MiB is refused before it is read', () => {
