@@ -34,6 +34,11 @@ function setField(text: string, id: string, n: number, value: string): string {
 }
 
 const withSegments = (text: string, ...segments: string[]): string => joined([...linesOf(text), ...segments]);
+/** A quirk that sets one field. */
+const field =
+  (id: string, n: number, value: string) =>
+  (t: string): string =>
+    setField(t, id, n, value);
 
 const QUIRKS: Record<string, (t: string) => string> = {
   'LF line endings': (t) => linesOf(t).join('\n'),
@@ -41,37 +46,37 @@ const QUIRKS: Record<string, (t: string) => string> = {
   'trailing field separators': (t) => joined(linesOf(t).map((l) => `${l}|||`)),
   'trailing component separators': (t) => joined(linesOf(t).map((l) => (l.startsWith('MSH') ? l : `${l}^^`))),
   'MSH-9 without the structure': (t) => setField(t, 'MSH', 9, (linesOf(t)[0].split('|')[8] ?? '').split('^').slice(0, 2).join('^')),
-  'version 2.3': (t) => setField(t, 'MSH', 12, '2.3'),
-  'version 2.5.1': (t) => setField(t, 'MSH', 12, '2.5.1'),
+  'version 2.3': field('MSH', 12, '2.3'),
+  'version 2.5.1': field('MSH', 12, '2.5.1'),
   'MSH-2 with repeated delimiters': (t) => t.replace(/^MSH\|\^~\\&/, 'MSH|^~\\&^~'),
-  'MSH-4 as free text': (t) => setField(t, 'MSH', 4, 'ROYAL BLACKPOOL'),
+  'MSH-4 as free text': field('MSH', 4, 'ROYAL BLACKPOOL'),
   'no EVN': (t) => joined(linesOf(t).filter((l) => !l.startsWith('EVN'))),
-  'no visit number': (t) => setField(t, 'PV1', 19, ''),
-  'local patient class': (t) => setField(t, 'PV1', 2, 'DAY CASE'),
-  'lower-case patient class': (t) => setField(t, 'PV1', 2, 'i'),
-  'admit time with fraction and offset': (t) => setField(t, 'PV1', 44, '20260714093000.123+0100'),
-  'admit time not a date': (t) => setField(t, 'PV1', 44, '2026071409300'),
-  'discharge time not a date': (t) => setField(t, 'PV1', 45, 'yesterday'),
+  'no visit number': field('PV1', 19, ''),
+  'local patient class': field('PV1', 2, 'DAY CASE'),
+  'lower-case patient class': field('PV1', 2, 'i'),
+  'admit time with fraction and offset': field('PV1', 44, '20260714093000.123+0100'),
+  'admit time not a date': field('PV1', 44, '2026071409300'),
+  'discharge time not a date': field('PV1', 45, 'yesterday'),
   'PV1 with only a set id': (t) => joined(linesOf(t).map((l) => (l.startsWith('PV1|') ? 'PV1|1' : l))),
-  'location as free text': (t) => setField(t, 'PV1', 3, 'RXX NORTH^BAY 2^BED 3^ROYAL BLACKPOOL HOSPITAL'),
-  'attending without an id': (t) => setField(t, 'PV1', 7, '^Darwin^Samuel'),
+  'location as free text': field('PV1', 3, 'RXX NORTH^BAY 2^BED 3^ROYAL BLACKPOOL HOSPITAL'),
+  'attending without an id': field('PV1', 7, '^Darwin^Samuel'),
   'free-text assigning authority': (t) => setField(t, 'PID', 3, "A123456^^^St Mary's PAS^MR~9990000018^^^NHS^NH"),
   'empty identifier repetitions': (t) => setField(t, 'PID', 3, `~${linesOf(t).find((l) => l.startsWith('PID|'))?.split('|')[3] ?? ''}~^^^`),
   'identifiers only in PID-2': (t) => setField(setField(t, 'PID', 3, ''), 'PID', 2, '9990000018^^^NHS^NH'),
-  'birth year only': (t) => setField(t, 'PID', 7, '1970'),
-  'birth date with time and offset': (t) => setField(t, 'PID', 7, '19700101000000+0100'),
-  'birth date not a date': (t) => setField(t, 'PID', 7, '19701340'),
-  'NHS Data Dictionary gender code': (t) => setField(t, 'PID', 8, '9'),
-  'lower-case gender': (t) => setField(t, 'PID', 8, 'f'),
-  'no name': (t) => setField(t, 'PID', 5, ''),
-  'escapes in the name': (t) => setField(t, 'PID', 5, 'O\\S\\BRIEN\\T\\CO^MARY\\F\\ANN^^^MS'),
-  'address of one line': (t) => setField(t, 'PID', 11, '1 HIGH ST'),
-  'e-mail and phone': (t) => setField(t, 'PID', 13, '^NET^Internet^someone@example.org~01253 123456^PRN^PH'),
-  'local marital status': (t) => setField(t, 'PID', 16, 'Z^Partnered'),
-  'local ethnic category': (t) => setField(t, 'PID', 22, '99^Not known'),
+  'birth year only': field('PID', 7, '1970'),
+  'birth date with time and offset': field('PID', 7, '19700101000000+0100'),
+  'birth date not a date': field('PID', 7, '19701340'),
+  'NHS Data Dictionary gender code': field('PID', 8, '9'),
+  'lower-case gender': field('PID', 8, 'f'),
+  'no name': field('PID', 5, ''),
+  'escapes in the name': field('PID', 5, 'O\\S\\BRIEN\\T\\CO^MARY\\F\\ANN^^^MS'),
+  'address of one line': field('PID', 11, '1 HIGH ST'),
+  'e-mail and phone': field('PID', 13, '^NET^Internet^someone@example.org~01253 123456^PRN^PH'),
+  'local marital status': field('PID', 16, 'Z^Partnered'),
+  'local ethnic category': field('PID', 22, '99^Not known'),
   'death indicator without a date': (t) => setField(setField(t, 'PID', 30, 'Y'), 'PID', 29, ''),
   'multiple birth order not a number': (t) => setField(setField(t, 'PID', 24, 'Y'), 'PID', 25, 'two'),
-  'GP practice as free text': (t) => setField(t, 'PD1', 3, 'SOME SURGERY'),
+  'GP practice as free text': field('PD1', 3, 'SOME SURGERY'),
   'Z-segment in the middle': (t) => {
     const l = linesOf(t);
     l.splice(2, 0, 'ZXX|1|junk^^^|\\E\\');
