@@ -86,7 +86,7 @@ export function runMapping(mapping: CompiledMapping, input: MappingInput): Mappi
     // A bug, not bad input: still a typed, readable failure rather than a stack trace.
     throw new MappingError(`${displayName(mapping.file)}: mapping ${mapping.id} failed: ${(e as Error).message}`, mapping.file);
   }
-  if (mapping.validate.length) validateFhirOutput(result.output, mapping.validate);
+  if (mapping.validate.length) validateFhirOutput(result.output, mapping.validate, result.fhirR4Checked);
   return result;
 }
 

@@ -12,7 +12,7 @@
 // source; every value and child function is passed in as an argument. Nothing a mapping
 // file says is ever run as code.
 import { isEmpty } from './values.js';
-import type { RunContext } from './compiled.js';
+import type { RunContext, ValueCheck } from './compiled.js';
 import { append } from './lists.js';
 
 type Run = (ctx: RunContext) => unknown;
@@ -40,6 +40,20 @@ function children(runs: readonly unknown[]): Record<string, unknown> {
   return Object.fromEntries(runs.map((run, i) => [`r${i}`, run]));
 }
 
+/**
+ * The statement running child i's planned output check on `v` (see OutputPlanner), and the
+ * argument it reads (p<i>, a pattern tested inline, or c<i>, the check): empty without one.
+ */
+function checkStatement(check: ValueCheck | undefined, i: number, args: Record<string, unknown>): string[] {
+  if (check === undefined) return [];
+  if (check.stringPattern !== undefined) {
+    args[`p${i}`] = check.stringPattern;
+    return [`  if (plan !== undefined && (typeof v !== 'string' || !p${i}.test(v))) plan.ok = false;`];
+  }
+  args[`c${i}`] = check;
+  return [`  if (plan !== undefined && !c${i}(v, plan.references)) plan.ok = false;`];
+}
+
 export interface ObjectField {
   key: string;
   run: Run;
@@ -47,6 +61,8 @@ export interface ObjectField {
   clean: boolean;
   /** The child depends on the input (not a constant). */
   dynamic: boolean;
+  /** The planned check of the child's value, run when it is written. */
+  check?: ValueCheck;
 }
 
 /**
@@ -55,15 +71,19 @@ export interface ObjectField {
  * (`{system: X, value: <missing>}` makes no element).
  */
 export function objectBuilder(fields: readonly ObjectField[], dynamic: boolean): Run {
+  const args: Record<string, unknown> = {};
+  const checked = fields.some((f) => f.check !== undefined);
   const body = ['return function buildObject(ctx) {', 'let v;', 'const out = {};', 'let any = false;', 'let anyDynamic = false;'];
+  if (checked) body.push('const plan = ctx.plan;');
   fields.forEach((f, i) => {
     body.push(`v = r${i}(ctx);`, f.clean ? 'if (v !== undefined) {' : 'if (!isEmpty(v)) {');
+    body.push(...checkStatement(f.check, i, args));
     body.push(`  out[${JSON.stringify(f.key)}] = v;`, '  any = true;');
     if (f.dynamic) body.push('  anyDynamic = true;');
     body.push('}');
   });
   body.push(dynamic ? 'if (!any || !anyDynamic) return undefined;' : 'if (!any) return undefined;', 'return out;', '};');
-  return specialised({ isEmpty, ...children(fields.map((f) => f.run)) }, body);
+  return specialised({ isEmpty, ...children(fields.map((f) => f.run)), ...args }, body);
 }
 
 export interface ListPart {
@@ -71,6 +91,8 @@ export interface ListPart {
   clean: boolean;
   /** The part gives a list whose items join this one ($forEach, $items). */
   spread: boolean;
+  /** The planned check of the part's value (before a spread part's items join), run when it is added. */
+  check?: ValueCheck;
 }
 
 /**
@@ -78,16 +100,19 @@ export interface ListPart {
  * `finish` (e.g. removing duplicates) sees the list before it is returned.
  */
 export function listBuilder(parts: readonly ListPart[], finish?: (list: unknown[]) => unknown[]): Run {
+  const args: Record<string, unknown> = {};
   const body = ['return function buildList(ctx) {', 'let v;', 'let out;'];
+  if (parts.some((p) => p.check !== undefined)) body.push('const plan = ctx.plan;');
   parts.forEach((p, i) => {
     body.push(`v = r${i}(ctx);`, p.clean ? 'if (v !== undefined) {' : 'if (!isEmpty(v)) {');
+    body.push(...checkStatement(p.check, i, args));
     if (p.spread) {
       body.push('  if (Array.isArray(v)) {', '    for (let j = 0; j < v.length; j++) if (!isEmpty(v[j])) out = append(out, v[j]);', '  } else out = append(out, v);');
     } else body.push('  out = append(out, v);');
     body.push('}');
   });
   body.push('if (out === undefined) return undefined;', finish ? 'return finish(out);' : 'return out;', '};');
-  return specialised({ isEmpty, append, finish, ...children(parts.map((p) => p.run)) }, body);
+  return specialised({ isEmpty, append, finish, ...children(parts.map((p) => p.run)), ...args }, body);
 }
 
 /** What wraps a node's value (see wrappedRunner); each part is optional. */

@@ -40,7 +40,7 @@ export function readCaseInput(mapping: CompiledMapping, file: string): MappingIn
 
 function runOne(mapping: CompiledMapping, input: MappingInput): MappingResult {
   const result = mapping.run(input);
-  if (mapping.validate.length) validateFhirOutput(result.output, mapping.validate);
+  if (mapping.validate.length) validateFhirOutput(result.output, mapping.validate, result.fhirR4Checked);
   return result;
 }
 

@@ -12,7 +12,7 @@ import { isEmpty, PENDING } from './values.js';
 import { constantCopier, listBuilder, objectBuilder, wrappedRunner } from './builders.js';
 import { compactStrings } from './compact-strings.js';
 import { append } from './lists.js';
-import type { Binding, Compiled, ExpressionCompiler, RunContext, Scope } from './compiled.js';
+import type { Binding, Compiled, ExpressionCompiler, OutputAt, OutputPlanner, PlannedObject, RunContext, Scope, ValueCheck } from './compiled.js';
 import { parseHl7Path } from '../../core/hl7/path.js';
 import { compileHl7FirstOfRun, compileHl7Path, compileHl7PathFirst, levelOf, type Hl7Level } from './hl7-path.js';
 import { InvalidValueError } from './invalid-value.js';
@@ -44,6 +44,8 @@ export class MappingCompiler implements ExpressionCompiler {
     readonly input: InputKind,
     private readonly templates: ReadonlyMap<string, unknown>,
     private readonly env: BindEnv,
+    /** The output check planned at load, if the mapping's output is checked (validate/plan.ts). */
+    private readonly planner?: OutputPlanner,
   ) {}
 
   newSlot(): number {
@@ -90,26 +92,123 @@ export class MappingCompiler implements ExpressionCompiler {
     return isScalar(n) ? n.value : n;
   }
 
-  /** Compile any template node: constant, list, object, value expression, loop or include. */
-  node(raw: unknown, target: string, scope: Scope): Compiled {
+  /**
+   * Compile any template node: constant, list, object, value expression, loop or include.
+   * `at`: where its value lands in the output, when the output's check is planned (only
+   * output nodes have one; a `let` or a condition does not). `output`: the caller writes the
+   * value as asOutput() makes it, so that is the value checked.
+   */
+  node(raw: unknown, target: string, scope: Scope, at?: OutputAt, output = false): Compiled {
+    return withCheck(this.pending(raw, target, scope, at, output));
+  }
+
+  /**
+   * node(), but a value's check at `at` may be left to the caller (`Compiled.check`): object and
+   * list builders run it inline, as they write the value. Only object(), list() and items()
+   * call this, and each passes the check on to its builder.
+   */
+  private pending(raw: unknown, target: string, scope: Scope, at?: OutputAt, output = false): Compiled {
     const node = resolve(this.src, raw);
+    if (at !== undefined && this.planner === undefined) at = undefined;
     if (isScalar(node) || node === null || node === undefined) {
       const v = isScalar(node) ? node.value : null;
       const value = v === null ? undefined : v;
-      return { run: () => value, dynamic: false, clean: !isEmpty(value) };
+      return this.checkedConstant({ run: () => value, dynamic: false, clean: !isEmpty(value) }, value, at);
     }
-    if (isSeq(node)) return this.list(seqItems(this.src, node), target, scope);
+    if (isSeq(node)) return this.list(seqItems(this.src, node), target, scope, at);
     if (!isMap(node)) this.fail(node, target, 'unsupported YAML node');
     const entries = mapEntries(this.src, node);
     const keys = new Set(entries.map(([k]) => k));
-    let compiled: Compiled;
-    if (keys.has('$forEach')) compiled = this.forEach(entries, node, target, scope);
-    else if ([...keys].some((k) => CONDITION_KEYS.has(k))) compiled = this.conditionValue(node, target, scope);
-    else if (keys.has('$items')) compiled = this.items(entries, node, target, scope);
-    else if (keys.has('$use')) compiled = this.use(entries, node, target, scope);
-    else if (VALUE_SOURCES.some((k) => keys.has(k))) compiled = this.value(entries, node, target, scope);
-    else compiled = this.object(entries, node, target, scope);
-    return compiled;
+    if (keys.has('$forEach')) return this.forEach(entries, node, target, scope, at);
+    if ([...keys].some((k) => CONDITION_KEYS.has(k))) return this.checkedValue(this.conditionValue(node, target, scope), at);
+    if (keys.has('$items')) return this.items(entries, node, target, scope, at);
+    if (keys.has('$use')) return this.use(entries, node, target, scope, at, output);
+    if (VALUE_SOURCES.some((k) => keys.has(k))) {
+      const compiled = this.value(entries, node, target, scope);
+      if (at === undefined) return compiled;
+      // A bare `$const` is the same every run: checked here, once.
+      if (keys.size === 1 && keys.has('$const')) return this.checkedConstant(compiled, compactStrings(this.js(this.get(entries, '$const'))), at);
+      return this.checkedValue(output ? asOutput(compiled) : compiled, at);
+    }
+    return this.object(entries, node, target, scope, at);
+  }
+
+  /**
+   * A node whose value is the same every run, checked at load against its place in the
+   * output. A run that writes a value failing it is not proven; References inside it are
+   * collected each run (the whole check would meet them in every output).
+   */
+  private checkedConstant(compiled: Compiled, value: unknown, at: OutputAt | undefined): Compiled {
+    if (at === undefined || value === undefined || this.planner === undefined) return compiled;
+    const references: string[] = [];
+    const ok = this.planner.checkAt(at)(value, references);
+    if (ok && references.length === 0) return compiled;
+    const run = compiled.run;
+    return {
+      ...compiled,
+      run: (ctx) => {
+        const v = run(ctx);
+        const plan = ctx.plan;
+        if (v !== undefined && plan !== undefined) {
+          if (!ok) plan.ok = false;
+          else for (let i = 0; i < references.length; i++) plan.references.push(references[i]);
+        }
+        return v;
+      },
+    };
+  }
+
+  /** A value computed each run, to be checked each run against its place in the output. */
+  private checkedValue(compiled: Compiled, at: OutputAt | undefined): Compiled {
+    if (at === undefined || this.planner === undefined) return compiled;
+    return { ...compiled, check: this.planner.checkAt(at) };
+  }
+
+  /**
+   * The check of an object Tramline itself writes (an upsert's request), whose keys and
+   * constant values are known now: those checked here, the varying values each run.
+   */
+  private shapeCheck(at: OutputAt, shape: { constant: Readonly<Record<string, unknown>>; dynamic: readonly string[] }): ValueCheck {
+    const planner = this.planner as OutputPlanner;
+    const planned = planner.objectAt(at, undefined);
+    if (planned === undefined) return planner.checkAt(at);
+    const keys = [...Object.keys(shape.constant), ...shape.dynamic];
+    const fits =
+      keys.every((k) => planned.child(k) !== undefined) &&
+      planned.required.every((k) => keys.includes(k)) &&
+      Object.entries(shape.constant).every(([k, v]) => planner.checkAt(planned.child(k) as OutputAt)(v, undefined));
+    if (!fits) return NEVER;
+    const varying = shape.dynamic.map((k) => ({ key: k, check: planner.checkAt(planned.child(k) as OutputAt) }));
+    return (value, references) => {
+      const object = value as Record<string, unknown>;
+      for (const { key, check } of varying) if (!check(object[key], references)) return false;
+      return true;
+    };
+  }
+
+  /**
+   * Whether a node's value is spread into the list around it ($forEach, $items, or a `$use`
+   * of one), as node() dispatches it: its items, not itself, land at the list's item place.
+   */
+  private spreads(raw: unknown, depth = 0): boolean {
+    const node = resolve(this.src, raw);
+    if (!isMap(node) || depth > 16) return false;
+    const entries = mapEntries(this.src, node);
+    const keys = new Set(entries.map(([k]) => k));
+    if (keys.has('$forEach')) return true;
+    if ([...keys].some((k) => CONDITION_KEYS.has(k))) return false;
+    if (keys.has('$items')) return true;
+    if (keys.has('$use') && !keys.has('$with')) {
+      const name = this.js(this.get(entries, '$use'));
+      return typeof name === 'string' && this.templates.has(name) && this.spreads(this.templates.get(name), depth + 1);
+    }
+    return false;
+  }
+
+  /** Where a list part lands: a spread part at the list's own place, any other at its item place. */
+  private partAt(raw: unknown, listAt: OutputAt | undefined, itemAt: OutputAt | undefined): OutputAt | undefined {
+    if (listAt === undefined) return undefined;
+    return this.spreads(raw) ? listAt : itemAt;
   }
 
   private checkKeys(entries: [string, unknown, unknown][], allowed: Set<string>, node: unknown, target: string, what: string): void {
@@ -163,53 +262,76 @@ export class MappingCompiler implements ExpressionCompiler {
     };
   }
 
-  private list(items: unknown[], target: string, scope: Scope): Compiled {
-    const parts = items.map((item, i) => asOutput(this.node(item, `${target}[${i}]`, scope)));
-    return { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic), clean: true, source: joinSources(parts.map((p) => p.source), false) };
+  private list(items: unknown[], target: string, scope: Scope, at?: OutputAt): Compiled {
+    const itemAt = at === undefined ? undefined : this.planner?.itemsAt(at);
+    // A list where the output has no list: checked whole (and failing), its parts not planned.
+    const listAt = itemAt === undefined ? undefined : at;
+    const parts = items.map((item, i) => asOutput(this.pending(item, `${target}[${i}]`, scope, this.partAt(item, listAt, itemAt), true)));
+    const compiled = { run: this.buildList(parts), dynamic: parts.some((p) => p.dynamic), clean: true, source: joinSources(parts.map((p) => p.source), false) };
+    return listAt === undefined ? this.checkedValue(compiled, at) : compiled;
   }
 
   private buildList(parts: Compiled[], distinctBy?: string): (ctx: RunContext) => unknown {
     const finish = distinctBy === undefined ? undefined : (list: unknown[]) => distinct(list, distinctBy);
-    return listBuilder(parts.map((p) => ({ run: p.run, clean: p.clean === true, spread: p.spread === true })), finish);
+    return listBuilder(parts.map((p) => ({ run: p.run, clean: p.clean === true, spread: p.spread === true, check: p.check })), finish);
   }
 
-  private object(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
+  private object(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope, at?: OutputAt): Compiled {
     this.checkKeys(entries, OBJECT, node, target, 'an object');
     const resourceType = this.js(this.get(entries, 'resourceType'));
     if (typeof resourceType === 'string') this.resources.push({ type: resourceType, target });
     try {
+      const planned = at === undefined ? undefined : this.planner?.objectAt(at, typeof resourceType === 'string' ? resourceType : undefined);
+      /** Where a field lands: undefined when nothing is planned; NOT_ALLOWED for a key the output may not have. */
+      const fieldAt = (key: string): OutputAt | typeof NOT_ALLOWED | undefined => (planned === undefined ? undefined : (planned.child(key) ?? NOT_ALLOWED));
+      const field = (key: string, c: Compiled): { key: string; c: Compiled } => {
+        const where = fieldAt(key);
+        return { key, c: where === NOT_ALLOWED ? { ...c, check: NEVER } : where === undefined ? c : this.checkedValue(c, where) };
+      };
       const fields: { key: string; c: Compiled }[] = [];
       const upsert = this.has(entries, '$upsert') ? compileUpsert(this, this.get(entries, '$upsert'), entries, target, scope) : undefined;
       // The entry's fields in the order they were written by hand: fullUrl, …, request.
-      if (upsert) fields.push({ key: 'fullUrl', c: { run: upsert.fullUrl, dynamic: true, clean: true } });
+      if (upsert) fields.push(field('fullUrl', { run: upsert.fullUrl, dynamic: true, clean: true }));
       for (const [key, value, pair] of entries) {
         if (key.startsWith('$')) continue;
         if (FORBIDDEN_KEYS.has(key)) this.fail((pair as { key?: unknown }).key, target, `output key "${key}" is not allowed`);
         if (key === 'resourceType' && typeof resourceType === 'string') this.resourceTypes.add(resourceType);
-        fields.push({ key, c: asOutput(this.node(value, target ? `${target}.${key}` : key, scope)) });
+        const where = fieldAt(key);
+        const c = asOutput(this.pending(value, target ? `${target}.${key}` : key, scope, where === NOT_ALLOWED ? undefined : where, true));
+        fields.push({ key, c: where === NOT_ALLOWED ? { ...c, check: NEVER } : c });
       }
-      if (upsert) fields.push({ key: 'request', c: { run: upsert.request, dynamic: true, clean: true } });
+      if (upsert) {
+        const where = fieldAt('request');
+        const request: Compiled = { run: upsert.request, dynamic: true, clean: true };
+        fields.push({ key: 'request', c: where === undefined ? request : { ...request, check: where === NOT_ALLOWED ? NEVER : this.shapeCheck(where, upsert.requestShape) } });
+      }
       const dynamic = fields.some((f) => f.c.dynamic);
       const build = objectBuilder(
-        fields.map((f) => ({ key: f.key, run: f.c.run, clean: f.c.clean === true, dynamic: f.c.dynamic })),
+        fields.map((f) => ({ key: f.key, run: f.c.run, clean: f.c.clean === true, dynamic: f.c.dynamic, check: f.c.check })),
         dynamic,
       );
-      const run = upsert ? upsert.around(build) : build;
+      let run = upsert ? upsert.around(build) : build;
+      if (planned !== undefined) run = plannedObject(run, planned, fields);
       const source = joinSources(fields.map((f) => f.c.source), false);
-      return this.withRequiredAndWhen({ run, dynamic, clean: true, source }, entries, node, target, scope);
+      const compiled = this.withRequiredAndWhen({ run, dynamic, clean: true, source }, entries, node, target, scope);
+      // An object where the output has no object of a kind planned: checked whole.
+      return planned === undefined ? this.checkedValue(compiled, at) : compiled;
     } finally {
       if (typeof resourceType === 'string') this.resources.pop();
     }
   }
 
-  private items(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
+  private items(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope, at?: OutputAt): Compiled {
     this.checkKeys(entries, ITEMS, node, target, '$items');
     const list = this.get(entries, '$items');
     if (!isSeq(resolve(this.src, list))) this.fail(list, target, '$items must be a list');
-    const parts = seqItems(this.src, list).map((item, i) => this.node(item, `${target}[${i}]`, scope));
+    const itemAt = at === undefined ? undefined : this.planner?.itemsAt(at);
+    const listAt = itemAt === undefined ? undefined : at;
+    const parts = seqItems(this.src, list).map((item, i) => this.pending(item, `${target}[${i}]`, scope, this.partAt(item, listAt, itemAt)));
     const distinctBy = this.distinctBy(entries, target);
     const source = joinSources(parts.map((p) => p.source), false);
-    return this.withWhen({ run: this.buildList(parts, distinctBy), dynamic: true, spread: true, clean: true, source }, entries, target, scope);
+    const compiled = this.withWhen({ run: this.buildList(parts, distinctBy), dynamic: true, spread: true, clean: true, source }, entries, target, scope);
+    return listAt === undefined ? this.checkedValue(compiled, at) : compiled;
   }
 
   private distinctBy(entries: [string, unknown, unknown][], target: string): string | undefined {
@@ -266,7 +388,7 @@ export class MappingCompiler implements ExpressionCompiler {
     };
   }
 
-  private forEach(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
+  private forEach(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope, at?: OutputAt): Compiled {
     this.checkKeys(entries, FOREACH, node, target, '$forEach');
     if (!this.has(entries, '$do')) this.fail(node, target, '$forEach needs $do (the template built for each item)');
     const source = this.loopSource(this.get(entries, '$forEach'), target, scope);
@@ -285,7 +407,9 @@ export class MappingCompiler implements ExpressionCompiler {
     const inner: Scope = { names, item: { slot, level: source.level, source: itemSource }, segments };
     const where = this.has(entries, '$where') ? this.where(this.get(entries, '$where'), `${target}.$where`, source.level) : undefined;
     const lets = this.localLets(entries, `${target}[*]`, inner);
-    const body = this.node(this.get(entries, '$do'), `${target}[*]`, inner);
+    const itemAt = at === undefined ? undefined : this.planner?.itemsAt(at);
+    const listAt = itemAt === undefined ? undefined : at;
+    const body = this.node(this.get(entries, '$do'), `${target}[*]`, inner, this.partAt(this.get(entries, '$do'), listAt, itemAt));
     const distinctBy = this.distinctBy(entries, target);
     const all = source.all;
     const { run: bodyRun, clean: bodyClean, spread: bodySpread } = body;
@@ -311,7 +435,8 @@ export class MappingCompiler implements ExpressionCompiler {
       if (out === undefined) return undefined;
       return distinctBy ? distinct(out, distinctBy) : out;
     };
-    return this.withWhen({ run, dynamic: true, spread: true, clean: true, source: body.source }, entries, target, scope);
+    const compiled = this.withWhen({ run, dynamic: true, spread: true, clean: true, source: body.source }, entries, target, scope);
+    return listAt === undefined ? this.checkedValue(compiled, at) : compiled;
   }
 
   /** `$let` inside a loop or include: names evaluated per item, in order, before the body. */
@@ -329,7 +454,7 @@ export class MappingCompiler implements ExpressionCompiler {
     return out;
   }
 
-  private use(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope): Compiled {
+  private use(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope, at?: OutputAt, output = false): Compiled {
     this.checkKeys(entries, USE, node, target, '$use');
     const nameNode = this.get(entries, '$use');
     const name = this.js(nameNode);
@@ -341,14 +466,14 @@ export class MappingCompiler implements ExpressionCompiler {
     try {
       if (!this.has(entries, '$with')) {
         if (this.has(entries, '$let')) this.fail(node, target, '$let in $use needs $with');
-        const body = this.node(this.templates.get(name), target, scope);
+        const body = this.pending(this.templates.get(name), target, scope, at, output);
         return this.withRequiredAndWhen(body, entries, node, target, scope);
       }
       const source = this.loopSource(this.get(entries, '$with'), `${target}.$with`, scope);
       const slot = this.newSlot();
       const inner: Scope = { names: new Map(scope.names), item: { slot, level: source.level, source: source.source }, segments: scope.segments };
       const lets = this.localLets(entries, target, inner);
-      const body = this.node(this.templates.get(name), target, inner);
+      const body = this.node(this.templates.get(name), target, inner, at);
       const all = source.all;
       const bodyRun = body.run;
       const letSlots = lets.map((l) => l.slot);
@@ -688,6 +813,52 @@ function asOutput(c: Compiled): Compiled {
   if (c.isList || (c.level !== 'repetition' && c.level !== 'segment')) return c;
   const run = c.run;
   return { ...c, level: 'value', run: (ctx) => text(run(ctx)), clean: true };
+}
+
+/** A key the output may not have: any value written there fails the planned check. */
+const NOT_ALLOWED = Symbol('not allowed');
+const NEVER: ValueCheck = () => false;
+
+/**
+ * `c` with its pending check (Compiled.check) run as part of it: a value that fails makes the
+ * run not proven. Empty values are skipped: whatever holds them leaves them out of the output.
+ */
+function withCheck(c: Compiled): Compiled {
+  const check = c.check;
+  if (check === undefined) return c;
+  const run = c.run;
+  const clean = c.clean === true;
+  return {
+    ...c,
+    check: undefined,
+    run: (ctx) => {
+      const v = run(ctx);
+      const plan = ctx.plan;
+      if (v !== undefined && plan !== undefined && (clean || !isEmpty(v)) && !check(v, plan.references)) plan.ok = false;
+      return v;
+    },
+  };
+}
+
+/**
+ * An object written in the template, planned: its keys were checked at load, its values are
+ * checked where they are computed; what remains per run is that each required key is there
+ * (unless its value is a constant, always there) and, for a Reference, collecting `reference`.
+ */
+function plannedObject(build: (ctx: RunContext) => unknown, planned: PlannedObject, fields: readonly { key: string; c: Compiled }[]): (ctx: RunContext) => unknown {
+  const always = new Set(fields.filter((f) => !f.c.dynamic && f.c.clean === true).map((f) => f.key));
+  const required = planned.required.filter((k) => !always.has(k));
+  const collects = planned.collectsReference;
+  if (!required.length && !collects) return build;
+  return (ctx) => {
+    const out = build(ctx) as Record<string, unknown> | undefined;
+    const plan = ctx.plan;
+    if (out !== undefined && plan !== undefined) {
+      for (let i = 0; i < required.length; i++) if (out[required[i]] === undefined) plan.ok = false;
+      if (collects && typeof out.reference === 'string') plan.references.push(out.reference);
+    }
+    return out;
+  };
 }
 
 /**

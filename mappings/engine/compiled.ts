@@ -12,6 +12,49 @@ export interface RunContext {
   data?: unknown;
   slots: unknown[];
   issues: MappingIssue[];
+  /** The planned output checks' state, when the mapping has them (see OutputPlanner). */
+  plan?: PlanState;
+}
+
+/** What a run's planned output checks found. */
+export interface PlanState {
+  /** False once a value failed its check, or landed where nothing was planned. */
+  ok: boolean;
+  /** Every Reference.reference written inside a resource (for the bundle's own checks). */
+  references: string[];
+}
+
+/** A place in the output as an output check sees it (opaque to the compiler). */
+export interface OutputAt {
+  readonly position: unknown;
+  /** Inside a resource (not the Bundle around it): its References are collected. */
+  readonly inResource: boolean;
+}
+
+/** What an output check says of an object written in the template. */
+export interface PlannedObject {
+  /** Where a key's value lands; undefined when the key is not allowed there. */
+  child(key: string): OutputAt | undefined;
+  /** Keys the object must have. */
+  readonly required: readonly string[];
+  /** The object is a Reference inside a resource: its `reference` is collected. */
+  readonly collectsReference: boolean;
+}
+
+/**
+ * An output check planned at load (validate/plan.ts): what is allowed where, so a run checks
+ * only the values it computed. Every answer may be undefined (not planned): the compiler then
+ * checks the whole value there, and a value no check can place makes the run "not proven".
+ */
+export interface OutputPlanner {
+  /** Where the output object lands, from its constant resourceType. */
+  outputAt(resourceType: string | undefined): OutputAt | undefined;
+  /** An object written in the template at `at`, whose constant resourceType (if any) is given. */
+  objectAt(at: OutputAt, resourceType: string | undefined): PlannedObject | undefined;
+  /** Where a list's items land. */
+  itemsAt(at: OutputAt): OutputAt | undefined;
+  /** The check of a whole computed value at `at` (collecting References into the list given). */
+  checkAt(at: OutputAt): ValueCheck;
 }
 
 export interface Compiled {
@@ -28,6 +71,15 @@ export interface Compiled {
   isList?: boolean;
   /** The input it reads, for messages: `PV1-19.1`, `PV1-19.1 or PV1-50.1`, `$.person.id`. */
   source?: Source;
+  /** The check of its value at its place in the output, left to the builder that writes it (see OutputPlanner). */
+  check?: ValueCheck;
+}
+
+/** A planned check of one value; `references` receives the References met inside it. */
+export interface ValueCheck {
+  (value: unknown, references: string[] | undefined): boolean;
+  /** Set when the check is exactly "a string matching this", so builders can test it inline. */
+  readonly stringPattern?: RegExp;
 }
 
 export interface ItemBinding {
@@ -64,8 +116,8 @@ export interface ExpressionCompiler {
   newSlot(): number;
   /** A YAML node as plain JavaScript. */
   js(node: unknown): unknown;
-  /** Any template node. */
-  node(raw: unknown, target: string, scope: Scope): Compiled;
+  /** Any template node; `at`: where its value lands in the output, when checks are planned. */
+  node(raw: unknown, target: string, scope: Scope, at?: OutputAt): Compiled;
   /** A value expression (`$path`, `$var`, … with `$fn`, `$default`, …). */
   value(entries: [string, unknown, unknown][], node: unknown, target: string, scope: Scope, many?: boolean, tested?: boolean): Compiled;
 }

@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MappingError } from '../../core/errors.js';
 import { getCodeMap, type CodeMap } from '../functions/codemap-store.js';
 import type { BindEnv } from '../functions/types.js';
+import { fhirR4Planner } from '../validate/plan.js';
 import { MappingCompiler, PENDING } from './compile.js';
 import type { Binding, Compiled, RunContext, Scope } from './compiled.js';
 import { parseHl7Path } from '../../core/hl7/path.js';
@@ -101,7 +102,9 @@ function compileSource(src: SourceFile): CompiledMapping {
   const top = new Map(mapEntries(src, src.doc.contents).map(([k, v]) => [k, v]));
   const js = src.doc.toJS() as { id: string; description?: string; input: InputKind; params?: string[]; validate?: string[]; cases?: string };
   const templates = new Map(mapEntries(src, top.get('templates')).map(([k, v]) => [k, v]));
-  const compiler = new MappingCompiler(src, js.input, templates, codemapEnv(dirname(src.file)));
+  // A mapping whose output is checked with the FHIR R4 schema gets that check planned at load.
+  const planner = (js.validate ?? []).includes('fhir-r4') ? fhirR4Planner : undefined;
+  const compiler = new MappingCompiler(src, js.input, templates, codemapEnv(dirname(src.file)), planner);
 
   const names = new Map<string, Binding>();
   const inputs: { name: string; slot: number }[] = [];
@@ -135,7 +138,9 @@ function compileSource(src: SourceFile): CompiledMapping {
     names.set(name, { slot, level: c.level, isList: c.isList, lazySegment: wholeSegment, source: c.source });
   }
   const scope: Scope = { names, segments: new Map() };
-  const output = compiler.node(top.get('output'), '', scope);
+  const outputNode = top.get('output');
+  const outputAt = planner?.outputAt(constantResourceType(src, outputNode));
+  const output = compiler.node(outputNode, '', scope, outputAt);
   const slotCount = compiler.slotCount;
   const file = src.file;
 
@@ -149,14 +154,26 @@ function compileSource(src: SourceFile): CompiledMapping {
     resourceTypes: [...compiler.resourceTypes],
     run(input: MappingInput): MappingResult {
       if (input.kind !== js.input) throw new MappingError(`${src.name}: mapping ${js.id} reads ${js.input} input, not ${input.kind}`, file);
-      const ctx: RunContext = { hl7: segmentSource(input), data: input.data, slots: new Array<unknown>(slotCount), issues: [] };
+      const plan = outputAt === undefined ? undefined : { ok: true, references: [] };
+      const ctx: RunContext = { hl7: segmentSource(input), data: input.data, slots: new Array<unknown>(slotCount), issues: [], plan };
       const vars = input.vars;
       if (vars) for (const { name, slot } of inputs) ctx.slots[slot] = vars[name];
       for (let i = 0; i < lazy.length; i++) ctx.slots[lazy[i]] = PENDING;
       for (const l of eager) ctx.slots[l.slot] = l.c.run(ctx);
-      return { output: output.run(ctx), issues: ctx.issues };
+      const result: MappingResult = { output: output.run(ctx), issues: ctx.issues };
+      if (plan?.ok) result.fhirR4Checked = { references: plan.references };
+      return result;
     },
   };
+}
+
+/** The output's resourceType when the mapping writes it as a constant. */
+function constantResourceType(src: SourceFile, node: unknown): string | undefined {
+  const output = resolve(src, node);
+  if (!isMap(output)) return undefined;
+  const found = mapEntries(src, output).find(([k]) => k === 'resourceType');
+  const value = found === undefined ? undefined : (resolve(src, found[1]) as { value?: unknown } | null);
+  return typeof value?.value === 'string' ? value.value : undefined;
 }
 
 /** Load and compile a mapping file; throws MappingError (file:line: target: message). */

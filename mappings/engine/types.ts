@@ -35,6 +35,12 @@ export interface MappingIssue {
 export interface MappingResult {
   output: unknown;
   issues: MappingIssue[];
+  /**
+   * Present when the output passed the FHIR R4 schema check planned when the mapping loaded
+   * (the check of the whole output would find nothing): `references` holds every
+   * Reference.reference inside its resources, for the bundle's own checks.
+   */
+  fhirR4Checked?: { references: readonly string[] };
 }
 
 export interface CompiledMapping {

@@ -23,6 +23,8 @@ export interface CompiledUpsert {
   fullUrl: Run;
   /** The entry's request, likewise. */
   request: Run;
+  /** What `request` writes: its constant keys and values, and the keys whose value varies (for planned checks). */
+  requestShape: { constant: Readonly<Record<string, string>>; dynamic: readonly string[] };
   /** Runs the entry's builder after working out the key once (system and value, in that order). */
   around(build: Run): Run;
 }
@@ -118,6 +120,7 @@ export function compileUpsert(
   return {
     fullUrl,
     request,
+    requestShape: ifExists === 'keep' ? { constant: { method: 'POST', url: resourceType }, dynamic: ['ifNoneExist'] } : { constant: { method: 'PUT' }, dynamic: ['url'] },
     around: (build) => (ctx) => {
       ctx.slots[systemSlot] = text(system(ctx));
       ctx.slots[valueSlot] = text(value(ctx));

@@ -40,7 +40,13 @@ function collectReference(data: unknown): void {
 
 interface PatchedSchema {
   schema: Record<string, unknown>;
-  /** The R4 resource types (the schema's discriminator), plus the Bundle shell. */
+  /**
+   * The definitions the generated module exports: the R4 resource types and complex datatypes
+   * (the datatypes for planned checks, plan.ts, which validate one value where a mapping writes
+   * it), and the Bundle shell. Not the backbone elements (`Patient_Contact`): a mapping writes
+   * those as objects, which need no validator of their own, and exporting them all would add a
+   * third to the code.
+   */
   types: string[];
 }
 let patched: PatchedSchema | undefined;
@@ -52,7 +58,6 @@ function schemaPath(): string {
 function patchedSchema(): PatchedSchema {
   if (patched) return patched;
   const schema = JSON.parse(readFileSync(schemaPath(), 'utf8')) as Record<string, unknown>;
-  const types = Object.keys((schema.discriminator as { mapping: Record<string, string> }).mapping);
   schema.$id = schema.id ?? SCHEMA_ID;
   delete schema.id;
   delete schema.discriminator;
@@ -61,7 +66,8 @@ function patchedSchema(): PatchedSchema {
   addBundleShell(definitions);
   definitions.Reference[COLLECT_REFERENCE] = true;
   withoutDescriptions(schema);
-  patched = { schema, types: [...types, BUNDLE_SHELL] };
+  const types = Object.keys(definitions).filter((name) => definitions[name].properties !== undefined && (!name.includes('_') || name === BUNDLE_SHELL));
+  patched = { schema, types };
   return patched;
 }
 
@@ -99,7 +105,7 @@ function cacheKey(): string {
 }
 
 /** Bump when the shape of the generated module (how it is wrapped and evaluated) changes. */
-const GENERATED_SHAPE = 'cjs-function-body/1';
+const GENERATED_SHAPE = 'cjs-function-body/2 resources and datatypes';
 /** The name the generated code calls collectReference by (a parameter of its wrapper). */
 const COLLECT_PARAM = 'tramlineCollectReference';
 const fastOptions = { strict: false, allErrors: false, validateSchema: false, unicodeRegExp: false } as const;
@@ -160,6 +166,16 @@ function generatedValidators(): Map<string, ValidateFunction> {
   return generated;
 }
 
+/** The patched schema's definitions, by name (read-only: validators are compiled from them). */
+export function fhirDefinitions(): Readonly<Record<string, Readonly<Record<string, unknown>>>> {
+  return patchedSchema().schema.definitions as Record<string, Record<string, unknown>>;
+}
+
+/** The generated (fast, stop-at-first-error) validator of a complex definition, if there is one. */
+export function definitionValidator(name: string): ValidateFunction | undefined {
+  return generatedValidators().get(name);
+}
+
 /** The definition checkBundleShell() validates a Bundle against. */
 export const BUNDLE_SHELL = 'TramlineBundleShell';
 
@@ -202,6 +218,16 @@ export function collectingReferences<T>(references: string[] | undefined, run: (
   collecting = references;
   try {
     return run();
+  } finally {
+    collecting = undefined;
+  }
+}
+
+/** collectingReferences for one validator and value, without a closure per call (plan.ts runs it per value). */
+export function validateCollecting(validate: ValidateFunction, value: unknown, references: string[] | undefined): boolean {
+  collecting = references;
+  try {
+    return validate(value) as boolean;
   } finally {
     collecting = undefined;
   }

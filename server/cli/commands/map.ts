@@ -42,7 +42,7 @@ export function registerMapCommand(program: Command): void {
         for (const warning of input.message?.warnings ?? []) console.error(`warning: ${warning}`);
         const result = mapping.run(input);
         for (const issue of result.issues) console.error(`warning: ${issue.file}:${issue.line ?? '?'}: ${issue.source ? `${issue.source} → ` : ''}${issue.target}: ${issue.message}`);
-        if (opts.validate && mapping.validate.length) validateFhirOutput(result.output, mapping.validate);
+        if (opts.validate && mapping.validate.length) validateFhirOutput(result.output, mapping.validate, result.fhirR4Checked);
         const json = `${JSON.stringify(result.output, null, 2)}\n`;
         if (opts.out) writeFileSync(opts.out, json);
         else process.stdout.write(json);
