@@ -70,9 +70,16 @@ export interface ObjectField {
  * undefined when nothing is set, or when `dynamic` and only constants are set
  * (`{system: X, value: <missing>}` makes no element).
  */
-export function objectBuilder(fields: readonly ObjectField[], dynamic: boolean): Run {
+/** What a planned object checks of itself once built (see OutputPlanner): keys it must have, a Reference to collect. */
+export interface ObjectChecks {
+  required: readonly string[];
+  collectsReference: boolean;
+}
+
+export function objectBuilder(fields: readonly ObjectField[], dynamic: boolean, own?: ObjectChecks): Run {
   const args: Record<string, unknown> = {};
-  const checked = fields.some((f) => f.check !== undefined);
+  const ownChecks = own !== undefined && (own.required.length > 0 || own.collectsReference);
+  const checked = ownChecks || fields.some((f) => f.check !== undefined);
   const body = ['return function buildObject(ctx) {', 'let v;', 'const out = {};', 'let any = false;', 'let anyDynamic = false;'];
   if (checked) body.push('const plan = ctx.plan;');
   fields.forEach((f, i) => {
@@ -82,7 +89,14 @@ export function objectBuilder(fields: readonly ObjectField[], dynamic: boolean):
     if (f.dynamic) body.push('  anyDynamic = true;');
     body.push('}');
   });
-  body.push(dynamic ? 'if (!any || !anyDynamic) return undefined;' : 'if (!any) return undefined;', 'return out;', '};');
+  body.push(dynamic ? 'if (!any || !anyDynamic) return undefined;' : 'if (!any) return undefined;');
+  if (ownChecks) {
+    body.push('if (plan !== undefined) {');
+    for (const key of own.required) body.push(`  if (out[${JSON.stringify(key)}] === undefined) plan.ok = false;`);
+    if (own.collectsReference) body.push('  if (typeof out.reference === "string") plan.references.push(out.reference);');
+    body.push('}');
+  }
+  body.push('return out;', '};');
   return specialised({ isEmpty, ...children(fields.map((f) => f.run)), ...args }, body);
 }
 

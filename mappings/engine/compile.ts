@@ -9,7 +9,7 @@ import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
 import { compileCondition, compileWhere, type Predicate } from './conditions.js';
 import { isEmpty, PENDING } from './values.js';
-import { constantCopier, listBuilder, objectBuilder, wrappedRunner } from './builders.js';
+import { constantCopier, listBuilder, objectBuilder, wrappedRunner, type ObjectChecks } from './builders.js';
 import { compactStrings } from './compact-strings.js';
 import { append } from './lists.js';
 import type { Binding, Compiled, ExpressionCompiler, OutputAt, OutputPlanner, PlannedObject, RunContext, Scope, ValueCheck } from './compiled.js';
@@ -139,7 +139,8 @@ export class MappingCompiler implements ExpressionCompiler {
    * collected each run (the whole check would meet them in every output).
    */
   private checkedConstant(compiled: Compiled, value: unknown, at: OutputAt | undefined): Compiled {
-    if (at === undefined || value === undefined || this.planner === undefined) return compiled;
+    // An empty constant is left out by whatever holds it.
+    if (at === undefined || isEmpty(value) || this.planner === undefined) return compiled;
     const references: string[] = [];
     const ok = this.planner.checkAt(at)(value, references);
     if (ok && references.length === 0) return compiled;
@@ -309,9 +310,9 @@ export class MappingCompiler implements ExpressionCompiler {
       const build = objectBuilder(
         fields.map((f) => ({ key: f.key, run: f.c.run, clean: f.c.clean === true, dynamic: f.c.dynamic, check: f.c.check })),
         dynamic,
+        planned === undefined ? undefined : ownChecks(planned, fields),
       );
-      let run = upsert ? upsert.around(build) : build;
-      if (planned !== undefined) run = plannedObject(run, planned, fields);
+      const run = upsert ? upsert.around(build) : build;
       const source = joinSources(fields.map((f) => f.c.source), false);
       const compiled = this.withRequiredAndWhen({ run, dynamic, clean: true, source }, entries, node, target, scope);
       // An object where the output has no object of a kind planned: checked whole.
@@ -842,23 +843,13 @@ function withCheck(c: Compiled): Compiled {
 
 /**
  * An object written in the template, planned: its keys were checked at load, its values are
- * checked where they are computed; what remains per run is that each required key is there
- * (unless its value is a constant, always there) and, for a Reference, collecting `reference`.
+ * checked where they are computed; what remains per run, in its builder, is that each required
+ * key is there (unless its value is a constant, always there) and, for a Reference, collecting
+ * `reference`.
  */
-function plannedObject(build: (ctx: RunContext) => unknown, planned: PlannedObject, fields: readonly { key: string; c: Compiled }[]): (ctx: RunContext) => unknown {
+function ownChecks(planned: PlannedObject, fields: readonly { key: string; c: Compiled }[]): ObjectChecks {
   const always = new Set(fields.filter((f) => !f.c.dynamic && f.c.clean === true).map((f) => f.key));
-  const required = planned.required.filter((k) => !always.has(k));
-  const collects = planned.collectsReference;
-  if (!required.length && !collects) return build;
-  return (ctx) => {
-    const out = build(ctx) as Record<string, unknown> | undefined;
-    const plan = ctx.plan;
-    if (out !== undefined && plan !== undefined) {
-      for (let i = 0; i < required.length; i++) if (out[required[i]] === undefined) plan.ok = false;
-      if (collects && typeof out.reference === 'string') plan.references.push(out.reference);
-    }
-    return out;
-  };
+  return { required: planned.required.filter((k) => !always.has(k)), collectsReference: planned.collectsReference };
 }
 
 /**
