@@ -42,8 +42,9 @@ function onlyKeys(schema: Schema, allowed: ReadonlySet<string>): boolean {
 }
 
 /**
- * A primitive's check, as ajv runs it (fhir-schema.ts's options): the type, then for strings
- * the pattern as a plain (non-unicode) regular expression.
+ * A primitive's check, as ajv runs it with fhir-schema.ts's options: the type (`strict: false`
+ * leaves numbers unchecked for NaN and infinity), then for strings the pattern as a plain
+ * (non-unicode) regular expression. The test compares the two on awkward values.
  */
 function primitiveCheck(schema: Schema): Check | undefined {
   if (!onlyKeys(schema, PRIMITIVE_KEYWORDS)) return undefined;
@@ -53,9 +54,9 @@ function primitiveCheck(schema: Schema): Check | undefined {
       // The pattern is also handed to the builders, which test it inline (builders.ts).
       return pattern ? Object.assign((v: unknown) => typeof v === 'string' && pattern.test(v), { stringPattern: pattern }) : (v) => typeof v === 'string';
     case 'number':
-      return (v) => typeof v === 'number' && Number.isFinite(v);
+      return (v) => typeof v === 'number';
     case 'integer':
-      return (v) => typeof v === 'number' && Number.isInteger(v);
+      return (v) => typeof v === 'number' && !(v % 1) && !Number.isNaN(v);
     case 'boolean':
       return (v) => typeof v === 'boolean';
     default:

@@ -10,7 +10,8 @@ import { jsonInput } from '../../mappings/engine/hl7-input.js';
 import { readCaseInput } from '../../mappings/engine/cases.js';
 import { DEFAULT_ADT_MAPPING, loadMappingById, runMapping } from '../../mappings/index.js';
 import { fhirIssues } from '../../mappings/validate/index.js';
-import { checkResourceSchema } from '../../mappings/validate/fhir-schema.js';
+import { checkResourceSchema, compiledResourceValidator, fhirDefinitions } from '../../mappings/validate/fhir-schema.js';
+import { fhirR4Planner } from '../../mappings/validate/plan.js';
 import type { CompiledMapping } from '../../mappings/engine/types.js';
 
 /** Every Reference.reference inside a bundle's resources, as the whole check collects them. */
@@ -30,6 +31,18 @@ function shippedCases(mapping: CompiledMapping): { name: string; file: string }[
 }
 
 describe('the FHIR R4 check planned at load', () => {
+  it('checks every primitive as the schema validators do, on awkward values', () => {
+    const primitives = Object.entries(fhirDefinitions()).filter(([, d]) => d.properties === undefined && d.oneOf === undefined && d.type !== undefined);
+    expect(primitives.length).toBeGreaterThan(15);
+    const values: unknown[] = ['', ' ', 'a', 'a b', 'a  b', ' a', 'a\u00a0b', 'a\u000bb', 'a\tb', 'a\r\nb', '\u2028', 'ÿ', '2026-12-08', '2026-12-08T01:02:03Z', '2026-13-01', '10', '-1', '1.5', '1e3', 'true', 'urn:uuid:2d7ab5d4-6b6e-4d8f-9a53-0c3b1d2a4e10', 'x'.repeat(70), 0, -1, 1.5, 10, Number.NaN, Number.POSITIVE_INFINITY, true, false, null, [], {}, ['a']];
+    for (const [name] of primitives) {
+      const planned = fhirR4Planner.checkAt({ position: { $ref: `#/definitions/${name}` }, inResource: true });
+      const ajv = compiledResourceValidator(name);
+      if (!ajv) throw new Error(`no validator for ${name}`);
+      for (const v of values) expect({ name, v, planned: planned(v, []) }).toEqual({ name, v, planned: ajv(v) === true });
+    }
+  });
+
   it.each([DEFAULT_ADT_MAPPING, 'social-care-cld-to-fhir'])('proves every shipped case of %s, with the references the whole check collects', (id) => {
     const mapping = loadMappingById(id);
     const cases = shippedCases(mapping);
