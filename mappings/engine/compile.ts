@@ -9,10 +9,11 @@ import type { BindEnv } from '../functions/types.js';
 import { text } from '../functions/types.js';
 import { compileCondition, compileWhere, type Predicate } from './conditions.js';
 import { isEmpty, PENDING } from './values.js';
-import { constantCopier, listBuilder, objectBuilder, wrappedRunner, type ObjectChecks } from './builders.js';
+import { constantCopier, listBuilder, objectBuilder, wrappedRunner } from './builders.js';
+import { constantChecked, NEVER, NOT_ALLOWED, ownChecks, shapeCheck, withCheck } from './planned-checks.js';
 import { compactStrings } from './compact-strings.js';
 import { append } from './lists.js';
-import type { Binding, Compiled, ExpressionCompiler, OutputAt, OutputPlanner, PlannedObject, RunContext, Scope, ValueCheck } from './compiled.js';
+import type { Binding, Compiled, ExpressionCompiler, OutputAt, OutputPlanner, RunContext, Scope } from './compiled.js';
 import { parseHl7Path } from '../../core/hl7/path.js';
 import { compileHl7FirstOfRun, compileHl7Path, compileHl7PathFirst, levelOf, type Hl7Level } from './hl7-path.js';
 import { InvalidValueError } from './invalid-value.js';
@@ -104,8 +105,8 @@ export class MappingCompiler implements ExpressionCompiler {
 
   /**
    * node(), but a value's check at `at` may be left to the caller (`Compiled.check`): object and
-   * list builders run it inline, as they write the value. Only object(), list() and items()
-   * call this, and each passes the check on to its builder.
+   * list builders run it inline, as they write the value. Only object(), list(), items() and
+   * use() (for its caller) call this, and each passes the check on to its builder.
    */
   private pending(raw: unknown, target: string, scope: Scope, at?: OutputAt, output = false): Compiled {
     const node = resolve(this.src, raw);
@@ -113,7 +114,7 @@ export class MappingCompiler implements ExpressionCompiler {
     if (isScalar(node) || node === null || node === undefined) {
       const v = isScalar(node) ? node.value : null;
       const value = v === null ? undefined : v;
-      return this.checkedConstant({ run: () => value, dynamic: false, clean: !isEmpty(value) }, value, at);
+      return constantChecked(this.planner, { run: () => value, dynamic: false, clean: !isEmpty(value) }, value, at);
     }
     if (isSeq(node)) return this.list(seqItems(this.src, node), target, scope, at);
     if (!isMap(node)) this.fail(node, target, 'unsupported YAML node');
@@ -127,64 +128,16 @@ export class MappingCompiler implements ExpressionCompiler {
       const compiled = this.value(entries, node, target, scope);
       if (at === undefined) return compiled;
       // A bare `$const` is the same every run: checked here, once.
-      if (keys.size === 1 && keys.has('$const')) return this.checkedConstant(compiled, compactStrings(this.js(this.get(entries, '$const'))), at);
+      if (keys.size === 1 && keys.has('$const')) return constantChecked(this.planner, compiled, compactStrings(this.js(this.get(entries, '$const'))), at);
       return this.checkedValue(output ? asOutput(compiled) : compiled, at);
     }
     return this.object(entries, node, target, scope, at);
-  }
-
-  /**
-   * A node whose value is the same every run, checked at load against its place in the
-   * output. A run that writes a value failing it is not proven; References inside it are
-   * collected each run (the whole check would meet them in every output).
-   */
-  private checkedConstant(compiled: Compiled, value: unknown, at: OutputAt | undefined): Compiled {
-    // An empty constant is left out by whatever holds it.
-    if (at === undefined || isEmpty(value) || this.planner === undefined) return compiled;
-    const references: string[] = [];
-    const ok = this.planner.checkAt(at)(value, references);
-    if (ok && references.length === 0) return compiled;
-    const run = compiled.run;
-    return {
-      ...compiled,
-      run: (ctx) => {
-        const v = run(ctx);
-        const plan = ctx.plan;
-        if (v !== undefined && plan !== undefined) {
-          if (!ok) plan.ok = false;
-          else for (let i = 0; i < references.length; i++) plan.references.push(references[i]);
-        }
-        return v;
-      },
-    };
   }
 
   /** A value computed each run, to be checked each run against its place in the output. */
   private checkedValue(compiled: Compiled, at: OutputAt | undefined): Compiled {
     if (at === undefined || this.planner === undefined) return compiled;
     return { ...compiled, check: this.planner.checkAt(at) };
-  }
-
-  /**
-   * The check of an object Tramline itself writes (an upsert's request), whose keys and
-   * constant values are known now: those checked here, the varying values each run.
-   */
-  private shapeCheck(at: OutputAt, shape: { constant: Readonly<Record<string, unknown>>; dynamic: readonly string[] }): ValueCheck {
-    const planner = this.planner as OutputPlanner;
-    const planned = planner.objectAt(at, undefined);
-    if (planned === undefined) return planner.checkAt(at);
-    const keys = [...Object.keys(shape.constant), ...shape.dynamic];
-    const fits =
-      keys.every((k) => planned.child(k) !== undefined) &&
-      planned.required.every((k) => keys.includes(k)) &&
-      Object.entries(shape.constant).every(([k, v]) => planner.checkAt(planned.child(k) as OutputAt)(v, undefined));
-    if (!fits) return NEVER;
-    const varying = shape.dynamic.map((k) => ({ key: k, check: planner.checkAt(planned.child(k) as OutputAt) }));
-    return (value, references) => {
-      const object = value as Record<string, unknown>;
-      for (const { key, check } of varying) if (!check(object[key], references)) return false;
-      return true;
-    };
   }
 
   /**
@@ -304,7 +257,7 @@ export class MappingCompiler implements ExpressionCompiler {
       if (upsert) {
         const where = fieldAt('request');
         const request: Compiled = { run: upsert.request, dynamic: true, clean: true };
-        fields.push({ key: 'request', c: where === undefined ? request : { ...request, check: where === NOT_ALLOWED ? NEVER : this.shapeCheck(where, upsert.requestShape) } });
+        fields.push({ key: 'request', c: where === undefined ? request : { ...request, check: where === NOT_ALLOWED ? NEVER : shapeCheck(this.planner as OutputPlanner, where, upsert.requestShape) } });
       }
       const dynamic = fields.some((f) => f.c.dynamic);
       const build = objectBuilder(
@@ -814,42 +767,6 @@ function asOutput(c: Compiled): Compiled {
   if (c.isList || (c.level !== 'repetition' && c.level !== 'segment')) return c;
   const run = c.run;
   return { ...c, level: 'value', run: (ctx) => text(run(ctx)), clean: true };
-}
-
-/** A key the output may not have: any value written there fails the planned check. */
-const NOT_ALLOWED = Symbol('not allowed');
-const NEVER: ValueCheck = () => false;
-
-/**
- * `c` with its pending check (Compiled.check) run as part of it: a value that fails makes the
- * run not proven. Empty values are skipped: whatever holds them leaves them out of the output.
- */
-function withCheck(c: Compiled): Compiled {
-  const check = c.check;
-  if (check === undefined) return c;
-  const run = c.run;
-  const clean = c.clean === true;
-  return {
-    ...c,
-    check: undefined,
-    run: (ctx) => {
-      const v = run(ctx);
-      const plan = ctx.plan;
-      if (v !== undefined && plan !== undefined && (clean || !isEmpty(v)) && !check(v, plan.references)) plan.ok = false;
-      return v;
-    },
-  };
-}
-
-/**
- * An object written in the template, planned: its keys were checked at load, its values are
- * checked where they are computed; what remains per run, in its builder, is that each required
- * key is there (unless its value is a constant, always there) and, for a Reference, collecting
- * `reference`.
- */
-function ownChecks(planned: PlannedObject, fields: readonly { key: string; c: Compiled }[]): ObjectChecks {
-  const always = new Set(fields.filter((f) => !f.c.dynamic && f.c.clean === true).map((f) => f.key));
-  return { required: planned.required.filter((k) => !always.has(k)), collectsReference: planned.collectsReference };
 }
 
 /**
