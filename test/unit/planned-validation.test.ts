@@ -87,6 +87,21 @@ generalPractitioner: [{ reference: { $template: "Organization/\${$.id}" } }]`);
     expect(result.fhirR4Checked?.references).toEqual(['Organization/P1']);
   });
 
+  it('plans a mapping whose output is one resource, not a Bundle', () => {
+    const m = loadMapping(FILE, 'id: one-resource\ninput: json\nvalidate: [fhir-r4]\noutput:\n  resourceType: Patient\n  gender: { $path: $.gender }\n  birthDate: { $path: $.text }\n');
+    const valid = m.run(jsonInput({ gender: 'female', text: '1990-02-03' }));
+    expect(valid.fhirR4Checked).toBeDefined();
+    expect(fhirIssues(valid.output, ['fhir-r4'])).toEqual([]);
+    const invalid = m.run(jsonInput({ gender: 'female', text: 'not a date' }));
+    expect(invalid.fhirR4Checked).toBeUndefined();
+    expect(fhirIssues(invalid.output, ['fhir-r4'])).toEqual(['Patient/birthDate: must match pattern "^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$"']);
+  });
+
+  it('plans nothing for a mapping whose output check is not the FHIR R4 schema', () => {
+    const m = loadMapping(FILE, 'id: unchecked\ninput: json\noutput:\n  resourceType: Patient\n  gender: { $path: $.gender }\n');
+    expect(m.run(jsonInput({ gender: 'female' })).fhirR4Checked).toBeUndefined();
+  });
+
   // Each output the whole check refuses, written a different way; none may be proven, and the
   // engine's check (runMapping) reports the whole check's issues.
   const REFUSED: Record<string, [string, string?]> = {
