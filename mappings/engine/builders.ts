@@ -65,17 +65,18 @@ export interface ObjectField {
   check?: ValueCheck;
 }
 
-/**
- * Builds the object: fields whose value is empty are left out, and the object itself is
- * undefined when nothing is set, or when `dynamic` and only constants are set
- * (`{system: X, value: <missing>}` makes no element).
- */
 /** What a planned object checks of itself once built (see OutputPlanner): keys it must have, a Reference to collect. */
 export interface ObjectChecks {
   required: readonly string[];
   collectsReference: boolean;
 }
 
+/**
+ * Builds the object: fields whose value is empty are left out, and the object itself is
+ * undefined when nothing is set, or when `dynamic` and only constants are set
+ * (`{system: X, value: <missing>}` makes no element). `own`: the object's own planned checks,
+ * run once it is built.
+ */
 export function objectBuilder(fields: readonly ObjectField[], dynamic: boolean, own?: ObjectChecks): Run {
   const args: Record<string, unknown> = {};
   const ownChecks = own !== undefined && (own.required.length > 0 || own.collectsReference);
