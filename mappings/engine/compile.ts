@@ -13,7 +13,7 @@ import { constantCopier, listBuilder, objectBuilder, wrappedRunner } from './bui
 import { constantChecked, NEVER, NOT_ALLOWED, ownChecks, shapeCheck, withCheck } from './planned-checks.js';
 import { compactStrings } from './compact-strings.js';
 import { append } from './lists.js';
-import type { Binding, Compiled, ExpressionCompiler, OutputAt, OutputPlanner, RunContext, Scope } from './compiled.js';
+import type { Binding, Compiled, ExpressionCompiler, OutputAt, OutputPlanner, RunContext, Scope, ValueCheck } from './compiled.js';
 import { parseHl7Path } from '../../core/hl7/path.js';
 import { compileHl7FirstOfRun, compileHl7Path, compileHl7PathFirst, levelOf, type Hl7Level } from './hl7-path.js';
 import { InvalidValueError } from './invalid-value.js';
@@ -238,14 +238,16 @@ export class MappingCompiler implements ExpressionCompiler {
       const planned = at === undefined ? undefined : this.planner?.objectAt(at, typeof resourceType === 'string' ? resourceType : undefined);
       /** Where a field lands: undefined when nothing is planned; NOT_ALLOWED for a key the output may not have. */
       const fieldAt = (key: string): OutputAt | typeof NOT_ALLOWED | undefined => (planned === undefined ? undefined : (planned.child(key) ?? NOT_ALLOWED));
-      const field = (key: string, c: Compiled): { key: string; c: Compiled } => {
+      const planner = this.planner as OutputPlanner;
+      /** A field Tramline writes itself (fullUrl, request), checked as `check` says of its place. */
+      const ownField = (key: string, c: Compiled, check: (where: OutputAt) => ValueCheck): { key: string; c: Compiled } => {
         const where = fieldAt(key);
-        return { key, c: where === NOT_ALLOWED ? { ...c, check: NEVER } : where === undefined ? c : this.checkedValue(c, where) };
+        return { key, c: where === undefined ? c : { ...c, check: where === NOT_ALLOWED ? NEVER : check(where) } };
       };
       const fields: { key: string; c: Compiled }[] = [];
       const upsert = this.has(entries, '$upsert') ? compileUpsert(this, this.get(entries, '$upsert'), entries, target, scope) : undefined;
       // The entry's fields in the order they were written by hand: fullUrl, …, request.
-      if (upsert) fields.push(field('fullUrl', { run: upsert.fullUrl, dynamic: true, clean: true }));
+      if (upsert) fields.push(ownField('fullUrl', { run: upsert.fullUrl, dynamic: true, clean: true }, (where) => planner.checkAt(where)));
       for (const [key, value, pair] of entries) {
         if (key.startsWith('$')) continue;
         if (FORBIDDEN_KEYS.has(key)) this.fail((pair as { key?: unknown }).key, target, `output key "${key}" is not allowed`);
@@ -254,11 +256,7 @@ export class MappingCompiler implements ExpressionCompiler {
         const c = asOutput(this.pending(value, target ? `${target}.${key}` : key, scope, where === NOT_ALLOWED ? undefined : where, true));
         fields.push({ key, c: where === NOT_ALLOWED ? { ...c, check: NEVER } : c });
       }
-      if (upsert) {
-        const where = fieldAt('request');
-        const request: Compiled = { run: upsert.request, dynamic: true, clean: true };
-        fields.push({ key: 'request', c: where === undefined ? request : { ...request, check: where === NOT_ALLOWED ? NEVER : shapeCheck(this.planner as OutputPlanner, where, upsert.requestShape) } });
-      }
+      if (upsert) fields.push(ownField('request', { run: upsert.request, dynamic: true, clean: true }, (where) => shapeCheck(planner, where, upsert.requestShape)));
       const dynamic = fields.some((f) => f.c.dynamic);
       const build = objectBuilder(
         fields.map((f) => ({ key: f.key, run: f.c.run, clean: f.c.clean === true, dynamic: f.c.dynamic, check: f.c.check })),

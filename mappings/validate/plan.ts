@@ -14,13 +14,12 @@ import type { OutputAt, OutputPlanner, PlannedObject, ValueCheck } from '../engi
 import { BUNDLE_SHELL, definitionValidator, fhirDefinitions, resourceValidator, validateCollecting } from './fhir-schema.js';
 
 type Schema = Readonly<Record<string, unknown>>;
-type Check = ValueCheck;
 
 /** `resource` of a Bundle entry: validated against the definition its resourceType names. */
 const ANY_RESOURCE: Schema = Object.freeze({ tramlineAnyResource: true });
 const SHELL_ENTRY = `${BUNDLE_SHELL}_Entry`;
 const REF = '#/definitions/';
-const NEVER: Check = () => false;
+const NEVER: ValueCheck = () => false;
 
 /** Keys of a complex definition the planner understands (any other keyword: not planned). */
 const OBJECT_KEYWORDS = new Set(['properties', 'additionalProperties', 'required', 'tramlineCollectReference']);
@@ -31,9 +30,16 @@ function at(position: Schema, inResource: boolean): OutputAt {
   return { position, inResource };
 }
 
-function definitionName(schema: Schema): string | undefined {
-  const ref = schema.$ref;
-  return typeof ref === 'string' && ref.startsWith(REF) ? ref.slice(REF.length) : undefined;
+/** The definition a position names, when the position is nothing but that `$ref`. */
+function definitionName(position: Schema): string | undefined {
+  const ref = position.$ref;
+  return typeof ref === 'string' && ref.startsWith(REF) && Object.keys(position).length === 1 ? ref.slice(REF.length) : undefined;
+}
+
+/** The schema of an array position's items, when the position is nothing but an array of them. */
+function arrayItems(position: Schema): Schema | undefined {
+  const items = position.items;
+  return position.type === 'array' && Object.keys(position).length === 2 && items !== null && typeof items === 'object' ? (items as Schema) : undefined;
 }
 
 function onlyKeys(schema: Schema, allowed: ReadonlySet<string>): boolean {
@@ -46,7 +52,7 @@ function onlyKeys(schema: Schema, allowed: ReadonlySet<string>): boolean {
  * leaves numbers unchecked for NaN and infinity), then for strings the pattern as a plain
  * (non-unicode) regular expression. The test compares the two on awkward values.
  */
-function primitiveCheck(schema: Schema): Check | undefined {
+function primitiveCheck(schema: Schema): ValueCheck | undefined {
   if (!onlyKeys(schema, PRIMITIVE_KEYWORDS)) return undefined;
   const pattern = typeof schema.pattern === 'string' ? new RegExp(schema.pattern) : undefined;
   switch (schema.type) {
@@ -65,7 +71,7 @@ function primitiveCheck(schema: Schema): Check | undefined {
 }
 
 /** The check of a value at a position (a property's schema); NEVER when it cannot be planned. */
-function checkOf(position: Schema): Check {
+function checkOf(position: Schema): ValueCheck {
   if (position === ANY_RESOURCE) {
     return (v, references) => {
       const type = v !== null && typeof v === 'object' ? (v as { resourceType?: unknown }).resourceType : undefined;
@@ -75,7 +81,6 @@ function checkOf(position: Schema): Check {
   }
   const name = definitionName(position);
   if (name !== undefined) {
-    if (Object.keys(position).length !== 1) return NEVER;
     const definition = fhirDefinitions()[name];
     if (definition === undefined) return NEVER;
     const primitive = primitiveCheck(definition);
@@ -84,8 +89,9 @@ function checkOf(position: Schema): Check {
     if (!validate) return NEVER;
     return (v, references) => validateCollecting(validate, v, references);
   }
-  if (position.type === 'array' && Object.keys(position).length === 2 && position.items !== null && typeof position.items === 'object') {
-    const item = checkOf(position.items as Schema);
+  const items = arrayItems(position);
+  if (items !== undefined) {
+    const item = checkOf(items);
     return (v, references) => {
       if (!Array.isArray(v)) return false;
       for (let i = 0; i < v.length; i++) if (!item(v[i], references)) return false;
@@ -107,13 +113,13 @@ function checkOf(position: Schema): Check {
 /** The complex definition at a position, by name, when the planner understands its keywords. */
 function objectDefinition(position: Schema): { name: string; definition: Schema } | undefined {
   const name = definitionName(position);
-  if (name === undefined || Object.keys(position).length !== 1) return undefined;
+  if (name === undefined) return undefined;
   const definition = fhirDefinitions()[name];
   if (definition === undefined || definition.additionalProperties !== false || !onlyKeys(definition, OBJECT_KEYWORDS)) return undefined;
   return { name, definition };
 }
 
-const checks = new WeakMap<Schema, Check>();
+const checks = new WeakMap<Schema, ValueCheck>();
 
 /** The planner for mappings whose output is checked with the FHIR R4 schema. */
 export const fhirR4Planner: OutputPlanner = {
@@ -150,9 +156,8 @@ export const fhirR4Planner: OutputPlanner = {
   },
 
   itemsAt(where) {
-    const position = where.position as Schema;
-    if (position.type !== 'array' || Object.keys(position).length !== 2 || position.items === null || typeof position.items !== 'object') return undefined;
-    return at(position.items as Schema, where.inResource);
+    const items = arrayItems(where.position as Schema);
+    return items === undefined ? undefined : at(items, where.inResource);
   },
 
   checkAt(where) {

@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BUNDLE_SHELL, collectingReferences, compiledResourceValidator, fastValidatorsOrigin, fastValidatorsProblem, resourceValidator } from '../../mappings/validate/fhir-schema.js';
+import { BUNDLE_SHELL, compiledResourceValidator, fastValidatorsOrigin, fastValidatorsProblem, resourceValidator, validateCollecting } from '../../mappings/validate/fhir-schema.js';
 import { cachedCode } from '../../mappings/validate/generated-code-cache.js';
 
 type Json = Record<string, unknown>;
@@ -58,8 +58,8 @@ describe('generated FHIR R4 validators', () => {
       expect(generated).not.toBe(compiled);
       const genRefs: string[] = [];
       const compRefs: string[] = [];
-      const genValid = collectingReferences(genRefs, () => generated!(resource));
-      const compValid = collectingReferences(compRefs, () => compiled!(resource));
+      const genValid = validateCollecting(generated!, resource, genRefs);
+      const compValid = validateCollecting(compiled!, resource, compRefs);
       expect({ type, valid: genValid, references: genRefs }).toEqual({ type, valid: compValid, references: compRefs });
       if (genValid) valid++;
       if (genRefs.length) withReferences++;
